@@ -1,0 +1,76 @@
+// The config model of proto/mcpmux/v1/config.proto as TypeScript sees it after @grpc/proto-loader
+// (camelCase fields, enums as their names, every field present). Written once here, checked by tsc;
+// proto/ stays the single wire contract.
+
+export type PrefixMode = 'PREFIX_MODE_UNSPECIFIED' | 'PREFIX_MODE_ALWAYS' | 'PREFIX_MODE_CONFLICT';
+export type FailureMode = 'FAILURE_MODE_UNSPECIFIED' | 'FAILURE_MODE_OPEN' | 'FAILURE_MODE_CLOSED';
+export type Protocol = 'PROTOCOL_UNSPECIFIED' | 'PROTOCOL_STREAMABLE_HTTP' | 'PROTOCOL_SSE' | 'PROTOCOL_STDIO';
+
+export interface Listener {
+  name: string;
+  port: number;
+  protocol: string;
+  hostnames: string[];
+}
+
+export interface Route {
+  name: string;
+  listeners: string[];
+  pathPrefix: string;
+  backend: string;
+}
+
+export interface Backend {
+  name: string;
+  prefixMode: PrefixMode;
+  failureMode: FailureMode;
+  targets: string[];
+}
+
+export interface Endpoint {
+  address: string;
+  port: number;
+  ready: boolean;
+}
+
+export interface Timeouts {
+  requestMs: number;
+  initializeMs: number;
+}
+
+export interface Target {
+  backend: string;
+  name: string;
+  endpoints: Endpoint[];
+  path: string;
+  protocol: Protocol;
+  scheme: string;
+  timeouts: Timeouts;
+  authSecret: string;
+  toolAllow: string[];
+  source: string;
+}
+
+export interface Policy {
+  name: string;
+}
+
+export interface Secret {
+  name: string;
+  data: Record<string, string>;
+}
+
+/** Everything in a snapshot but its version: what the translator produces and the hash covers. */
+export interface SnapshotContent {
+  group: string;
+  listeners: Listener[];
+  routes: Route[];
+  backends: Backend[];
+  targets: Target[];
+  policies: Policy[];
+  secrets: Secret[];
+}
+
+export interface Snapshot extends SnapshotContent {
+  version: string;
+}

@@ -1,0 +1,46 @@
+// One catalogue of local error codes, each mapped once to what the wire shows. Callers branch on
+// `code`, never on message text; logs carry the code.
+
+export const ErrorCodes = {
+  MCPMUX_CONFIG_INVALID: { httpStatus: 500, jsonRpc: -32603 },
+  MCPMUX_SOURCE_PARSE: { httpStatus: 400, jsonRpc: -32603 },
+  MCPMUX_USAGE: { httpStatus: 400, jsonRpc: -32602 },
+  MCPMUX_NO_SNAPSHOT: { httpStatus: 503, jsonRpc: -32603 },
+  MCPMUX_ROUTE_NOT_FOUND: { httpStatus: 404, jsonRpc: -32601 },
+  MCPMUX_SESSION_NOT_FOUND: { httpStatus: 404, jsonRpc: -32001 },
+  MCPMUX_SESSION_REQUIRED: { httpStatus: 400, jsonRpc: -32600 },
+  MCPMUX_PARSE_ERROR: { httpStatus: 400, jsonRpc: -32700 },
+  MCPMUX_INVALID_REQUEST: { httpStatus: 400, jsonRpc: -32600 },
+  MCPMUX_METHOD_NOT_FOUND: { httpStatus: 200, jsonRpc: -32601 },
+  MCPMUX_INVALID_PARAMS: { httpStatus: 200, jsonRpc: -32602 },
+  MCPMUX_UNKNOWN_NAME: { httpStatus: 200, jsonRpc: -32602 },
+  MCPMUX_TARGET_UNAVAILABLE: { httpStatus: 502, jsonRpc: -32603 },
+  MCPMUX_UPSTREAM_TIMEOUT: { httpStatus: 504, jsonRpc: -32603 },
+  MCPMUX_UPSTREAM_PROTOCOL: { httpStatus: 502, jsonRpc: -32603 },
+  MCPMUX_NOT_ACCEPTABLE: { httpStatus: 406, jsonRpc: -32600 },
+  MCPMUX_UNSUPPORTED_MEDIA_TYPE: { httpStatus: 415, jsonRpc: -32600 },
+  MCPMUX_METHOD_NOT_ALLOWED: { httpStatus: 405, jsonRpc: -32600 },
+  MCPMUX_UNSUPPORTED_PROTOCOL_VERSION: { httpStatus: 400, jsonRpc: -32600 },
+  MCPMUX_BODY_TOO_LARGE: { httpStatus: 413, jsonRpc: -32600 },
+} as const satisfies Record<string, { httpStatus: number; jsonRpc: number }>;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export class McpmuxError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'McpmuxError';
+    this.code = code;
+  }
+  get httpStatus(): number {
+    return ErrorCodes[this.code].httpStatus;
+  }
+  get jsonRpcCode(): number {
+    return ErrorCodes[this.code].jsonRpc;
+  }
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,112 @@
+// Discovery and admin messages as proto-loader presents them (see shared/config/types.ts for the
+// conventions). uint64 fields arrive as strings.
+import type { Snapshot } from '../config/types.ts';
+
+export interface Node {
+  id: string;
+  metadata: Record<string, string>;
+}
+
+export interface ErrorDetail {
+  code: string;
+  message: string;
+}
+
+export interface DiscoveryRequest {
+  node: Node | null;
+  group: string;
+  versionInfo: string;
+  responseNonce: string;
+  errorDetail: ErrorDetail | null;
+}
+
+export interface DiscoveryResponse {
+  versionInfo: string;
+  nonce: string;
+  snapshot: Snapshot;
+}
+
+export interface Timestamp {
+  seconds: string;
+  nanos: number;
+}
+
+export function toTimestamp(ms: number): Timestamp {
+  return { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1e6 };
+}
+
+export function fromTimestamp(ts: Timestamp | null | undefined): number {
+  return ts ? Number(ts.seconds) * 1000 + Math.floor(ts.nanos / 1e6) : 0;
+}
+
+export interface GetSnapshotRequest {
+  group: string;
+  version: string;
+}
+
+export interface ListVersionsRequest {
+  group: string;
+}
+
+export interface VersionInfo {
+  group: string;
+  version: string;
+  builtAt: Timestamp;
+  eventSeq: string;
+}
+
+export interface ListEventsRequest {
+  fromSeq: string;
+  limit: number;
+}
+
+/** google.protobuf.Struct / Value as proto-loader (objects: true, oneofs: true) shapes them. */
+export interface StructValue {
+  fields: Record<string, ProtoValue>;
+}
+export type ProtoValue =
+  | { kind: 'nullValue'; nullValue: 'NULL_VALUE' }
+  | { kind: 'numberValue'; numberValue: number }
+  | { kind: 'stringValue'; stringValue: string }
+  | { kind: 'boolValue'; boolValue: boolean }
+  | { kind: 'structValue'; structValue: StructValue }
+  | { kind: 'listValue'; listValue: { values: ProtoValue[] } };
+
+export function toProtoValue(value: unknown): ProtoValue {
+  if (value === null || value === undefined) return { kind: 'nullValue', nullValue: 'NULL_VALUE' };
+  if (typeof value === 'number') return { kind: 'numberValue', numberValue: value };
+  if (typeof value === 'string') return { kind: 'stringValue', stringValue: value };
+  if (typeof value === 'boolean') return { kind: 'boolValue', boolValue: value };
+  if (Array.isArray(value)) return { kind: 'listValue', listValue: { values: value.map(toProtoValue) } };
+  if (typeof value === 'object') return { kind: 'structValue', structValue: toStruct(value as Record<string, unknown>) };
+  return { kind: 'stringValue', stringValue: String(value) };
+}
+
+export function toStruct(object: Record<string, unknown>): StructValue {
+  const fields: Record<string, ProtoValue> = {};
+  for (const [key, value] of Object.entries(object)) if (value !== undefined) fields[key] = toProtoValue(value);
+  return { fields };
+}
+
+export interface AdminEvent {
+  seq: string;
+  time: Timestamp;
+  source: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  type: string;
+  object: StructValue | null;
+}
+
+export interface ProxyStatus {
+  nodeId: string;
+  group: string;
+  connected: boolean;
+  ackedVersion: string;
+  sentVersion: string;
+  lastNackVersion: string;
+  lastNackError: string;
+  lastSeen: Timestamp;
+  metadata: Record<string, string>;
+}

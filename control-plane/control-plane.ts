@@ -1,0 +1,132 @@
+import type * as grpc from '@grpc/grpc-js';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { errorMessage } from '../shared/errors.ts';
+import type { Logger } from '../shared/log.ts';
+import { startHealthServer } from '../shared/ops/health-server.ts';
+import { AdminServer } from './admin/server.ts';
+import { ProxyRegistry } from './discovery/proxies.ts';
+import { DiscoveryServer } from './discovery/server.ts';
+import { MemoryEventLog, type EventLog } from './events/log.ts';
+import { startGrpcServer, stopGrpcServer } from './grpc/server.ts';
+import { SnapshotCache } from './snapshots/cache.ts';
+import { Debouncer } from './snapshots/debounce.ts';
+import type { Source } from './sources/source.ts';
+import { emptyState, reduce, type ClusterState } from './state/reducer.ts';
+import { translate } from './translate/translate.ts';
+
+export interface ControlPlaneOptions {
+  source: Source;
+  gatewayClasses: string[];
+  address: string;
+  grpcPort: number;
+  httpPort: number;
+  eventLogRetention: number;
+  logger: Logger;
+  /** Quiet period before rebuilding snapshots, and the longest a burst may delay a rebuild. */
+  debounce?: { quietMs: number; maxDelayMs: number };
+}
+
+export interface RunningControlPlane {
+  grpcPort: number;
+  httpPort: number;
+  cache: SnapshotCache;
+  events: EventLog;
+  proxies: ProxyRegistry;
+  close(): Promise<void>;
+}
+
+/**
+ * The control plane's one loop: source → event log → reducer → (debounced) translator → snapshot
+ * cache → discovery streams. Configuration flows one way; nothing here touches an MCP message.
+ */
+export async function startControlPlane(options: ControlPlaneOptions): Promise<RunningControlPlane> {
+  const { logger } = options;
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
+  const builds = new Counter({ name: 'mcpmux_snapshot_builds_total', help: 'Snapshot rebuilds (translator runs)', registers: [metrics] });
+  const pushes = new Counter({ name: 'mcpmux_discovery_pushes_total', help: 'Snapshots sent to proxies', labelNames: ['group'], registers: [metrics] });
+  const acks = new Counter({ name: 'mcpmux_discovery_acks_total', help: 'Snapshot ACKs from proxies', labelNames: ['group'], registers: [metrics] });
+  const nacks = new Counter({ name: 'mcpmux_discovery_nacks_total', help: 'Snapshot NACKs from proxies', labelNames: ['group'], registers: [metrics] });
+  const lastSeq = new Gauge({ name: 'mcpmux_event_log_last_seq', help: 'Sequence number of the newest event', registers: [metrics] });
+
+  const events = new MemoryEventLog({ retention: options.eventLogRetention });
+  const cache = new SnapshotCache();
+  const proxies = new ProxyRegistry();
+  let state: ClusterState = emptyState();
+  let synced = false;
+  let built = false;
+
+  const rebuild = (): void => {
+    const started = performance.now();
+    try {
+      const { snapshots, statuses } = translate(state, { gatewayClasses: options.gatewayClasses });
+      const changed = cache.setAll(snapshots, events.lastSeq);
+      builds.inc();
+      built = true;
+      for (const status of statuses) {
+        const problems = status.conditions.filter((c) => c.status === 'False');
+        for (const c of problems) logger.warn({ kind: status.kind, namespace: status.namespace, name: status.name, condition: c.type, reason: c.reason }, c.message);
+      }
+      if (changed.length > 0) {
+        logger.info({ changed: changed.map((g) => `${g}@${cache.get(g)?.version ?? 'deleted'}`), ms: Math.round(performance.now() - started) }, 'snapshots rebuilt');
+      }
+      if (snapshots.length === 0) logger.warn({ gatewayClasses: options.gatewayClasses }, 'no Gateway of a class we serve: proxies will wait');
+    } catch (error) {
+      // The translator is pure and total; reaching this is a bug. Keep the last good snapshots.
+      logger.error({ error: errorMessage(error) }, 'translation failed; keeping the last snapshots');
+    }
+  };
+  const debouncer = new Debouncer(rebuild, options.debounce ?? { quietMs: 50, maxDelayMs: 1000 });
+
+  const discovery = new DiscoveryServer({
+    cache,
+    proxies,
+    logger,
+    callbacks: {
+      onPush: (_node, group) => pushes.inc({ group }),
+      onAck: (_node, group) => acks.inc({ group }),
+      onNack: (_node, group) => nacks.inc({ group }),
+    },
+  });
+  const admin = new AdminServer({ cache, events, proxies });
+
+  const health = await startHealthServer({
+    address: options.address,
+    port: options.httpPort,
+    ready: () => (synced && built ? { ready: true } : { ready: false, reason: synced ? 'building first snapshots' : `source ${options.source.name} not synced` }),
+    metrics,
+  });
+  let grpcServer: grpc.Server | undefined;
+  try {
+    await options.source.start((changes) => {
+      const appended = events.append(options.source.name, changes);
+      for (const event of appended) state = reduce(state, event);
+      lastSeq.set(events.lastSeq);
+      if (synced) debouncer.trigger();
+    });
+    synced = true;
+    rebuild();
+    const started = await startGrpcServer({ address: options.address, port: options.grpcPort, discovery: discovery.handlers(), admin: admin.handlers() });
+    grpcServer = started.server;
+    logger.info({ grpc: `${options.address}:${started.port}`, http: `${options.address}:${health.port}`, source: options.source.name }, 'control plane ready');
+    return {
+      grpcPort: started.port,
+      httpPort: health.port,
+      cache,
+      events,
+      proxies,
+      close: async () => {
+        debouncer.cancel();
+        await options.source.stop();
+        discovery.closeAll();
+        if (grpcServer) await stopGrpcServer(grpcServer);
+        await health.close();
+      },
+    };
+  } catch (error) {
+    debouncer.cancel();
+    await options.source.stop().catch(() => undefined);
+    await health.close();
+    throw error;
+  }
+}

@@ -1,0 +1,167 @@
+import * as grpc from '@grpc/grpc-js';
+import type { Snapshot } from '../../shared/config/types.ts';
+import type { Logger } from '../../shared/log.ts';
+import type { DiscoveryRequest, DiscoveryResponse } from '../../shared/proto/messages.ts';
+import type { SnapshotCache } from '../snapshots/cache.ts';
+import type { ProxyRegistry } from './proxies.ts';
+
+/** Hooks for metrics and status; the stream loop itself only keeps protocol books. */
+export interface DiscoveryCallbacks {
+  onPush?(nodeId: string, group: string, version: string): void;
+  onAck?(nodeId: string, group: string, version: string): void;
+  onNack?(nodeId: string, group: string, version: string, error: string): void;
+}
+
+export type DiscoveryStream = grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>;
+
+/**
+ * The xDS-style stream loop: one response in flight per stream; a request that echoes the
+ * in-flight nonce is an ACK (or a NACK when it carries error_detail); any other nonce is stale and
+ * ignored; a NACKed version is never re-sent until the group's version changes.
+ */
+export class DiscoveryServer {
+  readonly #cache: SnapshotCache;
+  readonly #proxies: ProxyRegistry;
+  readonly #logger: Logger;
+  readonly #callbacks: DiscoveryCallbacks;
+  readonly #streams = new Set<DiscoveryStream>();
+
+  constructor(options: { cache: SnapshotCache; proxies: ProxyRegistry; logger: Logger; callbacks?: DiscoveryCallbacks }) {
+    this.#cache = options.cache;
+    this.#proxies = options.proxies;
+    this.#logger = options.logger;
+    this.#callbacks = options.callbacks ?? {};
+  }
+
+  /** The handler map for grpc.Server#addService. */
+  handlers(): grpc.UntypedServiceImplementation {
+    return { StreamSnapshots: (stream: DiscoveryStream) => this.#serve(stream) };
+  }
+
+  /** Ends every open stream (shutdown); proxies reconnect elsewhere or keep their snapshot. */
+  closeAll(): void {
+    for (const stream of this.#streams) stream.end();
+  }
+
+  #serve(stream: DiscoveryStream): void {
+    this.#streams.add(stream);
+    let nodeId = '';
+    let group = '';
+    let acked = '';
+    let nacked = '';
+    let nonceCounter = 0;
+    let inFlight: { nonce: string; version: string } | undefined;
+    let unsubscribe: (() => void) | undefined;
+    let closed = false;
+
+    const pushIfNeeded = (): void => {
+      if (closed || inFlight || !group) return;
+      const snapshot: Snapshot | undefined = this.#cache.get(group);
+      if (!snapshot || snapshot.version === acked || snapshot.version === nacked) return;
+      const nonce = String(++nonceCounter);
+      inFlight = { nonce, version: snapshot.version };
+      stream.write({ versionInfo: snapshot.version, nonce, snapshot });
+      this.#proxies.update(nodeId, { sentVersion: snapshot.version });
+      this.#callbacks.onPush?.(nodeId, group, snapshot.version);
+    };
+
+    const resolveGroup = (requested: string): string | undefined => {
+      if (requested) return requested;
+      const groups = this.#cache.groups();
+      if (groups.length > 1) {
+        throw new Error(`several gateways exist (${groups.join(', ')}); start the proxy with --gateway NAMESPACE/NAME`);
+      }
+      return groups[0];
+    };
+
+    const onFirstRequest = (request: DiscoveryRequest): void => {
+      nodeId = request.node?.id ?? '';
+      if (!nodeId) throw new Error('the first discovery request must carry node.id');
+      acked = request.versionInfo;
+      const requested = request.group;
+      this.#proxies.connect(nodeId, requested, request.node?.metadata ?? {}, acked);
+      const bind = (): boolean => {
+        const resolved = resolveGroup(requested);
+        if (!resolved) return false;
+        group = resolved;
+        this.#proxies.update(nodeId, { group });
+        unsubscribe = this.#cache.subscribe(group, (snapshot) => {
+          if (snapshot && snapshot.version !== nacked) nacked = '';
+          pushIfNeeded();
+        });
+        this.#logger.info({ nodeId, group, version: acked || undefined }, 'proxy connected');
+        pushIfNeeded();
+        return true;
+      };
+      if (!bind()) {
+        // No gateway yet: wait until the first group appears.
+        this.#logger.info({ nodeId }, 'proxy connected; waiting for a gateway to exist');
+        const stop = this.#cache.subscribeAll(() => {
+          try {
+            if (bind()) stop();
+          } catch (error) {
+            stop();
+            fail(error);
+          }
+        });
+        unsubscribe = stop;
+      }
+    };
+
+    const onRequest = (request: DiscoveryRequest): void => {
+      if (!nodeId) return onFirstRequest(request);
+      if (!inFlight || request.responseNonce !== inFlight.nonce) {
+        this.#logger.debug({ nodeId, nonce: request.responseNonce }, 'stale nonce ignored');
+        return;
+      }
+      const answered = inFlight;
+      inFlight = undefined;
+      if (request.errorDetail) {
+        nacked = answered.version;
+        const error = `${request.errorDetail.code}: ${request.errorDetail.message}`;
+        this.#proxies.update(nodeId, { lastNackVersion: answered.version, lastNackError: error, ackedVersion: request.versionInfo });
+        this.#logger.warn({ nodeId, group, version: answered.version, error }, 'proxy NACKed snapshot');
+        this.#callbacks.onNack?.(nodeId, group, answered.version, error);
+      } else {
+        acked = request.versionInfo;
+        this.#proxies.update(nodeId, { ackedVersion: acked });
+        this.#callbacks.onAck?.(nodeId, group, acked);
+      }
+      pushIfNeeded();
+    };
+
+    const cleanup = (): void => {
+      if (closed) return;
+      closed = true;
+      unsubscribe?.();
+      this.#streams.delete(stream);
+      if (nodeId) {
+        this.#proxies.update(nodeId, { connected: false });
+        this.#logger.info({ nodeId, group }, 'proxy disconnected');
+      }
+    };
+
+    const fail = (error: unknown): void => {
+      const message = error instanceof Error ? error.message : String(error);
+      this.#logger.warn({ nodeId, error: message }, 'discovery stream rejected');
+      cleanup();
+      // grpc-js turns an 'error' on a server stream into the call's status and ends it.
+      stream.emit('error', Object.assign(new Error(message), { code: grpc.status.FAILED_PRECONDITION, details: message }));
+    };
+
+    stream.on('data', (request: DiscoveryRequest) => {
+      try {
+        onRequest(request);
+      } catch (error) {
+        fail(error);
+      }
+    });
+    stream.on('end', () => {
+      cleanup();
+      stream.end();
+    });
+    stream.on('error', cleanup);
+    stream.on('close', cleanup);
+    stream.on('cancelled', cleanup);
+  }
+}

@@ -1,0 +1,40 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { flag, type Command } from '../shared/cli/command.ts';
+import { waitForShutdown } from '../shared/cli/signals.ts';
+import { createLogger } from '../shared/log.ts';
+import { startProxy } from './proxy.ts';
+
+export const proxyCommand: Command = {
+  name: 'proxy',
+  summary: 'Serve one federated MCP endpoint (streamable HTTP) for a Gateway, configured live by the control plane.',
+  usage: 'mcpmux proxy [--control-plane 127.0.0.1:18000] [--gateway NAMESPACE/NAME] [--port 8080] [--http-port 15000]',
+  description:
+    'Locally the Gateway listener\'s port (80 in the tutorial) is served on --port. With --gateway omitted the proxy serves the\n' +
+    'only Gateway there is. If the control plane goes away the proxy keeps serving its last snapshot and reconnects.',
+  examples: ['mcpmux proxy --port 8080', 'mcpmux proxy --gateway agentgateway-system/mcp-gateway --control-plane 127.0.0.1:18000'],
+  flags: [
+    { name: 'control-plane', type: 'string', default: '127.0.0.1:18000', description: 'host:port of the control plane gRPC server' },
+    { name: 'gateway', type: 'string', default: '', description: 'NAMESPACE/NAME of the Gateway to serve (empty: the only one)' },
+    { name: 'address', type: 'string', default: '127.0.0.1', description: 'address to bind' },
+    { name: 'port', type: 'number', default: 8080, description: 'port for MCP traffic (the Gateway listener)' },
+    { name: 'http-port', type: 'number', default: 15000, description: '/healthz, /readyz, /metrics' },
+    { name: 'replica-id', type: 'string', default: '', description: 'unique id of this replica (default: hostname-pid-random)' },
+  ],
+  async run(flags) {
+    const logger = createLogger('proxy');
+    const replicaId = flag.string(flags, 'replica-id') || `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+    const running = await startProxy({
+      controlPlane: flag.string(flags, 'control-plane'),
+      gateway: flag.string(flags, 'gateway'),
+      address: flag.string(flags, 'address'),
+      port: flag.number(flags, 'port'),
+      httpPort: flag.number(flags, 'http-port'),
+      replicaId,
+      logger,
+    });
+    await waitForShutdown(logger);
+    await running.close();
+    return 0;
+  },
+};

@@ -1,0 +1,139 @@
+import * as grpc from '@grpc/grpc-js';
+import type { Snapshot } from '../../shared/config/types.ts';
+import { McpmuxError, errorMessage } from '../../shared/errors.ts';
+import type { Logger } from '../../shared/log.ts';
+import { serviceClient } from '../../shared/proto/load.ts';
+import type { DiscoveryRequest, DiscoveryResponse } from '../../shared/proto/messages.ts';
+import { Backoff } from './backoff.ts';
+
+type DiscoveryClient = grpc.Client & { StreamSnapshots(): grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse> };
+
+export interface ConfigClientOptions {
+  /** host:port of the control plane's gRPC server. */
+  controlPlane: string;
+  nodeId: string;
+  /** "<namespace>/<name>" of the Gateway to serve, or '' for the only one. */
+  group: string;
+  metadata?: Record<string, string>;
+  /** Applies a snapshot; throwing NACKs it and keeps the last good one serving. */
+  apply(snapshot: Snapshot): void;
+  logger: Logger;
+  backoff?: Backoff;
+}
+
+export interface ConfigClientState {
+  connected: boolean;
+  /** Version accepted last (served now); '' before the first. */
+  version: string;
+  lastError: string;
+}
+
+/**
+ * The proxy's side of the discovery stream: ACKs what it could apply, NACKs what it could not
+ * (keeping the last good snapshot), reconnects with jittered backoff, and keeps serving while the
+ * control plane is away (static stability).
+ */
+export class ConfigClient {
+  readonly #options: ConfigClientOptions;
+  readonly #backoff: Backoff;
+  readonly #client: DiscoveryClient;
+  readonly #state: ConfigClientState = { connected: false, version: '', lastError: '' };
+  #stream: grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse> | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #stopped = false;
+  readonly #firstApplied: Promise<void>;
+  #resolveFirstApplied!: () => void;
+
+  constructor(options: ConfigClientOptions) {
+    this.#options = options;
+    this.#backoff = options.backoff ?? new Backoff();
+    const Client = serviceClient('DiscoveryService');
+    this.#client = new Client(options.controlPlane, grpc.credentials.createInsecure(), {
+      // grpc-js waits up to 120 s between reconnects by default; a proxy should find a restarted
+      // control plane within about a second.
+      'grpc.initial_reconnect_backoff_ms': 100,
+      'grpc.max_reconnect_backoff_ms': 1000,
+      'grpc.keepalive_time_ms': 30_000,
+      'grpc.max_receive_message_length': 64 * 1024 * 1024,
+    }) as unknown as DiscoveryClient;
+    this.#firstApplied = new Promise((resolve) => (this.#resolveFirstApplied = resolve));
+  }
+
+  get state(): Readonly<ConfigClientState> {
+    return { ...this.#state };
+  }
+
+  /** Resolves once a first snapshot has been applied. */
+  get firstApplied(): Promise<void> {
+    return this.#firstApplied;
+  }
+
+  start(): void {
+    this.#connect();
+  }
+
+  close(): void {
+    this.#stopped = true;
+    clearTimeout(this.#retryTimer);
+    this.#stream?.cancel();
+    this.#client.close();
+  }
+
+  #connect(): void {
+    if (this.#stopped) return;
+    const stream = this.#client.StreamSnapshots();
+    this.#stream = stream;
+    let ended = false;
+    const { nodeId, group, metadata = {} } = this.#options;
+    stream.write(this.#request({ node: { id: nodeId, metadata }, group, responseNonce: '', errorDetail: null }));
+
+    stream.on('data', (response: DiscoveryResponse) => {
+      if (!this.#state.connected) {
+        this.#state.connected = true;
+        this.#backoff.reset();
+      }
+      this.#onResponse(stream, response);
+    });
+    // Headers arrive when the server accepts the stream, before any snapshot.
+    stream.on('metadata', () => {
+      this.#state.connected = true;
+      this.#backoff.reset();
+    });
+    const retry = (reason: string): void => {
+      if (ended) return;
+      ended = true;
+      this.#state.connected = false;
+      if (this.#stopped) return;
+      this.#state.lastError = reason;
+      const delay = this.#backoff.next();
+      this.#options.logger.warn({ reason, retryInMs: delay, version: this.#state.version || undefined }, 'control plane stream lost; serving the last snapshot');
+      this.#retryTimer = setTimeout(() => this.#connect(), delay);
+    };
+    stream.on('error', (error: grpc.ServiceError) => retry(error.details || error.message));
+    stream.on('end', () => retry('stream ended by the control plane'));
+  }
+
+  #onResponse(stream: grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>, response: DiscoveryResponse): void {
+    const { logger, nodeId, group } = this.#options;
+    try {
+      if (!response.snapshot) throw new McpmuxError('MCPMUX_CONFIG_INVALID', 'response carries no snapshot');
+      if (response.snapshot.version !== response.versionInfo) {
+        throw new McpmuxError('MCPMUX_CONFIG_INVALID', `snapshot version ${response.snapshot.version} does not match version_info ${response.versionInfo}`);
+      }
+      this.#options.apply(response.snapshot);
+      this.#state.version = response.versionInfo;
+      logger.info({ version: response.versionInfo, group: response.snapshot.group }, 'snapshot applied');
+      stream.write(this.#request({ node: { id: nodeId, metadata: {} }, group, responseNonce: response.nonce, errorDetail: null }));
+      this.#resolveFirstApplied();
+    } catch (error) {
+      const code = error instanceof McpmuxError ? error.code : 'MCPMUX_CONFIG_INVALID';
+      const message = errorMessage(error);
+      logger.error({ code, version: response.versionInfo, error: message }, 'snapshot rejected (NACK); keeping the last good one');
+      stream.write(this.#request({ node: { id: nodeId, metadata: {} }, group, responseNonce: response.nonce, errorDetail: { code, message } }));
+    }
+  }
+
+  #request(fields: Omit<DiscoveryRequest, 'versionInfo'>): DiscoveryRequest {
+    return { ...fields, versionInfo: this.#state.version };
+  }
+}

@@ -1,0 +1,69 @@
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Snapshot } from '../shared/config/types.ts';
+import type { Logger } from '../shared/log.ts';
+import { startHealthServer } from '../shared/ops/health-server.ts';
+import { ConfigClient } from './config/client.ts';
+import { compileRoutingTable } from './routing/table.ts';
+import { ProxyServer } from './server.ts';
+
+export interface ProxyOptions {
+  controlPlane: string;
+  gateway: string;
+  address: string;
+  port: number;
+  httpPort: number;
+  replicaId: string;
+  logger: Logger;
+}
+
+export interface RunningProxy {
+  port: number;
+  httpPort: number;
+  server: ProxyServer;
+  config: ConfigClient;
+  close(): Promise<void>;
+}
+
+/** A proxy replica: config client → routing table → MCP server, plus health and metrics. */
+export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
+  const { logger } = options;
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
+  const applied = new Gauge({ name: 'mcpmux_proxy_snapshot_info', help: 'The snapshot version this proxy serves (value 1)', labelNames: ['group', 'version'], registers: [metrics] });
+
+  const server = new ProxyServer({ address: options.address, port: options.port, logger });
+  await server.start();
+  const apply = (snapshot: Snapshot): void => {
+    // Compiling validates: a snapshot that cannot be served throws here and is NACKed.
+    server.apply(compileRoutingTable(snapshot));
+    applied.reset();
+    applied.set({ group: snapshot.group, version: snapshot.version }, 1);
+  };
+  const config = new ConfigClient({
+    controlPlane: options.controlPlane,
+    nodeId: options.replicaId,
+    group: options.gateway,
+    metadata: { port: String(server.port), pid: String(process.pid) },
+    apply,
+    logger,
+  });
+  const health = await startHealthServer({
+    address: options.address,
+    port: options.httpPort,
+    ready: () => (server.version ? { ready: true } : { ready: false, reason: 'no snapshot yet' }),
+    metrics,
+  });
+  config.start();
+  logger.info({ mcp: `http://${options.address}:${server.port}`, http: `${options.address}:${health.port}`, controlPlane: options.controlPlane, replica: options.replicaId }, 'proxy listening');
+  return {
+    port: server.port,
+    httpPort: health.port,
+    server,
+    config,
+    close: async () => {
+      config.close();
+      await server.close();
+      await health.close();
+    },
+  };
+}

@@ -1,0 +1,191 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as grpc from '@grpc/grpc-js';
+import { sealSnapshot } from '../shared/config/version.ts';
+import type { Snapshot } from '../shared/config/types.ts';
+import { createLogger } from '../shared/log.ts';
+import { serviceClient } from '../shared/proto/load.ts';
+import type { DiscoveryRequest, DiscoveryResponse } from '../shared/proto/messages.ts';
+import { ConfigClient } from '../proxy/config/client.ts';
+import { SnapshotCache } from '../control-plane/snapshots/cache.ts';
+import { startGrpcServer, stopGrpcServer } from '../control-plane/grpc/server.ts';
+import { DiscoveryServer } from '../control-plane/discovery/server.ts';
+import { ProxyRegistry } from '../control-plane/discovery/proxies.ts';
+
+const logger = createLogger('test', { level: process.env.MCPMUX_LOG_LEVEL ?? 'silent' });
+
+function snapshot(group: string, port: number): Snapshot {
+  return sealSnapshot({
+    group,
+    listeners: [{ name: 'http', port, protocol: 'HTTP', hostnames: [] }],
+    routes: [],
+    backends: [],
+    targets: [],
+    policies: [],
+    secrets: [],
+  });
+}
+
+async function startControlPlane(port = 0) {
+  const cache = new SnapshotCache();
+  const proxies = new ProxyRegistry();
+  const pushes: string[] = [];
+  const discovery = new DiscoveryServer({ cache, proxies, logger, callbacks: { onPush: (_n, _g, v) => pushes.push(v) } });
+  const { server, port: bound } = await startGrpcServer({ address: '127.0.0.1', port, discovery: discovery.handlers(), admin: {} });
+  return { cache, proxies, pushes, server, port: bound, address: `127.0.0.1:${bound}` };
+}
+
+async function untilLocal(condition: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+test('a proxy receives the snapshot and ACKs it', async () => {
+  const cp = await startControlPlane();
+  const v1 = snapshot('ns/gw', 80);
+  cp.cache.setAll([v1], 1);
+  const applied: string[] = [];
+  const client = new ConfigClient({ controlPlane: cp.address, nodeId: 'p1', group: '', logger, apply: (s) => void applied.push(s.version) });
+  client.start();
+  try {
+    await client.firstApplied;
+    await untilLocal(() => cp.proxies.get('p1')?.ackedVersion === v1.version, 'ACK');
+    assert.equal(applied, [v1.version]);
+    assert.is(cp.proxies.get('p1')?.group, 'ns/gw');
+    assert.ok(cp.proxies.get('p1')?.connected);
+  } finally {
+    client.close();
+    await stopGrpcServer(cp.server);
+  }
+});
+
+test('a NACKed version keeps the last good one, is recorded, and is never re-sent', async () => {
+  const cp = await startControlPlane();
+  const good = snapshot('ns/gw', 80);
+  const bad = snapshot('ns/gw', 81);
+  const next = snapshot('ns/gw', 82);
+  cp.cache.setAll([good], 1);
+  const client = new ConfigClient({
+    controlPlane: cp.address,
+    nodeId: 'p1',
+    group: 'ns/gw',
+    logger,
+    apply: (s) => {
+      if (s.version === bad.version) throw new Error('target "x" has an invalid URL');
+    },
+  });
+  client.start();
+  try {
+    await client.firstApplied;
+    await untilLocal(() => cp.proxies.get('p1')?.ackedVersion === good.version, 'first ACK');
+    cp.cache.setAll([bad], 2);
+    await untilLocal(() => cp.proxies.get('p1')?.lastNackVersion === bad.version, 'NACK');
+    const state = cp.proxies.get('p1')!;
+    assert.is(state.ackedVersion, good.version);
+    assert.match(state.lastNackError, /MCPMUX_CONFIG_INVALID: target "x" has an invalid URL/);
+    assert.is(client.state.version, good.version);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.is(cp.pushes.filter((v) => v === bad.version).length, 1, 'the NACKed version was sent once only');
+    cp.cache.setAll([next], 3);
+    await untilLocal(() => cp.proxies.get('p1')?.ackedVersion === next.version, 'ACK of the next version');
+  } finally {
+    client.close();
+    await stopGrpcServer(cp.server);
+  }
+});
+
+type RawStream = grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>;
+function rawStream(address: string): { stream: RawStream; responses: DiscoveryResponse[]; close(): void } {
+  const Client = serviceClient('DiscoveryService');
+  const client = new Client(address, grpc.credentials.createInsecure()) as unknown as grpc.Client & { StreamSnapshots(): RawStream };
+  const stream = client.StreamSnapshots();
+  const responses: DiscoveryResponse[] = [];
+  stream.on('data', (r: DiscoveryResponse) => responses.push(r));
+  stream.on('error', () => {});
+  return { stream, responses, close: () => (stream.cancel(), client.close()) };
+}
+const request = (fields: Partial<DiscoveryRequest>): DiscoveryRequest => ({
+  node: { id: 'raw', metadata: {} },
+  group: 'ns/gw',
+  versionInfo: '',
+  responseNonce: '',
+  errorDetail: null,
+  ...fields,
+});
+
+test('stale nonces are ignored and one response is in flight per stream', async () => {
+  const cp = await startControlPlane();
+  const v1 = snapshot('ns/gw', 80);
+  const v2 = snapshot('ns/gw', 81);
+  const v3 = snapshot('ns/gw', 82);
+  cp.cache.setAll([v1], 1);
+  const raw = rawStream(cp.address);
+  try {
+    raw.stream.write(request({}));
+    await untilLocal(() => raw.responses.length === 1, 'first response');
+    // Two changes while the first response is unanswered: nothing more is sent yet.
+    cp.cache.setAll([v2], 2);
+    cp.cache.setAll([v3], 3);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.is(raw.responses.length, 1);
+    raw.stream.write(request({ versionInfo: v1.version, responseNonce: 'not-a-nonce' }));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.is(raw.responses.length, 1, 'a stale nonce does not count as an ACK');
+    assert.is(cp.proxies.get('raw')?.ackedVersion, '');
+    raw.stream.write(request({ versionInfo: v1.version, responseNonce: raw.responses[0]!.nonce }));
+    await untilLocal(() => raw.responses.length === 2, 'second response');
+    assert.is(raw.responses[1]!.versionInfo, v3.version, 'the latest version is sent, not every intermediate one');
+    assert.is.not(raw.responses[1]!.nonce, raw.responses[0]!.nonce);
+    assert.is(cp.proxies.get('raw')?.ackedVersion, v1.version);
+  } finally {
+    raw.close();
+    await stopGrpcServer(cp.server);
+  }
+});
+
+test('a proxy asking for no group is refused when several gateways exist', async () => {
+  const cp = await startControlPlane();
+  cp.cache.setAll([snapshot('a/one', 80), snapshot('b/two', 80)], 1);
+  const raw = rawStream(cp.address);
+  try {
+    const status = new Promise<grpc.StatusObject>((resolve) => raw.stream.on('status', resolve));
+    raw.stream.write(request({ group: '' }));
+    const { code, details } = await status;
+    assert.is(code, grpc.status.FAILED_PRECONDITION);
+    assert.match(details, /several gateways exist \(a\/one, b\/two\).*--gateway/);
+  } finally {
+    raw.close();
+    await stopGrpcServer(cp.server);
+  }
+});
+
+test('the proxy keeps its snapshot while the control plane is down and reconverges within 2 s', async () => {
+  let cp = await startControlPlane();
+  const v1 = snapshot('ns/gw', 80);
+  cp.cache.setAll([v1], 1);
+  const applied: string[] = [];
+  const client = new ConfigClient({ controlPlane: cp.address, nodeId: 'p1', group: 'ns/gw', logger, apply: (s) => void applied.push(s.version) });
+  client.start();
+  try {
+    await client.firstApplied;
+    const port = cp.port;
+    await stopGrpcServer(cp.server, 0);
+    await untilLocal(() => !client.state.connected, 'disconnect');
+    assert.is(client.state.version, v1.version, 'still serving the last snapshot');
+    const v2 = snapshot('ns/gw', 81);
+    cp = await startControlPlane(port);
+    cp.cache.setAll([v2], 1);
+    const restarted = Date.now();
+    await untilLocal(() => cp.proxies.get('p1')?.ackedVersion === v2.version, 'ACK after restart', 2000);
+    assert.ok(Date.now() - restarted < 2000);
+    assert.equal(applied, [v1.version, v2.version]);
+  } finally {
+    client.close();
+    await stopGrpcServer(cp.server);
+  }
+});
+
+test.run();

@@ -1,0 +1,75 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { sealSnapshot } from '../../shared/config/version.ts';
+import type { Snapshot } from '../../shared/config/types.ts';
+import { SnapshotCache } from './cache.ts';
+import { Debouncer } from './debounce.ts';
+import { redactSnapshot, REDACTED } from './redact.ts';
+
+const snap = (group: string, port: number, secret = 's3cret'): Snapshot =>
+  sealSnapshot({
+    group,
+    listeners: [{ name: 'http', port, protocol: 'HTTP', hostnames: [] }],
+    routes: [],
+    backends: [],
+    targets: [],
+    policies: [],
+    secrets: [{ name: 'ns/creds', data: { token: secret } }],
+  });
+
+test('only groups whose version changed notify and are reported', () => {
+  const cache = new SnapshotCache({ now: () => 1000 });
+  const seen: string[] = [];
+  cache.subscribe('a/gw', (s) => seen.push(`a:${s?.version ?? 'gone'}`));
+  cache.subscribe('b/gw', (s) => seen.push(`b:${s?.version ?? 'gone'}`));
+  const a1 = snap('a/gw', 80);
+  const b1 = snap('b/gw', 80);
+  assert.equal(cache.setAll([a1, b1], 1), ['a/gw', 'b/gw']);
+  assert.equal(cache.setAll([snap('a/gw', 80), b1], 2), [], 'same content, same version: silent');
+  const b2 = snap('b/gw', 81);
+  assert.equal(cache.setAll([a1, b2], 3), ['b/gw']);
+  assert.equal(cache.setAll([b2], 4), ['a/gw'], 'a vanished group is a change');
+  assert.equal(seen, [`a:${a1.version}`, `b:${b1.version}`, `b:${b2.version}`, 'a:gone']);
+  assert.equal(cache.groups(), ['b/gw']);
+});
+
+test('history keeps past versions newest first, with the event sequence', () => {
+  let now = 0;
+  const cache = new SnapshotCache({ now: () => ++now, historyLimit: 2 });
+  const v1 = snap('g/gw', 1);
+  const v2 = snap('g/gw', 2);
+  const v3 = snap('g/gw', 3);
+  cache.setAll([v1], 10);
+  cache.setAll([v2], 11);
+  cache.setAll([v3], 12);
+  assert.equal(cache.versions('g/gw').map((r) => [r.version, r.eventSeq]), [[v3.version, 12], [v2.version, 11]]);
+  assert.is(cache.getVersion('g/gw', v2.version)?.version, v2.version);
+  assert.is(cache.getVersion('g/gw', v1.version), undefined, 'beyond the history limit');
+});
+
+test('redaction hides every secret value and keeps the keys', () => {
+  const redacted = redactSnapshot(snap('g/gw', 1, 'hunter2'));
+  assert.equal(redacted.secrets, [{ name: 'ns/creds', data: { token: REDACTED } }]);
+  assert.not.match(JSON.stringify(redacted), /hunter2/);
+});
+
+test('the debouncer waits for quiet but never longer than the max delay', async () => {
+  let runs = 0;
+  const debouncer = new Debouncer(() => runs++, { quietMs: 30, maxDelayMs: 80 });
+  const started = Date.now();
+  // Trigger every 10 ms for 150 ms: quiet never comes, the max delay forces progress.
+  while (Date.now() - started < 150) {
+    debouncer.trigger();
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.ok(runs >= 1, `ran ${runs} times under churn`);
+  const before = runs;
+  await new Promise((r) => setTimeout(r, 60));
+  assert.is(runs, before + 1, 'one more run once quiet');
+  debouncer.trigger();
+  debouncer.cancel();
+  await new Promise((r) => setTimeout(r, 60));
+  assert.is(runs, before + 1, 'cancel drops the pending run');
+});
+
+test.run();

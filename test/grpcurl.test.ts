@@ -1,0 +1,76 @@
+// The admin API through a real grpcurl, with nothing but server reflection to go on.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { CLI, freePort, startNode, waitForHttpOk, ROOT, type Managed } from './support/processes.ts';
+import { ensureTool } from './support/tools.ts';
+
+const run = promisify(execFile);
+let grpcurl = '';
+let controlPlane: Managed;
+let address = '';
+
+test.before(async () => {
+  grpcurl = await ensureTool('grpcurl');
+  const grpcPort = await freePort();
+  const httpPort = await freePort();
+  address = `127.0.0.1:${grpcPort}`;
+  controlPlane = startNode('control-plane', [CLI, 'control-plane', '--dir', `${ROOT}deploy/examples/tutorial`, '--grpc-port', String(grpcPort), '--http-port', String(httpPort)]);
+  await waitForHttpOk(`http://127.0.0.1:${httpPort}/readyz`);
+});
+
+test.after(async () => {
+  await controlPlane?.stop();
+});
+
+const call = async (...args: string[]): Promise<string> => (await run(grpcurl, ['-plaintext', ...args], { timeout: 20_000 })).stdout;
+
+test('grpcurl list shows the admin, discovery and reflection services', async () => {
+  const services = (await call(address, 'list')).trim().split('\n');
+  for (const name of ['mcpmux.v1.AdminService', 'mcpmux.v1.DiscoveryService', 'grpc.reflection.v1.ServerReflection']) {
+    assert.ok(services.includes(name), `${name} missing from ${services.join(', ')}`);
+  }
+});
+
+test('grpcurl describe resolves imported well-known types', async () => {
+  const described = await call(address, 'describe', 'mcpmux.v1.VersionInfo');
+  assert.match(described, /\.google\.protobuf\.Timestamp built_at = 3;/);
+  const event = await call(address, 'describe', 'mcpmux.v1.Event');
+  assert.match(event, /\.google\.protobuf\.Struct object = 8;/);
+});
+
+test('GetSnapshot returns the tutorial snapshot as JSON', async () => {
+  const snapshot = JSON.parse(await call(address, 'mcpmux.v1.AdminService/GetSnapshot')) as {
+    version: string;
+    group: string;
+    targets: { name: string }[];
+    routes: { pathPrefix: string }[];
+  };
+  assert.match(snapshot.version, /^[0-9a-f]{16}$/);
+  assert.is(snapshot.group, 'agentgateway-system/mcp-gateway');
+  assert.equal(snapshot.targets.map((t) => t.name).sort(), ['mcp-server-everything-3001', 'mcp-website-fetcher-80']);
+  assert.equal(snapshot.routes.map((r) => r.pathPrefix), ['/mcp']);
+  const versions = JSON.parse(await call('-d', JSON.stringify({ group: snapshot.group }), address, 'mcpmux.v1.AdminService/ListVersions')) as { versions: { version: string }[] };
+  assert.is(versions.versions[0]?.version, snapshot.version);
+});
+
+test('ListEvents returns the objects the files source read', async () => {
+  const events = JSON.parse(await call('-d', '{"from_seq": 1}', address, 'mcpmux.v1.AdminService/ListEvents')) as {
+    events: { seq: string; kind: string; name: string; type: string }[];
+  };
+  assert.ok(events.events.some((e) => e.kind === 'Gateway' && e.name === 'mcp-gateway' && e.type === 'upsert'));
+  assert.is(events.events[0]?.seq, '1');
+});
+
+test('an unknown group is a clear NOT_FOUND', async () => {
+  const failed = await run(grpcurl, ['-plaintext', '-d', '{"group":"nope/nope"}', address, 'mcpmux.v1.AdminService/GetSnapshot']).then(
+    () => undefined,
+    (e: { stderr: string }) => e.stderr,
+  );
+  assert.ok(failed, 'grpcurl should fail');
+  assert.match(failed!, /NotFound/);
+  assert.match(failed!, /nope\/nope/);
+});
+
+test.run();

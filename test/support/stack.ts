@@ -1,0 +1,106 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { CLI, EVERYTHING, FETCHER, ROOT, freePort, startNode, waitForHttpOk, type Managed } from './processes.ts';
+
+/** The tutorial's manifests, unchanged. */
+export const TUTORIAL_YAML = readFileSync(join(ROOT, 'deploy/examples/tutorial/tutorial.yaml'), 'utf8');
+
+/** An EndpointSlice giving a Service of the tutorial a local address. */
+export function endpointSlice(service: string, address: string, port: number, namespace = 'agentgateway-system'): string {
+  return `---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: ${service}-local
+  namespace: ${namespace}
+  labels:
+    kubernetes.io/service-name: ${service}
+addressType: IPv4
+endpoints:
+- addresses: ["${address}"]
+  conditions:
+    ready: true
+ports:
+- port: ${port}
+  protocol: TCP
+`;
+}
+
+export interface Stack {
+  dir: string;
+  ports: { everything: number; fetcher: number; grpc: number; controlPlaneHttp: number; proxy: number; proxyHttp: number };
+  mcpUrl: string;
+  grpcAddress: string;
+  everything: Managed;
+  fetcher: Managed;
+  controlPlane: Managed;
+  proxy: Managed;
+  startControlPlane(): Managed;
+  writeFile(name: string, text: string): void;
+  removeFile(name: string): void;
+  connect(name?: string): Promise<Client>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The tutorial on free loopback ports: server-everything, the website fetcher, a control plane on
+ * a temp copy of the tutorial folder, and one proxy, each a real process started through the CLI.
+ */
+export async function startStack(): Promise<Stack> {
+  const ports = {
+    everything: await freePort(),
+    fetcher: await freePort(),
+    grpc: await freePort(),
+    controlPlaneHttp: await freePort(),
+    proxy: await freePort(),
+    proxyHttp: await freePort(),
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'mcpmux-stack-'));
+  writeFileSync(join(dir, 'tutorial.yaml'), TUTORIAL_YAML);
+  writeFileSync(
+    join(dir, 'local-endpoints.yaml'),
+    endpointSlice('mcp-server-everything', '127.0.0.1', ports.everything) + endpointSlice('mcp-website-fetcher', '127.0.0.1', ports.fetcher),
+  );
+  const quiet = { MCPMUX_LOG_LEVEL: process.env.MCPMUX_LOG_LEVEL ?? 'info' };
+  const everything = startNode('everything', [EVERYTHING, 'streamableHttp'], { PORT: String(ports.everything) });
+  const fetcher = startNode('fetcher', [FETCHER], { PORT: String(ports.fetcher), HOST: '127.0.0.1' });
+  const startControlPlane = (): Managed =>
+    startNode('control-plane', [CLI, 'control-plane', '--dir', dir, '--grpc-port', String(ports.grpc), '--http-port', String(ports.controlPlaneHttp)], quiet);
+  const stack: Stack = {
+    dir,
+    ports,
+    mcpUrl: `http://127.0.0.1:${ports.proxy}/mcp`,
+    grpcAddress: `127.0.0.1:${ports.grpc}`,
+    everything,
+    fetcher,
+    controlPlane: startControlPlane(),
+    proxy: startNode('proxy', [CLI, 'proxy', '--control-plane', `127.0.0.1:${ports.grpc}`, '--port', String(ports.proxy), '--http-port', String(ports.proxyHttp), '--replica-id', 'proxy-1'], quiet),
+    startControlPlane() {
+      stack.controlPlane = startControlPlane();
+      return stack.controlPlane;
+    },
+    writeFile: (name, text) => writeFileSync(join(dir, name), text),
+    removeFile: (name) => rmSync(join(dir, name), { force: true }),
+    async connect(name = 'test-client') {
+      const client = new Client({ name, version: '1.0.0' });
+      await client.connect(new StreamableHTTPClientTransport(new URL(stack.mcpUrl)));
+      return client;
+    },
+    async stop() {
+      await Promise.all([stack.proxy.stop(), stack.controlPlane.stop(), everything.stop(), fetcher.stop()]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  try {
+    await Promise.all([everything.waitFor(/listening on port/), fetcher.waitFor(/listening on/)]);
+    await waitForHttpOk(`http://127.0.0.1:${ports.controlPlaneHttp}/readyz`);
+    await waitForHttpOk(`http://127.0.0.1:${ports.proxyHttp}/readyz`);
+  } catch (error) {
+    await stack.stop();
+    throw error;
+  }
+  return stack;
+}

@@ -55,6 +55,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   let state: ClusterState = emptyState();
   let synced = false;
   let built = false;
+  let serving = false;
 
   const rebuild = (): void => {
     const started = performance.now();
@@ -93,7 +94,11 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   const health = await startHealthServer({
     address: options.address,
     port: options.httpPort,
-    ready: () => (synced && built ? { ready: true } : { ready: false, reason: synced ? 'building first snapshots' : `source ${options.source.name} not synced` }),
+    ready: () => {
+      if (!synced) return { ready: false, reason: `source ${options.source.name} not synced` };
+      if (!built) return { ready: false, reason: 'building first snapshots' };
+      return serving ? { ready: true } : { ready: false, reason: 'gRPC server starting' };
+    },
     metrics,
   });
   let grpcServer: grpc.Server | undefined;
@@ -108,6 +113,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     rebuild();
     const started = await startGrpcServer({ address: options.address, port: options.grpcPort, discovery: discovery.handlers(), admin: admin.handlers() });
     grpcServer = started.server;
+    serving = true;
     logger.info({ grpc: `${options.address}:${started.port}`, http: `${options.address}:${health.port}`, source: options.source.name }, 'control plane ready');
     return {
       grpcPort: started.port,

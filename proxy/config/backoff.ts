@@ -7,7 +7,7 @@ export class Backoff {
 
   constructor(options: { baseMs?: number; maxMs?: number; random?: () => number } = {}) {
     this.#baseMs = options.baseMs ?? 100;
-    this.#maxMs = options.maxMs ?? 1000;
+    this.#maxMs = options.maxMs ?? 500;
     this.#random = options.random ?? Math.random;
   }
 

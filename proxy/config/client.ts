@@ -6,7 +6,7 @@ import { serviceClient } from '../../shared/proto/load.ts';
 import type { DiscoveryRequest, DiscoveryResponse } from '../../shared/proto/messages.ts';
 import { Backoff } from './backoff.ts';
 
-type DiscoveryClient = grpc.Client & { StreamSnapshots(): grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse> };
+type DiscoveryClient = grpc.Client & { StreamSnapshots(options: grpc.CallOptions): grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse> };
 
 export interface ConfigClientOptions {
   /** host:port of the control plane's gRPC server. */
@@ -52,7 +52,7 @@ export class ConfigClient {
       // grpc-js waits up to 120 s between reconnects by default; a proxy should find a restarted
       // control plane within about a second.
       'grpc.initial_reconnect_backoff_ms': 100,
-      'grpc.max_reconnect_backoff_ms': 1000,
+      'grpc.max_reconnect_backoff_ms': 500,
       'grpc.keepalive_time_ms': 30_000,
       'grpc.max_receive_message_length': 64 * 1024 * 1024,
     }) as unknown as DiscoveryClient;
@@ -81,7 +81,9 @@ export class ConfigClient {
 
   #connect(): void {
     if (this.#stopped) return;
-    const stream = this.#client.StreamSnapshots();
+    // waitForReady: the call waits for the channel's own (fast) reconnect instead of failing at once,
+    // so a restarted control plane is picked up as soon as it listens.
+    const stream = this.#client.StreamSnapshots({ waitForReady: true });
     this.#stream = stream;
     let ended = false;
     const { nodeId, group, metadata = {} } = this.#options;

@@ -22,6 +22,10 @@ export const ErrorCodes = {
   MCPMUX_METHOD_NOT_ALLOWED: { httpStatus: 405, jsonRpc: -32600 },
   MCPMUX_UNSUPPORTED_PROTOCOL_VERSION: { httpStatus: 400, jsonRpc: -32600 },
   MCPMUX_BODY_TOO_LARGE: { httpStatus: 413, jsonRpc: -32600 },
+  // A request the client cancelled (notifications/cancelled) or abandoned (connection closed).
+  MCPMUX_REQUEST_CANCELLED: { httpStatus: 200, jsonRpc: -32800 },
+  // A bug of ours, not the client's nor an upstream's.
+  MCPMUX_INTERNAL: { httpStatus: 500, jsonRpc: -32603 },
 } as const satisfies Record<string, { httpStatus: number; jsonRpc: number }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -6,7 +6,7 @@ import { serviceClient } from '../../shared/proto/load.ts';
 import type { DiscoveryRequest, DiscoveryResponse } from '../../shared/proto/messages.ts';
 import { Backoff } from './backoff.ts';
 
-type DiscoveryClient = grpc.Client & { StreamSnapshots(options: grpc.CallOptions): grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse> };
+type DiscoveryClient = grpc.Client & { StreamSnapshots(): grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse> };
 
 export interface ConfigClientOptions {
   /** host:port of the control plane's gRPC server. */
@@ -81,9 +81,7 @@ export class ConfigClient {
 
   #connect(): void {
     if (this.#stopped) return;
-    // waitForReady: the call waits for the channel's own (fast) reconnect instead of failing at once,
-    // so a restarted control plane is picked up as soon as it listens.
-    const stream = this.#client.StreamSnapshots({ waitForReady: true });
+    const stream = this.#client.StreamSnapshots();
     this.#stream = stream;
     let ended = false;
     const { nodeId, group, metadata = {} } = this.#options;

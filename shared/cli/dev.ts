@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { flag, type Command } from './command.ts';
+import { humanizeLogLine } from './log-lines.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = fileURLToPath(new URL('./mcpmux.ts', import.meta.url));
@@ -36,6 +37,7 @@ export const devCommand: Command = {
     { name: 'upstreams', type: 'boolean', default: true, description: 'start the demo upstreams (--no-upstreams to skip)' },
     { name: 'everything-port', type: 'number', default: 3001, description: 'port of the demo server-everything' },
     { name: 'fetcher-port', type: 'number', default: 8081, description: 'port of the demo website fetcher' },
+    { name: 'json-logs', type: 'boolean', default: false, description: 'print the components\' JSON log lines as they are' },
   ],
   async run(flags) {
     const grpcPort = flag.number(flags, 'grpc-port');
@@ -54,11 +56,11 @@ export const devCommand: Command = {
       name: 'proxy',
       args: [CLI, 'proxy', '--control-plane', `127.0.0.1:${grpcPort}`, '--port', String(port), '--http-port', String(proxyHttpPort)],
     });
-    return supervise(specs, { readyUrl: `http://127.0.0.1:${proxyHttpPort}/readyz`, mcpUrl: `http://127.0.0.1:${port}/mcp` });
+    return supervise(specs, { readyUrl: `http://127.0.0.1:${proxyHttpPort}/readyz`, mcpUrl: `http://127.0.0.1:${port}/mcp` }, !flag.boolean(flags, 'json-logs'));
   },
 };
 
-async function supervise(specs: ChildSpec[], urls: { readyUrl: string; mcpUrl: string }): Promise<number> {
+async function supervise(specs: ChildSpec[], urls: { readyUrl: string; mcpUrl: string }, humanize: boolean): Promise<number> {
   const width = Math.max(...specs.map((s) => s.name.length));
   const children = new Map<string, ChildProcess>();
   let stopping = false;
@@ -83,7 +85,7 @@ async function supervise(specs: ChildSpec[], urls: { readyUrl: string; mcpUrl: s
     children.set(spec.name, child);
     const prefix = `[${spec.name.padEnd(width)}] `;
     for (const stream of [child.stdout, child.stderr]) {
-      if (stream) createInterface({ input: stream }).on('line', (line) => process.stdout.write(`${prefix}${line}\n`));
+      if (stream) createInterface({ input: stream }).on('line', (line) => process.stdout.write(`${prefix}${humanize ? humanizeLogLine(line) : line}\n`));
     }
     child.on('exit', (code, signal) => {
       children.delete(spec.name);

@@ -1,0 +1,30 @@
+// Writing answers: JSON bodies with their length, and errors as JSON-RPC error bodies under the
+// HTTP status the error catalogue gives their code.
+import type { ServerResponse } from 'node:http';
+import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { McpmuxError, type ErrorCode } from '../../shared/errors.ts';
+import { errorResponse } from '../mux/jsonrpc-error.ts';
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** An HTTP-level refusal (bad headers, unknown session, ...): status from the code, JSON-RPC body. */
+export function sendError(res: ServerResponse, error: McpmuxError, id: RequestId | null = null, headers: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendJson(res, error.httpStatus, errorResponse(id, error), headers);
+}
+
+export function sendAccepted(res: ServerResponse): void {
+  res.writeHead(202, { 'content-length': '0' });
+  res.end();
+}
+
+export function refuse(code: ErrorCode, message: string): McpmuxError {
+  return new McpmuxError(code, message);
+}

@@ -1,0 +1,74 @@
+// Merging one page of a federated list: each target's items renamed (tools, prompts) or wrapped
+// (resources, templates) so they route back to it, concatenated in target order, with a composite
+// cursor for the targets that have more.
+import { encodeCursor, type ListKind } from './cursor.ts';
+import { exposeName } from './names.ts';
+import { wrapUri } from './resource-uris.ts';
+
+/** The list methods and the kind of item each returns (also the key of the items in its result). */
+export const LIST_METHODS: Readonly<Record<string, ListKind>> = {
+  'tools/list': 'tools',
+  'prompts/list': 'prompts',
+  'resources/list': 'resources',
+  'resources/templates/list': 'resourceTemplates',
+};
+
+/** One target's answer to one list request. */
+export interface TargetPage {
+  target: string;
+  /** The upstream result's items, freshly parsed (renamed in place). */
+  items: readonly unknown[];
+  nextCursor: string | undefined;
+  /** Tools only: unprefixed names to keep; undefined keeps all. */
+  toolAllow?: ReadonlySet<string> | undefined;
+}
+
+type Item = Record<string, unknown>;
+
+/** The items of one target as the client sees them; items without the expected key are dropped. */
+export function exposeItems(kind: ListKind, prefixed: boolean, page: TargetPage): Item[] {
+  const out: Item[] = [];
+  for (const raw of page.items) {
+    if (raw === null || typeof raw !== 'object') continue;
+    const item = raw as Item;
+    switch (kind) {
+      case 'tools':
+        if (typeof item.name !== 'string') continue;
+        if (page.toolAllow && !page.toolAllow.has(item.name)) continue;
+        item.name = exposeName(prefixed, page.target, item.name);
+        break;
+      case 'prompts':
+        if (typeof item.name !== 'string') continue;
+        item.name = exposeName(prefixed, page.target, item.name);
+        break;
+      case 'resources':
+        if (typeof item.uri !== 'string') continue;
+        item.uri = wrapUri(prefixed, page.target, item.uri);
+        break;
+      case 'resourceTemplates':
+        if (typeof item.uriTemplate !== 'string') continue;
+        item.uriTemplate = wrapUri(prefixed, page.target, item.uriTemplate);
+        break;
+      default: {
+        const never: never = kind;
+        throw new Error(`unknown list kind ${String(never)}`);
+      }
+    }
+    out.push(item);
+  }
+  return out;
+}
+
+/** The merged result of one page: `{[kind]: items, nextCursor?}`. */
+export function mergePages(kind: ListKind, prefixed: boolean, pages: readonly TargetPage[]): Record<string, unknown> {
+  const items: Item[] = [];
+  const pending: Array<readonly [string, string]> = [];
+  for (const page of pages) {
+    items.push(...exposeItems(kind, prefixed, page));
+    if (page.nextCursor !== undefined) pending.push([page.target, page.nextCursor]);
+  }
+  const result: Record<string, unknown> = { [kind]: items };
+  const nextCursor = encodeCursor(kind, pending);
+  if (nextCursor !== undefined) result.nextCursor = nextCursor;
+  return result;
+}

@@ -1,0 +1,129 @@
+// The upstream sessions of one downstream session: at most one per target, pinned to one endpoint,
+// opened at initialize or on first use (a target added by a new snapshot), replaced when its
+// endpoint left the target's ready set, closed when the target left the backend. A target whose
+// handshake failed is not retried for `retryAfterMs`, so a dead target costs one attempt per
+// window instead of one per request.
+import type { InitializeRequestParams, JSONRPCNotification } from '@modelcontextprotocol/sdk/types.js';
+import { McpmuxError } from '../../shared/errors.ts';
+import type { Logger } from '../../shared/log.ts';
+import type { CompiledTarget } from '../routing/table.ts';
+import type { UpstreamPool } from '../upstream/pool.ts';
+import { UpstreamSession } from '../upstream/session.ts';
+
+export interface TargetConnectionsOptions {
+  pool: UpstreamPool;
+  logger: Logger;
+  /** Used when the target sets no initialize timeout. */
+  initializeTimeoutMs: number;
+  retryAfterMs: number;
+  onNotification?: (target: string, message: JSONRPCNotification) => void;
+}
+
+interface Connection {
+  session: UpstreamSession;
+  /** Resolves once the handshake is done; every user of the connection awaits it. */
+  ready: Promise<UpstreamSession>;
+  /** The compiled target this connection was last checked against (skips re-checks per table). */
+  checked: CompiledTarget;
+}
+
+export class TargetConnections {
+  readonly #options: TargetConnectionsOptions;
+  readonly #connections = new Map<string, Connection>();
+  readonly #failures = new Map<string, { at: number; error: Error }>();
+  #initParams: InitializeRequestParams | undefined;
+
+  constructor(options: TargetConnectionsOptions) {
+    this.#options = options;
+  }
+
+  /** What every upstream handshake sends; set once by the downstream initialize. */
+  setInitializeParams(params: InitializeRequestParams): void {
+    this.#initParams = params;
+  }
+
+  /** The ready upstream session of `target`, connecting if needed. Throws MCPMUX_TARGET_UNAVAILABLE & co. */
+  get(target: CompiledTarget): Promise<UpstreamSession> {
+    const existing = this.#connections.get(target.name);
+    if (existing) {
+      if (existing.checked === target || stillServes(existing.session, target)) {
+        existing.checked = target;
+        return existing.ready;
+      }
+      this.#drop(target.name, 'its endpoint is no longer ready');
+    }
+    if (target.unavailable !== undefined) {
+      return Promise.reject(new McpmuxError('MCPMUX_TARGET_UNAVAILABLE', `target ${target.name} is unavailable: ${target.unavailable}`));
+    }
+    const failure = this.#failures.get(target.name);
+    if (failure && Date.now() - failure.at < this.#options.retryAfterMs) return Promise.reject(failure.error);
+    return this.#connect(target);
+  }
+
+  /** The upstream session of a target if its handshake completed; never connects. */
+  connected(name: string): UpstreamSession | undefined {
+    const connection = this.#connections.get(name);
+    return connection?.session.initializeResult ? connection.session : undefined;
+  }
+
+  /** Closes the connections of targets not in `names` (they left the backend). */
+  retain(names: ReadonlySet<string>): void {
+    for (const name of this.#connections.keys()) {
+      if (!names.has(name)) this.#drop(name, 'the target was removed');
+    }
+    for (const name of this.#failures.keys()) if (!names.has(name)) this.#failures.delete(name);
+  }
+
+  async closeAll(): Promise<void> {
+    const sessions = [...this.#connections.values()].map((c) => c.session);
+    this.#connections.clear();
+    await Promise.all(sessions.map((s) => s.close()));
+  }
+
+  #connect(target: CompiledTarget): Promise<UpstreamSession> {
+    const params = this.#initParams;
+    if (!params) return Promise.reject(new McpmuxError('MCPMUX_INVALID_REQUEST', 'the session is not initialized'));
+    const endpoint = this.#options.pool.pickEndpoint(target);
+    if (!endpoint) return Promise.reject(new McpmuxError('MCPMUX_TARGET_UNAVAILABLE', `target ${target.name} has no ready endpoints`));
+    const onNotification = this.#options.onNotification;
+    const session = new UpstreamSession({
+      dispatcher: this.#options.pool.dispatcher,
+      target: target.name,
+      endpoint,
+      logger: this.#options.logger,
+      onNotification: onNotification && ((message) => onNotification(target.name, message)),
+    });
+    const timeoutMs = target.initializeTimeoutMs ?? this.#options.initializeTimeoutMs;
+    const ready = session.initialize(params, { timeoutMs }).then(
+      () => {
+        this.#failures.delete(target.name);
+        return session;
+      },
+      (error: unknown) => {
+        const failure = error instanceof Error ? error : new Error(String(error));
+        // Remembered only while this is still the target's connection (not dropped meanwhile).
+        if (this.#connections.get(target.name)?.session === session) {
+          this.#connections.delete(target.name);
+          this.#failures.set(target.name, { at: Date.now(), error: failure });
+        }
+        session.close().catch(() => undefined);
+        throw failure;
+      },
+    );
+    this.#connections.set(target.name, { session, ready, checked: target });
+    return ready;
+  }
+
+  #drop(name: string, why: string): void {
+    const connection = this.#connections.get(name);
+    if (!connection) return;
+    this.#connections.delete(name);
+    this.#options.logger.debug({ target: name, why }, 'closing upstream session once idle');
+    connection.session.closeWhenIdle();
+  }
+}
+
+function stillServes(session: UpstreamSession, target: CompiledTarget): boolean {
+  if (target.unavailable !== undefined) return false;
+  return target.endpoints.some((e) => e.url === session.endpoint.url);
+}

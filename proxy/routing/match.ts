@@ -1,0 +1,30 @@
+// Which route serves a request path, and which of its endpoints. A route with prefix P serves the
+// MCP endpoint at exactly P (and P/); P/message is the legacy SSE POST endpoint (not served yet).
+import type { CompiledRoute, RoutingTable } from './table.ts';
+
+export type RouteEndpoint = 'mcp' | 'legacy-message';
+
+export interface RouteMatch {
+  route: CompiledRoute;
+  /** Undefined: the path is under the route's prefix but names nothing it serves. */
+  endpoint: RouteEndpoint | undefined;
+}
+
+/** Longest prefix wins, on `/` boundaries (`/mcp` does not match `/mcpx`). `pathname` has no query. */
+export function matchRoute(table: RoutingTable, pathname: string): RouteMatch | undefined {
+  for (const route of table.routes) {
+    const prefix = route.pathPrefix;
+    let rest: string;
+    if (prefix === '/') rest = pathname;
+    else if (pathname === prefix) rest = '';
+    else if (pathname.startsWith(prefix) && pathname.charCodeAt(prefix.length) === 47 /* / */) {
+      rest = pathname.slice(prefix.length);
+    } else continue;
+    if (rest === '' || rest === '/') return { route, endpoint: 'mcp' };
+    if (rest === '/message') return { route, endpoint: 'legacy-message' };
+    // A deeper path may still belong to a shorter prefix's route only if this one does not own
+    // it; longest prefix wins, so this route owns everything under it.
+    return { route, endpoint: undefined };
+  }
+  return undefined;
+}

@@ -1,0 +1,152 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Snapshot } from '../../shared/config/types.ts';
+import { McpmuxError } from '../../shared/errors.ts';
+import { BACKEND, simpleSnapshot, target } from '../testing/snapshots.ts';
+import { compileRoutingTable } from './table.ts';
+
+function base(): Snapshot {
+  return simpleSnapshot({
+    version: 'v1',
+    targets: {
+      'mcp-server-everything-3001': 'http://10.0.0.1:3001/mcp',
+      'mcp-website-fetcher-80': 'http://mcp-website-fetcher.agentgateway-system.svc:8000/mcp',
+    },
+  });
+}
+
+test('compiles the tutorial shape: route, backend, targets with their URLs', () => {
+  const table = compileRoutingTable(base());
+  assert.is(table.version, 'v1');
+  assert.is(table.routes.length, 1);
+  const route = table.routes[0]!;
+  assert.is(route.pathPrefix, '/mcp');
+  assert.is(route.backend.name, BACKEND);
+  assert.is(route.backend.prefixMode, 'always');
+  assert.is(route.backend.failureMode, 'open');
+  assert.equal(route.backend.targets.map((t) => t.name), ['mcp-server-everything-3001', 'mcp-website-fetcher-80']);
+  const fetcher = route.backend.targetsByName.get('mcp-website-fetcher-80')!;
+  assert.equal(fetcher.endpoints, [
+    { url: 'http://mcp-website-fetcher.agentgateway-system.svc:8000/mcp', origin: 'http://mcp-website-fetcher.agentgateway-system.svc:8000', path: '/mcp' },
+  ]);
+  assert.is(fetcher.unavailable, undefined);
+  assert.is(fetcher.requestTimeoutMs, undefined);
+  assert.is(fetcher.toolAllow, undefined);
+});
+
+test('defaults: empty scheme is http, empty path is /mcp, UNSPECIFIED modes are always/open', () => {
+  const s = base();
+  s.targets[0] = { ...s.targets[0]!, scheme: '', path: '' };
+  s.backends[0] = { ...s.backends[0]!, prefixMode: 'PREFIX_MODE_UNSPECIFIED', failureMode: 'FAILURE_MODE_UNSPECIFIED' };
+  const table = compileRoutingTable(s);
+  const backend = table.routes[0]!.backend;
+  assert.is(backend.targets[0]!.endpoints[0]!.url, 'http://10.0.0.1:3001/mcp');
+  assert.is(backend.prefixMode, 'always');
+  assert.is(backend.failureMode, 'open');
+});
+
+test('conflict mode, closed failure mode, timeouts and tool filters carry over', () => {
+  const s = base();
+  s.backends[0] = { ...s.backends[0]!, prefixMode: 'PREFIX_MODE_CONFLICT', failureMode: 'FAILURE_MODE_CLOSED' };
+  s.targets[0] = { ...s.targets[0]!, timeouts: { requestMs: 1500, initializeMs: 700 }, toolAllow: ['echo'] };
+  const backend = compileRoutingTable(s).routes[0]!.backend;
+  assert.is(backend.prefixMode, 'conflict');
+  assert.is(backend.failureMode, 'closed');
+  const t = backend.targets[0]!;
+  assert.is(t.requestTimeoutMs, 1500);
+  assert.is(t.initializeTimeoutMs, 700);
+  assert.equal([...t.toolAllow!], ['echo']);
+});
+
+test('a target without ready endpoints is valid but unavailable; only ready endpoints are used', () => {
+  const s = base();
+  s.targets[0] = { ...s.targets[0]!, endpoints: [{ address: '10.0.0.1', port: 3001, ready: false }] };
+  s.targets[1] = { ...s.targets[1]!, endpoints: [] };
+  const backend = compileRoutingTable(s).routes[0]!.backend;
+  assert.equal(backend.targets[0]!.endpoints, []);
+  assert.is(backend.targets[0]!.unavailable, 'it has no ready endpoints');
+  assert.is(backend.targets[1]!.unavailable, 'it has no ready endpoints');
+});
+
+test('sse and stdio targets are valid but unavailable (not served yet)', () => {
+  const s = base();
+  s.targets[0] = { ...s.targets[0]!, protocol: 'PROTOCOL_SSE' };
+  const t = compileRoutingTable(s).routes[0]!.backend.targets[0]!;
+  assert.match(t.unavailable!, /PROTOCOL_SSE is not supported/);
+});
+
+test('IPv6 endpoint addresses are bracketed', () => {
+  const s = base();
+  s.targets[0] = { ...s.targets[0]!, endpoints: [{ address: 'fd00::1', port: 3001, ready: true }] };
+  assert.is(compileRoutingTable(s).routes[0]!.backend.targets[0]!.endpoints[0]!.url, 'http://[fd00::1]:3001/mcp');
+});
+
+test('routes are normalized and sorted longest prefix first; a route without listeners is not served', () => {
+  const s = base();
+  s.routes = [
+    { name: 'r-root', listeners: ['http'], pathPrefix: '/', backend: BACKEND },
+    { name: 'r-mcp', listeners: ['http'], pathPrefix: '/mcp/', backend: BACKEND },
+    { name: 'r-team', listeners: ['http'], pathPrefix: '/mcp/team', backend: BACKEND },
+    { name: 'r-none', listeners: [], pathPrefix: '/nowhere', backend: BACKEND },
+  ];
+  const table = compileRoutingTable(s);
+  assert.equal(table.routes.map((r) => r.pathPrefix), ['/mcp/team', '/mcp', '/']);
+});
+
+test('two routes with one prefix and one backend are one route', () => {
+  const s = base();
+  s.listeners.push({ name: 'other', port: 8080, protocol: 'HTTP', hostnames: [] });
+  s.routes.push({ name: 'r2', listeners: ['other'], pathPrefix: '/mcp', backend: BACKEND });
+  assert.is(compileRoutingTable(s).routes.length, 1);
+});
+
+// Every way a snapshot cannot be served, with the message the NACK will carry.
+const invalid: Array<[string, (s: Snapshot) => void, RegExp]> = [
+  ['route naming a missing backend', (s) => (s.routes[0]!.backend = 'ns/nope'), /route "agentgateway-system\/mcp\/0\/0" routes to backend "ns\/nope", which does not exist/],
+  ['route naming a missing listener', (s) => (s.routes[0]!.listeners = ['https']), /route "agentgateway-system\/mcp\/0\/0" attaches to listener "https", which does not exist/],
+  ['route with a relative prefix', (s) => (s.routes[0]!.pathPrefix = 'mcp'), /path prefix "mcp" must start with "\/"/],
+  ['route with a space in its prefix', (s) => (s.routes[0]!.pathPrefix = '/m cp'), /path prefix "\/m cp"/],
+  ['backend naming a missing target', (s) => s.backends[0]!.targets.push('ghost'), /backend "agentgateway-system\/mcp-federated" names target "ghost", which does not exist/],
+  ['backend naming a target twice', (s) => s.backends[0]!.targets.push('mcp-website-fetcher-80'), /names target "mcp-website-fetcher-80" twice/],
+  ['target of a missing backend', (s) => (s.targets[0]!.backend = 'ns/other'), /target "mcp-server-everything-3001" belongs to backend "ns\/other", which does not exist/],
+  ['target twice in a backend', (s) => s.targets.push({ ...s.targets[0]! }), /target "mcp-server-everything-3001" appears twice in backend/],
+  ['target name with _', (s) => (s.targets[0]!.name = 'bad_name'), /target "bad_name" of backend .*: name must be lowercase letters, digits and "-"/],
+  ['target address with spaces', (s) => (s.targets[0]!.endpoints[0]!.address = 'bad host'), /target "mcp-server-everything-3001" of backend "agentgateway-system\/mcp-federated": endpoint bad host:3001: address "bad host" is not a host name or IP address/],
+  ['target scheme not http/https', (s) => (s.targets[0]!.scheme = 'ftp'), /endpoint 10\.0\.0\.1:3001: scheme "ftp" is not http or https/],
+  ['endpoint port 0', (s) => (s.targets[0]!.endpoints[0]!.port = 0), /endpoint 10\.0\.0\.1:0: port 0 is not in 1-65535/],
+  ['endpoint port above 65535', (s) => (s.targets[0]!.endpoints[0]!.port = 70000), /port 70000 is not in 1-65535/],
+  ['target path with a query', (s) => (s.targets[0]!.path = '/mcp?x=1'), /path "\/mcp\?x=1" is not an absolute URL path/],
+  ['target path not absolute', (s) => (s.targets[0]!.path = 'mcp'), /path "mcp" is not an absolute URL path/],
+  ['a not-ready endpoint is checked too', (s) => s.targets[0]!.endpoints.push({ address: 'x y', port: 1, ready: false }), /address "x y" is not a host name/],
+  ['bad IPv6 literal', (s) => (s.targets[0]!.endpoints[0]!.address = 'fd00::zz'), /address "fd00::zz" is not a host name or IP address/],
+  ['duplicate backend', (s) => s.backends.push({ ...s.backends[0]! }), /backend "agentgateway-system\/mcp-federated" appears twice/],
+  ['duplicate listener', (s) => s.listeners.push({ ...s.listeners[0]! }), /listener "http" appears twice/],
+  ['duplicate route name', (s) => s.routes.push({ ...s.routes[0]! }), /route "agentgateway-system\/mcp\/0\/0" appears twice/],
+  ['listener port 0', (s) => (s.listeners[0]!.port = 0), /listener "http": port 0 is not in 1-65535/],
+  [
+    'one prefix, two backends',
+    (s) => {
+      s.backends.push({ name: 'ns/b2', prefixMode: 'PREFIX_MODE_ALWAYS', failureMode: 'FAILURE_MODE_OPEN', targets: ['t'] });
+      s.targets.push(target('ns/b2', 't', 'http://10.0.0.9:80/mcp'));
+      s.routes.push({ name: 'r2', listeners: ['http'], pathPrefix: '/mcp/', backend: 'ns/b2' });
+    },
+    /routes "agentgateway-system\/mcp\/0\/0" and "r2" both serve path prefix "\/mcp" with different backends/,
+  ],
+];
+
+for (const [name, mutate, message] of invalid) {
+  test(`invalid: ${name}`, () => {
+    const s = base();
+    mutate(s);
+    try {
+      compileRoutingTable(s);
+      assert.unreachable('compiled an invalid snapshot');
+    } catch (error) {
+      assert.instance(error, McpmuxError);
+      assert.is((error as McpmuxError).code, 'MCPMUX_CONFIG_INVALID');
+      assert.match((error as Error).message, message);
+    }
+  });
+}
+
+test.run();

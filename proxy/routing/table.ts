@@ -1,0 +1,199 @@
+// Compiles a config snapshot into the routing table the data plane reads on every request: path
+// prefix → backend → targets with their endpoint URLs already built. Pure; everything that could
+// make a snapshot unservable is found here, once, so applying a table can never fail half-way and
+// the message of the error becomes the NACK's error_detail.
+import type { Backend, Protocol, Route, Snapshot, Target } from '../../shared/config/types.ts';
+import { McpmuxError } from '../../shared/errors.ts';
+import { endpointUrl, type EndpointUrl } from './target-url.ts';
+
+export type { EndpointUrl };
+
+/** How tool and prompt names (and resource URIs) carry their target. */
+export type PrefixMode = 'always' | 'conflict';
+/** What one failing target does to a fan-out: left out (`open`) or fails the request (`closed`). */
+export type FailureMode = 'open' | 'closed';
+
+export interface CompiledTarget {
+  /** The backend's name; with `name`, identifies the target. */
+  readonly backend: string;
+  /** DNS-label-like, no `_`: the prefix of its tool and prompt names. */
+  readonly name: string;
+  /** Ready endpoints only; a session is pinned to one of them. */
+  readonly endpoints: readonly EndpointUrl[];
+  readonly protocol: Protocol;
+  /** Why no upstream session can be opened right now (no ready endpoint, protocol not served). */
+  readonly unavailable: string | undefined;
+  /** Undefined means the proxy's default. */
+  readonly requestTimeoutMs: number | undefined;
+  readonly initializeTimeoutMs: number | undefined;
+  /** Unprefixed tool names to expose; undefined means all. */
+  readonly toolAllow: ReadonlySet<string> | undefined;
+}
+
+export interface CompiledBackend {
+  readonly name: string;
+  readonly prefixMode: PrefixMode;
+  readonly failureMode: FailureMode;
+  /** In the snapshot's order (sorted by name by the translator). */
+  readonly targets: readonly CompiledTarget[];
+  readonly targetsByName: ReadonlyMap<string, CompiledTarget>;
+}
+
+export interface CompiledRoute {
+  readonly name: string;
+  readonly listeners: readonly string[];
+  /** Normalized: starts with `/`, no trailing `/` (except the root prefix `/`). */
+  readonly pathPrefix: string;
+  readonly backend: CompiledBackend;
+}
+
+export interface RoutingTable {
+  /** The snapshot's version: opaque, compared for equality only. */
+  readonly version: string;
+  readonly group: string;
+  /** Longest prefix first, so the first match wins. */
+  readonly routes: readonly CompiledRoute[];
+}
+
+/** Target names split tool names on their first `_`, so they must never contain one. */
+const TARGET_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+const PATH_PREFIX = /^\/[^\s?#]*$/;
+
+function invalid(message: string): McpmuxError {
+  return new McpmuxError('MCPMUX_CONFIG_INVALID', message);
+}
+
+function uniqueByName<T extends { name: string }>(kind: string, items: readonly T[]): Map<string, T> {
+  const byName = new Map<string, T>();
+  for (const item of items) {
+    if (item.name === '') throw invalid(`a ${kind} has an empty name`);
+    if (byName.has(item.name)) throw invalid(`${kind} "${item.name}" appears twice`);
+    byName.set(item.name, item);
+  }
+  return byName;
+}
+
+/** `/mcp/` and `/mcp` are the same route; `/` stays `/`. */
+export function normalizePathPrefix(prefix: string): string {
+  const trimmed = prefix.replace(/\/+$/, '');
+  return trimmed === '' ? '/' : trimmed;
+}
+
+function positiveOrUndefined(ms: number | undefined): number | undefined {
+  return ms !== undefined && ms > 0 ? ms : undefined;
+}
+
+function compileTarget(target: Target): CompiledTarget {
+  const what = `target "${target.name}" of backend "${target.backend}"`;
+  if (!TARGET_NAME.test(target.name)) {
+    throw invalid(`${what}: name must be lowercase letters, digits and "-" (no "_": tool names split on it)`);
+  }
+  const ready: EndpointUrl[] = [];
+  for (const endpoint of target.endpoints) {
+    const built = endpointUrl(target.scheme, endpoint.address, endpoint.port, target.path);
+    if ('error' in built) throw invalid(`${what}: endpoint ${endpoint.address}:${endpoint.port}: ${built.error}`);
+    if (endpoint.ready) ready.push(built.ok);
+  }
+  let unavailable: string | undefined;
+  // Legacy SSE and stdio upstreams come with later issues; until then such a target is a valid
+  // config that simply cannot be reached, like one without endpoints, rather than a NACK.
+  if (target.protocol === 'PROTOCOL_SSE' || target.protocol === 'PROTOCOL_STDIO') {
+    unavailable = `protocol ${target.protocol} is not supported by this proxy yet`;
+  } else if (ready.length === 0) {
+    unavailable = 'it has no ready endpoints';
+  }
+  return {
+    backend: target.backend,
+    name: target.name,
+    endpoints: ready,
+    protocol: target.protocol,
+    unavailable,
+    requestTimeoutMs: positiveOrUndefined(target.timeouts?.requestMs),
+    initializeTimeoutMs: positiveOrUndefined(target.timeouts?.initializeMs),
+    toolAllow: target.toolAllow.length > 0 ? new Set(target.toolAllow) : undefined,
+  };
+}
+
+function compileBackend(backend: Backend, targets: ReadonlyMap<string, CompiledTarget>): CompiledBackend {
+  const list: CompiledTarget[] = [];
+  const byName = new Map<string, CompiledTarget>();
+  for (const name of backend.targets) {
+    const target = targets.get(`${backend.name}\u0000${name}`);
+    if (!target) throw invalid(`backend "${backend.name}" names target "${name}", which does not exist`);
+    if (byName.has(name)) throw invalid(`backend "${backend.name}" names target "${name}" twice`);
+    list.push(target);
+    byName.set(name, target);
+  }
+  return {
+    name: backend.name,
+    // UNSPECIFIED means the tutorial's behaviour: always prefix, fail open.
+    prefixMode: backend.prefixMode === 'PREFIX_MODE_CONFLICT' ? 'conflict' : 'always',
+    failureMode: backend.failureMode === 'FAILURE_MODE_CLOSED' ? 'closed' : 'open',
+    targets: list,
+    targetsByName: byName,
+  };
+}
+
+function compileRoute(
+  route: Route,
+  listeners: ReadonlyMap<string, unknown>,
+  backends: ReadonlyMap<string, CompiledBackend>,
+): CompiledRoute {
+  for (const listener of route.listeners) {
+    if (!listeners.has(listener)) throw invalid(`route "${route.name}" attaches to listener "${listener}", which does not exist`);
+  }
+  const backend = backends.get(route.backend);
+  if (!backend) throw invalid(`route "${route.name}" routes to backend "${route.backend}", which does not exist`);
+  if (!PATH_PREFIX.test(route.pathPrefix)) {
+    throw invalid(`route "${route.name}": path prefix "${route.pathPrefix}" must start with "/" and have no spaces, "?" or "#"`);
+  }
+  return { name: route.name, listeners: route.listeners, pathPrefix: normalizePathPrefix(route.pathPrefix), backend };
+}
+
+/**
+ * The routing table of a snapshot, or McpmuxError MCPMUX_CONFIG_INVALID naming the offending object
+ * and why. A target without ready endpoints is fine (it is unavailable until it has one); a route
+ * with no listener is kept out (it attaches nowhere).
+ */
+export function compileRoutingTable(snapshot: Snapshot): RoutingTable {
+  const listeners = uniqueByName('listener', snapshot.listeners);
+  for (const listener of listeners.values()) {
+    if (!Number.isInteger(listener.port) || listener.port < 1 || listener.port > 65535) {
+      throw invalid(`listener "${listener.name}": port ${listener.port} is not in 1-65535`);
+    }
+  }
+  const backendsIn = uniqueByName('backend', snapshot.backends);
+
+  const targets = new Map<string, CompiledTarget>();
+  for (const target of snapshot.targets) {
+    if (!backendsIn.has(target.backend)) {
+      throw invalid(`target "${target.name}" belongs to backend "${target.backend}", which does not exist`);
+    }
+    const key = `${target.backend}\u0000${target.name}`;
+    if (targets.has(key)) throw invalid(`target "${target.name}" appears twice in backend "${target.backend}"`);
+    targets.set(key, compileTarget(target));
+  }
+
+  const backends = new Map<string, CompiledBackend>();
+  for (const backend of backendsIn.values()) backends.set(backend.name, compileBackend(backend, targets));
+
+  uniqueByName('route', snapshot.routes);
+  // Every listener is served on the proxy's one port for now (per-listener ports come with the
+  // cluster issue), so two routes with one prefix must agree on the backend whatever their listener.
+  const byPrefix = new Map<string, CompiledRoute>();
+  for (const route of snapshot.routes) {
+    const compiled = compileRoute(route, listeners, backends);
+    if (compiled.listeners.length === 0) continue;
+    const other = byPrefix.get(compiled.pathPrefix);
+    if (other && other.backend !== compiled.backend) {
+      throw invalid(
+        `routes "${other.name}" and "${compiled.name}" both serve path prefix "${compiled.pathPrefix}" ` +
+          `with different backends ("${other.backend.name}", "${compiled.backend.name}")`,
+      );
+    }
+    if (!other) byPrefix.set(compiled.pathPrefix, compiled);
+  }
+
+  const routes = [...byPrefix.values()].sort((a, b) => b.pathPrefix.length - a.pathPrefix.length);
+  return { version: snapshot.version, group: snapshot.group, routes };
+}

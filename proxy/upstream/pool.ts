@@ -1,0 +1,44 @@
+// The proxy's one HTTP client for upstreams: a keep-alive connection pool per origin (undici's
+// Agent keeps a Pool per origin), shared by every upstream session, and the choice of endpoint
+// for a new session (round-robin over a target's ready endpoints, so sessions spread over pods).
+import { Agent, type Dispatcher } from 'undici';
+import type { CompiledTarget, EndpointUrl } from '../routing/table.ts';
+
+export interface UpstreamPoolOptions {
+  /** Connections per origin; undefined means unlimited (undici's default). */
+  connectionsPerOrigin?: number;
+  /** How long an idle keep-alive connection is kept (ms). */
+  keepAliveTimeoutMs?: number;
+  /** TCP (and TLS) connect timeout (ms). */
+  connectTimeoutMs?: number;
+}
+
+export class UpstreamPool {
+  readonly dispatcher: Dispatcher;
+  readonly #nextEndpoint = new Map<string, number>();
+
+  constructor(options: UpstreamPoolOptions = {}) {
+    this.dispatcher = new Agent({
+      connections: options.connectionsPerOrigin ?? null,
+      keepAliveTimeout: options.keepAliveTimeoutMs ?? 30_000,
+      connect: { timeout: options.connectTimeoutMs ?? 5_000 },
+      // One request at a time per connection: MCP responses may stream for long (SSE), and a
+      // pipelined request behind one would wait for it.
+      pipelining: 1,
+    });
+  }
+
+  /** The endpoint a new upstream session of `target` pins to; undefined if it has none. */
+  pickEndpoint(target: CompiledTarget): EndpointUrl | undefined {
+    const count = target.endpoints.length;
+    if (count === 0) return undefined;
+    const key = `${target.backend}\u0000${target.name}`;
+    const next = this.#nextEndpoint.get(key) ?? 0;
+    this.#nextEndpoint.set(key, (next + 1) % count);
+    return target.endpoints[next % count];
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher.close();
+  }
+}

@@ -1,0 +1,243 @@
+// One MCP client session with one upstream endpoint, speaking streamable HTTP over the shared pool
+// and forwarding raw JSON-RPC: the initialize handshake (keeping the upstream's Mcp-Session-Id if it
+// issues one; stateless upstreams issue none and then none is sent), requests with their own id
+// space (so ids never collide whoever asks), transparent re-initialization when the upstream says
+// the session expired, cancellation forwarded on abort or timeout, DELETE on close.
+import type { Dispatcher } from 'undici';
+import type { InitializeRequestParams, InitializeResult, JSONRPCNotification, JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
+import { McpmuxError, errorMessage } from '../../shared/errors.ts';
+import type { Logger } from '../../shared/log.ts';
+import type { EndpointUrl } from '../routing/table.ts';
+import { exchange, type UpstreamResponse } from './exchange.ts';
+
+export type { UpstreamResponse };
+
+export interface UpstreamSessionOptions {
+  dispatcher: Dispatcher;
+  /** The target's name: errors and logs name it. */
+  target: string;
+  /** The endpoint this session is pinned to (stateful upstreams keep state per pod). */
+  endpoint: EndpointUrl;
+  logger: Logger;
+  /** Notifications the upstream sends on a response stream (progress, logging, ...). */
+  onNotification?: (message: JSONRPCNotification) => void;
+}
+
+export interface RequestOptions {
+  timeoutMs: number;
+  /** Aborting it abandons the request and tells the upstream (notifications/cancelled). */
+  signal?: AbortSignal | undefined;
+}
+
+/** Budget for the best-effort messages sent on the side: DELETE on close, cancellations, refusals. */
+const CLOSE_TIMEOUT_MS = 2_000;
+
+export class UpstreamSession {
+  readonly target: string;
+  readonly endpoint: EndpointUrl;
+  readonly #dispatcher: Dispatcher;
+  readonly #logger: Logger;
+  readonly #onNotification: ((message: JSONRPCNotification) => void) | undefined;
+  /** Aborted on close: every pending request is rejected with the session's closing error. */
+  readonly #closed = new AbortController();
+  #nextId = 1;
+  #sessionId: string | undefined;
+  #protocolVersion: string | undefined;
+  #initParams: InitializeRequestParams | undefined;
+  #initResult: InitializeResult | undefined;
+  #reinitializing: Promise<void> | undefined;
+  /** Requests in flight, and whether the session closes when they are done (see closeWhenIdle). */
+  #pending = 0;
+  #closeWhenIdle = false;
+
+  constructor(options: UpstreamSessionOptions) {
+    this.target = options.target;
+    this.endpoint = options.endpoint;
+    this.#dispatcher = options.dispatcher;
+    this.#logger = options.logger;
+    this.#onNotification = options.onNotification;
+  }
+
+  /** The upstream's Mcp-Session-Id; undefined for stateless upstreams. */
+  get sessionId(): string | undefined {
+    return this.#sessionId;
+  }
+
+  /** The upstream's answer to the last initialize; undefined before it. */
+  get initializeResult(): InitializeResult | undefined {
+    return this.#initResult;
+  }
+
+  get closed(): boolean {
+    return this.#closed.signal.aborted;
+  }
+
+  /** initialize, then notifications/initialized. Throws if the upstream refuses or fails. */
+  async initialize(params: InitializeRequestParams, options: RequestOptions): Promise<InitializeResult> {
+    this.#initParams = params;
+    await this.#handshake(options);
+    return this.#initResult as InitializeResult;
+  }
+
+  /**
+   * Sends one request and returns the upstream's response (result or JSON-RPC error, with the
+   * upstream's id). An expired upstream session is re-initialized once and the request retried.
+   */
+  async request(message: { method: string; params?: unknown }, options: RequestOptions): Promise<UpstreamResponse> {
+    this.#pending++;
+    try {
+      return await this.#requestOnce(message, options);
+    } finally {
+      if (--this.#pending === 0 && this.#closeWhenIdle) void this.close();
+    }
+  }
+
+  /**
+   * Closes the session once the requests in flight are answered: what a new routing table does to
+   * a target that left, since requests finish on the table they started with.
+   */
+  closeWhenIdle(): void {
+    if (this.#pending === 0) void this.close();
+    else this.#closeWhenIdle = true;
+  }
+
+  async #requestOnce(message: { method: string; params?: unknown }, options: RequestOptions): Promise<UpstreamResponse> {
+    const sentWith = this.#sessionId;
+    const outcome = await this.#send(message, options);
+    if (outcome !== 'session-expired') return outcome;
+    this.#logger.info({ target: this.target, endpoint: this.endpoint.url }, 'upstream session expired; re-initializing');
+    await this.#reinitialize(sentWith, options);
+    const retried = await this.#send(message, options);
+    if (retried === 'session-expired') {
+      throw new McpmuxError('MCPMUX_TARGET_UNAVAILABLE', `target ${this.target} expired its session again right after re-initialization`);
+    }
+    return retried;
+  }
+
+  /** Sends a notification; resolves when the upstream accepted it. */
+  async notify(method: string, params: unknown, options: RequestOptions): Promise<void> {
+    const body = JSON.stringify(params === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params });
+    await this.#post(body, undefined, options);
+  }
+
+  /** Rejects pending requests, then ends the upstream session (DELETE) if it has one. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.#closed.abort(new McpmuxError('MCPMUX_TARGET_UNAVAILABLE', `the session with target ${this.target} was closed`));
+    const sessionId = this.#sessionId;
+    if (sessionId === undefined) return;
+    try {
+      const { body } = await this.#dispatcher.request({
+        origin: this.endpoint.origin,
+        path: this.endpoint.path,
+        method: 'DELETE',
+        headers: this.#headers(sessionId),
+        signal: AbortSignal.timeout(CLOSE_TIMEOUT_MS),
+      });
+      await body.dump();
+    } catch (error) {
+      this.#logger.debug({ target: this.target, err: errorMessage(error) }, 'upstream session DELETE failed');
+    }
+  }
+
+  async #handshake(options: RequestOptions): Promise<void> {
+    this.#sessionId = undefined;
+    this.#protocolVersion = undefined;
+    const id = this.#nextId++;
+    const body = JSON.stringify({ jsonrpc: '2.0', id, method: 'initialize', params: this.#initParams });
+    const outcome = await this.#post(body, id, options);
+    if (outcome.kind !== 'response') throw new McpmuxError('MCPMUX_UPSTREAM_PROTOCOL', `target ${this.target} did not answer initialize`);
+    const message = outcome.message;
+    if ('error' in message) {
+      throw new McpmuxError('MCPMUX_UPSTREAM_PROTOCOL', `target ${this.target} refused initialize: ${message.error.message}`);
+    }
+    const result = message.result as InitializeResult;
+    if (typeof result?.protocolVersion !== 'string') {
+      throw new McpmuxError('MCPMUX_UPSTREAM_PROTOCOL', `target ${this.target} answered initialize without a protocolVersion`);
+    }
+    this.#sessionId = outcome.sessionId;
+    this.#protocolVersion = result.protocolVersion;
+    this.#initResult = result;
+    await this.notify('notifications/initialized', undefined, options);
+  }
+
+  /** One re-initialization however many requests saw the expiry at once. */
+  async #reinitialize(sentWith: string | undefined, options: RequestOptions): Promise<void> {
+    if (this.#sessionId !== sentWith && this.#reinitializing === undefined) return; // someone already did
+    this.#reinitializing ??= this.#handshake(options).finally(() => {
+      this.#reinitializing = undefined;
+    });
+    await this.#reinitializing;
+  }
+
+  async #send(message: { method: string; params?: unknown }, options: RequestOptions): Promise<UpstreamResponse | 'session-expired'> {
+    if (this.#reinitializing) await this.#reinitializing;
+    const id = this.#nextId++;
+    const body = JSON.stringify(
+      message.params === undefined
+        ? { jsonrpc: '2.0', id, method: message.method }
+        : { jsonrpc: '2.0', id, method: message.method, params: message.params },
+    );
+    try {
+      const outcome = await this.#post(body, id, options);
+      if (outcome.kind === 'session-expired') return 'session-expired';
+      if (outcome.kind !== 'response') throw new McpmuxError('MCPMUX_UPSTREAM_PROTOCOL', `target ${this.target} did not answer ${message.method}`);
+      return outcome.message;
+    } catch (error) {
+      // Abandoned (timeout, client cancel): tell the upstream so it can stop working on it.
+      if (!this.closed && error instanceof McpmuxError && (error.code === 'MCPMUX_UPSTREAM_TIMEOUT' || options.signal?.aborted)) {
+        this.notify('notifications/cancelled', { requestId: id, reason: error.message }, { timeoutMs: CLOSE_TIMEOUT_MS }).catch(
+          (cancelError: unknown) => this.#logger.debug({ target: this.target, err: errorMessage(cancelError) }, 'could not forward cancellation'),
+        );
+      }
+      throw error;
+    }
+  }
+
+  async #post(body: string, expectId: number | undefined, options: RequestOptions) {
+    if (this.closed) throw this.#closed.signal.reason as Error;
+    const timeout = new AbortController();
+    const timer = setTimeout(
+      () => timeout.abort(new McpmuxError('MCPMUX_UPSTREAM_TIMEOUT', `target ${this.target} did not answer within ${options.timeoutMs} ms`)),
+      options.timeoutMs,
+    );
+    const signals = [this.#closed.signal, timeout.signal];
+    if (options.signal) signals.push(options.signal);
+    try {
+      const outcome = await exchange({
+        dispatcher: this.#dispatcher,
+        endpoint: this.endpoint,
+        target: this.target,
+        body,
+        expectId,
+        sessionId: this.#sessionId,
+        protocolVersion: this.#protocolVersion,
+        signal: AbortSignal.any(signals),
+        onNotification: this.#onNotification,
+        onServerRequest: (request) => this.#refuseServerRequest(request),
+      });
+      return outcome;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Server→client requests (sampling, elicitation, roots) are not relayed yet: say so upstream. */
+  #refuseServerRequest(request: JSONRPCRequest): void {
+    this.#logger.warn({ target: this.target, method: request.method }, 'server-to-client request refused (not relayed yet)');
+    const body = JSON.stringify({
+      jsonrpc: '2.0',
+      id: request.id,
+      error: { code: -32601, message: `${request.method} is not supported through mcpmux yet` },
+    });
+    this.#post(body, undefined, { timeoutMs: CLOSE_TIMEOUT_MS }).catch((error: unknown) =>
+      this.#logger.debug({ target: this.target, err: errorMessage(error) }, 'could not refuse server request'),
+    );
+  }
+
+  #headers(sessionId: string): Record<string, string> {
+    const headers: Record<string, string> = { 'mcp-session-id': sessionId };
+    if (this.#protocolVersion !== undefined) headers['mcp-protocol-version'] = this.#protocolVersion;
+    return headers;
+  }
+}

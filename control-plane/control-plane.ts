@@ -11,7 +11,8 @@ import { startGrpcServer, stopGrpcServer } from './grpc/server.ts';
 import { SnapshotCache } from './snapshots/cache.ts';
 import { Debouncer } from './snapshots/debounce.ts';
 import type { Source } from './sources/source.ts';
-import { emptyState, reduce, type ClusterState } from './state/reducer.ts';
+import { emptyState, reduceAll, type ClusterState } from './state/reducer.ts';
+import { isProblem, type ObjectStatus } from './translate/status.ts';
 import { translate } from './translate/translate.ts';
 
 export interface ControlPlaneOptions {
@@ -64,10 +65,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       const changed = cache.setAll(snapshots, events.lastSeq);
       builds.inc();
       built = true;
-      for (const status of statuses) {
-        const problems = status.conditions.filter((c) => c.status === 'False');
-        for (const c of problems) logger.warn({ kind: status.kind, namespace: status.namespace, name: status.name, condition: c.type, reason: c.reason }, c.message);
-      }
+      reportProblems(statuses);
       if (changed.length > 0) {
         logger.info({ changed: changed.map((g) => `${g}@${cache.get(g)?.version ?? 'deleted'}`), ms: Math.round(performance.now() - started) }, 'snapshots rebuilt');
       }
@@ -76,6 +74,20 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       // The translator is pure and total; reaching this is a bug. Keep the last good snapshots.
       logger.error({ error: errorMessage(error) }, 'translation failed; keeping the last snapshots');
     }
+  };
+  // Each problem is logged once when it appears (and once when it clears), not on every rebuild.
+  let reported = new Map<string, string>();
+  const reportProblems = (statuses: readonly ObjectStatus[]): void => {
+    const now = new Map<string, string>();
+    for (const status of statuses) {
+      for (const c of status.conditions.filter(isProblem)) {
+        const where = `${status.kind} ${status.namespace ? `${status.namespace}/` : ''}${status.name} ${c.type}`;
+        now.set(where, `${c.reason}: ${c.message}`);
+        if (reported.get(where) !== now.get(where)) logger.warn({ object: where, reason: c.reason }, c.message);
+      }
+    }
+    for (const where of reported.keys()) if (!now.has(where)) logger.info({ object: where }, 'problem resolved');
+    reported = now;
   };
   const debouncer = new Debouncer(rebuild, options.debounce ?? { quietMs: 50, maxDelayMs: 1000 });
 
@@ -105,7 +117,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   try {
     await options.source.start((changes) => {
       const appended = events.append(options.source.name, changes);
-      for (const event of appended) state = reduce(state, event);
+      // One copy per touched kind per batch: a 10k-object initial list stays cheap.
+      state = reduceAll(state, appended);
       lastSeq.set(events.lastSeq);
       if (synced) debouncer.trigger();
     });

@@ -1,0 +1,224 @@
+// The files source: a folder of Kubernetes YAML, watched. It is the embedded default (no cluster
+// needed) and feeds the same reducer and translator as the kubernetes source.
+//
+// Every burst of filesystem events triggers a rescan of the folder; files whose text is unchanged are
+// not parsed again. The union of all files' objects is diffed against what was last emitted, so an
+// object that moved between files is an upsert (or nothing), never a delete.
+import { watch, type FSWatcher } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { canonicalJson } from '../../shared/config/version.ts';
+import { errorMessage, McpmuxError } from '../../shared/errors.ts';
+import type { Logger } from '../../shared/log.ts';
+import { objectId, type KubeObject, type Source, type SourceChange } from './source.ts';
+import { formatManifestError, parseManifests } from './yaml.ts';
+
+export interface FilesSourceOptions {
+  dir: string;
+  logger: Logger;
+  /** Quiet period that ends a burst of filesystem events. */
+  debounceMs?: number;
+  /** Under constant churn, rescan at least this often. */
+  maxDelayMs?: number;
+}
+
+interface FileEntry {
+  text: string;
+  /** The objects of the last text that parsed without error: a broken edit keeps these. */
+  objects: KubeObject[];
+}
+
+interface Emitted {
+  object: KubeObject;
+  canonical: string;
+}
+
+const MANIFEST = /\.ya?ml$/i;
+
+/**
+ * Manifest files under dir, recursively, as sorted paths relative to dir. Hidden entries are skipped
+ * (editor swap files, and the "..data" folder of a mounted ConfigMap, whose files are also linked
+ * at the top); symlinked files are read, symlinked folders are not followed (no cycles).
+ */
+export async function listManifestFiles(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  async function walk(folder: string): Promise<void> {
+    for (const entry of await readdir(folder, { withFileTypes: true })) {
+      if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
+      const path = join(folder, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else if (MANIFEST.test(entry.name) && (entry.isFile() || entry.isSymbolicLink())) found.push(relative(dir, path));
+    }
+  }
+  await walk(dir);
+  return found.sort();
+}
+
+export class FilesSource implements Source {
+  readonly name = 'files' as const;
+  readonly #dir: string;
+  readonly #logger: Logger;
+  readonly #debounceMs: number;
+  readonly #maxDelayMs: number;
+  readonly #files = new Map<string, FileEntry>();
+  #emitted = new Map<string, Emitted>();
+  #emit: ((changes: SourceChange[]) => void) | null = null;
+  #watcher: FSWatcher | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #burstStarted = 0;
+  #scanning: Promise<void> | null = null;
+  #dirty = false;
+  #stopped = false;
+
+  constructor(options: FilesSourceOptions) {
+    this.#dir = options.dir;
+    this.#logger = options.logger;
+    this.#debounceMs = options.debounceMs ?? 50;
+    this.#maxDelayMs = options.maxDelayMs ?? 1000;
+  }
+
+  async start(emit: (changes: SourceChange[]) => void): Promise<void> {
+    const info = await stat(this.#dir).catch(() => null);
+    if (!info?.isDirectory()) throw new McpmuxError('MCPMUX_USAGE', `manifest folder ${this.#dir} does not exist or is not a folder`);
+    this.#emit = emit;
+    // Watch before the first scan, so an edit made while it runs is not missed.
+    this.#watcher = this.#openWatcher();
+    // Node's recursive watcher reports every existing file as it starts; the first scan covers them.
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#burstStarted = Date.now();
+    this.#scanning = this.#scan({ initial: true });
+    try {
+      await this.#scanning;
+    } catch (error) {
+      this.#scanning = null;
+      await this.stop(); // closes the watcher; a source that failed to start holds nothing open
+      throw error;
+    }
+    this.#scanning = null;
+    if (this.#dirty) this.#schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#watcher?.close();
+    this.#watcher = null;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    await this.#scanning;
+  }
+
+  #openWatcher(): FSWatcher {
+    const onEvent = (): void => this.#schedule();
+    let watcher: FSWatcher;
+    try {
+      watcher = watch(this.#dir, { recursive: true }, onEvent);
+    } catch (error) {
+      // Platforms without recursive watching still see changes at the top level.
+      this.#logger.warn({ err: errorMessage(error), dir: this.#dir }, 'recursive watch unavailable; watching the top folder only');
+      watcher = watch(this.#dir, onEvent);
+    }
+    watcher.on('error', (error) => {
+      this.#logger.error({ code: 'MCPMUX_SOURCE_PARSE', err: errorMessage(error), dir: this.#dir }, 'watching the manifest folder failed');
+    });
+    return watcher;
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    if (this.#scanning) {
+      this.#dirty = true;
+      return;
+    }
+    const now = Date.now();
+    if (!this.#timer) this.#burstStarted = now;
+    else clearTimeout(this.#timer);
+    const wait = Math.max(0, Math.min(this.#debounceMs, this.#burstStarted + this.#maxDelayMs - now));
+    this.#timer = setTimeout(() => this.#runScan(), wait);
+  }
+
+  #runScan(): void {
+    this.#timer = null;
+    if (this.#scanning) {
+      this.#dirty = true; // one scan at a time; the running one reads again when it ends
+      return;
+    }
+    this.#scanning = this.#scan({ initial: false })
+      .catch((error: unknown) => {
+        this.#logger.error({ code: 'MCPMUX_SOURCE_PARSE', err: errorMessage(error), dir: this.#dir }, 'rescanning the manifest folder failed');
+      })
+      .finally(() => {
+        this.#scanning = null;
+        if (this.#dirty) this.#schedule();
+      });
+  }
+
+  async #scan({ initial }: { initial: boolean }): Promise<void> {
+    for (;;) {
+      this.#dirty = false;
+      await this.#readAll();
+      // Files changed while we read them (a write in progress reads as a truncated file): read
+      // again before telling anyone, unless the burst has already delayed us for maxDelayMs.
+      // setImmediate runs after the poll phase, so watch events already queued are seen first.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (!this.#dirty || this.#stopped || Date.now() - this.#burstStarted >= this.#maxDelayMs) break;
+      await new Promise((resolve) => setTimeout(resolve, this.#debounceMs)); // let the burst settle
+    }
+    const changes = this.#diff();
+    if (this.#stopped || !this.#emit) return;
+    if (initial || changes.length > 0) this.#emit(changes);
+  }
+
+  async #readAll(): Promise<void> {
+    const paths = await listManifestFiles(this.#dir);
+    const seen = new Set<string>();
+    for (const path of paths) {
+      const text = await readFile(join(this.#dir, path), 'utf8').catch(() => null);
+      if (text === null) continue; // deleted between listing and reading: its own event rescans
+      seen.add(path);
+      this.#update(path, text);
+    }
+    for (const path of [...this.#files.keys()]) if (!seen.has(path)) this.#files.delete(path);
+  }
+
+  /** Re-parses a file whose text changed; a file that does not parse keeps its last good objects. */
+  #update(path: string, text: string): void {
+    const previous = this.#files.get(path);
+    if (previous?.text === text) return;
+    const fileName = join(this.#dir, path);
+    const { objects, errors } = parseManifests(text, fileName);
+    for (const error of errors) {
+      this.#logger.error({ code: 'MCPMUX_SOURCE_PARSE', file: error.file, line: error.line }, formatManifestError(error));
+    }
+    if (errors.length > 0 && previous) {
+      this.#logger.warn({ file: fileName }, 'keeping the last objects that parsed from this file');
+    }
+    this.#files.set(path, { text, objects: errors.length > 0 ? (previous?.objects ?? []) : objects });
+  }
+
+  /** Upserts for new or changed objects, deletes for vanished ones, sorted by identity. */
+  #diff(): SourceChange[] {
+    const next = new Map<string, Emitted>();
+    const origin = new Map<string, string>();
+    for (const path of [...this.#files.keys()].sort()) {
+      for (const object of this.#files.get(path)!.objects) {
+        const id = objectId(object);
+        const other = origin.get(id);
+        if (other !== undefined && other !== path) {
+          this.#logger.warn({ object: id, files: [other, path] }, 'object defined in two files; the later file wins');
+        }
+        origin.set(id, path);
+        next.set(id, { object, canonical: canonicalJson(object) });
+      }
+    }
+    const changes: Array<SourceChange & { id: string }> = [];
+    for (const [id, now] of next) {
+      if (this.#emitted.get(id)?.canonical !== now.canonical) changes.push({ id, type: 'upsert', object: now.object });
+    }
+    for (const [id, before] of this.#emitted) {
+      if (!next.has(id)) changes.push({ id, type: 'delete', object: before.object });
+    }
+    this.#emitted = next;
+    return changes.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map(({ type, object }) => ({ type, object }));
+  }
+}

@@ -1,0 +1,56 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { KubeObject } from '../sources/source.ts';
+import { readBackend, readDuration } from './backends.ts';
+
+const mcpBackend = (spec: unknown): KubeObject => ({ apiVersion: 'mcpmux.dev/v1alpha1', kind: 'MCPBackend', metadata: { name: 'b', namespace: 'ns' }, spec });
+const agwBackend = (spec: unknown): KubeObject => ({ apiVersion: 'agentgateway.dev/v1alpha1', kind: 'AgentgatewayBackend', metadata: { name: 'b', namespace: 'ns' }, spec });
+
+test('readDuration reads Gateway API durations', () => {
+  const table: Array<[unknown, number | undefined]> = [
+    [undefined, 0], ['30s', 30_000], ['500ms', 500], ['1m30s', 90_000], ['1h', 3_600_000], ['1h1m1s1ms', 3_661_001],
+    ['1.5s', undefined], ['10', undefined], [10, undefined], ['s', undefined],
+  ];
+  for (const [input, expected] of table) assert.is(readDuration(input), expected, String(input));
+});
+
+test('AgentgatewayBackend: selector.services and static targets', () => {
+  const spec = readBackend(agwBackend({ mcp: { targets: [
+    { name: 'all', selector: { services: { matchLabels: { a: 'b' } }, namespaces: { matchLabels: { team: 'x' } } } },
+    { name: 'remote', static: { host: 'h', port: 8080, protocol: 'SSE' } },
+  ] } }));
+  assert.ok(typeof spec !== 'string', String(spec));
+  assert.equal(spec.selectors[0]!.services.matchLabels, { a: 'b' });
+  assert.equal(spec.selectors[0]!.namespaces?.matchLabels, { team: 'x' });
+  assert.equal(spec.statics, [{ name: 'remote', host: 'h', port: 8080, path: '/mcp', scheme: 'http', protocol: 'PROTOCOL_SSE' }]);
+  assert.is(spec.prefixMode, 'PREFIX_MODE_ALWAYS');
+  assert.is(spec.ref, 'ns/b');
+});
+
+test('MCPBackend modes and timeouts', () => {
+  const spec = readBackend(mcpBackend({ prefixMode: 'Conflict', failureMode: 'closed', timeouts: { request: '2s' }, targets: [] }));
+  assert.ok(typeof spec !== 'string', String(spec));
+  assert.equal([spec.prefixMode, spec.failureMode, spec.timeouts], ['PREFIX_MODE_CONFLICT', 'FAILURE_MODE_CLOSED', { requestMs: 2000, initializeMs: 0 }]);
+});
+
+test('invalid backends say why', () => {
+  const table: Array<[KubeObject, RegExp]> = [
+    [agwBackend({ ai: {} }), /not an MCP backend/],
+    [agwBackend({ mcp: {} }), /spec.mcp.targets must be a list/],
+    [mcpBackend({ targets: [{}] }), /exactly one of selector and static/],
+    [mcpBackend({ targets: [{ selector: {}, static: { name: 'a', host: 'h', port: 1 } }] }), /exactly one/],
+    [mcpBackend({ targets: [{ static: { host: 'h', port: 1 } }] }), /needs a name/],
+    [mcpBackend({ targets: [{ static: { name: 'a', host: 'h', port: 70000 } }] }), /static.port/],
+    [mcpBackend({ targets: [{ static: { name: 'a', host: 'h', port: 1, protocol: 'grpc' } }] }), /static.protocol/],
+    [mcpBackend({ targets: [{ selector: { matchLabels: { on: true } } }] }), /quote values/],
+    [mcpBackend({ targets: [], failureMode: 'sometimes' }), /failureMode/],
+    [mcpBackend({ targets: [], timeouts: { initialize: 'soon' } }), /timeouts.initialize/],
+  ];
+  for (const [object, expected] of table) {
+    const read = readBackend(object);
+    assert.type(read, 'string', JSON.stringify(object.spec));
+    assert.match(read as string, expected);
+  }
+});
+
+test.run();

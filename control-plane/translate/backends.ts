@@ -1,0 +1,132 @@
+// AgentgatewayBackend (agentgateway.dev, the tutorial's kind) and MCPBackend (mcpmux.dev, ours) read
+// into one internal shape. Everything after this module is kind-agnostic.
+import type { FailureMode, PrefixMode, Protocol, Timeouts } from '../../shared/config/types.ts';
+import type { KubeObject } from '../sources/source.ts';
+import { at, integer, record, records, string } from './read.ts';
+import { readSelector, type LabelSelector } from './selectors.ts';
+import { DEFAULT_PATH } from './endpoints.ts';
+
+export interface SelectorTarget {
+  services: LabelSelector;
+  /** Absent: the backend's own namespace only. */
+  namespaces?: LabelSelector;
+}
+
+export interface StaticTarget {
+  name: string;
+  host: string;
+  port: number;
+  path: string;
+  scheme: string;
+  protocol: Protocol;
+}
+
+export interface BackendSpec {
+  object: KubeObject;
+  /** "<namespace>/<name>": the Backend's name in a snapshot. */
+  ref: string;
+  prefixMode: PrefixMode;
+  failureMode: FailureMode;
+  timeouts: Timeouts;
+  selectors: SelectorTarget[];
+  statics: StaticTarget[];
+}
+
+/** The backend, or why it cannot be used (the status's Accepted=False message). */
+export function readBackend(object: KubeObject): BackendSpec | string {
+  const spec: BackendSpec = {
+    object,
+    ref: `${object.metadata.namespace ?? ''}/${object.metadata.name}`,
+    prefixMode: 'PREFIX_MODE_ALWAYS',
+    failureMode: 'FAILURE_MODE_OPEN',
+    timeouts: { requestMs: 0, initializeMs: 0 },
+    selectors: [],
+    statics: [],
+  };
+  const mcpBackend = object.kind === 'MCPBackend';
+  const targets = mcpBackend ? at(object, 'spec', 'targets') : at(object, 'spec', 'mcp', 'targets');
+  if (!mcpBackend && record(at(object, 'spec', 'mcp')) === undefined) return 'not an MCP backend: spec.mcp is missing';
+  if (!Array.isArray(targets)) return `${mcpBackend ? 'spec.targets' : 'spec.mcp.targets'} must be a list`;
+
+  for (const [i, entry] of records(targets).entries()) {
+    const where = `${mcpBackend ? 'spec.targets' : 'spec.mcp.targets'}[${i}]`;
+    const selector = record(entry.selector);
+    const fixed = record(entry.static);
+    if (!selector === !fixed) return `${where} needs exactly one of selector and static`;
+    const read = selector ? readSelectorTarget(selector, mcpBackend) : readStaticTarget(fixed!, string(entry.name));
+    if (typeof read === 'string') return `${where}: ${read}`;
+    if ('services' in read) spec.selectors.push(read);
+    else spec.statics.push(read);
+  }
+  if (!mcpBackend) return spec;
+
+  const modes = readModes(object);
+  if (typeof modes === 'string') return modes;
+  return { ...spec, ...modes };
+}
+
+/** agentgateway nests the Service selector under `services`; MCPBackend's selector is one itself. */
+function readSelectorTarget(selector: Readonly<Record<string, unknown>>, mcpBackend: boolean): SelectorTarget | string {
+  const services = readSelector(mcpBackend ? selector : selector.services);
+  if (typeof services === 'string') return `selector${mcpBackend ? '' : '.services'}: ${services}`;
+  const nsField = mcpBackend ? 'namespaceSelector' : 'namespaces';
+  if (selector[nsField] === undefined) return { services };
+  const namespaces = readSelector(selector[nsField]);
+  if (typeof namespaces === 'string') return `selector.${nsField}: ${namespaces}`;
+  return { services, namespaces };
+}
+
+function readStaticTarget(fixed: Readonly<Record<string, unknown>>, entryName: string | undefined): StaticTarget | string {
+  const name = string(fixed.name) ?? entryName;
+  const host = string(fixed.host);
+  const port = integer(fixed.port);
+  if (!name) return 'a static target needs a name';
+  if (!host) return 'static.host is required';
+  if (port === undefined || port < 1 || port > 65535) return 'static.port must be a port number';
+  const protocol = readProtocol(string(fixed.protocol));
+  if (!protocol) return `static.protocol must be StreamableHTTP or SSE, not ${String(fixed.protocol)}`;
+  const scheme = string(fixed.scheme) ?? 'http';
+  if (scheme !== 'http' && scheme !== 'https') return 'static.scheme must be http or https';
+  const rawPath = string(fixed.path);
+  const path = rawPath ? (rawPath.startsWith('/') ? rawPath : `/${rawPath}`) : DEFAULT_PATH;
+  return { name, host, port, path, scheme, protocol };
+}
+
+function readProtocol(value: string | undefined): Protocol | undefined {
+  switch (value?.toLowerCase().replace(/[-_]/g, '')) {
+    case undefined:
+    case 'streamablehttp':
+      return 'PROTOCOL_STREAMABLE_HTTP';
+    case 'sse':
+      return 'PROTOCOL_SSE';
+    default:
+      return undefined;
+  }
+}
+
+function readModes(object: KubeObject): Pick<BackendSpec, 'prefixMode' | 'failureMode' | 'timeouts'> | string {
+  const prefix = string(at(object, 'spec', 'prefixMode'))?.toLowerCase() ?? 'always';
+  const failure = string(at(object, 'spec', 'failureMode'))?.toLowerCase() ?? 'open';
+  if (prefix !== 'always' && prefix !== 'conflict') return 'spec.prefixMode must be always or conflict';
+  if (failure !== 'open' && failure !== 'closed') return 'spec.failureMode must be open or closed';
+  const requestMs = readDuration(at(object, 'spec', 'timeouts', 'request'));
+  const initializeMs = readDuration(at(object, 'spec', 'timeouts', 'initialize'));
+  if (requestMs === undefined) return 'spec.timeouts.request must be a duration such as 30s or 500ms';
+  if (initializeMs === undefined) return 'spec.timeouts.initialize must be a duration such as 10s';
+  return {
+    prefixMode: prefix === 'always' ? 'PREFIX_MODE_ALWAYS' : 'PREFIX_MODE_CONFLICT',
+    failureMode: failure === 'open' ? 'FAILURE_MODE_OPEN' : 'FAILURE_MODE_CLOSED',
+    timeouts: { requestMs, initializeMs },
+  };
+}
+
+const UNIT_MS: Readonly<Record<string, number>> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
+
+/** A Gateway API duration ("1m30s", "500ms") in ms; absent is 0 (the proxy's default). */
+export function readDuration(value: unknown): number | undefined {
+  if (value === undefined || value === null) return 0;
+  if (typeof value !== 'string' || !/^(\d{1,5}(h|m|s|ms)){1,4}$/.test(value)) return undefined;
+  let ms = 0;
+  for (const [, n, unit] of value.matchAll(/(\d+)(ms|h|m|s)/g)) ms += Number(n) * UNIT_MS[unit!]!;
+  return ms <= 0xffffffff ? ms : undefined;
+}

@@ -1,0 +1,45 @@
+// Reading untyped Kubernetes objects. Objects come from YAML a person wrote (the files source has no
+// schema validation), so every field is checked for its type where it is read; a wrong type reads as
+// absent, and callers decide whether absence is an error.
+
+export type Fields = Readonly<Record<string, unknown>>;
+
+export function record(value: unknown): Fields | undefined {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Fields) : undefined;
+}
+
+export function list(value: unknown): readonly unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+export function records(value: unknown): Fields[] {
+  return list(value).flatMap((item) => {
+    const fields = record(item);
+    return fields ? [fields] : [];
+  });
+}
+
+export function string(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** A port-like integer (YAML may quote it). */
+export function integer(value: unknown): number | undefined {
+  const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  return typeof n === 'number' && Number.isInteger(n) ? n : undefined;
+}
+
+export function stringMap(value: unknown): Readonly<Record<string, string>> {
+  const fields = record(value);
+  if (!fields) return {};
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(fields)) if (typeof v === 'string') out[k] = v;
+  return out;
+}
+
+/** Walks a path of record fields: `at(obj, 'spec', 'mcp')`. */
+export function at(value: unknown, ...path: string[]): unknown {
+  let current = value;
+  for (const key of path) current = record(current)?.[key];
+  return current;
+}

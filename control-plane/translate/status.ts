@@ -1,0 +1,49 @@
+// Status conditions the translator reports next to the snapshots, Gateway API style, so users see in
+// `kubectl get` why a route or backend did not make it. Written by the status writer, not here.
+import { canonicalJson } from '../../shared/config/version.ts';
+import { sortBy } from './order.ts';
+
+export interface Condition {
+  type: string;
+  status: 'True' | 'False';
+  reason: string;
+  message: string;
+}
+
+/** A reference to a Gateway as an HTTPRoute's parentRefs entry spells it, defaults filled in. */
+export interface ParentRef {
+  group: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  sectionName?: string;
+  port?: number;
+}
+
+export interface ObjectStatus {
+  apiVersion: string;
+  kind: string;
+  /** "" for cluster-scoped objects (GatewayClass). */
+  namespace: string;
+  name: string;
+  /** For HTTPRoutes: the parent this status is about (one status per parentRefs entry that is ours). */
+  parentRef?: ParentRef;
+  conditions: Condition[];
+}
+
+/** Condition types where True is the bad news (Gateway API's "negative polarity" conditions). */
+const NEGATIVE_POLARITY = new Set(['Conflicted', 'PartiallyInvalid']);
+
+/** Whether a condition reports a problem a user should look at. */
+export function isProblem(condition: Condition): boolean {
+  return NEGATIVE_POLARITY.has(condition.type) ? condition.status === 'True' : condition.status === 'False';
+}
+
+export function condition(type: string, ok: boolean, reason: string, message: string): Condition {
+  return { type, status: ok ? 'True' : 'False', reason, message };
+}
+
+/** Statuses in a stable order: kind, namespace, name, then parent. */
+export function sortStatuses(statuses: Iterable<ObjectStatus>): ObjectStatus[] {
+  return sortBy(statuses, (s) => [s.kind, s.namespace, s.name, s.parentRef ? canonicalJson(s.parentRef) : '']);
+}

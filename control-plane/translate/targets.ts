@@ -1,0 +1,141 @@
+// A backend's targets: Services its selectors match (one target per MCP port) plus its static
+// targets, named by naming.ts, with endpoints from endpoints.ts. Also the backend's conditions.
+import type { Backend, Target } from '../../shared/config/types.ts';
+import { MCP_APP_PROTOCOLS } from './app-protocol.ts';
+import type { BackendSpec, StaticTarget } from './backends.ts';
+import type { ClusterIndex, McpPort, McpService } from './cluster-index.ts';
+import { Annotations } from './kinds.ts';
+import { assignNames, qualifiedServiceTargetName, sanitizeName, serviceTargetName, type NameRequest } from './naming.ts';
+import { sortBy } from './order.ts';
+import { selectorMatches } from './selectors.ts';
+import { condition, type Condition } from './status.ts';
+import { serviceEndpoints } from './endpoints.ts';
+
+export interface ResolvedBackend {
+  backend: Backend;
+  /** Sorted by name. */
+  targets: Target[];
+  conditions: Condition[];
+}
+
+type Candidate =
+  | { key: string; type: 'service'; service: McpService; port: McpPort }
+  | { key: string; type: 'static'; target: StaticTarget };
+
+export function resolveBackend(spec: BackendSpec, index: ClusterIndex): ResolvedBackend {
+  const candidates = collect(spec, index);
+  const assignment = assignNames(candidates.map(nameRequest));
+  const problems: string[] = [];
+  const targets: Target[] = [];
+  for (const candidate of candidates) {
+    const name = assignment.names.get(candidate.key);
+    if (name === undefined) continue;
+    const target = buildTarget(spec, candidate, name, index);
+    targets.push(target.target);
+    if (target.problem) problems.push(target.problem);
+  }
+  const sorted = sortBy(targets, (t) => [t.name]);
+  const backend: Backend = {
+    name: spec.ref,
+    prefixMode: spec.prefixMode,
+    failureMode: spec.failureMode,
+    targets: sorted.map((t) => t.name),
+  };
+  return { backend, targets: sorted, conditions: backendConditions(sorted, problems, assignment) };
+}
+
+function collect(spec: BackendSpec, index: ClusterIndex): Candidate[] {
+  const home = spec.object.metadata.namespace ?? '';
+  const byKey = new Map<string, Candidate>();
+  for (const selector of spec.selectors) {
+    const namespaces = selector.namespaces
+      ? index.namespaces().filter((ns) => selectorMatches(selector.namespaces!, index.namespaceLabels(ns)))
+      : [home];
+    for (const namespace of namespaces) {
+      for (const service of index.selectServices(namespace, selector.services)) {
+        for (const port of service.ports) {
+          const key = `Service/${service.namespace}/${service.name}:${port.port}`;
+          byKey.set(key, { key, type: 'service', service, port });
+        }
+      }
+    }
+  }
+  for (const [i, target] of spec.statics.entries()) {
+    // Spec order decides which of two statics with one name wins; zero-padded so keys sort by it.
+    const key = `static/${String(i).padStart(4, '0')}/${target.name}`;
+    byKey.set(key, { key, type: 'static', target });
+  }
+  return [...byKey.values()];
+}
+
+function nameRequest(candidate: Candidate): NameRequest {
+  if (candidate.type === 'static') return { key: candidate.key, name: sanitizeName(candidate.target.name) };
+  const { service, port } = candidate;
+  const ref = {
+    namespace: service.namespace,
+    service: service.name,
+    portName: port.name,
+    port: port.port,
+    annotation: service.annotations[Annotations.targetName],
+  };
+  return { key: candidate.key, name: serviceTargetName(ref), qualified: qualifiedServiceTargetName(ref) };
+}
+
+function buildTarget(spec: BackendSpec, candidate: Candidate, name: string, index: ClusterIndex): { target: Target; problem?: string } {
+  // Fields in proto order, so goldens and admin output read like config.proto.
+  const target = (fields: Pick<Target, 'endpoints' | 'path' | 'protocol' | 'scheme' | 'source'>): Target => ({
+    backend: spec.ref,
+    name,
+    endpoints: fields.endpoints,
+    path: fields.path,
+    protocol: fields.protocol,
+    scheme: fields.scheme,
+    timeouts: { ...spec.timeouts },
+    authSecret: '',
+    toolAllow: [],
+    source: fields.source,
+  });
+  switch (candidate.type) {
+    case 'service': {
+      const { service, port } = candidate;
+      const resolved = serviceEndpoints(service, port, index.slicesOf(service.namespace, service.name));
+      const built = target({ endpoints: resolved.endpoints, path: resolved.path, protocol: port.protocol, scheme: resolved.scheme, source: candidate.key });
+      return resolved.problem ? { target: built, problem: resolved.problem } : { target: built };
+    }
+    case 'static': {
+      const { target: s } = candidate;
+      const { kind, metadata } = spec.object;
+      const source = `${kind}/${metadata.namespace ?? ''}/${metadata.name}:${s.port}`;
+      return { target: target({ endpoints: [{ address: s.host, port: s.port, ready: true }], path: s.path, protocol: s.protocol, scheme: s.scheme, source }) };
+    }
+    default: {
+      const never: never = candidate;
+      throw new Error(`unknown candidate ${String(never)}`);
+    }
+  }
+}
+
+function backendConditions(targets: Target[], problems: string[], assignment: ReturnType<typeof assignNames>): Condition[] {
+  const conditions = [condition('Accepted', true, 'Accepted', 'the backend is valid')];
+  if (targets.length === 0) {
+    const protocols = Object.keys(MCP_APP_PROTOCOLS).join(', ');
+    conditions.push(condition('ResolvedRefs', false, 'NoTargets', `no target: no selected Service has a port with an MCP appProtocol (${protocols}) and there is no static target`));
+  } else if (problems.length > 0) {
+    conditions.push(condition('ResolvedRefs', false, 'InvalidAnnotation', problems.join('; ')));
+  } else {
+    conditions.push(condition('ResolvedRefs', true, 'ResolvedRefs', `${targets.length} target${targets.length === 1 ? '' : 's'}: ${targets.map((t) => t.name).join(', ')}`));
+  }
+  if (assignment.renamed.length === 0 && assignment.dropped.length === 0) {
+    conditions.push(condition('Conflicted', false, 'NoConflicts', 'target names are unique'));
+  } else {
+    const parts = [];
+    if (assignment.renamed.length > 0) {
+      parts.push(`targets sharing a name were renamed: ${assignment.renamed.map((r) => `${r.key} ${r.from} → ${r.to}`).join(', ')}`);
+    }
+    if (assignment.dropped.length > 0) {
+      parts.push(`left out because their name is taken: ${assignment.dropped.map((d) => `${d.key} (${d.name})`).join(', ')}`);
+    }
+    conditions.push(condition('Conflicted', true, 'TargetNameConflict', parts.join('; ')));
+  }
+  return conditions;
+}

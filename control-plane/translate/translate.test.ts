@@ -1,0 +1,81 @@
+// Golden tests: each testdata/<case>.yaml holds input objects, a "# Output" line, then the expected
+// snapshots and statuses. UPDATE_GOLDEN=1 rewrites the expected part from the current translator;
+// review the diff like any other change.
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parse, stringify } from 'yaml';
+import { parseManifests } from '../sources/yaml.ts';
+import { emptyState, reduceAll } from '../state/reducer.ts';
+import { DEFAULT_FILES_GATEWAY_CLASSES, translate, type TranslateResult } from './translate.ts';
+import { validateDir } from '../validate.ts';
+
+const DATA = fileURLToPath(new URL('./testdata/', import.meta.url));
+const OUTPUT_MARKER = /^# Output[ \t]*$/m;
+const update = process.env.UPDATE_GOLDEN === '1';
+
+function run(input: string, file: string): TranslateResult {
+  const { objects, errors } = parseManifests(input, file);
+  assert.equal(errors, [], `${file}: input must parse`);
+  const state = reduceAll(emptyState(), objects.map((object) => ({ type: 'upsert' as const, object })));
+  return translate(state, { gatewayClasses: DEFAULT_FILES_GATEWAY_CLASSES });
+}
+
+/** Plain data, as the YAML side parses back (no frozen objects, no undefined members). */
+function plain(result: TranslateResult): unknown {
+  return JSON.parse(JSON.stringify(result));
+}
+
+const cases = readdirSync(DATA).filter((f) => f.endsWith('.yaml')).sort();
+
+test('there is a golden case for each required scenario', () => {
+  for (const name of ['tutorial', 'no-endpoint-slice', 'url-annotation', 'sse-appprotocol', 'non-mcp-appprotocol-ignored',
+    'other-gateway-class-ignored', 'name-collision-across-namespaces', 'mcpbackend-static-target',
+    'route-with-unresolved-backend', 'two-gateways']) {
+    assert.ok(cases.includes(`${name}.yaml`), `missing testdata/${name}.yaml`);
+  }
+});
+
+for (const file of cases) {
+  test(`golden ${file}`, () => {
+    const path = join(DATA, file);
+    const text = readFileSync(path, 'utf8');
+    const marker = OUTPUT_MARKER.exec(text);
+    assert.ok(marker, `${file} has no "# Output" line`);
+    const input = text.slice(0, marker.index);
+    const actual = plain(run(input, file));
+    if (update) {
+      writeFileSync(path, `${input}# Output\n${stringify(actual, { lineWidth: 0 })}`);
+      return;
+    }
+    const expected: unknown = parse(text.slice(marker.index + marker[0].length));
+    assert.equal(actual, expected, `${file}: output differs (UPDATE_GOLDEN=1 rewrites it; review the diff)`);
+  });
+}
+
+test('the tutorial exposes the tutorial target names, dialled at the local stand-ins', () => {
+  const input = readFileSync(join(DATA, 'tutorial.yaml'), 'utf8').split(OUTPUT_MARKER)[0]!;
+  const { snapshots, statuses } = run(input, 'tutorial.yaml');
+  assert.is(snapshots.length, 1);
+  const snapshot = snapshots[0]!;
+  assert.is(snapshot.group, 'agentgateway-system/mcp-gateway');
+  assert.equal(snapshot.routes.map((r) => [r.pathPrefix, r.backend]), [['/mcp', 'agentgateway-system/mcp-federated']]);
+  assert.equal(
+    snapshot.targets.map((t) => [t.name, `${t.endpoints[0]?.address}:${t.endpoints[0]?.port}${t.path}`]),
+    [['mcp-server-everything-3001', '127.0.0.1:3001/mcp'], ['mcp-website-fetcher-80', '127.0.0.1:8081/mcp']],
+  );
+  assert.equal(statuses.flatMap((s) => s.conditions.filter((c) => c.status === 'False' && c.type !== 'Conflicted')), []);
+});
+
+test('deploy/examples/tutorial is the tutorial case: same snapshot', async () => {
+  const input = readFileSync(join(DATA, 'tutorial.yaml'), 'utf8').split(OUTPUT_MARKER)[0]!;
+  const golden = run(input, 'tutorial.yaml');
+  const dir = fileURLToPath(new URL('../../deploy/examples/tutorial/', import.meta.url));
+  const report = await validateDir(dir, { gatewayClasses: DEFAULT_FILES_GATEWAY_CLASSES });
+  assert.ok(report.ok, report.report);
+  assert.ok(report.report.includes(`version ${golden.snapshots[0]!.version}`), report.report);
+});
+
+test.run();

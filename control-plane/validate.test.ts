@@ -1,0 +1,86 @@
+import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { validateDir } from './validate.ts';
+import { DEFAULT_FILES_GATEWAY_CLASSES } from './translate/translate.ts';
+
+const TUTORIAL = fileURLToPath(new URL('../deploy/examples/tutorial/', import.meta.url));
+const options = { gatewayClasses: DEFAULT_FILES_GATEWAY_CLASSES };
+
+async function folder(files: Record<string, string>): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'mcpmux-validate-'));
+  for (const [name, text] of Object.entries(files)) {
+    await mkdir(join(dir, name, '..'), { recursive: true });
+    await writeFile(join(dir, name), text);
+  }
+  return dir;
+}
+
+test('the tutorial folder is ok and reports listeners, routes, targets with URLs, and tool prefixes', async () => {
+  const { ok, report } = await validateDir(TUTORIAL, options);
+  assert.ok(ok, report);
+  for (const line of [
+    'group agentgateway-system/mcp-gateway',
+    'listener http: HTTP port 80',
+    'route agentgateway-system/mcp-route/0/0: /mcp -> agentgateway-system/mcp-federated (listeners http)',
+    'target mcp-server-everything-3001: http://127.0.0.1:3001/mcp',
+    'target mcp-website-fetcher-80: http://127.0.0.1:8081/mcp',
+    'tool prefixes: mcp-server-everything-3001_, mcp-website-fetcher-80_',
+  ]) {
+    assert.ok(report.includes(line), `missing "${line}" in:\n${report}`);
+  }
+  assert.not.ok(report.includes('problems:'), report);
+});
+
+test('parse errors are reported as file:line and make the result not ok', async () => {
+  const dir = await folder({
+    'good.yaml': 'apiVersion: v1\nkind: Service\nmetadata: {name: a}\n',
+    'sub/bad.yaml': 'apiVersion: v1\nkind: Service\nmetadata:\n  name: [b\n',
+  });
+  try {
+    const { ok, report } = await validateDir(dir, options);
+    assert.not.ok(ok);
+    assert.match(report, new RegExp(`${join(dir, 'sub', 'bad.yaml').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+: `));
+    assert.ok(report.includes('2 files, 1 object'), report);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('problem conditions are listed (False ones, and Conflicted=True), and the result is not ok', async () => {
+  const dir = await folder({
+    'gw.yaml': [
+      'apiVersion: gateway.networking.k8s.io/v1', 'kind: Gateway', 'metadata: {name: gw, namespace: ns}',
+      'spec: {gatewayClassName: mcpmux, listeners: [{name: http, port: 80, protocol: HTTP}]}', '---',
+      'apiVersion: gateway.networking.k8s.io/v1', 'kind: HTTPRoute', 'metadata: {name: r, namespace: ns}',
+      'spec: {parentRefs: [{name: gw}], rules: [{backendRefs: [{group: mcpmux.dev, kind: MCPBackend, name: missing}]}]}', '',
+    ].join('\n'),
+  });
+  try {
+    const { ok, report } = await validateDir(dir, options);
+    assert.not.ok(ok);
+    assert.ok(report.includes('HTTPRoute ns/r (parent ns/gw): ResolvedRefs=False BackendNotFound'), report);
+    assert.ok(report.includes('no routes'), report);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a folder without a Gateway of our classes is not ok and says why', async () => {
+  const dir = await folder({ 'svc.yaml': 'apiVersion: v1\nkind: Service\nmetadata: {name: a}\n' });
+  try {
+    const { ok, report } = await validateDir(dir, { gatewayClasses: ['mcpmux'] });
+    assert.not.ok(ok);
+    assert.ok(report.includes('no Gateway of class mcpmux'), report);
+    const missing = await validateDir(join(dir, 'nope'), options);
+    assert.not.ok(missing.ok);
+    assert.match(missing.report, /not a folder/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();

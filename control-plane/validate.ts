@@ -1,0 +1,82 @@
+// `mcpmux validate DIR`: the files source's parsing, the reducer and the translator run once over a
+// folder, and a report of what a proxy would serve. The CLI wrapper lives in cli.ts.
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Endpoint, Snapshot, Target } from '../shared/config/types.ts';
+import { listManifestFiles } from './sources/files.ts';
+import type { KubeObject } from './sources/source.ts';
+import { formatManifestError, parseManifests } from './sources/yaml.ts';
+import { emptyState, reduceAll } from './state/reducer.ts';
+import { isProblem, type ObjectStatus } from './translate/status.ts';
+import { translate } from './translate/translate.ts';
+
+export interface ValidateOptions {
+  gatewayClasses: readonly string[];
+}
+
+export interface ValidateResult {
+  /** No file failed to parse, some Gateway is served, and no status condition reports a problem. */
+  ok: boolean;
+  report: string;
+}
+
+export async function validateDir(dir: string, options: ValidateOptions): Promise<ValidateResult> {
+  if (!(await stat(dir).catch(() => null))?.isDirectory()) return { ok: false, report: `${dir}: not a folder` };
+  const files = await listManifestFiles(dir);
+  const objects: KubeObject[] = [];
+  const errors: string[] = [];
+  for (const file of files) {
+    const parsed = parseManifests(await readFile(join(dir, file), 'utf8'), join(dir, file));
+    objects.push(...parsed.objects);
+    errors.push(...parsed.errors.map(formatManifestError));
+  }
+  const state = reduceAll(emptyState(), objects.map((object) => ({ type: 'upsert' as const, object })));
+  const { snapshots, statuses } = translate(state, { gatewayClasses: options.gatewayClasses });
+  const problems = statuses.flatMap(describeProblems);
+
+  const lines = [`${dir}: ${files.length} file${files.length === 1 ? '' : 's'}, ${objects.length} object${objects.length === 1 ? '' : 's'}`];
+  if (errors.length > 0) lines.push('', 'errors:', ...errors.map((e) => `  ${e}`));
+  if (snapshots.length === 0) lines.push('', `no Gateway of class ${options.gatewayClasses.join(' or ')}: nothing would be served`);
+  for (const snapshot of snapshots) lines.push('', ...describeSnapshot(snapshot));
+  if (problems.length > 0) lines.push('', 'problems:', ...problems.map((p) => `  ${p}`));
+  const ok = errors.length === 0 && problems.length === 0 && snapshots.length > 0;
+  lines.push('', ok ? 'ok' : `not ok: ${errors.length} parse error(s), ${problems.length} problem(s)`);
+  return { ok, report: `${lines.join('\n')}\n` };
+}
+
+function describeSnapshot(snapshot: Snapshot): string[] {
+  const lines = [`group ${snapshot.group} (version ${snapshot.version})`];
+  for (const l of snapshot.listeners) {
+    lines.push(`  listener ${l.name}: ${l.protocol} port ${l.port}${l.hostnames.length ? ` hosts ${l.hostnames.join(', ')}` : ''}`);
+  }
+  for (const r of snapshot.routes) lines.push(`  route ${r.name}: ${r.pathPrefix} -> ${r.backend} (listeners ${r.listeners.join(', ')})`);
+  if (snapshot.routes.length === 0) lines.push('  no routes');
+  for (const backend of snapshot.backends) {
+    const targets = snapshot.targets.filter((t) => t.backend === backend.name);
+    lines.push(`  backend ${backend.name}: ${targets.length} target${targets.length === 1 ? '' : 's'}`);
+    for (const t of targets) lines.push(`    target ${t.name}: ${targetUrls(t)} (${protocolName(t)}, from ${t.source})`);
+    const unprefixed = backend.prefixMode === 'PREFIX_MODE_CONFLICT' && targets.length === 1;
+    lines.push(`    tool prefixes: ${unprefixed ? '(none: a single target with prefixMode conflict)' : targets.map((t) => `${t.name}_`).join(', ') || '(none)'}`);
+  }
+  return lines;
+}
+
+function targetUrls(target: Target): string {
+  if (target.endpoints.length === 0) return '(no endpoints)';
+  return target.endpoints.map((e) => `${url(target, e)}${e.ready ? '' : ' (not ready)'}`).join(', ');
+}
+
+function url(target: Target, endpoint: Endpoint): string {
+  const host = endpoint.address.includes(':') ? `[${endpoint.address}]` : endpoint.address;
+  return `${target.scheme}://${host}:${endpoint.port}${target.path}`;
+}
+
+function protocolName(target: Target): string {
+  return target.protocol === 'PROTOCOL_SSE' ? 'sse' : target.protocol === 'PROTOCOL_STDIO' ? 'stdio' : 'streamable-http';
+}
+
+function describeProblems(status: ObjectStatus): string[] {
+  const parent = status.parentRef ? ` (parent ${status.parentRef.namespace}/${status.parentRef.name})` : '';
+  const where = `${status.kind} ${status.namespace ? `${status.namespace}/` : ''}${status.name}${parent}`;
+  return status.conditions.filter(isProblem).map((c) => `${where}: ${c.type}=${c.status} ${c.reason}: ${c.message}`);
+}

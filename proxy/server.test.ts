@@ -9,7 +9,7 @@ import { createLogger } from '../shared/log.ts';
 import { compileRoutingTable } from './routing/table.ts';
 import { ProxyServer } from './server.ts';
 import { connectClient, DOWN, EVERYTHING, FETCHER, firstText, PAGED, startUpstreams, type Upstreams } from './testing/fixture.ts';
-import { Cleanup } from './testing/processes.ts';
+import { Cleanup } from '../shared/testing/processes.ts';
 import { simpleSnapshot } from './testing/snapshots.ts';
 
 const logger = createLogger('test', { level: process.env.MCPMUX_LOG_LEVEL ?? 'silent' });

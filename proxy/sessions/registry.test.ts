@@ -4,9 +4,9 @@ import * as assert from 'uvu/assert';
 import { createLogger } from '../../shared/log.ts';
 import { MuxSession } from '../mux/session.ts';
 import { compileRoutingTable } from '../routing/table.ts';
-import { Cleanup } from '../testing/processes.ts';
+import { Cleanup } from '../../shared/testing/processes.ts';
 import { simpleSnapshot } from '../testing/snapshots.ts';
-import { startServerEverything, type EverythingServer } from '../testing/upstreams.ts';
+import { startServerEverything, type EverythingServer } from '../../shared/testing/upstreams.ts';
 import { UpstreamPool } from '../upstream/pool.ts';
 import { SessionRegistry } from './registry.ts';
 

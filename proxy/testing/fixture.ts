@@ -3,8 +3,8 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { startWebsiteFetcher, type WebsiteFetcher } from '../../deploy/examples/website-fetcher/server.ts';
-import { Cleanup, freePort } from './processes.ts';
-import { startPagedServer, startServerEverything, startWebsite, type EverythingServer, type LocalServer } from './upstreams.ts';
+import { Cleanup, freePort } from '../../shared/testing/processes.ts';
+import { startPagedServer, startServerEverything, startWebsite, type EverythingServer, type LocalServer } from '../../shared/testing/upstreams.ts';
 
 export const EVERYTHING = 'mcp-server-everything-3001';
 export const FETCHER = 'mcp-website-fetcher-80';

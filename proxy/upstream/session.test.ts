@@ -8,8 +8,8 @@ import { McpmuxError } from '../../shared/errors.ts';
 import { createLogger } from '../../shared/log.ts';
 import { startWebsiteFetcher, type WebsiteFetcher } from '../../deploy/examples/website-fetcher/server.ts';
 import { endpointUrl, type EndpointUrl } from '../routing/target-url.ts';
-import { Cleanup, freePort } from '../testing/processes.ts';
-import { startServerEverything, startWebsite, type EverythingServer, type LocalServer } from '../testing/upstreams.ts';
+import { Cleanup, freePort } from '../../shared/testing/processes.ts';
+import { startServerEverything, startWebsite, type EverythingServer, type LocalServer } from '../../shared/testing/upstreams.ts';
 import { UpstreamPool } from './pool.ts';
 import { UpstreamSession } from './session.ts';
 

@@ -4,8 +4,8 @@ import * as assert from 'uvu/assert';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { Cleanup, spawnNode, stopChild } from '../../../proxy/testing/processes.ts';
-import { startWebsite, type LocalServer } from '../../../proxy/testing/upstreams.ts';
+import { Cleanup, spawnNode } from '../../../shared/testing/processes.ts';
+import { startWebsite, type LocalServer } from '../../../shared/testing/upstreams.ts';
 
 const SERVER = fileURLToPath(new URL('./server.ts', import.meta.url));
 const cleanup = new Cleanup();
@@ -15,8 +15,8 @@ let website: LocalServer;
 test.before(async () => {
   website = await startWebsite('<html>tutorial page</html>');
   cleanup.add(() => website.close());
-  const { child, match } = await spawnNode([SERVER], { env: { PORT: '0', HOST: '127.0.0.1' }, ready: /website-fetcher listening on (http:\/\/127\.0\.0\.1:\d+\/mcp)\n/ });
-  cleanup.add(() => stopChild(child));
+  const { process: fetcher, match } = await spawnNode([SERVER], { name: 'website-fetcher', env: { PORT: '0', HOST: '127.0.0.1' }, ready: /website-fetcher listening on (http:\/\/127\.0\.0\.1:\d+\/mcp)\n/ });
+  cleanup.add(() => fetcher.stop());
   url = match[1]!;
 });
 test.after(() => cleanup.run());

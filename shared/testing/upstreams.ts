@@ -4,11 +4,10 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import type { ChildProcess } from 'node:child_process';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { CallToolRequestSchema, ListPromptsRequestSchema, ListToolsRequestSchema, type Prompt, type Tool } from '@modelcontextprotocol/sdk/types.js';
-import { freePort, spawnNode, stopChild } from './processes.ts';
+import { freePort, spawnNode, type Managed } from './processes.ts';
 
 const EVERYTHING = fileURLToPath(new URL('../../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url));
 
@@ -25,21 +24,21 @@ export interface EverythingServer {
 export async function startServerEverything(): Promise<EverythingServer> {
   const port = await freePort();
   let output = (): string => '';
-  const start = async (): Promise<ChildProcess> => {
-    const started = await spawnNode([EVERYTHING, 'streamableHttp'], { env: { PORT: String(port) }, ready: /listening on port/ });
-    output = started.output;
-    return started.child;
+  const start = async (): Promise<Managed> => {
+    const started = await spawnNode([EVERYTHING, 'streamableHttp'], { name: 'server-everything', env: { PORT: String(port) }, ready: /listening on port/ });
+    output = started.process.output;
+    return started.process;
   };
   let child = await start();
   return {
     port,
     url: `http://127.0.0.1:${port}/mcp`,
     async restart() {
-      await stopChild(child);
+      await child.stop('SIGKILL');
       child = await start();
     },
     output: () => output(),
-    stop: () => stopChild(child),
+    stop: async () => void (await child.stop('SIGKILL')),
   };
 }
 

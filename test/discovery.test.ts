@@ -182,9 +182,34 @@ test('the proxy keeps its snapshot while the control plane is down and reconverg
     await untilLocal(() => cp.proxies.get('p1')?.ackedVersion === v2.version, 'ACK after restart', 2000);
     assert.ok(Date.now() - restarted < 2000);
     assert.equal(applied, [v1.version, v2.version]);
+    assert.ok(client.state.connected);
+    assert.is(client.state.lastError, '');
   } finally {
     client.close();
     await stopGrpcServer(cp.server);
+  }
+});
+
+test('a proxy already at the current version learns it is connected without a push', async () => {
+  const cp = await startControlPlane();
+  const v1 = snapshot('ns/gw', 80);
+  cp.cache.setAll([v1], 1);
+  const first = new ConfigClient({ controlPlane: cp.address, nodeId: 'p1', group: 'ns/gw', logger, apply: () => {} });
+  first.start();
+  try {
+    await first.firstApplied;
+    const port = cp.port;
+    await stopGrpcServer(cp.server, 0);
+    await untilLocal(() => !first.state.connected, 'disconnect');
+    const again = await startControlPlane(port);
+    again.cache.setAll([v1], 1);
+    await untilLocal(() => first.state.connected, 'the client to see the stream accepted', 3000);
+    assert.is(again.pushes.length, 0, 'nothing to push: the proxy is current');
+    assert.is(again.proxies.get('p1')?.ackedVersion, v1.version);
+    first.close();
+    await stopGrpcServer(again.server);
+  } finally {
+    first.close();
   }
 });
 

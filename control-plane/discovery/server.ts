@@ -45,6 +45,8 @@ export class DiscoveryServer {
 
   #serve(stream: DiscoveryStream): void {
     this.#streams.add(stream);
+    // Headers now, so a proxy that is already current (nothing to push) still learns it is connected.
+    stream.sendMetadata(new grpc.Metadata());
     let nodeId = '';
     let group = '';
     let acked = '';

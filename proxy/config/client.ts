@@ -87,26 +87,31 @@ export class ConfigClient {
     const { nodeId, group, metadata = {} } = this.#options;
     stream.write(this.#request({ node: { id: nodeId, metadata }, group, responseNonce: '', errorDetail: null }));
 
+    const connected = (): void => {
+      if (this.#state.connected) return;
+      this.#state.connected = true;
+      this.#backoff.reset();
+      if (this.#state.lastError) this.#options.logger.info({ controlPlane: this.#options.controlPlane }, 'control plane reachable again');
+      this.#state.lastError = '';
+    };
     stream.on('data', (response: DiscoveryResponse) => {
-      if (!this.#state.connected) {
-        this.#state.connected = true;
-        this.#backoff.reset();
-      }
+      connected();
       this.#onResponse(stream, response);
     });
     // Headers arrive when the server accepts the stream, before any snapshot.
-    stream.on('metadata', () => {
-      this.#state.connected = true;
-      this.#backoff.reset();
-    });
+    stream.on('metadata', connected);
     const retry = (reason: string): void => {
       if (ended) return;
       ended = true;
       this.#state.connected = false;
       if (this.#stopped) return;
-      this.#state.lastError = reason;
       const delay = this.#backoff.next();
-      this.#options.logger.warn({ reason, retryInMs: delay, version: this.#state.version || undefined }, 'control plane stream lost; serving the last snapshot');
+      // One line per outage at warn (and per change of reason); the retries themselves at debug.
+      const level = reason === this.#state.lastError ? 'debug' : 'warn';
+      this.#state.lastError = reason;
+      const { version } = this.#state;
+      const what = version ? `control plane unreachable; serving snapshot ${version} meanwhile` : 'control plane not reachable yet; no snapshot to serve';
+      this.#options.logger[level]({ controlPlane: this.#options.controlPlane, reason, retryInMs: delay }, `${what}; retrying`);
       this.#retryTimer = setTimeout(() => this.#connect(), delay);
     };
     stream.on('error', (error: grpc.ServiceError) => retry(error.details || error.message));

@@ -1,6 +1,7 @@
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Snapshot } from '../shared/config/types.ts';
 import type { Logger } from '../shared/log.ts';
+import { MCPMUX_VERSION } from '../shared/version.ts';
 import { startHealthServer } from '../shared/ops/health-server.ts';
 import { ConfigClient } from './config/client.ts';
 import { compileRoutingTable } from './routing/table.ts';
@@ -43,7 +44,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     controlPlane: options.controlPlane,
     nodeId: options.replicaId,
     group: options.gateway,
-    metadata: { port: String(server.port), pid: String(process.pid) },
+    metadata: { port: String(server.port), pid: String(process.pid), version: MCPMUX_VERSION },
     apply,
     logger,
   });

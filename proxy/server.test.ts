@@ -9,6 +9,7 @@ import { createLogger } from '../shared/log.ts';
 import { compileRoutingTable } from './routing/table.ts';
 import { ProxyServer } from './server.ts';
 import { connectClient, DOWN, EVERYTHING, FETCHER, firstText, PAGED, startUpstreams, type Upstreams } from './testing/fixture.ts';
+import { MCPMUX_VERSION } from '../shared/version.ts';
 import { Cleanup } from '../shared/testing/processes.ts';
 import { simpleSnapshot } from './testing/snapshots.ts';
 
@@ -54,7 +55,7 @@ test.before(async () => {
 test.after(() => cleanup.run());
 
 test('initialize: our serverInfo, the union of capabilities, the version applied', () => {
-  assert.equal(client.getServerVersion(), { name: 'mcpmux', version: '0.1.0' });
+  assert.equal(client.getServerVersion(), { name: 'mcpmux', version: MCPMUX_VERSION });
   const caps = client.getServerCapabilities()!;
   assert.ok(caps.tools && caps.prompts && caps.resources && caps.logging && caps.completions);
   assert.is(caps.resources!.subscribe, true);

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { Implementation } from '@modelcontextprotocol/sdk/types.js';
 import { McpmuxError, errorMessage } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
+import { MCPMUX_VERSION } from '../shared/version.ts';
 import { sendError } from './downstream/respond.ts';
 import { StreamableHttpEndpoint } from './downstream/streamable-http.ts';
 import { MuxSession } from './mux/session.ts';
@@ -35,7 +36,7 @@ export interface ProxyServerOptions {
   maxBodyBytes?: number;
   /** Idle keep-alive connections to upstreams are closed after this long. Default 30 s. */
   upstreamKeepAliveMs?: number;
-  /** What clients see as our serverInfo. Default {name: 'mcpmux', version: '0.1.0'}. */
+  /** What clients see as our serverInfo. Default {name: 'mcpmux', version: <package version>}. */
   serverInfo?: Implementation;
 }
 
@@ -62,7 +63,7 @@ export class ProxyServer {
 
   constructor(options: ProxyServerOptions) {
     const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
-    this.#options = { ...DEFAULTS, serverInfo: { name: 'mcpmux', version: '0.1.0' }, ...defined } as ResolvedOptions;
+    this.#options = { ...DEFAULTS, serverInfo: { name: 'mcpmux', version: MCPMUX_VERSION }, ...defined } as ResolvedOptions;
     this.#logger = options.logger;
     this.#pool = new UpstreamPool({ keepAliveTimeoutMs: this.#options.upstreamKeepAliveMs });
     this.#sessions = new SessionRegistry({ logger: this.#logger, idleTtlMs: this.#options.sessionIdleTtlMs });

@@ -89,6 +89,7 @@ test('dev runs the whole tutorial, says where to connect, and Ctrl-C stops every
     while (!/mcpmux is ready/.test(output) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     assert.match(output, new RegExp(`mcpmux is ready: point your MCP client at http://127\\.0\\.0\\.1:${ports.proxy}/mcp`));
     assert.match(output, /\[proxy\s*\] INFO /, 'logs are printed for people, not as JSON');
+    assert.not.match(output, /not reachable yet/, 'the proxy starts once the control plane is ready');
     const client = new Client({ name: 'dev-test', version: '1' });
     await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${ports.proxy}/mcp`)));
     const echo = await client.callTool({ name: 'mcp-server-everything-3001_echo', arguments: { message: 'dev' } });

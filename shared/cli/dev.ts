@@ -13,6 +13,8 @@ interface ChildSpec {
   name: string;
   args: string[];
   env?: Record<string, string>;
+  /** Started once this URL answers 200 (the proxy waits for the control plane to be ready). */
+  after?: string;
 }
 
 /**
@@ -55,6 +57,7 @@ export const devCommand: Command = {
     specs.push({
       name: 'proxy',
       args: [CLI, 'proxy', '--control-plane', `127.0.0.1:${grpcPort}`, '--port', String(port), '--http-port', String(proxyHttpPort)],
+      after: `http://127.0.0.1:${flag.number(flags, 'control-plane-http-port')}/readyz`,
     });
     return supervise(specs, { readyUrl: `http://127.0.0.1:${proxyHttpPort}/readyz`, mcpUrl: `http://127.0.0.1:${port}/mcp` }, !flag.boolean(flags, 'json-logs'));
   },
@@ -80,7 +83,8 @@ async function supervise(specs: ChildSpec[], urls: { readyUrl: string; mcpUrl: s
     if (children.size === 0) resolveDone(exitCode);
   };
 
-  for (const spec of specs) {
+  const launch = (spec: ChildSpec): void => {
+    if (stopping) return;
     const child = spawn(process.execPath, spec.args, { cwd: ROOT, env: { ...process.env, ...spec.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     children.set(spec.name, child);
     const prefix = `[${spec.name.padEnd(width)}] `;
@@ -95,6 +99,18 @@ async function supervise(specs: ChildSpec[], urls: { readyUrl: string; mcpUrl: s
       }
       if (children.size === 0) resolveDone(exitCode);
     });
+  };
+  for (const spec of specs) {
+    if (!spec.after) {
+      launch(spec);
+      continue;
+    }
+    const after = spec.after;
+    void waitUntilOk(after, () => stopping).then((ok) => {
+      if (ok) return launch(spec);
+      if (!stopping) process.stdout.write(`[dev] ${after} not ready after 60 s; stopping everything\n`);
+      stopAll(1);
+    });
   }
   const onSignal = (): void => stopAll(0);
   process.once('SIGINT', onSignal);
@@ -108,18 +124,25 @@ async function supervise(specs: ChildSpec[], urls: { readyUrl: string; mcpUrl: s
 }
 
 async function announceWhenReady(urls: { readyUrl: string; mcpUrl: string }, stopped: () => boolean): Promise<void> {
+  if (await waitUntilOk(urls.readyUrl, stopped)) {
+    process.stdout.write(`\nmcpmux is ready: point your MCP client at ${urls.mcpUrl}  (Ctrl-C stops everything)\n\n`);
+  } else if (!stopped()) {
+    process.stdout.write(`\nthe proxy is not ready after 60 s; see the logs above (${urls.readyUrl})\n`);
+  }
+}
+
+/** Polls `url` until it answers 200 (true), or until stopped or 60 s have passed (false). */
+async function waitUntilOk(url: string, stopped: () => boolean): Promise<boolean> {
   const deadline = Date.now() + 60_000;
   while (!stopped() && Date.now() < deadline) {
     try {
-      const response = await fetch(urls.readyUrl);
-      if (response.ok) {
-        process.stdout.write(`\nmcpmux is ready: point your MCP client at ${urls.mcpUrl}  (Ctrl-C stops everything)\n\n`);
-        return;
-      }
+      const response = await fetch(url);
+      await response.arrayBuffer();
+      if (response.ok) return true;
     } catch {
       // Not listening yet: keep polling until the deadline.
     }
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 100));
   }
-  if (!stopped()) process.stdout.write(`\nthe proxy is not ready after 60 s; see the logs above (${urls.readyUrl})\n`);
+  return false;
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // The one executable. Each subcommand lives with the component it runs; this file only finds it.
 // Subcommands are loaded by path so that shared/ never imports control-plane/ or proxy/ code.
-import { readFileSync } from 'node:fs';
 import { McpmuxError } from '../errors.ts';
+import { MCPMUX_VERSION } from '../version.ts';
 import { parseCommandArgs, renderHelp, type Command } from './command.ts';
 
 const SUBCOMMANDS: Record<string, { module: string; export: string; summary: string }> = {
@@ -11,11 +11,6 @@ const SUBCOMMANDS: Record<string, { module: string; export: string; summary: str
   proxy: { module: '../../proxy/cli.ts', export: 'proxyCommand', summary: 'serve /mcp for one Gateway, configured by the control plane' },
   validate: { module: '../../control-plane/cli.ts', export: 'validateCommand', summary: 'check a folder of manifests and print the targets and tool prefixes it would expose' },
 };
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 function topHelp(): string {
   const width = Math.max(...Object.keys(SUBCOMMANDS).map((n) => n.length));
@@ -39,7 +34,7 @@ async function main(argv: string[]): Promise<number> {
     return name === undefined ? 2 : 0;
   }
   if (name === '--version' || name === '-v') {
-    process.stdout.write(`mcpmux ${version()}\n`);
+    process.stdout.write(`mcpmux ${MCPMUX_VERSION}\n`);
     return 0;
   }
   const entry = SUBCOMMANDS[name];

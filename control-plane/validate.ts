@@ -55,7 +55,7 @@ function describeSnapshot(snapshot: Snapshot): string[] {
     const targets = snapshot.targets.filter((t) => t.backend === backend.name);
     lines.push(`  backend ${backend.name}: ${targets.length} target${targets.length === 1 ? '' : 's'}`);
     for (const t of targets) lines.push(`    target ${t.name}: ${targetUrls(t)} (${protocolName(t)}, from ${t.source})`);
-    const unprefixed = backend.prefixMode === 'PREFIX_MODE_CONFLICT' && targets.length === 1;
+    const unprefixed = backend.prefixMode === 'PREFIX_MODE_CONDITIONAL' && targets.length === 1;
     lines.push(`    tool prefixes: ${unprefixed ? '(none: a single target with prefixMode conflict)' : targets.map((t) => `${t.name}_`).join(', ') || '(none)'}`);
   }
   return lines;

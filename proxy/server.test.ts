@@ -187,7 +187,7 @@ test('apply() mid-session: removed targets error clearly, new ones work, in-flig
 });
 
 test('conflict mode with one target: names and URIs are left alone', async () => {
-  const snapshot = simpleSnapshot({ version: 'v3', targets: { [EVERYTHING]: up.everything.url }, pathPrefix: '/solo', backend: { name: 'ns/solo', prefixMode: 'PREFIX_MODE_CONFLICT' } });
+  const snapshot = simpleSnapshot({ version: 'v3', targets: { [EVERYTHING]: up.everything.url }, pathPrefix: '/solo', backend: { name: 'ns/solo', prefixMode: 'PREFIX_MODE_CONDITIONAL' } });
   snapshot.routes.push(...simpleSnapshot({ version: 'x', targets: {} }).routes.map((r) => ({ ...r, name: 'main', backend: snapshot.backends[0]!.name })));
   proxy.apply(compileRoutingTable(snapshot));
   const solo = await connectClient(`http://127.0.0.1:${proxy.port}/solo`, cleanup, 'solo');

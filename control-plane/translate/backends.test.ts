@@ -28,9 +28,9 @@ test('AgentgatewayBackend: selector.services and static targets', () => {
 });
 
 test('MCPBackend modes and timeouts', () => {
-  const spec = readBackend(mcpBackend({ prefixMode: 'Conflict', failureMode: 'closed', timeouts: { request: '2s' }, targets: [] }));
+  const spec = readBackend(mcpBackend({ prefixMode: 'Conditional', failureMode: 'closed', timeouts: { request: '2s' }, targets: [] }));
   assert.ok(typeof spec !== 'string', String(spec));
-  assert.equal([spec.prefixMode, spec.failureMode, spec.timeouts], ['PREFIX_MODE_CONFLICT', 'FAILURE_MODE_CLOSED', { requestMs: 2000, initializeMs: 0 }]);
+  assert.equal([spec.prefixMode, spec.failureMode, spec.timeouts], ['PREFIX_MODE_CONDITIONAL', 'FAILURE_MODE_CLOSED', { requestMs: 2000, initializeMs: 0 }]);
 });
 
 test('invalid backends say why', () => {

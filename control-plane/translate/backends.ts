@@ -107,14 +107,14 @@ function readProtocol(value: string | undefined): Protocol | undefined {
 function readModes(object: KubeObject): Pick<BackendSpec, 'prefixMode' | 'failureMode' | 'timeouts'> | string {
   const prefix = string(at(object, 'spec', 'prefixMode'))?.toLowerCase() ?? 'always';
   const failure = string(at(object, 'spec', 'failureMode'))?.toLowerCase() ?? 'open';
-  if (prefix !== 'always' && prefix !== 'conflict') return 'spec.prefixMode must be always or conflict';
+  if (prefix !== 'always' && prefix !== 'conditional' && prefix !== 'never') return 'spec.prefixMode must be always, conditional or never';
   if (failure !== 'open' && failure !== 'closed') return 'spec.failureMode must be open or closed';
   const requestMs = readDuration(at(object, 'spec', 'timeouts', 'request'));
   const initializeMs = readDuration(at(object, 'spec', 'timeouts', 'initialize'));
   if (requestMs === undefined) return 'spec.timeouts.request must be a duration such as 30s or 500ms';
   if (initializeMs === undefined) return 'spec.timeouts.initialize must be a duration such as 10s';
   return {
-    prefixMode: prefix === 'always' ? 'PREFIX_MODE_ALWAYS' : 'PREFIX_MODE_CONFLICT',
+    prefixMode: prefix === 'always' ? 'PREFIX_MODE_ALWAYS' : prefix === 'conditional' ? 'PREFIX_MODE_CONDITIONAL' : 'PREFIX_MODE_NEVER',
     failureMode: failure === 'open' ? 'FAILURE_MODE_OPEN' : 'FAILURE_MODE_CLOSED',
     timeouts: { requestMs, initializeMs },
   };

@@ -40,6 +40,10 @@ export function resolveBackend(spec: BackendSpec, index: ClusterIndex): Resolved
     prefixMode: spec.prefixMode,
     failureMode: spec.failureMode,
     targets: sorted.map((t) => t.name),
+    toolInclude: [],
+    toolExclude: [],
+    serverInfo: null,
+    instructions: '',
   };
   return { backend, targets: sorted, conditions: backendConditions(sorted, problems, assignment) };
 }
@@ -92,7 +96,6 @@ function buildTarget(spec: BackendSpec, candidate: Candidate, name: string, inde
     scheme: fields.scheme,
     timeouts: { ...spec.timeouts },
     authSecret: '',
-    toolAllow: [],
     source: fields.source,
   });
   switch (candidate.type) {

@@ -45,17 +45,16 @@ test('defaults: empty scheme is http, empty path is /mcp, UNSPECIFIED modes are 
   assert.is(backend.failureMode, 'open');
 });
 
-test('conflict mode, closed failure mode, timeouts and tool filters carry over', () => {
+test('conditional prefix mode, closed failure mode and timeouts carry over', () => {
   const s = base();
-  s.backends[0] = { ...s.backends[0]!, prefixMode: 'PREFIX_MODE_CONFLICT', failureMode: 'FAILURE_MODE_CLOSED' };
-  s.targets[0] = { ...s.targets[0]!, timeouts: { requestMs: 1500, initializeMs: 700 }, toolAllow: ['echo'] };
+  s.backends[0] = { ...s.backends[0]!, prefixMode: 'PREFIX_MODE_CONDITIONAL', failureMode: 'FAILURE_MODE_CLOSED' };
+  s.targets[0] = { ...s.targets[0]!, timeouts: { requestMs: 1500, initializeMs: 700 } };
   const backend = compileRoutingTable(s).routes[0]!.backend;
   assert.is(backend.prefixMode, 'conflict');
   assert.is(backend.failureMode, 'closed');
   const t = backend.targets[0]!;
   assert.is(t.requestTimeoutMs, 1500);
   assert.is(t.initializeTimeoutMs, 700);
-  assert.equal([...t.toolAllow!], ['echo']);
 });
 
 test('a target without ready endpoints is valid but unavailable; only ready endpoints are used', () => {
@@ -126,7 +125,7 @@ const invalid: Array<[string, (s: Snapshot) => void, RegExp]> = [
   [
     'one prefix, two backends',
     (s) => {
-      s.backends.push({ name: 'ns/b2', prefixMode: 'PREFIX_MODE_ALWAYS', failureMode: 'FAILURE_MODE_OPEN', targets: ['t'] });
+      s.backends.push({ ...s.backends[0]!, name: 'ns/b2', targets: ['t'] });
       s.targets.push(target('ns/b2', 't', 'http://10.0.0.9:80/mcp'));
       s.routes.push({ name: 'r2', listeners: ['http'], pathPrefix: '/mcp/', backend: 'ns/b2' });
     },

@@ -110,7 +110,7 @@ function compileTarget(target: Target): CompiledTarget {
     unavailable,
     requestTimeoutMs: positiveOrUndefined(target.timeouts?.requestMs),
     initializeTimeoutMs: positiveOrUndefined(target.timeouts?.initializeMs),
-    toolAllow: target.toolAllow.length > 0 ? new Set(target.toolAllow) : undefined,
+    toolAllow: undefined,
   };
 }
 
@@ -127,7 +127,7 @@ function compileBackend(backend: Backend, targets: ReadonlyMap<string, CompiledT
   return {
     name: backend.name,
     // UNSPECIFIED means the tutorial's behaviour: always prefix, fail open.
-    prefixMode: backend.prefixMode === 'PREFIX_MODE_CONFLICT' ? 'conflict' : 'always',
+    prefixMode: backend.prefixMode === 'PREFIX_MODE_CONDITIONAL' ? 'conflict' : 'always',
     failureMode: backend.failureMode === 'FAILURE_MODE_CLOSED' ? 'closed' : 'open',
     targets: list,
     targetsByName: byName,

@@ -12,7 +12,6 @@ export function target(backend: string, name: string, url: string, overrides: Pa
     scheme: parsed.protocol.replace(':', ''),
     timeouts: { requestMs: 0, initializeMs: 0 },
     authSecret: '',
-    toolAllow: [],
     source: `test/${name}`,
     ...overrides,
   };
@@ -41,6 +40,10 @@ export function simpleSnapshot(spec: SimpleSnapshot): Snapshot {
         name: backendName,
         prefixMode: 'PREFIX_MODE_ALWAYS',
         failureMode: 'FAILURE_MODE_OPEN',
+        toolInclude: [],
+        toolExclude: [],
+        serverInfo: null,
+        instructions: '',
         ...spec.backend,
         targets: targets.map((t) => t.name).sort(),
       },

@@ -2,7 +2,7 @@
 // (camelCase fields, enums as their names, every field present). Written once here, checked by tsc;
 // proto/ stays the single wire contract.
 
-export type PrefixMode = 'PREFIX_MODE_UNSPECIFIED' | 'PREFIX_MODE_ALWAYS' | 'PREFIX_MODE_CONFLICT';
+export type PrefixMode = 'PREFIX_MODE_UNSPECIFIED' | 'PREFIX_MODE_ALWAYS' | 'PREFIX_MODE_CONDITIONAL' | 'PREFIX_MODE_NEVER';
 export type FailureMode = 'FAILURE_MODE_UNSPECIFIED' | 'FAILURE_MODE_OPEN' | 'FAILURE_MODE_CLOSED';
 export type Protocol = 'PROTOCOL_UNSPECIFIED' | 'PROTOCOL_STREAMABLE_HTTP' | 'PROTOCOL_SSE' | 'PROTOCOL_STDIO';
 
@@ -20,11 +20,21 @@ export interface Route {
   backend: string;
 }
 
+export interface ServerInfo {
+  name: string;
+  version: string;
+}
+
 export interface Backend {
   name: string;
   prefixMode: PrefixMode;
   failureMode: FailureMode;
   targets: string[];
+  toolInclude: string[];
+  toolExclude: string[];
+  /** proto-loader gives null for an unset message field. */
+  serverInfo: ServerInfo | null;
+  instructions: string;
 }
 
 export interface Endpoint {
@@ -47,7 +57,6 @@ export interface Target {
   scheme: string;
   timeouts: Timeouts;
   authSecret: string;
-  toolAllow: string[];
   source: string;
 }
 

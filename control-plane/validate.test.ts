@@ -28,11 +28,65 @@ test('the tutorial folder is ok and reports listeners, routes, targets with URLs
     'route agentgateway-system/mcp-route/0/0: /mcp -> agentgateway-system/mcp-federated (listeners http)',
     'target mcp-server-everything-3001: http://127.0.0.1:3001/mcp',
     'target mcp-website-fetcher-80: http://127.0.0.1:8081/mcp',
+    'prefix mode: always',
     'tool prefixes: mcp-server-everything-3001_, mcp-website-fetcher-80_',
+    'tools: all (no filters)',
+    "serverInfo: (mcpmux's own)",
+    "instructions: (the targets' own)",
   ]) {
     assert.ok(report.includes(line), `missing "${line}" in:\n${report}`);
   }
   assert.not.ok(report.includes('problems:'), report);
+});
+
+const GATEWAY_AND_ROUTE = [
+  'apiVersion: gateway.networking.k8s.io/v1', 'kind: Gateway', 'metadata: {name: gw, namespace: ns}',
+  'spec: {gatewayClassName: mcpmux, listeners: [{name: http, port: 80, protocol: HTTP}]}', '---',
+  'apiVersion: gateway.networking.k8s.io/v1', 'kind: HTTPRoute', 'metadata: {name: r, namespace: ns}',
+  'spec: {parentRefs: [{name: gw}], rules: [{backendRefs: [{group: mcpmux.dev, kind: MCPBackend, name: b}]}]}', '',
+].join('\n');
+
+function backend(fields: string[], targets: string[]): string {
+  return [
+    'apiVersion: mcpmux.dev/v1alpha1', 'kind: MCPBackend', 'metadata: {name: b, namespace: ns}', 'spec:',
+    ...fields.map((f) => `  ${f}`),
+    '  targets:', ...targets.map((t) => `  - static: {name: ${t}, host: ${t}.example.com, port: 80}`), '',
+  ].join('\n');
+}
+
+test('each backend shows its prefix mode, the tool prefixes it leads to, filters, serverInfo and instructions', async () => {
+  const table: Array<[string[], string[], string[]]> = [
+    [[], ['a', 'b'], ['prefix mode: always', 'tool prefixes: a_, b_', 'tools: all (no filters)', "serverInfo: (mcpmux's own)", "instructions: (the targets' own)"]],
+    [['prefixMode: conditional'], ['a', 'b'], ['prefix mode: conditional', 'tool prefixes: a_, b_']],
+    [['prefixMode: conditional'], ['a'], ['prefix mode: conditional', 'tool prefixes: (none: names unprefixed while the backend has one target)']],
+    [['prefixMode: never'], ['a', 'b'], ['prefix mode: never', 'tool prefixes: (none: names unprefixed; a name two targets share is left out)']],
+    [['tools: {include: [b_*, a_x]}'], ['a', 'b'], ['tools: include a_x, b_*; exclude (none)']],
+    [['tools: {exclude: [a_delete]}'], ['a'], ['tools: include (all); exclude a_delete']],
+    [['serverInfo: {name: Weather, version: "1.2"}'], ['a'], ['serverInfo: Weather 1.2']],
+    [['serverInfo: {name: Weather}'], ['a'], ['serverInfo: Weather (no version)']],
+    [['instructions: "Use a_forecast."'], ['a'], ['instructions: "Use a_forecast." (15 characters)']],
+  ];
+  for (const [fields, targets, expected] of table) {
+    const dir = await folder({ 'gw.yaml': GATEWAY_AND_ROUTE, 'backend.yaml': backend(fields, targets) });
+    try {
+      const { ok, report } = await validateDir(dir, options);
+      assert.ok(ok, report);
+      for (const line of expected) assert.ok(report.includes(`    ${line}\n`), `missing "${line}" in:\n${report}`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+});
+
+test('an invalid tool filter is a problem that names the field', async () => {
+  const dir = await folder({ 'gw.yaml': GATEWAY_AND_ROUTE, 'backend.yaml': backend(['tools: {include: ["a b"]}'], ['a']) });
+  try {
+    const { ok, report } = await validateDir(dir, options);
+    assert.not.ok(ok);
+    assert.ok(report.includes('MCPBackend ns/b: Accepted=False InvalidParameters: spec.tools.include[0]: "a b" is not a tool name glob'), report);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('parse errors are reported as file:line and make the result not ok', async () => {

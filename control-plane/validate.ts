@@ -2,7 +2,7 @@
 // folder, and a report of what a proxy would serve. The CLI wrapper lives in cli.ts.
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Endpoint, Snapshot, Target } from '../shared/config/types.ts';
+import type { Backend, Endpoint, Snapshot, Target } from '../shared/config/types.ts';
 import { listManifestFiles } from './sources/files.ts';
 import type { KubeObject } from './sources/source.ts';
 import { formatManifestError, parseManifests } from './sources/yaml.ts';
@@ -55,10 +55,54 @@ function describeSnapshot(snapshot: Snapshot): string[] {
     const targets = snapshot.targets.filter((t) => t.backend === backend.name);
     lines.push(`  backend ${backend.name}: ${targets.length} target${targets.length === 1 ? '' : 's'}`);
     for (const t of targets) lines.push(`    target ${t.name}: ${targetUrls(t)} (${protocolName(t)}, from ${t.source})`);
-    const unprefixed = backend.prefixMode === 'PREFIX_MODE_CONDITIONAL' && targets.length === 1;
-    lines.push(`    tool prefixes: ${unprefixed ? '(none: a single target with prefixMode conflict)' : targets.map((t) => `${t.name}_`).join(', ') || '(none)'}`);
+    lines.push(...describeNaming(backend, targets));
   }
   return lines;
+}
+
+/** Prefix mode, the tool prefixes it leads to, filters, serverInfo and instructions of one backend. */
+function describeNaming(backend: Backend, targets: Target[]): string[] {
+  const prefixes = targets.map((t) => `${t.name}_`).join(', ') || '(none)';
+  let mode: string;
+  let prefixLine: string;
+  switch (backend.prefixMode) {
+    case 'PREFIX_MODE_UNSPECIFIED':
+    case 'PREFIX_MODE_ALWAYS':
+      mode = 'always';
+      prefixLine = prefixes;
+      break;
+    case 'PREFIX_MODE_CONDITIONAL':
+      mode = 'conditional';
+      prefixLine = targets.length > 1 ? prefixes : '(none: names unprefixed while the backend has one target)';
+      break;
+    case 'PREFIX_MODE_NEVER':
+      mode = 'never';
+      prefixLine = '(none: names unprefixed; a name two targets share is left out)';
+      break;
+    default: {
+      const never: never = backend.prefixMode;
+      throw new Error(`unknown prefix mode ${String(never)}`);
+    }
+  }
+  const lines = [`    prefix mode: ${mode}`, `    tool prefixes: ${prefixLine}`];
+  if (backend.toolInclude.length > 0 || backend.toolExclude.length > 0) {
+    const include = backend.toolInclude.length > 0 ? backend.toolInclude.join(', ') : '(all)';
+    const exclude = backend.toolExclude.length > 0 ? backend.toolExclude.join(', ') : '(none)';
+    lines.push(`    tools: include ${include}; exclude ${exclude}`);
+  } else {
+    lines.push('    tools: all (no filters)');
+  }
+  const info = backend.serverInfo;
+  lines.push(`    serverInfo: ${info ? `${info.name}${info.version ? ` ${info.version}` : ' (no version)'}` : "(mcpmux's own)"}`);
+  lines.push(`    instructions: ${describeInstructions(backend.instructions)}`);
+  return lines;
+}
+
+function describeInstructions(text: string): string {
+  if (text === '') return "(the targets' own)";
+  const first = text.split('\n', 1)[0]!;
+  const shown = first.length > 60 ? `${first.slice(0, 60)}…` : first === text ? first : `${first} …`;
+  return `${JSON.stringify(shown)} (${text.length} character${text.length === 1 ? '' : 's'})`;
 }
 
 function targetUrls(target: Target): string {

@@ -33,6 +33,15 @@ test('MCPBackend modes and timeouts', () => {
   assert.equal([spec.prefixMode, spec.failureMode, spec.timeouts], ['PREFIX_MODE_CONDITIONAL', 'FAILURE_MODE_CLOSED', { requestMs: 2000, initializeMs: 0 }]);
 });
 
+test('naming and filter options reach the backend of either kind; annotations win', () => {
+  const agw = readBackend({ ...agwBackend({ mcp: { targets: [] } }), metadata: { name: 'b', namespace: 'ns', annotations: { 'mcpmux.dev/prefix-mode': 'never', 'mcpmux.dev/tool-exclude': 'x_*' } } });
+  assert.ok(typeof agw !== 'string', String(agw));
+  assert.equal([agw.prefixMode, agw.toolExclude], ['PREFIX_MODE_NEVER', ['x_*']]);
+  const mcp = readBackend({ ...mcpBackend({ prefixMode: 'never', serverInfo: { name: 's' }, targets: [] }), metadata: { name: 'b', namespace: 'ns', annotations: { 'mcpmux.dev/prefix-mode': 'always' } } });
+  assert.ok(typeof mcp !== 'string', String(mcp));
+  assert.equal([mcp.prefixMode, mcp.serverInfo], ['PREFIX_MODE_ALWAYS', { name: 's', version: '' }]);
+});
+
 test('invalid backends say why', () => {
   const table: Array<[KubeObject, RegExp]> = [
     [agwBackend({ ai: {} }), /not an MCP backend/],
@@ -44,6 +53,10 @@ test('invalid backends say why', () => {
     [mcpBackend({ targets: [{ static: { name: 'a', host: 'h', port: 1, protocol: 'grpc' } }] }), /static.protocol/],
     [mcpBackend({ targets: [{ selector: { matchLabels: { on: true } } }] }), /quote values/],
     [mcpBackend({ targets: [], failureMode: 'sometimes' }), /failureMode/],
+    [mcpBackend({ targets: [], tools: { include: ['a b'] } }), /spec.tools.include\[0\]/],
+    [{ ...agwBackend({ mcp: { targets: [] } }), metadata: { name: 'b', annotations: { 'mcpmux.dev/tool-include': 'a b' } } }, /annotation mcpmux.dev\/tool-include/],
+    // The kind's own structure is checked first.
+    [{ ...agwBackend({ ai: {} }), metadata: { name: 'b', annotations: { 'mcpmux.dev/tool-include': 'a b' } } }, /not an MCP backend/],
     [mcpBackend({ targets: [], timeouts: { initialize: 'soon' } }), /timeouts.initialize/],
   ];
   for (const [object, expected] of table) {

@@ -1,7 +1,9 @@
 // AgentgatewayBackend (agentgateway.dev, the tutorial's kind) and MCPBackend (mcpmux.dev, ours) read
-// into one internal shape. Everything after this module is kind-agnostic.
-import type { FailureMode, PrefixMode, Protocol, Timeouts } from '../../shared/config/types.ts';
+// into one internal shape. Everything after this module is kind-agnostic. Naming and filter options
+// (prefix mode, tool globs, serverInfo, instructions) come from backend-options.ts.
+import type { FailureMode, Protocol, Timeouts } from '../../shared/config/types.ts';
 import type { KubeObject } from '../sources/source.ts';
+import { DEFAULT_BACKEND_OPTIONS, readBackendOptions, type BackendOptions } from './backend-options.ts';
 import { at, integer, record, records, string } from './read.ts';
 import { readSelector, type LabelSelector } from './selectors.ts';
 import { DEFAULT_PATH } from './endpoints.ts';
@@ -21,11 +23,10 @@ export interface StaticTarget {
   protocol: Protocol;
 }
 
-export interface BackendSpec {
+export interface BackendSpec extends BackendOptions {
   object: KubeObject;
   /** "<namespace>/<name>": the Backend's name in a snapshot. */
   ref: string;
-  prefixMode: PrefixMode;
   failureMode: FailureMode;
   timeouts: Timeouts;
   selectors: SelectorTarget[];
@@ -37,7 +38,7 @@ export function readBackend(object: KubeObject): BackendSpec | string {
   const spec: BackendSpec = {
     object,
     ref: `${object.metadata.namespace ?? ''}/${object.metadata.name}`,
-    prefixMode: 'PREFIX_MODE_ALWAYS',
+    ...DEFAULT_BACKEND_OPTIONS,
     failureMode: 'FAILURE_MODE_OPEN',
     timeouts: { requestMs: 0, initializeMs: 0 },
     selectors: [],
@@ -58,11 +59,13 @@ export function readBackend(object: KubeObject): BackendSpec | string {
     if ('services' in read) spec.selectors.push(read);
     else spec.statics.push(read);
   }
-  if (!mcpBackend) return spec;
+  const options = readBackendOptions(object);
+  if (typeof options === 'string') return options;
+  if (!mcpBackend) return { ...spec, ...options };
 
   const modes = readModes(object);
   if (typeof modes === 'string') return modes;
-  return { ...spec, ...modes };
+  return { ...spec, ...options, ...modes };
 }
 
 /** agentgateway nests the Service selector under `services`; MCPBackend's selector is one itself. */
@@ -104,17 +107,14 @@ function readProtocol(value: string | undefined): Protocol | undefined {
   }
 }
 
-function readModes(object: KubeObject): Pick<BackendSpec, 'prefixMode' | 'failureMode' | 'timeouts'> | string {
-  const prefix = string(at(object, 'spec', 'prefixMode'))?.toLowerCase() ?? 'always';
+function readModes(object: KubeObject): Pick<BackendSpec, 'failureMode' | 'timeouts'> | string {
   const failure = string(at(object, 'spec', 'failureMode'))?.toLowerCase() ?? 'open';
-  if (prefix !== 'always' && prefix !== 'conditional' && prefix !== 'never') return 'spec.prefixMode must be always, conditional or never';
   if (failure !== 'open' && failure !== 'closed') return 'spec.failureMode must be open or closed';
   const requestMs = readDuration(at(object, 'spec', 'timeouts', 'request'));
   const initializeMs = readDuration(at(object, 'spec', 'timeouts', 'initialize'));
   if (requestMs === undefined) return 'spec.timeouts.request must be a duration such as 30s or 500ms';
   if (initializeMs === undefined) return 'spec.timeouts.initialize must be a duration such as 10s';
   return {
-    prefixMode: prefix === 'always' ? 'PREFIX_MODE_ALWAYS' : prefix === 'conditional' ? 'PREFIX_MODE_CONDITIONAL' : 'PREFIX_MODE_NEVER',
     failureMode: failure === 'open' ? 'FAILURE_MODE_OPEN' : 'FAILURE_MODE_CLOSED',
     timeouts: { requestMs, initializeMs },
   };

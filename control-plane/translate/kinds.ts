@@ -24,12 +24,28 @@ export const BACKEND_REF_KINDS: Readonly<Record<string, string>> = {
 };
 
 export const Annotations = {
+  // On a Service:
   /** Overrides the target name derived from the Service. */
   targetName: 'mcpmux.dev/target-name',
   /** Where the Service's MCP server is reached, e.g. http://127.0.0.1:3001/mcp; wins over EndpointSlices. */
   url: 'mcpmux.dev/url',
   /** HTTP path of the MCP endpoint when not /mcp. */
   path: 'mcpmux.dev/path',
+
+  // On an AgentgatewayBackend or MCPBackend (backend-options.ts). Present, even empty, wins over the
+  // MCPBackend spec field it stands for.
+  /** always | conditional | never (spec.prefixMode). */
+  prefixMode: 'mcpmux.dev/prefix-mode',
+  /** Comma-separated tool name globs (spec.tools.include). */
+  toolInclude: 'mcpmux.dev/tool-include',
+  /** Comma-separated tool name globs (spec.tools.exclude). */
+  toolExclude: 'mcpmux.dev/tool-exclude',
+  /** serverInfo.name clients see (spec.serverInfo.name). */
+  serverName: 'mcpmux.dev/server-name',
+  /** serverInfo.version clients see (spec.serverInfo.version). */
+  serverVersion: 'mcpmux.dev/server-version',
+  /** The instructions of initialize (spec.instructions). */
+  instructions: 'mcpmux.dev/instructions',
 } as const;
 
 export const Labels = {

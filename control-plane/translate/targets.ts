@@ -40,10 +40,10 @@ export function resolveBackend(spec: BackendSpec, index: ClusterIndex): Resolved
     prefixMode: spec.prefixMode,
     failureMode: spec.failureMode,
     targets: sorted.map((t) => t.name),
-    toolInclude: [],
-    toolExclude: [],
-    serverInfo: null,
-    instructions: '',
+    toolInclude: [...spec.toolInclude],
+    toolExclude: [...spec.toolExclude],
+    serverInfo: spec.serverInfo ? { ...spec.serverInfo } : null,
+    instructions: spec.instructions,
   };
   return { backend, targets: sorted, conditions: backendConditions(sorted, problems, assignment) };
 }

@@ -33,7 +33,7 @@ const cases = readdirSync(DATA).filter((f) => f.endsWith('.yaml')).sort();
 test('there is a golden case for each required scenario', () => {
   for (const name of ['tutorial', 'no-endpoint-slice', 'url-annotation', 'sse-appprotocol', 'non-mcp-appprotocol-ignored',
     'other-gateway-class-ignored', 'name-collision-across-namespaces', 'mcpbackend-static-target',
-    'route-with-unresolved-backend', 'two-gateways']) {
+    'route-with-unresolved-backend', 'two-gateways', 'naming-and-filters', 'invalid-tool-filter']) {
     assert.ok(cases.includes(`${name}.yaml`), `missing testdata/${name}.yaml`);
   }
 });

@@ -91,7 +91,7 @@ export function translate(state: ClusterState, options: TranslateOptions): Trans
       kind: object.kind,
       namespace: key.namespace,
       name: key.name,
-      conditions: typeof resolved === 'string' ? [condition('Accepted', false, 'Invalid', resolved)] : resolved.conditions,
+      conditions: typeof resolved === 'string' ? [condition('Accepted', false, 'InvalidParameters', resolved)] : resolved.conditions,
     });
   }
 

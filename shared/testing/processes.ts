@@ -32,7 +32,12 @@ process.on('exit', () => {
 
 /** Starts `node args...` with its output captured; killed when the test process exits. */
 export function startNode(name: string, args: readonly string[], env: Record<string, string> = {}, cwd?: string): Managed {
-  const child = spawn(process.execPath, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return startProcess(name, process.execPath, args, env, cwd);
+}
+
+/** Starts `command args...` with its output captured; killed when the test process exits. */
+export function startProcess(name: string, command: string, args: readonly string[], env: Record<string, string> = {}, cwd?: string): Managed {
+  const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const waiters = new Set<() => void>();
   const onData = (chunk: Buffer): void => {
@@ -42,6 +47,8 @@ export function startNode(name: string, args: readonly string[], env: Record<str
   };
   child.stdout?.on('data', onData);
   child.stderr?.on('data', onData);
+  // A command that cannot start (ENOENT) says so in the output that waitFor's errors show.
+  child.on('error', (error) => (output += `\n[${name}] ${error.message}\n`));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const gone = (): boolean => child.exitCode !== null || child.signalCode !== null;
   const managed: Managed = {
@@ -77,9 +84,10 @@ export function startNode(name: string, args: readonly string[], env: Record<str
     },
     async stop(signal = 'SIGTERM') {
       running.delete(managed);
-      if (gone()) return child.exitCode;
+      if (gone() || child.pid === undefined) return child.exitCode;
       child.kill(signal);
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      // Graceful shutdowns (uvicorn waits for open connections) get 3 s; a test does not wait longer.
+      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
       const code = await exited;
       clearTimeout(timer);
       return code;

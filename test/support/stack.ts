@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CLI, EVERYTHING, FETCHER, ROOT, freePort, startNode, waitForHttpOk, type Managed } from './processes.ts';
+import { ensurePythonVenv, FETCHER_READY, spawnPythonFetcher } from './python.ts';
 
 /** The tutorial's manifests, unchanged. */
 export const TUTORIAL_YAML = readFileSync(join(ROOT, 'deploy/examples/tutorial/tutorial.yaml'), 'utf8');
@@ -39,17 +40,31 @@ export interface Stack {
   controlPlane: Managed;
   proxy: Managed;
   startControlPlane(): Managed;
+  /** Starts server-everything again on its port (after a test stopped `everything`); resolves once it listens. */
+  startEverything(): Promise<Managed>;
+  /** Starts the website fetcher again on its port (after a test stopped `fetcher`); resolves once it listens. */
+  startFetcher(): Promise<Managed>;
   writeFile(name: string, text: string): void;
   removeFile(name: string): void;
   connect(name?: string): Promise<Client>;
   stop(): Promise<void>;
 }
 
+export interface StackOptions {
+  /**
+   * Which website fetcher serves `mcp-website-fetcher`: `node`, the TypeScript stand-in in
+   * deploy/examples/website-fetcher (default), or `python`, the tutorial's own FastMCP app.py
+   * (test/support/python.ts; its venv is installed into the cache on first use).
+   */
+  fetcher?: 'node' | 'python';
+}
+
 /**
  * The tutorial on free loopback ports: server-everything, the website fetcher, a control plane on
  * a temp copy of the tutorial folder, and one proxy, each a real process started through the CLI.
  */
-export async function startStack(): Promise<Stack> {
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const python = options.fetcher === 'python' ? await ensurePythonVenv() : undefined;
   const ports = {
     everything: await freePort(),
     fetcher: await freePort(),
@@ -65,8 +80,13 @@ export async function startStack(): Promise<Stack> {
     endpointSlice('mcp-server-everything', '127.0.0.1', ports.everything) + endpointSlice('mcp-website-fetcher', '127.0.0.1', ports.fetcher),
   );
   const quiet = { MCPMUX_LOG_LEVEL: process.env.MCPMUX_LOG_LEVEL ?? 'info' };
-  const everything = startNode('everything', [EVERYTHING, 'streamableHttp'], { PORT: String(ports.everything) });
-  const fetcher = startNode('fetcher', [FETCHER], { PORT: String(ports.fetcher), HOST: '127.0.0.1' });
+  const spawnEverything = (): Managed => startNode('everything', [EVERYTHING, 'streamableHttp'], { PORT: String(ports.everything) });
+  const spawnFetcher = (): Managed =>
+    python ? spawnPythonFetcher(python, ports.fetcher, 'fetcher') : startNode('fetcher', [FETCHER], { PORT: String(ports.fetcher), HOST: '127.0.0.1' });
+  const everythingReady = /listening on port/;
+  const fetcherReady = python ? FETCHER_READY : /listening on/;
+  const everything = spawnEverything();
+  const fetcher = spawnFetcher();
   const startControlPlane = (): Managed =>
     startNode('control-plane', [CLI, 'control-plane', '--dir', dir, '--grpc-port', String(ports.grpc), '--http-port', String(ports.controlPlaneHttp)], quiet);
   const stack: Stack = {
@@ -82,6 +102,16 @@ export async function startStack(): Promise<Stack> {
       stack.controlPlane = startControlPlane();
       return stack.controlPlane;
     },
+    async startEverything() {
+      stack.everything = spawnEverything();
+      await stack.everything.waitFor(everythingReady);
+      return stack.everything;
+    },
+    async startFetcher() {
+      stack.fetcher = spawnFetcher();
+      await stack.fetcher.waitFor(fetcherReady, 30_000);
+      return stack.fetcher;
+    },
     writeFile: (name, text) => writeFileSync(join(dir, name), text),
     removeFile: (name) => rmSync(join(dir, name), { force: true }),
     async connect(name = 'test-client') {
@@ -90,12 +120,12 @@ export async function startStack(): Promise<Stack> {
       return client;
     },
     async stop() {
-      await Promise.all([stack.proxy.stop(), stack.controlPlane.stop(), everything.stop(), fetcher.stop()]);
+      await Promise.all([stack.proxy.stop(), stack.controlPlane.stop(), stack.everything.stop(), stack.fetcher.stop()]);
       rmSync(dir, { recursive: true, force: true });
     },
   };
   try {
-    await Promise.all([everything.waitFor(/listening on port/), fetcher.waitFor(/listening on/)]);
+    await Promise.all([everything.waitFor(everythingReady), fetcher.waitFor(fetcherReady, 30_000)]);
     await waitForHttpOk(`http://127.0.0.1:${ports.controlPlaneHttp}/readyz`);
     await waitForHttpOk(`http://127.0.0.1:${ports.proxyHttp}/readyz`);
   } catch (error) {

@@ -2,7 +2,9 @@
 // session next to it keeps working. Also: no snapshot yet, failure mode closed, session end.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { request } from 'undici';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { createLogger } from '../shared/log.ts';
 import { compileRoutingTable } from './routing/table.ts';
@@ -18,6 +20,7 @@ let up: Upstreams;
 let proxy: ProxyServer;
 let url: string;
 let bystander: Client;
+let legacyBystander: Client;
 
 const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
 const INIT = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } };
@@ -50,6 +53,16 @@ async function rawSession(): Promise<string> {
 
 async function bystanderStillWorks(): Promise<void> {
   assert.is(firstText(await bystander.callTool({ name: `${EVERYTHING}_echo`, arguments: { message: 'still' } })), 'Echo: still');
+  if (legacyBystander) assert.is(firstText(await legacyBystander.callTool({ name: `${EVERYTHING}_echo`, arguments: { message: 'legacy' } })), 'Echo: legacy');
+}
+
+/** A request with headers fetch() will not send (Host). */
+async function raw(method: 'POST' | 'PUT', headers: Record<string, string>, body?: string): Promise<Answer> {
+  const response = await request(url, { method, headers, ...(body === undefined ? {} : { body }) });
+  const text = await response.body.text();
+  const answerHeaders = new Headers();
+  for (const [k, v] of Object.entries(response.headers)) if (typeof v === 'string') answerHeaders.set(k, v);
+  return { status: response.statusCode, headers: answerHeaders, body: text ? JSON.parse(text) : undefined };
 }
 
 test.before(async () => {
@@ -69,6 +82,9 @@ test('before any table: 503 with MCPMUX_NO_SNAPSHOT', async () => {
   assert.is(proxy.version, undefined);
   proxy.apply(compileRoutingTable(simpleSnapshot({ version: 'v1', targets: { [EVERYTHING]: up.everything.url, [DOWN]: up.downUrl } })));
   bystander = await connectClient(url, cleanup, 'bystander');
+  legacyBystander = new Client({ name: 'legacy-bystander', version: '1' });
+  await legacyBystander.connect(new SSEClientTransport(new URL(url)));
+  cleanup.add(() => legacyBystander.close());
 });
 
 const cases: Array<[string, () => Promise<Answer>, number, number, string]> = [
@@ -84,7 +100,27 @@ const cases: Array<[string, () => Promise<Answer>, number, number, string]> = [
   ['body too large', () => post({ jsonrpc: '2.0', id: 1, method: 'ping', params: { pad: 'x'.repeat(MAX_BODY) } }), 413, -32600, 'MCPMUX_BODY_TOO_LARGE'],
   ['no route', () => post(INIT, {}, url.replace('/mcp', '/elsewhere')), 404, -32601, 'MCPMUX_ROUTE_NOT_FOUND'],
   ['initialize carrying a session id', () => post(INIT, { 'mcp-session-id': 'x' }), 400, -32600, 'MCPMUX_INVALID_REQUEST'],
+  ['an Origin not allowed (DNS rebinding)', () => post(INIT, { origin: 'http://evil.example' }), 403, -32600, 'MCPMUX_FORBIDDEN_ORIGIN'],
+  ['an Origin of another scheme or host', () => post(INIT, { origin: 'file://localhost' }), 403, -32600, 'MCPMUX_FORBIDDEN_ORIGIN'],
+  [
+    'a Host not allowed on a loopback bind',
+    () => raw('POST', { ...JSON_HEADERS, host: 'rebound.example:80' }, JSON.stringify(INIT)),
+    403,
+    -32600,
+    'MCPMUX_FORBIDDEN_HOST',
+  ],
+  ['a POST to an unknown legacy SSE session', () => post({ jsonrpc: '2.0', id: 1, method: 'ping' }, {}, `${url}/message?sessionId=nope`), 404, -32001, 'MCPMUX_SESSION_NOT_FOUND'],
+  ['a legacy POST without sessionId', () => post({ jsonrpc: '2.0', id: 1, method: 'ping' }, {}, `${url}/message`), 400, -32600, 'MCPMUX_SESSION_REQUIRED'],
+  ['a GET stream for an unknown session', () => get({ 'mcp-session-id': 'nope' }), 404, -32001, 'MCPMUX_SESSION_NOT_FOUND'],
+  ['a GET that does not accept an event stream', () => get({ accept: 'application/json' }), 406, -32600, 'MCPMUX_NOT_ACCEPTABLE'],
+  ['a method we do not serve', () => raw('PUT', JSON_HEADERS, '{}'), 405, -32600, 'MCPMUX_METHOD_NOT_ALLOWED'],
 ];
+
+async function get(headers: Record<string, string>): Promise<Answer> {
+  const response = await fetch(url, { headers: { accept: 'text/event-stream', ...headers } });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+}
 
 for (const [name, send, status, code, mcpmuxCode] of cases) {
   test(`${name}: HTTP ${status}, JSON-RPC ${code}; other sessions unaffected`, async () => {
@@ -124,11 +160,33 @@ test('a tool of a target that is down: a clear error naming it', async () => {
   await bystanderStillWorks();
 });
 
-test('GET is 405 with Allow: POST, DELETE', async () => {
-  const response = await fetch(url, { headers: { accept: 'text/event-stream' } });
-  await response.text();
-  assert.is(response.status, 405);
-  assert.is(response.headers.get('allow'), 'POST, DELETE');
+test('CORS: a preflight from an allowed origin succeeds; answers expose Mcp-Session-Id', async () => {
+  const preflight = await fetch(url, {
+    method: 'OPTIONS',
+    headers: { origin: 'http://localhost:6274', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, mcp-session-id, mcp-protocol-version' },
+  });
+  assert.is(preflight.status, 204);
+  assert.is(preflight.headers.get('access-control-allow-origin'), 'http://localhost:6274');
+  assert.is(preflight.headers.get('access-control-allow-methods'), 'GET, POST, DELETE, OPTIONS');
+  for (const h of ['content-type', 'authorization', 'mcp-protocol-version', 'mcp-session-id', 'last-event-id']) {
+    assert.ok(preflight.headers.get('access-control-allow-headers')?.split(', ').includes(h), h);
+  }
+  const init = await post(INIT, { origin: 'http://127.0.0.1:6274' });
+  assert.is(init.status, 200);
+  assert.is(init.headers.get('access-control-allow-origin'), 'http://127.0.0.1:6274');
+  assert.match(init.headers.get('access-control-expose-headers') ?? '', /Mcp-Session-Id/);
+  // A preflight from an origin not allowed is refused like any other request from it.
+  const refused = await fetch(url, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+  assert.is(refused.status, 403);
+  assert.is(refused.headers.get('access-control-allow-origin'), null);
+  await bystanderStillWorks();
+});
+
+test('allowed Hosts: localhost names on a loopback bind, with or without a port', async () => {
+  for (const host of ['localhost', `localhost:${proxy.port}`, `127.0.0.1:${proxy.port}`, `[::1]:${proxy.port}`]) {
+    const answer = await raw('POST', { ...JSON_HEADERS, host }, JSON.stringify(INIT));
+    assert.is(answer.status, 200, host);
+  }
 });
 
 test('notifications and responses are accepted with 202', async () => {

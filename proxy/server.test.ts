@@ -186,7 +186,7 @@ test('apply() mid-session: removed targets error clearly, new ones work, in-flig
   assert.is(firstText(await other.callTool({ name: `${EVERYTHING}_echo`, arguments: { message: 'back too' } })), 'Echo: back too');
 });
 
-test('conflict mode with one target: names and URIs are left alone', async () => {
+test('conditional mode with one target: names and URIs are left alone', async () => {
   const snapshot = simpleSnapshot({ version: 'v3', targets: { [EVERYTHING]: up.everything.url }, pathPrefix: '/solo', backend: { name: 'ns/solo', prefixMode: 'PREFIX_MODE_CONDITIONAL' } });
   snapshot.routes.push(...simpleSnapshot({ version: 'x', targets: {} }).routes.map((r) => ({ ...r, name: 'main', backend: snapshot.backends[0]!.name })));
   proxy.apply(compileRoutingTable(snapshot));

@@ -1,5 +1,6 @@
 // The proxy's data plane: one HTTP server, the routing table it currently serves (swapped
-// atomically by apply()), the downstream sessions and the upstream connection pool.
+// atomically by apply()), the downstream sessions (streamable HTTP and legacy SSE at each route's
+// prefix) and the upstream connection pool. Host and Origin are checked before anything else.
 //
 // Locally the Gateway's listener port (80 in the tutorial) is served on the proxy's --port: for now
 // the routes of ALL listeners of the snapshot are served on this one port. Per-listener ports come
@@ -10,8 +11,14 @@ import type { Implementation } from '@modelcontextprotocol/sdk/types.js';
 import { McpmuxError, errorMessage } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import { MCPMUX_VERSION } from '../shared/version.ts';
-import { sendError } from './downstream/respond.ts';
+import { MemoryEventStore, type EventStore } from './downstream/event-store.ts';
+import { HttpGuard } from './downstream/http-guard.ts';
+import { LegacySseEndpoint } from './downstream/legacy-sse.ts';
+import type { DownstreamOptions } from './downstream/options.ts';
+import { header } from './downstream/read-message.ts';
+import { refuse, sendError } from './downstream/respond.ts';
 import { StreamableHttpEndpoint } from './downstream/streamable-http.ts';
+import { isSupportedProtocolVersion, LATEST_PROTOCOL_VERSION, LEGACY_SSE_PROTOCOL_VERSION } from './federation/initialize.ts';
 import { MuxSession } from './mux/session.ts';
 import { matchRoute } from './routing/match.ts';
 import type { RoutingTable } from './routing/table.ts';
@@ -36,8 +43,24 @@ export interface ProxyServerOptions {
   maxBodyBytes?: number;
   /** Idle keep-alive connections to upstreams are closed after this long. Default 30 s. */
   upstreamKeepAliveMs?: number;
-  /** What clients see as our serverInfo. Default {name: 'mcpmux', version: <package version>}. */
+  /** What clients see as our serverInfo (a backend may set its own). Default {name: 'mcpmux', version: <package version>}. */
   serverInfo?: Implementation;
+  /**
+   * Origins allowed to call (exact `scheme://host[:port]`, or `*`); a request with another Origin
+   * gets 403. Default: localhost origins (`http(s)://localhost|127.0.0.1|[::1]`, any port).
+   */
+  allowedOrigins?: string[];
+  /**
+   * Host names clients may address us by (port ignored, `*` for any); another Host gets 403.
+   * Default: localhost names on a loopback bind, any on another bind.
+   */
+  allowedHosts?: string[];
+  /** Where resumable SSE events are kept for Last-Event-ID. Default: in memory, 256 events / 512 KiB per session. */
+  eventStore?: EventStore;
+  /** Comment lines on idle SSE streams. Default 15 s. */
+  sseKeepAliveMs?: number;
+  /** A legacy SSE session whose stream dropped waits this long for the client to resume it. Default 30 s. */
+  legacyResumeGraceMs?: number;
 }
 
 const DEFAULTS = {
@@ -47,7 +70,12 @@ const DEFAULTS = {
   targetRetryMs: 5_000,
   maxBodyBytes: 4 * 1024 * 1024,
   upstreamKeepAliveMs: 30_000,
+  sseKeepAliveMs: 15_000,
+  legacyResumeGraceMs: 30_000,
 };
+
+/** A client that leaves this much unread on one stream is cut off (it may resume). */
+const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
 type ResolvedOptions = ProxyServerOptions & typeof DEFAULTS & { serverInfo: Implementation };
 
@@ -57,7 +85,9 @@ export class ProxyServer {
   readonly #server: Server;
   readonly #pool: UpstreamPool;
   readonly #sessions: SessionRegistry;
-  readonly #endpoint: StreamableHttpEndpoint;
+  readonly #guard: HttpGuard;
+  readonly #streamable: StreamableHttpEndpoint;
+  readonly #legacy: LegacySseEndpoint;
   #table: RoutingTable | undefined;
   #port: number | undefined;
 
@@ -67,22 +97,31 @@ export class ProxyServer {
     this.#logger = options.logger;
     this.#pool = new UpstreamPool({ keepAliveTimeoutMs: this.#options.upstreamKeepAliveMs });
     this.#sessions = new SessionRegistry({ logger: this.#logger, idleTtlMs: this.#options.sessionIdleTtlMs });
-    this.#endpoint = new StreamableHttpEndpoint({
+    this.#guard = new HttpGuard({ allowedOrigins: options.allowedOrigins, allowedHosts: options.allowedHosts, bindAddress: options.address });
+    const downstream: DownstreamOptions = {
       sessions: this.#sessions,
       logger: this.#logger,
       maxBodyBytes: this.#options.maxBodyBytes,
-      createSession: (id, route) =>
+      store: options.eventStore ?? new MemoryEventStore({ maxEventsPerSession: 256, maxBytesPerSession: 512 * 1024 }),
+      keepAliveMs: this.#options.sseKeepAliveMs,
+      maxBufferedBytes: MAX_BUFFERED_BYTES,
+      legacyResumeGraceMs: this.#options.legacyResumeGraceMs,
+      createSession: (id, route, channel, transport) =>
         new MuxSession({
           id,
           routePrefix: route.pathPrefix,
+          channel,
           pool: this.#pool,
           logger: this.#logger,
           serverInfo: this.#options.serverInfo,
           requestTimeoutMs: this.#options.requestTimeoutMs,
           initializeTimeoutMs: this.#options.initializeTimeoutMs,
           targetRetryMs: this.#options.targetRetryMs,
+          fallbackProtocolVersion: transport === 'sse' ? LEGACY_SSE_PROTOCOL_VERSION : LATEST_PROTOCOL_VERSION,
         }),
-    });
+    };
+    this.#streamable = new StreamableHttpEndpoint(downstream);
+    this.#legacy = new LegacySseEndpoint(downstream);
     this.#server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => this.#onRequest(req, res));
   }
 
@@ -128,6 +167,7 @@ export class ProxyServer {
   async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     this.#server.closeIdleConnections();
+    this.#legacy.close();
     await this.#sessions.closeAll();
     this.#server.closeAllConnections();
     await closed;
@@ -138,6 +178,7 @@ export class ProxyServer {
     // Read once: the whole request runs on the table it started with.
     const table = this.#table;
     try {
+      this.#guard.check(req, res);
       if (!table) {
         req.resume();
         sendError(res, new McpmuxError('MCPMUX_NO_SNAPSHOT', 'mcpmux has no configuration yet; retry shortly'), null, { 'retry-after': '1' });
@@ -147,15 +188,52 @@ export class ProxyServer {
       const query = url.indexOf('?');
       const pathname = query === -1 ? url : url.slice(0, query);
       const match = matchRoute(table, pathname);
-      if (!match || match.endpoint !== 'mcp') {
+      if (!match || match.endpoint === undefined) {
         req.resume();
         sendError(res, new McpmuxError('MCPMUX_ROUTE_NOT_FOUND', `No MCP endpoint at ${pathname}`));
         return;
       }
-      this.#endpoint.handle(req, res, match.route);
+      if (req.method === 'OPTIONS') {
+        this.#guard.preflight(req, res);
+        return;
+      }
+      const version = header(req, 'mcp-protocol-version');
+      if (version !== undefined && !isSupportedProtocolVersion(version)) {
+        req.resume();
+        sendError(res, refuse('MCPMUX_UNSUPPORTED_PROTOCOL_VERSION', `Unsupported MCP-Protocol-Version: ${version}`));
+        return;
+      }
+      if (match.endpoint === 'legacy-message') {
+        if (req.method === 'POST') {
+          this.#legacy.post(req, res, match.route).catch((error: unknown) => this.#internalError(res, error));
+        } else {
+          req.resume();
+          sendError(res, refuse('MCPMUX_METHOD_NOT_ALLOWED', `${req.method ?? 'This method'} is not allowed here; POST messages`), null, { allow: 'POST, OPTIONS' });
+        }
+        return;
+      }
+      // A GET without a session is the legacy transport's stream; everything else is streamable HTTP.
+      if (req.method === 'GET' && header(req, 'mcp-session-id') === undefined) {
+        if (!/text\/event-stream/i.test(header(req, 'accept') ?? '')) {
+          req.resume();
+          sendError(res, refuse('MCPMUX_NOT_ACCEPTABLE', 'GET opens an event stream: Accept must allow text/event-stream'));
+          return;
+        }
+        this.#legacy.open(req, res, match.route);
+        return;
+      }
+      this.#streamable.handle(req, res, match.route);
     } catch (error) {
-      this.#logger.error({ err: errorMessage(error) }, 'unexpected error routing request');
-      sendError(res, new McpmuxError('MCPMUX_INTERNAL', `Internal error: ${errorMessage(error)}`));
+      this.#internalError(res, error);
     }
+  }
+
+  #internalError(res: ServerResponse, error: unknown): void {
+    if (error instanceof McpmuxError) {
+      sendError(res, error);
+      return;
+    }
+    this.#logger.error({ err: errorMessage(error) }, 'unexpected error routing request');
+    sendError(res, new McpmuxError('MCPMUX_INTERNAL', `Internal error: ${errorMessage(error)}`));
   }
 }

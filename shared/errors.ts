@@ -22,6 +22,15 @@ export const ErrorCodes = {
   MCPMUX_METHOD_NOT_ALLOWED: { httpStatus: 405, jsonRpc: -32600 },
   MCPMUX_UNSUPPORTED_PROTOCOL_VERSION: { httpStatus: 400, jsonRpc: -32600 },
   MCPMUX_BODY_TOO_LARGE: { httpStatus: 413, jsonRpc: -32600 },
+  // DNS rebinding protection: an Origin or Host not on the allow-list.
+  MCPMUX_FORBIDDEN_ORIGIN: { httpStatus: 403, jsonRpc: -32600 },
+  MCPMUX_FORBIDDEN_HOST: { httpStatus: 403, jsonRpc: -32600 },
+  // A second GET stream for a session that already has one.
+  MCPMUX_STREAM_CONFLICT: { httpStatus: 409, jsonRpc: -32600 },
+  // A request on a session whose initialize has not completed (legacy SSE sessions exist before it).
+  MCPMUX_NOT_INITIALIZED: { httpStatus: 400, jsonRpc: -32600 },
+  // A name two targets share under prefix mode never: refused, naming both.
+  MCPMUX_AMBIGUOUS_NAME: { httpStatus: 200, jsonRpc: -32602 },
   // A request the client cancelled (notifications/cancelled) or abandoned (connection closed).
   MCPMUX_REQUEST_CANCELLED: { httpStatus: 200, jsonRpc: -32800 },
   // A bug of ours, not the client's nor an upstream's.

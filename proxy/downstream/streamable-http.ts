@@ -1,39 +1,24 @@
-// The streamable HTTP transport, server side, at a route's MCP endpoint: POST carries one JSON-RPC
-// message (answered as application/json), DELETE ends a session, GET is refused until the GET
-// stream exists (issue 4). Sessions are issued on initialize and required afterwards. Every bad
-// input gets its own HTTP status and JSON-RPC error, and touches no other session.
-import { randomBytes } from 'node:crypto';
+// The streamable HTTP transport, server side, at a route's MCP endpoint. POST carries one JSON-RPC
+// message: a request is answered as application/json, or as an SSE stream when the client accepts
+// one and the request may produce related messages (progress, logging, server→client requests)
+// before its answer. GET opens the session's standalone stream (or resumes a stream with
+// Last-Event-ID); DELETE ends the session. Sessions are issued on initialize and required
+// afterwards. Every bad input gets its own HTTP status and JSON-RPC error, and touches no other
+// session.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
 import { McpmuxError, errorMessage } from '../../shared/errors.ts';
-import type { Logger } from '../../shared/log.ts';
-import { isSupportedProtocolVersion } from '../federation/initialize.ts';
 import type { MuxSession } from '../mux/session.ts';
 import type { CompiledRoute } from '../routing/table.ts';
-import type { SessionRegistry } from '../sessions/registry.ts';
-import { readBody } from './body.ts';
-import { classifyMessage } from './jsonrpc.ts';
+import { newSessionId, type DownstreamOptions } from './options.ts';
+import { header, readMessage } from './read-message.ts';
 import { refuse, sendAccepted, sendError, sendJson } from './respond.ts';
+import { StreamableChannel } from './streamable-channel.ts';
 
-export interface StreamableHttpOptions {
-  sessions: SessionRegistry;
-  logger: Logger;
-  maxBodyBytes: number;
-  /** A new, not yet initialized session on `route` with this id. */
-  createSession: (id: string, route: CompiledRoute) => MuxSession;
-}
+const ALLOW = 'GET, POST, DELETE, OPTIONS';
 
-const ALLOW = 'POST, DELETE';
-
-/** ≥128 random bits, URL-safe, visible ASCII as the spec requires of session ids. */
-function newSessionId(): string {
-  return randomBytes(18).toString('base64url');
-}
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
+/** Requests that may send related messages before their answer: worth an SSE response. */
+const STREAMED_METHODS = new Set(['tools/call', 'prompts/get', 'resources/read', 'completion/complete', 'tasks/result']);
 
 /** Lenient: anything that admits JSON (or SSE, which clients list beside it) will do. */
 function acceptsJson(accept: string | undefined): boolean {
@@ -41,62 +26,49 @@ function acceptsJson(accept: string | undefined): boolean {
   return /application\/json|text\/event-stream|\*\/\*|application\/\*/i.test(accept);
 }
 
-export class StreamableHttpEndpoint {
-  readonly #options: StreamableHttpOptions;
+function acceptsSse(accept: string | undefined): boolean {
+  return accept !== undefined && /text\/event-stream/i.test(accept);
+}
 
-  constructor(options: StreamableHttpOptions) {
+function wantsStream(request: JSONRPCRequest): boolean {
+  if (STREAMED_METHODS.has(request.method)) return true;
+  return (request.params as { _meta?: { progressToken?: unknown } } | undefined)?._meta?.progressToken !== undefined;
+}
+
+export class StreamableHttpEndpoint {
+  readonly #options: DownstreamOptions;
+
+  constructor(options: DownstreamOptions) {
     this.#options = options;
   }
 
   /** Serves one HTTP request at the route's MCP endpoint; never throws. */
   handle(req: IncomingMessage, res: ServerResponse, route: CompiledRoute): void {
-    const version = header(req, 'mcp-protocol-version');
-    if (version !== undefined && !isSupportedProtocolVersion(version)) {
-      sendError(res, refuse('MCPMUX_UNSUPPORTED_PROTOCOL_VERSION', `Unsupported MCP-Protocol-Version: ${version}`));
-      return;
-    }
     switch (req.method) {
       case 'POST':
         this.#post(req, res, route).catch((error: unknown) => this.#internalError(res, error));
+        return;
+      case 'GET':
+        this.#get(req, res, route).catch((error: unknown) => this.#internalError(res, error));
         return;
       case 'DELETE':
         this.#delete(req, res, route);
         return;
       default:
-        // GET (the server-to-client stream) and legacy SSE come with issue 4.
-        sendError(res, refuse('MCPMUX_METHOD_NOT_ALLOWED', `${req.method ?? 'This method'} is not allowed here; use POST or DELETE`), null, { allow: ALLOW });
+        req.resume();
+        sendError(res, refuse('MCPMUX_METHOD_NOT_ALLOWED', `${req.method ?? 'This method'} is not allowed here; use POST, GET or DELETE`), null, { allow: ALLOW });
     }
   }
 
   async #post(req: IncomingMessage, res: ServerResponse, route: CompiledRoute): Promise<void> {
-    const contentType = header(req, 'content-type') ?? '';
-    if (!/^application\/json\b/i.test(contentType.trim())) {
-      req.resume();
-      sendError(res, refuse('MCPMUX_UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json'));
-      return;
-    }
-    if (!acceptsJson(header(req, 'accept'))) {
+    const accept = header(req, 'accept');
+    if (!acceptsJson(accept)) {
       req.resume();
       sendError(res, refuse('MCPMUX_NOT_ACCEPTABLE', 'Accept must allow application/json'));
       return;
     }
-    let parsed: unknown;
-    try {
-      const body = await readBody(req, this.#options.maxBodyBytes);
-      parsed = JSON.parse(body.toString('utf8'));
-    } catch (error) {
-      sendError(res, error instanceof McpmuxError ? error : refuse('MCPMUX_PARSE_ERROR', 'Parse error: the body is not valid JSON'));
-      return;
-    }
-    if (Array.isArray(parsed)) {
-      sendError(res, refuse('MCPMUX_INVALID_REQUEST', 'JSON-RPC batches are not supported; send one message per request'));
-      return;
-    }
-    const incoming = classifyMessage(parsed);
-    if (incoming.kind === 'invalid') {
-      sendError(res, refuse('MCPMUX_INVALID_REQUEST', `Invalid request: ${incoming.reason}`), incoming.id);
-      return;
-    }
+    const incoming = await readMessage(req, res, this.#options.maxBodyBytes);
+    if (!incoming) return;
     const sessionId = header(req, 'mcp-session-id');
     if (incoming.kind === 'request' && incoming.message.method === 'initialize') {
       if (sessionId !== undefined) {
@@ -106,25 +78,19 @@ export class StreamableHttpEndpoint {
       await this.#initialize(res, route, incoming.message);
       return;
     }
-    const session = this.#session(res, route, sessionId, incoming.kind === 'request' ? incoming.message.id : null);
-    if (!session) return;
+    const found = this.#session(res, route, sessionId, incoming.kind === 'request' ? incoming.message.id : null);
+    if (!found) return;
+    const { session, channel } = found;
     switch (incoming.kind) {
-      case 'request': {
-        const abort = new AbortController();
-        // A client that hangs up abandons its request; the upstream is told (notifications/cancelled).
-        res.once('close', () => {
-          if (!res.writableFinished) abort.abort(refuse('MCPMUX_REQUEST_CANCELLED', 'the client closed the connection'));
-        });
-        const response = await session.handleRequest(incoming.message, route.backend, abort);
-        if (!res.destroyed) sendJson(res, 200, response);
+      case 'request':
+        await this.#request(res, route, session, channel, incoming.message, acceptsSse(accept));
         return;
-      }
       case 'notification':
         session.handleNotification(incoming.message);
         sendAccepted(res);
         return;
       case 'response':
-        // Answers to server→client requests: we send none yet (issue 4), so there is nothing to match.
+        if (!session.handleResponse(incoming.message)) this.#options.logger.debug({ session: session.id, id: incoming.message.id }, 'answer to no request of ours');
         sendAccepted(res);
         return;
       default: {
@@ -134,8 +100,35 @@ export class StreamableHttpEndpoint {
     }
   }
 
+  async #request(res: ServerResponse, route: CompiledRoute, session: MuxSession, channel: StreamableChannel, request: JSONRPCRequest, sse: boolean): Promise<void> {
+    const abort = new AbortController();
+    const abandon = (): void => abort.abort(refuse('MCPMUX_REQUEST_CANCELLED', 'the client closed the connection'));
+    if (sse && wantsStream(request)) {
+      // 2025-11-25 clients take an id-only first event; older ones may not.
+      const prime = (session.protocolVersion ?? '') >= '2025-11-25';
+      channel.openRequestStream(request.id, res, { prime, onAbandoned: abandon });
+    } else {
+      channel.trackJsonRequest(request.id);
+      // A client that hangs up abandons its request; the upstream is told (notifications/cancelled).
+      res.once('close', () => {
+        if (!res.writableFinished) abandon();
+      });
+    }
+    const response = await session.handleRequest(request, route.backend, abort);
+    const reason: unknown = abort.signal.reason;
+    if (reason instanceof McpmuxError && reason.code === 'MCPMUX_REQUEST_CANCELLED' && channel.abandonRequest(request.id)) return;
+    if (!channel.finishRequest(request.id, response) && !res.headersSent && !res.destroyed) sendJson(res, 200, response);
+  }
+
   async #initialize(res: ServerResponse, route: CompiledRoute, request: JSONRPCRequest): Promise<void> {
-    const session = this.#options.createSession(newSessionId(), route);
+    const id = newSessionId();
+    const channel = new StreamableChannel({
+      sessionId: id,
+      store: this.#options.store,
+      keepAliveMs: this.#options.keepAliveMs,
+      maxBufferedBytes: this.#options.maxBufferedBytes,
+    });
+    const session = this.#options.createSession(id, route, channel, 'streamable-http');
     const response = await session.initialize(request, route.backend);
     if ('error' in response) {
       await session.close();
@@ -147,28 +140,51 @@ export class StreamableHttpEndpoint {
     sendJson(res, 200, response, { 'mcp-session-id': session.id });
   }
 
+  async #get(req: IncomingMessage, res: ServerResponse, route: CompiledRoute): Promise<void> {
+    req.resume();
+    if (!acceptsSse(header(req, 'accept'))) {
+      sendError(res, refuse('MCPMUX_NOT_ACCEPTABLE', 'Accept must allow text/event-stream'));
+      return;
+    }
+    const found = this.#session(res, route, header(req, 'mcp-session-id'), null);
+    if (!found) return;
+    const lastEventId = header(req, 'last-event-id');
+    try {
+      if (lastEventId !== undefined && lastEventId !== '') await found.channel.resume(res, lastEventId);
+      else await found.channel.openStandalone(res);
+    } catch (error) {
+      if (error instanceof McpmuxError) sendError(res, error);
+      else throw error;
+    }
+  }
+
   #delete(req: IncomingMessage, res: ServerResponse, route: CompiledRoute): void {
     req.resume();
-    const session = this.#session(res, route, header(req, 'mcp-session-id'), null);
-    if (!session) return;
-    this.#options.sessions.delete(session.id);
+    const found = this.#session(res, route, header(req, 'mcp-session-id'), null);
+    if (!found) return;
+    this.#options.sessions.delete(found.session.id);
     res.writeHead(200, { 'content-length': '0' });
     res.end();
   }
 
   /** The session a request names, or undefined once the refusal is sent (400 none, 404 unknown). */
-  #session(res: ServerResponse, route: CompiledRoute, id: string | undefined, requestId: JSONRPCRequest['id'] | null): MuxSession | undefined {
+  #session(
+    res: ServerResponse,
+    route: CompiledRoute,
+    id: string | undefined,
+    requestId: JSONRPCRequest['id'] | null,
+  ): { session: MuxSession; channel: StreamableChannel } | undefined {
     if (id === undefined || id === '') {
       sendError(res, refuse('MCPMUX_SESSION_REQUIRED', 'Bad Request: Mcp-Session-Id header is required'), requestId);
       return undefined;
     }
     const session = this.#options.sessions.get(id);
-    // A session is served only on the route it was created on.
-    if (!session || session.routePrefix !== route.pathPrefix) {
+    // A session is served only on the route (and by the transport) it was created on.
+    if (!session || session.routePrefix !== route.pathPrefix || !(session.channel instanceof StreamableChannel)) {
       sendError(res, refuse('MCPMUX_SESSION_NOT_FOUND', 'Session not found: initialize a new session'), requestId);
       return undefined;
     }
-    return session;
+    return { session, channel: session.channel };
   }
 
   #internalError(res: ServerResponse, error: unknown): void {

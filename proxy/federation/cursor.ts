@@ -5,7 +5,7 @@
 // Encoding: base64url of JSON `{v: 1, k: <list kind>, p: [[target, upstream cursor], ...]}`.
 import { McpmuxError } from '../../shared/errors.ts';
 
-export type ListKind = 'tools' | 'prompts' | 'resources' | 'resourceTemplates';
+export type ListKind = 'tools' | 'prompts' | 'resources' | 'resourceTemplates' | 'tasks';
 
 /** Where each target resumes; a target not listed has no more pages. */
 export type PendingPages = ReadonlyArray<readonly [target: string, cursor: string]>;

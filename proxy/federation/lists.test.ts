@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { decodeCursor } from './cursor.ts';
 import { exposeItems, mergePages } from './lists.ts';
+import { compileToolFilter } from './tool-filter.ts';
 
 test('tools are prefixed and merged in target order; no cursor when every target is done', () => {
   const result = mergePages('tools', true, [
@@ -20,16 +21,6 @@ test('every upstream nextCursor is kept in the composite cursor', () => {
   assert.equal(decodeCursor('tools', result.nextCursor as string), [['a', 'a-2'], ['c', 'c-7']]);
 });
 
-test('tool allow-lists filter by the unprefixed name', () => {
-  const items = exposeItems('tools', true, {
-    target: 't',
-    items: [{ name: 'echo' }, { name: 'get-env' }],
-    nextCursor: undefined,
-    toolAllow: new Set(['echo']),
-  });
-  assert.equal(items, [{ name: 't_echo' }]);
-});
-
 test('prompts are renamed, resources and templates wrapped, malformed items dropped', () => {
   assert.equal(exposeItems('prompts', true, { target: 't', items: [{ name: 'p' }, { nope: 1 }, null], nextCursor: undefined }), [{ name: 't_p' }]);
   assert.equal(exposeItems('resources', true, { target: 't', items: [{ uri: 'demo://r', name: 'r' }, { name: 'no uri' }], nextCursor: undefined }), [
@@ -40,8 +31,26 @@ test('prompts are renamed, resources and templates wrapped, malformed items drop
   ]);
 });
 
-test('conflict mode with one target leaves names alone', () => {
+test('conditional mode with one target leaves names alone', () => {
   assert.equal(mergePages('tools', false, [{ target: 'a', items: [{ name: 'echo' }], nextCursor: undefined }]), { tools: [{ name: 'echo' }] });
+});
+
+test('the tool filter applies to the names clients see; cursors survive a page filtered empty', () => {
+  const result = mergePages(
+    'tools',
+    true,
+    [
+      { target: 'a', items: [{ name: 'echo' }, { name: 'get-env' }], nextCursor: undefined },
+      { target: 'b', items: [{ name: 'secret' }], nextCursor: 'b-2' },
+    ],
+    compileToolFilter(['a_*', 'b_*'], ['*_get-env', 'b_secret']),
+  );
+  assert.equal(result.tools, [{ name: 'a_echo' }]);
+  assert.equal(decodeCursor('tools', result.nextCursor as string), [['b', 'b-2']]);
+});
+
+test('tasks are wrapped with their target', () => {
+  assert.equal(exposeItems('tasks', false, { target: 't', items: [{ taskId: '1', status: 'working' }], nextCursor: undefined }), [{ taskId: 't:1', status: 'working' }]);
 });
 
 test.run();

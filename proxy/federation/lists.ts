@@ -1,9 +1,12 @@
 // Merging one page of a federated list: each target's items renamed (tools, prompts) or wrapped
-// (resources, templates) so they route back to it, concatenated in target order, with a composite
-// cursor for the targets that have more.
+// (resources, templates, tasks) so they route back to it, concatenated in target order, with a
+// composite cursor for the targets that have more; tools the backend's filter excludes are left
+// out. Prefix mode never merges complete lists instead (see unprefixed.ts).
 import { encodeCursor, type ListKind } from './cursor.ts';
 import { exposeName } from './names.ts';
 import { wrapUri } from './resource-uris.ts';
+import { wrapTaskId } from './task-ids.ts';
+import type { ToolFilter } from './tool-filter.ts';
 
 /** The list methods and the kind of item each returns (also the key of the items in its result). */
 export const LIST_METHODS: Readonly<Record<string, ListKind>> = {
@@ -11,6 +14,7 @@ export const LIST_METHODS: Readonly<Record<string, ListKind>> = {
   'prompts/list': 'prompts',
   'resources/list': 'resources',
   'resources/templates/list': 'resourceTemplates',
+  'tasks/list': 'tasks',
 };
 
 /** One target's answer to one list request. */
@@ -19,8 +23,6 @@ export interface TargetPage {
   /** The upstream result's items, freshly parsed (renamed in place). */
   items: readonly unknown[];
   nextCursor: string | undefined;
-  /** Tools only: unprefixed names to keep; undefined keeps all. */
-  toolAllow?: ReadonlySet<string> | undefined;
 }
 
 type Item = Record<string, unknown>;
@@ -34,7 +36,6 @@ export function exposeItems(kind: ListKind, prefixed: boolean, page: TargetPage)
     switch (kind) {
       case 'tools':
         if (typeof item.name !== 'string') continue;
-        if (page.toolAllow && !page.toolAllow.has(item.name)) continue;
         item.name = exposeName(prefixed, page.target, item.name);
         break;
       case 'prompts':
@@ -49,6 +50,10 @@ export function exposeItems(kind: ListKind, prefixed: boolean, page: TargetPage)
         if (typeof item.uriTemplate !== 'string') continue;
         item.uriTemplate = wrapUri(prefixed, page.target, item.uriTemplate);
         break;
+      case 'tasks':
+        if (typeof item.taskId !== 'string') continue;
+        item.taskId = wrapTaskId(page.target, item.taskId);
+        break;
       default: {
         const never: never = kind;
         throw new Error(`unknown list kind ${String(never)}`);
@@ -60,11 +65,12 @@ export function exposeItems(kind: ListKind, prefixed: boolean, page: TargetPage)
 }
 
 /** The merged result of one page: `{[kind]: items, nextCursor?}`. */
-export function mergePages(kind: ListKind, prefixed: boolean, pages: readonly TargetPage[]): Record<string, unknown> {
+export function mergePages(kind: ListKind, prefixed: boolean, pages: readonly TargetPage[], filter?: ToolFilter): Record<string, unknown> {
   const items: Item[] = [];
   const pending: Array<readonly [string, string]> = [];
   for (const page of pages) {
-    items.push(...exposeItems(kind, prefixed, page));
+    const exposed = exposeItems(kind, prefixed, page);
+    items.push(...(kind === 'tools' && filter ? exposed.filter((t) => filter.allows(t.name as string)) : exposed));
     if (page.nextCursor !== undefined) pending.push([page.target, page.nextCursor]);
   }
   const result: Record<string, unknown> = { [kind]: items };

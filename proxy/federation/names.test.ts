@@ -24,11 +24,13 @@ test('prefixName and split round-trip', () => {
   }
 });
 
-test('prefix modes: always prefixes; conflict only with more than one target', () => {
+test('prefix modes: always prefixes; conditional only with more than one target; never does not', () => {
   assert.is(namesArePrefixed('always', 1), true);
   assert.is(namesArePrefixed('always', 3), true);
-  assert.is(namesArePrefixed('conflict', 1), false);
-  assert.is(namesArePrefixed('conflict', 2), true);
+  assert.is(namesArePrefixed('conditional', 1), false);
+  assert.is(namesArePrefixed('conditional', 2), true);
+  assert.is(namesArePrefixed('never', 1), false);
+  assert.is(namesArePrefixed('never', 2), false);
   assert.is(exposeName(true, 't', 'echo'), 't_echo');
   assert.is(exposeName(false, 't', 'echo'), 'echo');
 });

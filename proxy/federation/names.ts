@@ -16,11 +16,23 @@ export function splitPrefixedName(exposed: string): { target: string; name: stri
 }
 
 /**
- * Whether a backend's names carry their target: always with PREFIX_MODE_ALWAYS, and with
- * PREFIX_MODE_CONFLICT only while more than one target could collide.
+ * Whether a backend's names carry their target: always with PREFIX_MODE_ALWAYS (and UNSPECIFIED),
+ * with PREFIX_MODE_CONDITIONAL only while more than one target could collide, never with
+ * PREFIX_MODE_NEVER.
  */
 export function namesArePrefixed(mode: PrefixMode, targetCount: number): boolean {
-  return mode === 'always' || targetCount > 1;
+  switch (mode) {
+    case 'always':
+      return true;
+    case 'conditional':
+      return targetCount > 1;
+    case 'never':
+      return false;
+    default: {
+      const never: never = mode;
+      throw new Error(`unknown prefix mode ${String(never)}`);
+    }
+  }
 }
 
 /** The name a client sees for `name` of `target`. */

@@ -3,11 +3,13 @@
 // endpoint left the target's ready set, closed when the target left the backend. A target whose
 // handshake failed is not retried for `retryAfterMs`, so a dead target costs one attempt per
 // window instead of one per request.
-import type { InitializeRequestParams, JSONRPCNotification } from '@modelcontextprotocol/sdk/types.js';
+import type { InitializeRequestParams, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { McpmuxError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { CompiledTarget } from '../routing/table.ts';
 import type { UpstreamPool } from '../upstream/pool.ts';
+import type { UpstreamConnection, UpstreamMessage, UpstreamOptions } from '../upstream/connection.ts';
+import { LegacySseUpstream } from '../upstream/legacy-sse.ts';
 import { UpstreamSession } from '../upstream/session.ts';
 
 export interface TargetConnectionsOptions {
@@ -16,13 +18,18 @@ export interface TargetConnectionsOptions {
   /** Used when the target sets no initialize timeout. */
   initializeTimeoutMs: number;
   retryAfterMs: number;
-  onNotification?: (target: string, message: JSONRPCNotification) => void;
+  /** What upstreams send besides answers (see UpstreamOptions.onMessage). */
+  onMessage?: (target: string, upstream: UpstreamConnection, message: UpstreamMessage, relatedTo: RequestId | undefined) => void;
+  /** A connected target re-initialized its upstream session (it had lost it). */
+  onReinitialized?: (target: string) => void;
+  /** Runs after each new handshake, before the connection is used (re-applies session state). */
+  afterConnect?: (target: CompiledTarget, session: UpstreamConnection) => Promise<void>;
 }
 
 interface Connection {
-  session: UpstreamSession;
+  session: UpstreamConnection;
   /** Resolves once the handshake is done; every user of the connection awaits it. */
-  ready: Promise<UpstreamSession>;
+  ready: Promise<UpstreamConnection>;
   /** The compiled target this connection was last checked against (skips re-checks per table). */
   checked: CompiledTarget;
 }
@@ -43,7 +50,7 @@ export class TargetConnections {
   }
 
   /** The ready upstream session of `target`, connecting if needed. Throws MCPMUX_TARGET_UNAVAILABLE & co. */
-  get(target: CompiledTarget): Promise<UpstreamSession> {
+  get(target: CompiledTarget): Promise<UpstreamConnection> {
     const existing = this.#connections.get(target.name);
     if (existing) {
       if (existing.checked === target || stillServes(existing.session, target)) {
@@ -61,9 +68,18 @@ export class TargetConnections {
   }
 
   /** The upstream session of a target if its handshake completed; never connects. */
-  connected(name: string): UpstreamSession | undefined {
+  connected(name: string): UpstreamConnection | undefined {
     const connection = this.#connections.get(name);
     return connection?.session.initializeResult ? connection.session : undefined;
+  }
+
+  /** The targets whose handshake completed, with their upstream sessions. */
+  established(): Array<[string, UpstreamConnection]> {
+    const out: Array<[string, UpstreamConnection]> = [];
+    for (const [name, connection] of this.#connections) {
+      if (connection.session.initializeResult && !connection.session.closed) out.push([name, connection.session]);
+    }
+    return out;
   }
 
   /** Closes the connections of targets not in `names` (they left the backend). */
@@ -80,23 +96,27 @@ export class TargetConnections {
     await Promise.all(sessions.map((s) => s.close()));
   }
 
-  #connect(target: CompiledTarget): Promise<UpstreamSession> {
+  #connect(target: CompiledTarget): Promise<UpstreamConnection> {
     const params = this.#initParams;
     if (!params) return Promise.reject(new McpmuxError('MCPMUX_INVALID_REQUEST', 'the session is not initialized'));
     const endpoint = this.#options.pool.pickEndpoint(target);
     if (!endpoint) return Promise.reject(new McpmuxError('MCPMUX_TARGET_UNAVAILABLE', `target ${target.name} has no ready endpoints`));
-    const onNotification = this.#options.onNotification;
-    const session = new UpstreamSession({
+    const { onMessage, onReinitialized, afterConnect } = this.#options;
+    const options: UpstreamOptions = {
       dispatcher: this.#options.pool.dispatcher,
       target: target.name,
       endpoint,
       logger: this.#options.logger,
-      onNotification: onNotification && ((message) => onNotification(target.name, message)),
-    });
+      // `session` is read when a message arrives, long after it is assigned.
+      ...(onMessage ? { onMessage: (message: UpstreamMessage, relatedTo: RequestId | undefined) => onMessage(target.name, session, message, relatedTo) } : {}),
+      ...(onReinitialized ? { onReinitialized: () => onReinitialized(target.name) } : {}),
+    };
+    const session: UpstreamConnection = target.protocol === 'PROTOCOL_SSE' ? new LegacySseUpstream(options) : new UpstreamSession(options);
     const timeoutMs = target.initializeTimeoutMs ?? this.#options.initializeTimeoutMs;
     const ready = session.initialize(params, { timeoutMs }).then(
-      () => {
+      async () => {
         this.#failures.delete(target.name);
+        await afterConnect?.(target, session);
         return session;
       },
       (error: unknown) => {
@@ -123,7 +143,7 @@ export class TargetConnections {
   }
 }
 
-function stillServes(session: UpstreamSession, target: CompiledTarget): boolean {
+function stillServes(session: UpstreamConnection, target: CompiledTarget): boolean {
   if (target.unavailable !== undefined) return false;
   return target.endpoints.some((e) => e.url === session.endpoint.url);
 }

@@ -1,8 +1,11 @@
 // What the multiplexer's method handlers share for one downstream session and one request.
+import type { ProgressToken, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../../shared/log.ts';
 import type { CompiledBackend, CompiledTarget } from '../routing/table.ts';
 import type { UpstreamResponse } from '../upstream/session.ts';
 import type { TargetConnections } from './connections.ts';
+import type { NameIndex } from './name-index.ts';
+import { withProgressToken, type ProgressRoutes } from './progress.ts';
 
 export interface RequestContext {
   /** The backend as the table this request started on has it. */
@@ -13,18 +16,33 @@ export interface RequestContext {
   requestTimeoutMs: number;
   /** Aborted when the client goes away or cancels the request. */
   signal: AbortSignal;
+  /** The client's id for this request: what upstreams say about it travels on its stream. */
+  requestId: RequestId;
+  /** The client's progress token; handlers that fan out clear it (interleaved counts mean nothing). */
+  progressToken: ProgressToken | undefined;
+  progress: ProgressRoutes;
+  /** Who owns an unprefixed name (prefix mode never). */
+  names: NameIndex;
 }
 
-/** Sends one request to one target over the session's upstream session with it. */
-export async function forward(
-  ctx: RequestContext,
-  target: CompiledTarget,
-  method: string,
-  params: unknown,
-): Promise<UpstreamResponse> {
+/** The same request context for a fan-out to several targets: no progress reported. */
+export function fanOut(ctx: RequestContext): RequestContext {
+  return ctx.progressToken === undefined ? ctx : { ...ctx, progressToken: undefined };
+}
+
+/**
+ * Sends one request to one target over the session's upstream session with it. The client's
+ * progress token is replaced by one of ours for the time of the request (or removed on a fan-out).
+ */
+export async function forward(ctx: RequestContext, target: CompiledTarget, method: string, params: unknown): Promise<UpstreamResponse> {
   const upstream = await ctx.connections.get(target);
-  return upstream.request(
-    { method, params },
-    { timeoutMs: target.requestTimeoutMs ?? ctx.requestTimeoutMs, signal: ctx.signal },
-  );
+  const token = ctx.progressToken === undefined ? undefined : ctx.progress.register(target.name, ctx.progressToken, ctx.requestId);
+  try {
+    return await upstream.request(
+      { method, params: withProgressToken(params, token) },
+      { timeoutMs: target.requestTimeoutMs ?? ctx.requestTimeoutMs, signal: ctx.signal, relatedTo: ctx.requestId },
+    );
+  } finally {
+    if (token !== undefined) ctx.progress.release(token);
+  }
 }

@@ -1,11 +1,14 @@
-// Requests that belong to one target: the name or URI the client sent says which, the upstream
-// gets its own name back, and URIs in the result are wrapped so the client can follow them.
+// Requests that belong to one target: the name, URI or task id the client sent says which, the
+// upstream gets its own name back, and URIs (and task ids) in the result are wrapped so the client
+// can follow them. Tools the backend's filter excludes cannot be called.
 import { McpmuxError } from '../../shared/errors.ts';
 import { namesArePrefixed, resolveName } from '../federation/names.ts';
 import { unwrapUri, wrapContentUris, wrapUri } from '../federation/resource-uris.ts';
+import { unwrapTaskId, wrapTaskIds } from '../federation/task-ids.ts';
 import type { CompiledTarget } from '../routing/table.ts';
 import type { UpstreamResponse } from '../upstream/session.ts';
 import { forward, type RequestContext } from './context.ts';
+import { mergedUnprefixed } from './lists.ts';
 
 type Params = Record<string, unknown>;
 
@@ -24,39 +27,60 @@ function requireString(params: Params | undefined, key: string, method: string):
   return value;
 }
 
+function unknown(kind: string, exposed: string, why = ''): McpmuxError {
+  return new McpmuxError('MCPMUX_UNKNOWN_NAME', `Unknown ${kind}: ${exposed}${why}`);
+}
+
+/** Prefix mode never: the one target that offers `exposed`, or an error naming all of them. */
+function soleOwner(ctx: RequestContext, kind: string, exposed: string, owners: readonly string[]): CompiledTarget {
+  if (owners.length > 1) {
+    throw new McpmuxError(
+      'MCPMUX_AMBIGUOUS_NAME',
+      `${kind} ${exposed} is offered by several targets (${owners.join(', ')}) and backend ${ctx.backend.name} does not prefix names (prefix mode never), so it cannot be routed`,
+    );
+  }
+  const target = owners[0] === undefined ? undefined : ctx.backend.targetsByName.get(owners[0]);
+  if (!target) throw unknown(kind, exposed);
+  return target;
+}
+
 /** The target and upstream name behind a tool or prompt name, or MCPMUX_UNKNOWN_NAME naming it. */
-function targetOfName(ctx: RequestContext, kind: 'tool' | 'prompt', exposed: string): { target: CompiledTarget; name: string } {
+async function targetOfName(ctx: RequestContext, kind: 'tool' | 'prompt', exposed: string): Promise<{ target: CompiledTarget; name: string }> {
+  const filter = ctx.backend.toolFilter;
+  if (kind === 'tool' && filter && !filter.allows(exposed)) {
+    throw unknown(kind, exposed, ` (backend ${ctx.backend.name} does not expose it: its tool filter leaves it out)`);
+  }
+  if (mergedUnprefixed(ctx.backend, kind === 'tool' ? 'tools' : 'prompts')) {
+    const owners = await ctx.names.owners(ctx, kind === 'tool' ? 'tools' : 'prompts', exposed);
+    return { target: soleOwner(ctx, kind, exposed, owners), name: exposed };
+  }
   const resolved = resolveName(prefixed(ctx), onlyTarget(ctx), exposed);
   const target = resolved && ctx.backend.targetsByName.get(resolved.target);
-  if (!resolved || !target) {
-    const why = resolved ? ` (target ${resolved.target} is not part of backend ${ctx.backend.name})` : '';
-    throw new McpmuxError('MCPMUX_UNKNOWN_NAME', `Unknown ${kind}: ${exposed}${why}`);
-  }
-  if (kind === 'tool' && target.toolAllow && !target.toolAllow.has(resolved.name)) {
-    throw new McpmuxError('MCPMUX_UNKNOWN_NAME', `Unknown tool: ${exposed}`);
-  }
+  if (!resolved || !target) throw unknown(kind, exposed, resolved ? ` (target ${resolved.target} is not part of backend ${ctx.backend.name})` : '');
   return { target, name: resolved.name };
 }
 
-function targetOfUri(ctx: RequestContext, exposed: string): { target: CompiledTarget; uri: string } {
+async function targetOfUri(ctx: RequestContext, exposed: string): Promise<{ target: CompiledTarget; uri: string }> {
+  if (mergedUnprefixed(ctx.backend, 'resources')) {
+    return { target: soleOwner(ctx, 'resource', exposed, await ctx.names.uriOwners(ctx, exposed)), uri: exposed };
+  }
   const resolved = unwrapUri(prefixed(ctx), onlyTarget(ctx), exposed);
   const target = resolved && ctx.backend.targetsByName.get(resolved.target);
-  if (!resolved || !target) {
-    const why = resolved ? ` (target ${resolved.target} is not part of backend ${ctx.backend.name})` : '';
-    throw new McpmuxError('MCPMUX_UNKNOWN_NAME', `Unknown resource: ${exposed}${why}`);
-  }
+  if (!resolved || !target) throw unknown('resource', exposed, resolved ? ` (target ${resolved.target} is not part of backend ${ctx.backend.name})` : '');
   return { target, uri: resolved.uri };
 }
 
 export async function callTool(ctx: RequestContext, params: Params | undefined): Promise<UpstreamResponse> {
-  const { target, name } = targetOfName(ctx, 'tool', requireString(params, 'name', 'tools/call'));
+  const { target, name } = await targetOfName(ctx, 'tool', requireString(params, 'name', 'tools/call'));
   const response = await forward(ctx, target, 'tools/call', { ...params, name });
-  if ('result' in response) wrapContentUris(prefixed(ctx), target.name, (response.result as Params).content);
-  return response;
+  if (!('result' in response)) return response;
+  wrapContentUris(prefixed(ctx), target.name, (response.result as Params).content);
+  // A call made as a task (2025-11-25) answers with the task: its id must route back here.
+  return { ...response, result: wrapTaskIds(target.name, response.result) as Params };
 }
 
 export async function getPrompt(ctx: RequestContext, params: Params | undefined): Promise<UpstreamResponse> {
-  const { target, name } = targetOfName(ctx, 'prompt', requireString(params, 'name', 'prompts/get'));
+  const { target, name } = await targetOfName(ctx, 'prompt', requireString(params, 'name', 'prompts/get'));
   const response = await forward(ctx, target, 'prompts/get', { ...params, name });
   if ('result' in response) {
     const messages = (response.result as Params).messages;
@@ -69,7 +93,7 @@ export async function getPrompt(ctx: RequestContext, params: Params | undefined)
 
 /** resources/read, resources/subscribe, resources/unsubscribe: routed by the URI's target. */
 export async function forwardByUri(ctx: RequestContext, method: string, params: Params | undefined): Promise<UpstreamResponse> {
-  const { target, uri } = targetOfUri(ctx, requireString(params, 'uri', method));
+  const { target, uri } = await targetOfUri(ctx, requireString(params, 'uri', method));
   const response = await forward(ctx, target, method, { ...params, uri });
   if ('result' in response && method === 'resources/read') {
     const contents = (response.result as Params).contents;
@@ -82,16 +106,41 @@ export async function forwardByUri(ctx: RequestContext, method: string, params: 
   return response;
 }
 
+/** resources/subscribe and unsubscribe, routed by URI; says where they went, so the session can restore them. */
+export async function subscription(
+  ctx: RequestContext,
+  method: 'resources/subscribe' | 'resources/unsubscribe',
+  params: Params | undefined,
+): Promise<{ response: UpstreamResponse; target: string; uri: string }> {
+  const { target, uri } = await targetOfUri(ctx, requireString(params, 'uri', method));
+  return { response: await forward(ctx, target, method, { ...params, uri }), target: target.name, uri };
+}
+
 /** completion/complete: routed by the prompt name or resource (template) URI of its ref. */
 export async function complete(ctx: RequestContext, params: Params | undefined): Promise<UpstreamResponse> {
   const ref = params?.ref as Params | undefined;
   if (ref?.type === 'ref/prompt') {
-    const { target, name } = targetOfName(ctx, 'prompt', requireString(ref, 'name', 'completion/complete ref'));
+    const { target, name } = await targetOfName(ctx, 'prompt', requireString(ref, 'name', 'completion/complete ref'));
     return forward(ctx, target, 'completion/complete', { ...params, ref: { ...ref, name } });
   }
   if (ref?.type === 'ref/resource') {
-    const { target, uri } = targetOfUri(ctx, requireString(ref, 'uri', 'completion/complete ref'));
+    const { target, uri } = await targetOfUri(ctx, requireString(ref, 'uri', 'completion/complete ref'));
     return forward(ctx, target, 'completion/complete', { ...params, ref: { ...ref, uri } });
   }
   throw new McpmuxError('MCPMUX_INVALID_PARAMS', 'completion/complete: ref.type must be ref/prompt or ref/resource');
+}
+
+/** tasks/get, tasks/result, tasks/cancel: routed by the target the task id carries. */
+export async function forwardTask(ctx: RequestContext, method: string, params: Params | undefined): Promise<UpstreamResponse> {
+  const exposed = requireString(params, 'taskId', method);
+  const resolved = unwrapTaskId(exposed);
+  const target = resolved && ctx.backend.targetsByName.get(resolved.target);
+  if (!resolved || !target) {
+    const why = resolved ? ` (target ${resolved.target} is not part of backend ${ctx.backend.name})` : '';
+    throw new McpmuxError('MCPMUX_UNKNOWN_NAME', `Unknown task: ${exposed}${why}`);
+  }
+  const response = await forward(ctx, target, method, { ...params, taskId: resolved.taskId });
+  if (!('result' in response)) return response;
+  if (method === 'tasks/result') wrapContentUris(prefixed(ctx), target.name, (response.result as Params).content);
+  return { ...response, result: wrapTaskIds(target.name, response.result) as Params };
 }

@@ -1,7 +1,10 @@
 // One downstream MCP session of the multiplexer: initialize fans out to every target of the
 // backend, then each request goes where its method says: answered here (ping), federated over all
-// targets (lists, logging/setLevel), or routed to the one target a name or URI names. Each request
-// runs on the backend of the table it started with; the session itself outlives tables.
+// targets (lists, logging/setLevel), or routed to the one target a name, URI or task id names.
+// Each request runs on the backend of the table it started with; the session itself outlives
+// tables (retain() follows the cluster and tells the client when its lists changed). What upstreams
+// send besides answers is relayed by UpstreamRelay; the client's answers to server→client requests
+// go back through ServerRequests.
 import type {
   ClientCapabilities,
   Implementation,
@@ -15,56 +18,109 @@ import type {
 } from '@modelcontextprotocol/sdk/types.js';
 import { McpmuxError, errorMessage } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
-import { buildInitializeResult, negotiateProtocolVersion } from '../federation/initialize.ts';
+import type { ListKind } from '../federation/cursor.ts';
+import { buildInitializeResult, mergeInstructions, negotiateProtocolVersion } from '../federation/initialize.ts';
 import { LIST_METHODS } from '../federation/lists.ts';
-import type { CompiledBackend } from '../routing/table.ts';
+import { namesArePrefixed } from '../federation/names.ts';
+import type { CompiledBackend, CompiledTarget } from '../routing/table.ts';
 import type { UpstreamPool } from '../upstream/pool.ts';
+import type { ClientChannel } from './channel.ts';
 import { TargetConnections } from './connections.ts';
-import { forward, type RequestContext } from './context.ts';
+import { fanOut, forward, type RequestContext } from './context.ts';
 import { errorResponse } from './jsonrpc-error.ts';
-import { listFederated } from './lists.ts';
-import { callTool, complete, forwardByUri, getPrompt } from './routed.ts';
+import { completeOwners, listFederated } from './lists.ts';
+import { NameIndex } from './name-index.ts';
+import { ProgressRoutes, progressTokenOf } from './progress.ts';
+import { callTool, complete, forwardByUri, forwardTask, getPrompt, subscription } from './routed.ts';
+import { ServerRequests } from './server-requests.ts';
+import { UpstreamRelay } from './upstream-relay.ts';
+import { UpstreamState } from './upstream-state.ts';
 
 export interface MuxSessionOptions {
   id: string;
   /** The route prefix the session was created on; it is only served there. */
   routePrefix: string;
+  /** Where server→client messages go (the downstream transport's streams). */
+  channel: ClientChannel;
   pool: UpstreamPool;
   logger: Logger;
+  /** Our serverInfo, for backends that configure none. */
   serverInfo: Implementation;
   requestTimeoutMs: number;
   initializeTimeoutMs: number;
   targetRetryMs: number;
+  /** What a client asking for a version we do not know is offered (legacy SSE: 2024-11-05). */
+  fallbackProtocolVersion?: string;
 }
 
 type Params = Record<string, unknown> | undefined;
 /** A response without its envelope: what a handler produces before the client's id is put back. */
 type Outcome = { result: Record<string, unknown> } | { error: JSONRPCErrorResponse['error'] };
 
+const LIST_CHANGED_METHODS: Readonly<Record<'tools' | 'prompts' | 'resources', string>> = {
+  tools: 'notifications/tools/list_changed',
+  prompts: 'notifications/prompts/list_changed',
+  resources: 'notifications/resources/list_changed',
+};
+
 export class MuxSession {
   readonly id: string;
   readonly routePrefix: string;
+  readonly channel: ClientChannel;
   /** Date.now() of the last request; the registry evicts idle sessions by it. */
   lastActiveAt = Date.now();
   readonly #options: MuxSessionOptions;
   readonly #logger: Logger;
   readonly #connections: TargetConnections;
+  readonly #progress = new ProgressRoutes();
+  readonly #names = new NameIndex(completeOwners);
+  readonly #serverRequests: ServerRequests;
+  readonly #relay: UpstreamRelay;
   /** Requests in flight by downstream id, so notifications/cancelled can abort them. */
   readonly #inFlight = new Map<RequestId, AbortController>();
+  /** The lists the client has asked for: a target's list_changed is news only for those. */
+  readonly #listed = new Set<'tools' | 'prompts' | 'resources'>();
   #protocolVersion: string | undefined;
+  #initialized = false;
+  #closed = false;
+  /** The backend as the last table had it, and what of it decides the lists the client sees. */
+  #backend: CompiledBackend | undefined;
+  #visibility = '';
+  /** What upstreams keep for this session (logging level, subscriptions), restored when they forget. */
+  readonly #state: UpstreamState;
 
   constructor(options: MuxSessionOptions) {
     this.id = options.id;
     this.routePrefix = options.routePrefix;
+    this.channel = options.channel;
     this.#options = options;
     this.#logger = options.logger.child({ session: options.id });
+    this.#state = new UpstreamState({ logger: this.#logger, requestTimeoutMs: options.requestTimeoutMs });
+    this.#serverRequests = new ServerRequests({ channel: options.channel, logger: this.#logger, timeoutMs: options.requestTimeoutMs });
+    this.#relay = new UpstreamRelay({
+      channel: options.channel,
+      progress: this.#progress,
+      serverRequests: this.#serverRequests,
+      logger: this.#logger,
+      urisArePrefixed: () => (this.#backend ? namesArePrefixed(this.#backend.prefixMode, this.#backend.targets.length) : true),
+      onListChanged: (target, kind) => this.#targetListChanged(target, kind),
+    });
     this.#connections = new TargetConnections({
       pool: options.pool,
       logger: this.#logger,
       initializeTimeoutMs: options.initializeTimeoutMs,
       retryAfterMs: options.targetRetryMs,
-      // Relaying upstream notifications to the client needs SSE responses / the GET stream (issue 4).
-      onNotification: (target, message) => this.#logger.debug({ target, method: message.method }, 'upstream notification not relayed'),
+      onMessage: (target, upstream, message, relatedTo) => this.#relay.relay(target, upstream, message, relatedTo),
+      onReinitialized: (target) => {
+        this.#logger.info({ target }, 'target re-initialized; telling the client its lists may have changed');
+        this.#names.invalidate();
+        // The upstream forgot the session's state: restore what we know of it.
+        const compiled = this.#backend?.targetsByName.get(target);
+        const upstream = this.#connections.connected(target);
+        if (compiled && upstream) void this.#state.reinitialized(compiled, upstream);
+        this.#listsChanged(['tools', 'prompts', 'resources']);
+      },
+      afterConnect: (target, upstream) => this.#state.connected(target, upstream),
     });
   }
 
@@ -73,15 +129,22 @@ export class MuxSession {
     return this.#protocolVersion;
   }
 
+  get initialized(): boolean {
+    return this.#initialized;
+  }
+
   /**
    * Opens an upstream session with every target in parallel (each with its initialize timeout).
    * Fail-open: a failing target is left out with a warning; failure mode closed: the answer is an
    * error and the caller must not keep the session.
    */
   async initialize(request: JSONRPCRequest, backend: CompiledBackend): Promise<JSONRPCResponse> {
+    if (this.#initialized) return errorResponse(request.id, new McpmuxError('MCPMUX_INVALID_REQUEST', 'the session is already initialized'));
     const params = (request.params ?? {}) as Partial<InitializeRequestParams>;
-    const protocolVersion = negotiateProtocolVersion(params.protocolVersion);
+    const protocolVersion = negotiateProtocolVersion(params.protocolVersion, this.#options.fallbackProtocolVersion);
     this.#protocolVersion = protocolVersion;
+    this.#backend = backend;
+    this.#visibility = backend.fingerprint;
     this.#connections.setInitializeParams({
       protocolVersion,
       capabilities: upstreamCapabilities(params.capabilities),
@@ -89,17 +152,25 @@ export class MuxSession {
     });
     const settled = await Promise.allSettled(backend.targets.map((target) => this.#connections.get(target)));
     const capabilities: ServerCapabilities[] = [];
+    const instructions: Array<{ target: string; instructions: string | undefined }> = [];
     for (const [i, outcome] of settled.entries()) {
-      const target = backend.targets[i]?.name;
+      const target = (backend.targets[i] as CompiledTarget).name;
       if (outcome.status === 'fulfilled') {
         capabilities.push(outcome.value.initializeResult?.capabilities ?? {});
+        instructions.push({ target, instructions: outcome.value.initializeResult?.instructions });
       } else if (backend.failureMode === 'closed') {
         return errorResponse(request.id, outcome.reason);
       } else {
         this.#logger.warn({ target, err: errorMessage(outcome.reason) }, 'target left out of session (initialize failed)');
       }
     }
-    const result = buildInitializeResult({ protocolVersion, serverInfo: this.#options.serverInfo, capabilities });
+    this.#initialized = true;
+    const result = buildInitializeResult({
+      protocolVersion,
+      serverInfo: backend.serverInfo ?? this.#options.serverInfo,
+      capabilities,
+      instructions: mergeInstructions(backend.instructions, instructions),
+    });
     return { jsonrpc: '2.0', id: request.id, result };
   }
 
@@ -113,6 +184,10 @@ export class MuxSession {
       logger: this.#logger,
       requestTimeoutMs: this.#options.requestTimeoutMs,
       signal: abort.signal,
+      requestId: request.id,
+      progressToken: progressTokenOf(request.params),
+      progress: this.#progress,
+      names: this.#names,
     };
     try {
       const outcome = await this.#dispatch(ctx, request.method, request.params as Params);
@@ -124,19 +199,36 @@ export class MuxSession {
       return errorResponse(request.id, error);
     } finally {
       if (this.#inFlight.get(request.id) === abort) this.#inFlight.delete(request.id);
+      this.#serverRequests.endRelated(request.id);
     }
   }
 
-  /** Client notifications: cancellation is routed; the rest have nothing to do here yet. */
+  /** Client notifications: cancellation and progress are routed, roots changes fanned out. */
   handleNotification(notification: JSONRPCNotification): void {
     this.lastActiveAt = Date.now();
+    const params = notification.params as Params;
     switch (notification.method) {
       case 'notifications/cancelled': {
-        const requestId = (notification.params as Params)?.requestId as RequestId | undefined;
+        // Aborting the wait tells the one upstream that owns the request (the upstream connection sends notifications/cancelled).
+        const requestId = params?.requestId as RequestId | undefined;
         const abort = requestId === undefined ? undefined : this.#inFlight.get(requestId);
         abort?.abort(new McpmuxError('MCPMUX_REQUEST_CANCELLED', `request ${String(requestId)} was cancelled by the client`));
         return;
       }
+      case 'notifications/progress': {
+        const routed = this.#serverRequests.routeProgress(params);
+        routed?.upstream.notify(notification.method, routed.params, { timeoutMs: this.#options.requestTimeoutMs }).catch((error: unknown) =>
+          this.#logger.debug({ err: errorMessage(error) }, 'client progress not delivered'),
+        );
+        return;
+      }
+      case 'notifications/roots/list_changed':
+        for (const [target, upstream] of this.#connections.established()) {
+          upstream.notify(notification.method, params, { timeoutMs: this.#options.requestTimeoutMs }).catch((error: unknown) =>
+            this.#logger.debug({ target, err: errorMessage(error) }, 'roots/list_changed not delivered'),
+          );
+        }
+        return;
       case 'notifications/initialized':
         return; // each upstream got its own when its handshake completed
       default:
@@ -144,33 +236,70 @@ export class MuxSession {
     }
   }
 
-  /** After a new table: drop upstream sessions of targets that left (all of them if the route went). */
+  /** The client's answer to a server→client request; false when it answers nothing we asked. */
+  handleResponse(response: JSONRPCResponse): boolean {
+    this.lastActiveAt = Date.now();
+    return this.#serverRequests.resolve(response);
+  }
+
+  /**
+   * After a new table: targets that left are dropped (their upstream sessions closed once idle,
+   * their server→client requests withdrawn), new ones are met on first use, and the client hears
+   * that its lists changed when the targets it can see changed.
+   */
   retain(backend: CompiledBackend | undefined): void {
-    this.#connections.retain(new Set(backend ? backend.targets.map((t) => t.name) : []));
+    const names = new Set(backend ? backend.targets.map((t) => t.name) : []);
+    for (const target of this.#backend?.targets ?? []) {
+      if (names.has(target.name)) continue;
+      this.#serverRequests.dropTarget(target.name);
+      this.#state.forget(target.name);
+    }
+    this.#connections.retain(names);
+    const visibility = backend ? backend.fingerprint : '';
+    this.#backend = backend;
+    if (visibility === this.#visibility) return;
+    this.#visibility = visibility;
+    this.#listsChanged(['tools', 'prompts', 'resources']);
   }
 
   async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
     for (const abort of this.#inFlight.values()) abort.abort(new McpmuxError('MCPMUX_SESSION_NOT_FOUND', `session ${this.id} was closed`));
     this.#inFlight.clear();
+    // Upstreams waiting on the client hear it is gone before their sessions close.
+    await this.#serverRequests.closeAll();
+    this.channel.close();
     await this.#connections.closeAll();
   }
 
   async #dispatch(ctx: RequestContext, method: string, params: Params): Promise<Outcome> {
+    if (method === 'ping') return { result: {} };
+    if (!this.#initialized) throw new McpmuxError('MCPMUX_NOT_INITIALIZED', `${method}: the session is not initialized yet (send initialize first)`);
     const listKind = LIST_METHODS[method];
-    if (listKind !== undefined) return { result: await listFederated(ctx, method, listKind, params) };
+    if (listKind !== undefined) {
+      this.#noteListed(listKind);
+      return { result: await listFederated(ctx, method, listKind, params) };
+    }
     switch (method) {
-      case 'ping':
-        return { result: {} };
       case 'tools/call':
         return callTool(ctx, params);
       case 'prompts/get':
         return getPrompt(ctx, params);
       case 'resources/read':
-      case 'resources/subscribe':
-      case 'resources/unsubscribe':
         return forwardByUri(ctx, method, params);
+      case 'resources/subscribe':
+      case 'resources/unsubscribe': {
+        const { response, target, uri } = await subscription(ctx, method, params);
+        if ('result' in response) this.#state.noteSubscription(target, uri, method === 'resources/subscribe');
+        return response;
+      }
       case 'completion/complete':
         return complete(ctx, params);
+      case 'tasks/get':
+      case 'tasks/result':
+      case 'tasks/cancel':
+        return forwardTask(ctx, method, params);
       case 'logging/setLevel':
         return { result: await this.#setLevel(ctx, params) };
       case 'initialize':
@@ -182,11 +311,13 @@ export class MuxSession {
 
   /** Sets the level on every target that does logging; fail-open unless failure mode closed. */
   async #setLevel(ctx: RequestContext, params: Params): Promise<Record<string, never>> {
+    this.#state.setLogLevel(params?.level);
+    const each = fanOut(ctx);
     const settled = await Promise.allSettled(
       ctx.backend.targets.map(async (target) => {
         const upstream = await ctx.connections.get(target);
         if (!upstream.initializeResult?.capabilities.logging) return;
-        const response = await forward(ctx, target, 'logging/setLevel', params);
+        const response = await forward(each, target, 'logging/setLevel', params);
         if ('error' in response) throw new McpmuxError('MCPMUX_UPSTREAM_PROTOCOL', `target ${target.name}: ${response.error.message}`);
       }),
     );
@@ -197,14 +328,36 @@ export class MuxSession {
     }
     return {};
   }
+
+  #noteListed(kind: ListKind): void {
+    if (kind === 'tools' || kind === 'prompts') this.#listed.add(kind);
+    else if (kind === 'resources' || kind === 'resourceTemplates') this.#listed.add('resources');
+  }
+
+  /** A target's own list_changed: news for the client only if it has listed that kind. */
+  #targetListChanged(target: string, kind: ListKind): void {
+    if (kind !== 'tools' && kind !== 'prompts' && kind !== 'resources') return;
+    this.#names.invalidate(kind);
+    if (!this.#listed.has(kind)) {
+      this.#logger.debug({ target, kind }, 'list_changed before the client listed anything: not relayed');
+      return;
+    }
+    this.#listsChanged([kind]);
+  }
+
+  #listsChanged(kinds: ReadonlyArray<'tools' | 'prompts' | 'resources'>): void {
+    if (!this.#initialized || this.#closed) return;
+    for (const kind of kinds) this.channel.send({ jsonrpc: '2.0', method: LIST_CHANGED_METHODS[kind] });
+  }
 }
 
 /**
- * The client's capabilities as upstreams see them: without the server→client features we do not
- * relay yet (roots, sampling, elicitation, tasks), so upstreams do not start what cannot finish.
+ * The client's capabilities as upstreams see them. Roots, sampling and elicitation are relayed
+ * (ServerRequests); client-side tasks are not (an upstream would poll the client's tasks through
+ * us), so upstreams are not told about them.
  */
 function upstreamCapabilities(capabilities: ClientCapabilities | undefined): ClientCapabilities {
   if (!capabilities) return {};
-  const { roots: _roots, sampling: _sampling, elicitation: _elicitation, tasks: _tasks, ...rest } = capabilities;
+  const { tasks: _tasks, ...rest } = capabilities;
   return rest;
 }

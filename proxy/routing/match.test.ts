@@ -21,6 +21,7 @@ const cases: Array<[string, string | undefined, string | undefined]> = [
   ['/mcp/other', 'mcp', undefined],
   ['/mcpx', undefined, undefined],
   ['/', undefined, undefined],
+  // two routes: no /sse alias
   ['/sse', undefined, undefined],
 ];
 
@@ -38,6 +39,17 @@ test('a root prefix catches everything else', () => {
   assert.is(matchRoute(t, '/')?.endpoint, 'mcp');
   assert.is(matchRoute(t, '/message')?.endpoint, 'legacy-message');
   assert.is(matchRoute(t, '/x')?.endpoint, undefined);
+});
+
+test('/sse is an alias of the only route, and of no route when there are two', () => {
+  const one = compileRoutingTable(simpleSnapshot({ version: 'v', targets: { a: 'http://127.0.0.1:1/mcp' } }));
+  assert.is(matchRoute(one, '/sse')?.route.pathPrefix, '/mcp');
+  assert.is(matchRoute(one, '/sse')?.endpoint, 'mcp');
+  assert.is(matchRoute(one, '/sse/')?.endpoint, 'mcp');
+  assert.is(matchRoute(one, '/sse/message'), undefined);
+  assert.is(matchRoute(table, '/sse'), undefined);
+  const root = compileRoutingTable(simpleSnapshot({ version: 'v', targets: { a: 'http://127.0.0.1:1/mcp' }, pathPrefix: '/' }));
+  assert.is(matchRoute(root, '/sse')?.endpoint, 'mcp');
 });
 
 test.run();

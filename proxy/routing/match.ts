@@ -1,5 +1,6 @@
 // Which route serves a request path, and which of its endpoints. A route with prefix P serves the
-// MCP endpoint at exactly P (and P/); P/message is the legacy SSE POST endpoint (not served yet).
+// MCP endpoint at exactly P (and P/); P/message is the legacy SSE POST endpoint. `/sse` is an alias
+// of P when the table has exactly one route (clients configured with the old `/sse` URL).
 import type { CompiledRoute, RoutingTable } from './table.ts';
 
 export type RouteEndpoint = 'mcp' | 'legacy-message';
@@ -12,6 +13,14 @@ export interface RouteMatch {
 
 /** Longest prefix wins, on `/` boundaries (`/mcp` does not match `/mcpx`). `pathname` has no query. */
 export function matchRoute(table: RoutingTable, pathname: string): RouteMatch | undefined {
+  const match = matchPrefix(table, pathname);
+  if (match?.endpoint === undefined && table.sseAlias && (pathname === '/sse' || pathname === '/sse/')) {
+    return { route: table.sseAlias, endpoint: 'mcp' };
+  }
+  return match;
+}
+
+function matchPrefix(table: RoutingTable, pathname: string): RouteMatch | undefined {
   for (const route of table.routes) {
     const prefix = route.pathPrefix;
     let rest: string;

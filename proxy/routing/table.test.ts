@@ -31,7 +31,10 @@ test('compiles the tutorial shape: route, backend, targets with their URLs', () 
   ]);
   assert.is(fetcher.unavailable, undefined);
   assert.is(fetcher.requestTimeoutMs, undefined);
-  assert.is(fetcher.toolAllow, undefined);
+  assert.is(route.backend.toolFilter, undefined);
+  assert.is(route.backend.serverInfo, undefined);
+  assert.is(route.backend.instructions, '');
+  assert.is(table.sseAlias, route);
 });
 
 test('defaults: empty scheme is http, empty path is /mcp, UNSPECIFIED modes are always/open', () => {
@@ -50,7 +53,7 @@ test('conditional prefix mode, closed failure mode and timeouts carry over', () 
   s.backends[0] = { ...s.backends[0]!, prefixMode: 'PREFIX_MODE_CONDITIONAL', failureMode: 'FAILURE_MODE_CLOSED' };
   s.targets[0] = { ...s.targets[0]!, timeouts: { requestMs: 1500, initializeMs: 700 } };
   const backend = compileRoutingTable(s).routes[0]!.backend;
-  assert.is(backend.prefixMode, 'conflict');
+  assert.is(backend.prefixMode, 'conditional');
   assert.is(backend.failureMode, 'closed');
   const t = backend.targets[0]!;
   assert.is(t.requestTimeoutMs, 1500);
@@ -67,11 +70,14 @@ test('a target without ready endpoints is valid but unavailable; only ready endp
   assert.is(backend.targets[1]!.unavailable, 'it has no ready endpoints');
 });
 
-test('sse and stdio targets are valid but unavailable (not served yet)', () => {
+test('legacy SSE targets are served; stdio targets are valid but unavailable (no command in the snapshot yet)', () => {
   const s = base();
-  s.targets[0] = { ...s.targets[0]!, protocol: 'PROTOCOL_SSE' };
-  const t = compileRoutingTable(s).routes[0]!.backend.targets[0]!;
-  assert.match(t.unavailable!, /PROTOCOL_SSE is not supported/);
+  s.targets[0] = { ...s.targets[0]!, protocol: 'PROTOCOL_SSE', path: '/sse' };
+  s.targets[1] = { ...s.targets[1]!, protocol: 'PROTOCOL_STDIO' };
+  const [sse, stdio] = compileRoutingTable(s).routes[0]!.backend.targets;
+  assert.is(sse!.unavailable, undefined);
+  assert.is(sse!.endpoints[0]!.url, 'http://10.0.0.1:3001/sse');
+  assert.match(stdio!.unavailable!, /PROTOCOL_STDIO is not supported/);
 });
 
 test('IPv6 endpoint addresses are bracketed', () => {

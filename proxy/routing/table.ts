@@ -2,14 +2,19 @@
 // prefix → backend → targets with their endpoint URLs already built. Pure; everything that could
 // make a snapshot unservable is found here, once, so applying a table can never fail half-way and
 // the message of the error becomes the NACK's error_detail.
+import type { Implementation } from '@modelcontextprotocol/sdk/types.js';
 import type { Backend, Protocol, Route, Snapshot, Target } from '../../shared/config/types.ts';
 import { McpmuxError } from '../../shared/errors.ts';
+import { compileToolFilter, type ToolFilter } from '../federation/tool-filter.ts';
 import { endpointUrl, type EndpointUrl } from './target-url.ts';
 
 export type { EndpointUrl };
 
-/** How tool and prompt names (and resource URIs) carry their target. */
-export type PrefixMode = 'always' | 'conflict';
+/**
+ * How tool and prompt names (and resource URIs) carry their target: always; only while the backend
+ * has more than one target (`conditional`); never (a name two targets share is refused).
+ */
+export type PrefixMode = 'always' | 'conditional' | 'never';
 /** What one failing target does to a fan-out: left out (`open`) or fails the request (`closed`). */
 export type FailureMode = 'open' | 'closed';
 
@@ -26,8 +31,6 @@ export interface CompiledTarget {
   /** Undefined means the proxy's default. */
   readonly requestTimeoutMs: number | undefined;
   readonly initializeTimeoutMs: number | undefined;
-  /** Unprefixed tool names to expose; undefined means all. */
-  readonly toolAllow: ReadonlySet<string> | undefined;
 }
 
 export interface CompiledBackend {
@@ -37,6 +40,17 @@ export interface CompiledBackend {
   /** In the snapshot's order (sorted by name by the translator). */
   readonly targets: readonly CompiledTarget[];
   readonly targetsByName: ReadonlyMap<string, CompiledTarget>;
+  /** Include/exclude globs over the tool names clients see; undefined filters nothing. */
+  readonly toolFilter: ToolFilter | undefined;
+  /**
+   * What decides the lists clients see (prefix mode, tool filter, targets and whether each is
+   * available): a session whose backend's fingerprint changed is told its lists changed.
+   */
+  readonly fingerprint: string;
+  /** What clients see as serverInfo; undefined means the proxy's own. */
+  readonly serverInfo: Implementation | undefined;
+  /** Instructions for clients; '' means the targets' own, merged. */
+  readonly instructions: string;
 }
 
 export interface CompiledRoute {
@@ -53,6 +67,8 @@ export interface RoutingTable {
   readonly group: string;
   /** Longest prefix first, so the first match wins. */
   readonly routes: readonly CompiledRoute[];
+  /** The route `/sse` also serves: the only one, when there is exactly one. */
+  readonly sseAlias: CompiledRoute | undefined;
 }
 
 /** Target names split tool names on their first `_`, so they must never contain one. */
@@ -95,9 +111,9 @@ function compileTarget(target: Target): CompiledTarget {
     if (endpoint.ready) ready.push(built.ok);
   }
   let unavailable: string | undefined;
-  // Legacy SSE and stdio upstreams come with later issues; until then such a target is a valid
-  // config that simply cannot be reached, like one without endpoints, rather than a NACK.
-  if (target.protocol === 'PROTOCOL_SSE' || target.protocol === 'PROTOCOL_STDIO') {
+  // A stdio upstream needs a command, which the snapshot does not carry yet: such a target is a
+  // valid config that simply cannot be reached, like one without endpoints, rather than a NACK.
+  if (target.protocol === 'PROTOCOL_STDIO') {
     unavailable = `protocol ${target.protocol} is not supported by this proxy yet`;
   } else if (ready.length === 0) {
     unavailable = 'it has no ready endpoints';
@@ -110,7 +126,6 @@ function compileTarget(target: Target): CompiledTarget {
     unavailable,
     requestTimeoutMs: positiveOrUndefined(target.timeouts?.requestMs),
     initializeTimeoutMs: positiveOrUndefined(target.timeouts?.initializeMs),
-    toolAllow: undefined,
   };
 }
 
@@ -124,13 +139,24 @@ function compileBackend(backend: Backend, targets: ReadonlyMap<string, CompiledT
     list.push(target);
     byName.set(name, target);
   }
+  let toolFilter: ToolFilter | undefined;
+  try {
+    toolFilter = compileToolFilter(backend.toolInclude ?? [], backend.toolExclude ?? []);
+  } catch (error) {
+    throw invalid(`backend "${backend.name}": tool filter: ${(error as Error).message}`);
+  }
+  const serverInfo = backend.serverInfo?.name ? { name: backend.serverInfo.name, version: backend.serverInfo.version || '0.0.0' } : undefined;
   return {
     name: backend.name,
     // UNSPECIFIED means the tutorial's behaviour: always prefix, fail open.
-    prefixMode: backend.prefixMode === 'PREFIX_MODE_CONDITIONAL' ? 'conflict' : 'always',
+    prefixMode: backend.prefixMode === 'PREFIX_MODE_CONDITIONAL' ? 'conditional' : backend.prefixMode === 'PREFIX_MODE_NEVER' ? 'never' : 'always',
     failureMode: backend.failureMode === 'FAILURE_MODE_CLOSED' ? 'closed' : 'open',
     targets: list,
     targetsByName: byName,
+    toolFilter,
+    fingerprint: JSON.stringify([backend.prefixMode, backend.toolInclude ?? [], backend.toolExclude ?? [], list.map((t) => [t.name, t.unavailable === undefined])]),
+    serverInfo,
+    instructions: backend.instructions ?? '',
   };
 }
 
@@ -195,5 +221,6 @@ export function compileRoutingTable(snapshot: Snapshot): RoutingTable {
   }
 
   const routes = [...byPrefix.values()].sort((a, b) => b.pathPrefix.length - a.pathPrefix.length);
-  return { version: snapshot.version, group: snapshot.group, routes };
+  // Every listener is served on one port for now, so `/sse` is unambiguous only with one route.
+  return { version: snapshot.version, group: snapshot.group, routes, sseAlias: routes.length === 1 ? routes[0] : undefined };
 }

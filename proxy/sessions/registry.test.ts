@@ -2,6 +2,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createLogger } from '../../shared/log.ts';
+import { MemoryEventStore } from '../downstream/event-store.ts';
+import { StreamableChannel } from '../downstream/streamable-channel.ts';
 import { MuxSession } from '../mux/session.ts';
 import { compileRoutingTable } from '../routing/table.ts';
 import { Cleanup } from '../../shared/testing/processes.ts';
@@ -13,6 +15,7 @@ import { SessionRegistry } from './registry.ts';
 const logger = createLogger('test', { level: process.env.MCPMUX_LOG_LEVEL ?? 'silent' });
 const cleanup = new Cleanup();
 const pool = new UpstreamPool();
+const store = new MemoryEventStore({ maxEventsPerSession: 16, maxBytesPerSession: 1 << 16 });
 let everything: EverythingServer;
 
 test.before(async () => {
@@ -26,6 +29,7 @@ function newSession(id: string): MuxSession {
   return new MuxSession({
     id,
     routePrefix: '/mcp',
+    channel: new StreamableChannel({ sessionId: id, store, keepAliveMs: 15_000, maxBufferedBytes: 1 << 20 }),
     pool,
     logger,
     serverInfo: { name: 'mcpmux', version: 'test' },

@@ -61,7 +61,8 @@ export class SessionRegistry {
   evictIdle(now: number): number {
     let evicted = 0;
     for (const [id, session] of this.#sessions) {
-      if (now - session.lastActiveAt <= this.#options.idleTtlMs) continue;
+      // A client holding a stream open is around, however long since its last request.
+      if (now - session.lastActiveAt <= this.#options.idleTtlMs || session.channel.connected) continue;
       this.#sessions.delete(id);
       this.#close(session, 'idle');
       evicted++;

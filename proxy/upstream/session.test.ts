@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { request } from 'undici';
-import type { JSONRPCNotification } from '@modelcontextprotocol/sdk/types.js';
+import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { McpmuxError } from '../../shared/errors.ts';
 import { createLogger } from '../../shared/log.ts';
 import { startWebsiteFetcher, type WebsiteFetcher } from '../../deploy/examples/website-fetcher/server.ts';
@@ -11,7 +11,7 @@ import { endpointUrl, type EndpointUrl } from '../routing/target-url.ts';
 import { Cleanup, freePort } from '../../shared/testing/processes.ts';
 import { startServerEverything, startWebsite, type EverythingServer, type LocalServer } from '../../shared/testing/upstreams.ts';
 import { UpstreamPool } from './pool.ts';
-import { UpstreamSession } from './session.ts';
+import { UpstreamSession, type UpstreamMessage } from './session.ts';
 
 const logger = createLogger('test', { level: process.env.MCPMUX_LOG_LEVEL ?? 'silent' });
 const cleanup = new Cleanup();
@@ -30,8 +30,8 @@ function endpoint(url: string): EndpointUrl {
   return built.ok;
 }
 
-function session(url: string, onNotification?: (m: JSONRPCNotification) => void): UpstreamSession {
-  const s = new UpstreamSession({ dispatcher: pool.dispatcher, target: 'tgt', endpoint: endpoint(url), logger, ...(onNotification ? { onNotification } : {}) });
+function session(url: string, onMessage?: (m: UpstreamMessage, relatedTo: RequestId | undefined) => void): UpstreamSession {
+  const s = new UpstreamSession({ dispatcher: pool.dispatcher, target: 'tgt', endpoint: endpoint(url), logger, ...(onMessage ? { onMessage } : {}) });
   cleanup.add(() => s.close());
   return s;
 }
@@ -114,16 +114,41 @@ test('concurrent requests on an expired session share one re-initialization', as
   assert.equal(results.map((r) => text((r as { result: unknown }).result)), ['Echo: a', 'Echo: b', 'Echo: c']);
 });
 
-test('progress notifications on the response stream reach onNotification', async () => {
-  const seen: JSONRPCNotification[] = [];
-  const s = session(everything.url, (m) => seen.push(m));
+test('progress notifications on the response stream reach onMessage, tagged with the request', async () => {
+  const seen: Array<[UpstreamMessage, RequestId | undefined]> = [];
+  const s = session(everything.url, (m, relatedTo) => {
+    if (m.method === 'notifications/progress') seen.push([m, relatedTo]);
+  });
   await s.initialize(INIT, T);
   const response = await s.request(
     { method: 'tools/call', params: { name: 'trigger-long-running-operation', arguments: { duration: 0.2, steps: 2 }, _meta: { progressToken: 'p1' } } },
-    T,
+    { ...T, relatedTo: 'client-7' },
   );
   assert.match(text((response as { result: unknown }).result), /Long running operation completed/);
-  assert.equal(seen.map((n) => [n.method, (n.params as { progress: number }).progress]), [['notifications/progress', 1], ['notifications/progress', 2]]);
+  assert.equal(
+    seen.map(([n, relatedTo]) => [n.method, (n.params as { progress: number }).progress, relatedTo]),
+    [['notifications/progress', 1, 'client-7'], ['notifications/progress', 2, 'client-7']],
+  );
+});
+
+test('the GET stream is open before notifications/initialized: what the upstream says then arrives', async () => {
+  const seen: Array<[string, RequestId | undefined]> = [];
+  const s = session(everything.url, (m, relatedTo) => seen.push([m.method, relatedTo]));
+  // With the sampling capability, server-everything registers more tools on notifications/initialized
+  // and says so on its GET stream.
+  await s.initialize({ ...INIT, capabilities: { sampling: {} } }, T);
+  const deadline = Date.now() + 5_000;
+  while (!seen.some(([m]) => m === 'notifications/tools/list_changed') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(seen.some(([m, relatedTo]) => m === 'notifications/tools/list_changed' && relatedTo === undefined), JSON.stringify(seen));
+});
+
+test('a server→client request is refused upstream when nobody handles it', async () => {
+  const s = session(everything.url);
+  await s.initialize({ ...INIT, capabilities: { sampling: {} } }, T);
+  const response = await s.request({ method: 'tools/call', params: { name: 'trigger-sampling-request', arguments: { prompt: 'hi' } } }, T);
+  assert.ok('result' in response || 'error' in response);
+  // server-everything reports the refusal as a tool error or a JSON-RPC error; either way it did not hang
+  assert.match(JSON.stringify(response), /cannot be relayed|-32601/);
 });
 
 test('a request past its timeout fails with MCPMUX_UPSTREAM_TIMEOUT; the session still works', async () => {

@@ -1,43 +1,36 @@
 // One MCP client session with one upstream endpoint, speaking streamable HTTP over the shared pool
 // and forwarding raw JSON-RPC: the initialize handshake (keeping the upstream's Mcp-Session-Id if it
-// issues one; stateless upstreams issue none and then none is sent), requests with their own id
-// space (so ids never collide whoever asks), transparent re-initialization when the upstream says
-// the session expired, cancellation forwarded on abort or timeout, DELETE on close.
+// issues one; stateless upstreams issue none and then none is sent), the GET stream of a stateful
+// upstream (opened before notifications/initialized, so nothing it says right after is lost),
+// requests with their own id space (so ids never collide whoever asks), transparent
+// re-initialization when the upstream says the session expired, cancellation forwarded on abort or
+// timeout, answers to the upstream's own requests, DELETE on close.
 import type { Dispatcher } from 'undici';
-import type { InitializeRequestParams, InitializeResult, JSONRPCNotification, JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { InitializeRequestParams, InitializeResult } from '@modelcontextprotocol/sdk/types.js';
 import { McpmuxError, errorMessage } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { EndpointUrl } from '../routing/table.ts';
-import { exchange, type UpstreamResponse } from './exchange.ts';
+import {
+  SIDE_MESSAGE_TIMEOUT_MS as CLOSE_TIMEOUT_MS,
+  type OutgoingResponse,
+  type RequestOptions,
+  type UpstreamConnection,
+  type UpstreamMessage,
+  type UpstreamOptions,
+  type UpstreamResponse,
+} from './connection.ts';
+import { exchange } from './exchange.ts';
+import { UpstreamListener } from './listen.ts';
 
-export type { UpstreamResponse };
+export type { OutgoingResponse, RequestOptions, UpstreamMessage, UpstreamResponse };
+export type UpstreamSessionOptions = UpstreamOptions;
 
-export interface UpstreamSessionOptions {
-  dispatcher: Dispatcher;
-  /** The target's name: errors and logs name it. */
-  target: string;
-  /** The endpoint this session is pinned to (stateful upstreams keep state per pod). */
-  endpoint: EndpointUrl;
-  logger: Logger;
-  /** Notifications the upstream sends on a response stream (progress, logging, ...). */
-  onNotification?: (message: JSONRPCNotification) => void;
-}
-
-export interface RequestOptions {
-  timeoutMs: number;
-  /** Aborting it abandons the request and tells the upstream (notifications/cancelled). */
-  signal?: AbortSignal | undefined;
-}
-
-/** Budget for the best-effort messages sent on the side: DELETE on close, cancellations, refusals. */
-const CLOSE_TIMEOUT_MS = 2_000;
-
-export class UpstreamSession {
+export class UpstreamSession implements UpstreamConnection {
   readonly target: string;
   readonly endpoint: EndpointUrl;
   readonly #dispatcher: Dispatcher;
   readonly #logger: Logger;
-  readonly #onNotification: ((message: JSONRPCNotification) => void) | undefined;
+  readonly #options: UpstreamSessionOptions;
   /** Aborted on close: every pending request is rejected with the session's closing error. */
   readonly #closed = new AbortController();
   #nextId = 1;
@@ -45,6 +38,9 @@ export class UpstreamSession {
   #protocolVersion: string | undefined;
   #initParams: InitializeRequestParams | undefined;
   #initResult: InitializeResult | undefined;
+  #initTimeoutMs = 10_000;
+  #handshakes = 0;
+  #listener: UpstreamListener | undefined;
   #reinitializing: Promise<void> | undefined;
   /** Requests in flight, and whether the session closes when they are done (see closeWhenIdle). */
   #pending = 0;
@@ -55,7 +51,7 @@ export class UpstreamSession {
     this.endpoint = options.endpoint;
     this.#dispatcher = options.dispatcher;
     this.#logger = options.logger;
-    this.#onNotification = options.onNotification;
+    this.#options = options;
   }
 
   /** The upstream's Mcp-Session-Id; undefined for stateless upstreams. */
@@ -75,6 +71,7 @@ export class UpstreamSession {
   /** initialize, then notifications/initialized. Throws if the upstream refuses or fails. */
   async initialize(params: InitializeRequestParams, options: RequestOptions): Promise<InitializeResult> {
     this.#initParams = params;
+    this.#initTimeoutMs = options.timeoutMs;
     await this.#handshake(options);
     return this.#initResult as InitializeResult;
   }
@@ -114,6 +111,11 @@ export class UpstreamSession {
     return retried;
   }
 
+  /** Answers one of the upstream's requests (sampling, elicitation, roots); best effort. */
+  async respond(message: OutgoingResponse): Promise<void> {
+    await this.#post(JSON.stringify(message), undefined, { timeoutMs: CLOSE_TIMEOUT_MS });
+  }
+
   /** Sends a notification; resolves when the upstream accepted it. */
   async notify(method: string, params: unknown, options: RequestOptions): Promise<void> {
     const body = JSON.stringify(params === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params });
@@ -124,6 +126,7 @@ export class UpstreamSession {
   async close(): Promise<void> {
     if (this.closed) return;
     this.#closed.abort(new McpmuxError('MCPMUX_TARGET_UNAVAILABLE', `the session with target ${this.target} was closed`));
+    this.#listener?.stop();
     const sessionId = this.#sessionId;
     if (sessionId === undefined) return;
     try {
@@ -141,6 +144,8 @@ export class UpstreamSession {
   }
 
   async #handshake(options: RequestOptions): Promise<void> {
+    this.#listener?.stop();
+    this.#listener = undefined;
     this.#sessionId = undefined;
     this.#protocolVersion = undefined;
     const id = this.#nextId++;
@@ -158,7 +163,37 @@ export class UpstreamSession {
     this.#sessionId = outcome.sessionId;
     this.#protocolVersion = result.protocolVersion;
     this.#initResult = result;
+    // The GET stream first: what the upstream does on notifications/initialized (list changes,
+    // roots/list) goes to it, and a stream opened later would not get it.
+    if (this.#sessionId !== undefined && (this.#options.listen ?? this.#options.onMessage !== undefined)) {
+      await this.#listen(this.#sessionId, result.protocolVersion, options.timeoutMs);
+    }
     await this.notify('notifications/initialized', undefined, options);
+    if (this.#handshakes++ > 0) this.#options.onReinitialized?.();
+  }
+
+  async #listen(sessionId: string, protocolVersion: string, timeoutMs: number): Promise<void> {
+    const onMessage = this.#options.onMessage;
+    const listener = new UpstreamListener({
+      dispatcher: this.#dispatcher,
+      endpoint: this.endpoint,
+      target: this.target,
+      sessionId,
+      protocolVersion,
+      logger: this.#logger,
+      onMessage: (message) => (onMessage ? onMessage(message, undefined) : this.#refuse(message)),
+      // The upstream lost our session while we were not asking it anything (it restarted, say):
+      // re-initialize now, so its notifications flow again and the client hears it is back.
+      onExpired: () => {
+        if (this.closed || this.#sessionId !== sessionId) return;
+        this.#reinitialize(sessionId, { timeoutMs: this.#initTimeoutMs }).catch((error: unknown) =>
+          this.#logger.warn({ target: this.target, err: errorMessage(error) }, 'upstream re-initialization failed'),
+        );
+      },
+    });
+    this.#listener = listener;
+    const opened = await listener.start(timeoutMs);
+    if (!opened) this.#logger.debug({ target: this.target }, 'upstream offers no GET stream');
   }
 
   /** One re-initialization however many requests saw the expiry at once. */
@@ -213,8 +248,8 @@ export class UpstreamSession {
         sessionId: this.#sessionId,
         protocolVersion: this.#protocolVersion,
         signal: AbortSignal.any(signals),
-        onNotification: this.#onNotification,
-        onServerRequest: (request) => this.#refuseServerRequest(request),
+        onNotification: (notification) => this.#options.onMessage?.(notification, options.relatedTo),
+        onServerRequest: (request) => (this.#options.onMessage ? this.#options.onMessage(request, options.relatedTo) : this.#refuse(request)),
       });
       return outcome;
     } finally {
@@ -222,15 +257,11 @@ export class UpstreamSession {
     }
   }
 
-  /** Server→client requests (sampling, elicitation, roots) are not relayed yet: say so upstream. */
-  #refuseServerRequest(request: JSONRPCRequest): void {
-    this.#logger.warn({ target: this.target, method: request.method }, 'server-to-client request refused (not relayed yet)');
-    const body = JSON.stringify({
-      jsonrpc: '2.0',
-      id: request.id,
-      error: { code: -32601, message: `${request.method} is not supported through mcpmux yet` },
-    });
-    this.#post(body, undefined, { timeoutMs: CLOSE_TIMEOUT_MS }).catch((error: unknown) =>
+  /** Without a handler, the upstream's requests are refused so it does not wait for an answer. */
+  #refuse(message: UpstreamMessage): void {
+    if (!('id' in message)) return;
+    this.#logger.warn({ target: this.target, method: message.method }, 'server-to-client request refused (no client to relay it to)');
+    this.respond({ jsonrpc: '2.0', id: message.id, error: { code: -32601, message: `${message.method} cannot be relayed to a client` } }).catch((error: unknown) =>
       this.#logger.debug({ target: this.target, err: errorMessage(error) }, 'could not refuse server request'),
     );
   }

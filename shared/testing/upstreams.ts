@@ -1,12 +1,25 @@
 // Real MCP upstreams for tests: server-everything (stateful, SSE responses) in a child process,
-// the tutorial's website fetcher (stateless, JSON) and a paging fixture in-process, and a plain
-// website for the fetcher to fetch. All on loopback, free ports.
+// the tutorial's website fetcher (stateless, JSON), a paging fixture and a recording fixture
+// in-process, and a plain website for the fetcher to fetch. All on loopback, free ports.
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { CallToolRequestSchema, ListPromptsRequestSchema, ListToolsRequestSchema, type Prompt, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CallToolRequestSchema,
+  CreateMessageResultSchema,
+  ErrorCode,
+  ListPromptsRequestSchema,
+  ListToolsRequestSchema,
+  McpError,
+  type JSONRPCMessage,
+  type JSONRPCNotification,
+  type JSONRPCRequest,
+  type Prompt,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
 import { freePort, spawnNode, type Managed } from './processes.ts';
 
 const EVERYTHING = fileURLToPath(new URL('../../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url));
@@ -21,18 +34,21 @@ export interface EverythingServer {
   stop(): Promise<void>;
 }
 
-export async function startServerEverything(): Promise<EverythingServer> {
+/** server-everything over streamable HTTP (`/mcp`, the default) or the legacy HTTP+SSE transport (`/sse`). */
+export async function startServerEverything(options: { transport?: 'streamableHttp' | 'sse' } = {}): Promise<EverythingServer> {
+  const transport = options.transport ?? 'streamableHttp';
   const port = await freePort();
   let output = (): string => '';
   const start = async (): Promise<Managed> => {
-    const started = await spawnNode([EVERYTHING, 'streamableHttp'], { name: 'server-everything', env: { PORT: String(port) }, ready: /listening on port/ });
+    const ready = transport === 'sse' ? /Server is running on port/ : /listening on port/;
+    const started = await spawnNode([EVERYTHING, transport], { name: `server-everything-${transport}`, env: { PORT: String(port) }, ready });
     output = started.process.output;
     return started.process;
   };
   let child = await start();
   return {
     port,
-    url: `http://127.0.0.1:${port}/mcp`,
+    url: `http://127.0.0.1:${port}${transport === 'sse' ? '/sse' : '/mcp'}`,
     async restart() {
       await child.stop('SIGKILL');
       child = await start();
@@ -125,4 +141,117 @@ export function startPagedServer(options: { toolCount: number; promptCount: numb
       .catch(() => res.destroy());
   });
   return listen(server, '/mcp');
+}
+
+export interface RecordingServer extends LocalServer {
+  name: string;
+  /** Every JSON-RPC message received, in order, with the session and MCP-Protocol-Version header it came with. */
+  received: Array<{ sessionId: string | undefined; protocolVersion: string | undefined; message: JSONRPCMessage }>;
+  /** The requests and notifications received with this method. */
+  receivedOf(method: string): Array<JSONRPCRequest | JSONRPCNotification>;
+  /** The SDK server of each open session, to make it talk first (notifications, server→client requests). */
+  sessions(): Server[];
+}
+
+/**
+ * A stateful MCP server built on the SDK that records every message it receives, so tests can
+ * assert what reached which target (a cancellation, a progress token, an answer). Tools:
+ * `echo {text}` → `<name>: <text>`; `slow {ms, steps}` works for `ms`, reporting progress per
+ * step when asked, and stops when cancelled; `ask {prompt}` asks the client for a sampling and
+ * returns its text; `log {message}` logs at info, then answers. `protocolVersion` pins the version
+ * it negotiates (to put clients and upstreams on different versions).
+ */
+export function startRecordingServer(options: { name: string; protocolVersion?: string }): Promise<RecordingServer> {
+  const received: RecordingServer['received'] = [];
+  const open = new Map<string, { server: Server; transport: StreamableHTTPServerTransport }>();
+  const tools: Tool[] = [
+    { name: 'echo', inputSchema: { type: 'object', properties: { text: { type: 'string' } } } },
+    { name: 'slow', inputSchema: { type: 'object', properties: { ms: { type: 'number' }, steps: { type: 'number' } } } },
+    { name: 'ask', inputSchema: { type: 'object', properties: { prompt: { type: 'string' } } } },
+    { name: 'log', inputSchema: { type: 'object', properties: { message: { type: 'string' } } } },
+  ];
+  const newServer = (): Server => {
+    const mcp = new Server({ name: options.name, version: '1.0.0' }, { capabilities: { tools: { listChanged: true }, logging: {} }, instructions: `Instructions of ${options.name}.` });
+    mcp.setRequestHandler(ListToolsRequestSchema, () => ({ tools }));
+    mcp.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+      const args = (request.params.arguments ?? {}) as Record<string, unknown>;
+      const text = (t: string) => ({ content: [{ type: 'text' as const, text: t }] });
+      switch (request.params.name) {
+        case 'echo':
+          return text(`${options.name}: ${String(args.text)}`);
+        case 'slow': {
+          const steps = Number(args.steps ?? 1);
+          const token = extra._meta?.progressToken;
+          for (let i = 1; i <= steps; i++) {
+            await new Promise<void>((resolve, reject) => {
+              const timer = setTimeout(resolve, Number(args.ms ?? 1000) / steps);
+              extra.signal.addEventListener('abort', () => {
+                clearTimeout(timer);
+                reject(new Error('cancelled'));
+              });
+            });
+            if (token !== undefined) await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: i, total: steps } });
+          }
+          return text(`${options.name}: slept ${String(args.ms)} ms`);
+        }
+        case 'ask': {
+          const result = await extra.sendRequest(
+            { method: 'sampling/createMessage', params: { messages: [{ role: 'user', content: { type: 'text', text: String(args.prompt) } }], maxTokens: 10 } },
+            CreateMessageResultSchema,
+          );
+          return text(`${options.name} was told: ${(result.content as { text?: string }).text ?? ''}`);
+        }
+        case 'log':
+          await extra.sendNotification({ method: 'notifications/message', params: { level: 'info', logger: 'fixture', data: String(args.message) } });
+          return text(`${options.name}: logged`);
+        default:
+          throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
+      }
+    });
+    return mcp;
+  };
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const sessionId = typeof req.headers['mcp-session-id'] === 'string' ? req.headers['mcp-session-id'] : undefined;
+      let body: unknown;
+      if (chunks.length > 0) {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        const protocolVersion = typeof req.headers['mcp-protocol-version'] === 'string' ? req.headers['mcp-protocol-version'] : undefined;
+        for (const message of Array.isArray(body) ? body : [body]) received.push({ sessionId, protocolVersion, message: structuredClone(message) as JSONRPCMessage });
+        // Pin the negotiated version by asking the SDK server for it.
+        const init = body as { method?: string; params?: { protocolVersion?: string } };
+        if (options.protocolVersion && init.method === 'initialize' && init.params) init.params.protocolVersion = options.protocolVersion;
+      }
+      let entry = sessionId === undefined ? undefined : open.get(sessionId);
+      if (!entry) {
+        if (sessionId !== undefined) {
+          res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32001, message: 'Session not found' } }));
+          return;
+        }
+        const mcp = newServer();
+        const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+          sessionIdGenerator: () => randomUUID(),
+          onsessioninitialized: (id) => void open.set(id, { server: mcp, transport }),
+          onsessionclosed: (id) => void open.delete(id),
+        });
+        entry = { server: mcp, transport };
+        void mcp.connect(transport);
+      }
+      entry.transport.handleRequest(req, res, body).catch(() => res.destroy());
+    });
+  });
+  return listen(server, '/mcp').then((local) => ({
+    ...local,
+    name: options.name,
+    received,
+    receivedOf: (method) =>
+      received.flatMap((r) => ('method' in r.message && r.message.method === method ? [r.message as JSONRPCRequest | JSONRPCNotification] : [])),
+    sessions: () => [...open.values()].map((e) => e.server),
+    close: async () => {
+      for (const { transport } of open.values()) await transport.close().catch(() => undefined);
+      await local.close();
+    },
+  }));
 }

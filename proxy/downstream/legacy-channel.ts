@@ -1,0 +1,83 @@
+// The one stream of a legacy HTTP+SSE session (protocol 2024-11-05): it opens with the `endpoint`
+// event naming where to POST, then carries every server→client message, answers included. Event
+// ids are `<session id>.<seq>`, so an EventSource that reconnects with Last-Event-ID (and no other
+// way to name its session) finds its session and gets what it missed.
+import type { ServerResponse } from 'node:http';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { ClientChannel } from '../mux/channel.ts';
+import { eventId, type EventStore } from './event-store.ts';
+import { SseStream } from './sse-stream.ts';
+
+export interface LegacyChannelOptions {
+  sessionId: string;
+  /** Where the client POSTs its messages: `<prefix>/message?sessionId=<id>`. */
+  endpoint: string;
+  store: EventStore;
+  keepAliveMs: number;
+  maxBufferedBytes: number;
+  /** The stream closed (not by us): the session may still be resumed for a while. */
+  onDisconnect: () => void;
+}
+
+export class LegacyChannel implements ClientChannel {
+  readonly #options: LegacyChannelOptions;
+  #conn: SseStream | undefined;
+  #seq = 0;
+  #closed = false;
+
+  constructor(options: LegacyChannelOptions) {
+    this.#options = options;
+  }
+
+  get connected(): boolean {
+    return this.#conn?.open === true;
+  }
+
+  /** Attaches a new stream: the endpoint event, then the events after `afterSeq` (a resume). */
+  async attach(res: ServerResponse, afterSeq = 0): Promise<void> {
+    const previous = this.#conn;
+    this.#conn = undefined;
+    previous?.end();
+    const conn = new SseStream(res, { keepAliveMs: this.#options.keepAliveMs, maxBufferedBytes: this.#options.maxBufferedBytes });
+    // The endpoint event has an id too: a client that reconnects before any message still has a cursor.
+    conn.send(this.#options.endpoint, eventId(this.#options.sessionId, 0), 'endpoint');
+    let last = afterSeq;
+    while (last < this.#seq && conn.open) {
+      const events = (await this.#options.store.replay(this.#options.sessionId, this.#options.sessionId, last)).filter((e) => e.seq > last);
+      if (events.length === 0) break;
+      for (const event of events) {
+        conn.send(event.data, event.id);
+        last = event.seq;
+      }
+    }
+    if (this.#closed) {
+      conn.end();
+      return;
+    }
+    if (!conn.open) return;
+    this.#conn = conn;
+    conn.onClose(() => {
+      if (this.#conn !== conn) return;
+      this.#conn = undefined;
+      if (!this.#closed) this.#options.onDisconnect();
+    });
+  }
+
+  send(message: JSONRPCMessage): boolean {
+    if (this.#closed) return false;
+    const seq = ++this.#seq;
+    const id = eventId(this.#options.sessionId, seq);
+    const data = JSON.stringify(message);
+    this.#options.store.append(this.#options.sessionId, this.#options.sessionId, { id, seq, data });
+    this.#conn?.send(data, id);
+    return true;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#conn?.end();
+    this.#conn = undefined;
+    this.#options.store.dropSession(this.#options.sessionId);
+  }
+}

@@ -1,0 +1,130 @@
+// The legacy HTTP+SSE transport (protocol 2024-11-05; Claude Code `--transport sse`, OpenCode) at a
+// route's MCP endpoint P: a GET with `Accept: text/event-stream` and no Mcp-Session-Id opens a
+// session's stream, whose first event names `P/message?sessionId=<id>`; the client POSTs each
+// message there, gets 202, and every answer arrives on the stream. A stream that drops is kept
+// resumable for a grace period (EventSource reconnects with Last-Event-ID on its own).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { JSONRPCRequest, JSONRPCResponse } from '@modelcontextprotocol/sdk/types.js';
+import { McpmuxError, errorMessage } from '../../shared/errors.ts';
+import type { MuxSession } from '../mux/session.ts';
+import type { CompiledRoute } from '../routing/table.ts';
+import { parseEventId } from './event-store.ts';
+import { LegacyChannel } from './legacy-channel.ts';
+import { newSessionId, type DownstreamOptions } from './options.ts';
+import { header, readMessage } from './read-message.ts';
+import { refuse, sendAccepted, sendError } from './respond.ts';
+
+/** Where a route's legacy clients POST: `P/message` (`/message` for the root prefix). */
+export function messagePath(route: CompiledRoute): string {
+  return route.pathPrefix === '/' ? '/message' : `${route.pathPrefix}/message`;
+}
+
+export class LegacySseEndpoint {
+  readonly #options: DownstreamOptions;
+  /** Sessions whose stream dropped, closed unless the client is back in time. */
+  readonly #grace = new Map<string, NodeJS.Timeout>();
+
+  constructor(options: DownstreamOptions) {
+    this.#options = options;
+  }
+
+  /** GET at P without a session: a new session's stream, or with Last-Event-ID an old one's back. */
+  open(req: IncomingMessage, res: ServerResponse, route: CompiledRoute): void {
+    req.resume();
+    const resumed = this.#resumable(route, header(req, 'last-event-id'));
+    if (resumed) {
+      clearTimeout(this.#grace.get(resumed.session.id));
+      this.#grace.delete(resumed.session.id);
+      resumed.channel.attach(res, resumed.afterSeq).catch((error: unknown) => this.#internalError(res, error));
+      return;
+    }
+    const id = newSessionId();
+    const channel = new LegacyChannel({
+      sessionId: id,
+      endpoint: `${messagePath(route)}?sessionId=${id}`,
+      store: this.#options.store,
+      keepAliveMs: this.#options.keepAliveMs,
+      maxBufferedBytes: this.#options.maxBufferedBytes,
+      onDisconnect: () => this.#startGrace(id),
+    });
+    const session = this.#options.createSession(id, route, channel, 'sse');
+    this.#options.sessions.add(session);
+    this.#options.logger.debug({ session: id, route: route.name }, 'legacy SSE session opened');
+    channel.attach(res).catch((error: unknown) => this.#internalError(res, error));
+  }
+
+  /** POST at P/message?sessionId=…: 202 once the message is read; its answer goes on the stream. */
+  async post(req: IncomingMessage, res: ServerResponse, route: CompiledRoute): Promise<void> {
+    const id = new URL(req.url ?? '/', 'http://x').searchParams.get('sessionId');
+    if (!id) {
+      req.resume();
+      sendError(res, refuse('MCPMUX_SESSION_REQUIRED', 'Bad Request: the sessionId query parameter is required'));
+      return;
+    }
+    const session = this.#options.sessions.get(id);
+    if (!session || session.routePrefix !== route.pathPrefix || !(session.channel instanceof LegacyChannel)) {
+      req.resume();
+      sendError(res, refuse('MCPMUX_SESSION_NOT_FOUND', 'Session not found: open a new SSE stream'));
+      return;
+    }
+    const incoming = await readMessage(req, res, this.#options.maxBodyBytes);
+    if (!incoming) return;
+    sendAccepted(res);
+    const channel = session.channel;
+    switch (incoming.kind) {
+      case 'request': {
+        const response = await this.#answer(session, route, incoming.message);
+        if (response) channel.send(response);
+        return;
+      }
+      case 'notification':
+        session.handleNotification(incoming.message);
+        return;
+      case 'response':
+        session.handleResponse(incoming.message);
+        return;
+      default: {
+        const never: never = incoming;
+        throw new Error(`unhandled message ${String(never)}`);
+      }
+    }
+  }
+
+  /** Ends the grace timers (the registry closes the sessions). */
+  close(): void {
+    for (const timer of this.#grace.values()) clearTimeout(timer);
+    this.#grace.clear();
+  }
+
+  /** The answer to a request; undefined when the client cancelled it (a cancelled request gets none). */
+  async #answer(session: MuxSession, route: CompiledRoute, request: JSONRPCRequest): Promise<JSONRPCResponse | undefined> {
+    if (request.method === 'initialize') return session.initialize(request, route.backend);
+    const abort = new AbortController();
+    const response = await session.handleRequest(request, route.backend, abort);
+    const reason: unknown = abort.signal.reason;
+    return reason instanceof McpmuxError && reason.code === 'MCPMUX_REQUEST_CANCELLED' ? undefined : response;
+  }
+
+  #resumable(route: CompiledRoute, lastEventId: string | undefined): { session: MuxSession; channel: LegacyChannel; afterSeq: number } | undefined {
+    const parsed = lastEventId ? parseEventId(lastEventId) : undefined;
+    if (!parsed) return undefined;
+    const session = this.#options.sessions.get(parsed.streamKey);
+    if (!session || session.routePrefix !== route.pathPrefix || !(session.channel instanceof LegacyChannel)) return undefined;
+    return { session, channel: session.channel, afterSeq: parsed.seq };
+  }
+
+  #startGrace(id: string): void {
+    clearTimeout(this.#grace.get(id));
+    const timer = setTimeout(() => {
+      this.#grace.delete(id);
+      if (this.#options.sessions.delete(id)) this.#options.logger.debug({ session: id }, 'legacy SSE session closed: its stream did not come back');
+    }, this.#options.legacyResumeGraceMs);
+    timer.unref();
+    this.#grace.set(id, timer);
+  }
+
+  #internalError(res: ServerResponse, error: unknown): void {
+    this.#options.logger.error({ err: errorMessage(error) }, 'unexpected error serving a legacy SSE stream');
+    sendError(res, new McpmuxError('MCPMUX_INTERNAL', `Internal error: ${errorMessage(error)}`));
+  }
+}

@@ -1,0 +1,31 @@
+// What both downstream transports need: the session registry, the event store for resumable
+// streams, stream limits, and how to make a multiplexer session for a route.
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../../shared/log.ts';
+import type { ClientChannel } from '../mux/channel.ts';
+import type { MuxSession } from '../mux/session.ts';
+import type { CompiledRoute } from '../routing/table.ts';
+import type { SessionRegistry } from '../sessions/registry.ts';
+import type { EventStore } from './event-store.ts';
+
+export type TransportKind = 'streamable-http' | 'sse';
+
+export interface DownstreamOptions {
+  sessions: SessionRegistry;
+  logger: Logger;
+  maxBodyBytes: number;
+  store: EventStore;
+  /** Comment lines on idle SSE streams, so intermediaries keep them open. */
+  keepAliveMs: number;
+  /** What a slow client may leave unread on one stream before it is cut. */
+  maxBufferedBytes: number;
+  /** A legacy SSE session whose stream dropped is kept this long for the client to come back. */
+  legacyResumeGraceMs: number;
+  /** A new, not yet initialized session on `route` with this id, sending through `channel`. */
+  createSession: (id: string, route: CompiledRoute, channel: ClientChannel, transport: TransportKind) => MuxSession;
+}
+
+/** ≥128 random bits, URL-safe, visible ASCII as the spec requires of session ids (never a `.`). */
+export function newSessionId(): string {
+  return randomBytes(18).toString('base64url');
+}

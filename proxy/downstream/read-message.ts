@@ -1,0 +1,42 @@
+// The one JSON-RPC message a client POSTs (streamable HTTP or legacy SSE), read and told apart;
+// anything else is refused here with its own HTTP status and JSON-RPC error.
+import type { IncomingMessage as HttpRequest, ServerResponse } from 'node:http';
+import { McpmuxError } from '../../shared/errors.ts';
+import { readBody } from './body.ts';
+import { classifyMessage, type IncomingMessage } from './jsonrpc.ts';
+import { refuse, sendError } from './respond.ts';
+
+export type ClientMessage = Exclude<IncomingMessage, { kind: 'invalid' }>;
+
+export function header(req: HttpRequest, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** The message, or undefined once the refusal is sent (415, 413, 400 with -32700 or -32600). */
+export async function readMessage(req: HttpRequest, res: ServerResponse, maxBodyBytes: number): Promise<ClientMessage | undefined> {
+  const contentType = header(req, 'content-type') ?? '';
+  if (!/^application\/json\b/i.test(contentType.trim())) {
+    req.resume();
+    sendError(res, refuse('MCPMUX_UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json'));
+    return undefined;
+  }
+  let parsed: unknown;
+  try {
+    const body = await readBody(req, maxBodyBytes);
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    sendError(res, error instanceof McpmuxError ? error : refuse('MCPMUX_PARSE_ERROR', 'Parse error: the body is not valid JSON'));
+    return undefined;
+  }
+  if (Array.isArray(parsed)) {
+    sendError(res, refuse('MCPMUX_INVALID_REQUEST', 'JSON-RPC batches are not supported; send one message per request'));
+    return undefined;
+  }
+  const incoming = classifyMessage(parsed);
+  if (incoming.kind === 'invalid') {
+    sendError(res, refuse('MCPMUX_INVALID_REQUEST', `Invalid request: ${incoming.reason}`), incoming.id);
+    return undefined;
+  }
+  return incoming;
+}

@@ -1,0 +1,262 @@
+// The streams of one streamable HTTP session: a stream per client request answered as SSE (its
+// related messages, then its response), and one standalone stream (the GET) for the rest. Every
+// event carries an id `<stream key>.<seq>` and is stored before it is written, so a client that
+// lost a stream resumes it with `Last-Event-ID`; messages sent while no GET is connected wait in
+// the store for the next one. A request that may be answered as SSE is held undecided at first:
+// if its answer comes before any related message and within `sseAfterMs`, it goes out as plain
+// JSON (one write, the fast path); otherwise the response becomes an event stream.
+import type { ServerResponse } from 'node:http';
+import type { JSONRPCMessage, JSONRPCResponse, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { McpmuxError } from '../../shared/errors.ts';
+import type { ClientChannel } from '../mux/channel.ts';
+import { eventId, parseEventId, type EventStore } from './event-store.ts';
+import { SseStream } from './sse-stream.ts';
+
+export interface StreamableChannelOptions {
+  sessionId: string;
+  store: EventStore;
+  keepAliveMs: number;
+  maxBufferedBytes: number;
+  /** How long a request may stay undecided (JSON or SSE) before its stream opens. Default 100 ms. */
+  sseAfterMs?: number;
+}
+
+interface RequestStream {
+  readonly key: string;
+  seq: number;
+  conn: SseStream | undefined;
+  /** The client holds a cursor on it (an event id reached it), so it can come back for the rest. */
+  resumable: boolean;
+  /** Not decided yet: answered as JSON if the answer comes first, else opened as SSE. */
+  held: { res: ServerResponse; prime: boolean; onAbandoned: () => void; timer: NodeJS.Timeout } | undefined;
+}
+
+const DEFAULT_SSE_AFTER_MS = 100;
+
+/** The standalone (GET) stream's key; request streams are `r1`, `r2`, ... */
+const STANDALONE = 'g';
+
+export class StreamableChannel implements ClientChannel {
+  readonly #options: StreamableChannelOptions;
+  readonly #headers: Record<string, string>;
+  /** Client requests in flight: their SSE stream, or null when answered as JSON. */
+  readonly #requests = new Map<RequestId, RequestStream | null>();
+  /** Unanswered request streams by key, for resumes. */
+  readonly #streams = new Map<string, RequestStream>();
+  #nextKey = 1;
+  #standalone: SseStream | undefined;
+  #standaloneSeq = 0;
+  /** The last standalone event written to a live connection: a fresh GET gets what came after. */
+  #standaloneDelivered = 0;
+  #closed = false;
+
+  constructor(options: StreamableChannelOptions) {
+    this.#options = options;
+    this.#headers = { 'mcp-session-id': options.sessionId };
+  }
+
+  /** Whether a GET stream is connected now. */
+  get connected(): boolean {
+    return this.#standalone?.open === true;
+  }
+
+  send(message: JSONRPCMessage, relatedTo?: RequestId): boolean {
+    if (this.#closed) return false;
+    const data = JSON.stringify(message);
+    const stream = relatedTo === undefined ? undefined : this.#requests.get(relatedTo);
+    // A request's own stream while the client can still get it; otherwise the standalone stream.
+    if (stream && (stream.held || stream.conn?.open || stream.resumable)) this.#write(stream, data);
+    else this.#writeStandalone(data);
+    return true;
+  }
+
+  /**
+   * Request `id` may be answered as an SSE stream on `res`: held undecided until a related message
+   * or `sseAfterMs` opens the stream. `prime` then sends an id-only first event (2025-11-25
+   * clients), so the client can resume even before anything else is written. `onAbandoned` runs if
+   * the client goes away while it cannot resume: nobody will ever read the answer.
+   */
+  openRequestStream(id: RequestId, res: ServerResponse, options: { prime: boolean; onAbandoned: () => void }): void {
+    const stream: RequestStream = { key: `r${this.#nextKey++}`, seq: 0, conn: undefined, resumable: false, held: undefined };
+    const timer = setTimeout(() => this.#open(stream), this.#options.sseAfterMs ?? DEFAULT_SSE_AFTER_MS);
+    stream.held = { res, prime: options.prime, onAbandoned: options.onAbandoned, timer };
+    res.once('close', () => {
+      if (stream.held?.res === res && !res.writableFinished) {
+        clearTimeout(timer);
+        stream.held = undefined;
+        if (this.#streams.has(stream.key)) options.onAbandoned();
+      }
+    });
+    this.#requests.set(id, stream);
+    this.#streams.set(stream.key, stream);
+  }
+
+  /** Related messages of a request answered as JSON go to the standalone stream. */
+  trackJsonRequest(id: RequestId): void {
+    this.#requests.set(id, null);
+  }
+
+  /**
+   * The end of a request: on its SSE stream, the response is the last event (stored first if the
+   * client may still resume) and the stream ends. False for a request answered as JSON: the caller
+   * writes the response.
+   */
+  finishRequest(id: RequestId, response: JSONRPCResponse): boolean {
+    const stream = this.#requests.get(id);
+    this.#requests.delete(id);
+    if (!stream) return false;
+    this.#streams.delete(stream.key);
+    if (stream.held) {
+      // Answered before anything else happened: plain JSON, written by the caller.
+      clearTimeout(stream.held.timer);
+      stream.held = undefined;
+      return false;
+    }
+    if (this.#closed) return true;
+    this.#write(stream, JSON.stringify(response));
+    const conn = stream.conn;
+    if (conn?.open) {
+      // Delivered: nothing left to replay.
+      conn.onClose(() => this.#options.store.dropStream(this.#options.sessionId, stream.key));
+      conn.end();
+    }
+    return true;
+  }
+
+  /**
+   * The client cancelled request `id`: its SSE stream ends without an answer (the spec says a
+   * cancelled request gets none). False for a request answered (or still answerable) as JSON:
+   * HTTP needs a body, finishRequest() and the caller give it one.
+   */
+  abandonRequest(id: RequestId): boolean {
+    const stream = this.#requests.get(id);
+    // Still undecided: like a request answered as JSON, it gets its (error) answer from the caller.
+    if (!stream || stream.held) return false;
+    this.#requests.delete(id);
+    this.#streams.delete(stream.key);
+    stream.conn?.end();
+    this.#options.store.dropStream(this.#options.sessionId, stream.key);
+    return true;
+  }
+
+  /** A GET without Last-Event-ID: the standalone stream, with what waited for it. */
+  async openStandalone(res: ServerResponse): Promise<void> {
+    if (this.#standalone?.open) throw new McpmuxError('MCPMUX_STREAM_CONFLICT', 'Conflict: this session already has a GET stream open');
+    const conn = this.#connect(res);
+    await this.#attachStandalone(conn, this.#standaloneDelivered);
+  }
+
+  /**
+   * A GET with Last-Event-ID: replays the stream it names after that event and, if the stream is
+   * still live, continues it on this connection (replacing a connection the client gave up on).
+   * A stream that was answered meanwhile ends after its replay; 204 when nothing is left.
+   */
+  async resume(res: ServerResponse, lastEventId: string): Promise<void> {
+    const parsed = parseEventId(lastEventId);
+    if (!parsed) throw new McpmuxError('MCPMUX_INVALID_REQUEST', `Last-Event-ID ${JSON.stringify(lastEventId)} is not an event id of this server`);
+    if (parsed.streamKey === STANDALONE) {
+      this.#standalone?.end();
+      this.#standalone = undefined;
+      await this.#attachStandalone(this.#connect(res), parsed.seq);
+      return;
+    }
+    const stream = this.#streams.get(parsed.streamKey);
+    if (stream) {
+      const previous = stream.conn;
+      stream.conn = undefined;
+      previous?.end();
+      const conn = this.#connect(res);
+      await this.#catchUp(conn, stream.key, parsed.seq, () => stream.seq);
+      if (this.#streams.has(stream.key)) stream.conn = conn;
+      else conn.end(); // answered while replaying: the answer was in the replay
+      return;
+    }
+    const events = await this.#options.store.replay(this.#options.sessionId, parsed.streamKey, parsed.seq);
+    if (events.length === 0) {
+      res.writeHead(204, this.#headers);
+      res.end();
+      return;
+    }
+    const conn = this.#connect(res);
+    for (const event of events) conn.send(event.data, event.id);
+    conn.onClose(() => this.#options.store.dropStream(this.#options.sessionId, parsed.streamKey));
+    conn.end();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#standalone?.end();
+    for (const stream of this.#streams.values()) {
+      if (stream.held) clearTimeout(stream.held.timer);
+      stream.conn?.end();
+    }
+    this.#streams.clear();
+    this.#requests.clear();
+    this.#options.store.dropSession(this.#options.sessionId);
+  }
+
+  #connect(res: ServerResponse): SseStream {
+    return new SseStream(res, { headers: this.#headers, keepAliveMs: this.#options.keepAliveMs, maxBufferedBytes: this.#options.maxBufferedBytes });
+  }
+
+  /** Decides for SSE: the stream opens (with its priming event) on the held response. */
+  #open(stream: RequestStream): void {
+    const held = stream.held;
+    if (!held || this.#closed) return;
+    stream.held = undefined;
+    clearTimeout(held.timer);
+    const conn = this.#connect(held.res);
+    stream.conn = conn;
+    conn.onClose(() => {
+      if (stream.conn === conn && this.#streams.has(stream.key) && !stream.resumable) held.onAbandoned();
+    });
+    if (held.prime) {
+      conn.prime(eventId(stream.key, ++stream.seq));
+      stream.resumable = true;
+    }
+  }
+
+  #write(stream: RequestStream, data: string): void {
+    if (stream.held) this.#open(stream);
+    const seq = ++stream.seq;
+    const id = eventId(stream.key, seq);
+    this.#options.store.append(this.#options.sessionId, stream.key, { id, seq, data });
+    if (stream.conn?.open && stream.conn.send(data, id)) stream.resumable = true;
+  }
+
+  #writeStandalone(data: string): void {
+    const seq = ++this.#standaloneSeq;
+    const id = eventId(STANDALONE, seq);
+    this.#options.store.append(this.#options.sessionId, STANDALONE, { id, seq, data });
+    if (this.#standalone?.open && this.#standalone.send(data, id)) this.#standaloneDelivered = seq;
+  }
+
+  async #attachStandalone(conn: SseStream, afterSeq: number): Promise<void> {
+    this.#standaloneDelivered = await this.#catchUp(conn, STANDALONE, afterSeq, () => this.#standaloneSeq);
+    if (this.#closed || !conn.open) return;
+    this.#standalone = conn;
+    conn.onClose(() => {
+      if (this.#standalone === conn) this.#standalone = undefined;
+    });
+  }
+
+  /**
+   * Writes the stored events after `afterSeq` until none is missing, then returns the last one
+   * written. Nothing can slip in between the final check and the caller attaching `conn`: both run
+   * in the same turn.
+   */
+  async #catchUp(conn: SseStream, streamKey: string, afterSeq: number, latest: () => number): Promise<number> {
+    let last = afterSeq;
+    while (last < latest() && conn.open) {
+      const events = await this.#options.store.replay(this.#options.sessionId, streamKey, last);
+      const fresh = events.filter((e) => e.seq > last);
+      if (fresh.length === 0) break; // evicted: what is gone is gone
+      for (const event of fresh) {
+        conn.send(event.data, event.id);
+        last = event.seq;
+      }
+    }
+    return last;
+  }
+}

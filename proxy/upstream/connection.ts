@@ -1,0 +1,67 @@
+// What the multiplexer needs of one upstream MCP session, whatever transport carries it:
+// streamable HTTP (session.ts) or legacy HTTP+SSE (legacy-sse.ts). One interface, because there
+// are two implementations; the multiplexer never knows which it holds.
+import type { Dispatcher } from 'undici';
+import type { InitializeRequestParams, InitializeResult, JSONRPCNotification, JSONRPCRequest, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { Logger } from '../../shared/log.ts';
+import type { EndpointUrl } from '../routing/table.ts';
+import type { UpstreamResponse } from './exchange.ts';
+
+export type { UpstreamResponse };
+
+/** What an upstream sends us besides answers: notifications and its own requests. */
+export type UpstreamMessage = JSONRPCNotification | JSONRPCRequest;
+
+export interface UpstreamOptions {
+  dispatcher: Dispatcher;
+  /** The target's name: errors and logs name it. */
+  target: string;
+  /** The endpoint this session is pinned to (stateful upstreams keep state per pod). */
+  endpoint: EndpointUrl;
+  logger: Logger;
+  /**
+   * Notifications and server→client requests. `relatedTo` is the RequestOptions.relatedTo of the
+   * request they arose from, when the transport tells; undefined otherwise. Without a handler the
+   * upstream's requests are refused.
+   */
+  onMessage?: (message: UpstreamMessage, relatedTo: RequestId | undefined) => void;
+  /** A handshake after the first succeeded (the upstream had lost the session): its lists may differ. */
+  onReinitialized?: () => void;
+  /** Open the upstream's GET stream (streamable HTTP, stateful upstreams). Default: when onMessage is given. */
+  listen?: boolean;
+}
+
+export interface RequestOptions {
+  timeoutMs: number;
+  /** Aborting it abandons the request and tells the upstream (notifications/cancelled). */
+  signal?: AbortSignal | undefined;
+  /** Handed back with every message that arises from this request. */
+  relatedTo?: RequestId | undefined;
+}
+
+/** A JSON-RPC response we send upstream (to one of its requests). */
+export type OutgoingResponse =
+  | { jsonrpc: '2.0'; id: RequestId; result: Record<string, unknown> }
+  | { jsonrpc: '2.0'; id: RequestId; error: { code: number; message: string; data?: unknown } };
+
+export interface UpstreamConnection {
+  readonly target: string;
+  readonly endpoint: EndpointUrl;
+  /** The upstream's answer to the last initialize; undefined before it. */
+  readonly initializeResult: InitializeResult | undefined;
+  readonly closed: boolean;
+  /** initialize, then notifications/initialized. Throws if the upstream refuses or fails. */
+  initialize(params: InitializeRequestParams, options: RequestOptions): Promise<InitializeResult>;
+  /** One request; the upstream's response (result or JSON-RPC error). Re-initializes once if the upstream lost the session. */
+  request(message: { method: string; params?: unknown }, options: RequestOptions): Promise<UpstreamResponse>;
+  notify(method: string, params: unknown, options: RequestOptions): Promise<void>;
+  /** Answers one of the upstream's requests; best effort. */
+  respond(message: OutgoingResponse): Promise<void>;
+  /** Closes once the requests in flight are answered. */
+  closeWhenIdle(): void;
+  /** Rejects pending requests and ends the upstream session. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Budget for the best-effort messages sent on the side: DELETE on close, cancellations, refusals. */
+export const SIDE_MESSAGE_TIMEOUT_MS = 2_000;

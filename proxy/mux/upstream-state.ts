@@ -47,7 +47,7 @@ export class UpstreamState {
   /** A re-initialized target: the logging level and the subscriptions it forgot. */
   async reinitialized(target: CompiledTarget, upstream: UpstreamConnection): Promise<void> {
     await this.connected(target, upstream);
-    void this.#subscriptions;
+    for (const uri of this.#subscriptions.get(target.name) ?? []) await this.#send(target, upstream, 'resources/subscribe', { uri });
   }
 
   async #send(target: CompiledTarget, upstream: UpstreamConnection, method: string, params: Record<string, unknown>): Promise<void> {

@@ -5,6 +5,12 @@ import { waitForShutdown } from '../shared/cli/signals.ts';
 import { createLogger } from '../shared/log.ts';
 import { startProxy } from './proxy.ts';
 
+/** A comma-separated flag as a list; empty means "use the default" (undefined). */
+function list(value: string): string[] | undefined {
+  const items = value.split(',').map((v) => v.trim()).filter(Boolean);
+  return items.length > 0 ? items : undefined;
+}
+
 export const proxyCommand: Command = {
   name: 'proxy',
   summary: 'Serve one federated MCP endpoint (streamable HTTP) for a Gateway, configured live by the control plane.',
@@ -20,6 +26,8 @@ export const proxyCommand: Command = {
     { name: 'port', type: 'number', default: 8080, description: 'port for MCP traffic (the Gateway listener)' },
     { name: 'http-port', type: 'number', default: 15000, description: '/healthz, /readyz, /metrics' },
     { name: 'replica-id', type: 'string', default: '', description: 'unique id of this replica (default: hostname-pid-random)' },
+    { name: 'allowed-origins', type: 'string', default: '', description: 'comma-separated Origins browsers may call from, or * (default: localhost origins); others get 403' },
+    { name: 'allowed-hosts', type: 'string', default: '', description: 'comma-separated Host names clients may use, or * (default: localhost names on a loopback bind, any otherwise)' },
   ],
   async run(flags) {
     const logger = createLogger('proxy');
@@ -31,6 +39,8 @@ export const proxyCommand: Command = {
       port: flag.number(flags, 'port'),
       httpPort: flag.number(flags, 'http-port'),
       replicaId,
+      allowedOrigins: list(flag.string(flags, 'allowed-origins')),
+      allowedHosts: list(flag.string(flags, 'allowed-hosts')),
       logger,
     });
     await waitForShutdown(logger);

@@ -14,6 +14,9 @@ export interface ProxyOptions {
   port: number;
   httpPort: number;
   replicaId: string;
+  /** Origin and Host allow-lists (DNS rebinding); undefined keeps the ProxyServer defaults. */
+  allowedOrigins?: string[] | undefined;
+  allowedHosts?: string[] | undefined;
   logger: Logger;
 }
 
@@ -32,7 +35,13 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   collectDefaultMetrics({ register: metrics });
   const applied = new Gauge({ name: 'mcpmux_proxy_snapshot_info', help: 'The snapshot version this proxy serves (value 1)', labelNames: ['group', 'version'], registers: [metrics] });
 
-  const server = new ProxyServer({ address: options.address, port: options.port, logger });
+  const server = new ProxyServer({
+    address: options.address,
+    port: options.port,
+    logger,
+    ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
+    ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}),
+  });
   await server.start();
   const apply = (snapshot: Snapshot): void => {
     // Compiling validates: a snapshot that cannot be served throws here and is NACKed.

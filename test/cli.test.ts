@@ -9,7 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { CLI, ROOT, freePort } from './support/processes.ts';
+import { CLI, ROOT, freePort, startNode } from './support/processes.ts';
 import { TUTORIAL_YAML, endpointSlice } from './support/stack.ts';
 
 const exec = promisify(execFile);
@@ -65,6 +65,23 @@ test('validate prints targets and tool prefixes, and exits 1 with file:line on b
     assert.match(bad.stdout, /bad\.yaml:\d+: /);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('proxy --allowed-origins replaces the localhost default', async () => {
+  const [port, httpPort, grpcPort] = [await freePort(), await freePort(), await freePort()];
+  // No control plane on grpcPort: the Origin check comes before everything, so 403 vs 503 tells.
+  const proxy = startNode('proxy', [CLI, 'proxy', '--port', String(port), '--http-port', String(httpPort), '--control-plane', `127.0.0.1:${grpcPort}`,
+    '--allowed-origins', 'https://app.example.com']);
+  try {
+    await proxy.waitFor(/proxy listening/);
+    const post = (origin: string) =>
+      fetch(`http://127.0.0.1:${port}/mcp`, { method: 'POST', headers: { origin, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{}' });
+    assert.is((await post('https://app.example.com')).status, 503, 'allowed origin passes the guard (no snapshot yet)');
+    assert.is((await post('http://localhost:3000')).status, 403, 'localhost is no longer allowed once a list is given');
+    assert.is((await post('https://evil.example.com')).status, 403);
+  } finally {
+    await proxy.stop();
   }
 });
 

@@ -61,7 +61,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   const rebuild = (): void => {
     const started = performance.now();
     try {
-      const { snapshots, statuses } = translate(state, { gatewayClasses: options.gatewayClasses });
+      // stdio targets run commands on the proxies: a folder on this machine may ask for that, a cluster may not.
+      const { snapshots, statuses } = translate(state, { gatewayClasses: options.gatewayClasses, allowStdio: options.source.name === 'files' });
       const changed = cache.setAll(snapshots, events.lastSeq);
       builds.inc();
       built = true;

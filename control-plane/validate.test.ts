@@ -78,6 +78,24 @@ test('each backend shows its prefix mode, the tool prefixes it leads to, filters
   }
 });
 
+test('a folder is the files source: stdio targets are served and shown as the command they run, env values left out', async () => {
+  const stdio = [
+    'apiVersion: mcpmux.dev/v1alpha1', 'kind: MCPBackend', 'metadata: {name: b, namespace: ns}', 'spec:', '  targets:',
+    '  - static: {name: local, protocol: stdio, command: npx, args: [-y, "my server", stdio], env: {API_TOKEN: hunter2}, cwd: /srv}',
+    '  - static: {name: remote, host: remote.example.com, port: 80}', '',
+  ].join('\n');
+  const dir = await folder({ 'gw.yaml': GATEWAY_AND_ROUTE, 'backend.yaml': stdio });
+  try {
+    const { ok, report } = await validateDir(dir, options);
+    assert.ok(ok, report);
+    assert.ok(report.includes("    target local: runs npx -y 'my server' stdio in /srv with env API_TOKEN (stdio, from MCPBackend/ns/b)\n"), report);
+    assert.ok(report.includes('    target remote: http://remote.example.com:80/mcp (streamable-http, from MCPBackend/ns/b:80)\n'), report);
+    assert.not.ok(report.includes('hunter2'), report);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('an invalid tool filter is a problem that names the field', async () => {
   const dir = await folder({ 'gw.yaml': GATEWAY_AND_ROUTE, 'backend.yaml': backend(['tools: {include: ["a b"]}'], ['a']) });
   try {

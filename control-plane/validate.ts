@@ -2,6 +2,7 @@
 // folder, and a report of what a proxy would serve. The CLI wrapper lives in cli.ts.
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { describeStdioCommand } from '../shared/config/stdio.ts';
 import type { Backend, Endpoint, Snapshot, Target } from '../shared/config/types.ts';
 import { listManifestFiles } from './sources/files.ts';
 import type { KubeObject } from './sources/source.ts';
@@ -31,7 +32,8 @@ export async function validateDir(dir: string, options: ValidateOptions): Promis
     errors.push(...parsed.errors.map(formatManifestError));
   }
   const state = reduceAll(emptyState(), objects.map((object) => ({ type: 'upsert' as const, object })));
-  const { snapshots, statuses } = translate(state, { gatewayClasses: options.gatewayClasses });
+  // A folder is what the files source reads, so its stdio targets are served.
+  const { snapshots, statuses } = translate(state, { gatewayClasses: options.gatewayClasses, allowStdio: true });
   const problems = statuses.flatMap(describeProblems);
 
   const lines = [`${dir}: ${files.length} file${files.length === 1 ? '' : 's'}, ${objects.length} object${objects.length === 1 ? '' : 's'}`];
@@ -106,6 +108,7 @@ function describeInstructions(text: string): string {
 }
 
 function targetUrls(target: Target): string {
+  if (target.stdio) return `runs ${describeStdioCommand(target.stdio)}`;
   if (target.endpoints.length === 0) return '(no endpoints)';
   return target.endpoints.map((e) => `${url(target, e)}${e.ready ? '' : ' (not ready)'}`).join(', ');
 }

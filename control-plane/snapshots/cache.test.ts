@@ -4,7 +4,7 @@ import { sealSnapshot } from '../../shared/config/version.ts';
 import type { Snapshot } from '../../shared/config/types.ts';
 import { SnapshotCache } from './cache.ts';
 import { Debouncer } from './debounce.ts';
-import { redactSnapshot, REDACTED } from './redact.ts';
+import { redactObject, redactSnapshot, REDACTED } from './redact.ts';
 
 const snap = (group: string, port: number, secret = 's3cret'): Snapshot =>
   sealSnapshot({
@@ -51,6 +51,33 @@ test('redaction hides every secret value and keeps the keys', () => {
   const redacted = redactSnapshot(snap('g/gw', 1, 'hunter2'));
   assert.equal(redacted.secrets, [{ name: 'ns/creds', data: { token: REDACTED } }]);
   assert.not.match(JSON.stringify(redacted), /hunter2/);
+});
+
+test('redaction hides the environment values of stdio targets and keeps the rest', () => {
+  const base = snap('g/gw', 1);
+  const stdio = { command: 'srv', args: ['--token-file', 'x'], env: { API_TOKEN: 'hunter2', MODE: 'dev' }, cwd: '/tmp' };
+  const target = { backend: 'b', name: 't', endpoints: [], path: '', protocol: 'PROTOCOL_STDIO' as const, scheme: '', timeouts: { requestMs: 0, initializeMs: 0 }, authSecret: '', source: 's', stdio };
+  const redacted = redactSnapshot({ ...base, targets: [target, { ...target, name: 'u', stdio: null }] });
+  assert.equal(redacted.targets[0]!.stdio, { ...stdio, env: { API_TOKEN: REDACTED, MODE: REDACTED } });
+  assert.is(redacted.targets[1]!.stdio, null);
+  assert.not.match(JSON.stringify(redacted), /hunter2/);
+  assert.is(stdio.env.API_TOKEN, 'hunter2', 'the snapshot itself is untouched');
+});
+
+test('event listings hide the env values of MCPBackend stdio targets too', () => {
+  const backend = {
+    apiVersion: 'mcpmux.dev/v1alpha1',
+    kind: 'MCPBackend',
+    metadata: { name: 'b' },
+    spec: { prefixMode: 'never', targets: [{ static: { name: 'a', protocol: 'stdio', command: 'srv', env: { API_TOKEN: 'hunter2' } } }, { selector: {} }, null] },
+  };
+  const redacted = redactObject(backend) as typeof backend;
+  assert.equal(redacted.spec.targets[0], { static: { name: 'a', protocol: 'stdio', command: 'srv', env: { API_TOKEN: REDACTED } } });
+  assert.equal(redacted.spec.targets.slice(1), [{ selector: {} }, null]);
+  assert.is(redacted.spec.prefixMode, 'never');
+  assert.not.match(JSON.stringify(redacted), /hunter2/);
+  const service = { kind: 'Service', spec: { targets: [{ static: { env: { A: 'b' } } }] } };
+  assert.is(redactObject(service), service, 'other kinds are left alone');
 });
 
 test('the debouncer waits for quiet but never longer than the max delay', async () => {

@@ -42,6 +42,47 @@ test('naming and filter options reach the backend of either kind; annotations wi
   assert.equal([mcp.prefixMode, mcp.serverInfo], ['PREFIX_MODE_ALWAYS', { name: 's', version: '' }]);
 });
 
+test('MCPBackend stdio targets: command, args, env (sorted) and cwd; defaults empty; any case of stdio', () => {
+  const spec = readBackend(mcpBackend({ targets: [
+    { static: { name: 'dev', protocol: 'stdio', command: 'node', args: ['server.js', 'stdio'], env: { Z: '1', A: '' }, cwd: 'tools' } },
+    { name: 'bare', static: { protocol: 'STDIO', command: 'srv' } },
+    { static: { name: 'http', host: 'h', port: 80 } },
+  ] }));
+  assert.ok(typeof spec !== 'string', String(spec));
+  assert.equal(spec.statics, [
+    { name: 'dev', protocol: 'PROTOCOL_STDIO', stdio: { command: 'node', args: ['server.js', 'stdio'], env: { A: '', Z: '1' }, cwd: 'tools' } },
+    { name: 'bare', protocol: 'PROTOCOL_STDIO', stdio: { command: 'srv', args: [], env: {}, cwd: '' } },
+    { name: 'http', host: 'h', port: 80, path: '/mcp', scheme: 'http', protocol: 'PROTOCOL_STREAMABLE_HTTP' },
+  ]);
+  const dev = spec.statics[0] as { stdio: { env: Record<string, string> } };
+  assert.equal(Object.keys(dev.stdio.env), ['A', 'Z']);
+});
+
+test('invalid stdio targets say why', () => {
+  const stdio = (fields: Record<string, unknown>): KubeObject => mcpBackend({ targets: [{ static: { name: 'a', protocol: 'stdio', command: 'srv', ...fields } }] });
+  const table: Array<[KubeObject, RegExp]> = [
+    [stdio({ command: undefined }), /static.command is required for a stdio target/],
+    [stdio({ command: '  ' }), /static.command is required/],
+    [stdio({ command: ['srv'] }), /static.command is required/],
+    [stdio({ args: 'stdio' }), /static.args must be a list of strings/],
+    [stdio({ args: ['--port', 3001] }), /static.args\[1\] must be a string: quote it/],
+    [stdio({ env: ['A=1'] }), /static.env must be a map/],
+    [stdio({ env: { PORT: 3001 } }), /static.env.PORT must be a string: quote it/],
+    [stdio({ env: { 'A=B': 'x' } }), /"A=B" is not a variable name/],
+    [stdio({ cwd: 7 }), /static.cwd must be a string/],
+    [stdio({ host: 'h' }), /static.host has no meaning for a stdio target/],
+    [stdio({ port: 80 }), /static.port has no meaning/],
+    [mcpBackend({ targets: [{ static: { name: 'a', command: 'srv' } }] }), /static.command is for stdio targets: add protocol: stdio/],
+    [mcpBackend({ targets: [{ static: { name: 'a', host: 'h', port: 1, protocol: 'SSE', env: {} } }] }), /static.env is for stdio targets/],
+    [agwBackend({ mcp: { targets: [{ static: { name: 'a', protocol: 'stdio', command: 'srv' } }] } }), /not stdio \(stdio targets need an MCPBackend\)/],
+  ];
+  for (const [object, expected] of table) {
+    const read = readBackend(object);
+    assert.type(read, 'string', JSON.stringify(object.spec));
+    assert.match(read as string, expected);
+  }
+});
+
 test('invalid backends say why', () => {
   const table: Array<[KubeObject, RegExp]> = [
     [agwBackend({ ai: {} }), /not an MCP backend/],

@@ -1,10 +1,10 @@
 // AgentgatewayBackend (agentgateway.dev, the tutorial's kind) and MCPBackend (mcpmux.dev, ours) read
 // into one internal shape. Everything after this module is kind-agnostic. Naming and filter options
 // (prefix mode, tool globs, serverInfo, instructions) come from backend-options.ts.
-import type { FailureMode, Protocol, Timeouts } from '../../shared/config/types.ts';
+import type { FailureMode, Protocol, StdioCommand, Timeouts } from '../../shared/config/types.ts';
 import type { KubeObject } from '../sources/source.ts';
 import { DEFAULT_BACKEND_OPTIONS, readBackendOptions, type BackendOptions } from './backend-options.ts';
-import { at, integer, record, records, string } from './read.ts';
+import { at, integer, record, records, string, type Fields } from './read.ts';
 import { readSelector, type LabelSelector } from './selectors.ts';
 import { DEFAULT_PATH } from './endpoints.ts';
 
@@ -23,6 +23,13 @@ export interface StaticTarget {
   protocol: Protocol;
 }
 
+/** A static target of an MCPBackend that names a command instead of a host (local development). */
+export interface StdioTarget {
+  name: string;
+  protocol: 'PROTOCOL_STDIO';
+  stdio: StdioCommand;
+}
+
 export interface BackendSpec extends BackendOptions {
   object: KubeObject;
   /** "<namespace>/<name>": the Backend's name in a snapshot. */
@@ -30,7 +37,8 @@ export interface BackendSpec extends BackendOptions {
   failureMode: FailureMode;
   timeouts: Timeouts;
   selectors: SelectorTarget[];
-  statics: StaticTarget[];
+  /** In spec order (it decides which of two statics with one name wins). */
+  statics: Array<StaticTarget | StdioTarget>;
 }
 
 /** The backend, or why it cannot be used (the status's Accepted=False message). */
@@ -54,7 +62,7 @@ export function readBackend(object: KubeObject): BackendSpec | string {
     const selector = record(entry.selector);
     const fixed = record(entry.static);
     if (!selector === !fixed) return `${where} needs exactly one of selector and static`;
-    const read = selector ? readSelectorTarget(selector, mcpBackend) : readStaticTarget(fixed!, string(entry.name));
+    const read = selector ? readSelectorTarget(selector, mcpBackend) : readStaticTarget(fixed!, string(entry.name), mcpBackend);
     if (typeof read === 'string') return `${where}: ${read}`;
     if ('services' in read) spec.selectors.push(read);
     else spec.statics.push(read);
@@ -79,15 +87,27 @@ function readSelectorTarget(selector: Readonly<Record<string, unknown>>, mcpBack
   return { services, namespaces };
 }
 
-function readStaticTarget(fixed: Readonly<Record<string, unknown>>, entryName: string | undefined): StaticTarget | string {
+/** The fields of a static target that name a command; the others name a host. */
+const STDIO_FIELDS = ['command', 'args', 'env', 'cwd'] as const;
+const HTTP_FIELDS = ['host', 'port', 'scheme', 'path'] as const;
+
+function readStaticTarget(fixed: Fields, entryName: string | undefined, mcpBackend: boolean): StaticTarget | StdioTarget | string {
   const name = string(fixed.name) ?? entryName;
+  if (!name) return 'a static target needs a name';
+  const protocol = readProtocol(string(fixed.protocol), mcpBackend);
+  if (!protocol) {
+    const stdio = !mcpBackend && readProtocol(string(fixed.protocol), true) === 'PROTOCOL_STDIO' ? ' (stdio targets need an MCPBackend)' : '';
+    return `static.protocol must be ${mcpBackend ? 'StreamableHTTP, SSE or stdio' : 'StreamableHTTP or SSE'}, not ${String(fixed.protocol)}${stdio}`;
+  }
+  if (protocol === 'PROTOCOL_STDIO') return readStdioTarget(fixed, name);
+  if (mcpBackend) {
+    const misplaced = STDIO_FIELDS.find((field) => fixed[field] !== undefined);
+    if (misplaced) return `static.${misplaced} is for stdio targets: add protocol: stdio (and leave out host and port)`;
+  }
   const host = string(fixed.host);
   const port = integer(fixed.port);
-  if (!name) return 'a static target needs a name';
   if (!host) return 'static.host is required';
   if (port === undefined || port < 1 || port > 65535) return 'static.port must be a port number';
-  const protocol = readProtocol(string(fixed.protocol));
-  if (!protocol) return `static.protocol must be StreamableHTTP or SSE, not ${String(fixed.protocol)}`;
   const scheme = string(fixed.scheme) ?? 'http';
   if (scheme !== 'http' && scheme !== 'https') return 'static.scheme must be http or https';
   const rawPath = string(fixed.path);
@@ -95,13 +115,51 @@ function readStaticTarget(fixed: Readonly<Record<string, unknown>>, entryName: s
   return { name, host, port, path, scheme, protocol };
 }
 
-function readProtocol(value: string | undefined): Protocol | undefined {
+/**
+ * `command`, `args`, `env` and `cwd` of a stdio target. Values must be strings, as in a container's
+ * `args` and `env`: YAML reads `--port 3001` as a string and a number, and guessing how a number
+ * should be spelt (3001, 3001.0, 0x0bb9) is not ours to do.
+ */
+function readStdioTarget(fixed: Fields, name: string): StdioTarget | string {
+  const misplaced = HTTP_FIELDS.find((field) => fixed[field] !== undefined);
+  if (misplaced) return `static.${misplaced} has no meaning for a stdio target (it runs static.command)`;
+  const command = string(fixed.command);
+  if (!command?.trim()) return 'static.command is required for a stdio target (the executable to run)';
+  const args: string[] = [];
+  if (fixed.args !== undefined) {
+    if (!Array.isArray(fixed.args)) return 'static.args must be a list of strings';
+    for (const [i, arg] of fixed.args.entries()) {
+      if (typeof arg !== 'string') return `static.args[${i}] must be a string: quote it`;
+      args.push(arg);
+    }
+  }
+  const env: Record<string, string> = {};
+  if (fixed.env !== undefined) {
+    const fields = record(fixed.env);
+    if (!fields) return 'static.env must be a map of names to strings';
+    // Sorted, so the order a person wrote them in never changes the snapshot version.
+    for (const key of Object.keys(fields).sort()) {
+      if (!/^[^=\0]+$/.test(key)) return `static.env: ${JSON.stringify(key)} is not a variable name`;
+      const value = fields[key];
+      if (typeof value !== 'string') return `static.env.${key} must be a string: quote it`;
+      env[key] = value;
+    }
+  }
+  const cwd = fixed.cwd === undefined ? '' : string(fixed.cwd);
+  if (cwd === undefined) return 'static.cwd must be a string';
+  return { name, protocol: 'PROTOCOL_STDIO', stdio: { command, args, env, cwd } };
+}
+
+function readProtocol(value: string | undefined, mcpBackend: boolean): Protocol | undefined {
   switch (value?.toLowerCase().replace(/[-_]/g, '')) {
     case undefined:
     case 'streamablehttp':
       return 'PROTOCOL_STREAMABLE_HTTP';
     case 'sse':
       return 'PROTOCOL_SSE';
+    case 'stdio':
+      // Ours only: agentgateway's kind has no command fields.
+      return mcpBackend ? 'PROTOCOL_STDIO' : undefined;
     default:
       return undefined;
   }

@@ -2,7 +2,7 @@
 // targets, named by naming.ts, with endpoints from endpoints.ts. Also the backend's conditions.
 import type { Backend, Target } from '../../shared/config/types.ts';
 import { MCP_APP_PROTOCOLS } from './app-protocol.ts';
-import type { BackendSpec, StaticTarget } from './backends.ts';
+import type { BackendSpec, StaticTarget, StdioTarget } from './backends.ts';
 import type { ClusterIndex, McpPort, McpService } from './cluster-index.ts';
 import { Annotations } from './kinds.ts';
 import { assignNames, qualifiedServiceTargetName, sanitizeName, serviceTargetName, type NameRequest } from './naming.ts';
@@ -18,12 +18,23 @@ export interface ResolvedBackend {
   conditions: Condition[];
 }
 
+export interface ResolveOptions {
+  /** Whether stdio targets (commands the proxy runs) are served; see TranslateOptions.allowStdio. */
+  allowStdio: boolean;
+}
+
+/** Why a stdio target is left out when the source is not the files source. */
+export const STDIO_NOT_ALLOWED = 'stdio targets run commands on the proxy and are accepted from the files source only';
+
 type Candidate =
   | { key: string; type: 'service'; service: McpService; port: McpPort }
-  | { key: string; type: 'static'; target: StaticTarget };
+  | { key: string; type: 'static'; target: StaticTarget }
+  | { key: string; type: 'stdio'; target: StdioTarget };
 
-export function resolveBackend(spec: BackendSpec, index: ClusterIndex): ResolvedBackend {
-  const candidates = collect(spec, index);
+export function resolveBackend(spec: BackendSpec, index: ClusterIndex, options: ResolveOptions): ResolvedBackend {
+  // Left out before naming: a target that is not served must not make others qualify their names.
+  const refused = options.allowStdio ? [] : spec.statics.filter((t): t is StdioTarget => 'stdio' in t).map((t) => sanitizeName(t.name));
+  const candidates = collect(spec, index, options);
   const assignment = assignNames(candidates.map(nameRequest));
   const problems: string[] = [];
   const targets: Target[] = [];
@@ -45,10 +56,10 @@ export function resolveBackend(spec: BackendSpec, index: ClusterIndex): Resolved
     serverInfo: spec.serverInfo ? { ...spec.serverInfo } : null,
     instructions: spec.instructions,
   };
-  return { backend, targets: sorted, conditions: backendConditions(sorted, problems, assignment) };
+  return { backend, targets: sorted, conditions: backendConditions(sorted, problems, assignment, refused) };
 }
 
-function collect(spec: BackendSpec, index: ClusterIndex): Candidate[] {
+function collect(spec: BackendSpec, index: ClusterIndex, options: ResolveOptions): Candidate[] {
   const home = spec.object.metadata.namespace ?? '';
   const byKey = new Map<string, Candidate>();
   for (const selector of spec.selectors) {
@@ -67,13 +78,14 @@ function collect(spec: BackendSpec, index: ClusterIndex): Candidate[] {
   for (const [i, target] of spec.statics.entries()) {
     // Spec order decides which of two statics with one name wins; zero-padded so keys sort by it.
     const key = `static/${String(i).padStart(4, '0')}/${target.name}`;
-    byKey.set(key, { key, type: 'static', target });
+    if (!('stdio' in target)) byKey.set(key, { key, type: 'static', target });
+    else if (options.allowStdio) byKey.set(key, { key, type: 'stdio', target });
   }
   return [...byKey.values()];
 }
 
 function nameRequest(candidate: Candidate): NameRequest {
-  if (candidate.type === 'static') return { key: candidate.key, name: sanitizeName(candidate.target.name) };
+  if (candidate.type !== 'service') return { key: candidate.key, name: sanitizeName(candidate.target.name) };
   const { service, port } = candidate;
   const ref = {
     namespace: service.namespace,
@@ -87,7 +99,7 @@ function nameRequest(candidate: Candidate): NameRequest {
 
 function buildTarget(spec: BackendSpec, candidate: Candidate, name: string, index: ClusterIndex): { target: Target; problem?: string } {
   // Fields in proto order, so goldens and admin output read like config.proto.
-  const target = (fields: Pick<Target, 'endpoints' | 'path' | 'protocol' | 'scheme' | 'source'>): Target => ({
+  const target = (fields: Pick<Target, 'endpoints' | 'path' | 'protocol' | 'scheme' | 'source'> & Partial<Pick<Target, 'stdio'>>): Target => ({
     backend: spec.ref,
     name,
     endpoints: fields.endpoints,
@@ -97,6 +109,7 @@ function buildTarget(spec: BackendSpec, candidate: Candidate, name: string, inde
     timeouts: { ...spec.timeouts },
     authSecret: '',
     source: fields.source,
+    stdio: fields.stdio ?? null,
   });
   switch (candidate.type) {
     case 'service': {
@@ -111,6 +124,12 @@ function buildTarget(spec: BackendSpec, candidate: Candidate, name: string, inde
       const source = `${kind}/${metadata.namespace ?? ''}/${metadata.name}:${s.port}`;
       return { target: target({ endpoints: [{ address: s.host, port: s.port, ready: true }], path: s.path, protocol: s.protocol, scheme: s.scheme, source }) };
     }
+    case 'stdio': {
+      const { stdio } = candidate.target;
+      const { kind, metadata } = spec.object;
+      const copy = { command: stdio.command, args: [...stdio.args], env: { ...stdio.env }, cwd: stdio.cwd };
+      return { target: target({ endpoints: [], path: '', protocol: 'PROTOCOL_STDIO', scheme: '', source: `${kind}/${metadata.namespace ?? ''}/${metadata.name}`, stdio: copy }) };
+    }
     default: {
       const never: never = candidate;
       throw new Error(`unknown candidate ${String(never)}`);
@@ -118,9 +137,13 @@ function buildTarget(spec: BackendSpec, candidate: Candidate, name: string, inde
   }
 }
 
-function backendConditions(targets: Target[], problems: string[], assignment: ReturnType<typeof assignNames>): Condition[] {
+function backendConditions(targets: Target[], problems: string[], assignment: ReturnType<typeof assignNames>, refused: string[]): Condition[] {
   const conditions = [condition('Accepted', true, 'Accepted', 'the backend is valid')];
-  if (targets.length === 0) {
+  if (refused.length > 0) {
+    const served = targets.length > 0 ? `targets served: ${targets.map((t) => t.name).join(', ')}` : 'no target left';
+    const message = [`stdio target${refused.length === 1 ? '' : 's'} ${refused.join(', ')} left out: ${STDIO_NOT_ALLOWED}`, served, ...problems].join('; ');
+    conditions.push(condition('ResolvedRefs', false, 'StdioNotAllowed', message));
+  } else if (targets.length === 0) {
     const protocols = Object.keys(MCP_APP_PROTOCOLS).join(', ');
     conditions.push(condition('ResolvedRefs', false, 'NoTargets', `no target: no selected Service has a port with an MCP appProtocol (${protocols}) and there is no static target`));
   } else if (problems.length > 0) {

@@ -1,6 +1,7 @@
 // Golden tests: each testdata/<case>.yaml holds input objects, a "# Output" line, then the expected
 // snapshots and statuses. UPDATE_GOLDEN=1 rewrites the expected part from the current translator;
-// review the diff like any other change.
+// review the diff like any other change. Cases translate as the files source does (its gateway
+// classes, stdio targets allowed); a line "# Options: {allowStdio: false}" in the input changes that.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,18 +10,21 @@ import * as assert from 'uvu/assert';
 import { parse, stringify } from 'yaml';
 import { parseManifests } from '../sources/yaml.ts';
 import { emptyState, reduceAll } from '../state/reducer.ts';
-import { DEFAULT_FILES_GATEWAY_CLASSES, translate, type TranslateResult } from './translate.ts';
+import { DEFAULT_FILES_GATEWAY_CLASSES, translate, type TranslateOptions, type TranslateResult } from './translate.ts';
 import { validateDir } from '../validate.ts';
 
 const DATA = fileURLToPath(new URL('./testdata/', import.meta.url));
 const OUTPUT_MARKER = /^# Output[ \t]*$/m;
+const OPTIONS_LINE = /^# Options:(.*)$/m;
 const update = process.env.UPDATE_GOLDEN === '1';
 
 function run(input: string, file: string): TranslateResult {
   const { objects, errors } = parseManifests(input, file);
   assert.equal(errors, [], `${file}: input must parse`);
   const state = reduceAll(emptyState(), objects.map((object) => ({ type: 'upsert' as const, object })));
-  return translate(state, { gatewayClasses: DEFAULT_FILES_GATEWAY_CLASSES });
+  const overrides = OPTIONS_LINE.exec(input);
+  const options: Partial<TranslateOptions> = overrides ? (parse(overrides[1]!) as Partial<TranslateOptions>) : {};
+  return translate(state, { gatewayClasses: DEFAULT_FILES_GATEWAY_CLASSES, allowStdio: true, ...options });
 }
 
 /** Plain data, as the YAML side parses back (no frozen objects, no undefined members). */
@@ -33,7 +37,8 @@ const cases = readdirSync(DATA).filter((f) => f.endsWith('.yaml')).sort();
 test('there is a golden case for each required scenario', () => {
   for (const name of ['tutorial', 'no-endpoint-slice', 'url-annotation', 'sse-appprotocol', 'non-mcp-appprotocol-ignored',
     'other-gateway-class-ignored', 'name-collision-across-namespaces', 'mcpbackend-static-target',
-    'route-with-unresolved-backend', 'two-gateways', 'naming-and-filters', 'invalid-tool-filter']) {
+    'route-with-unresolved-backend', 'two-gateways', 'naming-and-filters', 'invalid-tool-filter', 'stdio-target',
+    'stdio-target-not-allowed']) {
     assert.ok(cases.includes(`${name}.yaml`), `missing testdata/${name}.yaml`);
   }
 });

@@ -24,6 +24,12 @@ export interface TranslateOptions {
   gatewayClasses: readonly string[];
   /** A GatewayClass object naming another controller keeps its Gateways out. Default mcpmux.dev/gateway-controller. */
   controllerName?: string;
+  /**
+   * Whether MCPBackend stdio targets (commands the proxies run) are served. Only for the files
+   * source (local development): objects from a cluster must never make proxies spawn processes.
+   * Default false: such targets are left out and their backend says so (StdioNotAllowed).
+   */
+  allowStdio?: boolean;
 }
 
 export interface TranslateResult {
@@ -58,7 +64,7 @@ export function translate(state: ClusterState, options: TranslateOptions): Trans
     if (!entry) {
       const object = state.get(key.groupKind, key.namespace, key.name)!; // routes.ts checked it exists
       const spec = readBackend(object);
-      entry = { key, object, resolved: typeof spec === 'string' ? spec : resolveBackend(spec, index) };
+      entry = { key, object, resolved: typeof spec === 'string' ? spec : resolveBackend(spec, index, { allowStdio: options.allowStdio === true }) };
       backends.set(id, entry);
     }
     return entry.resolved;

@@ -1,6 +1,7 @@
-// The upstream sessions of one downstream session: at most one per target, pinned to one endpoint,
-// opened at initialize or on first use (a target added by a new snapshot), replaced when its
-// endpoint left the target's ready set, closed when the target left the backend. A target whose
+// The upstream sessions of one downstream session: at most one per target, pinned to one endpoint
+// (for a stdio target: its command, run as one process per session), opened at initialize or on
+// first use (a target added by a new snapshot), replaced when its endpoint left the target's ready
+// set (the command changed), closed when the target left the backend. A target whose
 // handshake failed is not retried for `retryAfterMs`, so a dead target costs one attempt per
 // window instead of one per request.
 import type { InitializeRequestParams, RequestId } from '@modelcontextprotocol/sdk/types.js';
@@ -11,6 +12,7 @@ import type { UpstreamPool } from '../upstream/pool.ts';
 import type { UpstreamConnection, UpstreamMessage, UpstreamOptions } from '../upstream/connection.ts';
 import { LegacySseUpstream } from '../upstream/legacy-sse.ts';
 import { UpstreamSession } from '../upstream/session.ts';
+import { StdioUpstream } from '../upstream/stdio.ts';
 
 export interface TargetConnectionsOptions {
   pool: UpstreamPool;
@@ -111,7 +113,7 @@ export class TargetConnections {
       ...(onMessage ? { onMessage: (message: UpstreamMessage, relatedTo: RequestId | undefined) => onMessage(target.name, session, message, relatedTo) } : {}),
       ...(onReinitialized ? { onReinitialized: () => onReinitialized(target.name) } : {}),
     };
-    const session: UpstreamConnection = target.protocol === 'PROTOCOL_SSE' ? new LegacySseUpstream(options) : new UpstreamSession(options);
+    const session = connectionFor(target, options);
     const timeoutMs = target.initializeTimeoutMs ?? this.#options.initializeTimeoutMs;
     const ready = session.initialize(params, { timeoutMs }).then(
       async () => {
@@ -143,6 +145,13 @@ export class TargetConnections {
   }
 }
 
+/** The transport of the target's protocol; a stdio target's process starts with initialize. */
+function connectionFor(target: CompiledTarget, options: UpstreamOptions): UpstreamConnection {
+  if (target.stdio) return new StdioUpstream({ ...options, command: target.stdio });
+  return target.protocol === 'PROTOCOL_SSE' ? new LegacySseUpstream(options) : new UpstreamSession(options);
+}
+
+/** Whether the session's endpoint (a stdio target's: its command) is still one of the target's. */
 function stillServes(session: UpstreamConnection, target: CompiledTarget): boolean {
   if (target.unavailable !== undefined) return false;
   return target.endpoints.some((e) => e.url === session.endpoint.url);

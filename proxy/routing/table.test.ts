@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Snapshot } from '../../shared/config/types.ts';
 import { McpmuxError } from '../../shared/errors.ts';
-import { BACKEND, simpleSnapshot, target } from '../testing/snapshots.ts';
+import { BACKEND, simpleSnapshot, stdioTarget, target } from '../testing/snapshots.ts';
 import { compileRoutingTable } from './table.ts';
 
 function base(): Snapshot {
@@ -70,14 +70,31 @@ test('a target without ready endpoints is valid but unavailable; only ready endp
   assert.is(backend.targets[1]!.unavailable, 'it has no ready endpoints');
 });
 
-test('legacy SSE targets are served; stdio targets are valid but unavailable (no command in the snapshot yet)', () => {
+test('legacy SSE targets are served; stdio targets with a command are available, pinned to a pseudo-endpoint naming it', () => {
   const s = base();
   s.targets[0] = { ...s.targets[0]!, protocol: 'PROTOCOL_SSE', path: '/sse' };
-  s.targets[1] = { ...s.targets[1]!, protocol: 'PROTOCOL_STDIO' };
+  s.targets[1] = stdioTarget(BACKEND, 'mcp-website-fetcher-80', 'node', ['server.js', 'stdio'], { env: { TOKEN: 'hunter2' }, cwd: '/srv' });
   const [sse, stdio] = compileRoutingTable(s).routes[0]!.backend.targets;
   assert.is(sse!.unavailable, undefined);
   assert.is(sse!.endpoints[0]!.url, 'http://10.0.0.1:3001/sse');
-  assert.match(stdio!.unavailable!, /PROTOCOL_STDIO is not supported/);
+  assert.is(sse!.stdio, undefined);
+  assert.is(stdio!.unavailable, undefined);
+  assert.is(stdio!.protocol, 'PROTOCOL_STDIO');
+  assert.equal(stdio!.stdio, { command: 'node', args: ['server.js', 'stdio'], env: { TOKEN: 'hunter2' }, cwd: '/srv' });
+  assert.is(stdio!.endpoints.length, 1);
+  assert.match(stdio!.endpoints[0]!.url, /^stdio:node server\.js stdio in \/srv with env TOKEN#[0-9a-f]{12}$/);
+  assert.not.match(stdio!.endpoints[0]!.url, /hunter2/);
+});
+
+test('the stdio pseudo-endpoint changes with anything about the command, env values included', () => {
+  const url = (stdio: Parameters<typeof stdioTarget>[4], args: string[] = ['a']): string => {
+    const s = base();
+    s.targets[1] = stdioTarget(BACKEND, 'mcp-website-fetcher-80', 'srv', args, stdio);
+    return compileRoutingTable(s).routes[0]!.backend.targets[1]!.endpoints[0]!.url;
+  };
+  const urls = [url({}), url({}, ['b']), url({ env: { K: '1' } }), url({ env: { K: '2' } }), url({ cwd: '/x' })];
+  assert.is(new Set(urls).size, urls.length, urls.join('\n'));
+  assert.is(url({ env: { K: '1' } }), urls[2], 'same command, same endpoint');
 });
 
 test('IPv6 endpoint addresses are bracketed', () => {
@@ -128,6 +145,11 @@ const invalid: Array<[string, (s: Snapshot) => void, RegExp]> = [
   ['duplicate listener', (s) => s.listeners.push({ ...s.listeners[0]! }), /listener "http" appears twice/],
   ['duplicate route name', (s) => s.routes.push({ ...s.routes[0]! }), /route "agentgateway-system\/mcp\/0\/0" appears twice/],
   ['listener port 0', (s) => (s.listeners[0]!.port = 0), /listener "http": port 0 is not in 1-65535/],
+  ['stdio target without a command', (s) => (s.targets[0]!.protocol = 'PROTOCOL_STDIO'), /target "mcp-server-everything-3001" of backend .*: protocol PROTOCOL_STDIO needs stdio.command/],
+  ['stdio target with an empty command', (s) => (s.targets[0] = stdioTarget(BACKEND, 'mcp-server-everything-3001', ' ')), /needs stdio.command/],
+  ['stdio target with endpoints', (s) => (s.targets[0] = { ...stdioTarget(BACKEND, 'mcp-server-everything-3001', 'srv'), endpoints: s.targets[0]!.endpoints }), /a stdio target has no endpoints/],
+  ['a command on an HTTP target', (s) => (s.targets[0]!.stdio = { command: 'srv', args: [], env: {}, cwd: '' }), /a stdio command on a PROTOCOL_STREAMABLE_HTTP target/],
+  ['stdio env name with =', (s) => (s.targets[0] = stdioTarget(BACKEND, 'mcp-server-everything-3001', 'srv', [], { env: { 'A=B': '1' } })), /stdio.env: "A=B" is not a variable name/],
   [
     'one prefix, two backends',
     (s) => {

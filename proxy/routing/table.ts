@@ -3,10 +3,10 @@
 // make a snapshot unservable is found here, once, so applying a table can never fail half-way and
 // the message of the error becomes the NACK's error_detail.
 import type { Implementation } from '@modelcontextprotocol/sdk/types.js';
-import type { Backend, Protocol, Route, Snapshot, Target } from '../../shared/config/types.ts';
+import type { Backend, Protocol, Route, Snapshot, StdioCommand, Target } from '../../shared/config/types.ts';
 import { McpmuxError } from '../../shared/errors.ts';
 import { compileToolFilter, type ToolFilter } from '../federation/tool-filter.ts';
-import { endpointUrl, type EndpointUrl } from './target-url.ts';
+import { endpointUrl, stdioEndpoint, type EndpointUrl } from './target-url.ts';
 
 export type { EndpointUrl };
 
@@ -23,9 +23,14 @@ export interface CompiledTarget {
   readonly backend: string;
   /** DNS-label-like, no `_`: the prefix of its tool and prompt names. */
   readonly name: string;
-  /** Ready endpoints only; a session is pinned to one of them. */
+  /**
+   * Ready endpoints only; a session is pinned to one of them. A stdio target has one
+   * pseudo-endpoint naming its command (see stdioEndpoint).
+   */
   readonly endpoints: readonly EndpointUrl[];
   readonly protocol: Protocol;
+  /** The command a stdio target runs (one child process per upstream session); undefined for the others. */
+  readonly stdio: Readonly<StdioCommand> | undefined;
   /** Why no upstream session can be opened right now (no ready endpoint, protocol not served). */
   readonly unavailable: string | undefined;
   /** Undefined means the proxy's default. */
@@ -104,26 +109,45 @@ function compileTarget(target: Target): CompiledTarget {
   if (!TARGET_NAME.test(target.name)) {
     throw invalid(`${what}: name must be lowercase letters, digits and "-" (no "_": tool names split on it)`);
   }
+  if (target.protocol === 'PROTOCOL_STDIO' || target.stdio) return compileStdioTarget(target, what);
   const ready: EndpointUrl[] = [];
   for (const endpoint of target.endpoints) {
     const built = endpointUrl(target.scheme, endpoint.address, endpoint.port, target.path);
     if ('error' in built) throw invalid(`${what}: endpoint ${endpoint.address}:${endpoint.port}: ${built.error}`);
     if (endpoint.ready) ready.push(built.ok);
   }
-  let unavailable: string | undefined;
-  // A stdio upstream needs a command, which the snapshot does not carry yet: such a target is a
-  // valid config that simply cannot be reached, like one without endpoints, rather than a NACK.
-  if (target.protocol === 'PROTOCOL_STDIO') {
-    unavailable = `protocol ${target.protocol} is not supported by this proxy yet`;
-  } else if (ready.length === 0) {
-    unavailable = 'it has no ready endpoints';
-  }
   return {
     backend: target.backend,
     name: target.name,
     endpoints: ready,
     protocol: target.protocol,
-    unavailable,
+    stdio: undefined,
+    unavailable: ready.length === 0 ? 'it has no ready endpoints' : undefined,
+    requestTimeoutMs: positiveOrUndefined(target.timeouts?.requestMs),
+    initializeTimeoutMs: positiveOrUndefined(target.timeouts?.initializeMs),
+  };
+}
+
+/**
+ * A stdio target: a command, no endpoints. The control plane only sends these from the files
+ * source; anything malformed is a NACK, since the proxy would run it.
+ */
+function compileStdioTarget(target: Target, what: string): CompiledTarget {
+  const stdio = target.stdio;
+  if (target.protocol !== 'PROTOCOL_STDIO') throw invalid(`${what}: a stdio command on a ${target.protocol} target`);
+  if (!stdio || stdio.command.trim() === '') throw invalid(`${what}: protocol PROTOCOL_STDIO needs stdio.command`);
+  if (target.endpoints.length > 0) throw invalid(`${what}: a stdio target has no endpoints (it runs ${JSON.stringify(stdio.command)})`);
+  for (const key of Object.keys(stdio.env ?? {})) {
+    if (key === '' || key.includes('=') || key.includes('\0')) throw invalid(`${what}: stdio.env: ${JSON.stringify(key)} is not a variable name`);
+  }
+  const command: StdioCommand = { command: stdio.command, args: [...(stdio.args ?? [])], env: { ...stdio.env }, cwd: stdio.cwd ?? '' };
+  return {
+    backend: target.backend,
+    name: target.name,
+    endpoints: [stdioEndpoint(command)],
+    protocol: target.protocol,
+    stdio: Object.freeze(command),
+    unavailable: undefined,
     requestTimeoutMs: positiveOrUndefined(target.timeouts?.requestMs),
     initializeTimeoutMs: positiveOrUndefined(target.timeouts?.initializeMs),
   };

@@ -1,6 +1,11 @@
 // Builds the URL of one upstream endpoint (`scheme://address:port/path`) and says why it cannot be
 // built. Every endpoint of a snapshot goes through here, ready or not, so a bad address is caught
 // when the snapshot is applied (a NACK) rather than when the endpoint becomes ready under traffic.
+// A stdio target's one pseudo-endpoint is built here too.
+import { createHash } from 'node:crypto';
+import { describeStdioCommand } from '../../shared/config/stdio.ts';
+import type { StdioCommand } from '../../shared/config/types.ts';
+import { canonicalJson } from '../../shared/config/version.ts';
 
 const SCHEMES = new Set(['http', 'https']);
 // Host names and IPv4 (letters, digits, '-', '.'), or an IPv6 literal (hex digits, ':', '.', and a
@@ -50,4 +55,15 @@ export function endpointUrl(
     return { error: `address "${address}" does not make a valid URL (${origin}${p})` };
   }
   return { ok: { url: origin + p, origin, path: p } };
+}
+
+/**
+ * The pseudo-endpoint of a stdio target: `stdio:<command line>#<hash>`, the hash covering command,
+ * args, env and cwd. An upstream session is pinned to it like to a pod: when the command (or its
+ * environment) changes, the URL changes and sessions move to the new command. Logging it shows the
+ * command line and the names of its environment variables, never their values.
+ */
+export function stdioEndpoint(stdio: StdioCommand): EndpointUrl {
+  const hash = createHash('sha256').update(canonicalJson(stdio)).digest('hex').slice(0, 12);
+  return { url: `stdio:${describeStdioCommand(stdio)}#${hash}`, origin: 'stdio:', path: '' };
 }

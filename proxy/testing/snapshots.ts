@@ -1,5 +1,6 @@
-// Hand-built snapshots for tests: one listener, one route, one backend, targets from URLs.
-import type { Backend, Snapshot, Target } from '../../shared/config/types.ts';
+// Hand-built snapshots for tests: one listener, one route, one backend, targets from URLs (or
+// commands, for stdio targets).
+import type { Backend, Snapshot, StdioCommand, Target } from '../../shared/config/types.ts';
 
 export function target(backend: string, name: string, url: string, overrides: Partial<Target> = {}): Target {
   const parsed = new URL(url);
@@ -13,7 +14,24 @@ export function target(backend: string, name: string, url: string, overrides: Pa
     timeouts: { requestMs: 0, initializeMs: 0 },
     authSecret: '',
     source: `test/${name}`,
+    stdio: null,
     ...overrides,
+  };
+}
+
+/** A stdio target: the proxy runs `command args...` (cwd and env as given). */
+export function stdioTarget(backend: string, name: string, command: string, args: string[] = [], stdio: Partial<StdioCommand> = {}): Target {
+  return {
+    backend,
+    name,
+    endpoints: [],
+    path: '',
+    protocol: 'PROTOCOL_STDIO',
+    scheme: '',
+    timeouts: { requestMs: 0, initializeMs: 0 },
+    authSecret: '',
+    source: `test/${name}`,
+    stdio: { command, args, env: {}, cwd: '', ...stdio },
   };
 }
 

@@ -1,8 +1,10 @@
 // What the multiplexer needs of one upstream MCP session, whatever transport carries it:
-// streamable HTTP (session.ts) or legacy HTTP+SSE (legacy-sse.ts). One interface, because there
-// are two implementations; the multiplexer never knows which it holds.
+// streamable HTTP (session.ts), legacy HTTP+SSE (legacy-sse.ts) or a local command's stdio
+// (stdio.ts). One interface, because there are three implementations; the multiplexer never knows
+// which it holds. Also the few pieces all three share.
 import type { Dispatcher } from 'undici';
 import type { InitializeRequestParams, InitializeResult, JSONRPCNotification, JSONRPCRequest, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { McpmuxError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { EndpointUrl } from '../routing/table.ts';
 import type { UpstreamResponse } from './exchange.ts';
@@ -13,10 +15,11 @@ export type { UpstreamResponse };
 export type UpstreamMessage = JSONRPCNotification | JSONRPCRequest;
 
 export interface UpstreamOptions {
+  /** The HTTP client (unused by stdio upstreams). */
   dispatcher: Dispatcher;
   /** The target's name: errors and logs name it. */
   target: string;
-  /** The endpoint this session is pinned to (stateful upstreams keep state per pod). */
+  /** The endpoint this session is pinned to (stateful upstreams keep state per pod; a stdio target's names its command). */
   endpoint: EndpointUrl;
   logger: Logger;
   /**
@@ -65,3 +68,40 @@ export interface UpstreamConnection {
 
 /** Budget for the best-effort messages sent on the side: DELETE on close, cancellations, refusals. */
 export const SIDE_MESSAGE_TIMEOUT_MS = 2_000;
+
+/** The result of an initialize answer, or why it is not one (McpmuxError naming the target). */
+export function initializeResultOf(target: string, response: UpstreamResponse): InitializeResult {
+  if ('error' in response) throw new McpmuxError('MCPMUX_UPSTREAM_PROTOCOL', `target ${target} refused initialize: ${response.error.message}`);
+  const result = response.result as InitializeResult;
+  if (typeof result?.protocolVersion !== 'string') throw new McpmuxError('MCPMUX_UPSTREAM_PROTOCOL', `target ${target} answered initialize without a protocolVersion`);
+  return result;
+}
+
+/**
+ * Counts a connection's requests in flight, so that closeWhenIdle closes it once they are answered:
+ * what a new routing table does to a target that left, since requests finish on the table they
+ * started with.
+ */
+export class InFlight {
+  readonly #close: () => void;
+  #count = 0;
+  #closeWhenIdle = false;
+
+  constructor(close: () => void) {
+    this.#close = close;
+  }
+
+  async track<T>(work: () => Promise<T>): Promise<T> {
+    this.#count++;
+    try {
+      return await work();
+    } finally {
+      if (--this.#count === 0 && this.#closeWhenIdle) this.#close();
+    }
+  }
+
+  closeWhenIdle(): void {
+    if (this.#count === 0) this.#close();
+    else this.#closeWhenIdle = true;
+  }
+}

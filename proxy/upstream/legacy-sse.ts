@@ -5,33 +5,28 @@
 // stream: when it ends, pending requests fail and the next request opens a new stream and
 // initializes again (the upstream forgot us), which is reported like any re-initialization.
 import type { Dispatcher } from 'undici';
-import type { InitializeRequestParams, InitializeResult, JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { InitializeRequestParams, InitializeResult } from '@modelcontextprotocol/sdk/types.js';
 import { McpmuxError, errorMessage } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { EndpointUrl } from '../routing/table.ts';
 import {
-  SIDE_MESSAGE_TIMEOUT_MS,
+  InFlight,
+  initializeResultOf,
   type OutgoingResponse,
   type RequestOptions,
   type UpstreamConnection,
-  type UpstreamMessage,
   type UpstreamOptions,
   type UpstreamResponse,
 } from './connection.ts';
+import { RpcChannel } from './rpc-channel.ts';
 import { SseParser } from './sse.ts';
-
-interface Pending {
-  resolve(message: UpstreamResponse): void;
-  reject(error: Error): void;
-  relatedTo: RequestId | undefined;
-}
 
 interface Stream {
   abort: AbortController;
   /** Where messages are POSTed (from the endpoint event; same origin as the stream). */
   post: { origin: string; path: string };
-  pending: Map<number, Pending>;
-  ended: boolean;
+  /** Our requests and their answers, the upstream's messages: everything the stream carries. */
+  channel: RpcChannel;
 }
 
 export class LegacySseUpstream implements UpstreamConnection {
@@ -47,9 +42,7 @@ export class LegacySseUpstream implements UpstreamConnection {
   #initResult: InitializeResult | undefined;
   #initTimeoutMs = 10_000;
   #handshakes = 0;
-  #nextId = 1;
-  #pending = 0;
-  #closeWhenIdle = false;
+  readonly #inFlight = new InFlight(() => void this.close());
 
   constructor(options: UpstreamOptions) {
     this.target = options.target;
@@ -74,32 +67,24 @@ export class LegacySseUpstream implements UpstreamConnection {
     return this.#initResult as InitializeResult;
   }
 
-  async request(message: { method: string; params?: unknown }, options: RequestOptions): Promise<UpstreamResponse> {
-    this.#pending++;
-    try {
+  request(message: { method: string; params?: unknown }, options: RequestOptions): Promise<UpstreamResponse> {
+    return this.#inFlight.track(async () => {
       const stream = await this.#live({ timeoutMs: this.#initTimeoutMs, signal: options.signal });
-      return await this.#call(stream, message.method, message.params, options);
-    } finally {
-      if (--this.#pending === 0 && this.#closeWhenIdle) void this.close();
-    }
+      return await stream.channel.request(message.method, message.params, options);
+    });
   }
 
   async notify(method: string, params: unknown, options: RequestOptions): Promise<void> {
-    const stream = this.#stream;
     // A notification is about the session it was meant for: no new stream for it.
-    if (!stream || stream.ended) return;
-    await this.#post(stream, JSON.stringify(params === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params }), options.timeoutMs);
+    await this.#stream?.channel.notify(method, params, options.timeoutMs);
   }
 
   async respond(message: OutgoingResponse): Promise<void> {
-    const stream = this.#stream;
-    if (!stream || stream.ended) return;
-    await this.#post(stream, JSON.stringify(message), SIDE_MESSAGE_TIMEOUT_MS);
+    await this.#stream?.channel.respond(message);
   }
 
   closeWhenIdle(): void {
-    if (this.#pending === 0) void this.close();
-    else this.#closeWhenIdle = true;
+    this.#inFlight.closeWhenIdle();
   }
 
   async close(): Promise<void> {
@@ -111,7 +96,7 @@ export class LegacySseUpstream implements UpstreamConnection {
   /** The live stream, opening and initializing a new one when there is none (one at a time). */
   #live(options: RequestOptions): Promise<Stream> {
     if (this.closed) return Promise.reject(this.#closed.signal.reason as Error);
-    if (this.#stream && !this.#stream.ended) return Promise.resolve(this.#stream);
+    if (this.#stream && !this.#stream.channel.ended) return Promise.resolve(this.#stream);
     this.#connecting ??= this.#handshake(options).finally(() => {
       this.#connecting = undefined;
     });
@@ -121,12 +106,9 @@ export class LegacySseUpstream implements UpstreamConnection {
   async #handshake(options: RequestOptions): Promise<Stream> {
     const stream = await this.#open(options.timeoutMs);
     try {
-      const response = await this.#call(stream, 'initialize', this.#initParams, { timeoutMs: options.timeoutMs });
-      if ('error' in response) throw new McpmuxError('MCPMUX_UPSTREAM_PROTOCOL', `target ${this.target} refused initialize: ${response.error.message}`);
-      const result = response.result as InitializeResult;
-      if (typeof result?.protocolVersion !== 'string') throw new McpmuxError('MCPMUX_UPSTREAM_PROTOCOL', `target ${this.target} answered initialize without a protocolVersion`);
-      this.#initResult = result;
-      await this.#post(stream, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }), options.timeoutMs);
+      const response = await stream.channel.request('initialize', this.#initParams, { timeoutMs: options.timeoutMs });
+      this.#initResult = initializeResultOf(this.target, response);
+      await stream.channel.notify('notifications/initialized', undefined, options.timeoutMs);
     } catch (error) {
       this.#end(stream, 'initialize failed');
       throw error;
@@ -156,7 +138,12 @@ export class LegacySseUpstream implements UpstreamConnection {
             fail(new McpmuxError('MCPMUX_UPSTREAM_PROTOCOL', `target ${this.target} named an endpoint on another origin (${post.origin})`));
             return;
           }
-          stream = { abort, post: { origin: post.origin, path: post.pathname + post.search }, pending: new Map(), ended: false };
+          const opened: Stream = {
+            abort,
+            post: { origin: post.origin, path: post.pathname + post.search },
+            channel: new RpcChannel({ target: this.target, logger: this.#logger, onMessage: this.#options.onMessage, send: (body, ms) => this.#post(opened, body, ms) }),
+          };
+          stream = opened;
           clearTimeout(timer);
           resolve(stream);
         } else if (event.event === 'message' && stream && event.data.trim() !== '') {
@@ -184,40 +171,6 @@ export class LegacySseUpstream implements UpstreamConnection {
           const reason: unknown = signal.reason;
           fail(reason instanceof Error ? reason : new McpmuxError('MCPMUX_TARGET_UNAVAILABLE', `target ${this.target} is unavailable at ${this.endpoint.url}: ${errorMessage(error)}`));
         });
-    });
-  }
-
-  /** One request on `stream`, answered on the stream; cancelled upstream on timeout or abort. */
-  #call(stream: Stream, method: string, params: unknown, options: RequestOptions): Promise<UpstreamResponse> {
-    const id = this.#nextId++;
-    return new Promise<UpstreamResponse>((resolve, reject) => {
-      let settled = false;
-      const finish = (settle: () => void): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        options.signal?.removeEventListener('abort', onAbort);
-        stream.pending.delete(id);
-        settle();
-      };
-      const abandon = (error: Error): void =>
-        finish(() => {
-          reject(error);
-          if (stream.ended || this.closed) return;
-          this.#post(stream, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: error.message } }), SIDE_MESSAGE_TIMEOUT_MS).catch(
-            (cancelError: unknown) => this.#logger.debug({ target: this.target, err: errorMessage(cancelError) }, 'could not forward cancellation'),
-          );
-        });
-      const onAbort = (): void => {
-        const reason: unknown = options.signal?.reason;
-        abandon(reason instanceof Error ? reason : new McpmuxError('MCPMUX_REQUEST_CANCELLED', `request to target ${this.target} was aborted`));
-      };
-      const timer = setTimeout(() => abandon(new McpmuxError('MCPMUX_UPSTREAM_TIMEOUT', `target ${this.target} did not answer within ${options.timeoutMs} ms`)), options.timeoutMs);
-      if (options.signal?.aborted) return onAbort();
-      options.signal?.addEventListener('abort', onAbort, { once: true });
-      stream.pending.set(id, { resolve: (m) => finish(() => resolve(m)), reject: (e) => finish(() => reject(e)), relatedTo: options.relatedTo });
-      const body = JSON.stringify(params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params });
-      this.#post(stream, body, options.timeoutMs).catch((error: unknown) => finish(() => reject(error instanceof Error ? error : new Error(String(error)))));
     });
   }
 
@@ -249,26 +202,13 @@ export class LegacySseUpstream implements UpstreamConnection {
       this.#logger.warn({ target: this.target }, 'upstream SSE stream sent an event that is not JSON');
       return;
     }
-    for (const message of (Array.isArray(parsed) ? parsed : [parsed]) as JSONRPCMessage[]) {
-      if (message === null || typeof message !== 'object') continue;
-      if ('method' in message) {
-        // The stream does not say which request a message arose from; with one request in flight it can only be that one.
-        const inFlight = [...stream.pending.values()];
-        const relatedTo = inFlight.length === 1 ? inFlight[0]?.relatedTo : undefined;
-        if (this.#options.onMessage) this.#options.onMessage(message as UpstreamMessage, relatedTo);
-        else if ('id' in message) void this.respond({ jsonrpc: '2.0', id: message.id, error: { code: -32601, message: `${message.method} cannot be relayed to a client` } });
-      } else if ('id' in message && typeof message.id === 'number' && ('result' in message || 'error' in message)) {
-        stream.pending.get(message.id)?.resolve(message as UpstreamResponse);
-      }
-    }
+    stream.channel.receive(parsed);
   }
 
   #end(stream: Stream, why: string): void {
-    if (stream.ended) return;
-    stream.ended = true;
+    if (stream.channel.ended) return;
+    stream.channel.end(new McpmuxError('MCPMUX_TARGET_UNAVAILABLE', `the SSE stream of target ${this.target} ended (${why}) before it answered`));
     stream.abort.abort(new McpmuxError('MCPMUX_TARGET_UNAVAILABLE', `the SSE stream of target ${this.target} ended: ${why}`));
-    const error = new McpmuxError('MCPMUX_TARGET_UNAVAILABLE', `the SSE stream of target ${this.target} ended (${why}) before it answered`);
-    for (const pending of [...stream.pending.values()]) pending.reject(error);
     if (this.#stream === stream) this.#stream = undefined;
     if (!this.closed) this.#logger.info({ target: this.target, why }, 'upstream SSE stream ended; the next request opens a new session');
   }

@@ -11,7 +11,9 @@ import { McpmuxError, errorMessage } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { EndpointUrl } from '../routing/table.ts';
 import {
+  InFlight,
   SIDE_MESSAGE_TIMEOUT_MS as CLOSE_TIMEOUT_MS,
+  initializeResultOf,
   type OutgoingResponse,
   type RequestOptions,
   type UpstreamConnection,
@@ -42,9 +44,7 @@ export class UpstreamSession implements UpstreamConnection {
   #handshakes = 0;
   #listener: UpstreamListener | undefined;
   #reinitializing: Promise<void> | undefined;
-  /** Requests in flight, and whether the session closes when they are done (see closeWhenIdle). */
-  #pending = 0;
-  #closeWhenIdle = false;
+  readonly #inFlight = new InFlight(() => void this.close());
 
   constructor(options: UpstreamSessionOptions) {
     this.target = options.target;
@@ -80,22 +80,13 @@ export class UpstreamSession implements UpstreamConnection {
    * Sends one request and returns the upstream's response (result or JSON-RPC error, with the
    * upstream's id). An expired upstream session is re-initialized once and the request retried.
    */
-  async request(message: { method: string; params?: unknown }, options: RequestOptions): Promise<UpstreamResponse> {
-    this.#pending++;
-    try {
-      return await this.#requestOnce(message, options);
-    } finally {
-      if (--this.#pending === 0 && this.#closeWhenIdle) void this.close();
-    }
+  request(message: { method: string; params?: unknown }, options: RequestOptions): Promise<UpstreamResponse> {
+    return this.#inFlight.track(() => this.#requestOnce(message, options));
   }
 
-  /**
-   * Closes the session once the requests in flight are answered: what a new routing table does to
-   * a target that left, since requests finish on the table they started with.
-   */
+  /** Closes the session once the requests in flight are answered (see InFlight). */
   closeWhenIdle(): void {
-    if (this.#pending === 0) void this.close();
-    else this.#closeWhenIdle = true;
+    this.#inFlight.closeWhenIdle();
   }
 
   async #requestOnce(message: { method: string; params?: unknown }, options: RequestOptions): Promise<UpstreamResponse> {
@@ -152,14 +143,7 @@ export class UpstreamSession implements UpstreamConnection {
     const body = JSON.stringify({ jsonrpc: '2.0', id, method: 'initialize', params: this.#initParams });
     const outcome = await this.#post(body, id, options);
     if (outcome.kind !== 'response') throw new McpmuxError('MCPMUX_UPSTREAM_PROTOCOL', `target ${this.target} did not answer initialize`);
-    const message = outcome.message;
-    if ('error' in message) {
-      throw new McpmuxError('MCPMUX_UPSTREAM_PROTOCOL', `target ${this.target} refused initialize: ${message.error.message}`);
-    }
-    const result = message.result as InitializeResult;
-    if (typeof result?.protocolVersion !== 'string') {
-      throw new McpmuxError('MCPMUX_UPSTREAM_PROTOCOL', `target ${this.target} answered initialize without a protocolVersion`);
-    }
+    const result = initializeResultOf(this.target, outcome.message);
     this.#sessionId = outcome.sessionId;
     this.#protocolVersion = result.protocolVersion;
     this.#initResult = result;

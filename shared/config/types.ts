@@ -58,6 +58,17 @@ export interface Target {
   timeouts: Timeouts;
   authSecret: string;
   source: string;
+  /** PROTOCOL_STDIO only (files source): the command the proxy runs. null otherwise (proto-loader's unset message). */
+  stdio: StdioCommand | null;
+}
+
+export interface StdioCommand {
+  command: string;
+  args: string[];
+  /** Added to the proxy's environment. */
+  env: Record<string, string>;
+  /** '' means the proxy's working directory. */
+  cwd: string;
 }
 
 export interface Policy {

@@ -14,6 +14,8 @@ export interface ProxyOptions {
   port: number;
   httpPort: number;
   replicaId: string;
+  /** Run stdio targets' commands (see CompileOptions.allowStdio). */
+  allowStdio?: boolean;
   /** Origin and Host allow-lists (DNS rebinding); undefined keeps the ProxyServer defaults. */
   allowedOrigins?: string[] | undefined;
   allowedHosts?: string[] | undefined;
@@ -45,7 +47,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   await server.start();
   const apply = (snapshot: Snapshot): void => {
     // Compiling validates: a snapshot that cannot be served throws here and is NACKed.
-    server.apply(compileRoutingTable(snapshot));
+    server.apply(compileRoutingTable(snapshot, { allowStdio: options.allowStdio === true }));
     applied.reset();
     applied.set({ group: snapshot.group, version: snapshot.version }, 1);
   };

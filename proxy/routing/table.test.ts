@@ -70,11 +70,19 @@ test('a target without ready endpoints is valid but unavailable; only ready endp
   assert.is(backend.targets[1]!.unavailable, 'it has no ready endpoints');
 });
 
+test('a proxy runs stdio commands only when it opted in: otherwise the target is unavailable, saying how to opt in', () => {
+  const s = base();
+  s.targets[1] = stdioTarget(BACKEND, 'mcp-website-fetcher-80', 'node', ['server.js', 'stdio']);
+  const refused = compileRoutingTable(s).routes[0]!.backend.targets[1]!;
+  assert.match(refused.unavailable ?? '', /stdio targets are disabled on this proxy \(start it with --allow-stdio/);
+  assert.is(compileRoutingTable(s, { allowStdio: true }).routes[0]!.backend.targets[1]!.unavailable, undefined);
+});
+
 test('legacy SSE targets are served; stdio targets with a command are available, pinned to a pseudo-endpoint naming it', () => {
   const s = base();
   s.targets[0] = { ...s.targets[0]!, protocol: 'PROTOCOL_SSE', path: '/sse' };
   s.targets[1] = stdioTarget(BACKEND, 'mcp-website-fetcher-80', 'node', ['server.js', 'stdio'], { env: { TOKEN: 'hunter2' }, cwd: '/srv' });
-  const [sse, stdio] = compileRoutingTable(s).routes[0]!.backend.targets;
+  const [sse, stdio] = compileRoutingTable(s, { allowStdio: true }).routes[0]!.backend.targets;
   assert.is(sse!.unavailable, undefined);
   assert.is(sse!.endpoints[0]!.url, 'http://10.0.0.1:3001/sse');
   assert.is(sse!.stdio, undefined);

@@ -104,12 +104,21 @@ function positiveOrUndefined(ms: number | undefined): number | undefined {
   return ms !== undefined && ms > 0 ? ms : undefined;
 }
 
-function compileTarget(target: Target): CompiledTarget {
+export interface CompileOptions {
+  /**
+   * Whether this proxy runs stdio targets' commands. Off unless the operator opts in (`mcpmux proxy
+   * --allow-stdio`; `mcpmux dev` does): a second guard beside the control plane's files-source rule,
+   * so no snapshot alone can make a proxy run a command. A refused stdio target is unavailable.
+   */
+  allowStdio?: boolean;
+}
+
+function compileTarget(target: Target, options: CompileOptions): CompiledTarget {
   const what = `target "${target.name}" of backend "${target.backend}"`;
   if (!TARGET_NAME.test(target.name)) {
     throw invalid(`${what}: name must be lowercase letters, digits and "-" (no "_": tool names split on it)`);
   }
-  if (target.protocol === 'PROTOCOL_STDIO' || target.stdio) return compileStdioTarget(target, what);
+  if (target.protocol === 'PROTOCOL_STDIO' || target.stdio) return compileStdioTarget(target, what, options.allowStdio === true);
   const ready: EndpointUrl[] = [];
   for (const endpoint of target.endpoints) {
     const built = endpointUrl(target.scheme, endpoint.address, endpoint.port, target.path);
@@ -132,7 +141,7 @@ function compileTarget(target: Target): CompiledTarget {
  * A stdio target: a command, no endpoints. The control plane only sends these from the files
  * source; anything malformed is a NACK, since the proxy would run it.
  */
-function compileStdioTarget(target: Target, what: string): CompiledTarget {
+function compileStdioTarget(target: Target, what: string, allowed: boolean): CompiledTarget {
   const stdio = target.stdio;
   if (target.protocol !== 'PROTOCOL_STDIO') throw invalid(`${what}: a stdio command on a ${target.protocol} target`);
   if (!stdio || stdio.command.trim() === '') throw invalid(`${what}: protocol PROTOCOL_STDIO needs stdio.command`);
@@ -147,7 +156,7 @@ function compileStdioTarget(target: Target, what: string): CompiledTarget {
     endpoints: [stdioEndpoint(command)],
     protocol: target.protocol,
     stdio: Object.freeze(command),
-    unavailable: undefined,
+    unavailable: allowed ? undefined : 'stdio targets are disabled on this proxy (start it with --allow-stdio; mcpmux dev does)',
     requestTimeoutMs: positiveOrUndefined(target.timeouts?.requestMs),
     initializeTimeoutMs: positiveOrUndefined(target.timeouts?.initializeMs),
   };
@@ -205,7 +214,7 @@ function compileRoute(
  * and why. A target without ready endpoints is fine (it is unavailable until it has one); a route
  * with no listener is kept out (it attaches nowhere).
  */
-export function compileRoutingTable(snapshot: Snapshot): RoutingTable {
+export function compileRoutingTable(snapshot: Snapshot, options: CompileOptions = {}): RoutingTable {
   const listeners = uniqueByName('listener', snapshot.listeners);
   for (const listener of listeners.values()) {
     if (!Number.isInteger(listener.port) || listener.port < 1 || listener.port > 65535) {
@@ -221,7 +230,7 @@ export function compileRoutingTable(snapshot: Snapshot): RoutingTable {
     }
     const key = `${target.backend}\u0000${target.name}`;
     if (targets.has(key)) throw invalid(`target "${target.name}" appears twice in backend "${target.backend}"`);
-    targets.set(key, compileTarget(target));
+    targets.set(key, compileTarget(target, options));
   }
 
   const backends = new Map<string, CompiledBackend>();

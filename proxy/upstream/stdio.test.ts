@@ -217,7 +217,7 @@ test('federated: a stdio target next to a streamable HTTP one, through the proxy
   const proxy = new ProxyServer({ address: '127.0.0.1', port: 0, logger });
   await proxy.start();
   cleanup.add(() => proxy.close());
-  proxy.apply(compileRoutingTable(snapshot));
+  proxy.apply(compileRoutingTable(snapshot, { allowStdio: true }));
   const client = new Client({ name: 'c', version: '1' }, { capabilities: { sampling: {} } });
   client.setRequestHandler(CreateMessageRequestSchema, () => ({ role: 'assistant', content: { type: 'text', text: 'from the client' }, model: 'm' }));
   await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${proxy.port}/mcp`)));
@@ -242,7 +242,7 @@ test('federated: a stdio target next to a streamable HTTP one, through the proxy
   const changed = simpleSnapshot({ version: 'v2', targets: { rec: rec.url } });
   changed.targets.push(stdioTarget(BACKEND, 'local', process.execPath, [EVERYTHING, 'stdio'], { env: { MCPMUX_TEST: '2' } }));
   changed.backends[0]!.targets = ['local', 'rec'];
-  proxy.apply(compileRoutingTable(changed));
+  proxy.apply(compileRoutingTable(changed, { allowStdio: true }));
   const again = await client.callTool({ name: 'local_echo', arguments: { message: 'new process' } });
   assert.is((again.content as Array<{ text: string }>)[0]!.text, 'Echo: new process');
   assert.is(started(), before + 1);

@@ -56,7 +56,8 @@ export const devCommand: Command = {
     });
     specs.push({
       name: 'proxy',
-      args: [CLI, 'proxy', '--control-plane', `127.0.0.1:${grpcPort}`, '--port', String(port), '--http-port', String(proxyHttpPort)],
+      // Local development: the folder's stdio targets may run their commands here.
+      args: [CLI, 'proxy', '--control-plane', `127.0.0.1:${grpcPort}`, '--port', String(port), '--http-port', String(proxyHttpPort), '--allow-stdio'],
       after: `http://127.0.0.1:${flag.number(flags, 'control-plane-http-port')}/readyz`,
     });
     return supervise(specs, { readyUrl: `http://127.0.0.1:${proxyHttpPort}/readyz`, mcpUrl: `http://127.0.0.1:${port}/mcp` }, !flag.boolean(flags, 'json-logs'));

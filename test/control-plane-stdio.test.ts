@@ -2,9 +2,9 @@
 // cluster: never), and a stdio target survives the trip over gRPC to a proxy that compiles it.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseManifests } from './sources/yaml.ts';
-import type { Source, SourceName } from './sources/source.ts';
-import { startControlPlane, type RunningControlPlane } from './control-plane.ts';
+import { parseManifests } from '../control-plane/sources/yaml.ts';
+import type { Source, SourceName } from '../control-plane/sources/source.ts';
+import { startControlPlane, type RunningControlPlane } from '../control-plane/control-plane.ts';
 import { createLogger } from '../shared/log.ts';
 import type { Snapshot } from '../shared/config/types.ts';
 import { ConfigClient } from '../proxy/config/client.ts';
@@ -65,7 +65,7 @@ test('the files source serves stdio targets, and a proxy gets them over gRPC as 
     assert.equal(JSON.parse(JSON.stringify(received)), JSON.parse(JSON.stringify(built)));
     assert.equal(received!.targets[0]!.stdio, { command: 'node', args: ['server.js', 'stdio'], env: { TOKEN: 't0k3n' }, cwd: '/srv' });
     assert.is(received!.targets[1]!.stdio, null);
-    const dev = compileRoutingTable(received!).routes[0]!.backend.targetsByName.get('dev')!;
+    const dev = compileRoutingTable(received!, { allowStdio: true }).routes[0]!.backend.targetsByName.get('dev')!;
     assert.is(dev.unavailable, undefined);
     assert.equal(dev.stdio, { command: 'node', args: ['server.js', 'stdio'], env: { TOKEN: 't0k3n' }, cwd: '/srv' });
   });

@@ -1,7 +1,7 @@
 // Composite pagination cursors. A federated list page asks every target still holding pages for
 // its next page; the cursor a client gets back records, per target, the upstream nextCursor it
 // must continue from. Targets absent from a cursor are finished. So no upstream nextCursor is
-// ever dropped, and the cursor is self-contained (no per-session state: any replica can serve it).
+// ever dropped, and the cursor is self-contained (no per-session state, so every replica can serve it).
 // Encoding: base64url of JSON `{v: 1, k: <list kind>, p: [[target, upstream cursor], ...]}`.
 import { McpmuxError } from '../../shared/errors.ts';
 

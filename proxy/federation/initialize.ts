@@ -43,7 +43,7 @@ export function mergeCapabilities(all: readonly ServerCapabilities[]): ServerCap
 
 /**
  * The instructions a client sees: the backend's own when configured; else those of the targets,
- * each under a heading naming its target (in target order); undefined when nobody has any.
+ * each under a heading naming its target (in target order); undefined when no target has some.
  */
 export function mergeInstructions(configured: string, targets: ReadonlyArray<{ target: string; instructions: string | undefined }>): string | undefined {
   if (configured !== '') return configured;

@@ -80,7 +80,7 @@ export async function completeOwners(ctx: RequestContext, kind: ListKind): Promi
   return ownersOf(kind, await listComplete(ctx, kind));
 }
 
-/** Every page of every target (each followed to its end), fail-open as any list. */
+/** Every page of every target (each followed to its end), fail-open like every list. */
 async function listComplete(ctx: RequestContext, kind: ListKind): Promise<TargetPage[]> {
   const method = METHOD_OF[kind];
   const targets = ctx.backend.targets;

@@ -1,6 +1,6 @@
 // The tutorial end to end, every part a real process: control plane (files source) → gRPC
 // snapshots → proxy → server-everything and the website fetcher, driven by the MCP SDK client.
-import { createServer, type Server } from 'node:http';
+import { startWebsite, type LocalServer } from '../shared/testing/upstreams.ts';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -11,21 +11,19 @@ import { endpointSlice, startStack, type Stack } from './support/stack.ts';
 
 let stack: Stack;
 let admin: AdminClient;
-let page: Server;
+let page: LocalServer;
 let pageUrl = '';
 
 test.before(async () => {
   stack = await startStack();
   admin = new AdminClient(stack.grpcAddress);
-  page = createServer((_req, res) => res.end('<html>hello from a loopback page</html>'));
-  await new Promise<void>((resolve) => page.listen(0, '127.0.0.1', resolve));
-  const address = page.address();
-  pageUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/`;
+  page = await startWebsite('<html>hello from a loopback page</html>');
+  pageUrl = page.url;
 });
 
 test.after(async () => {
   admin?.close();
-  page?.close();
+  await page?.close();
   await stack?.stop();
 });
 

@@ -5,7 +5,7 @@
 // Written against behaviour (lists and calls), not against how the proxy does it.
 // The upstreams are the tutorial's: server-everything (stateful: it hands out a session id) and the
 // Python website fetcher (stateless).
-import { createServer, type Server } from 'node:http';
+import { startWebsite, type LocalServer } from '../shared/testing/upstreams.ts';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -17,19 +17,17 @@ const FETCH = 'mcp-website-fetcher-80_fetch';
 const COMEBACK_MS = 15_000;
 
 let stack: Stack;
-let page: Server;
+let page: LocalServer;
 let pageUrl = '';
 
 test.before(async () => {
   stack = await startStack({ fetcher: 'python' });
-  page = createServer((_req, res) => res.end('<html>still fetching</html>'));
-  await new Promise<void>((resolve) => page.listen(0, '127.0.0.1', resolve));
-  const address = page.address();
-  pageUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/`;
+  page = await startWebsite('<html>still fetching</html>');
+  pageUrl = page.url;
 });
 
 test.after(async () => {
-  page?.close();
+  await page?.close();
   await stack?.stop();
 });
 

@@ -35,9 +35,6 @@ export function exposeItems(kind: ListKind, prefixed: boolean, page: TargetPage)
     const item = raw as Item;
     switch (kind) {
       case 'tools':
-        if (typeof item.name !== 'string') continue;
-        item.name = exposeName(prefixed, page.target, item.name);
-        break;
       case 'prompts':
         if (typeof item.name !== 'string') continue;
         item.name = exposeName(prefixed, page.target, item.name);

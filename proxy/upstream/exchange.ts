@@ -2,6 +2,11 @@
 // accepted (202), the response to our request (from an `application/json` body or picked out of a
 // `text/event-stream`), or "your session is gone". Notifications and server→client requests seen
 // on an SSE response are handed to callbacks. Errors are McpmuxErrors naming the target.
+//
+// This is the proxy's hot path, so it speaks undici's dispatch API directly: the body is collected
+// (or parsed as SSE) in the handler, without a Readable stream per response, and the caller aborts
+// it through `abort()` rather than an AbortSignal composed per request.
+import { StringDecoder } from 'node:string_decoder';
 import type { Dispatcher } from 'undici';
 import type { JSONRPCErrorResponse, JSONRPCMessage, JSONRPCNotification, JSONRPCRequest, JSONRPCResultResponse, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { McpmuxError, errorMessage } from '../../shared/errors.ts';
@@ -25,148 +30,257 @@ export interface ExchangeRequest {
   expectId: RequestId | undefined;
   sessionId: string | undefined;
   protocolVersion: string | undefined;
-  /** Aborted by the caller; its reason is what the exchange rejects with. */
-  signal: AbortSignal;
   onNotification?: (message: JSONRPCNotification) => void;
   onServerRequest?: (message: JSONRPCRequest) => void;
+}
+
+/** An exchange under way: its outcome, and a way to give up on it (timeout, cancel, close). */
+export interface Exchange {
+  readonly outcome: Promise<ExchangeOutcome>;
+  /** Stops the exchange; `outcome` rejects with `reason` unless it has already settled. */
+  abort(reason: Error): void;
 }
 
 /** How long an SSE response may keep streaming after it delivered our response before we cut it. */
 const DRAIN_AFTER_RESPONSE_MS = 1_000;
 /** Upstream error bodies are read this far, for the message. */
 const ERROR_BODY_LIMIT = 8 * 1024;
+/** A JSON answer larger than this is refused (a runaway upstream must not exhaust the proxy). */
+const MAX_JSON_BODY_BYTES = 64 * 1024 * 1024;
 
-export async function exchange(request: ExchangeRequest): Promise<ExchangeOutcome> {
+export function exchange(request: ExchangeRequest): Exchange {
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     accept: 'application/json, text/event-stream',
   };
   if (request.sessionId !== undefined) headers['mcp-session-id'] = request.sessionId;
   if (request.protocolVersion !== undefined) headers['mcp-protocol-version'] = request.protocolVersion;
-
-  let response: Dispatcher.ResponseData;
+  const handler = new ExchangeHandler(request);
   try {
-    response = await request.dispatcher.request({
-      origin: request.endpoint.origin,
-      path: request.endpoint.path,
-      method: 'POST',
-      headers,
-      body: request.body,
-      signal: request.signal,
-      // The caller's signal carries the real deadline; undici's own timers stay out of the way.
-      headersTimeout: 0,
-      bodyTimeout: 0,
-    });
+    request.dispatcher.dispatch(
+      {
+        origin: request.endpoint.origin,
+        path: request.endpoint.path,
+        method: 'POST',
+        headers,
+        body: request.body,
+        // The caller's timer carries the real deadline; undici's own timers stay out of the way.
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      },
+      handler,
+    );
   } catch (error) {
-    throw transportError(request, error);
+    handler.fail(error);
   }
-
-  const { statusCode, body } = response;
-  const contentType = String(response.headers['content-type'] ?? '').toLowerCase();
-  const sessionHeader = response.headers['mcp-session-id'];
-  const sessionId = typeof sessionHeader === 'string' && sessionHeader !== '' ? sessionHeader : undefined;
-
-  if (statusCode === 202) {
-    await body.dump();
-    if (request.expectId !== undefined) throw protocolError(request, 'answered a request with 202 Accepted');
-    return { kind: 'accepted' };
-  }
-  if (statusCode < 200 || statusCode >= 300) return failedStatus(request, statusCode, contentType, body);
-  if (request.expectId === undefined) {
-    // A notification answered with 200 (some servers do): nothing to wait for.
-    await body.dump();
-    return { kind: 'accepted' };
-  }
-  if (contentType.startsWith('text/event-stream')) {
-    const message = await readSse(request, body);
-    return { kind: 'response', message, sessionId };
-  }
-  if (contentType.startsWith('application/json')) {
-    const message = pickResponse(request, await readJson(request, body));
-    if (!message) throw protocolError(request, `sent no response with id ${String(request.expectId)}`);
-    return { kind: 'response', message, sessionId };
-  }
-  await body.dump();
-  throw protocolError(request, `answered with content type "${contentType}"`);
+  return handler;
 }
 
-async function failedStatus(
-  request: ExchangeRequest,
-  statusCode: number,
-  contentType: string,
-  body: Dispatcher.ResponseData['body'],
-): Promise<ExchangeOutcome> {
-  const text = await readLimited(body, ERROR_BODY_LIMIT);
-  if (request.sessionId !== undefined && (statusCode === 404 || (statusCode === 400 && mentionsSession(text)))) {
-    // 404 is the spec's "session expired"; servers built on the SDK's example (server-everything
-    // among them) answer an unknown session with 400 "No valid session ID provided" instead.
-    return { kind: 'session-expired' };
+type Mode = 'json' | 'sse' | 'error' | 'discard';
+
+class ExchangeHandler implements Dispatcher.DispatchHandler, Exchange {
+  readonly outcome: Promise<ExchangeOutcome>;
+  readonly #request: ExchangeRequest;
+  #resolve!: (outcome: ExchangeOutcome) => void;
+  #reject!: (error: Error) => void;
+  #settled = false;
+  #controller: Dispatcher.DispatchController | undefined;
+  /** Set by abort() before undici handed us a controller: applied as soon as it does. */
+  #abortReason: Error | undefined;
+  #mode: Mode = 'discard';
+  #statusCode = 0;
+  #contentType = '';
+  #sessionId: string | undefined;
+  #chunks: Buffer[] = [];
+  #size = 0;
+  #sse: { parser: SseParser; decoder: StringDecoder; drainTimer: NodeJS.Timeout | undefined } | undefined;
+
+  constructor(request: ExchangeRequest) {
+    this.#request = request;
+    this.outcome = new Promise<ExchangeOutcome>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
   }
-  if (contentType.startsWith('application/json') && request.expectId !== undefined) {
-    try {
-      const parsed = pickResponse(request, JSON.parse(text) as unknown, { acceptNullId: true });
-      if (parsed && 'error' in parsed) return { kind: 'response', message: parsed, sessionId: undefined };
-    } catch {
-      // not JSON-RPC: reported below with the status
+
+  abort(reason: Error): void {
+    this.#abortReason ??= reason;
+    this.#settle(undefined, reason);
+    this.#controller?.abort(reason);
+  }
+
+  /** A failure before or outside the response (connect refused, reset, dispatch threw). */
+  fail(error: unknown): void {
+    this.#settle(undefined, transportError(this.#request, this.#abortReason ?? error));
+    if (this.#sse) clearTimeout(this.#sse.drainTimer);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.#abortReason) controller.abort(this.#abortReason);
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    this.#statusCode = statusCode;
+    this.#contentType = String(headers['content-type'] ?? '').toLowerCase();
+    const session = headers['mcp-session-id'];
+    this.#sessionId = typeof session === 'string' && session !== '' ? session : undefined;
+    const request = this.#request;
+    if (statusCode === 202) {
+      this.#mode = 'discard';
+      if (request.expectId !== undefined) this.#settle(undefined, protocolError(request, 'answered a request with 202 Accepted'));
+      else this.#settle({ kind: 'accepted' });
+    } else if (statusCode < 200 || statusCode >= 300) {
+      this.#mode = 'error';
+    } else if (request.expectId === undefined) {
+      // A notification answered with 200 (some servers do): nothing to wait for.
+      this.#mode = 'discard';
+      this.#settle({ kind: 'accepted' });
+    } else if (this.#contentType.startsWith('text/event-stream')) {
+      this.#mode = 'sse';
+      this.#sse = { parser: new SseParser((event) => this.#onEvent(event.event, event.data)), decoder: new StringDecoder('utf8'), drainTimer: undefined };
+    } else if (this.#contentType.startsWith('application/json')) {
+      this.#mode = 'json';
+    } else {
+      this.#mode = 'discard';
+      this.#settle(undefined, protocolError(request, `answered with content type "${this.#contentType}"`));
     }
   }
-  const detail = `answered HTTP ${statusCode}${text ? `: ${text.slice(0, 200)}` : ''}`;
-  if (statusCode === 502 || statusCode === 503 || statusCode === 504) {
-    throw new McpmuxError('MCPMUX_TARGET_UNAVAILABLE', `target ${request.target} ${detail}`);
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    switch (this.#mode) {
+      case 'json':
+        this.#size += chunk.length;
+        if (this.#size > MAX_JSON_BODY_BYTES) {
+          const error = protocolError(this.#request, `sent a JSON body larger than ${MAX_JSON_BODY_BYTES} bytes`);
+          this.#settle(undefined, error);
+          controller.abort(error);
+          return;
+        }
+        this.#chunks.push(chunk);
+        return;
+      case 'error':
+        if (this.#size < ERROR_BODY_LIMIT) {
+          this.#chunks.push(chunk);
+          this.#size += chunk.length;
+        }
+        return;
+      case 'sse':
+        this.#sse?.parser.push(this.#sse.decoder.write(chunk));
+        return;
+      case 'discard':
+        return;
+    }
   }
-  throw protocolError(request, detail);
+
+  onResponseEnd(): void {
+    const request = this.#request;
+    switch (this.#mode) {
+      case 'json': {
+        const text = this.#body();
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          this.#settle(undefined, protocolError(request, 'sent a body that is not JSON'));
+          return;
+        }
+        const message = pickResponse(request, parsed);
+        if (message) this.#settle({ kind: 'response', message, sessionId: this.#sessionId });
+        else this.#settle(undefined, protocolError(request, `sent no response with id ${String(request.expectId)}`));
+        return;
+      }
+      case 'error':
+        this.#settleFailedStatus(this.#body().slice(0, ERROR_BODY_LIMIT));
+        return;
+      case 'sse': {
+        const sse = this.#sse;
+        if (sse) {
+          sse.parser.push(sse.decoder.end());
+          sse.parser.end();
+          clearTimeout(sse.drainTimer);
+        }
+        this.#settle(undefined, protocolError(request, `ended its SSE stream without a response to id ${String(request.expectId)}`));
+        return;
+      }
+      case 'discard':
+        return;
+    }
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.fail(error);
+  }
+
+  #body(): string {
+    const chunks = this.#chunks;
+    this.#chunks = [];
+    if (chunks.length === 1) return (chunks[0] as Buffer).toString('utf8');
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  #onEvent(event: string, data: string): void {
+    // Priming events (an id and empty data, sent for resumability since 2025-11-25) carry no message.
+    if (event !== 'message' || data.trim() === '') return;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(data);
+    } catch {
+      const error = protocolError(this.#request, 'sent an SSE event that is not JSON');
+      this.#settle(undefined, error);
+      this.#controller?.abort(error);
+      return;
+    }
+    const found = dispatchMessages(this.#request, parsed);
+    if (found && !this.#settled) {
+      this.#settle({ kind: 'response', message: found, sessionId: this.#sessionId });
+      // Keep reading so the connection goes back to the pool, but not forever.
+      const sse = this.#sse;
+      if (sse) {
+        sse.drainTimer = setTimeout(() => this.#controller?.abort(new McpmuxError('MCPMUX_UPSTREAM_PROTOCOL', 'SSE response kept streaming after its answer')), DRAIN_AFTER_RESPONSE_MS);
+        sse.drainTimer.unref();
+      }
+    }
+  }
+
+  #settleFailedStatus(text: string): void {
+    const request = this.#request;
+    const statusCode = this.#statusCode;
+    if (request.sessionId !== undefined && (statusCode === 404 || (statusCode === 400 && mentionsSession(text)))) {
+      // 404 is the spec's "session expired"; servers built on the SDK's example (server-everything
+      // among them) answer an unknown session with 400 "No valid session ID provided" instead.
+      this.#settle({ kind: 'session-expired' });
+      return;
+    }
+    if (this.#contentType.startsWith('application/json') && request.expectId !== undefined) {
+      try {
+        const parsed = pickResponse(request, JSON.parse(text) as unknown, { acceptNullId: true });
+        if (parsed && 'error' in parsed) {
+          this.#settle({ kind: 'response', message: parsed, sessionId: undefined });
+          return;
+        }
+      } catch {
+        // not JSON-RPC: reported below with the status
+      }
+    }
+    const detail = `answered HTTP ${statusCode}${text ? `: ${text.slice(0, 200)}` : ''}`;
+    if (statusCode === 502 || statusCode === 503 || statusCode === 504) {
+      this.#settle(undefined, new McpmuxError('MCPMUX_TARGET_UNAVAILABLE', `target ${request.target} ${detail}`));
+      return;
+    }
+    this.#settle(undefined, protocolError(request, detail));
+  }
+
+  #settle(outcome: ExchangeOutcome | undefined, error?: Error): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    if (outcome) this.#resolve(outcome);
+    else this.#reject(error ?? new Error('exchange settled without an outcome'));
+  }
 }
 
 function mentionsSession(text: string): boolean {
   return /session/i.test(text);
-}
-
-function readSse(request: ExchangeRequest, body: Dispatcher.ResponseData['body']): Promise<UpstreamResponse> {
-  return new Promise<UpstreamResponse>((resolve, reject) => {
-    let settled = false;
-    let drainTimer: NodeJS.Timeout | undefined;
-    const parser = new SseParser((event) => {
-      // Priming events (an id and empty data, sent for resumability since 2025-11-25) carry no message.
-      if (event.event !== 'message' || event.data.trim() === '') return;
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(event.data);
-      } catch {
-        if (!settled) {
-          settled = true;
-          reject(protocolError(request, 'sent an SSE event that is not JSON'));
-          body.destroy();
-        }
-        return;
-      }
-      const found = dispatchMessages(request, parsed);
-      if (found && !settled) {
-        settled = true;
-        resolve(found);
-        // Keep reading so the connection goes back to the pool, but not forever.
-        drainTimer = setTimeout(() => body.destroy(), DRAIN_AFTER_RESPONSE_MS);
-        drainTimer.unref();
-      }
-    });
-    const decoder = new TextDecoder();
-    body.on('data', (chunk: Buffer) => parser.push(decoder.decode(chunk, { stream: true })));
-    body.on('end', () => {
-      parser.push(decoder.decode());
-      parser.end();
-      clearTimeout(drainTimer);
-      if (!settled) {
-        settled = true;
-        reject(protocolError(request, `ended its SSE stream without a response to id ${String(request.expectId)}`));
-      }
-    });
-    body.on('error', (error: unknown) => {
-      clearTimeout(drainTimer);
-      if (!settled) {
-        settled = true;
-        reject(transportError(request, error));
-      }
-    });
-  });
 }
 
 /** Routes every message of one SSE event; returns the response to our request if it is there. */
@@ -203,37 +317,12 @@ function pickResponse(
   return undefined;
 }
 
-async function readJson(request: ExchangeRequest, body: Dispatcher.ResponseData['body']): Promise<unknown> {
-  const text = await body.text();
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw protocolError(request, 'sent a body that is not JSON');
-  }
-}
-
-async function readLimited(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
-  let text = '';
-  try {
-    for await (const chunk of body) {
-      if (text.length < limit) text += (chunk as Buffer).toString('utf8');
-    }
-  } catch {
-    // the status already tells what went wrong
-  }
-  return text.slice(0, limit);
-}
-
 function protocolError(request: ExchangeRequest, what: string): McpmuxError {
   return new McpmuxError('MCPMUX_UPSTREAM_PROTOCOL', `target ${request.target} ${what}`);
 }
 
 function transportError(request: ExchangeRequest, error: unknown): Error {
   // An abort's reason is the caller's own error (timeout, cancellation, session closed): keep it.
-  if (request.signal.aborted) {
-    const reason: unknown = request.signal.reason;
-    return reason instanceof Error ? reason : new McpmuxError('MCPMUX_TARGET_UNAVAILABLE', `request to target ${request.target} was aborted`);
-  }
   if (error instanceof McpmuxError) return error;
   const code = (error as { code?: unknown } | null)?.code;
   return new McpmuxError(

@@ -21,7 +21,7 @@ import {
   type UpstreamOptions,
   type UpstreamResponse,
 } from './connection.ts';
-import { exchange } from './exchange.ts';
+import { exchange, type Exchange, type ExchangeOutcome } from './exchange.ts';
 import { UpstreamListener } from './listen.ts';
 
 export type { OutgoingResponse, RequestOptions, UpstreamMessage, UpstreamResponse };
@@ -45,6 +45,8 @@ export class UpstreamSession implements UpstreamConnection {
   #listener: UpstreamListener | undefined;
   #reinitializing: Promise<void> | undefined;
   readonly #inFlight = new InFlight(() => void this.close());
+  /** Exchanges under way, aborted by close(). */
+  readonly #calls = new Set<Exchange>();
 
   constructor(options: UpstreamSessionOptions) {
     this.target = options.target;
@@ -116,7 +118,9 @@ export class UpstreamSession implements UpstreamConnection {
   /** Rejects pending requests, then ends the upstream session (DELETE) if it has one. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
-    this.#closed.abort(new McpmuxError('MCPMUX_TARGET_UNAVAILABLE', `the session with target ${this.target} was closed`));
+    const reason = new McpmuxError('MCPMUX_TARGET_UNAVAILABLE', `the session with target ${this.target} was closed`);
+    this.#closed.abort(reason);
+    for (const call of this.#calls) call.abort(reason);
     this.#listener?.stop();
     const sessionId = this.#sessionId;
     if (sessionId === undefined) return;
@@ -213,31 +217,38 @@ export class UpstreamSession implements UpstreamConnection {
     }
   }
 
-  async #post(body: string, expectId: number | undefined, options: RequestOptions) {
+  async #post(body: string, expectId: number | undefined, options: RequestOptions): Promise<ExchangeOutcome> {
     if (this.closed) throw this.#closed.signal.reason as Error;
-    const timeout = new AbortController();
+    const call = exchange({
+      dispatcher: this.#dispatcher,
+      endpoint: this.endpoint,
+      target: this.target,
+      body,
+      expectId,
+      sessionId: this.#sessionId,
+      protocolVersion: this.#protocolVersion,
+      onNotification: (notification) => this.#options.onMessage?.(notification, options.relatedTo),
+      onServerRequest: (request) => (this.#options.onMessage ? this.#options.onMessage(request, options.relatedTo) : this.#refuse(request)),
+    });
+    // One timer and, when the caller can cancel, one listener: cheaper per request than composing
+    // AbortSignals. close() aborts whatever is still in #calls.
     const timer = setTimeout(
-      () => timeout.abort(new McpmuxError('MCPMUX_UPSTREAM_TIMEOUT', `target ${this.target} did not answer within ${options.timeoutMs} ms`)),
+      () => call.abort(new McpmuxError('MCPMUX_UPSTREAM_TIMEOUT', `target ${this.target} did not answer within ${options.timeoutMs} ms`)),
       options.timeoutMs,
     );
-    const signals = [this.#closed.signal, timeout.signal];
-    if (options.signal) signals.push(options.signal);
+    const signal = options.signal;
+    const onCancel = signal ? (): void => call.abort(abortReason(signal)) : undefined;
+    if (signal && onCancel) {
+      if (signal.aborted) onCancel();
+      else signal.addEventListener('abort', onCancel, { once: true });
+    }
+    this.#calls.add(call);
     try {
-      const outcome = await exchange({
-        dispatcher: this.#dispatcher,
-        endpoint: this.endpoint,
-        target: this.target,
-        body,
-        expectId,
-        sessionId: this.#sessionId,
-        protocolVersion: this.#protocolVersion,
-        signal: AbortSignal.any(signals),
-        onNotification: (notification) => this.#options.onMessage?.(notification, options.relatedTo),
-        onServerRequest: (request) => (this.#options.onMessage ? this.#options.onMessage(request, options.relatedTo) : this.#refuse(request)),
-      });
-      return outcome;
+      return await call.outcome;
     } finally {
       clearTimeout(timer);
+      this.#calls.delete(call);
+      if (signal && onCancel) signal.removeEventListener('abort', onCancel);
     }
   }
 
@@ -255,4 +266,9 @@ export class UpstreamSession implements UpstreamConnection {
     if (this.#protocolVersion !== undefined) headers['mcp-protocol-version'] = this.#protocolVersion;
     return headers;
   }
+}
+
+function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new McpmuxError('MCPMUX_REQUEST_CANCELLED', 'the request was cancelled');
 }

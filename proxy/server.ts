@@ -145,6 +145,11 @@ export class ProxyServer {
     return this.#port;
   }
 
+  /** Downstream sessions open now (both transports). */
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
   /** The version of the applied table; undefined before the first apply(). */
   get version(): string | undefined {
     return this.#table?.version;

@@ -1,0 +1,28 @@
+// CPU time and memory of a child process, read from /proc (Linux), so a scenario can report what
+// a component cost without asking the component.
+import { readFileSync } from 'node:fs';
+
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+export interface ProcessSample {
+  /** User + system CPU time in ms since the process started. */
+  cpuMs: number;
+  rssBytes: number;
+}
+
+export function sampleProcess(pid: number): ProcessSample {
+  // Fields after the command name (which may hold spaces): state is field 3; utime 14, stime 15.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return { cpuMs: (ticks * 1000) / CLOCK_TICKS, rssBytes: Number(rss?.[1] ?? 0) * 1024 };
+}
+
+/** CPU ms a process spent while `work` ran. */
+export async function cpuDuring<T>(pids: readonly number[], work: () => Promise<T>): Promise<{ value: T; cpuMs: number[] }> {
+  const before = pids.map((pid) => sampleProcess(pid).cpuMs);
+  const value = await work();
+  const after = pids.map((pid) => sampleProcess(pid).cpuMs);
+  return { value, cpuMs: after.map((ms, i) => ms - (before[i] ?? 0)) };
+}

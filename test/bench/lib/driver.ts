@@ -87,6 +87,8 @@ export interface InterleaveOptions {
   callsPerRound: number;
   /** Calls per side before the first measured round (JIT, pools, caches). */
   warmupCalls: number;
+  /** A side's round also ends after this long, so a slow side (a peer 100× slower) bounds the run. */
+  maxRoundMs?: number;
 }
 
 /**
@@ -98,13 +100,16 @@ export async function interleave(endpoints: readonly BenchEndpoint[], options: I
   for (const endpoint of endpoints) sides.push({ endpoint, sessions: await openSessions(endpoint, options.sessions), result: emptyResult() });
   try {
     for (const side of sides) {
-      const warm = await runLoad(side.sessions, { calls: options.warmupCalls, warmup: true });
+      const deadline = options.maxRoundMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.maxRoundMs;
+      const warm = await runLoad(side.sessions, { calls: options.warmupCalls, warmup: true, stop: () => Date.now() > deadline });
       if (warm.failed > 0) throw new Error(`${side.endpoint.name}: ${warm.failed} warm-up calls failed: ${[...warm.errors.keys()].join('; ')}`);
     }
     for (let round = 0; round < options.rounds; round++) {
       for (let i = 0; i < sides.length; i++) {
         const side = sides[(round + i) % sides.length];
-        if (side) await runLoad(side.sessions, { calls: options.callsPerRound, into: side.result });
+        if (!side) continue;
+        const deadline = options.maxRoundMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.maxRoundMs;
+        await runLoad(side.sessions, { calls: options.callsPerRound, into: side.result, stop: () => Date.now() > deadline });
       }
     }
   } finally {

@@ -23,8 +23,11 @@ export interface ControlPlaneOptions {
   httpPort: number;
   eventLogRetention: number;
   logger: Logger;
-  /** Quiet period before rebuilding snapshots, and the longest a burst may delay a rebuild. */
-  debounce?: { quietMs: number; maxDelayMs: number };
+  /**
+   * Rebuild coalescing (snapshots/debounce.ts): an isolated change rebuilds at once; changes within
+   * quietMs of a rebuild wait for quietMs of quiet, at most maxDelayMs. Default 50 ms / 1 s.
+   */
+  debounce?: { quietMs: number; maxDelayMs: number; leading?: boolean };
 }
 
 export interface RunningControlPlane {
@@ -48,6 +51,16 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   const pushes = new Counter({ name: 'mcpmux_discovery_pushes_total', help: 'Snapshots sent to proxies', labelNames: ['group'], registers: [metrics] });
   const acks = new Counter({ name: 'mcpmux_discovery_acks_total', help: 'Snapshot ACKs from proxies', labelNames: ['group'], registers: [metrics] });
   const nacks = new Counter({ name: 'mcpmux_discovery_nacks_total', help: 'Snapshot NACKs from proxies', labelNames: ['group'], registers: [metrics] });
+  // Every push and ACK counts, N per version: each group's labelled child is looked up once.
+  const perGroup = (counter: Counter<'group'>): ((group: string) => Counter.Internal) => {
+    const children = new Map<string, Counter.Internal>();
+    return (group) => {
+      let child = children.get(group);
+      if (!child) children.set(group, (child = counter.labels({ group })));
+      return child;
+    };
+  };
+  const [pushesOf, acksOf, nacksOf] = [perGroup(pushes), perGroup(acks), perGroup(nacks)];
   const lastSeq = new Gauge({ name: 'mcpmux_event_log_last_seq', help: 'Sequence number of the newest event', registers: [metrics] });
 
   const events = new MemoryEventLog({ retention: options.eventLogRetention });
@@ -97,9 +110,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     proxies,
     logger,
     callbacks: {
-      onPush: (_node, group) => pushes.inc({ group }),
-      onAck: (_node, group) => acks.inc({ group }),
-      onNack: (_node, group) => nacks.inc({ group }),
+      onPush: (_node, group) => pushesOf(group).inc(),
+      onAck: (_node, group) => acksOf(group).inc(),
+      onNack: (_node, group) => nacksOf(group).inc(),
     },
   });
   const admin = new AdminServer({ cache, events, proxies });
@@ -127,6 +140,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     rebuild();
     const started = await startGrpcServer({ address: options.address, port: options.grpcPort, discovery: discovery.handlers(), admin: admin.handlers() });
     grpcServer = started.server;
+    // One encoding per version, not per stream (a stream opened before this line would be served
+    // correctly, only without the sharing).
+    discovery.serveOn(started.server);
     serving = true;
     logger.info({ grpc: `${options.address}:${started.port}`, http: `${options.address}:${health.port}`, source: options.source.name }, 'control plane ready');
     return {

@@ -11,10 +11,15 @@ export interface ProxyState {
   metadata: Record<string, string>;
 }
 
-/** Per-proxy state, keyed by node id. A reconnecting proxy keeps its record. */
+/**
+ * Per-proxy state, keyed by node id. A reconnecting proxy keeps its record. Every push and ACK
+ * updates a record, so an update is O(1) and changes the record in place; sorting is left to
+ * `list` (admin calls), whose order is kept until a new node id appears. Readers get copies.
+ */
 export class ProxyRegistry {
   readonly #proxies = new Map<string, ProxyState>();
   readonly #now: () => number;
+  #sortedIds: string[] | undefined;
 
   constructor(options: { now?: () => number } = {}) {
     this.#now = options.now ?? Date.now;
@@ -22,6 +27,7 @@ export class ProxyRegistry {
 
   connect(nodeId: string, group: string, metadata: Record<string, string>, ackedVersion: string): void {
     const previous = this.#proxies.get(nodeId);
+    if (!previous) this.#sortedIds = undefined;
     this.#proxies.set(nodeId, {
       nodeId,
       group,
@@ -37,14 +43,19 @@ export class ProxyRegistry {
 
   update(nodeId: string, change: Partial<Omit<ProxyState, 'nodeId' | 'lastSeen'>>): void {
     const state = this.#proxies.get(nodeId);
-    if (state) this.#proxies.set(nodeId, { ...state, ...change, lastSeen: this.#now() });
+    if (!state) return;
+    Object.assign(state, change);
+    state.lastSeen = this.#now();
   }
 
+  /** Every proxy by node id, as copies. */
   list(): ProxyState[] {
-    return [...this.#proxies.values()].sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0));
+    this.#sortedIds ??= [...this.#proxies.keys()].sort();
+    return this.#sortedIds.map((id) => ({ ...this.#proxies.get(id)! }));
   }
 
   get(nodeId: string): ProxyState | undefined {
-    return this.#proxies.get(nodeId);
+    const state = this.#proxies.get(nodeId);
+    return state && { ...state };
   }
 }

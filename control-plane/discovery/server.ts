@@ -3,6 +3,7 @@ import type { Snapshot } from '../../shared/config/types.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { DiscoveryRequest, DiscoveryResponse } from '../../shared/proto/messages.ts';
 import type { SnapshotCache } from '../snapshots/cache.ts';
+import { SnapshotEncoder, serveWithSharedEncoding } from './encode.ts';
 import type { ProxyRegistry } from './proxies.ts';
 
 /** Hooks for metrics and status; the stream loop itself only keeps protocol books. */
@@ -25,6 +26,8 @@ export class DiscoveryServer {
   readonly #logger: Logger;
   readonly #callbacks: DiscoveryCallbacks;
   readonly #streams = new Set<DiscoveryStream>();
+  /** Each version's snapshot is encoded once, whatever the number of streams it goes to. */
+  readonly #encoder = new SnapshotEncoder();
 
   constructor(options: { cache: SnapshotCache; proxies: ProxyRegistry; logger: Logger; callbacks?: DiscoveryCallbacks }) {
     this.#cache = options.cache;
@@ -36,6 +39,15 @@ export class DiscoveryServer {
   /** The handler map for grpc.Server#addService. */
   handlers(): grpc.UntypedServiceImplementation {
     return { StreamSnapshots: (stream: DiscoveryStream) => this.#serve(stream) };
+  }
+
+  /**
+   * Serves discovery on `server` with the serializer that reuses each version's encoded snapshot
+   * (see encode.ts); call it right after the server is bound. Without it the loop still works, with
+   * proto-loader encoding the snapshot for every stream.
+   */
+  serveOn(server: grpc.Server): void {
+    serveWithSharedEncoding(server, (stream) => this.#serve(stream as DiscoveryStream));
   }
 
   /** Ends every open stream (shutdown); proxies reconnect elsewhere or keep their snapshot. */
@@ -62,7 +74,7 @@ export class DiscoveryServer {
       if (!snapshot || snapshot.version === acked || snapshot.version === nacked) return;
       const nonce = String(++nonceCounter);
       inFlight = { nonce, version: snapshot.version };
-      stream.write({ versionInfo: snapshot.version, nonce, snapshot });
+      stream.write(this.#encoder.response(snapshot, nonce));
       this.#proxies.update(nodeId, { sentVersion: snapshot.version });
       this.#callbacks.onPush?.(nodeId, group, snapshot.version);
     };

@@ -99,4 +99,32 @@ test('the debouncer waits for quiet but never longer than the max delay', async 
   assert.is(runs, before + 1, 'cancel drops the pending run');
 });
 
+test('an isolated trigger runs on the next turn; triggers right after a run wait for quiet', async () => {
+  let runs = 0;
+  const debouncer = new Debouncer(() => runs++, { quietMs: 150, maxDelayMs: 1000 });
+  debouncer.trigger();
+  debouncer.trigger(); // same turn: shares the run
+  await new Promise((r) => setImmediate(r));
+  assert.is(runs, 1, 'ran at once, once');
+  debouncer.trigger(); // within quietMs of that run: part of a burst
+  await new Promise((r) => setTimeout(r, 10));
+  assert.is(runs, 1, 'a burst waits for quiet');
+  await new Promise((r) => setTimeout(r, 200));
+  assert.is(runs, 2, 'then runs once');
+  await new Promise((r) => setTimeout(r, 200)); // quiet again: the next change is isolated
+  debouncer.trigger();
+  await new Promise((r) => setImmediate(r));
+  assert.is(runs, 3);
+});
+
+test('leading: false waits for quiet every time', async () => {
+  let runs = 0;
+  const debouncer = new Debouncer(() => runs++, { quietMs: 150, maxDelayMs: 1000, leading: false });
+  debouncer.trigger();
+  await new Promise((r) => setTimeout(r, 10));
+  assert.is(runs, 0);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.is(runs, 1);
+});
+
 test.run();

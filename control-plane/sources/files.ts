@@ -2,8 +2,19 @@
 // needed) and feeds the same reducer and translator as the kubernetes source.
 //
 // Every burst of filesystem events triggers a rescan of the folder; files whose text is unchanged are
-// not parsed again. The union of all files' objects is diffed against what was last emitted, so an
-// object that moved between files is an upsert (or nothing), never a delete.
+// not parsed again (nor canonicalized). The union of all files' objects is diffed against what was
+// last emitted, so an object that moved between files is an upsert (or nothing), never a delete.
+//
+// Timing: fs.watch (inotify) reports a write within a millisecond or two, so the latency from an
+// edit to the emitted batch is the quiet period plus one rescan. The quiet period is short (10 ms):
+// it only has to cover one writer's burst of syscalls (truncate, write, rename: an editor's save,
+// `git checkout`, `cp`), which come microseconds to a few milliseconds apart. A slower writer is
+// caught by the re-read in #scan (events that arrived while reading mean: read again after another
+// quiet period), and a longer fixed wait would not protect against a truly slow one anyway (a shell
+// redirect truncates long before the command writes). The max delay bounds how long constant churn
+// can hold a batch back. The control plane adds no second fixed delay behind this one
+// (snapshots/debounce.ts rebuilds on an isolated change at once), so an edit reaches the
+// translator ~15 ms after it is written.
 import { watch, type FSWatcher } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
@@ -16,21 +27,22 @@ import { formatManifestError, parseManifests } from './yaml.ts';
 export interface FilesSourceOptions {
   dir: string;
   logger: Logger;
-  /** Quiet period that ends a burst of filesystem events. */
+  /** Quiet period that ends a burst of filesystem events (default 10 ms; see the top of this file). */
   debounceMs?: number;
   /** Under constant churn, rescan at least this often. */
   maxDelayMs?: number;
 }
 
+interface Emitted {
+  object: KubeObject;
+  /** Its canonical JSON, computed once when its file is parsed: what the diff compares. */
+  canonical: string;
+}
+
 interface FileEntry {
   text: string;
   /** The objects of the last text that parsed without error: a broken edit keeps these. */
-  objects: KubeObject[];
-}
-
-interface Emitted {
-  object: KubeObject;
-  canonical: string;
+  objects: Emitted[];
 }
 
 const MANIFEST = /\.ya?ml$/i;
@@ -54,6 +66,19 @@ export async function listManifestFiles(dir: string): Promise<string[]> {
   return found.sort();
 }
 
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return results;
+}
+
 export class FilesSource implements Source {
   readonly name = 'files' as const;
   readonly #dir: string;
@@ -73,7 +98,7 @@ export class FilesSource implements Source {
   constructor(options: FilesSourceOptions) {
     this.#dir = options.dir;
     this.#logger = options.logger;
-    this.#debounceMs = options.debounceMs ?? 50;
+    this.#debounceMs = options.debounceMs ?? 10;
     this.#maxDelayMs = options.maxDelayMs ?? 1000;
   }
 
@@ -171,10 +196,13 @@ export class FilesSource implements Source {
 
   async #readAll(): Promise<void> {
     const paths = await listManifestFiles(this.#dir);
+    // A few reads at a time (each is several thread-pool round trips; too many at once would run
+    // out of file descriptors and read as deleted), applied in path order.
+    const texts = await mapLimit(paths, 16, (path) => readFile(join(this.#dir, path), 'utf8').catch(() => null));
     const seen = new Set<string>();
-    for (const path of paths) {
-      const text = await readFile(join(this.#dir, path), 'utf8').catch(() => null);
-      if (text === null) continue; // deleted between listing and reading: its own event rescans
+    for (const [i, path] of paths.entries()) {
+      const text = texts[i];
+      if (text === null || text === undefined) continue; // deleted between listing and reading: its own event rescans
       seen.add(path);
       this.#update(path, text);
     }
@@ -193,7 +221,8 @@ export class FilesSource implements Source {
     if (errors.length > 0 && previous) {
       this.#logger.warn({ file: fileName }, 'keeping the last objects that parsed from this file');
     }
-    this.#files.set(path, { text, objects: errors.length > 0 ? (previous?.objects ?? []) : objects });
+    const parsed = errors.length > 0 ? (previous?.objects ?? []) : objects.map((object) => ({ object, canonical: canonicalJson(object) }));
+    this.#files.set(path, { text, objects: parsed });
   }
 
   /** Upserts for new or changed objects, deletes for vanished ones, sorted by identity. */
@@ -201,14 +230,14 @@ export class FilesSource implements Source {
     const next = new Map<string, Emitted>();
     const origin = new Map<string, string>();
     for (const path of [...this.#files.keys()].sort()) {
-      for (const object of this.#files.get(path)!.objects) {
-        const id = objectId(object);
+      for (const emitted of this.#files.get(path)!.objects) {
+        const id = objectId(emitted.object);
         const other = origin.get(id);
         if (other !== undefined && other !== path) {
           this.#logger.warn({ object: id, files: [other, path] }, 'object defined in two files; the later file wins');
         }
         origin.set(id, path);
-        next.set(id, { object, canonical: canonicalJson(object) });
+        next.set(id, emitted);
       }
     }
     const changes: Array<SourceChange & { id: string }> = [];

@@ -1,0 +1,127 @@
+import * as grpc from '@grpc/grpc-js';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Snapshot, Target } from '../../shared/config/types.ts';
+import { sealSnapshot } from '../../shared/config/version.ts';
+import { createLogger } from '../../shared/log.ts';
+import { serviceDefinition } from '../../shared/proto/load.ts';
+import type { DiscoveryRequest, DiscoveryResponse } from '../../shared/proto/messages.ts';
+import { startGrpcServer, stopGrpcServer } from '../grpc/server.ts';
+import { SnapshotCache } from '../snapshots/cache.ts';
+import { discoveryResponseSerializer, ENCODED_SNAPSHOT, SnapshotEncoder } from './encode.ts';
+import { ProxyRegistry } from './proxies.ts';
+import { DiscoveryServer } from './server.ts';
+
+const method = serviceDefinition('DiscoveryService').StreamSnapshots!;
+const plainSerialize = method.responseSerialize as (value: DiscoveryResponse) => Buffer;
+const deserialize = method.responseDeserialize as (bytes: Buffer) => DiscoveryResponse;
+
+function target(name: string, port: number): Target {
+  return {
+    backend: 'ns/b',
+    name,
+    endpoints: [{ address: '10.0.0.1', port, ready: true }],
+    path: '/mcp',
+    protocol: 'PROTOCOL_STREAMABLE_HTTP',
+    scheme: 'http',
+    timeouts: { requestMs: 0, initializeMs: 0 },
+    authSecret: '',
+    source: 'Service ns/x',
+    stdio: null,
+  };
+}
+
+function snapshot(port: number): Snapshot {
+  return sealSnapshot({
+    group: 'ns/gw',
+    listeners: [{ name: 'http', port: 80, protocol: 'HTTP', hostnames: [] }],
+    routes: [],
+    backends: [],
+    targets: [target('a', port), target('ünïcode-ok', port + 1)],
+    policies: [],
+    secrets: [{ name: 'ns/creds', data: { token: 's3cret' } }],
+  });
+}
+
+test('the shared encoding decodes to exactly what the plain encoding does', () => {
+  const encoder = new SnapshotEncoder();
+  const serialize = discoveryResponseSerializer();
+  const s = snapshot(8000);
+  const shared = serialize(encoder.response(s, '42'));
+  const plain = plainSerialize({ versionInfo: s.version, nonce: '42', snapshot: s });
+  assert.equal(deserialize(shared), deserialize(plain));
+  assert.is(deserialize(shared).versionInfo, s.version);
+  assert.is(deserialize(shared).nonce, '42');
+  // Lengths past one varint byte, multi-byte UTF-8, and empty fields (omitted, as proto3 does).
+  for (const [version, nonce] of [['v'.repeat(300), 'ñ'.repeat(200)], ['', ''], [s.version, '']]) {
+    const bytes = serialize({ ...encoder.response(s, nonce!), versionInfo: version! });
+    assert.equal(deserialize(bytes), deserialize(plainSerialize({ versionInfo: version!, nonce: nonce!, snapshot: s })));
+  }
+});
+
+test('each snapshot is encoded once, whatever the number of responses', () => {
+  const encoder = new SnapshotEncoder();
+  const s = snapshot(8000);
+  const first = encoder.response(s, '1');
+  const second = encoder.response(s, '2');
+  assert.is(encoder.encode(s), encoder.encode(s), 'the same bytes');
+  assert.is(first[ENCODED_SNAPSHOT], second[ENCODED_SNAPSHOT], 'both responses carry the one encoding');
+  assert.is.not(encoder.encode(snapshot(9000)), encoder.encode(s), 'another version, other bytes');
+});
+
+test('responses without a shared encoding, and proto-loader serializing ours, both still work', () => {
+  const serialize = discoveryResponseSerializer();
+  const s = snapshot(8000);
+  const plain = { versionInfo: s.version, nonce: '7', snapshot: s };
+  assert.equal(deserialize(serialize(plain)), deserialize(plainSerialize(plain)));
+  // A stream served by the plain registration (before serveOn) ignores the extra symbol key.
+  assert.equal(deserialize(plainSerialize(new SnapshotEncoder().response(s, '7'))).snapshot.version, s.version);
+});
+
+test('over gRPC: serveOn streams the shared encoding; every stream gets its own nonce and ACKs', async () => {
+  const cache = new SnapshotCache();
+  const proxies = new ProxyRegistry();
+  const logger = createLogger('test', { level: 'silent' });
+  const discovery = new DiscoveryServer({ cache, proxies, logger });
+  const { server, port } = await startGrpcServer({ address: '127.0.0.1', port: 0, discovery: discovery.handlers(), admin: {} });
+  discovery.serveOn(server);
+  const v1 = snapshot(8000);
+  const v2 = snapshot(8001);
+  cache.setAll([v1], 1);
+  const clients: grpc.Client[] = [];
+  const received: DiscoveryResponse[][] = [];
+  try {
+    for (let i = 0; i < 3; i++) {
+      const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+      clients.push(client);
+      const stream = client.makeBidiStreamRequest<DiscoveryRequest, DiscoveryResponse>(method.path, method.requestSerialize as (v: DiscoveryRequest) => Buffer, deserialize);
+      const mine: DiscoveryResponse[] = [];
+      received.push(mine);
+      const id = `p${i}`;
+      stream.on('data', (r: DiscoveryResponse) => {
+        mine.push(r);
+        stream.write({ node: { id, metadata: {} }, group: '', versionInfo: r.versionInfo, responseNonce: r.nonce, errorDetail: null });
+      });
+      stream.on('error', () => {});
+      stream.write({ node: { id, metadata: {} }, group: '', versionInfo: '', responseNonce: '', errorDetail: null });
+    }
+    const acked = (version: string): boolean => [0, 1, 2].every((i) => proxies.get(`p${i}`)?.ackedVersion === version);
+    const deadline = Date.now() + 5000;
+    while (!acked(v1.version) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    cache.setAll([v2], 2);
+    while (!acked(v2.version) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(acked(v2.version), 'every stream ACKed both versions');
+    for (const mine of received) {
+      assert.equal(mine.map((r) => r.versionInfo), [v1.version, v2.version]);
+      assert.equal(mine.map((r) => r.snapshot.version), [v1.version, v2.version]);
+      assert.equal(mine[1]!.snapshot.targets[1]!.name, 'ünïcode-ok');
+      assert.is.not(mine[0]!.nonce, mine[1]!.nonce);
+    }
+    assert.equal(proxies.list().map((p) => p.nodeId), ['p0', 'p1', 'p2']);
+  } finally {
+    for (const client of clients) client.close();
+    await stopGrpcServer(server, 500);
+  }
+});
+
+test.run();

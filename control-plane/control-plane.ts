@@ -138,11 +138,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     });
     synced = true;
     rebuild();
-    const started = await startGrpcServer({ address: options.address, port: options.grpcPort, discovery: discovery.handlers(), admin: admin.handlers() });
+    const started = await startGrpcServer({ address: options.address, port: options.grpcPort, discovery: discovery.service(), admin: admin.handlers() });
     grpcServer = started.server;
-    // One encoding per version, not per stream (a stream opened before this line would be served
-    // correctly, only without the sharing).
-    discovery.serveOn(started.server);
     serving = true;
     logger.info({ grpc: `${options.address}:${started.port}`, http: `${options.address}:${health.port}`, source: options.source.name }, 'control plane ready');
     return {

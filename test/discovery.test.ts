@@ -31,7 +31,7 @@ async function startControlPlane(port = 0) {
   const proxies = new ProxyRegistry();
   const pushes: string[] = [];
   const discovery = new DiscoveryServer({ cache, proxies, logger, callbacks: { onPush: (_n, _g, v) => pushes.push(v) } });
-  const { server, port: bound } = await startGrpcServer({ address: '127.0.0.1', port, discovery: discovery.handlers(), admin: {} });
+  const { server, port: bound } = await startGrpcServer({ address: '127.0.0.1', port, discovery: discovery.service(), admin: {} });
   return { cache, proxies, pushes, server, port: bound, address: `127.0.0.1:${bound}` };
 }
 

@@ -74,17 +74,16 @@ test('responses without a shared encoding, and proto-loader serializing ours, bo
   const s = snapshot(8000);
   const plain = { versionInfo: s.version, nonce: '7', snapshot: s };
   assert.equal(deserialize(serialize(plain)), deserialize(plainSerialize(plain)));
-  // A stream served by the plain registration (before serveOn) ignores the extra symbol key.
+  // proto-loader's own serializer, given one of our responses, ignores the extra symbol key.
   assert.equal(deserialize(plainSerialize(new SnapshotEncoder().response(s, '7'))).snapshot.version, s.version);
 });
 
-test('over gRPC: serveOn streams the shared encoding; every stream gets its own nonce and ACKs', async () => {
+test('over gRPC: the service definition streams the shared encoding; every stream gets its own nonce and ACKs', async () => {
   const cache = new SnapshotCache();
   const proxies = new ProxyRegistry();
   const logger = createLogger('test', { level: 'silent' });
   const discovery = new DiscoveryServer({ cache, proxies, logger });
-  const { server, port } = await startGrpcServer({ address: '127.0.0.1', port: 0, discovery: discovery.handlers(), admin: {} });
-  discovery.serveOn(server);
+  const { server, port } = await startGrpcServer({ address: '127.0.0.1', port: 0, discovery: discovery.service(), admin: {} });
   const v1 = snapshot(8000);
   const v2 = snapshot(8001);
   cache.setAll([v1], 1);

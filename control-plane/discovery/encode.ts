@@ -103,14 +103,12 @@ function varintSize(value: number): number {
 }
 
 /**
- * Serves StreamSnapshots on `server` with `handler` and the shared-encoding serializer, replacing
- * the registration `addService` made with proto-loader's serializer (which re-encodes the whole
- * snapshot for every stream). grpc-js looks handlers up per call, so streams opened from now on use
- * it; one opened before is still served correctly, only without the sharing.
+ * The DiscoveryService definition with the shared-encoding serializer on StreamSnapshots, for
+ * grpc.Server#addService (proto-loader's own serializer would re-encode the whole snapshot for
+ * every stream).
  */
-export function serveWithSharedEncoding(server: grpc.Server, handler: grpc.handleBidiStreamingCall<unknown, unknown>): void {
+export function discoveryServiceDefinition(): grpc.ServiceDefinition {
+  const base = serviceDefinition('DiscoveryService');
   const method = discoveryMethod();
-  server.unregister(method.path);
-  const registered = server.register(method.path, handler, discoveryResponseSerializer() as (value: unknown) => Buffer, method.requestDeserialize, 'bidi');
-  if (!registered) throw new Error(`cannot register ${method.path}`);
+  return { ...base, StreamSnapshots: { ...method, responseSerialize: discoveryResponseSerializer() as (value: unknown) => Buffer } };
 }

@@ -3,7 +3,7 @@ import type { Snapshot } from '../../shared/config/types.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { DiscoveryRequest, DiscoveryResponse } from '../../shared/proto/messages.ts';
 import type { SnapshotCache } from '../snapshots/cache.ts';
-import { SnapshotEncoder, serveWithSharedEncoding } from './encode.ts';
+import { SnapshotEncoder, discoveryServiceDefinition } from './encode.ts';
 import type { ProxyRegistry } from './proxies.ts';
 
 /** Hooks for metrics and status; the stream loop itself only keeps protocol books. */
@@ -36,18 +36,15 @@ export class DiscoveryServer {
     this.#callbacks = options.callbacks ?? {};
   }
 
-  /** The handler map for grpc.Server#addService. */
-  handlers(): grpc.UntypedServiceImplementation {
-    return { StreamSnapshots: (stream: DiscoveryStream) => this.#serve(stream) };
-  }
-
   /**
-   * Serves discovery on `server` with the serializer that reuses each version's encoded snapshot
-   * (see encode.ts); call it right after the server is bound. Without it the loop still works, with
-   * proto-loader encoding the snapshot for every stream.
+   * What grpc.Server#addService takes: the service definition, whose serializer reuses each
+   * version's encoded snapshot across streams (see encode.ts), and the handler.
    */
-  serveOn(server: grpc.Server): void {
-    serveWithSharedEncoding(server, (stream) => this.#serve(stream as DiscoveryStream));
+  service(): { definition: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation } {
+    return {
+      definition: discoveryServiceDefinition(),
+      implementation: { StreamSnapshots: (stream: DiscoveryStream) => this.#serve(stream) },
+    };
   }
 
   /** Ends every open stream (shutdown); proxies reconnect elsewhere or keep their snapshot. */

@@ -7,7 +7,7 @@ import { hostPort } from '../../shared/net/address.ts';
 export async function startGrpcServer(options: {
   address: string;
   port: number;
-  discovery: grpc.UntypedServiceImplementation;
+  discovery: { definition: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation };
   admin: grpc.UntypedServiceImplementation;
 }): Promise<{ server: grpc.Server; port: number }> {
   const server = new grpc.Server({
@@ -16,7 +16,7 @@ export async function startGrpcServer(options: {
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.max_send_message_length': 64 * 1024 * 1024,
   });
-  server.addService(serviceDefinition('DiscoveryService'), options.discovery);
+  server.addService(options.discovery.definition, options.discovery.implementation);
   server.addService(serviceDefinition('AdminService'), options.admin);
   addReflection(server);
   const port = await new Promise<number>((resolve, reject) => {

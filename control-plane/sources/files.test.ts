@@ -126,15 +126,34 @@ test('edit → upsert of what changed only; new file → upsert; deleted file �
   }
 });
 
-test("an editor's rename-and-replace is an edit", async () => {
+test("an editor's rename-and-replace is an edit, every time (not only the first)", async () => {
+  // Node's recursive fs.watch on Linux stops reporting a file once it has been replaced by a rename.
+  const f = await startFixture({ 'a.yaml': service('one'), 'sub/b.yaml': service('two') });
+  try {
+    await f.batches.next('initial batch');
+    for (const [folder, name, port] of [['', 'one', 8080], ['', 'one', 8081], ['', 'one', 8082], ['sub', 'two', 9090], ['sub', 'two', 9091]] as const) {
+      const file = join(f.dir, folder, folder === '' ? 'a.yaml' : 'b.yaml');
+      await writeFile(join(f.dir, folder, '.swp'), service(name, port));
+      await rename(join(f.dir, folder, '.swp'), file);
+      const batch = await f.batches.next(`replace ${folder}/${name} with port ${port}`);
+      assert.equal(summary(batch), [`upsert Service default/${name}`]);
+      assert.equal(batch[0]!.object.spec, { ports: [{ port }] });
+    }
+  } finally {
+    await f.cleanup();
+  }
+});
+
+test('a folder created after start is watched: files written into it later are read', async () => {
   const f = await startFixture({ 'a.yaml': service('one') });
   try {
     await f.batches.next('initial batch');
-    await writeFile(join(f.dir, '.a.yaml.swp'), service('one', 8080));
-    await rename(join(f.dir, '.a.yaml.swp'), join(f.dir, 'a.yaml'));
-    const batch = await f.batches.next('replace');
-    assert.equal(summary(batch), ['upsert Service default/one']);
-    assert.equal(batch[0]!.object.spec, { ports: [{ port: 8080 }] });
+    await mkdir(join(f.dir, 'team'));
+    await writeFile(join(f.dir, 'team', 'b.yaml'), service('two'));
+    assert.equal(summary(await f.batches.next('new folder with a file')), ['upsert Service default/two']);
+    await writeFile(join(f.dir, 'team', 'b.yaml'), service('two', 7070));
+    const batch = await f.batches.next('edit in the new folder');
+    assert.equal(batch[0]!.object.spec, { ports: [{ port: 7070 }] });
   } finally {
     await f.cleanup();
   }

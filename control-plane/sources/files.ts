@@ -47,23 +47,38 @@ interface FileEntry {
 
 const MANIFEST = /\.ya?ml$/i;
 
+/** What a scan of the folder finds: manifest files and the folders holding them (both relative to it). */
+export interface ManifestTree {
+  /** Sorted paths of *.yaml / *.yml files. */
+  files: string[];
+  /** Sorted folders walked, the top one as ''. */
+  folders: string[];
+}
+
 /**
- * Manifest files under dir, recursively, as sorted paths relative to dir. Hidden entries are skipped
+ * Manifest files under dir, recursively, with the folders walked. Hidden entries are skipped
  * (editor swap files, and the "..data" folder of a mounted ConfigMap, whose files are also linked
  * at the top); symlinked files are read, symlinked folders are not followed (no cycles).
  */
-export async function listManifestFiles(dir: string): Promise<string[]> {
-  const found: string[] = [];
+export async function listManifestTree(dir: string): Promise<ManifestTree> {
+  const files: string[] = [];
+  const folders: string[] = [];
   async function walk(folder: string): Promise<void> {
+    folders.push(relative(dir, folder));
     for (const entry of await readdir(folder, { withFileTypes: true })) {
       if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
       const path = join(folder, entry.name);
       if (entry.isDirectory()) await walk(path);
-      else if (MANIFEST.test(entry.name) && (entry.isFile() || entry.isSymbolicLink())) found.push(relative(dir, path));
+      else if (MANIFEST.test(entry.name) && (entry.isFile() || entry.isSymbolicLink())) files.push(relative(dir, path));
     }
   }
   await walk(dir);
-  return found.sort();
+  return { files: files.sort(), folders: folders.sort() };
+}
+
+/** Manifest files under dir, recursively, as sorted paths relative to dir (see listManifestTree). */
+export async function listManifestFiles(dir: string): Promise<string[]> {
+  return (await listManifestTree(dir)).files;
 }
 
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -88,7 +103,8 @@ export class FilesSource implements Source {
   readonly #files = new Map<string, FileEntry>();
   #emitted = new Map<string, Emitted>();
   #emit: ((changes: SourceChange[]) => void) | null = null;
-  #watcher: FSWatcher | null = null;
+  /** One watcher per folder (relative path → watcher), the top folder's under ''. */
+  readonly #watchers = new Map<string, FSWatcher>();
   #timer: NodeJS.Timeout | null = null;
   #burstStarted = 0;
   #scanning: Promise<void> | null = null;
@@ -106,9 +122,9 @@ export class FilesSource implements Source {
     const info = await stat(this.#dir).catch(() => null);
     if (!info?.isDirectory()) throw new McpmuxError('MCPMUX_USAGE', `manifest folder ${this.#dir} does not exist or is not a folder`);
     this.#emit = emit;
-    // Watch before the first scan, so an edit made while it runs is not missed.
-    this.#watcher = this.#openWatcher();
-    // Node's recursive watcher reports every existing file as it starts; the first scan covers them.
+    // Watch the top folder before the first scan, so an edit made while it runs is not missed;
+    // subfolders get their watchers as scans find them.
+    this.#watch('');
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     this.#burstStarted = Date.now();
@@ -126,27 +142,49 @@ export class FilesSource implements Source {
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    this.#watcher?.close();
-    this.#watcher = null;
+    for (const watcher of this.#watchers.values()) watcher.close();
+    this.#watchers.clear();
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     await this.#scanning;
   }
 
-  #openWatcher(): FSWatcher {
-    const onEvent = (): void => this.#schedule();
+  /**
+   * Watches one folder, non-recursively. Node's recursive watcher on Linux loses a file after it is
+   * replaced by a rename (an editor's save; a write-then-rename): later edits to it raise no event.
+   * A plain directory watch (inotify on the folder) reports every create, write, rename and delete
+   * in it, so each folder gets its own.
+   */
+  #watch(folder: string): boolean {
+    if (this.#watchers.has(folder) || this.#stopped) return false;
+    const path = join(this.#dir, folder);
     let watcher: FSWatcher;
     try {
-      watcher = watch(this.#dir, { recursive: true }, onEvent);
+      watcher = watch(path, () => this.#schedule());
     } catch (error) {
-      // Platforms without recursive watching still see changes at the top level.
-      this.#logger.warn({ err: errorMessage(error), dir: this.#dir }, 'recursive watch unavailable; watching the top folder only');
-      watcher = watch(this.#dir, onEvent);
+      // Gone between listing and watching: the parent's watcher reports that, and the next scan forgets it.
+      this.#logger.debug({ err: errorMessage(error), dir: path }, 'cannot watch folder');
+      return false;
     }
     watcher.on('error', (error) => {
-      this.#logger.error({ code: 'MCPMUX_SOURCE_PARSE', err: errorMessage(error), dir: this.#dir }, 'watching the manifest folder failed');
+      this.#logger.error({ code: 'MCPMUX_SOURCE_PARSE', err: errorMessage(error), dir: path }, 'watching the manifest folder failed');
     });
-    return watcher;
+    this.#watchers.set(folder, watcher);
+    return true;
+  }
+
+  /** Watchers for the folders a scan found, none for those that went away. */
+  #syncWatchers(folders: readonly string[]): boolean {
+    const wanted = new Set(folders);
+    for (const [folder, watcher] of this.#watchers) {
+      if (folder !== '' && !wanted.has(folder)) {
+        watcher.close();
+        this.#watchers.delete(folder);
+      }
+    }
+    let added = false;
+    for (const folder of folders) if (this.#watch(folder)) added = true;
+    return added;
   }
 
   #schedule(): void {
@@ -195,7 +233,9 @@ export class FilesSource implements Source {
   }
 
   async #readAll(): Promise<void> {
-    const paths = await listManifestFiles(this.#dir);
+    const { files: paths, folders } = await listManifestTree(this.#dir);
+    // A folder watched only now may have changed after it was listed: read once more to be sure.
+    if (this.#syncWatchers(folders)) this.#dirty = true;
     // A few reads at a time (each is several thread-pool round trips; too many at once would run
     // out of file descriptors and read as deleted), applied in path order.
     const texts = await mapLimit(paths, 16, (path) => readFile(join(this.#dir, path), 'utf8').catch(() => null));

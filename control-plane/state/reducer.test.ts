@@ -65,6 +65,24 @@ test('list() is sorted by namespace then name, whatever the event order', () => 
   assert.equal(state.list('Nothing'), []);
 });
 
+test('an event copies only its own namespace of its kind: every other bucket, and sorted list, is shared', () => {
+  const state = reduceAll(emptyState(), ['a', 'b'].flatMap((ns) => [upsert(service('x', ns)), upsert(service('y', ns))]));
+  const listed = state.list('Service');
+  const next = reduce(state, upsert(service('z', 'a')));
+  assert.is.not(next.buckets('Service').get('a'), state.buckets('Service').get('a'));
+  assert.is(next.buckets('Service').get('b'), state.buckets('Service').get('b'));
+  assert.equal(next.list('Service').map((s) => `${s.metadata.namespace}/${s.metadata.name}`), ['a/x', 'a/y', 'a/z', 'b/x', 'b/y']);
+  assert.is(state.list('Service'), listed, 'the old state is unchanged');
+  // A kind no event touched keeps its buckets and its sorted list.
+  const gc: KubeObject = { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GatewayClass', metadata: { name: 'mcpmux' } };
+  const withClass = reduce(next, upsert(gc));
+  assert.is(withClass.buckets('Service'), next.buckets('Service'));
+  assert.is(withClass.list('Service'), next.list('Service'));
+  // The last object of a namespace gone, so is its bucket.
+  const emptied = reduceAll(next, ['x', 'y'].map((n) => del(service(n, 'b'))));
+  assert.equal([...emptied.buckets('Service').keys()], ['a']);
+});
+
 test('cluster-scoped objects are keyed by name alone', () => {
   const gc: KubeObject = { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GatewayClass', metadata: { name: 'mcpmux' } };
   const state = reduce(emptyState(), upsert(gc));

@@ -2,7 +2,7 @@
 // log to any sequence number rebuilds exactly the state the control plane had then.
 import type { ConfigEvent } from '../events/event.ts';
 import { groupKind, type KubeObject } from '../sources/source.ts';
-import { objectKey, type ClusterState } from './state.ts';
+import type { ClusterState } from './state.ts';
 
 // The state's entry point for callers: start from emptyState(), fold events with reduce()/reduceAll().
 export { ClusterState, emptyState } from './state.ts';
@@ -25,14 +25,15 @@ export function reduce(state: ClusterState, event: StateChange): ClusterState {
  * initial list of thousands of objects) copies each touched kind once instead of once per event.
  */
 export function reduceAll(state: ClusterState, events: Iterable<StateChange>): ClusterState {
-  const edits = new Map<string, Map<string, KubeObject | undefined>>();
+  // kind → namespace → name → the object after the events so far (undefined: deleted).
+  const edits = new Map<string, Map<string, Map<string, KubeObject | undefined>>>();
   for (const event of events) {
     const { object } = event;
     const kind = groupKind(object.apiVersion, object.kind);
     const namespace = object.metadata.namespace ?? '';
-    const key = objectKey(namespace, object.metadata.name);
-    let pending = edits.get(kind);
-    const current = pending?.has(key) ? pending.get(key) : state.get(kind, namespace, object.metadata.name);
+    const { name } = object.metadata;
+    let pending = edits.get(kind)?.get(namespace);
+    const current = pending?.has(name) ? pending.get(name) : state.get(kind, namespace, name);
     let next: KubeObject | undefined;
     switch (event.type) {
       case 'delete':
@@ -48,10 +49,16 @@ export function reduceAll(state: ClusterState, events: Iterable<StateChange>): C
         throw new Error(`unknown event type ${String(never)}`);
       }
     }
-    if (!pending) edits.set(kind, (pending = new Map()));
-    pending.set(key, next);
+    if (!pending) pending = nested(nested(edits, kind), namespace);
+    pending.set(name, next);
   }
   return edits.size === 0 ? state : state.withEdits(edits);
+}
+
+function nested<V>(map: Map<string, Map<string, V>>, key: string): Map<string, V> {
+  let inner = map.get(key);
+  if (!inner) map.set(key, (inner = new Map()));
+  return inner;
 }
 
 function sameVersion(a: KubeObject, b: KubeObject): boolean {

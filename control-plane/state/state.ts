@@ -1,44 +1,56 @@
 // The cluster as the control plane knows it: every object the sources reported, by group-qualified
-// kind, then "namespace/name". A value: the reducer builds a new one per change and never edits one
-// that was handed out, so a translator run sees one consistent picture.
+// kind, then namespace, then name. A value: the reducer builds a new one per change and never edits
+// one that was handed out, so a translator run sees one consistent picture.
+//
+// Stored two levels deep (kind → namespace → name) so that a change copies only its own namespace's
+// bucket: every other bucket is shared, object for object, with the state before. A bucket's
+// identity therefore says "nothing in this namespace of this kind changed", which is what lets the
+// translator reuse what it derived from one (see translate/cluster-index.ts) instead of re-reading
+// 10k Services for one event.
 import type { KubeObject } from '../sources/source.ts';
 
-type Bucket = ReadonlyMap<string, KubeObject>;
+/** The objects of one kind in one namespace, by name. Never changed once a state holds it. */
+export type NamespaceBucket = ReadonlyMap<string, KubeObject>;
+/** The buckets of one kind, by namespace ("" for cluster-scoped objects). */
+export type KindBuckets = ReadonlyMap<string, NamespaceBucket>;
 
-/** "namespace/name", or just "name" for cluster-scoped objects. */
-export function objectKey(namespace: string, name: string): string {
-  return namespace ? `${namespace}/${name}` : name;
-}
+// Sorted views, derived on first use and keyed by the (immutable) bucket they were derived from, so
+// a state that shares a bucket with an earlier one shares its sorted view too.
+const sortedBuckets = new WeakMap<NamespaceBucket, readonly KubeObject[]>();
+const sortedKinds = new WeakMap<KindBuckets, readonly KubeObject[]>();
+const sortedNamespaces = new WeakMap<KindBuckets, readonly string[]>();
+const NO_BUCKETS: KindBuckets = new Map();
 
 export class ClusterState {
-  readonly #kinds: ReadonlyMap<string, Bucket>;
-  /** Sorted views, derived on first use; invisible to callers, since the buckets never change. */
-  readonly #sorted = new Map<string, readonly KubeObject[]>();
+  readonly #kinds: ReadonlyMap<string, KindBuckets>;
 
   /** Use `emptyState()` and `reduce()`; this is for the reducer. */
-  constructor(kinds: ReadonlyMap<string, Bucket>) {
+  constructor(kinds: ReadonlyMap<string, KindBuckets>) {
     this.#kinds = kinds;
   }
 
   /** `groupKind` as `groupKind()` spells it: "Service", "Gateway.gateway.networking.k8s.io". */
   get(groupKind: string, namespace: string, name: string): KubeObject | undefined {
-    return this.#kinds.get(groupKind)?.get(objectKey(namespace, name));
+    return this.#kinds.get(groupKind)?.get(namespace)?.get(name);
   }
 
   /** Every object of a kind, sorted by namespace then name (so callers inherit a stable order). */
   list(groupKind: string): readonly KubeObject[] {
-    let sorted = this.#sorted.get(groupKind);
+    const buckets = this.buckets(groupKind);
+    let sorted = sortedKinds.get(buckets);
     if (!sorted) {
-      const bucket = this.#kinds.get(groupKind);
-      sorted = bucket
-        ? [...bucket.values()]
-            .map((object) => ({ object, ns: object.metadata.namespace ?? '', name: object.metadata.name }))
-            .sort(compareIds)
-            .map((entry) => entry.object)
-        : [];
-      this.#sorted.set(groupKind, sorted);
+      sorted = namespacesOf(buckets).flatMap((namespace) => sortedBucket(buckets.get(namespace)!));
+      sortedKinds.set(buckets, sorted);
     }
     return sorted;
+  }
+
+  /**
+   * A kind's objects by namespace. Each bucket is the same Map in every state until an object of
+   * that kind in that namespace changes, so it can key caches of what is derived from it.
+   */
+  buckets(groupKind: string): KindBuckets {
+    return this.#kinds.get(groupKind) ?? NO_BUCKETS;
   }
 
   /** The kinds present, sorted. */
@@ -48,29 +60,37 @@ export class ClusterState {
 
   get size(): number {
     let n = 0;
-    for (const bucket of this.#kinds.values()) n += bucket.size;
+    for (const buckets of this.#kinds.values()) for (const bucket of buckets.values()) n += bucket.size;
     return n;
   }
 
   /**
-   * A new state with edits applied (kind → key → object, or undefined to remove); this one is
-   * untouched. Each touched kind is copied once, so a batch of n events costs O(n + size of the
-   * kinds it touches), not O(n × size).
+   * A new state with edits applied (kind → namespace → name → object, or undefined to remove); this
+   * one is untouched. Each touched (kind, namespace) bucket is copied once, so a batch of n events
+   * costs O(n + size of the buckets it touches + namespaces of the kinds it touches), not O(n × size).
    */
-  withEdits(edits: ReadonlyMap<string, ReadonlyMap<string, KubeObject | undefined>>): ClusterState {
+  withEdits(edits: Edits): ClusterState {
     const kinds = new Map(this.#kinds);
-    for (const [groupKind, changes] of edits) {
-      const bucket = new Map(this.#kinds.get(groupKind));
-      for (const [key, object] of changes) {
-        if (object) bucket.set(key, object);
-        else bucket.delete(key);
+    for (const [groupKind, namespaces] of edits) {
+      const buckets = new Map(this.buckets(groupKind));
+      for (const [namespace, changes] of namespaces) {
+        const bucket = new Map(buckets.get(namespace));
+        for (const [name, object] of changes) {
+          if (object) bucket.set(name, object);
+          else bucket.delete(name);
+        }
+        if (bucket.size > 0) buckets.set(namespace, bucket);
+        else buckets.delete(namespace);
       }
-      if (bucket.size > 0) kinds.set(groupKind, bucket);
+      if (buckets.size > 0) kinds.set(groupKind, buckets);
       else kinds.delete(groupKind);
     }
     return new ClusterState(kinds);
   }
 }
+
+/** kind → namespace → name → the new object, or undefined for a delete. */
+export type Edits = ReadonlyMap<string, ReadonlyMap<string, ReadonlyMap<string, KubeObject | undefined>>>;
 
 const EMPTY = new ClusterState(new Map());
 
@@ -78,8 +98,25 @@ export function emptyState(): ClusterState {
   return EMPTY;
 }
 
-/** Namespace first, then name: "a/x" < "a-b/x" must not depend on where the "/" sorts. */
-function compareIds(a: { ns: string; name: string }, b: { ns: string; name: string }): number {
-  if (a.ns !== b.ns) return a.ns < b.ns ? -1 : 1;
-  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+/** Namespaces of a kind in code-unit order: "a" < "a-b" < "b", as list() promises. */
+function namespacesOf(buckets: KindBuckets): readonly string[] {
+  let sorted = sortedNamespaces.get(buckets);
+  if (!sorted) {
+    sorted = [...buckets.keys()].sort(compareStrings);
+    sortedNamespaces.set(buckets, sorted);
+  }
+  return sorted;
+}
+
+function sortedBucket(bucket: NamespaceBucket): readonly KubeObject[] {
+  let sorted = sortedBuckets.get(bucket);
+  if (!sorted) {
+    sorted = [...bucket.keys()].sort(compareStrings).map((name) => bucket.get(name)!);
+    sortedBuckets.set(bucket, sorted);
+  }
+  return sorted;
+}
+
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

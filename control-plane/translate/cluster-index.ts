@@ -1,11 +1,19 @@
-// Lookups the translator needs many times per run, built once per run from the state: MCP Services
-// by namespace and by label, EndpointSlices by Service, namespace labels. Keeps selector evaluation
-// near-linear in what matches rather than backends × Services.
+// Lookups the translator needs many times per run: MCP Services by namespace and by label,
+// EndpointSlices by Service, namespace labels. Keeps selector evaluation proportional to what
+// matches rather than backends × Services.
+//
+// Built per run, but from parts derived once per state bucket (state.ts): the index of one
+// namespace's Services is reused, unchanged, by every later run until a Service in that namespace
+// changes. So a run after one event re-reads one namespace, not 10k Services. The bucket a read is
+// answered from is its token (see `token()`): the same bucket means the same answers, which is how
+// a backend resolved in an earlier run is known to be still valid (resolve-cache.ts). McpServices
+// are kept per Service object, so answers also compare by identity when a bucket did change.
 import type { Protocol } from '../../shared/config/types.ts';
 import type { KubeObject } from '../sources/source.ts';
-import type { ClusterState } from '../state/state.ts';
+import type { ClusterState, KindBuckets, NamespaceBucket } from '../state/state.ts';
 import { mcpProtocol } from './app-protocol.ts';
 import { Kinds, Labels } from './kinds.ts';
+import { compareStrings } from './order.ts';
 import { at, integer, records, string, stringMap } from './read.ts';
 import { selectorMatches, type LabelSelector } from './selectors.ts';
 
@@ -28,56 +36,253 @@ export interface McpService {
   ports: readonly McpPort[];
 }
 
-export class ClusterIndex {
-  readonly #services = new Map<string, McpService[]>();
-  readonly #byLabel = new Map<string, Map<string, McpService[]>>();
-  readonly #slices = new Map<string, KubeObject[]>();
-  readonly #namespaceLabels = new Map<string, Readonly<Record<string, string>>>();
+/** What resolving a backend reads from the cluster (targets.ts). */
+export interface ServiceLookup {
+  /** Every namespace known from Namespace objects or MCP Services, sorted. */
+  namespaces(): readonly string[];
+  /** A namespace's labels, always including kubernetes.io/metadata.name as the apiserver sets it. */
+  namespaceLabels(namespace: string): Readonly<Record<string, string>>;
+  /** MCP Services in `namespace` that the selector matches, sorted by name. */
+  selectServices(namespace: string, selector: LabelSelector): McpService[];
+  /** EndpointSlices of a Service, sorted by name; undefined when it has none at all. */
+  slicesOf(namespace: string, service: string): readonly KubeObject[] | undefined;
+}
+
+/** One read a ServiceLookup answers, with its arguments. */
+export type Read =
+  | { of: 'namespaces' }
+  | { of: 'namespace'; namespace: string }
+  | { of: 'services'; namespace: string; selector: LabelSelector }
+  | { of: 'slices'; namespace: string; service: string };
+
+/** A read as it was answered by one index, to tell whether another index answers it the same. */
+export interface Recorded {
+  read: Read;
+  /** index.token(read) then. */
+  token: unknown;
+  /** index.answer(read) then. */
+  answer: unknown;
+}
+
+/** The MCP Services of one namespace. */
+interface NamespaceServices {
+  /** Sorted by name. */
+  all: readonly McpService[];
+  /** Label key → label value → the Services with that label, sorted by name. */
+  byLabel: ReadonlyMap<string, ReadonlyMap<string, readonly McpService[]>>;
+  /** Every Service of the namespace by name, with what it reads as (undefined: not an MCP one). */
+  read: ReadonlyMap<string, { object: KubeObject; service: McpService | undefined }>;
+}
+
+/** The token of a namespace with nothing of the kind in it. */
+const NONE: unique symbol = Symbol('none');
+
+// Derived once per immutable input (state bucket or object) and shared by every run that sees it.
+const servicesByBucket = new WeakMap<NamespaceBucket, NamespaceServices>();
+const slicesByBucket = new WeakMap<NamespaceBucket, ReadonlyMap<string, readonly KubeObject[]>>();
+/**
+ * The Services index built last for each namespace (one per namespace ever seen). When a Service
+ * changes, its namespace's index is built again, and every other Service of it keeps its McpService
+ * from here, the same object: answers and targets built from it compare by identity.
+ */
+const latestServices = new Map<string, NamespaceServices>();
+const namespaceLabelsByObject = new WeakMap<KubeObject, Readonly<Record<string, string>>>();
+const namespacesByKind = new WeakMap<KindBuckets, ReadonlyMap<string, KubeObject>>();
+
+export class ClusterIndex implements ServiceLookup {
+  readonly #state: ClusterState;
+  readonly #services: KindBuckets;
+  readonly #slices: KindBuckets;
+  #namespaces: readonly string[] | undefined;
+  #namespacesToken: string | undefined;
 
   constructor(state: ClusterState) {
-    for (const object of state.list(Kinds.Namespace)) {
-      this.#namespaceLabels.set(object.metadata.name, stringMap(object.metadata.labels));
-    }
-    for (const object of state.list(Kinds.Service)) {
-      const service = readMcpService(object);
-      if (!service) continue;
-      push(this.#services, service.namespace, service);
-      let labels = this.#byLabel.get(service.namespace);
-      if (!labels) this.#byLabel.set(service.namespace, (labels = new Map()));
-      for (const [k, v] of Object.entries(service.labels)) push(labels, `${k}=${v}`, service);
-    }
-    for (const slice of state.list(Kinds.EndpointSlice)) {
-      const service = slice.metadata.labels?.[Labels.serviceName];
-      if (service) push(this.#slices, `${slice.metadata.namespace ?? ''}/${service}`, slice);
-    }
+    this.#state = state;
+    this.#services = state.buckets(Kinds.Service);
+    this.#slices = state.buckets(Kinds.EndpointSlice);
   }
 
-  /** Every namespace known from Namespace objects or MCP Services, sorted. */
-  namespaces(): string[] {
-    return [...new Set([...this.#namespaceLabels.keys(), ...this.#services.keys()])].sort();
+  namespaces(): readonly string[] {
+    if (!this.#namespaces) {
+      const names = new Set(namespaceObjects(this.#state).keys());
+      for (const [namespace, bucket] of this.#services) {
+        if (!names.has(namespace) && servicesOf(namespace, bucket).all.length > 0) names.add(namespace);
+      }
+      this.#namespaces = [...names].sort(compareStrings);
+    }
+    return this.#namespaces;
   }
 
-  /** A namespace's labels, always including kubernetes.io/metadata.name as the apiserver sets it. */
   namespaceLabels(namespace: string): Readonly<Record<string, string>> {
-    return { ...this.#namespaceLabels.get(namespace), [Labels.namespaceName]: namespace };
+    const object = this.#namespaceObject(namespace);
+    return object ? labelsOf(object) : { [Labels.namespaceName]: namespace };
   }
 
-  /** MCP Services in `namespace` that the selector matches, sorted by name. */
   selectServices(namespace: string, selector: LabelSelector): McpService[] {
+    const services = this.#servicesIn(namespace);
+    if (!services) return [];
     // Start from the smallest matchLabels bucket; every candidate is still checked in full.
-    let candidates = this.#services.get(namespace) ?? [];
-    const labels = this.#byLabel.get(namespace);
-    for (const [k, v] of Object.entries(selector.matchLabels)) {
-      const bucket = labels?.get(`${k}=${v}`) ?? [];
+    let candidates = services.all;
+    for (const key in selector.matchLabels) {
+      const bucket = services.byLabel.get(key)?.get(selector.matchLabels[key]!) ?? [];
       if (bucket.length < candidates.length) candidates = bucket;
     }
     return candidates.filter((s) => selectorMatches(selector, s.labels));
   }
 
-  /** EndpointSlices of a Service, sorted by name; undefined when it has none at all. */
   slicesOf(namespace: string, service: string): readonly KubeObject[] | undefined {
-    return this.#slices.get(`${namespace}/${service}`);
+    const bucket = this.#slices.get(namespace);
+    return bucket ? slicesOf(bucket).get(service) : undefined;
   }
+
+  /** A read with how this index answers it (`answer`, when the caller has it already): see `answers()`. */
+  record(read: Read, answer: unknown = this.answer(read)): Recorded {
+    return { read, token: this.token(read), answer: answer ?? NONE };
+  }
+
+  /** A read this index answers as recorded, recorded with this index's token: the same object when that did not change. */
+  refresh(recorded: Recorded): Recorded {
+    const token = this.token(recorded.read);
+    return token === recorded.token ? recorded : { ...recorded, token };
+  }
+
+  /**
+   * Whether this index answers a read as the one that recorded it did. Two steps: the token of the
+   * part the read is answered from (the same part, kept from state bucket to state bucket, answers
+   * the same), else the answer itself, compared member by member, for when that part changed
+   * elsewhere (another Service of the namespace).
+   */
+  answers(recorded: Recorded): boolean {
+    return this.token(recorded.read) === recorded.token || sameAnswer(this.answer(recorded.read), recorded.answer);
+  }
+
+  /**
+   * What a read is answered from: the same (===) in two indexes means the same answers. The state
+   * bucket itself where there is one, since everything answered is derived from it alone.
+   */
+  token(read: Read): unknown {
+    switch (read.of) {
+      case 'namespaces':
+        return this.#namespacesText();
+      case 'namespace':
+        return this.#namespaceObject(read.namespace) ?? NONE;
+      case 'services':
+        return this.#services.get(read.namespace) ?? NONE;
+      case 'slices':
+        return this.#slices.get(read.namespace) ?? NONE;
+      default: {
+        const never: never = read;
+        throw new Error(`unknown read ${String(never)}`);
+      }
+    }
+  }
+
+  /** What the ServiceLookup method for a read returns, in a form sameAnswer() compares. */
+  answer(read: Read): unknown {
+    switch (read.of) {
+      case 'namespaces':
+        return this.#namespacesText();
+      case 'namespace':
+        return this.#namespaceObject(read.namespace) ?? NONE;
+      case 'services':
+        return this.selectServices(read.namespace, read.selector);
+      case 'slices':
+        return this.slicesOf(read.namespace, read.service) ?? NONE;
+      default: {
+        const never: never = read;
+        throw new Error(`unknown read ${String(never)}`);
+      }
+    }
+  }
+
+  /** namespaces() spelt out, so two indexes' lists compare with ===. */
+  #namespacesText(): string {
+    this.#namespacesToken ??= this.namespaces().join('\n');
+    return this.#namespacesToken;
+  }
+
+  #servicesIn(namespace: string): NamespaceServices | undefined {
+    const bucket = this.#services.get(namespace);
+    return bucket ? servicesOf(namespace, bucket) : undefined;
+  }
+
+  #namespaceObject(namespace: string): KubeObject | undefined {
+    return namespaceObjects(this.#state).get(namespace);
+  }
+}
+
+/** Equal answers: the same value, or lists of the same members (objects compared by identity). */
+function sameAnswer(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function servicesOf(namespace: string, bucket: NamespaceBucket): NamespaceServices {
+  let services = servicesByBucket.get(bucket);
+  if (!services) {
+    const earlier = latestServices.get(namespace)?.read;
+    const all: McpService[] = [];
+    const byLabel = new Map<string, Map<string, McpService[]>>();
+    const read = new Map<string, { object: KubeObject; service: McpService | undefined }>();
+    for (const name of [...bucket.keys()].sort(compareStrings)) {
+      const object = bucket.get(name)!;
+      const kept = earlier?.get(name);
+      const service = kept?.object === object ? kept.service : readMcpService(object);
+      read.set(name, { object, service });
+      if (!service) continue;
+      all.push(service);
+      for (const key in service.labels) {
+        let values = byLabel.get(key);
+        if (!values) byLabel.set(key, (values = new Map()));
+        push(values, service.labels[key]!, service);
+      }
+    }
+    services = { all, byLabel, read };
+    servicesByBucket.set(bucket, services);
+    latestServices.set(namespace, services);
+  }
+  return services;
+}
+
+/** A namespace's EndpointSlices by the Service they belong to, each list sorted by slice name. */
+function slicesOf(bucket: NamespaceBucket): ReadonlyMap<string, readonly KubeObject[]> {
+  let slices = slicesByBucket.get(bucket);
+  if (!slices) {
+    const byService = new Map<string, KubeObject[]>();
+    for (const name of [...bucket.keys()].sort(compareStrings)) {
+      const slice = bucket.get(name)!;
+      const service = slice.metadata.labels?.[Labels.serviceName];
+      if (service) push(byService, service, slice);
+    }
+    slices = byService;
+    slicesByBucket.set(bucket, slices);
+  }
+  return slices;
+}
+
+/**
+ * Namespace objects by name. Namespaces are cluster-scoped, but a manifest may still give one a
+ * namespace; it is found by its name all the same (the last one in list order wins).
+ */
+function namespaceObjects(state: ClusterState): ReadonlyMap<string, KubeObject> {
+  const buckets = state.buckets(Kinds.Namespace);
+  let byName = namespacesByKind.get(buckets);
+  if (!byName) {
+    byName = new Map(state.list(Kinds.Namespace).map((object) => [object.metadata.name, object]));
+    namespacesByKind.set(buckets, byName);
+  }
+  return byName;
+}
+
+function labelsOf(namespace: KubeObject): Readonly<Record<string, string>> {
+  let labels = namespaceLabelsByObject.get(namespace);
+  if (!labels) {
+    labels = Object.freeze({ ...stringMap(namespace.metadata.labels), [Labels.namespaceName]: namespace.metadata.name });
+    namespaceLabelsByObject.set(namespace, labels);
+  }
+  return labels;
 }
 
 function readMcpService(object: KubeObject): McpService | undefined {

@@ -12,7 +12,7 @@ import type { Endpoint } from '../../shared/config/types.ts';
 import type { KubeObject } from '../sources/source.ts';
 import type { McpPort, McpService } from './cluster-index.ts';
 import { Annotations } from './kinds.ts';
-import { sortBy } from './order.ts';
+import { compareStrings, sortBy } from './order.ts';
 import { at, integer, list, record, records, string } from './read.ts';
 
 export const DEFAULT_PATH = '/mcp';
@@ -55,26 +55,76 @@ function endpointFromUrl(text: string, defaultPath: string): ResolvedEndpoints |
   return { endpoints: [{ address, port, ready: true }], path, scheme };
 }
 
+// Written for a translation of 10k Services, each with a slice or two of a few endpoints: no Map,
+// no sorting, no copies unless there are many endpoints, duplicates or an unsorted slice.
 function sliceEndpoints(slices: readonly KubeObject[], servicePort: McpPort): Endpoint[] {
-  const found = new Map<string, Endpoint>();
+  const found = new EndpointSet();
   for (const slice of sortBy(slices, (s) => [s.metadata.name])) {
-    const ports = records(slice.ports);
-    // Hand-written slices often leave names out: a single port stands in when either side is unnamed.
-    const only = ports.length === 1 && (!servicePort.name || !string(ports[0]!.name)) ? ports[0] : undefined;
-    const matching = ports.find((p) => (string(p.name) ?? '') === servicePort.name) ?? only;
-    const port = integer(matching?.port);
+    const port = slicePort(slice, servicePort);
     if (port === undefined) continue;
-    for (const endpoint of records(slice.endpoints)) {
-      const ready = at(endpoint, 'conditions', 'ready') !== false;
-      for (const address of list(record(endpoint)?.addresses)) {
-        if (typeof address !== 'string' || !address) continue;
-        const key = `${address}|${port}`;
-        // The same address in two slices (during a rollover) is ready if either says so.
-        found.set(key, { address, port, ready: ready || (found.get(key)?.ready ?? false) });
+    for (const endpoint of list(slice.endpoints)) {
+      const fields = record(endpoint);
+      if (!fields) continue;
+      const ready = record(fields.conditions)?.ready !== false;
+      for (const address of list(fields.addresses)) {
+        if (typeof address === 'string' && address) found.add({ address, port, ready });
       }
     }
   }
-  return sortBy(found.values(), (e) => [e.address, e.port]);
+  return found.sorted();
+}
+
+/** The slice port that carries the Service port (see the top of this file). */
+function slicePort(slice: KubeObject, servicePort: McpPort): number | undefined {
+  const ports = records(slice.ports);
+  // Hand-written slices often leave names out: a single port stands in when either side is unnamed.
+  const only = ports.length === 1 && (!servicePort.name || !string(ports[0]!.name)) ? ports[0] : undefined;
+  const matching = ports.find((p) => (string(p.name) ?? '') === servicePort.name) ?? only;
+  return integer(matching?.port);
+}
+
+/** Endpoints, one per (address, port). */
+class EndpointSet {
+  readonly #endpoints: Endpoint[] = [];
+  /** "address|port" → index, once there are enough endpoints for a scan to cost more. */
+  #index: Map<string, number> | undefined;
+
+  add(endpoint: Endpoint): void {
+    const at = this.#find(endpoint);
+    if (at < 0) {
+      this.#index?.set(key(endpoint), this.#endpoints.length);
+      this.#endpoints.push(endpoint);
+    } else if (endpoint.ready && !this.#endpoints[at]!.ready) {
+      // The same address in two slices (during a rollover) is ready if either says so.
+      this.#endpoints[at] = endpoint;
+    }
+  }
+
+  /** Sorted by address, then port. */
+  sorted(): Endpoint[] {
+    const endpoints = this.#endpoints;
+    for (let i = 1; i < endpoints.length; i++) {
+      if (compareEndpoints(endpoints[i - 1]!, endpoints[i]!) > 0) return sortBy(endpoints, (e) => [e.address, e.port]);
+    }
+    return endpoints;
+  }
+
+  #find(endpoint: Endpoint): number {
+    if (!this.#index && this.#endpoints.length >= SCAN_LIMIT) this.#index = new Map(this.#endpoints.map((e, i) => [key(e), i]));
+    if (this.#index) return this.#index.get(key(endpoint)) ?? -1;
+    return this.#endpoints.findIndex((e) => e.address === endpoint.address && e.port === endpoint.port);
+  }
+}
+
+const SCAN_LIMIT = 16;
+
+function key(endpoint: Endpoint): string {
+  return `${endpoint.address}|${endpoint.port}`;
+}
+
+/** The order sortBy(…, e => [e.address, e.port]) gives. */
+function compareEndpoints(a: Endpoint, b: Endpoint): number {
+  return a.address !== b.address ? compareStrings(a.address, b.address) : a.port - b.port;
 }
 
 function fallbackEndpoint(service: McpService, port: McpPort): Endpoint {

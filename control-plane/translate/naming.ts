@@ -12,8 +12,12 @@ export interface ServicePortRef {
   annotation?: string;
 }
 
+/** What sanitizeName() returns unchanged. */
+const CLEAN_NAME = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+
 /** Lowercase, anything outside [a-z0-9-] becomes "-", runs of "-" collapse, no "-" at either end. */
 export function sanitizeName(raw: string): string {
+  if (CLEAN_NAME.test(raw)) return raw; // most names already are: skip the four rewrites
   const name = raw
     .toLowerCase()
     .replace(/[^a-z0-9-]+/g, '-')

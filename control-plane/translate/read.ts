@@ -13,10 +13,12 @@ export function list(value: unknown): readonly unknown[] {
 }
 
 export function records(value: unknown): Fields[] {
-  return list(value).flatMap((item) => {
+  const found: Fields[] = [];
+  for (const item of list(value)) {
     const fields = record(item);
-    return fields ? [fields] : [];
-  });
+    if (fields) found.push(fields);
+  }
+  return found;
 }
 
 export function string(value: unknown): string | undefined {
@@ -32,6 +34,11 @@ export function integer(value: unknown): number | undefined {
 export function stringMap(value: unknown): Readonly<Record<string, string>> {
   const fields = record(value);
   if (!fields) return {};
+  // Usually every value is a string already: the object itself then (objects read are never
+  // changed, state.ts), rather than a copy for each of 10k Services' labels and annotations.
+  if (Object.getPrototypeOf(fields) === Object.prototype && Object.values(fields).every((v) => typeof v === 'string')) {
+    return fields as Readonly<Record<string, string>>;
+  }
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(fields)) if (typeof v === 'string') out[k] = v;
   return out;

@@ -1,0 +1,150 @@
+// Backends resolved by an earlier run, reused while nothing they read has changed. Resolving a
+// backend (targets.ts) reads only its own object, the options and the cluster through a
+// ServiceLookup; a run records which parts of the index it read and their tokens (cluster-index.ts).
+// A later run whose index answers those reads the same would compute the same result, so it takes
+// the cached one: after one event only the backends that read the changed Service are resolved
+// again, and those reuse the targets whose Service and EndpointSlices are unchanged.
+//
+// Keyed by the backend's object, whose identity stands for its content (state.ts: objects in a state
+// are frozen values, replaced, never edited).
+import type { Backend, Target } from '../../shared/config/types.ts';
+import { canonicalJson, EncodedRun, seal } from '../../shared/config/version.ts';
+import type { KubeObject } from '../sources/source.ts';
+import { readBackend, type BackendSpec } from './backends.ts';
+import type { ClusterIndex, McpService, Read, Recorded, ServiceLookup } from './cluster-index.ts';
+import type { LabelSelector } from './selectors.ts';
+import { resolveBackend, type ResolveOptions, type ResolvedBackend, type ServiceTargetBuild } from './targets.ts';
+
+/** A valid backend resolved, with its Backend and its targets as encoded runs to build snapshots from (version.ts). */
+export interface Resolved {
+  resolved: ResolvedBackend;
+  backend: EncodedRun<Backend>;
+  targets: EncodedRun<Target>;
+}
+
+/** A backend's resolution, or why the backend is not valid (its Accepted=False message). */
+export type Resolution = Resolved | string;
+
+interface Entry {
+  allowStdio: boolean;
+  /** What the resolution read, as the index of its run answered. */
+  reads: readonly Recorded[];
+  /** The token of each distinct part those reads were answered from: the fast check. */
+  parts: readonly Recorded[];
+  resolution: Resolution;
+  /** How its Service targets were built, to build the next resolution of this object from. */
+  builds: readonly ServiceTargetBuild[];
+}
+
+const entries = new WeakMap<KubeObject, Entry>();
+const specs = new WeakMap<KubeObject, BackendSpec | string>();
+
+/** readBackend(), once per object. */
+export function backendSpec(object: KubeObject): BackendSpec | string {
+  let spec = specs.get(object);
+  if (spec === undefined) {
+    spec = readBackend(object);
+    specs.set(object, spec);
+  }
+  return spec;
+}
+
+/** resolveBackend(readBackend(object)), reusing an earlier run's result when it is still valid. */
+export function resolveCached(object: KubeObject, index: ClusterIndex, options: ResolveOptions): Resolution {
+  const entry = entries.get(object);
+  if (entry && entry.allowStdio === options.allowStdio) {
+    // Usually nothing the backend read from changed: one token per namespace it looked into.
+    if (entry.parts.every((part) => index.token(part.read) === part.token)) return entry.resolution;
+    // Something in those namespaces changed; if what this backend read did not, it stays valid,
+    // and its tokens are brought up to date so the next run takes the fast check again.
+    if (entry.reads.every((read) => index.answers(read))) {
+      entries.set(object, { ...entry, reads: entry.reads.map((r) => index.refresh(r)), parts: entry.parts.map((p) => index.refresh(p)) });
+      return entry.resolution;
+    }
+  }
+  const spec = backendSpec(object);
+  if (typeof spec === 'string') {
+    entries.set(object, { allowStdio: options.allowStdio, reads: [], parts: [], resolution: spec, builds: [] });
+    return spec;
+  }
+  const recorder = new RecordingLookup(index);
+  const { resolved, builds } = resolveBackend(spec, recorder, options, entry?.builds);
+  const resolution = sealed(resolved, entry && typeof entry.resolution !== 'string' ? entry.resolution : undefined);
+  entries.set(object, { allowStdio: options.allowStdio, reads: recorder.reads(), parts: recorder.parts(), resolution, builds });
+  return resolution;
+}
+
+/**
+ * A resolution sealed (every later run and snapshot shares it) and encoded, sharing with the earlier
+ * resolution of the same object whatever came out the same: a backend resolved again because one
+ * of its targets changed keeps its Backend (and its text), and its other targets and their text.
+ */
+function sealed(resolved: ResolvedBackend, earlier: Resolved | undefined): Resolved {
+  const targets = EncodedRun.encode(resolved.targets, earlier?.targets);
+  const sameBackend = earlier !== undefined && EncodedRun.text(earlier.backend) === canonicalJson(resolved.backend);
+  const backend = sameBackend ? earlier.backend : EncodedRun.encode([seal(resolved.backend)]);
+  if (earlier && targets === earlier.targets && sameBackend && canonicalJson(resolved.conditions) === canonicalJson(earlier.resolved.conditions)) return earlier;
+  // The runs' items, sealed already: sealing the whole does not walk 10k targets again.
+  return { resolved: seal({ ...resolved, backend: backend.items[0]!, targets: targets.items }), backend, targets };
+}
+
+/** Reads like the index it wraps, and records each read with its answer. */
+class RecordingLookup implements ServiceLookup {
+  readonly #index: ClusterIndex;
+  readonly #reads: Recorded[] = [];
+  /** Namespaces and namespace labels read already (a namespace selector reads them for each selector). */
+  readonly #seen = new Set<string>();
+  /** One read per part of the index read from: by kind of read, then namespace. */
+  readonly #parts = new Map<Read['of'], Map<string, Recorded>>();
+
+  constructor(index: ClusterIndex) {
+    this.#index = index;
+  }
+
+  namespaces(): readonly string[] {
+    this.#record('namespaces', { of: 'namespaces' });
+    return this.#index.namespaces();
+  }
+
+  namespaceLabels(namespace: string): Readonly<Record<string, string>> {
+    this.#record(`namespace\0${namespace}`, { of: 'namespace', namespace });
+    return this.#index.namespaceLabels(namespace);
+  }
+
+  selectServices(namespace: string, selector: LabelSelector): McpService[] {
+    const services = this.#index.selectServices(namespace, selector);
+    // Not deduplicated: selectors are few, and telling two apart costs more than a second entry.
+    this.#add(this.#index.record({ of: 'services', namespace, selector }, services));
+    return services;
+  }
+
+  slicesOf(namespace: string, service: string): readonly KubeObject[] | undefined {
+    const slices = this.#index.slicesOf(namespace, service);
+    // Not deduplicated either: a Service is read once per MCP port, and a second entry is harmless.
+    this.#add(this.#index.record({ of: 'slices', namespace, service }, slices));
+    return slices;
+  }
+
+  reads(): Recorded[] {
+    return this.#reads;
+  }
+
+  parts(): Recorded[] {
+    return [...this.#parts.values()].flatMap((byNamespace) => [...byNamespace.values()]);
+  }
+
+  #record(key: string, read: Read): void {
+    if (this.#seen.has(key)) return;
+    this.#seen.add(key);
+    this.#add(this.#index.record(read));
+  }
+
+  #add(recorded: Recorded): void {
+    this.#reads.push(recorded);
+    const { read } = recorded;
+    let byNamespace = this.#parts.get(read.of);
+    if (!byNamespace) this.#parts.set(read.of, (byNamespace = new Map()));
+    const namespace = 'namespace' in read ? read.namespace : '';
+    if (!byNamespace.has(namespace)) byNamespace.set(namespace, recorded);
+  }
+}

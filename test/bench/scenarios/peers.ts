@@ -3,56 +3,72 @@
 // same driver in interleaved rounds of one run. Peers are installed into the cache by peers.ts,
 // never as project dependencies; one that cannot be installed or started is reported as skipped.
 import { streamableEndpoint, type BenchEndpoint } from '../lib/clients.ts';
-import { interleave } from '../lib/driver.ts';
+import { interleave, medianRate } from '../lib/driver.ts';
 import { check, ms, type Cell, type Check, type Scenario } from '../lib/result.ts';
 import { startEcho, startMcpmux } from '../lib/stack.ts';
 import { startPeers } from '../peers.ts';
 import { COLUMNS, sideRow } from './overhead.ts';
 
+/** One session (latency), then 16 (throughput: every side saturated by the same driver). */
+const LEVELS = [1, 16];
+
 export const peers: Scenario = async ({ quick }) => {
-  const sessions = 1;
   const echo = await startEcho();
   const mcpmux = await startMcpmux([{ name: 'echo', url: echo.url }]);
-  const started = await startPeers(echo.url, { connections: sessions });
+  const connections = Math.max(...LEVELS);
+  const started = await startPeers(echo.url, { connections });
   const rows: Record<string, Cell>[] = [];
   const checks: Check[] = [];
   // A skip reason may carry the peer's output; its first line says why.
   const notes = started.skipped.map((s) => `${s.name} skipped: ${s.reason.split('\n')[0] ?? ''}`);
+  const endpoints: BenchEndpoint[] = [
+    streamableEndpoint({ name: 'direct', url: echo.url, tool: 'echo', connections }),
+    streamableEndpoint({ name: 'mcpmux', url: mcpmux.mcpUrl, tool: 'echo_echo', connections }),
+    ...started.peers.map((peer) => peer.endpoint),
+  ];
   try {
-    const endpoints: BenchEndpoint[] = [
-      streamableEndpoint({ name: 'direct', url: echo.url, tool: 'echo', connections: sessions }),
-      streamableEndpoint({ name: 'mcpmux', url: mcpmux.mcpUrl, tool: 'echo_echo', connections: sessions }),
-      ...started.peers.map((peer) => peer.endpoint),
-    ];
-    // Slow peers (a Python proxy opening a backend session per call) get fewer calls: each round of a
-    // side ends after its calls or after maxRoundMs, whichever comes first.
-    const results = await interleave(endpoints, { sessions, rounds: 10, callsPerRound: quick ? 300 : 1000, warmupCalls: 300, maxRoundMs: quick ? 1000 : 2500 });
-    await Promise.all(endpoints.map((endpoint) => endpoint.close()));
-    const direct = results.get('direct');
-    const ours = results.get('mcpmux');
-    if (!direct || !ours) throw new Error('peers: a side did not run');
-    for (const endpoint of endpoints) {
-      const result = results.get(endpoint.name);
-      if (result) rows.push(sideRow(sessions, endpoint.name, result, direct));
-    }
-    const directP50 = direct.latencies.percentile(50);
-    const oursAdded = ours.latencies.percentile(50) - directP50;
-    for (const peer of started.peers) {
-      const result = results.get(peer.endpoint.name);
-      if (!result) continue;
-      const added = result.latencies.percentile(50) - directP50;
-      checks.push(check(`mcpmux adds less than ${peer.name} (p50)`, `< ${ms(added)}`, ms(oursAdded), oursAdded < added));
-      if (result.failed > 0) notes.push(`${peer.name}: ${result.failed} failed calls (${[...result.errors.keys()].join('; ')})`);
+    for (const sessions of LEVELS) {
+      // Slow peers (a Python proxy opening a backend session per call) get fewer calls: each round
+      // of a side ends after its calls or after maxRoundMs, whichever comes first.
+      const results = await interleave(endpoints, {
+        sessions,
+        rounds: quick ? 5 : 10,
+        callsPerRound: (quick ? 300 : 1000) * sessions,
+        warmupCalls: 300,
+        maxRoundMs: quick ? 1000 : 2000,
+      });
+      const direct = results.get('direct');
+      const ours = results.get('mcpmux');
+      if (!direct || !ours) throw new Error('peers: a side did not run');
+      for (const endpoint of endpoints) {
+        const result = results.get(endpoint.name);
+        if (result) rows.push(sideRow(sessions, endpoint.name, result, direct));
+      }
+      const directP50 = direct.latencies.percentile(50);
+      const oursAdded = ours.latencies.percentile(50) - directP50;
+      for (const peer of started.peers) {
+        const result = results.get(peer.endpoint.name);
+        if (!result) continue;
+        if (sessions === 1) {
+          const added = result.latencies.percentile(50) - directP50;
+          checks.push(check(`mcpmux adds less than ${peer.name} (p50, 1 session)`, `< ${ms(added)}`, ms(oursAdded), oursAdded < added));
+        } else {
+          const theirs = medianRate(result);
+          checks.push(check(`mcpmux throughput ≥ ${peer.name} (${sessions} sessions)`, `≥ ${Math.round(theirs)}/s`, `${Math.round(medianRate(ours))}/s`, medianRate(ours) >= theirs));
+        }
+        if (result.failed > 0) notes.push(`${peer.name}, ${sessions} sessions: ${result.failed} failed calls (${[...result.errors.keys()].join('; ')})`);
+      }
     }
     for (const peer of started.peers) notes.push(`${peer.name} ${peer.version}`);
   } finally {
+    await Promise.all(endpoints.map((endpoint) => endpoint.close()));
     await Promise.all(started.peers.map((peer) => peer.stop()));
     await mcpmux.stop();
     await echo.process.stop();
   }
   return {
     id: 'peers',
-    title: 'Peers side by side: added latency over the same echo upstream, 1 session, interleaved rounds',
+    title: 'Peers side by side over the same echo upstream: added latency (1 session) and throughput (16 sessions), interleaved rounds',
     columns: COLUMNS,
     rows,
     checks,

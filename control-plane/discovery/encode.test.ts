@@ -8,7 +8,10 @@ import { serviceDefinition } from '../../shared/proto/load.ts';
 import type { DiscoveryRequest, DiscoveryResponse } from '../../shared/proto/messages.ts';
 import { startGrpcServer, stopGrpcServer } from '../grpc/server.ts';
 import { SnapshotCache } from '../snapshots/cache.ts';
-import { discoveryResponseSerializer, ENCODED_SNAPSHOT, SnapshotEncoder } from './encode.ts';
+import { emptyState, reduceAll, type StateChange } from '../state/reducer.ts';
+import { appLabel, endpointSlice, namespaceName, service, syntheticCluster, type SyntheticSize } from '../translate/synthetic-cluster.ts';
+import { translate } from '../translate/translate.ts';
+import { discoveryResponseSerializer, ENCODED_SNAPSHOT, encodeSnapshotResponse, SnapshotEncoder } from './encode.ts';
 import { ProxyRegistry } from './proxies.ts';
 import { DiscoveryServer } from './server.ts';
 
@@ -56,6 +59,87 @@ test('the shared encoding decodes to exactly what the plain encoding does', () =
   for (const [version, nonce] of [['v'.repeat(300), 'ñ'.repeat(200)], ['', ''], [s.version, '']]) {
     const bytes = serialize({ ...encoder.response(s, nonce!), versionInfo: version! });
     assert.equal(deserialize(bytes), deserialize(plainSerialize({ versionInfo: version!, nonce: nonce!, snapshot: s })));
+  }
+});
+
+/** Our encoding of `{snapshot}` must be proto-loader's, byte for byte (and so decode the same). */
+function assertSameEncoding(s: Snapshot, message: string): void {
+  const ours = encodeSnapshotResponse(s);
+  const plain = plainSerialize({ snapshot: s } as DiscoveryResponse);
+  assert.equal(deserialize(ours), deserialize(plain), `${message}: decodes the same`);
+  assert.ok(ours.equals(plain), `${message}: the same bytes (${ours.length} and ${plain.length} bytes)`);
+}
+
+const SMALL: SyntheticSize = { services: 240, backends: 40, namespaces: 4, endpointsPerService: 2 };
+const upsert = (object: StateChange['object']): StateChange => ({ type: 'upsert', object });
+
+test('a translated snapshot, encoded from its members, is what proto-loader encodes; so is every version after events', () => {
+  let state = reduceAll(emptyState(), syntheticCluster(SMALL).map(upsert));
+  const encoder = new SnapshotEncoder();
+  const events: StateChange[][] = [
+    [],
+    [upsert(endpointSlice(namespaceName(1), 3, 1, 2, 1))], // one target changes, its backend does not
+    [upsert(service(namespaceName(1), 4, appLabel(7), '2'))], // a Service moves: two backends change
+    [upsert(service(namespaceName(2), 5, appLabel(5), '2', { 'mcpmux.dev/target-name': 'renamed' }))],
+    [upsert(service(namespaceName(0), 0, appLabel(0), '2', { 'mcpmux.dev/path': '/ünïcode/😀' }))], // the platform backend, a string left to proto-loader
+    [upsert(endpointSlice(namespaceName(0), 10, 0, 300, 0))], // a target with 300 endpoints (message lengths past two bytes)
+  ];
+  for (const [i, batch] of events.entries()) {
+    state = reduceAll(state, batch);
+    const [snapshot] = translate(state, { gatewayClasses: ['mcpmux'] }).snapshots;
+    assertSameEncoding(snapshot!, `after event ${i}`);
+    const bytes = encoder.encode(snapshot!);
+    assert.ok(bytes.equals(plainSerialize({ snapshot: snapshot! } as DiscoveryResponse)), `event ${i} through the encoder`);
+    // The same content as plain, unfrozen objects: nothing kept applies, the same bytes.
+    assert.ok(encodeSnapshotResponse(structuredClone(snapshot!)).equals(bytes), `event ${i}, unsealed copy`);
+  }
+});
+
+test('odd snapshots: stdio targets, secrets, server info, targets of no backend, interleaved runs, wrong types: the same bytes as proto-loader', () => {
+  const base = snapshot(8000);
+  const backend = (name: string, over: Record<string, unknown> = {}): Snapshot['backends'][number] => ({
+    name, prefixMode: 'PREFIX_MODE_ALWAYS', failureMode: 'FAILURE_MODE_CLOSED', targets: ['a', ''], toolInclude: ['x*'], toolExclude: [],
+    serverInfo: null, instructions: '', ...over,
+  }) as Snapshot['backends'][number];
+  const t = (name: string, backendName: string, over: Record<string, unknown> = {}): Target => ({ ...target(name, 9000), backend: backendName, ...over }) as Target;
+  const long = 'l'.repeat(20_000);
+  const cases: Array<[string, Partial<Snapshot>]> = [
+    ['every kind of member', {
+      routes: [{ name: 'ns/r/0/0', listeners: ['http', 'https'], pathPrefix: '/mcp', backend: 'ns/b' }],
+      backends: [backend('ns/b', { serverInfo: { name: 'srv', version: '' } }), backend('ns/c', { instructions: long })],
+      targets: [t('a', 'ns/b'), t('b', 'ns/b', { stdio: { command: 'npx', args: ['-y', 'pkg'], env: { B: '1', A: '2' }, cwd: '' }, protocol: 'PROTOCOL_STDIO', endpoints: [] }), t('c', 'ns/c')],
+      policies: [{ name: 'p' }],
+      secrets: [{ name: 'ns/creds', data: { token: 's3cret', other: '' } }],
+    }],
+    ['targets of no backend, runs interleaved, two backends of one name', {
+      backends: [backend('ns/b'), backend('ns/b', { instructions: 'second' })],
+      targets: [t('a', 'ns/b'), t('b', 'ns/zzz'), t('c', 'ns/b'), t('d', 'ns/b')],
+    }],
+    ['empty strings, zeros, false, no endpoints, no timeouts, empty lists', {
+      listeners: [{ name: '', port: 0, protocol: '', hostnames: [] }],
+      backends: [backend('', { targets: [], toolInclude: [], prefixMode: 'PREFIX_MODE_UNSPECIFIED' })],
+      targets: [t('', '', { endpoints: [{ address: '', port: 0, ready: false }], timeouts: null, path: '', scheme: '', source: '' })],
+    }],
+    ['unicode, surrogate pairs and a lone surrogate, long names', {
+      listeners: [{ name: 'ñ'.repeat(100), port: 65535, protocol: 'HTTP', hostnames: ['😀.example.com', 'x'.repeat(200)] }],
+      targets: [t('ünï', 'ns/b', { path: '/😀/x' }), t('lone', 'ns/b', { source: 'a\ud800b' }), t('lone-short', 'ns/b', { path: '\udc00' })],
+      backends: [backend('ns/b')],
+    }],
+    ['values of other types than the model gives, which proto-loader converts', {
+      listeners: [{ name: 'http', port: '80', protocol: 'HTTP', hostnames: [] } as unknown as Snapshot['listeners'][number]],
+      backends: [backend('ns/b', { prefixMode: 2, serverInfo: { name: 'n' } }), backend('ns/c', { failureMode: 'NOT_A_MODE' }), backend('ns/d', { toolExclude: ['a', 7] })],
+      targets: [
+        t('a', 'ns/b', { protocol: 1, extra: 'ignored' }),
+        t('b', 'ns/b', { timeouts: { requestMs: 4_294_967_295, initializeMs: 4_294_967_296 } }),
+        t('c', 'ns/b', { endpoints: [{ address: '10.0.0.1', port: -1, ready: 1 }], name: undefined }),
+      ],
+    }],
+  ];
+  for (const [name, over] of cases) {
+    const plain = { ...base, ...over } as Snapshot;
+    assertSameEncoding(plain, `${name} (plain objects)`);
+    assertSameEncoding(sealSnapshot(structuredClone(plain)), `${name} (sealed)`);
+    assertSameEncoding(sealSnapshot(structuredClone(plain)), `${name} (sealed, again)`);
   }
 });
 

@@ -1,4 +1,5 @@
-// Encoding a snapshot once per version instead of once per stream.
+// Encoding a snapshot once per version instead of once per stream, and from the parts of earlier
+// versions instead of from scratch.
 //
 // A DiscoveryResponse is `version_info = 1, nonce = 2, snapshot = 3`. Only the nonce differs between
 // the streams a version goes to, and protobuf messages concatenate: the encoding of
@@ -6,8 +7,24 @@
 // field appears once). So the snapshot part is encoded once per version and every stream only
 // encodes its few bytes of version and nonce; with 1000 proxies that is the difference between
 // 1000 encodes of the snapshot per change and one.
+//
+// The snapshot part itself is assembled from the encodings of its members. A repeated field is
+// its entries (tag, length, member) one after the other, so a snapshot's encoding is its version
+// and group followed by each list's entries, concatenated, and an entry depends on its member
+// alone. Members of a sealed snapshot are deep-frozen (shared/config/version.ts) and a translator
+// run reuses the objects of unchanged backends, targets and routes, so each entry is kept beside
+// its object (weak maps): a backend's entry keyed by the Backend, its targets' entries as one run
+// keyed by the same Backend (checked against the target objects, and rebuilt from the entries of
+// those that are the same), a route's by the Route. The version after one event is encoded from
+// a few thousand kept buffers plus the one backend that changed, not 10k targets.
+//
+// The bytes are exactly proto-loader's (protobufjs: fields in number order, every field present
+// written, defaults included): the common members are written here directly (Listener, Route,
+// Backend, Target without stdio), and anything else, or any value not of the exact type the
+// config model gives it, is encoded by proto-loader's own serializer, one member at a time.
+// encode.test.ts holds the two to the same bytes.
 import type * as grpc from '@grpc/grpc-js';
-import type { Snapshot } from '../../shared/config/types.ts';
+import type { Backend, Snapshot } from '../../shared/config/types.ts';
 import { serviceDefinition } from '../../shared/proto/load.ts';
 import type { DiscoveryResponse } from '../../shared/proto/messages.ts';
 
@@ -34,7 +51,6 @@ function discoveryMethod(): grpc.MethodDefinition<unknown, unknown> {
  * history, which for large snapshots would hold megabytes per version).
  */
 export class SnapshotEncoder {
-  readonly #serialize: Serialize = discoveryMethod().responseSerialize as Serialize;
   readonly #current = new Map<string, { version: string; bytes: Buffer }>();
 
   /** The encoding of `{snapshot}` as a DiscoveryResponse: field 3 only. */
@@ -42,9 +58,7 @@ export class SnapshotEncoder {
     const cached = this.#current.get(snapshot.group);
     // The version is a hash of the content: the same version is the same bytes.
     if (cached?.version === snapshot.version) return cached.bytes;
-    // No version_info or nonce keys at all: a present-but-empty string would be encoded too, and
-    // a later field wins when messages concatenate.
-    const bytes = this.#serialize({ snapshot });
+    const bytes = encodeSnapshotResponse(snapshot);
     this.#current.set(snapshot.group, { version: snapshot.version, bytes });
     return bytes;
   }
@@ -53,6 +67,24 @@ export class SnapshotEncoder {
   response(snapshot: Snapshot, nonce: string): OutgoingResponse {
     return { versionInfo: snapshot.version, nonce, snapshot, [ENCODED_SNAPSHOT]: this.encode(snapshot) };
   }
+}
+
+/**
+ * `{snapshot}` as a DiscoveryResponse (field 3 only), assembled from the kept entries of its
+ * members: the same bytes as proto-loader's serializer gives for `{ snapshot }`.
+ */
+export function encodeSnapshotResponse(snapshot: Snapshot): Buffer {
+  const pieces = snapshotPieces(snapshot);
+  let length = 0;
+  for (const piece of pieces) length += piece.length;
+  const out = Buffer.allocUnsafe(1 + varintSize(length) + length);
+  out[0] = 0x1a; // field 3, length-delimited
+  let pos = writeVarint(out, 1, length);
+  for (const piece of pieces) {
+    out.set(piece, pos);
+    pos += piece.length;
+  }
+  return out;
 }
 
 /**
@@ -78,13 +110,7 @@ function encodeResponse(versionInfo: string, nonce: string, snapshot: Buffer): B
   const writeString = (tag: number, text: string, length: number): void => {
     if (length === 0) return;
     out[pos++] = tag;
-    for (let rest = length; ; rest >>>= 7) {
-      if (rest < 0x80) {
-        out[pos++] = rest;
-        break;
-      }
-      out[pos++] = (rest & 0x7f) | 0x80;
-    }
+    pos = writeVarint(out, pos, length);
     pos += out.write(text, pos, length, 'utf8');
   };
   writeString(0x0a, versionInfo, versionLength); // field 1, wire type 2
@@ -100,6 +126,391 @@ function varintSize(value: number): number {
     size++;
   }
   return size;
+}
+
+/** Writes a uint32 as a varint at `pos`; returns the position after it. */
+function writeVarint(out: Uint8Array, pos: number, value: number): number {
+  while (value > 0x7f) {
+    out[pos++] = (value & 0x7f) | 0x80;
+    value >>>= 7;
+  }
+  out[pos++] = value;
+  return pos;
+}
+
+// ---- The snapshot's pieces ----
+
+/** Snapshot fields (config.proto) by number, and the list fields in number order. */
+const LIST_FIELDS = [
+  [3, 'listeners'],
+  [4, 'routes'],
+  [5, 'backends'],
+  [6, 'targets'],
+  [7, 'policies'],
+  [8, 'secrets'],
+] as const;
+type ListField = (typeof LIST_FIELDS)[number][1];
+
+/** Each list field's kept entries (tag included) by member object; members are sealed, so never change. */
+const entries: Readonly<Record<ListField, WeakMap<object, Buffer>>> = {
+  listeners: new WeakMap(),
+  routes: new WeakMap(),
+  backends: new WeakMap(),
+  targets: new WeakMap(), // unused for targets paired with a backend: see targetRuns
+  policies: new WeakMap(),
+  secrets: new WeakMap(),
+};
+
+/** One backend's targets (the run of consecutive targets naming it) encoded, keyed by the Backend object. */
+interface TargetRun {
+  items: readonly unknown[];
+  bytes: Buffer;
+  /** Where each item's entry ends in `bytes`. */
+  ends: readonly number[];
+}
+const targetRuns = new WeakMap<object, TargetRun>();
+
+/** The snapshot's encoding (without the field 3 wrapper), in pieces to concatenate. */
+function snapshotPieces(snapshot: Snapshot): Buffer[] {
+  const writer = scratch();
+  const ok = typeof snapshot.version === 'string' && typeof snapshot.group === 'string' &&
+    writer.string(0x0a, snapshot.version) && writer.string(0x12, snapshot.group) &&
+    LIST_FIELDS.every(([, field]) => Array.isArray(snapshot[field]));
+  if (!ok) return [serializeFields({ version: snapshot.version, group: snapshot.group }), ...LIST_FIELDS.map(([, field]) => serializeFields({ [field]: snapshot[field] }))];
+  const pieces: Buffer[] = [writer.take()];
+  for (const [, field] of LIST_FIELDS) {
+    if (field === 'targets') targetPieces(snapshot.targets, snapshot.backends, pieces);
+    else for (const member of snapshot[field] as readonly unknown[]) pieces.push(memberEntry(field, member));
+  }
+  return pieces;
+}
+
+/** A member's entry in its list field, kept when the member is frozen (sealed). */
+function memberEntry(field: ListField, member: unknown): Buffer {
+  const keep = member !== null && typeof member === 'object' && Object.isFrozen(member);
+  if (keep) {
+    const kept = entries[field].get(member);
+    if (kept) return kept;
+  }
+  const writer = scratch();
+  const bytes = writeEntry(writer, field, member) ? writer.take() : serializeFields({ [field]: [member] });
+  if (keep) entries[field].set(member, bytes);
+  return bytes;
+}
+
+/** Writes a member's entry directly, for the kinds written here; false (nothing written) for anything else. */
+function writeEntry(writer: Writer, field: ListField, member: unknown): boolean {
+  const start = writer.pos;
+  let ok: boolean;
+  switch (field) {
+    case 'listeners':
+      ok = writeListener(writer, member);
+      break;
+    case 'routes':
+      ok = writeRoute(writer, member);
+      break;
+    case 'backends':
+      ok = writeBackend(writer, member);
+      break;
+    case 'targets':
+      ok = writeTarget(writer, member);
+      break;
+    default:
+      ok = false;
+  }
+  if (!ok) writer.pos = start;
+  return ok;
+}
+
+/**
+ * The targets' entries: each run of consecutive targets of one backend from the run kept for that
+ * Backend object when its targets are the same objects, else encoded again (reusing the entries
+ * of those that are), and kept. Runs without a Backend of their name in the snapshot are encoded
+ * member by member.
+ */
+function targetPieces(targets: readonly unknown[], backends: readonly unknown[], pieces: Buffer[]): void {
+  const byName = new Map<string, object>();
+  for (const backend of backends) {
+    const name = backend !== null && typeof backend === 'object' ? (backend as Partial<Backend>).name : undefined;
+    if (typeof name === 'string' && !byName.has(name)) byName.set(name, backend as object);
+  }
+  for (let start = 0; start < targets.length; ) {
+    const name = backendOf(targets[start]);
+    let end = start + 1;
+    if (name !== undefined) while (end < targets.length && backendOf(targets[end]) === name) end++;
+    const backend = name === undefined ? undefined : byName.get(name);
+    if (backend && Object.isFrozen(backend)) pieces.push(targetRun(backend, targets, start, end).bytes);
+    else for (let i = start; i < end; i++) pieces.push(memberEntry('targets', targets[i]));
+    start = end;
+  }
+}
+
+/** Whether `items` are targets[start, end), the same objects. */
+function sameItems(items: readonly unknown[], targets: readonly unknown[], start: number, end: number): boolean {
+  if (items.length !== end - start) return false;
+  for (let i = 0; i < items.length; i++) if (items[i] !== targets[start + i]) return false;
+  return true;
+}
+
+function backendOf(target: unknown): string | undefined {
+  if (target === null || typeof target !== 'object') return undefined;
+  const backend: unknown = (target as { backend?: unknown }).backend;
+  return typeof backend === 'string' ? backend : undefined;
+}
+
+/** The run of targets[start, end) for a backend: kept, or built from the kept one's entries and kept. */
+function targetRun(backend: object, targets: readonly unknown[], start: number, end: number): TargetRun {
+  const earlier = targetRuns.get(backend);
+  if (earlier && sameItems(earlier.items, targets, start, end)) return earlier;
+  // Entries of the earlier run's items, by item: a backend encoded again because one of its 500
+  // targets changed copies the other 499.
+  const earlierAt = earlier ? new Map(earlier.items.map((item, i) => [item, i])) : undefined;
+  const writer = scratch();
+  const items = targets.slice(start, end);
+  const ends: number[] = [];
+  let frozen = true;
+  for (const item of items) {
+    frozen &&= item !== null && typeof item === 'object' && Object.isFrozen(item);
+    const at = earlierAt?.get(item);
+    if (at !== undefined) {
+      writer.bytes(earlier!.bytes.subarray(at === 0 ? 0 : earlier!.ends[at - 1], earlier!.ends[at]));
+    } else if (!writeEntry(writer, 'targets', item)) {
+      writer.bytes(serializeFields({ targets: [item] }));
+    }
+    ends.push(writer.pos);
+  }
+  const run = { items, bytes: writer.take(), ends };
+  if (frozen) targetRuns.set(backend, run);
+  return run;
+}
+
+// ---- Members written directly ----
+
+const PROTOCOLS: Readonly<Record<string, number>> = { PROTOCOL_UNSPECIFIED: 0, PROTOCOL_STREAMABLE_HTTP: 1, PROTOCOL_SSE: 2, PROTOCOL_STDIO: 3 };
+const PREFIX_MODES: Readonly<Record<string, number>> = { PREFIX_MODE_UNSPECIFIED: 0, PREFIX_MODE_ALWAYS: 1, PREFIX_MODE_CONDITIONAL: 2, PREFIX_MODE_NEVER: 3 };
+const FAILURE_MODES: Readonly<Record<string, number>> = { FAILURE_MODE_UNSPECIFIED: 0, FAILURE_MODE_OPEN: 1, FAILURE_MODE_CLOSED: 2 };
+
+type Fields = Record<string, unknown>;
+
+function record(value: unknown): Fields | undefined {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Fields) : undefined;
+}
+
+// Each writer writes a whole entry (tag, length, message) and returns false at the first value it
+// does not write exactly as protobufjs would; the caller then rewinds and serializes the member
+// with proto-loader. protobufjs leaves out a field that is null or undefined and writes every other
+// one, empty strings, zeros and false included; a repeated field is left out when empty.
+
+/** Listener (Snapshot field 3): name 1, port 2, protocol 3, hostnames 4. */
+function writeListener(w: Writer, value: unknown): boolean {
+  const m = record(value);
+  if (!m) return false;
+  const at = w.begin(0x1a);
+  return w.optString(0x0a, m.name) && w.optUint32(0x10, m.port) && w.optString(0x1a, m.protocol) && w.strings(0x22, m.hostnames) && w.end(at);
+}
+
+/** Route (Snapshot field 4): name 1, listeners 2, path_prefix 3, backend 4. */
+function writeRoute(w: Writer, value: unknown): boolean {
+  const m = record(value);
+  if (!m) return false;
+  const at = w.begin(0x22);
+  return w.optString(0x0a, m.name) && w.strings(0x12, m.listeners) && w.optString(0x1a, m.pathPrefix) && w.optString(0x22, m.backend) && w.end(at);
+}
+
+/** Backend (Snapshot field 5): name 1, prefix_mode 2, failure_mode 3, targets 4, tool_include 5, tool_exclude 6, server_info 7, instructions 8. */
+function writeBackend(w: Writer, value: unknown): boolean {
+  const m = record(value);
+  if (!m) return false;
+  const at = w.begin(0x2a);
+  if (!(w.optString(0x0a, m.name) && w.optEnum(0x10, m.prefixMode, PREFIX_MODES) && w.optEnum(0x18, m.failureMode, FAILURE_MODES))) return false;
+  if (!(w.strings(0x22, m.targets) && w.strings(0x2a, m.toolInclude) && w.strings(0x32, m.toolExclude))) return false;
+  if (m.serverInfo != null) {
+    const info = record(m.serverInfo);
+    if (!info) return false;
+    const inner = w.begin(0x3a);
+    if (!(w.optString(0x0a, info.name) && w.optString(0x12, info.version) && w.end(inner))) return false;
+  }
+  return w.optString(0x42, m.instructions) && w.end(at);
+}
+
+/** Target (Snapshot field 6): backend 1, name 2, endpoints 3, path 4, protocol 5, scheme 6, timeouts 7, auth_secret 8, source 10; stdio (11) is left to proto-loader. */
+function writeTarget(w: Writer, value: unknown): boolean {
+  const m = record(value);
+  if (!m || m.stdio != null) return false;
+  const at = w.begin(0x32);
+  if (!(w.optString(0x0a, m.backend) && w.optString(0x12, m.name))) return false;
+  if (m.endpoints != null) {
+    if (!Array.isArray(m.endpoints)) return false;
+    for (const item of m.endpoints as unknown[]) {
+      const endpoint = record(item);
+      if (!endpoint) return false;
+      const inner = w.begin(0x1a);
+      if (!(w.optString(0x0a, endpoint.address) && w.optUint32(0x10, endpoint.port) && w.optBool(0x18, endpoint.ready) && w.end(inner))) return false;
+    }
+  }
+  if (!(w.optString(0x22, m.path) && w.optEnum(0x28, m.protocol, PROTOCOLS) && w.optString(0x32, m.scheme))) return false;
+  if (m.timeouts != null) {
+    const timeouts = record(m.timeouts);
+    if (!timeouts) return false;
+    const inner = w.begin(0x3a);
+    if (!(w.optUint32(0x08, timeouts.requestMs) && w.optUint32(0x10, timeouts.initializeMs) && w.end(inner))) return false;
+  }
+  return w.optString(0x42, m.authSecret) && w.optString(0x52, m.source) && w.end(at);
+}
+
+/** Any code unit of a surrogate pair, or a lone one: such strings go to proto-loader (see Writer.optString). */
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+/** Writes protobuf into a growing buffer; messages get their length when they end (see begin/end). */
+class Writer {
+  buf = Buffer.allocUnsafe(64 * 1024);
+  pos = 0;
+
+  /** Room for `n` more bytes. */
+  room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(grown, 0, 0, this.pos);
+    this.buf = grown;
+  }
+
+  /** What was written, copied out; the writer starts again empty. */
+  take(): Buffer {
+    const out = Buffer.allocUnsafe(this.pos);
+    this.buf.copy(out, 0, 0, this.pos);
+    this.pos = 0;
+    return out;
+  }
+
+  bytes(data: Uint8Array): void {
+    this.room(data.length);
+    this.buf.set(data, this.pos);
+    this.pos += data.length;
+  }
+
+  varint(value: number): void {
+    this.room(5);
+    this.pos = writeVarint(this.buf, this.pos, value);
+  }
+
+  /** Starts a length-delimited message field: its tag and one byte kept for its length. Returns where. */
+  begin(tag: number): number {
+    this.room(2);
+    this.buf[this.pos++] = tag;
+    return this.pos++;
+  }
+
+  /** Ends the message begun at `at`: writes its length there, moving the message if that takes more than a byte. */
+  end(at: number): true {
+    const length = this.pos - at - 1;
+    const size = varintSize(length);
+    if (size > 1) {
+      this.room(size - 1);
+      this.buf.copyWithin(at + size, at + 1, this.pos);
+      this.pos += size - 1;
+    }
+    writeVarint(this.buf, at, length);
+    return true;
+  }
+
+  /** A string field, unless null or undefined; false for anything but a string, or one with surrogates. */
+  optString(tag: number, value: unknown): boolean {
+    if (value == null) return true;
+    return typeof value === 'string' && this.string(tag, value);
+  }
+
+  /**
+   * A string field. protobufjs writes a string of surrogates two ways (its own UTF-8 encoder for
+   * short strings writes a lone surrogate as three bytes of its own, Buffer's writes U+FFFD): such
+   * strings are rare enough to leave to it, which keeps the bytes the same in every case.
+   */
+  string(tag: number, value: string): boolean {
+    const n = value.length;
+    this.room(1 + 5 + n * 3);
+    const buf = this.buf;
+    buf[this.pos++] = tag;
+    if (n < 0x80) {
+      // ASCII, the common case, in JavaScript: a one-byte length, then the characters.
+      const start = this.pos + 1;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = value.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[start + i] = c;
+      }
+      if (i === n) {
+        buf[this.pos] = n;
+        this.pos = start + n;
+        return true;
+      }
+    }
+    if (SURROGATE.test(value)) return false;
+    const length = Buffer.byteLength(value, 'utf8');
+    this.pos = writeVarint(buf, this.pos, length);
+    this.pos += buf.write(value, this.pos, length, 'utf8');
+    return true;
+  }
+
+  /** Every member of a repeated string field (none when null or empty); false unless a list of strings. */
+  strings(tag: number, value: unknown): boolean {
+    if (value == null) return true;
+    if (!Array.isArray(value)) return false;
+    for (const item of value as unknown[]) if (typeof item !== 'string' || !this.string(tag, item)) return false;
+    return true;
+  }
+
+  /** A uint32 field, unless null or undefined; false for anything but an integer in range (protobufjs would wrap it). */
+  optUint32(tag: number, value: unknown): boolean {
+    if (value == null) return true;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xffffffff) return false;
+    this.room(1);
+    this.buf[this.pos++] = tag;
+    this.varint(value);
+    return true;
+  }
+
+  optBool(tag: number, value: unknown): boolean {
+    if (value == null) return true;
+    if (typeof value !== 'boolean') return false;
+    this.room(2);
+    this.buf[this.pos++] = tag;
+    this.buf[this.pos++] = value ? 1 : 0;
+    return true;
+  }
+
+  /** An enum field given by name, unless null or undefined; false for a name it does not have (or a number). */
+  optEnum(tag: number, value: unknown, values: Readonly<Record<string, number>>): boolean {
+    if (value == null) return true;
+    if (typeof value !== 'string' || !Object.hasOwn(values, value)) return false;
+    this.room(2);
+    this.buf[this.pos++] = tag;
+    this.buf[this.pos++] = values[value]!; // every value is below 128: one varint byte
+    return true;
+  }
+}
+
+let writer: Writer | undefined;
+
+/** The one writer (encoding is synchronous), empty. */
+function scratch(): Writer {
+  writer ??= new Writer();
+  writer.pos = 0;
+  return writer;
+}
+
+let serializeResponse: Serialize | undefined;
+
+/**
+ * Snapshot fields encoded by proto-loader, as they appear in a snapshot's encoding: the encoding of
+ * `{ snapshot: fields }` without its field 3 tag and length.
+ */
+function serializeFields(fields: Partial<Record<keyof Snapshot, unknown>>): Buffer {
+  serializeResponse ??= discoveryMethod().responseSerialize as Serialize;
+  const bytes = serializeResponse({ snapshot: fields });
+  if (bytes.length === 0) return bytes; // nothing set at all (and no snapshot field either)
+  let pos = 1; // past the tag of field 3
+  while ((bytes[pos++]! & 0x80) !== 0); // past its length
+  return bytes.subarray(pos);
 }
 
 /**

@@ -41,6 +41,9 @@ export interface BackendSpec extends BackendOptions {
   statics: Array<StaticTarget | StdioTarget>;
 }
 
+/** Frozen: a backend's timeouts are one object shared by its targets, which go into snapshots as they are (targets.ts). */
+const DEFAULT_TIMEOUTS: Timeouts = Object.freeze({ requestMs: 0, initializeMs: 0 });
+
 /** The backend, or why it cannot be used (the status's Accepted=False message). */
 export function readBackend(object: KubeObject): BackendSpec | string {
   const spec: BackendSpec = {
@@ -48,7 +51,7 @@ export function readBackend(object: KubeObject): BackendSpec | string {
     ref: `${object.metadata.namespace ?? ''}/${object.metadata.name}`,
     ...DEFAULT_BACKEND_OPTIONS,
     failureMode: 'FAILURE_MODE_OPEN',
-    timeouts: { requestMs: 0, initializeMs: 0 },
+    timeouts: DEFAULT_TIMEOUTS,
     selectors: [],
     statics: [],
   };
@@ -174,7 +177,7 @@ function readModes(object: KubeObject): Pick<BackendSpec, 'failureMode' | 'timeo
   if (initializeMs === undefined) return 'spec.timeouts.initialize must be a duration such as 10s';
   return {
     failureMode: failure === 'open' ? 'FAILURE_MODE_OPEN' : 'FAILURE_MODE_CLOSED',
-    timeouts: { requestMs, initializeMs },
+    timeouts: Object.freeze({ requestMs, initializeMs }),
   };
 }
 

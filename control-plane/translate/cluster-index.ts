@@ -12,9 +12,10 @@ import type { Protocol } from '../../shared/config/types.ts';
 import type { KubeObject } from '../sources/source.ts';
 import type { ClusterState, KindBuckets, NamespaceBucket } from '../state/state.ts';
 import { mcpProtocol } from './app-protocol.ts';
-import { Kinds, Labels } from './kinds.ts';
+import { Annotations, Kinds, Labels } from './kinds.ts';
+import { serviceTargetName } from './naming.ts';
 import { compareStrings } from './order.ts';
-import { at, integer, records, string, stringMap } from './read.ts';
+import { integer, record, string, stringMap } from './read.ts';
 import { selectorMatches, type LabelSelector } from './selectors.ts';
 
 export interface McpPort {
@@ -24,6 +25,13 @@ export interface McpPort {
   /** A number or a container port name; undefined means "same as port". */
   targetPort: number | string | undefined;
   protocol: Protocol;
+  /**
+   * What a backend selecting the Service makes of the port, derived once per Service object (an
+   * McpService is kept while its object is, below) rather than once per run: its candidate key,
+   * "Service/<namespace>/<name>:<port>", and its target name before conflicts (naming.ts).
+   */
+  key: string;
+  targetName: string;
 }
 
 export interface McpService {
@@ -53,7 +61,8 @@ export type Read =
   | { of: 'namespaces' }
   | { of: 'namespace'; namespace: string }
   | { of: 'services'; namespace: string; selector: LabelSelector }
-  | { of: 'slices'; namespace: string; service: string };
+  /** slicesOf() for each of these Services of one namespace: one read for all, answered as a list. */
+  | { of: 'slices'; namespace: string; services: readonly string[] };
 
 /** A read as it was answered by one index, to tell whether another index answers it the same. */
 export interface Recorded {
@@ -68,8 +77,11 @@ export interface Recorded {
 interface NamespaceServices {
   /** Sorted by name. */
   all: readonly McpService[];
-  /** Label key → label value → the Services with that label, sorted by name. */
-  byLabel: ReadonlyMap<string, ReadonlyMap<string, readonly McpService[]>>;
+  /**
+   * Label key → label value → the Services with that label, sorted by name. Built for a key when a
+   * selector first names it (selectors name a few keys; Services carry many).
+   */
+  byLabel: Map<string, ReadonlyMap<string, readonly McpService[]>>;
   /** Every Service of the namespace by name, with what it reads as (undefined: not an MCP one). */
   read: ReadonlyMap<string, { object: KubeObject; service: McpService | undefined }>;
 }
@@ -124,7 +136,7 @@ export class ClusterIndex implements ServiceLookup {
     // Start from the smallest matchLabels bucket; every candidate is still checked in full.
     let candidates = services.all;
     for (const key in selector.matchLabels) {
-      const bucket = services.byLabel.get(key)?.get(selector.matchLabels[key]!) ?? [];
+      const bucket = labelIndex(services, key).get(selector.matchLabels[key]!) ?? [];
       if (bucket.length < candidates.length) candidates = bucket;
     }
     return candidates.filter((s) => selectorMatches(selector, s.labels));
@@ -140,6 +152,9 @@ export class ClusterIndex implements ServiceLookup {
     return { read, token: this.token(read), answer: answer ?? NONE };
   }
 
+  /** What slicesOf() answers when a Service has no slices, as recorded in a 'slices' read's answer. */
+  static readonly NO_SLICES: unknown = NONE;
+
   /** A read this index answers as recorded, recorded with this index's token: the same object when that did not change. */
   refresh(recorded: Recorded): Recorded {
     const token = this.token(recorded.read);
@@ -153,7 +168,14 @@ export class ClusterIndex implements ServiceLookup {
    * elsewhere (another Service of the namespace).
    */
   answers(recorded: Recorded): boolean {
-    return this.token(recorded.read) === recorded.token || sameAnswer(this.answer(recorded.read), recorded.answer);
+    if (this.token(recorded.read) === recorded.token) return true;
+    const answer = this.answer(recorded.read);
+    // A slices read answers a list per Service: each compared as one answer (a namespace's slice
+    // lists are built again when any slice in it changes, so compared by their members).
+    if (recorded.read.of !== 'slices') return sameAnswer(answer, recorded.answer);
+    const before = recorded.answer as readonly unknown[];
+    const now = answer as readonly unknown[];
+    return now.length === before.length && now.every((list, i) => sameAnswer(list, before[i]));
   }
 
   /**
@@ -187,7 +209,7 @@ export class ClusterIndex implements ServiceLookup {
       case 'services':
         return this.selectServices(read.namespace, read.selector);
       case 'slices':
-        return this.slicesOf(read.namespace, read.service) ?? NONE;
+        return read.services.map((service) => this.slicesOf(read.namespace, service) ?? NONE);
       default: {
         const never: never = read;
         throw new Error(`unknown read ${String(never)}`);
@@ -224,26 +246,30 @@ function servicesOf(namespace: string, bucket: NamespaceBucket): NamespaceServic
   if (!services) {
     const earlier = latestServices.get(namespace)?.read;
     const all: McpService[] = [];
-    const byLabel = new Map<string, Map<string, McpService[]>>();
     const read = new Map<string, { object: KubeObject; service: McpService | undefined }>();
     for (const name of [...bucket.keys()].sort(compareStrings)) {
       const object = bucket.get(name)!;
       const kept = earlier?.get(name);
       const service = kept?.object === object ? kept.service : readMcpService(object);
       read.set(name, { object, service });
-      if (!service) continue;
-      all.push(service);
-      for (const key in service.labels) {
-        let values = byLabel.get(key);
-        if (!values) byLabel.set(key, (values = new Map()));
-        push(values, service.labels[key]!, service);
-      }
+      if (service) all.push(service);
     }
-    services = { all, byLabel, read };
+    services = { all, byLabel: new Map(), read };
     servicesByBucket.set(bucket, services);
     latestServices.set(namespace, services);
   }
   return services;
+}
+
+/** The namespace's Services by their value of one label (see NamespaceServices.byLabel). */
+function labelIndex(services: NamespaceServices, key: string): ReadonlyMap<string, readonly McpService[]> {
+  let index = services.byLabel.get(key);
+  if (!index) {
+    const byValue = new Map<string, McpService[]>();
+    for (const service of services.all) if (Object.hasOwn(service.labels, key)) push(byValue, service.labels[key]!, service);
+    services.byLabel.set(key, (index = byValue));
+  }
+  return index;
 }
 
 /** A namespace's EndpointSlices by the Service they belong to, each list sorted by slice name. */
@@ -286,23 +312,32 @@ function labelsOf(namespace: KubeObject): Readonly<Record<string, string>> {
 }
 
 function readMcpService(object: KubeObject): McpService | undefined {
+  const namespace = object.metadata.namespace ?? '';
+  const { name } = object.metadata;
+  const annotations = stringMap(object.metadata.annotations);
   const ports: McpPort[] = [];
-  for (const port of records(at(object, 'spec', 'ports'))) {
+  const specPorts = record(object.spec)?.ports;
+  if (!Array.isArray(specPorts)) return undefined;
+  for (let i = 0; i < specPorts.length; i++) {
+    const port = record(specPorts[i]);
+    if (!port) continue;
     const protocol = mcpProtocol(string(port.appProtocol));
     const number = integer(port.port);
     if (!protocol || number === undefined) continue;
     const targetPort = integer(port.targetPort) ?? string(port.targetPort);
-    ports.push({ name: string(port.name) ?? '', port: number, targetPort, protocol });
+    const portName = string(port.name) ?? '';
+    const key = `Service/${namespace}/${name}:${number}`;
+    const targetName = serviceTargetName({ namespace, service: name, portName, port: number, annotation: annotations[Annotations.targetName] });
+    const read: McpPort = { name: portName, port: number, targetPort, protocol, key, targetName };
+    // Two ports of one number (only a hand-written manifest has them) are one candidate: the last
+    // one, where the first was, as a backend collecting candidates by key would have it.
+    let same = 0;
+    while (same < ports.length && ports[same]!.port !== number) same++;
+    ports[same] = read;
   }
   if (ports.length === 0) return undefined;
-  return {
-    namespace: object.metadata.namespace ?? '',
-    name: object.metadata.name,
-    object,
-    labels: stringMap(object.metadata.labels),
-    annotations: stringMap(object.metadata.annotations),
-    ports,
-  };
+  // ports.slice(): exactly as long as it is (an array grown one by one keeps room for 16 more).
+  return { namespace, name, object, labels: stringMap(object.metadata.labels), annotations, ports: ports.slice() };
 }
 
 function push<T>(map: Map<string, T[]>, key: string, value: T): void {

@@ -8,7 +8,7 @@ function service(annotations: Record<string, string> = {}, spec: Record<string, 
   const object: KubeObject = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'svc', namespace: 'ns', annotations }, spec };
   return { namespace: 'ns', name: 'svc', object, labels: {}, annotations, ports: [] };
 }
-const port = (over: Partial<McpPort> = {}): McpPort => ({ name: '', port: 80, targetPort: 8000, protocol: 'PROTOCOL_STREAMABLE_HTTP', ...over });
+const port = (over: Partial<McpPort> = {}): McpPort => ({ name: '', port: 80, targetPort: 8000, protocol: 'PROTOCOL_STREAMABLE_HTTP', key: 'Service/ns/svc:80', targetName: 'svc-80', ...over });
 function slice(name: string, ports: unknown[], endpoints: unknown[]): KubeObject {
   return { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name, namespace: 'ns' }, ports, endpoints };
 }

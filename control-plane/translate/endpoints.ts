@@ -13,7 +13,7 @@ import type { KubeObject } from '../sources/source.ts';
 import type { McpPort, McpService } from './cluster-index.ts';
 import { Annotations } from './kinds.ts';
 import { compareStrings, sortBy } from './order.ts';
-import { at, integer, list, record, records, string } from './read.ts';
+import { at, integer, record, string } from './read.ts';
 
 export const DEFAULT_PATH = '/mcp';
 
@@ -35,7 +35,7 @@ export function serviceEndpoints(service: McpService, port: McpPort, slices: rea
     if (typeof parsed !== 'string') return parsed;
     problem = `Service ${service.namespace}/${service.name}: annotation ${Annotations.url} ignored: ${parsed}`;
   }
-  const endpoints = slices ? sliceEndpoints(slices, port) : [fallbackEndpoint(service, port)];
+  const endpoints = slices ? sliceEndpoints(slices, port) : (Object.freeze([fallbackEndpoint(service, port)]) as Endpoint[]);
   return problem ? { endpoints, path, scheme: 'http', problem } : { endpoints, path, scheme: 'http' };
 }
 
@@ -52,82 +52,97 @@ function endpointFromUrl(text: string, defaultPath: string): ResolvedEndpoints |
   const address = url.hostname.replace(/^\[(.*)\]$/, '$1');
   const port = url.port ? Number(url.port) : scheme === 'https' ? 443 : 80;
   const path = url.pathname === '/' ? defaultPath : `${url.pathname}${url.search}`;
-  return { endpoints: [{ address, port, ready: true }], path, scheme };
+  return { endpoints: Object.freeze([Object.freeze({ address, port, ready: true })]) as Endpoint[], path, scheme };
 }
 
-// Written for a translation of 10k Services, each with a slice or two of a few endpoints: no Map,
-// no sorting, no copies unless there are many endpoints, duplicates or an unsorted slice.
+// Written for a translation of 10k Services, each with a slice or two of a few endpoints: indexes
+// rather than iterators and helper arrays, no Map, no sorting, no copies unless there are many
+// endpoints, duplicates or unsorted slices. Endpoints and their list are frozen as they are made:
+// they go into a sealed snapshot as they are (targets.ts).
 function sliceEndpoints(slices: readonly KubeObject[], servicePort: McpPort): Endpoint[] {
-  const found = new EndpointSet();
-  for (const slice of sortBy(slices, (s) => [s.metadata.name])) {
+  const ordered = sortedByName(slices) ? slices : sortBy(slices, (s) => [s.metadata.name]);
+  const found: Endpoint[] = [];
+  /** "address|port" → index in found, once there are enough endpoints for a scan to cost more. */
+  let index: Map<string, number> | undefined;
+  for (let s = 0; s < ordered.length; s++) {
+    const slice = ordered[s]!;
     const port = slicePort(slice, servicePort);
     if (port === undefined) continue;
-    for (const endpoint of list(slice.endpoints)) {
-      const fields = record(endpoint);
+    const endpoints = slice.endpoints;
+    if (!Array.isArray(endpoints)) continue;
+    for (let e = 0; e < endpoints.length; e++) {
+      const fields = record(endpoints[e]);
       if (!fields) continue;
       const ready = record(fields.conditions)?.ready !== false;
-      for (const address of list(fields.addresses)) {
-        if (typeof address === 'string' && address) found.add({ address, port, ready });
+      const addresses = fields.addresses;
+      if (!Array.isArray(addresses)) continue;
+      for (let a = 0; a < addresses.length; a++) {
+        const address: unknown = addresses[a];
+        if (typeof address !== 'string' || !address) continue;
+        if (!index && found.length >= SCAN_LIMIT) index = new Map(found.map((f, i) => [key(f.address, f.port), i]));
+        const at = index ? (index.get(key(address, port)) ?? -1) : scan(found, address, port);
+        if (at < 0) {
+          index?.set(key(address, port), found.length);
+          found.push(Object.freeze({ address, port, ready }));
+        } else if (ready && !found[at]!.ready) {
+          // The same address in two slices (during a rollover) is ready if either says so.
+          found[at] = Object.freeze({ address, port, ready });
+        }
       }
     }
   }
-  return found.sorted();
-}
-
-/** The slice port that carries the Service port (see the top of this file). */
-function slicePort(slice: KubeObject, servicePort: McpPort): number | undefined {
-  const ports = records(slice.ports);
-  // Hand-written slices often leave names out: a single port stands in when either side is unnamed.
-  const only = ports.length === 1 && (!servicePort.name || !string(ports[0]!.name)) ? ports[0] : undefined;
-  const matching = ports.find((p) => (string(p.name) ?? '') === servicePort.name) ?? only;
-  return integer(matching?.port);
-}
-
-/** Endpoints, one per (address, port). */
-class EndpointSet {
-  readonly #endpoints: Endpoint[] = [];
-  /** "address|port" → index, once there are enough endpoints for a scan to cost more. */
-  #index: Map<string, number> | undefined;
-
-  add(endpoint: Endpoint): void {
-    const at = this.#find(endpoint);
-    if (at < 0) {
-      this.#index?.set(key(endpoint), this.#endpoints.length);
-      this.#endpoints.push(endpoint);
-    } else if (endpoint.ready && !this.#endpoints[at]!.ready) {
-      // The same address in two slices (during a rollover) is ready if either says so.
-      this.#endpoints[at] = endpoint;
-    }
-  }
-
-  /** Sorted by address, then port. */
-  sorted(): Endpoint[] {
-    const endpoints = this.#endpoints;
-    for (let i = 1; i < endpoints.length; i++) {
-      if (compareEndpoints(endpoints[i - 1]!, endpoints[i]!) > 0) return sortBy(endpoints, (e) => [e.address, e.port]);
-    }
-    return endpoints;
-  }
-
-  #find(endpoint: Endpoint): number {
-    if (!this.#index && this.#endpoints.length >= SCAN_LIMIT) this.#index = new Map(this.#endpoints.map((e, i) => [key(e), i]));
-    if (this.#index) return this.#index.get(key(endpoint)) ?? -1;
-    return this.#endpoints.findIndex((e) => e.address === endpoint.address && e.port === endpoint.port);
-  }
+  // A copy either way: an array grown by push keeps room for 16 more, and 10k targets keep theirs.
+  return Object.freeze(isSorted(found) ? found.slice() : sortBy(found, (e) => [e.address, e.port])) as Endpoint[];
 }
 
 const SCAN_LIMIT = 16;
 
-function key(endpoint: Endpoint): string {
-  return `${endpoint.address}|${endpoint.port}`;
+function scan(found: readonly Endpoint[], address: string, port: number): number {
+  for (let i = 0; i < found.length; i++) if (found[i]!.address === address && found[i]!.port === port) return i;
+  return -1;
 }
 
-/** The order sortBy(…, e => [e.address, e.port]) gives. */
-function compareEndpoints(a: Endpoint, b: Endpoint): number {
-  return a.address !== b.address ? compareStrings(a.address, b.address) : a.port - b.port;
+function key(address: string, port: number): string {
+  return `${address}|${port}`;
+}
+
+function sortedByName(slices: readonly KubeObject[]): boolean {
+  for (let i = 1; i < slices.length; i++) if (compareStrings(slices[i - 1]!.metadata.name, slices[i]!.metadata.name) > 0) return false;
+  return true;
+}
+
+/** Whether the endpoints are in the order sortBy(…, e => [e.address, e.port]) gives. */
+function isSorted(endpoints: readonly Endpoint[]): boolean {
+  for (let i = 1; i < endpoints.length; i++) {
+    const a = endpoints[i - 1]!;
+    const b = endpoints[i]!;
+    if ((a.address !== b.address ? compareStrings(a.address, b.address) : a.port - b.port) > 0) return false;
+  }
+  return true;
+}
+
+/**
+ * The slice port that carries the Service port (see the top of this file). Hand-written slices
+ * often leave names out: a single port stands in when either side is unnamed.
+ */
+function slicePort(slice: KubeObject, servicePort: McpPort): number | undefined {
+  const ports = slice.ports;
+  if (!Array.isArray(ports)) return undefined;
+  let count = 0;
+  let first: Readonly<Record<string, unknown>> | undefined;
+  let matching: Readonly<Record<string, unknown>> | undefined;
+  for (let i = 0; i < ports.length; i++) {
+    const port = record(ports[i]);
+    if (!port) continue;
+    count++;
+    first ??= port;
+    if (matching === undefined && (string(port.name) ?? '') === servicePort.name) matching = port;
+  }
+  const only = count === 1 && (!servicePort.name || !string(first!.name)) ? first : undefined;
+  return integer((matching ?? only)?.port);
 }
 
 function fallbackEndpoint(service: McpService, port: McpPort): Endpoint {
   const externalName = at(service.object, 'spec', 'type') === 'ExternalName' ? string(at(service.object, 'spec', 'externalName')) : undefined;
-  return { address: externalName || `${service.name}.${service.namespace}.svc`, port: port.port, ready: true };
+  return Object.freeze({ address: externalName || `${service.name}.${service.namespace}.svc`, port: port.port, ready: true });
 }

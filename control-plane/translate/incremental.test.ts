@@ -6,6 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Snapshot } from '../../shared/config/types.ts';
+import { deepFrozen } from '../../shared/config/version.ts';
 import type { KubeObject } from '../sources/source.ts';
 import { emptyState, reduceAll, type ClusterState, type StateChange } from '../state/reducer.ts';
 import { ClusterIndex } from './cluster-index.ts';
@@ -101,9 +102,31 @@ test('after every kind of event, the result is exactly that of a translator that
     const incremental = translate(cluster.state, OPTIONS);
     const cold = translate(cluster.fresh(), OPTIONS);
     assert.is(text(incremental), text(cold), name);
+    // Sealed as handed out, whether built now or reused from earlier runs: nothing can change them.
+    for (const snapshot of [...incremental.snapshots, ...cold.snapshots]) assert.ok(deepFrozen(snapshot), `${name}: deeply frozen`);
     // And with stdio allowed, which is a different option set (cached separately).
     assert.is(text(translate(cluster.state, { ...OPTIONS, allowStdio: true })), text(translate(cluster.fresh(), { ...OPTIONS, allowStdio: true })), `${name} (allowStdio)`);
   }
+});
+
+test('snapshots handed out cannot be changed: writes to any part of them throw, and the next run is unaffected', () => {
+  const cluster = new Cluster(syntheticCluster(SMALL));
+  const snapshot = only(translate(cluster.state, OPTIONS).snapshots);
+  const before = JSON.stringify(snapshot);
+  const target = snapshot.targets[3]!;
+  const writes: Array<() => void> = [
+    () => snapshot.targets.push(target),
+    () => ((snapshot as { version: string }).version = 'x'),
+    () => ((target as { name: string }).name = 'x'),
+    () => (target.endpoints[0]!.ready = false),
+    () => target.endpoints.pop(),
+    () => ((target.timeouts as { requestMs: number }).requestMs = 1),
+    () => snapshot.backends[0]!.targets.push('x'),
+    () => (snapshot.routes[0]!.listeners[0] = 'x'),
+  ];
+  for (const write of writes) assert.throws(write, TypeError);
+  assert.is(JSON.stringify(snapshot), before);
+  assert.is(JSON.stringify(only(translate(cluster.state, OPTIONS).snapshots)), before);
 });
 
 test('one EndpointSlice event rebuilds one target: every other target, backend and route is the same object as before', () => {
@@ -141,7 +164,9 @@ test('selecting Services reads only the Services in the smallest matchLabels buc
     if (typeof s === 'string') throw new Error(s);
     return s;
   };
-  index.selectServices('ns', selector({ matchLabels: { app: appLabel(0) } })); // builds the namespace's index
+  // Builds the namespace's index, by label for the keys selectors name (once per key: the first
+  // selector naming a key reads every Service's labels, as building the whole index once did).
+  index.selectServices('ns', selector({ matchLabels: { app: appLabel(0), stage: 'none' } }));
 
   armed = true;
   const selected = index.selectServices('ns', selector({ matchLabels: { app: appLabel(42), stage: 'canary' } }));

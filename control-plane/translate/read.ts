@@ -36,17 +36,22 @@ export function stringMap(value: unknown): Readonly<Record<string, string>> {
   if (!fields) return {};
   // Usually every value is a string already: the object itself then (objects read are never
   // changed, state.ts), rather than a copy for each of 10k Services' labels and annotations.
-  if (Object.getPrototypeOf(fields) === Object.prototype && Object.values(fields).every((v) => typeof v === 'string')) {
-    return fields as Readonly<Record<string, string>>;
-  }
+  if (Object.getPrototypeOf(fields) === Object.prototype && allStrings(fields)) return fields as Readonly<Record<string, string>>;
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(fields)) if (typeof v === 'string') out[k] = v;
   return out;
 }
 
-/** Walks a path of record fields: `at(obj, 'spec', 'mcp')`. */
-export function at(value: unknown, ...path: string[]): unknown {
-  let current = value;
-  for (const key of path) current = record(current)?.[key];
+/** Whether every own enumerable value is a string (for-in, not Object.values: no array per call). */
+function allStrings(fields: Fields): boolean {
+  for (const key in fields) if (Object.hasOwn(fields, key) && typeof fields[key] !== 'string') return false;
+  return true;
+}
+
+/** Walks a path of record fields: `at(obj, 'spec', 'mcp')`. Up to three, as parameters rather than a rest array: it runs for every object read. */
+export function at(value: unknown, a: string, b?: string, c?: string): unknown {
+  let current = record(value)?.[a];
+  if (b !== undefined) current = record(current)?.[b];
+  if (c !== undefined) current = record(current)?.[c];
   return current;
 }

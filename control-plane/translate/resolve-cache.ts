@@ -8,17 +8,22 @@
 // Keyed by the backend's object, whose identity stands for its content (state.ts: objects in a state
 // are frozen values, replaced, never edited).
 import type { Backend, Target } from '../../shared/config/types.ts';
-import { canonicalJson, EncodedRun, seal } from '../../shared/config/version.ts';
+import { canonicalJson, EncodedRun, seal, sealBuilt } from '../../shared/config/version.ts';
 import type { KubeObject } from '../sources/source.ts';
 import { readBackend, type BackendSpec } from './backends.ts';
-import type { ClusterIndex, McpService, Read, Recorded, ServiceLookup } from './cluster-index.ts';
+import { ClusterIndex, type McpService, type Read, type Recorded, type ServiceLookup } from './cluster-index.ts';
 import type { LabelSelector } from './selectors.ts';
 import { resolveBackend, type ResolveOptions, type ResolvedBackend, type ServiceTargetBuild } from './targets.ts';
 
-/** A valid backend resolved, with its Backend and its targets as encoded runs to build snapshots from (version.ts). */
+/**
+ * A valid backend resolved, sealed, to build snapshots from: its Backend (one leaf of a version, whose
+ * hash is kept beside the object: version.ts) and its targets as an encoded run (another leaf).
+ */
 export interface Resolved {
   resolved: ResolvedBackend;
-  backend: EncodedRun<Backend>;
+  backend: Backend;
+  /** canonicalJson(backend), to tell whether a backend resolved again came out the same; computed once one is. */
+  backendJson: string | undefined;
   targets: EncodedRun<Target>;
 }
 
@@ -77,15 +82,19 @@ export function resolveCached(object: KubeObject, index: ClusterIndex, options: 
 /**
  * A resolution sealed (every later run and snapshot shares it) and encoded, sharing with the earlier
  * resolution of the same object whatever came out the same: a backend resolved again because one
- * of its targets changed keeps its Backend (and its text), and its other targets and their text.
+ * of its targets changed keeps its Backend (and so its leaf digest, version.ts), and its other
+ * targets and their canonical JSON.
  */
 function sealed(resolved: ResolvedBackend, earlier: Resolved | undefined): Resolved {
-  const targets = EncodedRun.encode(resolved.targets, earlier?.targets);
-  const sameBackend = earlier !== undefined && EncodedRun.text(earlier.backend) === canonicalJson(resolved.backend);
-  const backend = sameBackend ? earlier.backend : EncodedRun.encode([seal(resolved.backend)]);
+  // resolveBackend froze every target and the backend, deeply, as it made them: sealed as they are.
+  const targets = EncodedRun.encode(resolved.targets, earlier?.targets, true);
+  // Compared by canonical JSON only when there is an earlier one (never in a translation from scratch).
+  const backendJson = earlier ? canonicalJson(resolved.backend) : undefined;
+  const sameBackend = earlier !== undefined && (earlier.backendJson ?? canonicalJson(earlier.backend)) === backendJson;
+  const backend = sameBackend ? earlier.backend : sealBuilt(resolved.backend);
   if (earlier && targets === earlier.targets && sameBackend && canonicalJson(resolved.conditions) === canonicalJson(earlier.resolved.conditions)) return earlier;
-  // The runs' items, sealed already: sealing the whole does not walk 10k targets again.
-  return { resolved: seal({ ...resolved, backend: backend.items[0]!, targets: targets.items }), backend, targets };
+  // The run's items and the backend are frozen already: only the conditions are walked.
+  return { resolved: Object.freeze({ backend, targets: targets.items, conditions: seal(resolved.conditions) }), backend, backendJson, targets };
 }
 
 /** Reads like the index it wraps, and records each read with its answer. */
@@ -96,6 +105,11 @@ class RecordingLookup implements ServiceLookup {
   readonly #seen = new Set<string>();
   /** One read per part of the index read from: by kind of read, then namespace. */
   readonly #parts = new Map<Read['of'], Map<string, Recorded>>();
+  /**
+   * slicesOf() calls not recorded yet, by namespace: recorded as one read per namespace (see
+   * cluster-index.ts, Read), not one per Service, for the 10k Services of a translation from scratch.
+   */
+  readonly #slices = new Map<string, { services: string[]; answers: unknown[] }>();
 
   constructor(index: ClusterIndex) {
     this.#index = index;
@@ -121,16 +135,26 @@ class RecordingLookup implements ServiceLookup {
   slicesOf(namespace: string, service: string): readonly KubeObject[] | undefined {
     const slices = this.#index.slicesOf(namespace, service);
     // Not deduplicated either: a Service is read once per MCP port, and a second entry is harmless.
-    this.#add(this.#index.record({ of: 'slices', namespace, service }, slices));
+    let pending = this.#slices.get(namespace);
+    if (!pending) this.#slices.set(namespace, (pending = { services: [], answers: [] }));
+    pending.services.push(service);
+    pending.answers.push(slices ?? ClusterIndex.NO_SLICES);
     return slices;
   }
 
   reads(): Recorded[] {
+    this.#flush();
     return this.#reads;
   }
 
   parts(): Recorded[] {
+    this.#flush();
     return [...this.#parts.values()].flatMap((byNamespace) => [...byNamespace.values()]);
+  }
+
+  #flush(): void {
+    for (const [namespace, { services, answers }] of this.#slices) this.#add(this.#index.record({ of: 'slices', namespace, services }, answers));
+    this.#slices.clear();
   }
 
   #record(key: string, read: Read): void {

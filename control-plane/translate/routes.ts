@@ -80,6 +80,8 @@ function pathPrefix(match: Readonly<Record<string, unknown>>): string | { unsupp
   return value.length > 1 ? value.replace(/\/+$/, '') || '/' : value;
 }
 
+const BACKEND_KINDS = Object.values(BACKEND_REF_KINDS);
+
 function resolveBackendRef(ref: Readonly<Record<string, unknown>>, routeNamespace: string, state: ClusterState): BackendKey | RouteProblem {
   const group = string(ref.group) ?? '';
   const kind = string(ref.kind) ?? 'Service';
@@ -97,7 +99,7 @@ function resolveBackendRef(ref: Readonly<Record<string, unknown>>, routeNamespac
     };
   }
   if (!state.get(groupKind, namespace, name)) return { reason: 'BackendNotFound', message: `${kind} ${namespace}/${name} does not exist` };
-  const other = Object.values(BACKEND_REF_KINDS).find((k) => k !== groupKind && state.get(k, namespace, name));
+  const other = BACKEND_KINDS.find((k) => k !== groupKind && state.get(k, namespace, name));
   if (other) {
     // Both would be Backend "<namespace>/<name>" in a snapshot; refuse rather than pick one silently.
     return { reason: 'BackendNameConflict', message: `${namespace}/${name} names both an AgentgatewayBackend and an MCPBackend; rename one` };

@@ -1,7 +1,7 @@
 // Status conditions the translator reports next to the snapshots, Gateway API style, so users see in
 // `kubectl get` why a route or backend did not make it. Written by the status writer, not here.
 import { canonicalJson } from '../../shared/config/version.ts';
-import { sortBy } from './order.ts';
+import { compareStrings } from './order.ts';
 
 export interface Condition {
   type: string;
@@ -43,7 +43,19 @@ export function condition(type: string, ok: boolean, reason: string, message: st
   return { type, status: ok ? 'True' : 'False', reason, message };
 }
 
-/** Statuses in a stable order: kind, namespace, name, then parent. */
+/**
+ * Statuses in a stable order: kind, namespace, name, then parent (by its canonical JSON, computed
+ * only for the statuses that need it: one route's several parents).
+ */
 export function sortStatuses(statuses: Iterable<ObjectStatus>): ObjectStatus[] {
-  return sortBy(statuses, (s) => [s.kind, s.namespace, s.name, s.parentRef ? canonicalJson(s.parentRef) : '']);
+  const parents = new Map<ParentRef, string>();
+  const parent = (s: ObjectStatus): string => {
+    if (!s.parentRef) return '';
+    let text = parents.get(s.parentRef);
+    if (text === undefined) parents.set(s.parentRef, (text = canonicalJson(s.parentRef)));
+    return text;
+  };
+  return [...statuses].sort(
+    (a, b) => compareStrings(a.kind, b.kind) || compareStrings(a.namespace, b.namespace) || compareStrings(a.name, b.name) || compareStrings(parent(a), parent(b)),
+  );
 }

@@ -6,8 +6,8 @@ import { MCP_APP_PROTOCOLS } from './app-protocol.ts';
 import type { BackendSpec, StaticTarget, StdioTarget } from './backends.ts';
 import type { McpPort, McpService, ServiceLookup } from './cluster-index.ts';
 import { Annotations } from './kinds.ts';
-import { assignNames, qualifiedServiceTargetName, sanitizeName, serviceTargetName, type NameRequest } from './naming.ts';
-import { sortBy } from './order.ts';
+import { assignNames, qualifiedServiceTargetName, sanitizeName, type NameAssignment, type NameRequest } from './naming.ts';
+import { compareStrings } from './order.ts';
 import { selectorMatches } from './selectors.ts';
 import { condition, type Condition } from './status.ts';
 import { serviceEndpoints } from './endpoints.ts';
@@ -40,22 +40,36 @@ export interface ServiceTargetBuild {
   port: McpPort;
   name: string;
   slices: readonly KubeObject[] | undefined;
-  built: BuiltTarget;
-}
-
-interface BuiltTarget {
   target: Target;
   /** Set when an annotation was ignored; the backend's status says so. */
   problem?: string;
 }
 
-type ServiceCandidate = { key: string; type: 'service'; service: McpService; port: McpPort };
-type Candidate =
-  | ServiceCandidate
-  | { key: string; type: 'static'; target: StaticTarget }
-  | { key: string; type: 'stdio'; target: StdioTarget };
+interface BuiltTarget {
+  target: Target;
+  problem?: string;
+}
 
-/** The backend's targets and conditions, and how its Service targets were built (see ServiceTargetBuild). */
+type StaticCandidate = { key: string; type: 'static'; target: StaticTarget } | { key: string; type: 'stdio'; target: StdioTarget };
+
+/**
+ * What a backend selects: its Services' MCP ports (two parallel lists, in selection order, one
+ * entry per key) and its static targets, in spec order.
+ */
+interface Candidates {
+  services: McpService[];
+  ports: McpPort[];
+  statics: StaticCandidate[];
+}
+
+const NO_CONFLICTS: Pick<NameAssignment, 'renamed' | 'dropped'> = Object.freeze({ renamed: [], dropped: [] });
+
+/**
+ * The backend's targets and conditions, and how its Service targets were built (see
+ * ServiceTargetBuild). Written for a translation of 10k Services: per target, the objects of the
+ * target and what the next resolution needs, little else. Everything in the result is frozen as
+ * it is made (resolve-cache.ts seals it without walking it again).
+ */
 export function resolveBackend(
   spec: BackendSpec,
   index: ServiceLookup,
@@ -64,71 +78,118 @@ export function resolveBackend(
 ): { resolved: ResolvedBackend; builds: ServiceTargetBuild[] } {
   // Left out before naming: a target that is not served must not make others qualify their names.
   const refused = options.allowStdio ? [] : spec.statics.filter((t): t is StdioTarget => 'stdio' in t).map((t) => sanitizeName(t.name));
-  const candidates = collect(spec, index, options);
-  const assignment = assignNames(candidates.map(nameRequest));
-  const reusable = new Map(earlier.map((build) => [build.key, build]));
+  const { services, ports, statics } = collect(spec, index, options);
+  const count = ports.length;
+  // Names: each candidate's own, unless two share one; then naming.ts settles it (the same result
+  // it gives when nobody does, at the cost of a request per candidate).
+  const names: Array<string | undefined> = new Array<string | undefined>(count + statics.length);
+  for (let i = 0; i < count; i++) names[i] = ports[i]!.targetName;
+  for (let i = 0; i < statics.length; i++) names[count + i] = sanitizeName(statics[i]!.target.name);
+  let assignment = NO_CONFLICTS;
+  if (new Set(names).size !== names.length) {
+    const requests = [...ports.map((port, i) => nameRequest(services[i]!, port)), ...statics.map((c, i) => ({ key: c.key, name: names[count + i]! }))];
+    const assigned = assignNames(requests);
+    requests.forEach((request, i) => (names[i] = assigned.names.get(request.key)));
+    assignment = assigned;
+  }
+
+  const reusable = earlier.length > 0 ? new Map(earlier.map((build) => [build.key, build])) : undefined;
   const builds: ServiceTargetBuild[] = [];
   const problems: string[] = [];
   const targets: Target[] = [];
-  for (const candidate of candidates) {
-    const name = assignment.names.get(candidate.key);
+  for (let i = 0; i < count; i++) {
+    const name = names[i];
     if (name === undefined) continue;
-    let target: BuiltTarget;
-    if (candidate.type === 'service') {
-      const { service, port, key } = candidate;
-      const slices = index.slicesOf(service.namespace, service.name);
-      const before = reusable.get(key);
-      const same = before !== undefined && before.port === port && before.name === name && sameMembers(before.slices, slices);
-      target = same ? before.built : serviceTarget(spec, candidate, name, slices);
-      builds.push({ key, port, name, slices, built: target });
-    } else {
-      target = buildTarget(spec, candidate, name);
-    }
-    targets.push(target.target);
-    if (target.problem) problems.push(target.problem);
+    const service = services[i]!;
+    const port = ports[i]!;
+    const slices = index.slicesOf(service.namespace, service.name);
+    const before = reusable?.get(port.key);
+    const build = before !== undefined && before.port === port && before.name === name && sameMembers(before.slices, slices)
+      ? before
+      : serviceTarget(spec, service, port, name, slices);
+    builds.push(build);
+    targets.push(build.target);
+    if (build.problem) problems.push(build.problem);
   }
-  const sorted = sortBy(targets, (t) => [t.name]);
-  const backend: Backend = {
+  for (let i = 0; i < statics.length; i++) {
+    const name = names[count + i];
+    if (name === undefined) continue;
+    const built = buildTarget(spec, statics[i]!, name);
+    targets.push(built.target);
+    if (built.problem) problems.push(built.problem);
+  }
+  const sorted = sortedByName(targets);
+  const targetNames = new Array<string>(sorted.length);
+  for (let i = 0; i < sorted.length; i++) targetNames[i] = sorted[i]!.name;
+  const backend: Backend = Object.freeze({
     name: spec.ref,
     prefixMode: spec.prefixMode,
     failureMode: spec.failureMode,
-    targets: sorted.map((t) => t.name),
-    toolInclude: [...spec.toolInclude],
-    toolExclude: [...spec.toolExclude],
-    serverInfo: spec.serverInfo ? { ...spec.serverInfo } : null,
+    targets: Object.freeze(targetNames) as string[],
+    toolInclude: Object.freeze([...spec.toolInclude]) as string[],
+    toolExclude: Object.freeze([...spec.toolExclude]) as string[],
+    serverInfo: spec.serverInfo ? Object.freeze({ ...spec.serverInfo }) : null,
     instructions: spec.instructions,
-  };
+  });
   return { resolved: { backend, targets: sorted, conditions: backendConditions(sorted, problems, assignment, refused) }, builds };
 }
 
-function collect(spec: BackendSpec, index: ServiceLookup, options: ResolveOptions): Candidate[] {
+/** Targets sorted by name: the list itself when it already is (a stable sort otherwise, as sortBy's). */
+function sortedByName(targets: Target[]): Target[] {
+  for (let i = 1; i < targets.length; i++) {
+    if (compareStrings(targets[i - 1]!.name, targets[i]!.name) > 0) return [...targets].sort((a, b) => compareStrings(a.name, b.name));
+  }
+  return targets;
+}
+
+function collect(spec: BackendSpec, index: ServiceLookup, options: ResolveOptions): Candidates {
   const home = spec.object.metadata.namespace ?? '';
-  const byKey = new Map<string, Candidate>();
+  const services: McpService[] = [];
+  const ports: McpPort[] = [];
   for (const selector of spec.selectors) {
     const namespaces = selector.namespaces
       ? index.namespaces().filter((ns) => selectorMatches(selector.namespaces!, index.namespaceLabels(ns)))
       : [home];
     for (const namespace of namespaces) {
       for (const service of index.selectServices(namespace, selector.services)) {
+        // An McpService's ports have distinct keys (cluster-index.ts).
         for (const port of service.ports) {
-          const key = `Service/${service.namespace}/${service.name}:${port.port}`;
-          byKey.set(key, { key, type: 'service', service, port });
+          services.push(service);
+          ports.push(port);
         }
       }
     }
   }
+  if (spec.selectors.length > 1) dedupe(services, ports);
+  const statics: StaticCandidate[] = [];
   for (const [i, target] of spec.statics.entries()) {
     // Spec order decides which of two statics with one name wins; zero-padded so keys sort by it.
     const key = `static/${String(i).padStart(4, '0')}/${target.name}`;
-    if (!('stdio' in target)) byKey.set(key, { key, type: 'static', target });
-    else if (options.allowStdio) byKey.set(key, { key, type: 'stdio', target });
+    if (!('stdio' in target)) statics.push({ key, type: 'static', target });
+    else if (options.allowStdio) statics.push({ key, type: 'stdio', target });
   }
-  return [...byKey.values()];
+  return { services, ports, statics };
 }
 
-function nameRequest(candidate: Candidate): NameRequest {
-  if (candidate.type !== 'service') return { key: candidate.key, name: sanitizeName(candidate.target.name) };
-  const { service, port } = candidate;
+/**
+ * One entry per key, where the key was first selected (two selectors may select one Service); the
+ * entry is the same Service and port, since one index answers both.
+ */
+function dedupe(services: McpService[], ports: McpPort[]): void {
+  const seen = new Set<string>();
+  let kept = 0;
+  for (let i = 0; i < ports.length; i++) {
+    const key = ports[i]!.key;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    services[kept] = services[i]!;
+    ports[kept++] = ports[i]!;
+  }
+  services.length = kept;
+  ports.length = kept;
+}
+
+function nameRequest(service: McpService, port: McpPort): NameRequest {
   const ref = {
     namespace: service.namespace,
     service: service.name,
@@ -136,29 +197,31 @@ function nameRequest(candidate: Candidate): NameRequest {
     port: port.port,
     annotation: service.annotations[Annotations.targetName],
   };
-  return { key: candidate.key, name: serviceTargetName(ref), qualified: qualifiedServiceTargetName(ref) };
+  return { key: port.key, name: port.targetName, qualified: qualifiedServiceTargetName(ref) };
 }
 
-function serviceTarget(spec: BackendSpec, candidate: ServiceCandidate, name: string, slices: readonly KubeObject[] | undefined): BuiltTarget {
-  const { service, port, key } = candidate;
+function serviceTarget(spec: BackendSpec, service: McpService, port: McpPort, name: string, slices: readonly KubeObject[] | undefined): ServiceTargetBuild {
   const resolved = serviceEndpoints(service, port, slices);
-  const target = targetOf(spec, name, { endpoints: resolved.endpoints, path: resolved.path, protocol: port.protocol, scheme: resolved.scheme, source: key });
-  return resolved.problem ? { target, problem: resolved.problem } : { target };
+  const target = targetOf(spec, name, { endpoints: resolved.endpoints, path: resolved.path, protocol: port.protocol, scheme: resolved.scheme, source: port.key });
+  const build: ServiceTargetBuild = { key: port.key, port, name, slices, target };
+  if (resolved.problem) build.problem = resolved.problem;
+  return build;
 }
 
-function buildTarget(spec: BackendSpec, candidate: Exclude<Candidate, ServiceCandidate>, name: string): BuiltTarget {
+function buildTarget(spec: BackendSpec, candidate: StaticCandidate, name: string): BuiltTarget {
   const { kind, metadata } = spec.object;
   switch (candidate.type) {
     case 'static': {
       const { target: s } = candidate;
       const source = `${kind}/${metadata.namespace ?? ''}/${metadata.name}:${s.port}`;
-      return { target: targetOf(spec, name, { endpoints: [{ address: s.host, port: s.port, ready: true }], path: s.path, protocol: s.protocol, scheme: s.scheme, source }) };
+      const endpoints = Object.freeze([Object.freeze({ address: s.host, port: s.port, ready: true })]) as Target['endpoints'];
+      return { target: targetOf(spec, name, { endpoints, path: s.path, protocol: s.protocol, scheme: s.scheme, source }) };
     }
     case 'stdio': {
       const { stdio } = candidate.target;
-      const copy = { command: stdio.command, args: [...stdio.args], env: { ...stdio.env }, cwd: stdio.cwd };
+      const copy = Object.freeze({ command: stdio.command, args: Object.freeze([...stdio.args]) as string[], env: Object.freeze({ ...stdio.env }), cwd: stdio.cwd });
       const source = `${kind}/${metadata.namespace ?? ''}/${metadata.name}`;
-      return { target: targetOf(spec, name, { endpoints: [], path: '', protocol: 'PROTOCOL_STDIO', scheme: '', source, stdio: copy }) };
+      return { target: targetOf(spec, name, { endpoints: Object.freeze<Target['endpoints']>([]) as Target['endpoints'], path: '', protocol: 'PROTOCOL_STDIO', scheme: '', source, stdio: copy }) };
     }
     default: {
       const never: never = candidate;
@@ -169,21 +232,22 @@ function buildTarget(spec: BackendSpec, candidate: Exclude<Candidate, ServiceCan
 
 type TargetFields = Pick<Target, 'endpoints' | 'path' | 'protocol' | 'scheme' | 'source'> & Partial<Pick<Target, 'stdio'>>;
 
+/** A target, frozen with everything it holds (its endpoints and stdio command are frozen by their makers). */
 function targetOf(spec: BackendSpec, name: string, fields: TargetFields): Target {
   // Fields in proto order, so goldens and admin output read like config.proto. The snapshot
-  // encoder's fast path for targets (version.ts, targetJson) expects exactly these, in this order.
-  return {
+  // encoder's fast path for targets (version.ts, writeTarget) expects exactly these, in this order.
+  return Object.freeze({
     backend: spec.ref,
     name,
     endpoints: fields.endpoints,
     path: fields.path,
     protocol: fields.protocol,
     scheme: fields.scheme,
-    timeouts: spec.timeouts, // one object for all of a backend's targets: they are sealed (resolve-cache.ts)
+    timeouts: spec.timeouts, // one frozen object for all of a backend's targets (backends.ts)
     authSecret: '',
     source: fields.source,
     stdio: fields.stdio ?? null,
-  };
+  });
 }
 
 function sameMembers<T>(a: readonly T[] | undefined, b: readonly T[] | undefined): boolean {
@@ -193,7 +257,7 @@ function sameMembers<T>(a: readonly T[] | undefined, b: readonly T[] | undefined
   return true;
 }
 
-function backendConditions(targets: Target[], problems: string[], assignment: ReturnType<typeof assignNames>, refused: string[]): Condition[] {
+function backendConditions(targets: Target[], problems: string[], assignment: Pick<NameAssignment, 'renamed' | 'dropped'>, refused: string[]): Condition[] {
   const conditions = [condition('Accepted', true, 'Accepted', 'the backend is valid')];
   if (refused.length > 0) {
     const served = targets.length > 0 ? `targets served: ${targets.map((t) => t.name).join(', ')}` : 'no target left';

@@ -12,6 +12,7 @@ import { parseManifests } from '../sources/yaml.ts';
 import { emptyState, reduceAll } from '../state/reducer.ts';
 import { DEFAULT_FILES_GATEWAY_CLASSES, translate, type TranslateOptions, type TranslateResult } from './translate.ts';
 import { validateDir } from '../validate.ts';
+import { deepFrozen } from '../../shared/config/version.ts';
 
 const DATA = fileURLToPath(new URL('./testdata/', import.meta.url));
 const OUTPUT_MARKER = /^# Output[ \t]*$/m;
@@ -50,7 +51,10 @@ for (const file of cases) {
     const marker = OUTPUT_MARKER.exec(text);
     assert.ok(marker, `${file} has no "# Output" line`);
     const input = text.slice(0, marker.index);
-    const actual = plain(run(input, file));
+    const result = run(input, file);
+    // Handed out sealed: every object of every snapshot frozen (built so, see version.ts sealBuilt).
+    for (const snapshot of result.snapshots) assert.ok(deepFrozen(snapshot), `${file}: snapshot ${snapshot.group} is deeply frozen`);
+    const actual = plain(result);
     if (update) {
       writeFileSync(path, `${input}# Output\n${stringify(actual, { lineWidth: 0 })}`);
       return;

@@ -8,10 +8,11 @@
 // never by time or order. The route layout (layout.ts) is kept while no Gateway-side kind changed;
 // each backend's targets (resolve-cache.ts) while nothing it selected changed; each target and its
 // canonical JSON (targets.ts, version.ts) while its Service and EndpointSlices did not change. So
-// one changed Service costs about one backend's work plus hashing the snapshot, and the result is
-// the same, byte for byte, as a run that had never seen an earlier state.
+// one changed Service costs about one backend's work plus hashing that backend's leaves of the
+// version and its top (version.ts), and the result is the same, byte for byte, as a run that had
+// never seen an earlier state.
 import type { Snapshot } from '../../shared/config/types.ts';
-import { sealSnapshot, type EncodedRun } from '../../shared/config/version.ts';
+import { sealParts } from '../../shared/config/version.ts';
 import type { ClusterState } from '../state/state.ts';
 import { ClusterIndex } from './cluster-index.ts';
 import { MCPMUX_CONTROLLER_NAME } from './kinds.ts';
@@ -58,34 +59,32 @@ export function translate(state: ClusterState, options: TranslateOptions): Trans
     // and carry that backend's name, unique in a snapshot (routes.ts refuses two kinds sharing
     // one), so the concatenation is in (backend, name) order without sorting 10k targets again.
     const resolved = group.backends.map((i) => valid(layout.backends[i]!, resolutions[i]!));
-    const runs = { listeners: [group.listeners], routes: [group.routes], backends: resolved.map((r) => r.backend), targets: resolved.map((r) => r.targets) };
-    const content = {
+    return sealParts({
       group: group.group,
-      listeners: [...group.listeners.items],
-      routes: [...group.routes.items],
-      backends: concat(runs.backends),
-      targets: concat(runs.targets),
+      listeners: [group.listeners],
+      routes: [group.routes],
+      backends: resolved.map((r) => r.backend),
+      targets: resolved.map((r) => r.targets),
       policies: [],
       secrets: [],
-    };
-    return sealSnapshot(content, runs);
+    });
   });
   return { snapshots, statuses };
 }
 
-function backendStatus(slot: BackendSlot, resolution: Resolution): ObjectStatus {
-  const { object, key } = slot;
-  return { apiVersion: object.apiVersion, kind: object.kind, namespace: key.namespace, name: key.name, conditions: valid(slot, resolution).resolved.conditions };
-}
+/** Each resolution's status, made once: a run after one event reuses a thousand of them. */
+const backendStatuses = new WeakMap<Resolved, ObjectStatus>();
 
-/** The runs' items in one list (flatMap is several times slower for 10k targets). */
-function concat<T>(runs: ReadonlyArray<EncodedRun<T>>): T[] {
-  let length = 0;
-  for (const run of runs) length += run.items.length;
-  const items = new Array<T>(length);
-  let i = 0;
-  for (const run of runs) for (const item of run.items) items[i++] = item;
-  return items;
+function backendStatus(slot: BackendSlot, resolution: Resolution): ObjectStatus {
+  const resolved = valid(slot, resolution);
+  let status = backendStatuses.get(resolved);
+  if (!status) {
+    // A resolution is of one backend object (resolve-cache.ts), so of one slot's object and key.
+    const { object, key } = slot;
+    status = Object.freeze({ apiVersion: object.apiVersion, kind: object.kind, namespace: key.namespace, name: key.name, conditions: resolved.resolved.conditions });
+    backendStatuses.set(resolved, status);
+  }
+  return status;
 }
 
 /** The layout judged the backend valid from its object, as resolving it does: a string here is a bug. */

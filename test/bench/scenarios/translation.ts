@@ -8,8 +8,13 @@
 //    translate() and the new version, timed together. Target p50 ≤ 5 ms. Every event must change
 //    the version, and after the last one an independent cold translate of the same objects must
 //    give the same version (the incremental path is only fast if it is also right).
+//  - wire encode: the snapshot part of a DiscoveryResponse as the discovery service encodes it
+//    (control-plane/discovery/encode.ts, once per version), for a snapshot of fresh objects (each
+//    full translate's) and for the version after each event (an encoder that encoded the version
+//    before it, whose kept entries it reuses). Not part of either time above.
 //  - the snapshot as the discovery service sends it: a DiscoveryResponse encoded with the
-//    discovery proto, in bytes (and gzipped, for information).
+//    discovery proto, in bytes (and gzipped, for information); checked to be the bytes of
+//    proto-loader's whole-message serializer, whose time is shown for comparison.
 //
 //   node test/bench/scenarios/translation.ts [--quick]     prints the result as JSON
 import { gzipSync } from 'node:zlib';
@@ -28,6 +33,7 @@ import {
   TARGET_SIZE,
 } from '../../../control-plane/translate/synthetic-cluster.ts';
 import { translate, type TranslateOptions } from '../../../control-plane/translate/translate.ts';
+import { discoveryResponseSerializer, SnapshotEncoder } from '../../../control-plane/discovery/encode.ts';
 import { check, ms, type Cell, type Check, type Scenario, type ScenarioResult } from '../lib/result.ts';
 
 const OPTIONS: TranslateOptions = { gatewayClasses: ['mcpmux'] };
@@ -51,19 +57,27 @@ export const translation: Scenario = async ({ quick }) => {
   const notes: string[] = [];
 
   const full = measureFull(plan);
-  rows.push(row('reduce initial list (info)', full.reduce), row('full translate', full.translate));
+  rows.push(row('reduce initial list (info)', full.reduce), row('full translate', full.translate), row('wire encode, full', full.encode));
   checks.push(check('full translate p50, 10k Services / 1k backends', `≤ ${FULL_TARGET_MS} ms`, ms(p(full.translate, 50)), p(full.translate, 50) <= FULL_TARGET_MS));
 
   const events = measureEvents(plan);
   rows.push(row('one event: reduce + translate + version', events.all));
   for (const [kind, times] of events.byKind) rows.push(row(`  of which ${kind}`, times));
+  rows.push(row('wire encode after one event', events.encode));
   checks.push(check('one event p50 (reduce + translate + version)', `≤ ${EVENT_TARGET_MS} ms`, ms(p(events.all, 50)), p(events.all, 50) <= EVENT_TARGET_MS));
   checks.push(check('every event changes the version', `${events.all.length} of ${events.all.length}`, `${events.changed} of ${events.all.length}`, events.changed === events.all.length));
   const cold = coldVersion(events.objects);
   checks.push(check('incremental version equals a cold translate of the same objects', cold, events.version, cold === events.version));
 
   const size = wireSize(events.snapshot);
-  rows.push({ measure: 'snapshot on the wire (DiscoveryResponse, protobuf)', runs: 1, p50: `${size.bytes} B`, max: '', detail: `${(size.bytes / 1024 / 1024).toFixed(2)} MiB, encoded in ${ms(size.encodeMs)}` });
+  checks.push(check('wire encoding is proto-loader\'s, byte for byte', 'same bytes', size.same ? 'same bytes' : 'different', size.same));
+  rows.push({
+    measure: 'snapshot on the wire (DiscoveryResponse, protobuf)',
+    runs: 1,
+    p50: `${size.bytes} B`,
+    max: '',
+    detail: `${(size.bytes / 1024 / 1024).toFixed(2)} MiB; proto-loader's whole-message encode ${ms(size.encodeMs)}`,
+  });
   rows.push({ measure: 'snapshot on the wire, gzipped (info)', runs: 1, p50: `${size.gzipBytes} B`, max: '', detail: `${(size.gzipBytes / 1024).toFixed(0)} KiB` });
 
   const snapshot = events.snapshot;
@@ -73,16 +87,20 @@ export const translation: Scenario = async ({ quick }) => {
       `${snapshot.routes.length} routes, ${snapshot.backends.length} backends, ${snapshot.targets.length} targets`,
     `full translate: ${plan.fullWarmup} warm-up runs, then ${plan.fullRuns} timed, each on a state built from fresh objects (untimed, shown as "reduce")`,
     `one event: ${plan.eventWarmup} warm-up events, then ${plan.events} timed, cycling through the event kinds listed. ` +
-      'An event that changes a Backend (a Service joining or leaving one, a target renamed) changes the start of the canonical ' +
-      'encoding (backends sort first), so the whole snapshot is hashed again; an EndpointSlice change hashes from its target on',
+      'The version is a hash of hashes (shared/config/version.ts): an event rehashes the leaves it changed (a backend, its run of ' +
+      'targets) and 2 × 32 bytes per backend, not the whole canonical encoding',
+    'wire encode: the snapshot part of a DiscoveryResponse (discovery/encode.ts), once per version; "full" for each full ' +
+      'translate\'s snapshot (fresh objects, nothing kept applies), "after one event" for each timed event\'s version, by an encoder ' +
+      'that encoded the version before (entries of unchanged backends, targets and routes are kept by object)',
   );
   const result: ScenarioResult = { id: 'translation', title: 'Translation: 10k Services / 1k backends, in process', columns: ['measure', 'runs', 'p50', 'max', 'detail'], rows, checks, notes };
   return result;
 };
 
-function measureFull(plan: Plan): { reduce: number[]; translate: number[] } {
+function measureFull(plan: Plan): { reduce: number[]; translate: number[]; encode: number[] } {
   const reduce: number[] = [];
   const times: number[] = [];
+  const encode: number[] = [];
   for (let i = 0; i < plan.fullWarmup + plan.fullRuns; i++) {
     const objects = syntheticCluster(); // fresh objects: no memoized result can be reused
     const started = performance.now();
@@ -91,11 +109,15 @@ function measureFull(plan: Plan): { reduce: number[]; translate: number[] } {
     const { snapshots } = translate(state, OPTIONS);
     const done = performance.now();
     if (snapshots.length !== 1) throw new Error(`expected one snapshot, got ${snapshots.length}`);
+    const encodeStarted = performance.now();
+    new SnapshotEncoder().encode(snapshots[0]!);
+    const encoded = performance.now();
     if (i < plan.fullWarmup) continue;
     reduce.push(loaded - started);
     times.push(done - loaded);
+    encode.push(encoded - encodeStarted);
   }
-  return { reduce, translate: times };
+  return { reduce, translate: times, encode };
 }
 
 type EventKind = 'EndpointSlice ready flip' | 'Service moves to another backend' | 'Service target-name annotation';
@@ -103,6 +125,8 @@ const EVENT_KINDS: readonly EventKind[] = ['EndpointSlice ready flip', 'Service 
 
 interface EventRun {
   all: number[];
+  /** Encoding each event's version for the wire (untimed in `all`). */
+  encode: number[];
   byKind: Map<EventKind, number[]>;
   /** Events after which the version differed from the one before. */
   changed: number;
@@ -116,7 +140,9 @@ function measureEvents(plan: Plan): EventRun {
   const objects = new Map(syntheticCluster().map((o) => [`${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`, o]));
   let state = load(objects.values());
   let snapshot = only(translate(state, OPTIONS).snapshots);
-  const run: EventRun = { all: [], byKind: new Map(EVENT_KINDS.map((k) => [k, []])), changed: 0, version: snapshot.version, snapshot, objects: [] };
+  const encoder = new SnapshotEncoder();
+  encoder.encode(snapshot);
+  const run: EventRun = { all: [], encode: [], byKind: new Map(EVENT_KINDS.map((k) => [k, []])), changed: 0, version: snapshot.version, snapshot, objects: [] };
   for (let i = 0; i < plan.eventWarmup + plan.events; i++) {
     const kind = EVENT_KINDS[i % EVENT_KINDS.length]!;
     const object = eventObject(kind, i);
@@ -127,8 +153,12 @@ function measureEvents(plan: Plan): EventRun {
     snapshot = only(translate(state, OPTIONS).snapshots);
     const version = snapshot.version;
     const elapsed = performance.now() - started;
+    const encodeStarted = performance.now();
+    encoder.encode(snapshot);
+    const encodeMs = performance.now() - encodeStarted;
     if (i < plan.eventWarmup) continue;
     run.all.push(elapsed);
+    run.encode.push(encodeMs);
     run.byKind.get(kind)!.push(elapsed);
     if (version !== before) run.changed++;
   }
@@ -179,18 +209,19 @@ function only(snapshots: readonly Snapshot[]): Snapshot {
 }
 
 /**
- * The snapshot as DiscoveryService.StreamSnapshots writes it to a proxy: proto-loader's serializer
- * for the whole response gives the same bytes as discovery/encode.ts's shared encoding (the snapshot
- * part once per version, then version and nonce per stream).
+ * The snapshot as DiscoveryService.StreamSnapshots writes it to a proxy (discovery/encode.ts: the
+ * snapshot part once per version, then version and nonce per stream), and whether proto-loader's
+ * serializer for the whole response gives the same bytes, with the time it takes.
  */
-function wireSize(snapshot: Snapshot): { bytes: number; gzipBytes: number; encodeMs: number } {
+function wireSize(snapshot: Snapshot): { bytes: number; gzipBytes: number; encodeMs: number; same: boolean } {
   const serialize = serviceDefinition('DiscoveryService').StreamSnapshots!.responseSerialize as (value: DiscoveryResponse) => Buffer;
   const response: DiscoveryResponse = { versionInfo: snapshot.version, nonce: '1', snapshot };
+  const ours = discoveryResponseSerializer()(new SnapshotEncoder().response(snapshot, '1'));
   serialize(response); // warm-up: the first encode compiles protobufjs's encoders
   const started = performance.now();
   const encoded = serialize(response);
   const encodeMs = performance.now() - started;
-  return { bytes: encoded.length, gzipBytes: gzipSync(encoded).length, encodeMs };
+  return { bytes: ours.length, gzipBytes: gzipSync(ours).length, encodeMs, same: ours.equals(encoded) };
 }
 
 function row(measure: string, times: readonly number[]): Record<string, Cell> {

@@ -30,6 +30,8 @@ export interface ExchangeRequest {
   expectId: RequestId | undefined;
   sessionId: string | undefined;
   protocolVersion: string | undefined;
+  /** The request headers, from postHeaders(sessionId, protocolVersion): a session builds them once. */
+  headers: Readonly<Record<string, string>>;
   onNotification?: (message: JSONRPCNotification) => void;
   onServerRequest?: (message: JSONRPCRequest) => void;
 }
@@ -48,13 +50,18 @@ const ERROR_BODY_LIMIT = 8 * 1024;
 /** A JSON answer larger than this is refused (a runaway upstream must not exhaust the proxy). */
 const MAX_JSON_BODY_BYTES = 64 * 1024 * 1024;
 
-export function exchange(request: ExchangeRequest): Exchange {
+/** The headers of every POST to an upstream with this session id and protocol version. */
+export function postHeaders(sessionId: string | undefined, protocolVersion: string | undefined): Readonly<Record<string, string>> {
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     accept: 'application/json, text/event-stream',
   };
-  if (request.sessionId !== undefined) headers['mcp-session-id'] = request.sessionId;
-  if (request.protocolVersion !== undefined) headers['mcp-protocol-version'] = request.protocolVersion;
+  if (sessionId !== undefined) headers['mcp-session-id'] = sessionId;
+  if (protocolVersion !== undefined) headers['mcp-protocol-version'] = protocolVersion;
+  return Object.freeze(headers);
+}
+
+export function exchange(request: ExchangeRequest): Exchange {
   const handler = new ExchangeHandler(request);
   try {
     request.dispatcher.dispatch(
@@ -62,7 +69,7 @@ export function exchange(request: ExchangeRequest): Exchange {
         origin: request.endpoint.origin,
         path: request.endpoint.path,
         method: 'POST',
-        headers,
+        headers: request.headers,
         body: request.body,
         // The caller's timer carries the real deadline; undici's own timers stay out of the way.
         headersTimeout: 0,

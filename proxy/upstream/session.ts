@@ -21,7 +21,7 @@ import {
   type UpstreamOptions,
   type UpstreamResponse,
 } from './connection.ts';
-import { exchange, type Exchange, type ExchangeOutcome } from './exchange.ts';
+import { exchange, postHeaders, type Exchange, type ExchangeOutcome } from './exchange.ts';
 import { UpstreamListener } from './listen.ts';
 
 export type { OutgoingResponse, RequestOptions, UpstreamMessage, UpstreamResponse };
@@ -38,6 +38,8 @@ export class UpstreamSession implements UpstreamConnection {
   #nextId = 1;
   #sessionId: string | undefined;
   #protocolVersion: string | undefined;
+  /** Built when the session id or protocol version changes, not per request. */
+  #postHeaders = postHeaders(undefined, undefined);
   #initParams: InitializeRequestParams | undefined;
   #initResult: InitializeResult | undefined;
   #initTimeoutMs = 10_000;
@@ -143,6 +145,7 @@ export class UpstreamSession implements UpstreamConnection {
     this.#listener = undefined;
     this.#sessionId = undefined;
     this.#protocolVersion = undefined;
+    this.#postHeaders = postHeaders(undefined, undefined);
     const id = this.#nextId++;
     const body = JSON.stringify({ jsonrpc: '2.0', id, method: 'initialize', params: this.#initParams });
     const outcome = await this.#post(body, id, options);
@@ -150,6 +153,7 @@ export class UpstreamSession implements UpstreamConnection {
     const result = initializeResultOf(this.target, outcome.message);
     this.#sessionId = outcome.sessionId;
     this.#protocolVersion = result.protocolVersion;
+    this.#postHeaders = postHeaders(this.#sessionId, this.#protocolVersion);
     this.#initResult = result;
     // The GET stream first: what the upstream does on notifications/initialized (list changes,
     // roots/list) goes to it, and a stream opened later would not get it.
@@ -227,6 +231,7 @@ export class UpstreamSession implements UpstreamConnection {
       expectId,
       sessionId: this.#sessionId,
       protocolVersion: this.#protocolVersion,
+      headers: this.#postHeaders,
       onNotification: (notification) => this.#options.onMessage?.(notification, options.relatedTo),
       onServerRequest: (request) => (this.#options.onMessage ? this.#options.onMessage(request, options.relatedTo) : this.#refuse(request)),
     });

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as grpc from '@grpc/grpc-js';
-import { sealSnapshot } from '../shared/config/version.ts';
+import { listenerSnapshot } from '../shared/testing/snapshots.ts';
 import type { Snapshot } from '../shared/config/types.ts';
 import { createLogger } from '../shared/log.ts';
 import { serviceClient } from '../shared/proto/load.ts';
@@ -14,17 +14,7 @@ import { ProxyRegistry } from '../control-plane/discovery/proxies.ts';
 
 const logger = createLogger('test', { level: process.env.MCPMUX_LOG_LEVEL ?? 'silent' });
 
-function snapshot(group: string, port: number): Snapshot {
-  return sealSnapshot({
-    group,
-    listeners: [{ name: 'http', port, protocol: 'HTTP', hostnames: [] }],
-    routes: [],
-    backends: [],
-    targets: [],
-    policies: [],
-    secrets: [],
-  });
-}
+const snapshot = (group: string, port: number): Snapshot => listenerSnapshot(group, port);
 
 async function startControlPlane(port = 0) {
   const cache = new SnapshotCache();

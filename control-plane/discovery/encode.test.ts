@@ -3,6 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Snapshot, Target } from '../../shared/config/types.ts';
 import { sealSnapshot } from '../../shared/config/version.ts';
+import { listenerSnapshot } from '../../shared/testing/snapshots.ts';
 import { createLogger } from '../../shared/log.ts';
 import { serviceDefinition } from '../../shared/proto/load.ts';
 import type { DiscoveryRequest, DiscoveryResponse } from '../../shared/proto/messages.ts';
@@ -35,15 +36,7 @@ function target(name: string, port: number): Target {
 }
 
 function snapshot(port: number): Snapshot {
-  return sealSnapshot({
-    group: 'ns/gw',
-    listeners: [{ name: 'http', port: 80, protocol: 'HTTP', hostnames: [] }],
-    routes: [],
-    backends: [],
-    targets: [target('a', port), target('ünïcode-ok', port + 1)],
-    policies: [],
-    secrets: [{ name: 'ns/creds', data: { token: 's3cret' } }],
-  });
+  return listenerSnapshot('ns/gw', 80, { targets: [target('a', port), target('ünïcode-ok', port + 1)], secrets: [{ name: 'ns/creds', data: { token: 's3cret' } }] });
 }
 
 test('the shared encoding decodes to exactly what the plain encoding does', () => {

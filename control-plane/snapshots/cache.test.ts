@@ -1,21 +1,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { sealSnapshot } from '../../shared/config/version.ts';
+import { listenerSnapshot } from '../../shared/testing/snapshots.ts';
 import type { Snapshot } from '../../shared/config/types.ts';
 import { SnapshotCache } from './cache.ts';
 import { Debouncer } from './debounce.ts';
 import { redactObject, redactSnapshot, REDACTED } from './redact.ts';
 
-const snap = (group: string, port: number, secret = 's3cret'): Snapshot =>
-  sealSnapshot({
-    group,
-    listeners: [{ name: 'http', port, protocol: 'HTTP', hostnames: [] }],
-    routes: [],
-    backends: [],
-    targets: [],
-    policies: [],
-    secrets: [{ name: 'ns/creds', data: { token: secret } }],
-  });
+const snap = (group: string, port: number, secret = 's3cret'): Snapshot => listenerSnapshot(group, port, { secrets: [{ name: 'ns/creds', data: { token: secret } }] });
 
 test('only groups whose version changed notify and are reported', () => {
   const cache = new SnapshotCache({ now: () => 1000 });

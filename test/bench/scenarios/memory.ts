@@ -5,7 +5,8 @@
 // per upstream session, no GET stream).
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { StreamableClient } from '../lib/clients.ts';
+import { streamableEndpoint } from '../lib/clients.ts';
+import { openSessions } from '../lib/driver.ts';
 import { check, type Cell, type Check, type Scenario } from '../lib/result.ts';
 import { startControlPlane, startEcho, type EchoProcess } from '../lib/stack.ts';
 
@@ -64,28 +65,21 @@ async function startMeasuredProxy(controlPlane: string): Promise<Measured> {
   };
 }
 
-async function openSessions(url: string, count: number): Promise<number> {
-  const client = new StreamableClient(url, 16);
-  let opened = 0;
+/** Opens `count` sessions (initialize + initialized) and leaves them idle on the proxy. */
+async function openIdleSessions(url: string, count: number): Promise<void> {
+  const endpoint = streamableEndpoint({ name: 'mcpmux', url, tool: 'echo_echo', connections: 16 });
   try {
-    const worker = async (): Promise<void> => {
-      while (opened < count) {
-        opened++;
-        await client.initialize();
-      }
-    };
-    await Promise.all(Array.from({ length: 16 }, worker));
+    await openSessions(endpoint, count);
   } finally {
-    await client.close();
+    await endpoint.close();
   }
-  return opened;
 }
 
 async function waitUntilServing(url: string): Promise<void> {
   const deadline = Date.now() + 15_000;
   for (;;) {
     try {
-      await openSessions(url, 1);
+      await openIdleSessions(url, 1);
       return;
     } catch (error) {
       if (Date.now() > deadline) throw error;
@@ -107,9 +101,9 @@ export const memory: Scenario = async ({ quick }) => {
     try {
       const url = `http://127.0.0.1:${proxy.port}/mcp`;
       await waitUntilServing(url);
-      await openSessions(url, 200); // warm: code paths compiled, pools and caches allocated
+      await openIdleSessions(url, 200); // warm: code paths compiled, pools and caches allocated
       const before = await proxy.memory();
-      await openSessions(url, sessions);
+      await openIdleSessions(url, sessions);
       const after = await proxy.memory();
       const added = after.sessions - before.sessions;
       const heapPer = (after.usage.heapUsed - before.usage.heapUsed) / added;

@@ -2,51 +2,126 @@ import { flag, type Command } from '../shared/cli/command.ts';
 import { McpmuxError } from '../shared/errors.ts';
 import { createLogger } from '../shared/log.ts';
 import { waitForShutdown } from '../shared/cli/signals.ts';
-import { startControlPlane } from './control-plane.ts';
+import { hostname } from 'node:os';
+import { MCPMUX_VERSION } from '../shared/version.ts';
+import { startControlPlane, type ClusterOptions } from './control-plane.ts';
+import { KubeClient, loadKubeConfig } from './kube/client.ts';
 import { FilesSource } from './sources/files.ts';
-import { DEFAULT_FILES_GATEWAY_CLASSES } from './translate/translate.ts';
+import { KubernetesSource } from './sources/kubernetes.ts';
+import type { Source } from './sources/source.ts';
+import { DEFAULT_FILES_GATEWAY_CLASSES, DEFAULT_KUBERNETES_GATEWAY_CLASSES } from './translate/translate.ts';
 import { validateDir } from './validate.ts';
 
 export const controlPlaneCommand: Command = {
   name: 'control-plane',
   summary: 'Watch Kubernetes objects (a folder of YAML, or a cluster) and stream versioned snapshots to proxies over gRPC.',
-  usage: 'mcpmux control-plane [--source files] [--dir DIR] [--address 127.0.0.1] [--grpc-port 18000] [--http-port 15001]',
+  usage: 'mcpmux control-plane [--source files|kubernetes] [--dir DIR] [--kubeconfig FILE] [--namespace NS] [--address 127.0.0.1] [--grpc-port 18000] [--http-port 15001]',
   description:
     'The gRPC port serves discovery (proxies), admin and server reflection (grpcurl). The HTTP port serves /healthz, /readyz and /metrics.\n' +
     'The files source reads Service, EndpointSlice, Gateway, HTTPRoute, AgentgatewayBackend and MCPBackend objects from a folder and\n' +
-    'watches it; a Service gets a local address from an EndpointSlice in the folder or its mcpmux.dev/url annotation.',
+    'watches it; a Service gets a local address from an EndpointSlice in the folder or its mcpmux.dev/url annotation.\n' +
+    'The kubernetes source lists and watches the same kinds in a cluster (kubeconfig from --kubeconfig, KUBECONFIG, ~/.kube/config,\n' +
+    'or the in-cluster service account). It serves the GatewayClass mcpmux by default; --gateway-class agentgateway hands the\n' +
+    "tutorial's Gateway to mcpmux in a cluster without agentgateway.",
   examples: [
     'mcpmux control-plane --dir deploy/examples/tutorial',
+    'mcpmux control-plane --source kubernetes --gateway-class mcpmux,agentgateway',
+    'mcpmux control-plane --source kubernetes --kubeconfig ~/.kube/config --namespace agentgateway-system',
     'grpcurl -plaintext 127.0.0.1:18000 mcpmux.v1.AdminService/GetSnapshot',
   ],
   flags: [
-    { name: 'source', type: 'string', default: 'files', choices: ['files'], description: 'where objects come from (kubernetes arrives with the cluster issue)' },
+    { name: 'source', type: 'string', default: 'files', choices: ['files', 'kubernetes'], description: 'where objects come from: a folder of YAML, or a cluster' },
     { name: 'dir', type: 'string', default: 'deploy/examples/tutorial', description: 'folder of Kubernetes YAML for the files source' },
+    { name: 'kubeconfig', type: 'string', description: 'kubeconfig file for the kubernetes source (default: KUBECONFIG, ~/.kube/config, then in-cluster)' },
+    { name: 'context', type: 'string', description: 'kubeconfig context (default: its current context)' },
+    { name: 'namespace', type: 'string', description: 'comma-separated namespaces to watch (default: all)' },
     { name: 'address', type: 'string', default: '127.0.0.1', description: 'address to bind the gRPC and HTTP ports' },
     { name: 'grpc-port', type: 'number', default: 18000, description: 'discovery + admin + reflection' },
     { name: 'http-port', type: 'number', default: 15001, description: '/healthz, /readyz, /metrics' },
-    { name: 'gateway-class', type: 'string', default: DEFAULT_FILES_GATEWAY_CLASSES.join(','), description: 'comma-separated GatewayClass names to serve' },
-    { name: 'event-log-retention', type: 'number', default: 10000, description: 'events kept in memory for ListEvents' },
+    {
+      name: 'gateway-class',
+      type: 'string',
+      description: `comma-separated GatewayClass names to serve (default: ${DEFAULT_FILES_GATEWAY_CLASSES.join(',')} for files, ${DEFAULT_KUBERNETES_GATEWAY_CLASSES.join(',')} for kubernetes)`,
+    },
+    { name: 'leader-election-namespace', type: 'string', description: 'namespace of the leader Lease (default: $POD_NAMESPACE, else mcpmux-system)' },
+    { name: 'leader-election-name', type: 'string', default: 'mcpmux-control-plane', description: 'name of the leader Lease' },
+    { name: 'lease-duration', type: 'number', default: 15, description: 'seconds a leader holds the Lease without renewing; it renews every 2 s' },
+    { name: 'identity', type: 'string', description: 'this replica in the Lease and in Events (default: $POD_NAME, else host-pid)' },
+    { name: 'write-status', type: 'boolean', default: true, description: 'leader writes Accepted/ResolvedRefs/Programmed conditions and NACK Events' },
+    { name: 'provision', type: 'boolean', default: true, description: 'leader creates a proxy Deployment and Service for each Gateway of ours' },
+    { name: 'proxy-image', type: 'string', default: `mcpmux/mcpmux:${MCPMUX_VERSION}`, description: 'image of provisioned proxies (a GatewayClass parametersRef ConfigMap key image overrides)' },
+    { name: 'proxy-replicas', type: 'number', default: 1, description: 'replicas of provisioned proxies (ConfigMap key replicas overrides)' },
+    { name: 'proxy-service-type', type: 'string', default: 'ClusterIP', choices: ['ClusterIP', 'NodePort', 'LoadBalancer'], description: 'type of provisioned proxy Services' },
+    { name: 'proxy-control-plane', type: 'string', description: 'host:port provisioned proxies dial (default: mcpmux-control-plane.<lease namespace>.svc:<grpc-port>)' },
+    { name: 'event-log-retention', type: 'number', default: 10000, description: 'events kept for ListEvents and history (in memory, and in the --event-log file)' },
+    { name: 'event-log', type: 'string', description: 'JSONL file to keep the event log in: history (ListVersions, GetSnapshot of old versions) survives restarts' },
   ],
   async run(flags) {
     const logger = createLogger('control-plane');
-    const gatewayClasses = flag.string(flags, 'gateway-class').split(',').map((c) => c.trim()).filter(Boolean);
+    const sourceName = flag.string(flags, 'source');
+    const defaults = sourceName === 'kubernetes' ? DEFAULT_KUBERNETES_GATEWAY_CLASSES : DEFAULT_FILES_GATEWAY_CLASSES;
+    const gatewayClasses = list(flags['gateway-class']) ?? [...defaults];
     if (gatewayClasses.length === 0) throw new McpmuxError('MCPMUX_USAGE', 'mcpmux control-plane: --gateway-class names no class');
-    const dir = flag.string(flags, 'dir');
+    let source: Source;
+    let cluster: ClusterOptions | undefined;
+    if (sourceName === 'kubernetes') {
+      const kubeconfig = flags.kubeconfig === undefined ? undefined : flag.string(flags, 'kubeconfig');
+      const context = flags.context === undefined ? undefined : flag.string(flags, 'context');
+      const client = new KubeClient(loadKubeConfig({ kubeconfig, context }));
+      const namespaces = list(flags.namespace) ?? [];
+      source = new KubernetesSource({ client, logger, namespaces });
+      const leaseNamespace = optional(flags['leader-election-namespace']) ?? process.env.POD_NAMESPACE ?? 'mcpmux-system';
+      const leaseSeconds = flag.number(flags, 'lease-duration');
+      if (!(leaseSeconds >= 2)) throw new McpmuxError('MCPMUX_USAGE', 'mcpmux control-plane: --lease-duration must be at least 2 seconds');
+      cluster = {
+        client,
+        namespaces,
+        identity: optional(flags.identity) ?? process.env.POD_NAME ?? `${hostname()}-${process.pid}`,
+        leaseNamespace,
+        leaseName: flag.string(flags, 'leader-election-name'),
+        leaseDurationMs: leaseSeconds * 1000,
+        renewDeadlineMs: Math.round(leaseSeconds * 1000 * (2 / 3)),
+        retryPeriodMs: Math.min(2000, Math.round((leaseSeconds * 1000) / 5)),
+        writeStatus: flags['write-status'] === true,
+        provision: flags.provision === true
+          ? {
+              image: flag.string(flags, 'proxy-image'),
+              replicas: flag.number(flags, 'proxy-replicas'),
+              serviceType: flag.string(flags, 'proxy-service-type') as 'ClusterIP' | 'NodePort' | 'LoadBalancer',
+              controlPlane: optional(flags['proxy-control-plane']) ?? `mcpmux-control-plane.${leaseNamespace}.svc:${flag.number(flags, 'grpc-port')}`,
+            }
+          : undefined,
+      };
+    } else {
+      source = new FilesSource({ dir: flag.string(flags, 'dir'), logger });
+    }
     const running = await startControlPlane({
-      source: new FilesSource({ dir, logger }),
+      source,
       gatewayClasses,
       address: flag.string(flags, 'address'),
       grpcPort: flag.number(flags, 'grpc-port'),
       httpPort: flag.number(flags, 'http-port'),
       eventLogRetention: flag.number(flags, 'event-log-retention'),
+      eventLogPath: optional(flags['event-log']),
       logger,
+      cluster,
     });
     await waitForShutdown(logger);
     await running.close();
     return 0;
   },
 };
+
+/** A string flag that was given, non-empty. */
+function optional(value: string | number | boolean | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : String(value);
+}
+
+/** A comma-separated flag as a list, or undefined when the flag was not given. */
+function list(value: string | number | boolean | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  return String(value).split(',').map((item) => item.trim()).filter(Boolean);
+}
 
 export const validateCommand: Command = {
   name: 'validate',

@@ -6,12 +6,19 @@ import { startHealthServer } from '../shared/ops/health-server.ts';
 import { AdminServer } from './admin/server.ts';
 import { ProxyRegistry } from './discovery/proxies.ts';
 import { DiscoveryServer } from './discovery/server.ts';
+import { JsonlEventLog } from './events/jsonl-log.ts';
 import { MemoryEventLog, type EventLog } from './events/log.ts';
+import { changesSince, replayLog } from './events/replay.ts';
 import { startGrpcServer, stopGrpcServer } from './grpc/server.ts';
+import type { KubeClient } from './kube/client.ts';
+import { LeaderElector } from './kube/leader.ts';
+import { Provisioner, type ProxySettings } from './kube/provisioner.ts';
+import { StatusWriter } from './kube/status-writer.ts';
 import { SnapshotCache } from './snapshots/cache.ts';
 import { Debouncer } from './snapshots/debounce.ts';
 import type { Source } from './sources/source.ts';
 import { emptyState, reduceAll, type ClusterState } from './state/reducer.ts';
+import { Kinds, MCPMUX_CONTROLLER_NAME } from './translate/kinds.ts';
 import { isProblem, type ObjectStatus } from './translate/status.ts';
 import { translate } from './translate/translate.ts';
 
@@ -22,12 +29,35 @@ export interface ControlPlaneOptions {
   grpcPort: number;
   httpPort: number;
   eventLogRetention: number;
+  /** A JSONL file the event log is kept in and read back from on start (history survives restarts); in memory when absent. */
+  eventLogPath?: string;
   logger: Logger;
   /**
    * Rebuild coalescing (snapshots/debounce.ts): an isolated change rebuilds at once; changes within
    * quietMs of a rebuild wait for quietMs of quiet, at most maxDelayMs. Default 50 ms / 1 s.
    */
   debounce?: { quietMs: number; maxDelayMs: number; leading?: boolean };
+  /** With the kubernetes source: leader election, status writing and proxy provisioning. */
+  cluster?: ClusterOptions;
+}
+
+export interface ClusterOptions {
+  client: KubeClient;
+  /** This replica's name (pod name): the lease holder identity and the Events' reporting instance. */
+  identity: string;
+  /** Where the leader Lease lives, and its name. */
+  leaseNamespace: string;
+  leaseName: string;
+  /** Lease timings (default 15 s / 10 s / 2 s). */
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+  /** Write Accepted/ResolvedRefs/Programmed conditions (default true). */
+  writeStatus?: boolean;
+  /** Provision a proxy Deployment and Service per Gateway; off when absent. */
+  provision?: ProxySettings;
+  /** Watched namespaces (empty: all), where the provisioner looks for what it made. */
+  namespaces: readonly string[];
 }
 
 export interface RunningControlPlane {
@@ -36,6 +66,8 @@ export interface RunningControlPlane {
   cache: SnapshotCache;
   events: EventLog;
   proxies: ProxyRegistry;
+  /** With a cluster: whether this replica holds the leader lease. */
+  leading(): boolean;
   close(): Promise<void>;
 }
 
@@ -63,10 +95,26 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   const [pushesOf, acksOf, nacksOf] = [perGroup(pushes), perGroup(acks), perGroup(nacks)];
   const lastSeq = new Gauge({ name: 'mcpmux_event_log_last_seq', help: 'Sequence number of the newest event', registers: [metrics] });
 
-  const events = new MemoryEventLog({ retention: options.eventLogRetention });
   const cache = new SnapshotCache();
   const proxies = new ProxyRegistry();
+  // stdio targets run commands on the proxies: a folder on this machine may ask for that, a cluster may not.
+  const translateOptions = { gatewayClasses: options.gatewayClasses, allowStdio: options.source.name === 'files' };
   let state: ClusterState = emptyState();
+  let events: EventLog;
+  /** Set while the source's first batch is still to be compared with a replayed state. */
+  let replayed = false;
+  if (options.eventLogPath) {
+    const log = JsonlEventLog.open({ path: options.eventLogPath, retention: options.eventLogRetention, logger });
+    const started = performance.now();
+    const replay = replayLog(log, cache, translateOptions, logger);
+    state = replay.state;
+    replayed = log.lastSeq > 0;
+    events = log;
+    logger.info({ path: log.path, lastSeq: log.lastSeq, versions: replay.restored, ms: Math.round(performance.now() - started) }, 'event log replayed');
+  } else {
+    events = new MemoryEventLog({ retention: options.eventLogRetention });
+  }
+  const cluster = options.cluster ? startClusterRoles(options.cluster, options.gatewayClasses, logger) : undefined;
   let synced = false;
   let built = false;
   let serving = false;
@@ -74,12 +122,18 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   const rebuild = (): void => {
     const started = performance.now();
     try {
-      // stdio targets run commands on the proxies: a folder on this machine may ask for that, a cluster may not.
-      const { snapshots, statuses } = translate(state, { gatewayClasses: options.gatewayClasses, allowStdio: options.source.name === 'files' });
+      const { snapshots, statuses } = translate(state, translateOptions);
+      // Which event made which version: recorded for versions new to the history (not for a
+      // restart rebuilding the version it served last).
+      const versions: Record<string, string> = {};
+      for (const snapshot of snapshots) if (cache.versions(snapshot.group)[0]?.version !== snapshot.version) versions[snapshot.group] = snapshot.version;
+      for (const group of cache.groups()) if (!snapshots.some((s) => s.group === group)) versions[group] = '';
       const changed = cache.setAll(snapshots, events.lastSeq);
+      if (Object.keys(versions).length > 0) events.recordBuild({ seq: events.lastSeq, time: Date.now(), versions });
       builds.inc();
       built = true;
       reportProblems(statuses);
+      cluster?.update(statuses, state);
       if (changed.length > 0) {
         logger.info({ changed: changed.map((g) => `${g}@${cache.get(g)?.version ?? 'deleted'}`), ms: Math.round(performance.now() - started) }, 'snapshots rebuilt');
       }
@@ -112,7 +166,11 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     callbacks: {
       onPush: (_node, group) => pushesOf(group).inc(),
       onAck: (_node, group) => acksOf(group).inc(),
-      onNack: (_node, group) => nacksOf(group).inc(),
+      onNack: (node, group, version, error) => {
+        nacksOf(group).inc();
+        const [namespace = '', name = ''] = group.split('/');
+        void cluster?.statusWriter?.recordNack(state.get(Kinds.Gateway, namespace, name), node, version, error);
+      },
     },
   });
   const admin = new AdminServer({ cache, events, proxies });
@@ -129,7 +187,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   });
   let grpcServer: grpc.Server | undefined;
   try {
-    await options.source.start((changes) => {
+    await options.source.start((batch) => {
+      // After a replay, the source's first batch (everything it sees) becomes what changed meanwhile.
+      const changes = replayed ? changesSince(state, batch) : batch;
+      replayed = false;
       const appended = events.append(options.source.name, changes);
       // One copy per touched kind per batch: a 10k-object initial list stays cheap.
       state = reduceAll(state, appended);
@@ -141,6 +202,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     const started = await startGrpcServer({ address: options.address, port: options.grpcPort, discovery: discovery.service(), admin: admin.handlers() });
     grpcServer = started.server;
     serving = true;
+    cluster?.elector.start();
     logger.info({ grpc: `${options.address}:${started.port}`, http: `${options.address}:${health.port}`, source: options.source.name }, 'control plane ready');
     return {
       grpcPort: started.port,
@@ -148,18 +210,60 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       cache,
       events,
       proxies,
+      leading: () => cluster?.elector.leading ?? false,
       close: async () => {
         debouncer.cancel();
+        await cluster?.stop();
         await options.source.stop();
         discovery.closeAll();
         if (grpcServer) await stopGrpcServer(grpcServer);
         await health.close();
+        if (events instanceof JsonlEventLog) events.close();
       },
     };
   } catch (error) {
     debouncer.cancel();
+    await cluster?.stop();
     await options.source.stop().catch(() => undefined);
     await health.close();
+    if (events instanceof JsonlEventLog) events.close();
     throw error;
   }
+}
+
+/** The leader's jobs in a cluster: status and provisioning follow the lease. */
+function startClusterRoles(options: ClusterOptions, gatewayClasses: readonly string[], logger: Logger) {
+  const elector = new LeaderElector({
+    client: options.client,
+    namespace: options.leaseNamespace,
+    name: options.leaseName,
+    identity: options.identity,
+    leaseDurationMs: options.leaseDurationMs,
+    renewDeadlineMs: options.renewDeadlineMs,
+    retryPeriodMs: options.retryPeriodMs,
+    logger,
+  });
+  const statusWriter = options.writeStatus === false
+    ? undefined
+    : new StatusWriter({ client: options.client, logger, controllerName: MCPMUX_CONTROLLER_NAME, instance: options.identity });
+  const provisioner = options.provision
+    ? new Provisioner({ client: options.client, logger, settings: options.provision, gatewayClasses, controllerName: MCPMUX_CONTROLLER_NAME, namespaces: options.namespaces })
+    : undefined;
+  elector.on('change', (leading) => {
+    statusWriter?.setEnabled(leading);
+    provisioner?.setEnabled(leading);
+  });
+  return {
+    elector,
+    statusWriter,
+    provisioner,
+    update(statuses: readonly ObjectStatus[], state: ClusterState): void {
+      statusWriter?.update(statuses, state);
+      provisioner?.update(state);
+    },
+    async stop(): Promise<void> {
+      statusWriter?.stop();
+      await elector.stop();
+    },
+  };
 }

@@ -5,6 +5,14 @@ import { errorMessage } from '../../shared/errors.ts';
 import type { SourceChange } from '../sources/source.ts';
 import type { ConfigEvent } from './event.ts';
 
+/** A snapshot build: which versions the state after event `seq` produced (only groups that changed). */
+export interface BuildRecord {
+  seq: number;
+  time: number;
+  /** group → version; a group that disappeared maps to "". */
+  versions: Record<string, string>;
+}
+
 export interface EventLog {
   /** Numbers and stores the changes of one source batch; listeners get them as one array. */
   append(source: string, changes: SourceChange[]): ConfigEvent[];
@@ -14,6 +22,10 @@ export interface EventLog {
   readonly lastSeq: number;
   /** Called after each non-empty append, in order. Returns the unsubscribe function. */
   subscribe(listener: (events: ConfigEvent[]) => void): () => void;
+  /** Notes that the state after event `seq` built these versions (history: which event made each version). */
+  recordBuild(build: BuildRecord): void;
+  /** Retained builds, oldest first. */
+  builds(): BuildRecord[];
 }
 
 export interface MemoryEventLogOptions {
@@ -23,6 +35,8 @@ export interface MemoryEventLogOptions {
   now?: () => number;
   /** Where a throwing listener is reported; it never stops the others. */
   logger?: Logger;
+  /** Events and builds to start from (a persisted log read back), oldest first. */
+  restored?: { events: ConfigEvent[]; builds: BuildRecord[] };
 }
 
 export class MemoryEventLog implements EventLog {
@@ -32,12 +46,27 @@ export class MemoryEventLog implements EventLog {
   readonly #listeners = new Set<(events: ConfigEvent[]) => void>();
   /** Retained events; trimmed in chunks so appends stay O(1) amortized. */
   #events: ConfigEvent[] = [];
+  #builds: BuildRecord[] = [];
   #lastSeq = 0;
 
   constructor(options: MemoryEventLogOptions = {}) {
     this.#retention = Math.max(1, options.retention ?? 10_000);
     this.#now = options.now ?? Date.now;
     this.#logger = options.logger;
+    if (options.restored) {
+      this.#events = options.restored.events.slice(-this.#retention);
+      this.#builds = options.restored.builds.slice(-this.#retention);
+      this.#lastSeq = options.restored.events.at(-1)?.seq ?? 0;
+    }
+  }
+
+  recordBuild(build: BuildRecord): void {
+    this.#builds.push(build);
+    if (this.#builds.length >= this.#retention * 2) this.#builds = this.#builds.slice(-this.#retention);
+  }
+
+  builds(): BuildRecord[] {
+    return this.#builds.slice(-this.#retention);
   }
 
   get lastSeq(): number {
@@ -73,11 +102,16 @@ export class MemoryEventLog implements EventLog {
   }
 
   list(fromSeq: number, limit = Number.POSITIVE_INFINITY): ConfigEvent[] {
-    // Seqs are contiguous, so an index is the seq's distance from the oldest retained event.
-    const oldest = Math.max(0, this.#events.length - this.#retention);
-    const oldestSeq = this.#events[oldest]?.seq ?? this.#lastSeq + 1;
-    const start = oldest + Math.max(0, fromSeq - oldestSeq);
-    return this.#events.slice(start, start + Math.max(0, limit));
+    // Seqs increase but may have gaps (a compacted log keeps only each object's last event before
+    // its window), so the start is found by binary search.
+    let lo = Math.max(0, this.#events.length - this.#retention);
+    let hi = this.#events.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.#events[mid]!.seq < fromSeq) lo = mid + 1;
+      else hi = mid;
+    }
+    return this.#events.slice(lo, lo + Math.max(0, limit));
   }
 
   subscribe(listener: (events: ConfigEvent[]) => void): () => void {

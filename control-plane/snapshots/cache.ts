@@ -51,6 +51,14 @@ export class SnapshotCache {
     return changed.sort();
   }
 
+  /**
+   * Adds a past version to a group's history without making it current: a restarted control plane
+   * replaying its event log (control-plane.ts). Oldest first, like setAll would have recorded them.
+   */
+  restore(record: VersionRecord): void {
+    this.#record(record);
+  }
+
   get(group: string): Snapshot | undefined {
     return this.#current.get(group);
   }
@@ -87,6 +95,9 @@ export class SnapshotCache {
 
   #record(record: VersionRecord): void {
     const list = this.#history.get(record.group) ?? [];
+    // The newest version again (a restart rebuilding what it served last): its record stands, with
+    // the event that made it.
+    if (list.at(-1)?.version === record.version) return;
     // A version seen before (a revert) moves to the front rather than appearing twice.
     const kept = list.filter((r) => r.version !== record.version);
     kept.push(record);

@@ -7,7 +7,7 @@ import { GATEWAY_API_GROUP, Kinds } from './kinds.ts';
 import { compareStrings } from './order.ts';
 import { at, integer, record, records, string } from './read.ts';
 import { readSelector, type LabelSelector } from './selectors.ts';
-import { condition, type ObjectStatus } from './status.ts';
+import { condition, type ListenerStatus, type ObjectStatus } from './status.ts';
 
 export type AllowedNamespaces = { from: 'Same' } | { from: 'All' } | { from: 'Selector'; selector: LabelSelector };
 
@@ -61,7 +61,7 @@ export function ownedGateways(state: ClusterState, gatewayClasses: readonly stri
     if (!ours.has(string(at(object, 'spec', 'gatewayClassName')) ?? '')) continue;
     const namespace = object.metadata.namespace ?? '';
     const group = `${namespace}/${object.metadata.name}`;
-    const { listeners, invalid } = readListeners(object);
+    const { listeners, invalid, statuses: listenerStatuses } = readListeners(object);
     gateways.push({ object, namespace, name: object.metadata.name, group, listeners });
     const accepted =
       invalid.length === 0
@@ -78,16 +78,41 @@ export function ownedGateways(state: ClusterState, gatewayClasses: readonly stri
           ? condition('Programmed', true, 'Programmed', `configuration built for proxy group ${group}`)
           : condition('Programmed', false, 'Invalid', 'the Gateway has no valid listener'),
       ],
+      listeners: listenerStatuses,
     });
   }
   gateways.sort((a, b) => compareStrings(a.group, b.group));
   return { gateways, statuses };
 }
 
-function readListeners(gateway: KubeObject): { listeners: GatewayListener[]; invalid: string[] } {
+/** What HTTPRoute-only listeners support, and the attachedRoutes the layout counts later (layout.ts). */
+const HTTP_ROUTE_KIND = Object.freeze({ group: GATEWAY_API_GROUP, kind: 'HTTPRoute' });
+
+function readListeners(gateway: KubeObject): { listeners: GatewayListener[]; invalid: string[]; statuses: ListenerStatus[] } {
   const listeners: GatewayListener[] = [];
   const invalid: string[] = [];
+  const statuses: ListenerStatus[] = [];
   const seen = new Set<string>();
+  // A listener's status: attachedRoutes is counted by the layout (0 here), once routes are attached.
+  const status = (name: string, problem?: { reason: string; message: string }, allowsRoutes = true): void => {
+    statuses.push({
+      name,
+      supportedKinds: allowsRoutes ? [HTTP_ROUTE_KIND] : [],
+      attachedRoutes: 0,
+      conditions: problem
+        ? [condition('Accepted', false, problem.reason, problem.message), condition('Programmed', false, 'Invalid', problem.message), condition('ResolvedRefs', true, 'ResolvedRefs', 'no references to resolve')]
+        : [
+            condition('Accepted', true, 'Accepted', 'listener accepted'),
+            condition('Programmed', true, 'Programmed', 'served by the proxies of this Gateway'),
+            condition(
+              'ResolvedRefs',
+              allowsRoutes,
+              allowsRoutes ? 'ResolvedRefs' : 'InvalidRouteKinds',
+              allowsRoutes ? 'no references to resolve' : 'allowedRoutes.kinds names no kind mcpmux serves (HTTPRoute)',
+            ),
+          ],
+    });
+  };
   for (const [i, spec] of records(at(gateway, 'spec', 'listeners')).entries()) {
     const name = string(spec.name);
     const port = integer(spec.port);
@@ -100,25 +125,30 @@ function readListeners(gateway: KubeObject): { listeners: GatewayListener[]; inv
     seen.add(name);
     if (port === undefined || port < 1 || port > 65535) {
       invalid.push(`${label}: port must be 1-65535`);
+      status(name, { reason: 'PortUnavailable', message: 'port must be 1-65535' });
       continue;
     }
     if (!PROTOCOLS.has(protocol)) {
       invalid.push(`${label}: protocol ${protocol || '(none)'} is not supported (HTTP, HTTPS)`);
+      status(name, { reason: 'UnsupportedProtocol', message: `protocol ${protocol || '(none)'} is not supported (HTTP, HTTPS)` });
       continue;
     }
     const allowed = readAllowedNamespaces(at(spec, 'allowedRoutes', 'namespaces'));
     if (typeof allowed === 'string') {
       invalid.push(`${label}: ${allowed}`);
+      status(name, { reason: 'Invalid', message: allowed });
       continue;
     }
     const hostname = string(spec.hostname);
+    const allowsRoutes = allowsHTTPRoute(at(spec, 'allowedRoutes', 'kinds'));
     listeners.push({
       listener: { name, port, protocol, hostnames: hostname ? [hostname] : [] },
       allowedNamespaces: allowed,
-      allowsHTTPRoute: allowsHTTPRoute(at(spec, 'allowedRoutes', 'kinds')),
+      allowsHTTPRoute: allowsRoutes,
     });
+    status(name, undefined, allowsRoutes);
   }
-  return { listeners, invalid };
+  return { listeners, invalid, statuses };
 }
 
 function readAllowedNamespaces(value: unknown): AllowedNamespaces | string {

@@ -97,6 +97,9 @@ function computeLayout(state: ClusterState, options: LayoutOptions, index: Clust
     return entry;
   };
 
+  /** "<group>\0<listener>" → routes attached there: the listeners' attachedRoutes. */
+  const attached = new Map<string, number>();
+
   for (const object of state.list(Kinds.HTTPRoute)) {
     const attachments = attach(object, gateways, index);
     if (attachments.length === 0) continue; // not attached to a Gateway of ours: not our business
@@ -113,9 +116,17 @@ function computeLayout(state: ClusterState, options: LayoutOptions, index: Clust
     const usable = route.matches.filter((m) => !invalid.has(backendId(m.backend)));
     const problems = [...route.unresolved, ...invalid.values()];
     for (const attachment of attachments) {
+      for (const listener of attachment.rejected ? [] : attachment.listeners) {
+        const key = `${attachment.gateway.group}\0${listener}`;
+        attached.set(key, (attached.get(key) ?? 0) + 1);
+      }
       const conflicts = attachment.rejected ? [] : addRoutes(builds.get(attachment.gateway.group)!, usable, attachment.listeners);
       statuses.push(routeStatus(route, attachment, problems, [...route.partial, ...conflicts]));
     }
+  }
+
+  for (const status of owned.statuses) {
+    for (const listener of status.listeners ?? []) listener.attachedRoutes = attached.get(`${status.namespace}/${status.name}\0${listener.name}`) ?? 0;
   }
 
   // A valid backend's conditions depend on the Services it selects: a stand-in holds its place.

@@ -20,6 +20,16 @@ export interface ParentRef {
   port?: number;
 }
 
+/** A Gateway listener's status, as Gateway API's status.listeners entry needs it. */
+export interface ListenerStatus {
+  name: string;
+  /** Route kinds the listener takes: HTTPRoute, or none when allowedRoutes.kinds names only others. */
+  supportedKinds: Array<{ group: string; kind: string }>;
+  /** Routes attached to it (accepted for at least this listener). */
+  attachedRoutes: number;
+  conditions: Condition[];
+}
+
 export interface ObjectStatus {
   apiVersion: string;
   kind: string;
@@ -29,6 +39,8 @@ export interface ObjectStatus {
   /** For HTTPRoutes: the parent this status is about (one status per parentRefs entry that is ours). */
   parentRef?: ParentRef;
   conditions: Condition[];
+  /** For Gateways: one entry per listener with a name, in spec order. */
+  listeners?: ListenerStatus[];
 }
 
 /** Condition types where True is the bad news (Gateway API's "negative polarity" conditions). */

@@ -22,6 +22,8 @@ import type { ObjectStatus } from './status.ts';
 
 /** The classes the files source serves unless told otherwise: ours, and the tutorial's. */
 export const DEFAULT_FILES_GATEWAY_CLASSES: readonly string[] = Object.freeze(['mcpmux', 'agentgateway']);
+/** The classes the kubernetes source serves unless told otherwise: ours alone (a cluster may run agentgateway too). */
+export const DEFAULT_KUBERNETES_GATEWAY_CLASSES: readonly string[] = Object.freeze(['mcpmux']);
 
 export interface TranslateOptions {
   /** GatewayClass names we serve. */

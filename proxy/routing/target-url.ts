@@ -28,6 +28,8 @@ export interface EndpointUrl {
 }
 
 /** The URL of one endpoint, or the reason there is none (a sentence fragment naming the bad part). */
+const LOCALHOST_NAME = /\.localhost\.?$/i;
+
 export function endpointUrl(
   scheme: string,
   address: string,
@@ -45,7 +47,10 @@ export function endpointUrl(
     host = `[${address.replace('%', '%25')}]`;
   } else {
     if (!HOSTNAME.test(address)) return { error: `address "${address}" is not a host name or IP address` };
-    host = address;
+    // RFC 6761 §6.3: names under .localhost are the loopback address, whatever DNS says (curl and
+    // browsers do the same). It lets an FQDN EndpointSlice, which may not hold a loopback IP,
+    // point a Service at a process on the proxy's own machine.
+    host = LOCALHOST_NAME.test(address) ? '127.0.0.1' : address;
   }
   const origin = `${s}://${host}:${port}`;
   // The WHATWG parser is the final word (it is what undici uses): it rejects, e.g., bad IPv6.

@@ -104,6 +104,12 @@ test('an apiserver restart (watches cut, writes meanwhile) and a 410 relist lose
     const seen = upserts();
     assert.is(new Set(seen).size, seen.length, `no version delivered twice: ${seen.join(' ')}`);
     assert.ok(source.status().some((s) => s.restarts > 0), 'the informers restarted');
+    // What it converged to is what a fresh source sees: same objects, same versions (and so the
+    // same snapshot version, the translator being a function of them).
+    const fresh = await started(api);
+    const versions = (all: Map<string, SourceChange['object']>) => [...all.entries()].map(([id, o]) => `${id}@${o.metadata.resourceVersion}`).sort();
+    assert.equal(versions(objects), versions(fresh.objects));
+    await fresh.source.stop();
   } finally {
     await source.stop();
     await api.stop();

@@ -57,6 +57,11 @@ test('a restarted control plane answers for the versions it served before, from 
     const second = cp.cache.get(GROUP)!;
     const servedOld = await admin.getSnapshot(GROUP, first.version);
     const before = await admin.listVersions(GROUP);
+    // DiffVersions: the one target whose endpoint moved, and the event that moved it.
+    const diff = await admin.diffVersions(first.version, second.version, GROUP);
+    assert.equal(diff.changes.map((c) => `${c.change} ${c.kind} ${c.name}`), ['changed target agentgateway-system/mcp-federated/mcp-server-everything-3001']);
+    assert.equal(diff.events.map((e) => `${e.type} ${e.kind} ${e.name}`), ['upsert EndpointSlice mcp-server-everything-local']);
+    assert.is(Number(diff.toEventSeq), Number(diff.events[0]!.seq));
     admin.close();
     await cp.close();
 
@@ -91,6 +96,30 @@ test('a restarted control plane answers for the versions it served before, from 
       await cp.close();
     }
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('WatchEvents sends the retained events from a sequence number, then each new one', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mcpmux-eventlog-'));
+  const manifests = join(dir, 'manifests');
+  mkdirSync(manifests);
+  writeFileSync(join(manifests, 'tutorial.yaml'), TUTORIAL_YAML);
+  const cp = await start(manifests, join(dir, 'events.jsonl'));
+  const admin = new AdminClient(`127.0.0.1:${cp.grpcPort}`);
+  try {
+    const seen: string[] = [];
+    const stop = admin.watchEvents(1, (event) => seen.push(`${event.seq} ${event.type} ${event.kind} ${event.name}`));
+    const retained = cp.events.lastSeq;
+    await until(() => seen.length === retained, 'the retained events');
+    writeFileSync(join(manifests, 'slices.yaml'), endpointSlice('mcp-server-everything', '127.0.0.1', 3001));
+    await until(() => seen.length === retained + 1, 'the new event');
+    assert.is(seen.at(-1), `${retained + 1} upsert EndpointSlice mcp-server-everything-local`);
+    assert.equal(seen.map((line) => Number(line.split(' ')[0])), Array.from({ length: retained + 1 }, (_, i) => i + 1), 'in order, none twice');
+    stop();
+  } finally {
+    admin.close();
+    await cp.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -7,6 +7,7 @@ import {
   type GetSnapshotRequest,
   type ListEventsRequest,
   type ListVersionsRequest,
+  type DiffVersionsRequest,
   type ProxyStatus,
   type VersionInfo,
 } from '../../shared/proto/messages.ts';
@@ -14,6 +15,7 @@ import type { ConfigEvent } from '../events/event.ts';
 import type { EventLog } from '../events/log.ts';
 import type { ProxyRegistry } from '../discovery/proxies.ts';
 import type { SnapshotCache } from '../snapshots/cache.ts';
+import { diffSnapshots } from '../snapshots/diff.ts';
 import { redactObject, redactSnapshot } from '../snapshots/redact.ts';
 
 const DEFAULT_EVENT_LIMIT = 1000;
@@ -46,7 +48,60 @@ export class AdminServer {
       ListVersions: unary((request: ListVersionsRequest) => ({ versions: this.listVersions(request) })),
       ListEvents: unary((request: ListEventsRequest) => ({ events: this.listEvents(request) })),
       ListProxies: unary(() => ({ proxies: this.listProxies() })),
+      DiffVersions: unary((request: DiffVersionsRequest) => this.diffVersions(request)),
+      WatchEvents: (call: grpc.ServerWritableStream<{ fromSeq: string }, AdminEvent>) => this.watchEvents(call),
     };
+  }
+
+  diffVersions(request: DiffVersionsRequest): Record<string, unknown> {
+    const group = this.#group(request.group);
+    if (!request.fromVersion) throw new AdminError(grpc.status.INVALID_ARGUMENT, 'name from_version (see ListVersions)');
+    const records = this.#cache.versions(group);
+    const find = (version: string) => {
+      const record = records.find((r) => r.version === version);
+      if (!record) throw new AdminError(grpc.status.NOT_FOUND, `no version ${version} of group ${group}; see ListVersions`);
+      return record;
+    };
+    const from = find(request.fromVersion);
+    const to = request.toVersion ? find(request.toVersion) : records[0]!;
+    const changes = diffSnapshots(redactSnapshot(from.snapshot), redactSnapshot(to.snapshot)).map((c) => ({
+      kind: c.kind,
+      name: c.name,
+      change: c.change,
+      before: c.before ? toStruct(c.before) : null,
+      after: c.after ? toStruct(c.after) : null,
+    }));
+    // The events that lie between the two versions, when going forward in time.
+    const events = to.eventSeq > from.eventSeq ? this.#events.list(from.eventSeq + 1, to.eventSeq - from.eventSeq).map(toAdminEvent) : [];
+    return {
+      group,
+      fromVersion: from.version,
+      toVersion: to.version,
+      fromEventSeq: String(from.eventSeq),
+      toEventSeq: String(to.eventSeq),
+      changes,
+      events,
+    };
+  }
+
+  /** Retained events from from_seq (0: none), then every new one, until the client cancels. */
+  watchEvents(call: grpc.ServerWritableStream<{ fromSeq: string }, AdminEvent>): void {
+    const from = Number(call.request.fromSeq || 0);
+    let last = 0;
+    const send = (event: ConfigEvent): void => {
+      if (event.seq <= last) return; // a backlog event appended again by a racing subscription
+      last = event.seq;
+      call.write(toAdminEvent(event));
+    };
+    // Subscribe first, then send the backlog: nothing appended in between is missed or repeated.
+    const unsubscribe = this.#events.subscribe((events) => {
+      for (const event of events) send(event);
+    });
+    if (from > 0) for (const event of this.#events.list(from)) send(event);
+    const end = (): void => unsubscribe();
+    call.on('cancelled', end);
+    call.on('close', end);
+    call.on('error', end);
   }
 
   getSnapshot(request: GetSnapshotRequest): Snapshot {

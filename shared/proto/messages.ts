@@ -55,6 +55,12 @@ export interface VersionInfo {
   eventSeq: string;
 }
 
+export interface DiffVersionsRequest {
+  group: string;
+  fromVersion: string;
+  toVersion: string;
+}
+
 export interface ListEventsRequest {
   fromSeq: string;
   limit: number;

@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Snapshot } from '../../shared/config/types.ts';
 import { serviceClient } from '../../shared/proto/load.ts';
-import type { ProxyStatus, VersionInfo } from '../../shared/proto/messages.ts';
+import type { AdminEvent, ProxyStatus, VersionInfo } from '../../shared/proto/messages.ts';
 
 type UnaryMethod = (request: object, callback: (error: grpc.ServiceError | null, response: unknown) => void) => void;
 
@@ -32,7 +32,29 @@ export class AdminClient {
     return (await this.#call<{ versions: VersionInfo[] }>('ListVersions', { group })).versions;
   }
 
+  diffVersions(fromVersion: string, toVersion = '', group = ''): Promise<DiffVersionsAnswer> {
+    return this.#call('DiffVersions', { group, fromVersion, toVersion });
+  }
+
+  /** Streams events from fromSeq (0: only new ones) into `onEvent`; returns the stop function. */
+  watchEvents(fromSeq: number, onEvent: (event: AdminEvent) => void): () => void {
+    const stream = (this.#client as unknown as Record<string, (request: object) => grpc.ClientReadableStream<AdminEvent>>).WatchEvents!.call(this.#client, { fromSeq: String(fromSeq) });
+    stream.on('data', onEvent);
+    stream.on('error', () => undefined); // cancelled by the caller
+    return () => stream.cancel();
+  }
+
   close(): void {
     this.#client.close();
   }
+}
+
+export interface DiffVersionsAnswer {
+  group: string;
+  fromVersion: string;
+  toVersion: string;
+  fromEventSeq: string;
+  toEventSeq: string;
+  changes: Array<{ kind: string; name: string; change: string }>;
+  events: AdminEvent[];
 }

@@ -132,6 +132,18 @@ test('the provisioner applies the Gateway\'s proxy once and deletes it when the 
     assert.is((deployment.metadata.ownerReferences as Array<{ uid: string }>)[0]!.uid, gateway.metadata.uid);
     assert.ok(api.get('v1', 'Service', 'agentgateway-system', 'mcp-gateway'));
 
+    // The listener moves to 8080: both are applied again with the new port.
+    const moved = api.apply({ ...gateway, spec: { gatewayClassName: 'agentgateway', listeners: [{ name: 'http', port: 8080, protocol: 'HTTP' }] } });
+    provisioner.update(reduceAll(emptyState(), [{ type: 'upsert', object: moved as never }]));
+    await provisioner.idle();
+    assert.is(provisioner.applies, 4);
+    const redeployed = api.get('apps/v1', 'Deployment', 'agentgateway-system', 'mcp-gateway') as unknown as {
+      spec: { template: { spec: { containers: Array<{ ports: Array<{ containerPort: number }> }> } } };
+    };
+    assert.is(redeployed.spec.template.spec.containers[0]!.ports[0]!.containerPort, 8080);
+    const service = api.get('v1', 'Service', 'agentgateway-system', 'mcp-gateway') as unknown as { spec: { ports: Array<{ port: number }> } };
+    assert.is(service.spec.ports[0]!.port, 8080);
+
     provisioner.update(emptyState());
     await provisioner.idle();
     assert.is(api.get('apps/v1', 'Deployment', 'agentgateway-system', 'mcp-gateway'), undefined);

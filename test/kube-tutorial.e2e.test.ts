@@ -15,6 +15,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startKubeCluster, type KubeCluster } from './support/kube-cluster.ts';
 import { CLI, EVERYTHING, ROOT, freePort, startNode, until, waitForHttpOk, type Managed } from './support/processes.ts';
+import { endpointSlice as endpointSliceFor } from './support/stack.ts';
 
 const NS = 'agentgateway-system';
 const GROUP = `${NS}/mcp-gateway`;
@@ -22,27 +23,31 @@ const SEED = readFileSync(`${ROOT}../shared/reference/seed-manifests.yaml`, 'utf
 const quiet = { MCPMUX_LOG_LEVEL: process.env.MCPMUX_LOG_LEVEL ?? 'info' };
 
 /**
- * An EndpointSlice giving a Service a local address. The apiserver refuses loopback IPs in slices
- * (they would reach the node, not a pod) and single-label names, so the address is an FQDN under
- * .localhost, which the proxy takes as the loopback address (RFC 6761; routing/target-url.ts).
+ * The apiserver refuses loopback IPs in EndpointSlices (they would reach the node, not a pod) and
+ * single-label names, so local processes get an FQDN under .localhost, which the proxy takes as the
+ * loopback address (RFC 6761; proxy/routing/target-url.ts).
  */
-function endpointSlice(service: string, port: number): string {
-  return `---
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
+const endpointSlice = (service: string, port: number): string => endpointSliceFor(service, `${service}.localhost`, port, NS, 'FQDN');
+
+/** The route /broken to an AgentgatewayBackend of that name (one that does not exist, at first). */
+function brokenRoute(backend: string): string {
+  return `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
 metadata:
-  name: ${service}-local
+  name: broken-route
   namespace: ${NS}
-  labels:
-    kubernetes.io/service-name: ${service}
-addressType: FQDN
-endpoints:
-- addresses: ["${service}.localhost"]
-  conditions:
-    ready: true
-ports:
-- port: ${port}
-  protocol: TCP
+spec:
+  parentRefs:
+  - name: mcp-gateway
+  rules:
+  - matches:
+    - path:
+        type: PathPrefix
+        value: /broken
+    backendRefs:
+    - name: ${backend}
+      group: agentgateway.dev
+      kind: AgentgatewayBackend
 `;
 }
 
@@ -165,24 +170,7 @@ test('the tutorial applied to a cluster: tools through the proxy, status on the 
     assert.is(gateway.status.listeners[0]!.attachedRoutes, 1);
 
     // A route naming a backend that does not exist: ResolvedRefs=False with a reason.
-    await apply(`apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata:
-  name: broken-route
-  namespace: ${NS}
-spec:
-  parentRefs:
-  - name: mcp-gateway
-  rules:
-  - matches:
-    - path:
-        type: PathPrefix
-        value: /broken
-    backendRefs:
-    - name: no-such-backend
-      group: agentgateway.dev
-      kind: AgentgatewayBackend
-`);
+    await apply(brokenRoute('no-such-backend'));
     const unresolved = await waitForCondition('broken-route', 'ResolvedRefs', 'False');
     assert.ok(unresolved.reason.length > 0 && unresolved.reason !== 'ResolvedRefs', unresolved.reason);
 
@@ -236,24 +224,7 @@ test('a second replica takes over status writing within the lease time when the 
   // Lease 2 s; a candidate polls every 400 ms and must see the record unchanged for the lease time.
   assert.ok(tookOver < 2000 + 2000, `took over after ${tookOver} ms`);
   // The new leader writes status: fix the broken route, and its condition turns.
-  await apply(`apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata:
-  name: broken-route
-  namespace: ${NS}
-spec:
-  parentRefs:
-  - name: mcp-gateway
-  rules:
-  - matches:
-    - path:
-        type: PathPrefix
-        value: /broken
-    backendRefs:
-    - name: mcp-federated
-      group: agentgateway.dev
-      kind: AgentgatewayBackend
-`);
+  await apply(brokenRoute('mcp-federated'));
   await waitForCondition('broken-route', 'ResolvedRefs', 'True');
 });
 

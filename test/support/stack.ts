@@ -10,7 +10,7 @@ import { ensurePythonVenv, FETCHER_READY, spawnPythonFetcher } from './python.ts
 export const TUTORIAL_YAML = readFileSync(join(ROOT, 'deploy/examples/tutorial/tutorial.yaml'), 'utf8');
 
 /** An EndpointSlice giving a Service of the tutorial a local address. */
-export function endpointSlice(service: string, address: string, port: number, namespace = 'agentgateway-system'): string {
+export function endpointSlice(service: string, address: string, port: number, namespace = 'agentgateway-system', addressType: 'IPv4' | 'FQDN' = 'IPv4'): string {
   return `---
 apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice
@@ -19,7 +19,7 @@ metadata:
   namespace: ${namespace}
   labels:
     kubernetes.io/service-name: ${service}
-addressType: IPv4
+addressType: ${addressType}
 endpoints:
 - addresses: ["${address}"]
   conditions:

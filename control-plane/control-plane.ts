@@ -20,6 +20,7 @@ import type { Source } from './sources/source.ts';
 import { emptyState, reduceAll, type ClusterState } from './state/reducer.ts';
 import { Kinds, MCPMUX_CONTROLLER_NAME } from './translate/kinds.ts';
 import { isProblem, type ObjectStatus } from './translate/status.ts';
+import { referencedSecrets } from './translate/secret-refs.ts';
 import { translate } from './translate/translate.ts';
 
 export interface ControlPlaneOptions {
@@ -103,6 +104,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   let events: EventLog;
   /** Set while the source's first batch is still to be compared with a replayed state. */
   let replayed = false;
+  /** The Secrets last handed to the source to watch, as text. */
+  let secretRefsKey = '';
   if (options.eventLogPath) {
     const log = JsonlEventLog.open({ path: options.eventLogPath, retention: options.eventLogRetention, logger });
     const started = performance.now();
@@ -195,6 +198,14 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       // One copy per touched kind per batch: a 10k-object initial list stays cheap.
       state = reduceAll(state, appended);
       lastSeq.set(events.lastSeq);
+      if (options.source.setSecretRefs) {
+        const refs = referencedSecrets(state);
+        const key = refs.map((r) => `${r.namespace}/${r.name}`).join('\n');
+        if (key !== secretRefsKey) {
+          secretRefsKey = key;
+          options.source.setSecretRefs(refs);
+        }
+      }
       if (synced) debouncer.trigger();
     });
     synced = true;

@@ -140,6 +140,21 @@ test('a last line cut short is dropped; a damaged line elsewhere is an error nam
   }
 });
 
+test('Secret values never reach the file; their keys do', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mcpmux-eventlog-'));
+  try {
+    const path = join(dir, 'events.jsonl');
+    const log = JsonlEventLog.open({ path, retention: 10, logger });
+    log.append('kubernetes', [{ type: 'upsert', object: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'ns' }, data: { token: 'c2VjcmV0LXZhbHVl' } } }]);
+    log.close();
+    const text = readFileSync(path, 'utf8');
+    assert.not.match(text, /c2VjcmV0LXZhbHVl/);
+    assert.match(text, /"token":"<redacted>"/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('compaction keeps the state and the builds it can rebuild, and drops the rest', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mcpmux-eventlog-'));
   try {

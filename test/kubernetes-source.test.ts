@@ -138,6 +138,30 @@ test('list errors retry with backoff; a kind not installed counts as synced and 
   }
 });
 
+test('only referenced Secrets are read, each by name; one no longer referenced is deleted from the state', async () => {
+  const api = await startFakeApiserver();
+  const secret = (name: string, value: string) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: 'ns' }, data: { token: Buffer.from(value).toString('base64') } });
+  api.apply(secret('wanted', 'one'));
+  api.apply(secret('other', 'never read'));
+  const { source, objects } = await started(api);
+  try {
+    assert.equal(names(objects, 'Secret'), [], 'no Secret before one is referenced');
+    source.setSecretRefs([{ namespace: 'ns', name: 'wanted' }]);
+    await until(() => names(objects, 'Secret').includes('ns/wanted'), 'the referenced Secret');
+    api.apply(secret('wanted', 'two'));
+    await until(() => (objects.get('Secret|ns|wanted') as { data?: { token?: string } } | undefined)?.data?.token === Buffer.from('two').toString('base64'), 'its update');
+    const secretRequests = api.requests.filter((r) => r.path.includes('/secrets'));
+    assert.ok(secretRequests.length > 0);
+    assert.ok(secretRequests.every((r) => r.query.fieldSelector === 'metadata.name=wanted'), JSON.stringify(secretRequests));
+    assert.ok(!names(objects, 'Secret').includes('ns/other'));
+    source.setSecretRefs([]);
+    await until(() => names(objects, 'Secret').length === 0, 'the Secret deleted once unreferenced');
+  } finally {
+    await source.stop();
+    await api.stop();
+  }
+});
+
 test('--namespace scopes namespaced kinds to those namespaces and skips Namespaces', async () => {
   const api = await startFakeApiserver();
   api.apply(service('in', 'team-a'));

@@ -14,6 +14,7 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { errorMessage, McpmuxError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
+import { redactObject } from '../snapshots/redact.ts';
 import { objectId, type SourceChange } from '../sources/source.ts';
 import type { ConfigEvent } from './event.ts';
 import { MemoryEventLog, type BuildRecord, type EventLog } from './log.ts';
@@ -124,7 +125,7 @@ export class JsonlEventLog implements EventLog {
   }
 
   #write(lines: Line[]): void {
-    const text = lines.map((line) => `${JSON.stringify(line)}\n`).join('');
+    const text = lines.map(serialize).join('');
     try {
       writeSync(this.#fd, text);
     } catch (error) {
@@ -149,7 +150,7 @@ export class JsonlEventLog implements EventLog {
     try {
       const lines: Line[] = [...this.replay().map((event) => ({ event })), ...this.#builds.map((build) => ({ build }))];
       // Builds after their events: a reader sorts nothing, it only needs each build after its seq.
-      writeSync(fd, lines.map((line) => `${JSON.stringify(line)}\n`).join(''));
+      writeSync(fd, lines.map(serialize).join(''));
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -159,6 +160,18 @@ export class JsonlEventLog implements EventLog {
     this.#fd = openSync(this.#path, 'a');
     this.#logger.info({ path: this.#path, base: this.#base.size, window: this.#window.length, builds: this.#builds.length }, 'event log compacted');
   }
+}
+
+/**
+ * One line of the file. Secret values never reach the disk: a Secret's data is written redacted
+ * (its keys kept), so a replayed Secret has no values until the source reads it again.
+ */
+function serialize(line: Line): string {
+  if ('event' in line && line.event.object.kind === 'Secret') {
+    const object = redactObject(line.event.object as Record<string, unknown>) as ConfigEvent['object'];
+    return `${JSON.stringify({ event: { ...line.event, object } })}\n`;
+  }
+  return `${JSON.stringify(line)}\n`;
 }
 
 function readLines(path: string, logger: Logger): Line[] {

@@ -14,9 +14,13 @@
 //    once, and looked for again every few seconds, so installing the CRD later just works. If it is
 //    removed, its objects are deleted and the informer starts over.
 //
+// Secrets are never listed cluster-wide: the control plane names the ones backends reference
+// (setSecretRefs), and each gets its own informer on that one name (a field selector), so the
+// control plane reads no other Secret and RBAC can say so.
+//
 // Batching: the initial lists of all informers are one batch (start() resolves after it); later
 // changes are coalesced for a few milliseconds, the last change of an object winning.
-import { makeInformer, type Informer, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
+import { ListWatch, Watch, type Informer, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
 import { errorMessage } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
 import { isNotFound, KubeApiError, KubeClient } from '../kube/client.ts';
@@ -45,6 +49,8 @@ export class KubernetesSource implements Source {
   readonly #options: KubernetesSourceOptions;
   readonly #logger: Logger;
   readonly #watchers: ResourceWatcher[] = [];
+  /** One informer per referenced Secret, by "namespace/name". */
+  readonly #secrets = new Map<string, ResourceWatcher>();
   readonly #pending = new Map<string, SourceChange>();
   #emit: ((changes: SourceChange[]) => void) | null = null;
   #synced = false;
@@ -84,12 +90,34 @@ export class KubernetesSource implements Source {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     this.#emit = null;
-    await Promise.all(this.#watchers.map((watcher) => watcher.stop()));
+    await Promise.all([...this.#watchers, ...this.#secrets.values()].map((watcher) => watcher.stop()));
+  }
+
+  /**
+   * The Secrets backends reference now: new ones are watched (their objects arrive as changes),
+   * ones no longer referenced stop being watched and are deleted from the state.
+   */
+  setSecretRefs(refs: ReadonlyArray<{ namespace: string; name: string }>): void {
+    if (this.#stopped) return;
+    const scoped = this.#options.namespaces ?? [];
+    const wanted = new Map(refs.filter((r) => scoped.length === 0 || scoped.includes(r.namespace)).map((r) => [`${r.namespace}/${r.name}`, r]));
+    for (const [key, watcher] of this.#secrets) {
+      if (wanted.has(key)) continue;
+      this.#secrets.delete(key);
+      for (const object of watcher.objects()) this.#queue({ type: 'delete', object });
+      void watcher.stop();
+    }
+    for (const [key, ref] of wanted) {
+      if (this.#secrets.has(key)) continue;
+      const watcher = new ResourceWatcher(Resources.Secret, ref.namespace, this.#options, (change) => this.#queue(change), `metadata.name=${ref.name}`);
+      this.#secrets.set(key, watcher);
+      void watcher.start();
+    }
   }
 
   /** Per-kind state, for /readyz and tests. */
   status(): Array<{ kind: string; namespace: string; synced: boolean; installed: boolean; objects: number; restarts: number }> {
-    return this.#watchers.map((w) => ({ kind: w.type.kind, namespace: w.namespace ?? '', synced: w.synced, installed: w.installed, objects: w.size, restarts: w.restarts }));
+    return [...this.#watchers, ...this.#secrets.values()].map((w) => ({ kind: w.type.kind, namespace: w.namespace ?? '', synced: w.synced, installed: w.installed, objects: w.size, restarts: w.restarts }));
   }
 
   #queue(change: SourceChange): void {
@@ -127,6 +155,7 @@ class ResourceWatcher {
   readonly #logger: Logger;
   readonly #changed: (change: SourceChange) => void;
   readonly #path: string;
+  readonly #fieldSelector: string | undefined;
   #informer: Informer<ListedObject> & ObjectCache<ListedObject>;
   /** Consecutive failures, for the backoff; reset once a watch has stayed up a while. */
   #failures = 0;
@@ -136,18 +165,23 @@ class ResourceWatcher {
   #stopped = false;
   #onSynced: (() => void) | null = null;
 
-  constructor(type: ResourceType, namespace: string | undefined, options: KubernetesSourceOptions, changed: (change: SourceChange) => void) {
+  constructor(type: ResourceType, namespace: string | undefined, options: KubernetesSourceOptions, changed: (change: SourceChange) => void, fieldSelector?: string) {
     this.type = type;
     this.namespace = namespace;
     this.#options = options;
     this.#logger = options.logger;
     this.#changed = changed;
     this.#path = collectionPath(type, namespace);
+    this.#fieldSelector = fieldSelector;
     this.#informer = this.#makeInformer();
   }
 
   get size(): number {
     return this.#informer.list().length;
+  }
+
+  objects(): KubeObject[] {
+    return this.#informer.list().map((object) => this.#normalize(object));
   }
 
   /** Resolves once the first list has been read (or the kind found not installed). */
@@ -166,7 +200,7 @@ class ResourceWatcher {
   }
 
   #makeInformer(): Informer<ListedObject> & ObjectCache<ListedObject> {
-    const informer = makeInformer<ListedObject>(this.#options.client.config, this.#path, () => this.#list());
+    const informer = new ListWatch<ListedObject>(this.#path, new Watch(this.#options.client.config), () => this.#list(), false, undefined, this.#fieldSelector);
     // Callbacks of a replaced informer (see #notInstalled) are ignored.
     const live = (): boolean => this.#informer === informer && !this.#stopped;
     informer.on('add', (object) => live() && this.#changed({ type: 'upsert', object: this.#normalize(object) }));
@@ -178,7 +212,9 @@ class ResourceWatcher {
 
   /** The list, with each item's apiVersion and kind (a list's items carry neither). */
   async #list(): Promise<{ metadata?: { resourceVersion?: string }; items: ListedObject[] }> {
-    const list = await this.#options.client.request<{ metadata?: { resourceVersion?: string }; items?: ListedObject[] | null }>('GET', this.#path);
+    const list = await this.#options.client.request<{ metadata?: { resourceVersion?: string }; items?: ListedObject[] | null }>('GET', this.#path, {
+      query: { fieldSelector: this.#fieldSelector },
+    });
     const apiVersion = apiVersionOf(this.type);
     const items = (list.items ?? []).map((item) => ({ ...item, apiVersion: item.apiVersion ?? apiVersion, kind: item.kind ?? this.type.kind }));
     return { metadata: list.metadata, items };

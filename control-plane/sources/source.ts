@@ -36,6 +36,11 @@ export interface Source {
   start(emit: (changes: SourceChange[]) => void): Promise<void>;
   /** Stops watching; no emit happens after it resolves. */
   stop(): Promise<void>;
+  /**
+   * The Secrets the state references (upstream credentials of backends): a source that reads a
+   * cluster watches exactly these; a folder of YAML has them all already and ignores this.
+   */
+  setSecretRefs?(refs: ReadonlyArray<{ namespace: string; name: string }>): void;
 }
 
 /** "gateway.networking.k8s.io" for "gateway.networking.k8s.io/v1"; "" for the core group ("v1"). */

@@ -1,0 +1,21 @@
+// The Secrets backends reference (MCPBackend spec.upstreamAuth.secretRef, in the backend's
+// namespace): what a cluster source must read, and nothing else.
+import type { ClusterState } from '../state/state.ts';
+import { Kinds } from './kinds.ts';
+import { at, string } from './read.ts';
+
+export interface SecretRef {
+  namespace: string;
+  name: string;
+}
+
+/** Sorted and without duplicates, so a caller can compare two answers as text. */
+export function referencedSecrets(state: ClusterState): SecretRef[] {
+  const refs = new Map<string, SecretRef>();
+  for (const backend of state.list(Kinds.MCPBackend)) {
+    const name = string(at(at(backend, 'spec', 'upstreamAuth'), 'secretRef', 'name'));
+    const namespace = backend.metadata.namespace ?? '';
+    if (name) refs.set(`${namespace}/${name}`, { namespace, name });
+  }
+  return [...refs.keys()].sort().map((key) => refs.get(key)!);
+}

@@ -223,6 +223,7 @@ test('a second replica takes over status writing within the lease time when the 
   const tookOver = Date.now() - killed;
   // Lease 2 s; a candidate polls every 400 ms and must see the record unchanged for the lease time.
   assert.ok(tookOver < 2000 + 2000, `took over after ${tookOver} ms`);
+  console.log(`leader killed; cp-2 holds the lease ${tookOver} ms later (lease 2 s)`);
   // The new leader writes status: fix the broken route, and its condition turns.
   await apply(brokenRoute('mcp-federated'));
   await waitForCondition('broken-route', 'ResolvedRefs', 'True');

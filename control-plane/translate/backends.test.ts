@@ -107,4 +107,15 @@ test('invalid backends say why', () => {
   }
 });
 
+test('MCPBackend upstreamAuth: a Secret key and a header (default authorization); headers the proxy sets are refused', () => {
+  const backend = (upstreamAuth: unknown) => ({ apiVersion: 'mcpmux.dev/v1alpha1', kind: 'MCPBackend', metadata: { name: 'b', namespace: 'ns' }, spec: { targets: [], upstreamAuth } });
+  const read = readBackend(backend({ secretRef: { name: 's', key: 'token' } }));
+  assert.equal(typeof read !== 'string' && read.upstreamAuth, { secret: 's', key: 'token', header: 'authorization' });
+  const custom = readBackend(backend({ secretRef: { name: 's', key: 'k' }, header: 'X-Api-Key' }));
+  assert.equal(typeof custom !== 'string' && custom.upstreamAuth?.header, 'x-api-key');
+  assert.match(String(readBackend(backend({ secretRef: { name: 's', key: 'k' }, header: 'Mcp-Session-Id' }))), /may not be mcp-session-id/);
+  assert.match(String(readBackend(backend({ secretRef: { name: 's' } }))), /needs a name and a key/);
+  assert.match(String(readBackend(backend({ secretRef: { name: 's', key: 'k' }, header: 'bad header' }))), /not an HTTP header name/);
+});
+
 test.run();

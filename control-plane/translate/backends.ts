@@ -30,6 +30,15 @@ export interface StdioTarget {
   stdio: StdioCommand;
 }
 
+/** A credential for every target of a backend (MCPBackend spec.upstreamAuth): a Secret's key, sent in a header. */
+export interface UpstreamAuth {
+  /** The Secret's name, in the backend's namespace. */
+  secret: string;
+  key: string;
+  /** The header, lower-cased as HTTP/2 and undici spell it; default authorization. */
+  header: string;
+}
+
 export interface BackendSpec extends BackendOptions {
   object: KubeObject;
   /** "<namespace>/<name>": the Backend's name in a snapshot. */
@@ -39,6 +48,7 @@ export interface BackendSpec extends BackendOptions {
   selectors: SelectorTarget[];
   /** In spec order (it decides which of two statics with one name wins). */
   statics: Array<StaticTarget | StdioTarget>;
+  upstreamAuth?: UpstreamAuth;
 }
 
 /** Frozen: a backend's timeouts are one object shared by its targets, which go into snapshots as they are (targets.ts). */
@@ -76,7 +86,26 @@ export function readBackend(object: KubeObject): BackendSpec | string {
 
   const modes = readModes(object);
   if (typeof modes === 'string') return modes;
-  return { ...spec, ...options, ...modes };
+  const upstreamAuth = readUpstreamAuth(at(object, 'spec', 'upstreamAuth'));
+  if (typeof upstreamAuth === 'string') return upstreamAuth;
+  return upstreamAuth ? { ...spec, ...options, ...modes, upstreamAuth } : { ...spec, ...options, ...modes };
+}
+
+const HEADER_NAME = /^[-!#$%&'*+.^_`|~0-9A-Za-z]+$/;
+/** Headers a credential may not replace: they carry the MCP exchange itself. */
+const RESERVED_HEADERS = new Set(['host', 'content-type', 'content-length', 'accept', 'mcp-session-id', 'mcp-protocol-version', 'last-event-id', 'transfer-encoding', 'connection']);
+
+function readUpstreamAuth(value: unknown): UpstreamAuth | undefined | string {
+  if (value === undefined || value === null) return undefined;
+  const auth = record(value);
+  if (!auth) return 'spec.upstreamAuth must be an object';
+  const secret = string(at(auth, 'secretRef', 'name'));
+  const key = string(at(auth, 'secretRef', 'key'));
+  if (!secret || !key) return 'spec.upstreamAuth.secretRef needs a name and a key';
+  const header = (string(auth.header) ?? 'Authorization').toLowerCase();
+  if (!HEADER_NAME.test(header)) return `spec.upstreamAuth.header "${header}" is not an HTTP header name`;
+  if (RESERVED_HEADERS.has(header)) return `spec.upstreamAuth.header may not be ${header}: the proxy sets it`;
+  return { secret, key, header };
 }
 
 /** agentgateway nests the Service selector under `services`; MCPBackend's selector is one itself. */

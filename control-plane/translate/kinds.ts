@@ -7,6 +7,7 @@ export const MCPMUX_GROUP = 'mcpmux.dev';
 
 export const Kinds = {
   Service: 'Service',
+  Secret: 'Secret',
   Namespace: 'Namespace',
   EndpointSlice: 'EndpointSlice.discovery.k8s.io',
   GatewayClass: `GatewayClass.${GATEWAY_API_GROUP}`,

@@ -244,10 +244,18 @@ function targetOf(spec: BackendSpec, name: string, fields: TargetFields): Target
     protocol: fields.protocol,
     scheme: fields.scheme,
     timeouts: spec.timeouts, // one frozen object for all of a backend's targets (backends.ts)
-    authSecret: '',
+    authSecret: spec.upstreamAuth ? upstreamSecretName(spec) : '',
     source: fields.source,
     stdio: fields.stdio ?? null,
   });
+}
+
+/**
+ * The name of the snapshot Secret holding a backend's upstream credential: one per backend, so the
+ * Secret's other keys never reach a proxy (translate.ts builds it).
+ */
+export function upstreamSecretName(spec: Pick<BackendSpec, 'ref'>): string {
+  return `upstream-auth/${spec.ref}`;
 }
 
 function sameMembers<T>(a: readonly T[] | undefined, b: readonly T[] | undefined): boolean {

@@ -11,14 +11,16 @@
 // one changed Service costs about one backend's work plus hashing that backend's leaves of the
 // version and its top (version.ts), and the result is the same, byte for byte, as a run that had
 // never seen an earlier state.
-import type { Snapshot } from '../../shared/config/types.ts';
+import type { Secret, Snapshot } from '../../shared/config/types.ts';
 import { sealParts } from '../../shared/config/version.ts';
 import type { ClusterState } from '../state/state.ts';
 import { ClusterIndex } from './cluster-index.ts';
-import { MCPMUX_CONTROLLER_NAME } from './kinds.ts';
+import { Kinds, MCPMUX_CONTROLLER_NAME } from './kinds.ts';
 import { layoutOf, type BackendSlot } from './layout.ts';
-import { resolveCached, type Resolution, type Resolved } from './resolve-cache.ts';
-import type { ObjectStatus } from './status.ts';
+import { backendSpec, resolveCached, type Resolution, type Resolved } from './resolve-cache.ts';
+import { condition, type ObjectStatus } from './status.ts';
+import { upstreamSecretName } from './targets.ts';
+import { at, record, string } from './read.ts';
 
 /** The classes the files source serves unless told otherwise: ours, and the tutorial's. */
 export const DEFAULT_FILES_GATEWAY_CLASSES: readonly string[] = Object.freeze(['mcpmux', 'agentgateway']);
@@ -51,9 +53,16 @@ export function translate(state: ClusterState, options: TranslateOptions): Trans
   const resolveOptions = { allowStdio: options.allowStdio === true };
   const resolutions: Resolution[] = layout.backends.map((slot) => resolveCached(slot.object, index, resolveOptions));
 
+  // Upstream credentials: read from their Secrets on every run (a few backends have one), so a
+  // rotated token is a new version without any backend being resolved again.
+  const credentials = layout.backends.map((slot) => upstreamCredential(state, slot.object));
+
   const statuses = [...layout.statuses];
   layout.backends.forEach((slot, i) => {
-    if (slot.status !== undefined) statuses[slot.status] = backendStatus(slot, resolutions[i]!);
+    if (slot.status === undefined) return;
+    const status = backendStatus(slot, resolutions[i]!);
+    const credential = credentials[i];
+    statuses[slot.status] = credential === undefined ? status : withCredentialCondition(status, credential);
   });
 
   const snapshots = layout.groups.map((group) => {
@@ -68,10 +77,43 @@ export function translate(state: ClusterState, options: TranslateOptions): Trans
       backends: resolved.map((r) => r.backend),
       targets: resolved.map((r) => r.targets),
       policies: [],
-      secrets: [],
+      secrets: group.backends.map((i) => credentials[i]).filter((c): c is Secret => c !== undefined && typeof c !== 'string'),
     });
   });
   return { snapshots, statuses };
+}
+
+/**
+ * A backend's upstream credential as the snapshot Secret its targets name (authSecret), or why it
+ * cannot be read; undefined for a backend without one. The Secret's other keys stay out.
+ */
+function upstreamCredential(state: ClusterState, object: ReturnType<typeof state.get>): Secret | string | undefined {
+  if (!object) return undefined;
+  const spec = backendSpec(object);
+  if (typeof spec === 'string' || !spec.upstreamAuth) return undefined;
+  const { secret, key, header } = spec.upstreamAuth;
+  const namespace = object.metadata.namespace ?? '';
+  const found = state.get(Kinds.Secret, namespace, secret);
+  if (!found) return `Secret ${namespace}/${secret} (spec.upstreamAuth) not found`;
+  const encoded = string(record(found.data)?.[key]);
+  const plain = string(at(found, 'stringData', key));
+  const value = plain ?? (encoded !== undefined ? Buffer.from(encoded, 'base64').toString('utf8') : undefined);
+  if (value === undefined) return `Secret ${namespace}/${secret} has no key ${key} (spec.upstreamAuth)`;
+  if (/[\r\n\0]/.test(value)) return `Secret ${namespace}/${secret} key ${key} holds a line break or NUL, which no header may carry`;
+  return { name: upstreamSecretName(spec), data: { header, value } };
+}
+
+/**
+ * The backend's status when it has a credential: one that does not resolve turns ResolvedRefs
+ * False (SecretNotFound), replacing the targets' ResolvedRefs; one that resolves changes nothing.
+ */
+function withCredentialCondition(status: ObjectStatus, credential: Secret | string): ObjectStatus {
+  if (typeof credential !== 'string') return status;
+  const refs = condition('ResolvedRefs', false, 'SecretNotFound', credential);
+  const conditions = status.conditions.some((c) => c.type === 'ResolvedRefs')
+    ? status.conditions.map((c) => (c.type === 'ResolvedRefs' ? refs : c))
+    : [...status.conditions, refs];
+  return Object.freeze({ ...status, conditions });
 }
 
 /** Each resolution's status, made once: a run after one event reuses a thousand of them. */

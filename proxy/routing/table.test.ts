@@ -70,6 +70,19 @@ test('a target without ready endpoints is valid but unavailable; only ready endp
   assert.is(backend.targets[1]!.unavailable, 'it has no ready endpoints');
 });
 
+test('a target with an upstream credential carries its header on every endpoint; a missing one leaves it unavailable; a bad one is a NACK', () => {
+  const s = base();
+  s.targets[0] = { ...s.targets[0]!, authSecret: 'upstream-auth/ns/b' };
+  s.targets[1] = { ...s.targets[1]!, authSecret: 'upstream-auth/ns/missing' };
+  s.secrets = [{ name: 'upstream-auth/ns/b', data: { header: 'x-api-key', value: 'key-1' } }];
+  const backend = compileRoutingTable(s).routes[0]!.backend;
+  assert.equal(backend.targets[0]!.endpoints.map((e) => e.headers), [{ 'x-api-key': 'key-1' }]);
+  assert.is(backend.targets[0]!.unavailable, undefined);
+  assert.match(backend.targets[1]!.unavailable ?? '', /upstream credential \(upstream-auth\/ns\/missing\) is not available/);
+  s.secrets = [{ name: 'upstream-auth/ns/b', data: { header: 'x-api-key', value: 'line\nbreak' } }];
+  assert.throws(() => compileRoutingTable(s), /not a valid header/);
+});
+
 test('a proxy runs stdio commands only when it opted in: otherwise the target is unavailable, saying how to opt in', () => {
   const s = base();
   s.targets[1] = stdioTarget(BACKEND, 'mcp-website-fetcher-80', 'node', ['server.js', 'stdio']);

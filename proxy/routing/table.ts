@@ -3,7 +3,7 @@
 // make a snapshot unservable is found here, once, so applying a table can never fail half-way and
 // the message of the error becomes the NACK's error_detail.
 import type { Implementation } from '@modelcontextprotocol/sdk/types.js';
-import type { Backend, Protocol, Route, Snapshot, StdioCommand, Target } from '../../shared/config/types.ts';
+import type { Backend, Protocol, Route, Secret, Snapshot, StdioCommand, Target } from '../../shared/config/types.ts';
 import { McpmuxError } from '../../shared/errors.ts';
 import { compileToolFilter, type ToolFilter } from '../federation/tool-filter.ts';
 import { endpointUrl, stdioEndpoint, type EndpointUrl } from './target-url.ts';
@@ -113,17 +113,18 @@ export interface CompileOptions {
   allowStdio?: boolean;
 }
 
-function compileTarget(target: Target, options: CompileOptions): CompiledTarget {
+function compileTarget(target: Target, options: CompileOptions, secrets: ReadonlyMap<string, Secret>): CompiledTarget {
   const what = `target "${target.name}" of backend "${target.backend}"`;
   if (!TARGET_NAME.test(target.name)) {
     throw invalid(`${what}: name must be lowercase letters, digits and "-" (no "_": tool names split on it)`);
   }
   if (target.protocol === 'PROTOCOL_STDIO' || target.stdio) return compileStdioTarget(target, what, options.allowStdio === true);
+  const credential = upstreamCredential(target, secrets, what);
   const ready: EndpointUrl[] = [];
   for (const endpoint of target.endpoints) {
     const built = endpointUrl(target.scheme, endpoint.address, endpoint.port, target.path);
     if ('error' in built) throw invalid(`${what}: endpoint ${endpoint.address}:${endpoint.port}: ${built.error}`);
-    if (endpoint.ready) ready.push(built.ok);
+    if (endpoint.ready) ready.push(credential && typeof credential !== 'string' ? { ...built.ok, headers: credential } : built.ok);
   }
   return {
     backend: target.backend,
@@ -131,10 +132,27 @@ function compileTarget(target: Target, options: CompileOptions): CompiledTarget 
     endpoints: ready,
     protocol: target.protocol,
     stdio: undefined,
-    unavailable: ready.length === 0 ? 'it has no ready endpoints' : undefined,
+    // A target whose credential is missing is not called without it (fail closed).
+    unavailable: typeof credential === 'string' ? credential : ready.length === 0 ? 'it has no ready endpoints' : undefined,
     requestTimeoutMs: positiveOrUndefined(target.timeouts?.requestMs),
     initializeTimeoutMs: positiveOrUndefined(target.timeouts?.initializeMs),
   };
+}
+
+/**
+ * The header a target's requests carry from its authSecret: undefined when it has none, the reason
+ * it is unavailable when the Secret is not in the snapshot (the control plane could not read it).
+ */
+function upstreamCredential(target: Target, secrets: ReadonlyMap<string, Secret>, what: string): Readonly<Record<string, string>> | string | undefined {
+  if (!target.authSecret) return undefined;
+  const secret = secrets.get(target.authSecret);
+  if (!secret) return `its upstream credential (${target.authSecret}) is not available: see the backend's status`;
+  const header = secret.data.header?.toLowerCase();
+  const value = secret.data.value;
+  if (!header || !/^[-!#$%&'*+.^_`|~0-9a-z]+$/.test(header) || value === undefined || /[\r\n\0]/.test(value)) {
+    throw invalid(`${what}: upstream credential ${target.authSecret} is not a valid header`);
+  }
+  return Object.freeze({ [header]: value });
 }
 
 /**
@@ -223,6 +241,7 @@ export function compileRoutingTable(snapshot: Snapshot, options: CompileOptions 
   }
   const backendsIn = uniqueByName('backend', snapshot.backends);
 
+  const secrets = new Map((snapshot.secrets ?? []).map((secret) => [secret.name, secret]));
   const targets = new Map<string, CompiledTarget>();
   for (const target of snapshot.targets) {
     if (!backendsIn.has(target.backend)) {
@@ -230,7 +249,7 @@ export function compileRoutingTable(snapshot: Snapshot, options: CompileOptions 
     }
     const key = `${target.backend}\u0000${target.name}`;
     if (targets.has(key)) throw invalid(`target "${target.name}" appears twice in backend "${target.backend}"`);
-    targets.set(key, compileTarget(target, options));
+    targets.set(key, compileTarget(target, options, secrets));
   }
 
   const backends = new Map<string, CompiledBackend>();

@@ -25,6 +25,11 @@ export interface EndpointUrl {
   /** `scheme://host:port`: the key of the keep-alive pool. */
   origin: string;
   path: string;
+  /**
+   * Headers every request to this endpoint carries: the target's upstream credential, if it has
+   * one (lower-case name → value). Never logged; `url` is what logs show.
+   */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /** The URL of one endpoint, or the reason there is none (a sentence fragment naming the bad part). */

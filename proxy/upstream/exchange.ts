@@ -51,8 +51,14 @@ const ERROR_BODY_LIMIT = 8 * 1024;
 const MAX_JSON_BODY_BYTES = 64 * 1024 * 1024;
 
 /** The headers of every POST to an upstream with this session id and protocol version. */
-export function postHeaders(sessionId: string | undefined, protocolVersion: string | undefined): Readonly<Record<string, string>> {
+export function postHeaders(
+  sessionId: string | undefined,
+  protocolVersion: string | undefined,
+  extra?: Readonly<Record<string, string>>,
+): Readonly<Record<string, string>> {
+  // The endpoint's own headers (its credential) first: the MCP ones below cannot be overridden.
   const headers: Record<string, string> = {
+    ...extra,
     'content-type': 'application/json',
     accept: 'application/json, text/event-stream',
   };

@@ -151,7 +151,15 @@ export class LegacySseUpstream implements UpstreamConnection {
         }
       });
       this.#dispatcher
-        .request({ origin: this.endpoint.origin, path: this.endpoint.path, method: 'GET', headers: { accept: 'text/event-stream' }, signal, headersTimeout: 0, bodyTimeout: 0 })
+        .request({
+          origin: this.endpoint.origin,
+          path: this.endpoint.path,
+          method: 'GET',
+          headers: { ...this.endpoint.headers, accept: 'text/event-stream' },
+          signal,
+          headersTimeout: 0,
+          bodyTimeout: 0,
+        })
         .then(async ({ statusCode, headers, body }) => {
           if (statusCode !== 200 || !String(headers['content-type'] ?? '').startsWith('text/event-stream')) {
             const text = await body.text().catch(() => '');
@@ -181,7 +189,9 @@ export class LegacySseUpstream implements UpstreamConnection {
         origin: stream.post.origin,
         path: stream.post.path,
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        // The credential goes only where the target is: an endpoint event naming another origin
+        // does not get it.
+        headers: stream.post.origin === this.endpoint.origin ? { ...this.endpoint.headers, 'content-type': 'application/json' } : { 'content-type': 'application/json' },
         body,
         signal: AbortSignal.any([this.#closed.signal, AbortSignal.timeout(timeoutMs)]),
       });

@@ -92,7 +92,7 @@ export class UpstreamListener {
 
   async #attempt(onOpen: () => void): Promise<Attempt> {
     const { dispatcher, endpoint, target, sessionId, protocolVersion, logger } = this.#options;
-    const headers: Record<string, string> = { accept: 'text/event-stream', 'mcp-session-id': sessionId, 'mcp-protocol-version': protocolVersion };
+    const headers: Record<string, string> = { ...endpoint.headers, accept: 'text/event-stream', 'mcp-session-id': sessionId, 'mcp-protocol-version': protocolVersion };
     if (this.#lastEventId !== undefined) headers['last-event-id'] = this.#lastEventId;
     let response: Dispatcher.ResponseData;
     try {

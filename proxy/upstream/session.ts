@@ -39,7 +39,7 @@ export class UpstreamSession implements UpstreamConnection {
   #sessionId: string | undefined;
   #protocolVersion: string | undefined;
   /** Built when the session id or protocol version changes, not per request. */
-  #postHeaders = postHeaders(undefined, undefined);
+  #postHeaders: Readonly<Record<string, string>>;
   #initParams: InitializeRequestParams | undefined;
   #initResult: InitializeResult | undefined;
   #initTimeoutMs = 10_000;
@@ -53,6 +53,7 @@ export class UpstreamSession implements UpstreamConnection {
   constructor(options: UpstreamSessionOptions) {
     this.target = options.target;
     this.endpoint = options.endpoint;
+    this.#postHeaders = postHeaders(undefined, undefined, options.endpoint.headers);
     this.#dispatcher = options.dispatcher;
     this.#logger = options.logger;
     this.#options = options;
@@ -145,7 +146,7 @@ export class UpstreamSession implements UpstreamConnection {
     this.#listener = undefined;
     this.#sessionId = undefined;
     this.#protocolVersion = undefined;
-    this.#postHeaders = postHeaders(undefined, undefined);
+    this.#postHeaders = postHeaders(undefined, undefined, this.endpoint.headers);
     const id = this.#nextId++;
     const body = JSON.stringify({ jsonrpc: '2.0', id, method: 'initialize', params: this.#initParams });
     const outcome = await this.#post(body, id, options);
@@ -153,7 +154,7 @@ export class UpstreamSession implements UpstreamConnection {
     const result = initializeResultOf(this.target, outcome.message);
     this.#sessionId = outcome.sessionId;
     this.#protocolVersion = result.protocolVersion;
-    this.#postHeaders = postHeaders(this.#sessionId, this.#protocolVersion);
+    this.#postHeaders = postHeaders(this.#sessionId, this.#protocolVersion, this.endpoint.headers);
     this.#initResult = result;
     // The GET stream first: what the upstream does on notifications/initialized (list changes,
     // roots/list) goes to it, and a stream opened later would not get it.
@@ -267,7 +268,7 @@ export class UpstreamSession implements UpstreamConnection {
   }
 
   #headers(sessionId: string): Record<string, string> {
-    const headers: Record<string, string> = { 'mcp-session-id': sessionId };
+    const headers: Record<string, string> = { ...this.endpoint.headers, 'mcp-session-id': sessionId };
     if (this.#protocolVersion !== undefined) headers['mcp-protocol-version'] = this.#protocolVersion;
     return headers;
   }

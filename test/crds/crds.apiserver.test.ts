@@ -193,7 +193,7 @@ test('kubectl explain shows the schema\'s descriptions', async () => {
   const port = await kubectlOk(['explain', 'mcpbackends.spec.targets.static.port']);
   assert.match(port, /TCP port of the MCP server, 1-65535/);
   const auth = await kubectlOk(['explain', 'mcpbackend.spec.upstreamAuth']);
-  assert.match(auth, /Not applied yet/);
+  assert.match(auth, /never shown by the admin API/);
   const services = await kubectlOk(['explain', 'agbe.spec.mcp.targets.selector.services']);
   assert.match(services, /label selector over Services/);
 });

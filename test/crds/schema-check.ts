@@ -581,13 +581,11 @@ export const INVALID_SAMPLES: readonly InvalidSample[] = [
     why: 'upstreamAuth without a key',
     object: mcpBackend('auth-no-key', { targets: [], upstreamAuth: { secretRef: { name: 'token' } } }),
     at: 'spec.upstreamAuth.secretRef.key',
-    translatorAccepts: 'spec.upstreamAuth is not read by the translator yet',
   },
   {
     why: 'upstreamAuth header with a space',
     object: mcpBackend('auth-bad-header', { targets: [], upstreamAuth: { secretRef: { name: 'token', key: 'token' }, header: 'X Api Key' } }),
     at: 'spec.upstreamAuth.header',
-    translatorAccepts: 'spec.upstreamAuth is not read by the translator yet',
   },
   // MCPBackend: CEL rules.
   { why: 'selector and static in one entry', object: mcpBackend('both', { targets: [{ selector: {}, static: { name: 'a', host: 'h', port: 1 } }] }), at: 'spec.targets[0]', cel: 'each target needs exactly one of selector and static' },

@@ -20,7 +20,8 @@ import { refuse, sendError } from './downstream/respond.ts';
 import { StreamableHttpEndpoint } from './downstream/streamable-http.ts';
 import { isSupportedProtocolVersion, LATEST_PROTOCOL_VERSION, LEGACY_SSE_PROTOCOL_VERSION } from './federation/initialize.ts';
 import { MuxSession } from './mux/session.ts';
-import { matchRoute } from './routing/match.ts';
+import { matchRoute, type RouteMatch } from './routing/match.ts';
+import { RESOURCE_METADATA_PATH, sendUnauthorized, serveResourceMetadata } from './auth/resource-metadata.ts';
 import type { RoutingTable } from './routing/table.ts';
 import { SessionRegistry } from './sessions/registry.ts';
 import { UpstreamPool } from './upstream/pool.ts';
@@ -106,10 +107,11 @@ export class ProxyServer {
       keepAliveMs: this.#options.sseKeepAliveMs,
       maxBufferedBytes: MAX_BUFFERED_BYTES,
       legacyResumeGraceMs: this.#options.legacyResumeGraceMs,
-      createSession: (id, route, channel, transport) =>
+      createSession: (id, route, channel, transport, principal) =>
         new MuxSession({
           id,
           routePrefix: route.pathPrefix,
+          principal,
           channel,
           pool: this.#pool,
           logger: this.#logger,
@@ -192,6 +194,11 @@ export class ProxyServer {
       const url = req.url ?? '/';
       const query = url.indexOf('?');
       const pathname = query === -1 ? url : url.slice(0, query);
+      if (pathname.startsWith(RESOURCE_METADATA_PATH)) {
+        req.resume();
+        serveResourceMetadata(req, res, table, pathname);
+        return;
+      }
       const match = matchRoute(table, pathname);
       if (!match || match.endpoint === undefined) {
         req.resume();
@@ -202,6 +209,30 @@ export class ProxyServer {
         this.#guard.preflight(req, res);
         return;
       }
+      const authenticator = match.route.backend.authenticator;
+      if (authenticator) {
+        authenticator
+          .authenticate(header(req, 'authorization'), header(req, 'x-api-key'))
+          .then((outcome) => {
+            if (!outcome.ok) {
+              req.resume();
+              sendUnauthorized(req, res, match.route, outcome);
+              return;
+            }
+            this.#dispatch(req, res, match, outcome.principal.id);
+          })
+          .catch((error: unknown) => this.#internalError(res, error));
+        return;
+      }
+      this.#dispatch(req, res, match, undefined);
+    } catch (error) {
+      this.#internalError(res, error);
+    }
+  }
+
+  /** Serves an MCP request on its route, as `principal` (undefined: anonymous). */
+  #dispatch(req: IncomingMessage, res: ServerResponse, match: RouteMatch, principal: string | undefined): void {
+    try {
       const version = header(req, 'mcp-protocol-version');
       if (version !== undefined && !isSupportedProtocolVersion(version)) {
         req.resume();
@@ -210,7 +241,7 @@ export class ProxyServer {
       }
       if (match.endpoint === 'legacy-message') {
         if (req.method === 'POST') {
-          this.#legacy.post(req, res, match.route).catch((error: unknown) => this.#internalError(res, error));
+          this.#legacy.post(req, res, match.route, principal).catch((error: unknown) => this.#internalError(res, error));
         } else {
           req.resume();
           sendError(res, refuse('MCPMUX_METHOD_NOT_ALLOWED', `${req.method ?? 'This method'} is not allowed here; POST messages`), null, { allow: 'POST, OPTIONS' });
@@ -224,10 +255,10 @@ export class ProxyServer {
           sendError(res, refuse('MCPMUX_NOT_ACCEPTABLE', 'GET opens an event stream: Accept must allow text/event-stream'));
           return;
         }
-        this.#legacy.open(req, res, match.route);
+        this.#legacy.open(req, res, match.route, principal);
         return;
       }
-      this.#streamable.handle(req, res, match.route);
+      this.#streamable.handle(req, res, match.route, principal);
     } catch (error) {
       this.#internalError(res, error);
     }

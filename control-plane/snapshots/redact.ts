@@ -12,6 +12,12 @@ export function redactSnapshot(snapshot: Snapshot): Snapshot {
     targets: snapshot.targets.map((target) =>
       target.stdio ? { ...target, stdio: { ...target.stdio, env: Object.fromEntries(Object.keys(target.stdio.env).map((key) => [key, REDACTED])) } } : target,
     ),
+    // API keys are only hashes, but a weak key's hash can be guessed: not shown either.
+    policies: snapshot.policies.map((policy) =>
+      policy.authentication
+        ? { ...policy, authentication: { ...policy.authentication, apiKeys: policy.authentication.apiKeys.map((k) => ({ principal: k.principal, sha256: REDACTED })) } }
+        : policy,
+    ),
     secrets: snapshot.secrets.map((secret) => ({
       name: secret.name,
       data: Object.fromEntries(Object.keys(secret.data).map((key) => [key, REDACTED])),

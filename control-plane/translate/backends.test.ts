@@ -118,4 +118,20 @@ test('MCPBackend upstreamAuth: a Secret key and a header (default authorization)
   assert.match(String(readBackend(backend({ secretRef: { name: 's', key: 'k' }, header: 'bad header' }))), /not an HTTP header name/);
 });
 
+test('MCPBackend authentication: JWT providers (jwksUri or a JWKS Secret) and an API key Secret; bad ones refused', () => {
+  const backend = (authentication: unknown) => ({ apiVersion: 'mcpmux.dev/v1alpha1', kind: 'MCPBackend', metadata: { name: 'b', namespace: 'ns' }, spec: { targets: [], authentication } });
+  const read = readBackend(backend({ jwt: [{ issuer: 'https://idp', jwksUri: 'https://idp/jwks' }, { issuer: 'https://b', audiences: ['x'], jwks: { secretRef: { name: 's', key: 'k' } } }], apiKeys: { secretRef: { name: 'keys' } } }));
+  assert.equal(typeof read !== 'string' && read.authentication, {
+    jwt: [
+      { issuer: 'https://idp', audiences: [], jwksUri: 'https://idp/jwks' },
+      { issuer: 'https://b', audiences: ['x'], jwksUri: '', jwksSecret: { name: 's', key: 'k' } },
+    ],
+    apiKeysSecret: 'keys',
+  });
+  assert.match(String(readBackend(backend({ jwt: [] }))), /needs jwt providers or apiKeys/);
+  assert.match(String(readBackend(backend({ jwt: [{ issuer: 'i' }] }))), /exactly one of jwksUri and jwks.secretRef/);
+  assert.match(String(readBackend(backend({ jwt: [{ jwksUri: 'https://x' }] }))), /needs an issuer/);
+  assert.match(String(readBackend(backend({ jwt: [{ issuer: 'i', jwksUri: 'ftp://x' }] }))), /http\(s\) URL/);
+});
+
 test.run();

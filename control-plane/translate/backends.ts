@@ -39,6 +39,13 @@ export interface UpstreamAuth {
   header: string;
 }
 
+/** Who may call the backend's routes (MCPBackend spec.authentication). */
+export interface AuthenticationSpec {
+  jwt: Array<{ issuer: string; audiences: string[]; jwksUri: string; jwksSecret?: { name: string; key: string } }>;
+  /** A Secret in the backend's namespace: each data key is a principal, its value that principal's API key. */
+  apiKeysSecret?: string;
+}
+
 export interface BackendSpec extends BackendOptions {
   object: KubeObject;
   /** "<namespace>/<name>": the Backend's name in a snapshot. */
@@ -49,6 +56,7 @@ export interface BackendSpec extends BackendOptions {
   /** In spec order (it decides which of two statics with one name wins). */
   statics: Array<StaticTarget | StdioTarget>;
   upstreamAuth?: UpstreamAuth;
+  authentication?: AuthenticationSpec;
 }
 
 /** Frozen: a backend's timeouts are one object shared by its targets, which go into snapshots as they are (targets.ts). */
@@ -88,7 +96,39 @@ export function readBackend(object: KubeObject): BackendSpec | string {
   if (typeof modes === 'string') return modes;
   const upstreamAuth = readUpstreamAuth(at(object, 'spec', 'upstreamAuth'));
   if (typeof upstreamAuth === 'string') return upstreamAuth;
-  return upstreamAuth ? { ...spec, ...options, ...modes, upstreamAuth } : { ...spec, ...options, ...modes };
+  const authentication = readAuthentication(at(object, 'spec', 'authentication'));
+  if (typeof authentication === 'string') return authentication;
+  const read: BackendSpec = { ...spec, ...options, ...modes };
+  if (upstreamAuth) read.upstreamAuth = upstreamAuth;
+  if (authentication) read.authentication = authentication;
+  return read;
+}
+
+function readAuthentication(value: unknown): AuthenticationSpec | undefined | string {
+  if (value === undefined || value === null) return undefined;
+  const auth = record(value);
+  if (!auth) return 'spec.authentication must be an object';
+  const jwt: AuthenticationSpec['jwt'] = [];
+  const providers = auth.jwt ?? [];
+  if (!Array.isArray(providers)) return 'spec.authentication.jwt must be a list';
+  for (const [i, entry] of records(providers).entries()) {
+    const where = `spec.authentication.jwt[${i}]`;
+    const issuer = string(entry.issuer);
+    if (!issuer) return `${where} needs an issuer`;
+    const audiences = entry.audiences === undefined ? [] : entry.audiences;
+    if (!Array.isArray(audiences) || !audiences.every((a) => typeof a === 'string' && a !== '')) return `${where}.audiences must be a list of strings`;
+    const jwksUri = string(entry.jwksUri) ?? '';
+    const name = string(at(entry, 'jwks', 'secretRef', 'name'));
+    const key = string(at(entry, 'jwks', 'secretRef', 'key'));
+    if (!jwksUri === !name) return `${where} needs exactly one of jwksUri and jwks.secretRef`;
+    if (jwksUri && !/^https?:\/\/\S+$/.test(jwksUri)) return `${where}.jwksUri must be an http(s) URL`;
+    if (name && !key) return `${where}.jwks.secretRef needs a name and a key`;
+    jwt.push(name ? { issuer, audiences: [...audiences] as string[], jwksUri: '', jwksSecret: { name, key: key! } } : { issuer, audiences: [...audiences] as string[], jwksUri });
+  }
+  const apiKeysSecret = string(at(auth, 'apiKeys', 'secretRef', 'name'));
+  if (auth.apiKeys !== undefined && !apiKeysSecret) return 'spec.authentication.apiKeys.secretRef needs a name';
+  if (jwt.length === 0 && !apiKeysSecret) return 'spec.authentication needs jwt providers or apiKeys';
+  return apiKeysSecret ? { jwt, apiKeysSecret } : { jwt };
 }
 
 const HEADER_NAME = /^[-!#$%&'*+.^_`|~0-9A-Za-z]+$/;

@@ -1,8 +1,8 @@
-// The Secrets backends reference (MCPBackend spec.upstreamAuth.secretRef, in the backend's
-// namespace): what a cluster source must read, and nothing else.
+// The Secrets backends reference (MCPBackend spec.upstreamAuth.secretRef, and spec.authentication's
+// JWKS and API keys, in the backend's namespace): what a cluster source must read, and nothing else.
 import type { ClusterState } from '../state/state.ts';
 import { Kinds } from './kinds.ts';
-import { at, string } from './read.ts';
+import { at, records, string } from './read.ts';
 
 export interface SecretRef {
   namespace: string;
@@ -13,9 +13,14 @@ export interface SecretRef {
 export function referencedSecrets(state: ClusterState): SecretRef[] {
   const refs = new Map<string, SecretRef>();
   for (const backend of state.list(Kinds.MCPBackend)) {
-    const name = string(at(at(backend, 'spec', 'upstreamAuth'), 'secretRef', 'name'));
     const namespace = backend.metadata.namespace ?? '';
-    if (name) refs.set(`${namespace}/${name}`, { namespace, name });
+    const auth = at(backend, 'spec', 'authentication');
+    const names = [
+      string(at(at(backend, 'spec', 'upstreamAuth'), 'secretRef', 'name')),
+      string(at(auth, 'apiKeys', 'secretRef', 'name')),
+      ...records(at(auth, 'jwt')).map((provider) => string(at(provider, 'jwks', 'secretRef', 'name'))),
+    ];
+    for (const name of names) if (name) refs.set(`${namespace}/${name}`, { namespace, name });
   }
   return [...refs.keys()].sort().map((key) => refs.get(key)!);
 }

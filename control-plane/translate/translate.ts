@@ -11,7 +11,7 @@
 // one changed Service costs about one backend's work plus hashing that backend's leaves of the
 // version and its top (version.ts), and the result is the same, byte for byte, as a run that had
 // never seen an earlier state.
-import type { Secret, Snapshot } from '../../shared/config/types.ts';
+import type { Policy, Secret, Snapshot } from '../../shared/config/types.ts';
 import { sealParts } from '../../shared/config/version.ts';
 import type { ClusterState } from '../state/state.ts';
 import { ClusterIndex } from './cluster-index.ts';
@@ -20,7 +20,7 @@ import { layoutOf, type BackendSlot } from './layout.ts';
 import { backendSpec, resolveCached, type Resolution, type Resolved } from './resolve-cache.ts';
 import { condition, type ObjectStatus } from './status.ts';
 import { upstreamSecretName } from './targets.ts';
-import { at, record, string } from './read.ts';
+import { backendPolicy, secretValue } from './authentication.ts';
 
 /** The classes the files source serves unless told otherwise: ours, and the tutorial's. */
 export const DEFAULT_FILES_GATEWAY_CLASSES: readonly string[] = Object.freeze(['mcpmux', 'agentgateway']);
@@ -56,13 +56,18 @@ export function translate(state: ClusterState, options: TranslateOptions): Trans
   // Upstream credentials: read from their Secrets on every run (a few backends have one), so a
   // rotated token is a new version without any backend being resolved again.
   const credentials = layout.backends.map((slot) => upstreamCredential(state, slot.object));
+  // Authentication the same way: its Secrets (JWKS, API keys) are read on every run.
+  const policies = layout.backends.map((slot) => {
+    const spec = backendSpec(slot.object);
+    return typeof spec === 'string' ? undefined : backendPolicy(state, spec);
+  });
 
   const statuses = [...layout.statuses];
   layout.backends.forEach((slot, i) => {
     if (slot.status === undefined) return;
     const status = backendStatus(slot, resolutions[i]!);
-    const credential = credentials[i];
-    statuses[slot.status] = credential === undefined ? status : withCredentialCondition(status, credential);
+    const problems = [...(typeof credentials[i] === 'string' ? [credentials[i] as string] : []), ...(policies[i]?.problems ?? [])];
+    statuses[slot.status] = problems.length === 0 ? status : withUnresolvedSecrets(status, problems);
   });
 
   const snapshots = layout.groups.map((group) => {
@@ -76,7 +81,7 @@ export function translate(state: ClusterState, options: TranslateOptions): Trans
       routes: [group.routes],
       backends: resolved.map((r) => r.backend),
       targets: resolved.map((r) => r.targets),
-      policies: [],
+      policies: group.backends.map((i) => policies[i]?.policy).filter((p): p is Policy => p !== undefined),
       secrets: group.backends.map((i) => credentials[i]).filter((c): c is Secret => c !== undefined && typeof c !== 'string'),
     });
   });
@@ -95,21 +100,18 @@ function upstreamCredential(state: ClusterState, object: ReturnType<typeof state
   const namespace = object.metadata.namespace ?? '';
   const found = state.get(Kinds.Secret, namespace, secret);
   if (!found) return `Secret ${namespace}/${secret} (spec.upstreamAuth) not found`;
-  const encoded = string(record(found.data)?.[key]);
-  const plain = string(at(found, 'stringData', key));
-  const value = plain ?? (encoded !== undefined ? Buffer.from(encoded, 'base64').toString('utf8') : undefined);
+  const value = secretValue(found, key);
   if (value === undefined) return `Secret ${namespace}/${secret} has no key ${key} (spec.upstreamAuth)`;
   if (/[\r\n\0]/.test(value)) return `Secret ${namespace}/${secret} key ${key} holds a line break or NUL, which no header may carry`;
   return { name: upstreamSecretName(spec), data: { header, value } };
 }
 
 /**
- * The backend's status when it has a credential: one that does not resolve turns ResolvedRefs
- * False (SecretNotFound), replacing the targets' ResolvedRefs; one that resolves changes nothing.
+ * The backend's status when Secrets it names (upstream credential, JWKS, API keys) do not resolve:
+ * ResolvedRefs False (SecretNotFound), replacing the targets' ResolvedRefs.
  */
-function withCredentialCondition(status: ObjectStatus, credential: Secret | string): ObjectStatus {
-  if (typeof credential !== 'string') return status;
-  const refs = condition('ResolvedRefs', false, 'SecretNotFound', credential);
+function withUnresolvedSecrets(status: ObjectStatus, problems: readonly string[]): ObjectStatus {
+  const refs = condition('ResolvedRefs', false, 'SecretNotFound', problems.join('; '));
   const conditions = status.conditions.some((c) => c.type === 'ResolvedRefs')
     ? status.conditions.map((c) => (c.type === 'ResolvedRefs' ? refs : c))
     : [...status.conditions, refs];

@@ -25,7 +25,8 @@ const LOCALHOST_ORIGIN = /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})
 
 const ALLOW_METHODS = 'GET, POST, DELETE, OPTIONS';
 const ALLOW_HEADERS = 'content-type, authorization, mcp-protocol-version, mcp-session-id, last-event-id';
-const EXPOSE_HEADERS = 'Mcp-Session-Id, Mcp-Protocol-Version';
+// WWW-Authenticate too: a browser client reads the resource metadata URL from a 401.
+const EXPOSE_HEADERS = 'Mcp-Session-Id, Mcp-Protocol-Version, WWW-Authenticate';
 
 export function isLoopbackAddress(address: string): boolean {
   return address === 'localhost' || address === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address);

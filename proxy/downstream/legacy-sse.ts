@@ -10,7 +10,7 @@ import type { MuxSession } from '../mux/session.ts';
 import type { CompiledRoute } from '../routing/table.ts';
 import { parseEventId } from './event-store.ts';
 import { LegacyChannel } from './legacy-channel.ts';
-import { newSessionId, type DownstreamOptions } from './options.ts';
+import { newSessionId, sessionServes, type DownstreamOptions } from './options.ts';
 import { header, readMessage } from './read-message.ts';
 import { refuse, sendAccepted, sendError } from './respond.ts';
 
@@ -29,9 +29,9 @@ export class LegacySseEndpoint {
   }
 
   /** GET at P without a session: a new session's stream, or with Last-Event-ID an old one's back. */
-  open(req: IncomingMessage, res: ServerResponse, route: CompiledRoute): void {
+  open(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, principal?: string): void {
     req.resume();
-    const resumed = this.#resumable(route, header(req, 'last-event-id'));
+    const resumed = this.#resumable(route, principal, header(req, 'last-event-id'));
     if (resumed) {
       clearTimeout(this.#grace.get(resumed.session.id));
       this.#grace.delete(resumed.session.id);
@@ -47,14 +47,14 @@ export class LegacySseEndpoint {
       maxBufferedBytes: this.#options.maxBufferedBytes,
       onDisconnect: () => this.#startGrace(id),
     });
-    const session = this.#options.createSession(id, route, channel, 'sse');
+    const session = this.#options.createSession(id, route, channel, 'sse', principal);
     this.#options.sessions.add(session);
     this.#options.logger.debug({ session: id, route: route.name }, 'legacy SSE session opened');
     channel.attach(res).catch((error: unknown) => this.#internalError(res, error));
   }
 
   /** POST at P/message?sessionId=…: 202 once the message is read; its answer goes on the stream. */
-  async post(req: IncomingMessage, res: ServerResponse, route: CompiledRoute): Promise<void> {
+  async post(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, principal?: string): Promise<void> {
     const id = new URL(req.url ?? '/', 'http://x').searchParams.get('sessionId');
     if (!id) {
       req.resume();
@@ -62,7 +62,7 @@ export class LegacySseEndpoint {
       return;
     }
     const session = this.#options.sessions.get(id);
-    if (!session || session.routePrefix !== route.pathPrefix || !(session.channel instanceof LegacyChannel)) {
+    if (!session || !sessionServes(session, route, principal) || !(session.channel instanceof LegacyChannel)) {
       req.resume();
       sendError(res, refuse('MCPMUX_SESSION_NOT_FOUND', 'Session not found: open a new SSE stream'));
       return;
@@ -105,11 +105,11 @@ export class LegacySseEndpoint {
     return reason instanceof McpmuxError && reason.code === 'MCPMUX_REQUEST_CANCELLED' ? undefined : response;
   }
 
-  #resumable(route: CompiledRoute, lastEventId: string | undefined): { session: MuxSession; channel: LegacyChannel; afterSeq: number } | undefined {
+  #resumable(route: CompiledRoute, principal: string | undefined, lastEventId: string | undefined): { session: MuxSession; channel: LegacyChannel; afterSeq: number } | undefined {
     const parsed = lastEventId ? parseEventId(lastEventId) : undefined;
     if (!parsed) return undefined;
     const session = this.#options.sessions.get(parsed.streamKey);
-    if (!session || session.routePrefix !== route.pathPrefix || !(session.channel instanceof LegacyChannel)) return undefined;
+    if (!session || !sessionServes(session, route, principal) || !(session.channel instanceof LegacyChannel)) return undefined;
     return { session, channel: session.channel, afterSeq: parsed.seq };
   }
 

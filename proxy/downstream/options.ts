@@ -21,11 +21,19 @@ export interface DownstreamOptions {
   maxBufferedBytes: number;
   /** A legacy SSE session whose stream dropped is kept this long for the client to come back. */
   legacyResumeGraceMs: number;
-  /** A new, not yet initialized session on `route` with this id, sending through `channel`. */
-  createSession: (id: string, route: CompiledRoute, channel: ClientChannel, transport: TransportKind) => MuxSession;
+  /** A new, not yet initialized session on `route` with this id, sending through `channel`, owned by `principal`. */
+  createSession: (id: string, route: CompiledRoute, channel: ClientChannel, transport: TransportKind, principal: string | undefined) => MuxSession;
 }
 
 /** ≥128 random bits, URL-safe, visible ASCII as the spec requires of session ids (never a `.`). */
 export function newSessionId(): string {
   return randomBytes(18).toString('base64url');
+}
+
+/**
+ * Whether a session may serve this request: created on this route, by this principal. Another
+ * principal's session is answered as unknown (404), never as forbidden: its existence is not told.
+ */
+export function sessionServes(session: MuxSession, route: CompiledRoute, principal: string | undefined): boolean {
+  return session.routePrefix === route.pathPrefix && session.principal === principal;
 }

@@ -10,7 +10,7 @@ import type { JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
 import { McpmuxError, errorMessage } from '../../shared/errors.ts';
 import type { MuxSession } from '../mux/session.ts';
 import type { CompiledRoute } from '../routing/table.ts';
-import { newSessionId, type DownstreamOptions } from './options.ts';
+import { newSessionId, sessionServes, type DownstreamOptions } from './options.ts';
 import { header, readMessage } from './read-message.ts';
 import { refuse, sendAccepted, sendError, sendJson } from './respond.ts';
 import { StreamableChannel } from './streamable-channel.ts';
@@ -43,16 +43,16 @@ export class StreamableHttpEndpoint {
   }
 
   /** Serves one HTTP request at the route's MCP endpoint; never throws. */
-  handle(req: IncomingMessage, res: ServerResponse, route: CompiledRoute): void {
+  handle(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, principal?: string): void {
     switch (req.method) {
       case 'POST':
-        this.#post(req, res, route).catch((error: unknown) => this.#internalError(res, error));
+        this.#post(req, res, route, principal).catch((error: unknown) => this.#internalError(res, error));
         return;
       case 'GET':
-        this.#get(req, res, route).catch((error: unknown) => this.#internalError(res, error));
+        this.#get(req, res, route, principal).catch((error: unknown) => this.#internalError(res, error));
         return;
       case 'DELETE':
-        this.#delete(req, res, route);
+        this.#delete(req, res, route, principal);
         return;
       default:
         req.resume();
@@ -60,7 +60,7 @@ export class StreamableHttpEndpoint {
     }
   }
 
-  async #post(req: IncomingMessage, res: ServerResponse, route: CompiledRoute): Promise<void> {
+  async #post(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, principal: string | undefined): Promise<void> {
     const accept = header(req, 'accept');
     if (!acceptsJson(accept)) {
       req.resume();
@@ -75,10 +75,10 @@ export class StreamableHttpEndpoint {
         sendError(res, refuse('MCPMUX_INVALID_REQUEST', 'initialize must not carry an Mcp-Session-Id: the session is already initialized'), incoming.message.id);
         return;
       }
-      await this.#initialize(res, route, incoming.message);
+      await this.#initialize(res, route, incoming.message, principal);
       return;
     }
-    const found = this.#session(res, route, sessionId, incoming.kind === 'request' ? incoming.message.id : null);
+    const found = this.#session(res, route, principal, sessionId, incoming.kind === 'request' ? incoming.message.id : null);
     if (!found) return;
     const { session, channel } = found;
     switch (incoming.kind) {
@@ -120,7 +120,7 @@ export class StreamableHttpEndpoint {
     if (!channel.finishRequest(request.id, response) && !res.headersSent && !res.destroyed) sendJson(res, 200, response);
   }
 
-  async #initialize(res: ServerResponse, route: CompiledRoute, request: JSONRPCRequest): Promise<void> {
+  async #initialize(res: ServerResponse, route: CompiledRoute, request: JSONRPCRequest, principal: string | undefined): Promise<void> {
     const id = newSessionId();
     const channel = new StreamableChannel({
       sessionId: id,
@@ -128,7 +128,7 @@ export class StreamableHttpEndpoint {
       keepAliveMs: this.#options.keepAliveMs,
       maxBufferedBytes: this.#options.maxBufferedBytes,
     });
-    const session = this.#options.createSession(id, route, channel, 'streamable-http');
+    const session = this.#options.createSession(id, route, channel, 'streamable-http', principal);
     const response = await session.initialize(request, route.backend);
     if ('error' in response) {
       await session.close();
@@ -140,13 +140,13 @@ export class StreamableHttpEndpoint {
     sendJson(res, 200, response, { 'mcp-session-id': session.id });
   }
 
-  async #get(req: IncomingMessage, res: ServerResponse, route: CompiledRoute): Promise<void> {
+  async #get(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, principal: string | undefined): Promise<void> {
     req.resume();
     if (!acceptsSse(header(req, 'accept'))) {
       sendError(res, refuse('MCPMUX_NOT_ACCEPTABLE', 'Accept must allow text/event-stream'));
       return;
     }
-    const found = this.#session(res, route, header(req, 'mcp-session-id'), null);
+    const found = this.#session(res, route, principal, header(req, 'mcp-session-id'), null);
     if (!found) return;
     const lastEventId = header(req, 'last-event-id');
     try {
@@ -158,9 +158,9 @@ export class StreamableHttpEndpoint {
     }
   }
 
-  #delete(req: IncomingMessage, res: ServerResponse, route: CompiledRoute): void {
+  #delete(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, principal: string | undefined): void {
     req.resume();
-    const found = this.#session(res, route, header(req, 'mcp-session-id'), null);
+    const found = this.#session(res, route, principal, header(req, 'mcp-session-id'), null);
     if (!found) return;
     this.#options.sessions.delete(found.session.id);
     res.writeHead(200, { 'content-length': '0' });
@@ -171,6 +171,7 @@ export class StreamableHttpEndpoint {
   #session(
     res: ServerResponse,
     route: CompiledRoute,
+    principal: string | undefined,
     id: string | undefined,
     requestId: JSONRPCRequest['id'] | null,
   ): { session: MuxSession; channel: StreamableChannel } | undefined {
@@ -179,8 +180,8 @@ export class StreamableHttpEndpoint {
       return undefined;
     }
     const session = this.#options.sessions.get(id);
-    // A session is served only on the route (and by the transport) it was created on.
-    if (!session || session.routePrefix !== route.pathPrefix || !(session.channel instanceof StreamableChannel)) {
+    // A session is served only on the route (and by the transport) it was created on, to its principal.
+    if (!session || !sessionServes(session, route, principal) || !(session.channel instanceof StreamableChannel)) {
       sendError(res, refuse('MCPMUX_SESSION_NOT_FOUND', 'Session not found: initialize a new session'), requestId);
       return undefined;
     }

@@ -40,6 +40,8 @@ export interface MuxSessionOptions {
   id: string;
   /** The route prefix the session was created on; it is only served there. */
   routePrefix: string;
+  /** Who opened it (an authenticated principal's id); only that principal may use it. Undefined: anonymous. */
+  principal?: string;
   /** Where server→client messages go (the downstream transport's streams). */
   channel: ClientChannel;
   pool: UpstreamPool;
@@ -66,6 +68,7 @@ const LIST_CHANGED_METHODS: Readonly<Record<'tools' | 'prompts' | 'resources', s
 export class MuxSession {
   readonly id: string;
   readonly routePrefix: string;
+  readonly principal: string | undefined;
   readonly channel: ClientChannel;
   /** Date.now() of the last request; the registry evicts idle sessions by it. */
   lastActiveAt = Date.now();
@@ -92,6 +95,7 @@ export class MuxSession {
   constructor(options: MuxSessionOptions) {
     this.id = options.id;
     this.routePrefix = options.routePrefix;
+    this.principal = options.principal;
     this.channel = options.channel;
     this.#options = options;
     this.#logger = options.logger.child({ session: options.id });

@@ -3,8 +3,9 @@
 // make a snapshot unservable is found here, once, so applying a table can never fail half-way and
 // the message of the error becomes the NACK's error_detail.
 import type { Implementation } from '@modelcontextprotocol/sdk/types.js';
-import type { Backend, Protocol, Route, Secret, Snapshot, StdioCommand, Target } from '../../shared/config/types.ts';
-import { McpmuxError } from '../../shared/errors.ts';
+import type { Backend, Policy, Protocol, Route, Secret, Snapshot, StdioCommand, Target } from '../../shared/config/types.ts';
+import { Authenticator } from '../auth/authenticator.ts';
+import { errorMessage, McpmuxError } from '../../shared/errors.ts';
 import { compileToolFilter, type ToolFilter } from '../federation/tool-filter.ts';
 import { endpointUrl, stdioEndpoint, type EndpointUrl } from './target-url.ts';
 
@@ -56,6 +57,8 @@ export interface CompiledBackend {
   readonly serverInfo: Implementation | undefined;
   /** Instructions for clients; '' means the targets' own, merged. */
   readonly instructions: string;
+  /** Who may call its routes; undefined: anyone (the default). */
+  readonly authenticator: Authenticator | undefined;
 }
 
 export interface CompiledRoute {
@@ -180,7 +183,7 @@ function compileStdioTarget(target: Target, what: string, allowed: boolean): Com
   };
 }
 
-function compileBackend(backend: Backend, targets: ReadonlyMap<string, CompiledTarget>): CompiledBackend {
+function compileBackend(backend: Backend, targets: ReadonlyMap<string, CompiledTarget>, policy: Policy | undefined): CompiledBackend {
   const list: CompiledTarget[] = [];
   const byName = new Map<string, CompiledTarget>();
   for (const name of backend.targets) {
@@ -208,7 +211,17 @@ function compileBackend(backend: Backend, targets: ReadonlyMap<string, CompiledT
     fingerprint: JSON.stringify([backend.prefixMode, backend.toolInclude ?? [], backend.toolExclude ?? [], list.map((t) => [t.name, t.unavailable === undefined])]),
     serverInfo,
     instructions: backend.instructions ?? '',
+    authenticator: compileAuthentication(backend, policy),
   };
+}
+
+function compileAuthentication(backend: Backend, policy: Policy | undefined): Authenticator | undefined {
+  if (!policy?.authentication) return undefined;
+  try {
+    return new Authenticator(policy.authentication);
+  } catch (error) {
+    throw invalid(`policy "${policy.name}" of backend "${backend.name}": ${errorMessage(error)}`);
+  }
 }
 
 function compileRoute(
@@ -253,7 +266,10 @@ export function compileRoutingTable(snapshot: Snapshot, options: CompileOptions 
   }
 
   const backends = new Map<string, CompiledBackend>();
-  for (const backend of backendsIn.values()) backends.set(backend.name, compileBackend(backend, targets));
+  // Each backend's policy: the first that names it (the translator makes one per backend).
+  const policies = new Map<string, Policy>();
+  for (const policy of snapshot.policies ?? []) for (const name of policy.backends ?? []) if (!policies.has(name)) policies.set(name, policy);
+  for (const backend of backendsIn.values()) backends.set(backend.name, compileBackend(backend, targets, policies.get(backend.name)));
 
   uniqueByName('route', snapshot.routes);
   // Every listener is served on the proxy's one port for now (per-listener ports come with the

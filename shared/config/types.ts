@@ -73,6 +73,27 @@ export interface StdioCommand {
 
 export interface Policy {
   name: string;
+  /** The backends (by name) whose routes it guards. */
+  backends: string[];
+  authentication: Authentication | null;
+}
+
+export interface Authentication {
+  jwt: JwtProvider[];
+  apiKeys: ApiKey[];
+}
+
+export interface JwtProvider {
+  issuer: string;
+  audiences: string[];
+  jwksUri: string;
+  jwksJson: string;
+}
+
+export interface ApiKey {
+  principal: string;
+  /** Lower-case hex sha256 of the key. */
+  sha256: string;
 }
 
 export interface Secret {

@@ -461,6 +461,18 @@ export const VALID_SAMPLES: readonly ValidSample[] = [
     }),
   },
   { object: mcpBackend('minimal', { targets: [] }) },
+  {
+    object: mcpBackend('authenticated', {
+      targets: [],
+      authentication: {
+        jwt: [
+          { issuer: 'https://idp.example', audiences: ['mcpmux'], jwksUri: 'https://idp.example/.well-known/jwks.json' },
+          { issuer: 'https://other.example', jwks: { secretRef: { name: 'other-jwks', key: 'jwks.json' } } },
+        ],
+        apiKeys: { secretRef: { name: 'api-keys' } },
+      },
+    }),
+  },
   { object: mcpBackend('modes-any-case', { targets: [], prefixMode: ' NEVER ', failureMode: 'OPEN', timeouts: { request: '0s', initialize: '1h1m1s1ms' } }) },
   { object: mcpBackend('longest-timeout', { targets: [], timeouts: { request: '1193h2m47s295ms', initialize: '71582m47s295ms' } }) },
   { object: mcpBackend('server-name-only', { targets: [], serverInfo: { name: 'Team tools' }, upstreamAuth: { secretRef: { name: 'a.b-c', key: 'API_KEY.v1' } } }) },
@@ -588,6 +600,13 @@ export const INVALID_SAMPLES: readonly InvalidSample[] = [
     at: 'spec.upstreamAuth.header',
   },
   // MCPBackend: CEL rules.
+  { why: 'authentication with nothing in it', object: mcpBackend('authn-empty', { targets: [], authentication: { jwt: [] } }), at: 'spec.authentication', cel: 'authentication needs jwt providers or apiKeys' },
+  {
+    why: 'JWT provider with both jwksUri and jwks',
+    object: mcpBackend('authn-both', { targets: [], authentication: { jwt: [{ issuer: 'https://idp', jwksUri: 'https://idp/jwks', jwks: { secretRef: { name: 'k', key: 'jwks' } } }] } }),
+    at: 'spec.authentication.jwt[0]',
+    cel: 'a JWT provider needs exactly one of jwksUri and jwks',
+  },
   { why: 'selector and static in one entry', object: mcpBackend('both', { targets: [{ selector: {}, static: { name: 'a', host: 'h', port: 1 } }] }), at: 'spec.targets[0]', cel: 'each target needs exactly one of selector and static' },
   { why: 'neither selector nor static', object: mcpBackend('neither', { targets: [{ name: 'x' }] }), at: 'spec.targets[0]', cel: 'each target needs exactly one of selector and static' },
   { why: 'static target without a name', object: mcpBackend('static-no-name', { targets: [{ static: { host: 'h', port: 1 } }] }), at: 'spec.targets[0]', cel: 'a static target needs a name' },

@@ -22,6 +22,7 @@ import { isSupportedProtocolVersion, LATEST_PROTOCOL_VERSION, LEGACY_SSE_PROTOCO
 import { MuxSession } from './mux/session.ts';
 import { matchRoute, type RouteMatch } from './routing/match.ts';
 import { RESOURCE_METADATA_PATH, sendUnauthorized, serveResourceMetadata } from './auth/resource-metadata.ts';
+import type { Principal } from './auth/authenticator.ts';
 import type { RoutingTable } from './routing/table.ts';
 import { SessionRegistry } from './sessions/registry.ts';
 import { UpstreamPool } from './upstream/pool.ts';
@@ -111,7 +112,7 @@ export class ProxyServer {
         new MuxSession({
           id,
           routePrefix: route.pathPrefix,
-          principal,
+          principal: principal?.id,
           channel,
           pool: this.#pool,
           logger: this.#logger,
@@ -219,7 +220,7 @@ export class ProxyServer {
               sendUnauthorized(req, res, match.route, outcome);
               return;
             }
-            this.#dispatch(req, res, match, outcome.principal.id);
+            this.#dispatch(req, res, match, outcome.principal);
           })
           .catch((error: unknown) => this.#internalError(res, error));
         return;
@@ -231,7 +232,7 @@ export class ProxyServer {
   }
 
   /** Serves an MCP request on its route, as `principal` (undefined: anonymous). */
-  #dispatch(req: IncomingMessage, res: ServerResponse, match: RouteMatch, principal: string | undefined): void {
+  #dispatch(req: IncomingMessage, res: ServerResponse, match: RouteMatch, principal: Principal | undefined): void {
     try {
       const version = header(req, 'mcp-protocol-version');
       if (version !== undefined && !isSupportedProtocolVersion(version)) {

@@ -33,6 +33,8 @@ export const ErrorCodes = {
   MCPMUX_AMBIGUOUS_NAME: { httpStatus: 200, jsonRpc: -32602 },
   // A request the client cancelled (notifications/cancelled) or abandoned (connection closed).
   MCPMUX_REQUEST_CANCELLED: { httpStatus: 200, jsonRpc: -32800 },
+  // An authenticated principal that a rule does not let use this tool, prompt or resource.
+  MCPMUX_FORBIDDEN: { httpStatus: 200, jsonRpc: -32003 },
   // No valid credential for a guarded route (401 with WWW-Authenticate).
   MCPMUX_UNAUTHORIZED: { httpStatus: 401, jsonRpc: -32001 },
   // A bug of ours, not the client's nor an upstream's.

@@ -1,8 +1,10 @@
-// Authentication (issue 7, acceptance 2 and 4): an MCPBackend with spec.authentication guards its
-// route. Without a credential: 401 with WWW-Authenticate naming the RFC 9728 resource metadata,
-// which serves valid JSON. A valid JWT (from a test JWKS in a Secret) or API key works; an expired
-// or wrongly signed JWT gets 401. A session id replayed with another principal's credential is
-// refused as unknown (404).
+// Authentication and authorization (issue 7, acceptance 2, 3 and 4): an MCPBackend with
+// spec.authentication guards its route. Without a credential: 401 with WWW-Authenticate naming the
+// RFC 9728 resource metadata, which serves valid JSON. A valid JWT (from a test JWKS in a Secret) or
+// API key works; an expired or wrongly signed JWT gets 401. A session id replayed with another
+// principal's credential is refused as unknown (404). spec.authorization rules give two principals
+// different tools/list results, and a forbidden tools/call is refused, naming the rule, without
+// reaching the upstream.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,8 +28,10 @@ let signing: CryptoKey;
 let stranger: CryptoKey;
 const processes: Managed[] = [];
 
-function jwt(subject: string, options: { key?: CryptoKey; expiresAt?: number } = {}): Promise<string> {
-  return new SignJWT({ scope: 'tools' })
+const calls: string[] = [];
+
+function jwt(subject: string, options: { key?: CryptoKey; expiresAt?: number; groups?: string[] } = {}): Promise<string> {
+  return new SignJWT({ scope: 'tools', ...(options.groups ? { groups: options.groups } : {}) })
     .setProtectedHeader({ alg: 'ES256', kid: 'test-key' })
     .setIssuer(ISSUER)
     .setAudience('mcpmux')
@@ -48,7 +52,7 @@ test.before(async () => {
   signing = pair.privateKey;
   stranger = (await generateKeyPair('ES256')).privateKey;
   const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'test-key', alg: 'ES256', use: 'sig' }] });
-  upstream = createEchoUpstream();
+  upstream = createEchoUpstream({ tools: 3, onMethod: (method, params) => method === 'tools/call' && calls.push(String((params as { name?: unknown }).name)) });
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
   const port = (upstream.address() as AddressInfo).port;
   dir = mkdtempSync(join(tmpdir(), 'mcpmux-authn-'));
@@ -78,6 +82,15 @@ spec:
       audiences: [mcpmux]
       jwks: { secretRef: { name: idp-jwks, key: jwks.json } }
     apiKeys: { secretRef: { name: api-keys } }
+  authorization:
+    rules:
+    - name: everyone-echoes
+      tools: [echo_echo]
+    - name: ops-everything
+      principals: { groups: [ops] }
+    - name: nobody-runs-tool-2
+      effect: Deny
+      tools: ["*_tool-2"]
   targets:
   - static: { name: echo, host: 127.0.0.1, port: ${port} }
 ---
@@ -156,6 +169,36 @@ test('an API key works; a session id replayed with another principal\'s credenti
   assert.is(asBot.status, 404, 'nor can the API key');
   const anonymous = await post(list, { 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18' });
   assert.is(anonymous.status, 401, 'nor anyone without a credential');
+});
+
+test('two principals see different tools; a forbidden call names the rule and never reaches the upstream', async () => {
+  const connect = async (token: string): Promise<Client> => {
+    const client = new Client({ name: 'authz', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+    return client;
+  };
+  const ops = await connect(await jwt('carol', { groups: ['ops'] }));
+  const plain = await connect(await jwt('dave'));
+  try {
+    assert.equal((await ops.listTools()).tools.map((t) => t.name).sort(), ['echo_echo', 'echo_tool-1']);
+    assert.equal((await plain.listTools()).tools.map((t) => t.name), ['echo_echo']);
+    const before = calls.length;
+    const refused = await plain.callTool({ name: 'echo_tool-1', arguments: { message: 'no' } }).then(
+      () => undefined,
+      (error: unknown) => error as { code?: number; message?: string },
+    );
+    assert.is(refused?.code, -32003);
+    assert.match(refused?.message ?? '', /jwt:https:\/\/idp\.example\.test#dave may not use tool echo_tool-1 \(rule default-deny\)/);
+    const denied = await ops.callTool({ name: 'echo_tool-2', arguments: { message: 'no' } }).then(() => undefined, (error: unknown) => error as { message?: string });
+    assert.match(denied?.message ?? '', /rule nobody-runs-tool-2/);
+    assert.equal(calls.slice(before), [], 'no refused call reached the upstream');
+    const allowed = await ops.callTool({ name: 'echo_tool-1', arguments: { message: 'yes' } });
+    assert.match(JSON.stringify(allowed.content), /yes/);
+    assert.equal(calls.slice(before), ['tool-1']);
+  } finally {
+    await ops.close();
+    await plain.close();
+  }
 });
 
 test.run();

@@ -101,7 +101,7 @@ test('odd snapshots: stdio targets, secrets, server info, targets of no backend,
       routes: [{ name: 'ns/r/0/0', listeners: ['http', 'https'], pathPrefix: '/mcp', backend: 'ns/b' }],
       backends: [backend('ns/b', { serverInfo: { name: 'srv', version: '' } }), backend('ns/c', { instructions: long })],
       targets: [t('a', 'ns/b'), t('b', 'ns/b', { stdio: { command: 'npx', args: ['-y', 'pkg'], env: { B: '1', A: '2' }, cwd: '' }, protocol: 'PROTOCOL_STDIO', endpoints: [] }), t('c', 'ns/c')],
-      policies: [{ name: 'p', backends: ['ns/b'], authentication: { jwt: [{ issuer: 'https://idp.example', audiences: ['mcp'], jwksUri: '', jwksJson: '{"keys":[]}' }], apiKeys: [{ principal: 'ci', sha256: 'ab'.repeat(32) }] } }],
+      policies: [{ name: 'p', backends: ['ns/b'], authentication: { jwt: [{ issuer: 'https://idp.example', audiences: ['mcp'], jwksUri: '', jwksJson: '{"keys":[]}' }], apiKeys: [{ principal: 'ci', sha256: 'ab'.repeat(32) }] }, authorization: { rules: [{ name: 'r', effect: 'deny', subjects: ['a'], groups: [], scopes: ['s'], tools: ['x_*'], targets: [] }] } }],
       secrets: [{ name: 'ns/creds', data: { token: 's3cret', other: '' } }],
     }],
     ['targets of no backend, runs interleaved, two backends of one name', {

@@ -18,7 +18,8 @@ export interface BackendPolicy {
 
 export function backendPolicy(state: ClusterState, spec: BackendSpec): BackendPolicy | undefined {
   const auth = spec.authentication;
-  if (!auth) return undefined;
+  const authorization = spec.authorization ? { rules: spec.authorization.map((rule) => ({ ...rule })) } : null;
+  if (!auth) return authorization ? { policy: { name: `authentication/${spec.ref}`, backends: [spec.ref], authentication: null, authorization }, problems: [] } : undefined;
   const namespace = spec.object.metadata.namespace ?? '';
   const problems: string[] = [];
   const jwt: JwtProvider[] = [];
@@ -44,7 +45,7 @@ export function backendPolicy(state: ClusterState, spec: BackendSpec): BackendPo
       if (value) apiKeys.push({ principal, sha256: createHash('sha256').update(value).digest('hex') });
     }
   }
-  return { policy: { name: `authentication/${spec.ref}`, backends: [spec.ref], authentication: { jwt, apiKeys } }, problems };
+  return { policy: { name: `authentication/${spec.ref}`, backends: [spec.ref], authentication: { jwt, apiKeys }, authorization }, problems };
 }
 
 /** A Secret's key: stringData as it is, data decoded from base64. */

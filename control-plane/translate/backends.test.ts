@@ -134,4 +134,17 @@ test('MCPBackend authentication: JWT providers (jwksUri or a JWKS Secret) and an
   assert.match(String(readBackend(backend({ jwt: [{ issuer: 'i', jwksUri: 'ftp://x' }] }))), /http\(s\) URL/);
 });
 
+test('MCPBackend authorization: named rules, Allow by default, principals and globs; bad ones refused', () => {
+  const backend = (authorization: unknown) => ({ apiVersion: 'mcpmux.dev/v1alpha1', kind: 'MCPBackend', metadata: { name: 'b', namespace: 'ns' }, spec: { targets: [], authorization } });
+  const read = readBackend(backend({ rules: [{ name: 'ops', principals: { groups: ['ops'] } }, { name: 'x', effect: 'Deny', tools: ['*_delete'] }] }));
+  assert.equal(typeof read !== 'string' && read.authorization, [
+    { name: 'ops', effect: 'allow', subjects: [], groups: ['ops'], scopes: [], tools: [], targets: [] },
+    { name: 'x', effect: 'deny', subjects: [], groups: [], scopes: [], tools: ['*_delete'], targets: [] },
+  ]);
+  assert.match(String(readBackend(backend({ rules: [{ tools: ['a'] }] }))), /needs a name/);
+  assert.match(String(readBackend(backend({ rules: [{ name: 'a' }, { name: 'a' }] }))), /two rules are named a/);
+  assert.match(String(readBackend(backend({ rules: [{ name: 'a', effect: 'Maybe' }] }))), /Allow or Deny/);
+  assert.match(String(readBackend(backend({ rules: [{ name: 'a', tools: [''] }] }))), /non-empty strings/);
+});
+
 test.run();

@@ -46,6 +46,16 @@ export interface AuthenticationSpec {
   apiKeysSecret?: string;
 }
 
+export interface AuthorizationRuleSpec {
+  name: string;
+  effect: 'allow' | 'deny';
+  subjects: string[];
+  groups: string[];
+  scopes: string[];
+  tools: string[];
+  targets: string[];
+}
+
 export interface BackendSpec extends BackendOptions {
   object: KubeObject;
   /** "<namespace>/<name>": the Backend's name in a snapshot. */
@@ -57,6 +67,7 @@ export interface BackendSpec extends BackendOptions {
   statics: Array<StaticTarget | StdioTarget>;
   upstreamAuth?: UpstreamAuth;
   authentication?: AuthenticationSpec;
+  authorization?: AuthorizationRuleSpec[];
 }
 
 /** Frozen: a backend's timeouts are one object shared by its targets, which go into snapshots as they are (targets.ts). */
@@ -98,9 +109,38 @@ export function readBackend(object: KubeObject): BackendSpec | string {
   if (typeof upstreamAuth === 'string') return upstreamAuth;
   const authentication = readAuthentication(at(object, 'spec', 'authentication'));
   if (typeof authentication === 'string') return authentication;
+  const authorization = readAuthorization(at(object, 'spec', 'authorization'));
+  if (typeof authorization === 'string') return authorization;
   const read: BackendSpec = { ...spec, ...options, ...modes };
   if (upstreamAuth) read.upstreamAuth = upstreamAuth;
   if (authentication) read.authentication = authentication;
+  if (authorization) read.authorization = authorization;
+  return read;
+}
+
+function readAuthorization(value: unknown): AuthorizationRuleSpec[] | undefined | string {
+  if (value === undefined || value === null) return undefined;
+  const rules = at(value, 'rules');
+  if (!Array.isArray(rules)) return 'spec.authorization.rules must be a list';
+  const read: AuthorizationRuleSpec[] = [];
+  const names = new Set<string>();
+  for (const [i, rule] of records(rules).entries()) {
+    const where = `spec.authorization.rules[${i}]`;
+    const name = string(rule.name);
+    if (!name) return `${where} needs a name`;
+    if (names.has(name)) return `${where}: two rules are named ${name}`;
+    names.add(name);
+    const effect = (string(rule.effect) ?? 'Allow').toLowerCase();
+    if (effect !== 'allow' && effect !== 'deny') return `${where}.effect must be Allow or Deny`;
+    const lists: Record<'subjects' | 'groups' | 'scopes' | 'tools' | 'targets', string[]> = { subjects: [], groups: [], scopes: [], tools: [], targets: [] };
+    for (const [field, path] of [['subjects', ['principals', 'subjects']], ['groups', ['principals', 'groups']], ['scopes', ['principals', 'scopes']], ['tools', ['tools']], ['targets', ['targets']]] as const) {
+      const list = path.length === 2 ? at(rule, path[0], path[1]) : at(rule, path[0]);
+      if (list === undefined || list === null) continue;
+      if (!Array.isArray(list) || !list.every((v) => typeof v === 'string' && v !== '')) return `${where}.${path.join('.')} must be a list of non-empty strings`;
+      lists[field] = [...list] as string[];
+    }
+    read.push({ name, effect, ...lists });
+  }
   return read;
 }
 

@@ -4,6 +4,7 @@
 // message there, gets 202, and every answer arrives on the stream. A stream that drops is kept
 // resumable for a grace period (EventSource reconnects with Last-Event-ID on its own).
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Principal } from '../auth/authenticator.ts';
 import type { JSONRPCRequest, JSONRPCResponse } from '@modelcontextprotocol/sdk/types.js';
 import { McpmuxError, errorMessage } from '../../shared/errors.ts';
 import type { MuxSession } from '../mux/session.ts';
@@ -29,7 +30,7 @@ export class LegacySseEndpoint {
   }
 
   /** GET at P without a session: a new session's stream, or with Last-Event-ID an old one's back. */
-  open(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, principal?: string): void {
+  open(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, principal?: Principal): void {
     req.resume();
     const resumed = this.#resumable(route, principal, header(req, 'last-event-id'));
     if (resumed) {
@@ -54,7 +55,7 @@ export class LegacySseEndpoint {
   }
 
   /** POST at P/message?sessionId=…: 202 once the message is read; its answer goes on the stream. */
-  async post(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, principal?: string): Promise<void> {
+  async post(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, principal?: Principal): Promise<void> {
     const id = new URL(req.url ?? '/', 'http://x').searchParams.get('sessionId');
     if (!id) {
       req.resume();
@@ -73,7 +74,7 @@ export class LegacySseEndpoint {
     const channel = session.channel;
     switch (incoming.kind) {
       case 'request': {
-        const response = await this.#answer(session, route, incoming.message);
+        const response = await this.#answer(session, route, incoming.message, principal);
         if (response) channel.send(response);
         return;
       }
@@ -97,15 +98,15 @@ export class LegacySseEndpoint {
   }
 
   /** The answer to a request; undefined when the client cancelled it (a cancelled request gets none). */
-  async #answer(session: MuxSession, route: CompiledRoute, request: JSONRPCRequest): Promise<JSONRPCResponse | undefined> {
+  async #answer(session: MuxSession, route: CompiledRoute, request: JSONRPCRequest, principal: Principal | undefined): Promise<JSONRPCResponse | undefined> {
     if (request.method === 'initialize') return session.initialize(request, route.backend);
     const abort = new AbortController();
-    const response = await session.handleRequest(request, route.backend, abort);
+    const response = await session.handleRequest(request, route.backend, abort, principal);
     const reason: unknown = abort.signal.reason;
     return reason instanceof McpmuxError && reason.code === 'MCPMUX_REQUEST_CANCELLED' ? undefined : response;
   }
 
-  #resumable(route: CompiledRoute, principal: string | undefined, lastEventId: string | undefined): { session: MuxSession; channel: LegacyChannel; afterSeq: number } | undefined {
+  #resumable(route: CompiledRoute, principal: Principal | undefined, lastEventId: string | undefined): { session: MuxSession; channel: LegacyChannel; afterSeq: number } | undefined {
     const parsed = lastEventId ? parseEventId(lastEventId) : undefined;
     if (!parsed) return undefined;
     const session = this.#options.sessions.get(parsed.streamKey);

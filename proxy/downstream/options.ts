@@ -1,6 +1,7 @@
 // What both downstream transports need: the session registry, the event store for resumable
 // streams, stream limits, and how to make a multiplexer session for a route.
 import { randomBytes } from 'node:crypto';
+import type { Principal } from '../auth/authenticator.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { ClientChannel } from '../mux/channel.ts';
 import type { MuxSession } from '../mux/session.ts';
@@ -22,7 +23,7 @@ export interface DownstreamOptions {
   /** A legacy SSE session whose stream dropped is kept this long for the client to come back. */
   legacyResumeGraceMs: number;
   /** A new, not yet initialized session on `route` with this id, sending through `channel`, owned by `principal`. */
-  createSession: (id: string, route: CompiledRoute, channel: ClientChannel, transport: TransportKind, principal: string | undefined) => MuxSession;
+  createSession: (id: string, route: CompiledRoute, channel: ClientChannel, transport: TransportKind, principal: Principal | undefined) => MuxSession;
 }
 
 /** ≥128 random bits, URL-safe, visible ASCII as the spec requires of session ids (never a `.`). */
@@ -34,6 +35,6 @@ export function newSessionId(): string {
  * Whether a session may serve this request: created on this route, by this principal. Another
  * principal's session is answered as unknown (404), never as forbidden: its existence is not told.
  */
-export function sessionServes(session: MuxSession, route: CompiledRoute, principal: string | undefined): boolean {
-  return session.routePrefix === route.pathPrefix && session.principal === principal;
+export function sessionServes(session: MuxSession, route: CompiledRoute, principal: Principal | undefined): boolean {
+  return session.routePrefix === route.pathPrefix && session.principal === principal?.id;
 }

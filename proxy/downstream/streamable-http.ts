@@ -6,6 +6,7 @@
 // afterwards. Every bad input gets its own HTTP status and JSON-RPC error, and touches no other
 // session.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Principal } from '../auth/authenticator.ts';
 import type { JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
 import { McpmuxError, errorMessage } from '../../shared/errors.ts';
 import type { MuxSession } from '../mux/session.ts';
@@ -43,7 +44,7 @@ export class StreamableHttpEndpoint {
   }
 
   /** Serves one HTTP request at the route's MCP endpoint; never throws. */
-  handle(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, principal?: string): void {
+  handle(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, principal?: Principal): void {
     switch (req.method) {
       case 'POST':
         this.#post(req, res, route, principal).catch((error: unknown) => this.#internalError(res, error));
@@ -60,7 +61,7 @@ export class StreamableHttpEndpoint {
     }
   }
 
-  async #post(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, principal: string | undefined): Promise<void> {
+  async #post(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, principal: Principal | undefined): Promise<void> {
     const accept = header(req, 'accept');
     if (!acceptsJson(accept)) {
       req.resume();
@@ -83,7 +84,7 @@ export class StreamableHttpEndpoint {
     const { session, channel } = found;
     switch (incoming.kind) {
       case 'request':
-        await this.#request(res, route, session, channel, incoming.message, acceptsSse(accept));
+        await this.#request(res, route, session, channel, incoming.message, acceptsSse(accept), principal);
         return;
       case 'notification':
         session.handleNotification(incoming.message);
@@ -100,7 +101,15 @@ export class StreamableHttpEndpoint {
     }
   }
 
-  async #request(res: ServerResponse, route: CompiledRoute, session: MuxSession, channel: StreamableChannel, request: JSONRPCRequest, sse: boolean): Promise<void> {
+  async #request(
+    res: ServerResponse,
+    route: CompiledRoute,
+    session: MuxSession,
+    channel: StreamableChannel,
+    request: JSONRPCRequest,
+    sse: boolean,
+    principal: Principal | undefined,
+  ): Promise<void> {
     const abort = new AbortController();
     const abandon = (): void => abort.abort(refuse('MCPMUX_REQUEST_CANCELLED', 'the client closed the connection'));
     if (sse && wantsStream(request)) {
@@ -114,13 +123,13 @@ export class StreamableHttpEndpoint {
         if (!res.writableFinished) abandon();
       });
     }
-    const response = await session.handleRequest(request, route.backend, abort);
+    const response = await session.handleRequest(request, route.backend, abort, principal);
     const reason: unknown = abort.signal.reason;
     if (reason instanceof McpmuxError && reason.code === 'MCPMUX_REQUEST_CANCELLED' && channel.abandonRequest(request.id)) return;
     if (!channel.finishRequest(request.id, response) && !res.headersSent && !res.destroyed) sendJson(res, 200, response);
   }
 
-  async #initialize(res: ServerResponse, route: CompiledRoute, request: JSONRPCRequest, principal: string | undefined): Promise<void> {
+  async #initialize(res: ServerResponse, route: CompiledRoute, request: JSONRPCRequest, principal: Principal | undefined): Promise<void> {
     const id = newSessionId();
     const channel = new StreamableChannel({
       sessionId: id,
@@ -140,7 +149,7 @@ export class StreamableHttpEndpoint {
     sendJson(res, 200, response, { 'mcp-session-id': session.id });
   }
 
-  async #get(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, principal: string | undefined): Promise<void> {
+  async #get(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, principal: Principal | undefined): Promise<void> {
     req.resume();
     if (!acceptsSse(header(req, 'accept'))) {
       sendError(res, refuse('MCPMUX_NOT_ACCEPTABLE', 'Accept must allow text/event-stream'));
@@ -158,7 +167,7 @@ export class StreamableHttpEndpoint {
     }
   }
 
-  #delete(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, principal: string | undefined): void {
+  #delete(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, principal: Principal | undefined): void {
     req.resume();
     const found = this.#session(res, route, principal, header(req, 'mcp-session-id'), null);
     if (!found) return;
@@ -171,7 +180,7 @@ export class StreamableHttpEndpoint {
   #session(
     res: ServerResponse,
     route: CompiledRoute,
-    principal: string | undefined,
+    principal: Principal | undefined,
     id: string | undefined,
     requestId: JSONRPCRequest['id'] | null,
   ): { session: MuxSession; channel: StreamableChannel } | undefined {

@@ -67,7 +67,7 @@ export function mergePages(kind: ListKind, prefixed: boolean, pages: readonly Ta
   const pending: Array<readonly [string, string]> = [];
   for (const page of pages) {
     const exposed = exposeItems(kind, prefixed, page);
-    items.push(...(kind === 'tools' && filter ? exposed.filter((t) => filter.allows(t.name as string)) : exposed));
+    items.push(...(kind === 'tools' && filter ? exposed.filter((t) => filter.allows(t.name as string, page.target)) : exposed));
     if (page.nextCursor !== undefined) pending.push([page.target, page.nextCursor]);
   }
   const result: Record<string, unknown> = { [kind]: items };

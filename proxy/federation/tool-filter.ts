@@ -4,7 +4,14 @@
 // listed nor callable.
 
 export interface ToolFilter {
-  allows(exposedName: string): boolean;
+  /** `target`: the target serving the tool, when the caller knows it. */
+  allows(exposedName: string, target?: string): boolean;
+}
+
+/** Both filters (either may be absent). */
+export function bothFilters(a: ToolFilter | undefined, b: ToolFilter | undefined): ToolFilter | undefined {
+  if (!a || !b) return a ?? b;
+  return { allows: (name, target) => a.allows(name, target) && b.allows(name, target) };
 }
 
 /** One glob as an anchored regular expression. */

@@ -64,7 +64,7 @@ export function mergeUnprefixed(kind: ListKind, pages: readonly TargetPage[], fi
       if (typeof key !== 'string' || seen.has(key)) continue;
       seen.add(key);
       if ((owners.get(key)?.length ?? 0) > 1) continue;
-      if (kind === 'tools' && filter && !filter.allows(key)) continue;
+      if (kind === 'tools' && filter && !filter.allows(key, page.target)) continue;
       items.push(raw as Item);
     }
   }

@@ -1,6 +1,7 @@
 // What the multiplexer's method handlers share for one downstream session and one request.
 import type { ProgressToken, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../../shared/log.ts';
+import type { Access } from '../auth/access.ts';
 import type { CompiledBackend, CompiledTarget } from '../routing/table.ts';
 import type { UpstreamResponse } from '../upstream/session.ts';
 import type { TargetConnections } from './connections.ts';
@@ -10,6 +11,8 @@ import { withProgressToken, type ProgressRoutes } from './progress.ts';
 export interface RequestContext {
   /** The backend as the table this request started on has it. */
   backend: CompiledBackend;
+  /** What the caller may use (the backend's authorization for its principal); undefined: everything. */
+  access: Access | undefined;
   connections: TargetConnections;
   logger: Logger;
   /** Used when a target sets no request timeout. */

@@ -9,6 +9,7 @@ import { decodeCursor, type ListKind } from '../federation/cursor.ts';
 import { LIST_METHODS, mergePages, type TargetPage } from '../federation/lists.ts';
 import { namesArePrefixed } from '../federation/names.ts';
 import { mergeUnprefixed, ownersOf } from '../federation/unprefixed.ts';
+import { bothFilters, type ToolFilter } from '../federation/tool-filter.ts';
 import type { CompiledBackend, CompiledTarget } from '../routing/table.ts';
 import { fanOut, forward, type RequestContext } from './context.ts';
 
@@ -47,7 +48,7 @@ export async function listFederated(ctx: RequestContext, method: string, kind: L
   if (cursor !== undefined && typeof cursor !== 'string') throw new McpmuxError('MCPMUX_INVALID_PARAMS', 'Invalid cursor: must be a string');
   if (mergedUnprefixed(backend, kind)) {
     if (cursor !== undefined) decodeCursor(kind, cursor); // never issued here: refused as invalid
-    const merged = mergeUnprefixed(kind, await listComplete(ctx, kind), backend.toolFilter);
+    const merged = mergeUnprefixed(kind, await listComplete(ctx, kind), toolFilterOf(ctx));
     for (const { key, targets } of merged.collisions) {
       ctx.logger.warn({ method, name: key, targets }, 'left out of the list: several targets offer it and prefix mode is never');
     }
@@ -59,11 +60,11 @@ export async function listFederated(ctx: RequestContext, method: string, kind: L
     pending = [];
     for (const [name, upstreamCursor] of decodeCursor(kind, cursor)) {
       const target = backend.targetsByName.get(name);
-      if (target) pending.push([target, upstreamCursor]);
+      if (target && visible(ctx, kind, target)) pending.push([target, upstreamCursor]);
       else ctx.logger.warn({ target: name, method }, 'target left the backend during pagination; its remaining pages are skipped');
     }
   } else {
-    pending = backend.targets.map((t) => [t, undefined] as const);
+    pending = visibleTargets(ctx, kind).map((t) => [t, undefined] as const);
   }
   const { cursor: _dropped, ...rest } = params ?? {};
   const pages = await settle(
@@ -72,7 +73,25 @@ export async function listFederated(ctx: RequestContext, method: string, kind: L
     pending.map(([target]) => target),
     pending.map(([target, upstreamCursor]) => () => listPage(ctx, target, kind, rest, upstreamCursor)),
   );
-  return mergePages(kind, namesArePrefixed(backend.prefixMode, backend.targets.length), pages, backend.toolFilter);
+  return mergePages(kind, namesArePrefixed(backend.prefixMode, backend.targets.length), pages, toolFilterOf(ctx));
+}
+
+/** The backend's tool filter, and what the caller may use. */
+function toolFilterOf(ctx: RequestContext): ToolFilter | undefined {
+  return bothFilters(ctx.backend.toolFilter, ctx.access?.toolFilter());
+}
+
+/**
+ * Whether a target's items of this kind are listed for the caller: tools are filtered one by one
+ * (a rule may name single tools); prompts, resources and tasks by their target, whose upstream is
+ * not even asked when the caller may use none of it.
+ */
+function visible(ctx: RequestContext, kind: ListKind, target: CompiledTarget): boolean {
+  return kind === 'tools' || !ctx.access || ctx.access.target(target.name).allowed;
+}
+
+function visibleTargets(ctx: RequestContext, kind: ListKind): readonly CompiledTarget[] {
+  return ctx.access && kind !== 'tools' ? ctx.backend.targets.filter((t) => visible(ctx, kind, t)) : ctx.backend.targets;
 }
 
 /** Who owns each name (or URI) of a kind, from complete lists: what NameIndex learns from. */
@@ -83,7 +102,7 @@ export async function completeOwners(ctx: RequestContext, kind: ListKind): Promi
 /** Every page of every target (each followed to its end), fail-open like every list. */
 async function listComplete(ctx: RequestContext, kind: ListKind): Promise<TargetPage[]> {
   const method = METHOD_OF[kind];
-  const targets = ctx.backend.targets;
+  const targets = visibleTargets(ctx, kind);
   return settle(
     ctx,
     method,

@@ -52,21 +52,39 @@ async function targetOfName(ctx: RequestContext, kind: 'tool' | 'prompt', expose
   }
   if (mergedUnprefixed(ctx.backend, kind === 'tool' ? 'tools' : 'prompts')) {
     const owners = await ctx.names.owners(ctx, kind === 'tool' ? 'tools' : 'prompts', exposed);
-    return { target: soleOwner(ctx, kind, exposed, owners), name: exposed };
+    const target = soleOwner(ctx, kind, exposed, owners);
+    authorize(ctx, kind, exposed, target);
+    return { target, name: exposed };
   }
   const resolved = resolveName(prefixed(ctx), onlyTarget(ctx), exposed);
   const target = resolved && ctx.backend.targetsByName.get(resolved.target);
   if (!resolved || !target) throw unknown(kind, exposed, resolved ? ` (target ${resolved.target} is not part of backend ${ctx.backend.name})` : '');
+  authorize(ctx, kind, exposed, target);
   return { target, name: resolved.name };
+}
+
+/**
+ * Refuses, before anything reaches an upstream, what the caller's rules do not allow, naming the
+ * rule; the refusal is logged with the principal and the rule.
+ */
+function authorize(ctx: RequestContext, kind: 'tool' | 'prompt' | 'resource', exposed: string, target: CompiledTarget): void {
+  if (!ctx.access) return;
+  const decision = kind === 'tool' ? ctx.access.tool(exposed, target.name) : ctx.access.target(target.name);
+  if (decision.allowed) return;
+  ctx.logger.warn({ principal: ctx.access.principal, kind, name: exposed, target: target.name, rule: decision.rule }, 'refused by authorization');
+  throw new McpmuxError('MCPMUX_FORBIDDEN', `Forbidden: ${ctx.access.principal} may not use ${kind} ${exposed} (rule ${decision.rule})`);
 }
 
 async function targetOfUri(ctx: RequestContext, exposed: string): Promise<{ target: CompiledTarget; uri: string }> {
   if (mergedUnprefixed(ctx.backend, 'resources')) {
-    return { target: soleOwner(ctx, 'resource', exposed, await ctx.names.uriOwners(ctx, exposed)), uri: exposed };
+    const target = soleOwner(ctx, 'resource', exposed, await ctx.names.uriOwners(ctx, exposed));
+    authorize(ctx, 'resource', exposed, target);
+    return { target, uri: exposed };
   }
   const resolved = unwrapUri(prefixed(ctx), onlyTarget(ctx), exposed);
   const target = resolved && ctx.backend.targetsByName.get(resolved.target);
   if (!resolved || !target) throw unknown('resource', exposed, resolved ? ` (target ${resolved.target} is not part of backend ${ctx.backend.name})` : '');
+  authorize(ctx, 'resource', exposed, target);
   return { target, uri: resolved.uri };
 }
 

@@ -17,6 +17,7 @@ import type {
   ServerCapabilities,
 } from '@modelcontextprotocol/sdk/types.js';
 import { McpmuxError, errorMessage } from '../../shared/errors.ts';
+import type { Principal } from '../auth/authenticator.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { ListKind } from '../federation/cursor.ts';
 import { buildInitializeResult, mergeInstructions, negotiateProtocolVersion } from '../federation/initialize.ts';
@@ -179,11 +180,13 @@ export class MuxSession {
   }
 
   /** Answers one request; never throws (errors become JSON-RPC error responses). */
-  async handleRequest(request: JSONRPCRequest, backend: CompiledBackend, abort: AbortController): Promise<JSONRPCResponse> {
+  async handleRequest(request: JSONRPCRequest, backend: CompiledBackend, abort: AbortController, identity?: Principal): Promise<JSONRPCResponse> {
     this.lastActiveAt = Date.now();
     this.#inFlight.set(request.id, abort);
     const ctx: RequestContext = {
       backend,
+      // Decided per request, from the claims this request carried (a refreshed token's groups count).
+      access: backend.access?.for(identity),
       connections: this.#connections,
       logger: this.#logger,
       requestTimeoutMs: this.#options.requestTimeoutMs,

@@ -4,6 +4,7 @@
 // the message of the error becomes the NACK's error_detail.
 import type { Implementation } from '@modelcontextprotocol/sdk/types.js';
 import type { Backend, Policy, Protocol, Route, Secret, Snapshot, StdioCommand, Target } from '../../shared/config/types.ts';
+import { AccessPolicy } from '../auth/access.ts';
 import { Authenticator } from '../auth/authenticator.ts';
 import { errorMessage, McpmuxError } from '../../shared/errors.ts';
 import { compileToolFilter, type ToolFilter } from '../federation/tool-filter.ts';
@@ -59,6 +60,8 @@ export interface CompiledBackend {
   readonly instructions: string;
   /** Who may call its routes; undefined: anyone (the default). */
   readonly authenticator: Authenticator | undefined;
+  /** What each principal may use; undefined: everything. */
+  readonly access: AccessPolicy | undefined;
 }
 
 export interface CompiledRoute {
@@ -212,6 +215,7 @@ function compileBackend(backend: Backend, targets: ReadonlyMap<string, CompiledT
     serverInfo,
     instructions: backend.instructions ?? '',
     authenticator: compileAuthentication(backend, policy),
+    access: policy?.authorization ? new AccessPolicy(policy.authorization) : undefined,
   };
 }
 

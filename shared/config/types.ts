@@ -76,6 +76,21 @@ export interface Policy {
   /** The backends (by name) whose routes it guards. */
   backends: string[];
   authentication: Authentication | null;
+  authorization: Authorization | null;
+}
+
+export interface Authorization {
+  rules: AccessRule[];
+}
+
+export interface AccessRule {
+  name: string;
+  effect: 'allow' | 'deny';
+  subjects: string[];
+  groups: string[];
+  scopes: string[];
+  tools: string[];
+  targets: string[];
 }
 
 export interface Authentication {

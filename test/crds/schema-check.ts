@@ -471,6 +471,13 @@ export const VALID_SAMPLES: readonly ValidSample[] = [
         ],
         apiKeys: { secretRef: { name: 'api-keys' } },
       },
+      authorization: {
+        rules: [
+          { name: 'ops', principals: { groups: ['ops'] } },
+          { name: 'readers', principals: { scopes: ['mcp:read'], subjects: ['ci-bot'] }, targets: ['weather'], tools: ['echo_*'] },
+          { name: 'no-deletes', effect: 'Deny', tools: ['*_delete*'] },
+        ],
+      },
     }),
   },
   { object: mcpBackend('modes-any-case', { targets: [], prefixMode: ' NEVER ', failureMode: 'OPEN', timeouts: { request: '0s', initialize: '1h1m1s1ms' } }) },

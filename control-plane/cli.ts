@@ -4,6 +4,7 @@ import { createLogger } from '../shared/log.ts';
 import { waitForShutdown } from '../shared/cli/signals.ts';
 import { hostname } from 'node:os';
 import { MCPMUX_VERSION } from '../shared/version.ts';
+import { loadTls } from '../shared/net/tls.ts';
 import { startControlPlane, type ClusterOptions } from './control-plane.ts';
 import { KubeClient, loadKubeConfig } from './kube/client.ts';
 import { FilesSource } from './sources/files.ts';
@@ -54,6 +55,9 @@ export const controlPlaneCommand: Command = {
     { name: 'proxy-service-type', type: 'string', default: 'ClusterIP', choices: ['ClusterIP', 'NodePort', 'LoadBalancer'], description: 'type of provisioned proxy Services' },
     { name: 'proxy-control-plane', type: 'string', description: 'host:port provisioned proxies dial (default: mcpmux-control-plane.<lease namespace>.svc:<grpc-port>)' },
     { name: 'event-log-retention', type: 'number', default: 10000, description: 'events kept for ListEvents and history (in memory, and in the --event-log file)' },
+    { name: 'tls-cert', type: 'string', description: 'mTLS: PEM certificate of the gRPC port (with --tls-key and --tls-ca; plaintext without)' },
+    { name: 'tls-key', type: 'string', description: 'mTLS: PEM private key of --tls-cert' },
+    { name: 'tls-ca', type: 'string', description: 'mTLS: PEM CA bundle proxy certificates must chain to; a proxy serves only gateways its URI SANs name (mcpmux:gateway:NS/NAME or mcpmux:gateway:*)' },
     { name: 'event-log', type: 'string', description: 'JSONL file to keep the event log in: history (ListVersions, GetSnapshot of old versions) survives restarts' },
   ],
   async run(flags) {
@@ -103,6 +107,7 @@ export const controlPlaneCommand: Command = {
       httpPort: flag.number(flags, 'http-port'),
       eventLogRetention: flag.number(flags, 'event-log-retention'),
       eventLogPath: optional(flags['event-log']),
+      tls: loadTls({ ca: optional(flags['tls-ca']), cert: optional(flags['tls-cert']), key: optional(flags['tls-key']) }, { ca: '--tls-ca', cert: '--tls-cert', key: '--tls-key' }),
       logger,
       cluster,
     });

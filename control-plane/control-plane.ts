@@ -3,6 +3,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { errorMessage } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import { startHealthServer } from '../shared/ops/health-server.ts';
+import type { TlsMaterial } from '../shared/net/tls.ts';
 import { AdminServer } from './admin/server.ts';
 import { ProxyRegistry } from './discovery/proxies.ts';
 import { DiscoveryServer } from './discovery/server.ts';
@@ -40,6 +41,8 @@ export interface ControlPlaneOptions {
   debounce?: { quietMs: number; maxDelayMs: number; leading?: boolean };
   /** With the kubernetes source: leader election, status writing and proxy provisioning. */
   cluster?: ClusterOptions;
+  /** mTLS on the gRPC port: proxies (and grpcurl) need a client certificate from this CA. */
+  tls?: TlsMaterial;
 }
 
 export interface ClusterOptions {
@@ -166,6 +169,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     cache,
     proxies,
     logger,
+    checkIdentity: options.tls !== undefined,
     callbacks: {
       onPush: (_node, group) => pushesOf(group).inc(),
       onAck: (_node, group) => acksOf(group).inc(),
@@ -210,7 +214,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     });
     synced = true;
     rebuild();
-    const started = await startGrpcServer({ address: options.address, port: options.grpcPort, discovery: discovery.service(), admin: admin.handlers() });
+    const started = await startGrpcServer({ address: options.address, port: options.grpcPort, discovery: discovery.service(), admin: admin.handlers(), tls: options.tls });
     grpcServer = started.server;
     serving = true;
     cluster?.elector.start();

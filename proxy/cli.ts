@@ -4,6 +4,7 @@ import { flag, type Command } from '../shared/cli/command.ts';
 import { waitForShutdown } from '../shared/cli/signals.ts';
 import { createLogger } from '../shared/log.ts';
 import { startProxy } from './proxy.ts';
+import { loadTls } from '../shared/net/tls.ts';
 
 /** A comma-separated flag as a list; empty means "use the default" (undefined). */
 function list(value: string): string[] | undefined {
@@ -28,6 +29,10 @@ export const proxyCommand: Command = {
     { name: 'replica-id', type: 'string', default: '', description: 'unique id of this replica (default: hostname-pid-random)' },
     { name: 'allow-stdio', type: 'boolean', default: false, description: 'run the commands of stdio targets (local development; mcpmux dev sets it)' },
     { name: 'allowed-origins', type: 'string', default: '', description: 'comma-separated Origins browsers may call from, or * (default: localhost origins); others get 403' },
+    { name: 'tls-ca', type: 'string', description: 'mTLS to the control plane: PEM CA its certificate chains to (with --tls-cert and --tls-key)' },
+    { name: 'tls-cert', type: 'string', description: 'mTLS: this proxy\'s PEM certificate; its URI SANs name the gateways it may serve (mcpmux:gateway:NS/NAME)' },
+    { name: 'tls-key', type: 'string', description: 'mTLS: PEM private key of --tls-cert' },
+    { name: 'tls-server-name', type: 'string', description: 'mTLS: the name the control plane\'s certificate carries, when not the host of --control-plane' },
     { name: 'allowed-hosts', type: 'string', default: '', description: 'comma-separated Host names clients may use, or * (default: localhost names on a loopback bind, any otherwise)' },
   ],
   async run(flags) {
@@ -43,6 +48,11 @@ export const proxyCommand: Command = {
       allowStdio: flag.boolean(flags, 'allow-stdio'),
       allowedOrigins: list(flag.string(flags, 'allowed-origins')),
       allowedHosts: list(flag.string(flags, 'allowed-hosts')),
+      tls: loadTls(
+        { ca: flags['tls-ca'] as string | undefined, cert: flags['tls-cert'] as string | undefined, key: flags['tls-key'] as string | undefined },
+        { ca: '--tls-ca', cert: '--tls-cert', key: '--tls-key' },
+      ),
+      tlsServerName: (flags['tls-server-name'] as string | undefined) || undefined,
       logger,
     });
     await waitForShutdown(logger);

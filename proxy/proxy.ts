@@ -3,6 +3,7 @@ import type { Snapshot } from '../shared/config/types.ts';
 import type { Logger } from '../shared/log.ts';
 import { MCPMUX_VERSION } from '../shared/version.ts';
 import { startHealthServer } from '../shared/ops/health-server.ts';
+import type { TlsMaterial } from '../shared/net/tls.ts';
 import { ConfigClient } from './config/client.ts';
 import { compileRoutingTable } from './routing/table.ts';
 import { ProxyServer } from './server.ts';
@@ -19,6 +20,9 @@ export interface ProxyOptions {
   /** Origin and Host allow-lists (DNS rebinding); undefined keeps the ProxyServer defaults. */
   allowedOrigins?: string[] | undefined;
   allowedHosts?: string[] | undefined;
+  /** mTLS to the control plane (see ConfigClientOptions). */
+  tls?: TlsMaterial;
+  tlsServerName?: string;
   logger: Logger;
 }
 
@@ -56,6 +60,8 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     nodeId: options.replicaId,
     group: options.gateway,
     metadata: { port: String(server.port), pid: String(process.pid), version: MCPMUX_VERSION },
+    tls: options.tls,
+    tlsServerName: options.tlsServerName,
     apply,
     logger,
   });

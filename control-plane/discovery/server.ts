@@ -5,6 +5,7 @@ import type { DiscoveryRequest, DiscoveryResponse } from '../../shared/proto/mes
 import type { SnapshotCache } from '../snapshots/cache.ts';
 import { SnapshotEncoder, discoveryServiceDefinition } from './encode.ts';
 import type { ProxyRegistry } from './proxies.ts';
+import { certificateAllowsGroup, GATEWAY_URI_PREFIX } from '../../shared/net/tls.ts';
 
 /** Hooks for metrics and status; the stream loop itself only keeps protocol books. */
 export interface DiscoveryCallbacks {
@@ -29,11 +30,15 @@ export class DiscoveryServer {
   /** Each version's snapshot is encoded once, whatever the number of streams it goes to. */
   readonly #encoder = new SnapshotEncoder();
 
-  constructor(options: { cache: SnapshotCache; proxies: ProxyRegistry; logger: Logger; callbacks?: DiscoveryCallbacks }) {
+  readonly #checkIdentity: boolean;
+
+  /** `checkIdentity`: with mTLS, a proxy may subscribe only to gateways its certificate names (shared/net/tls.ts). */
+  constructor(options: { cache: SnapshotCache; proxies: ProxyRegistry; logger: Logger; callbacks?: DiscoveryCallbacks; checkIdentity?: boolean }) {
     this.#cache = options.cache;
     this.#proxies = options.proxies;
     this.#logger = options.logger;
     this.#callbacks = options.callbacks ?? {};
+    this.#checkIdentity = options.checkIdentity === true;
   }
 
   /**
@@ -94,6 +99,13 @@ export class DiscoveryServer {
       const bind = (): boolean => {
         const resolved = resolveGroup(requested);
         if (!resolved) return false;
+        // With mTLS, a proxy serves only the gateways its certificate names.
+        if (this.#checkIdentity) {
+          const certificate = stream.getAuthContext()?.sslPeerCertificate;
+          if (!certificateAllowsGroup(certificate, resolved)) {
+            throw new GroupDenied(`the client certificate (${certificate?.subject?.CN ?? 'no CN'}) names no ${GATEWAY_URI_PREFIX}${resolved} URI SAN`);
+          }
+        }
         group = resolved;
         this.#proxies.update(nodeId, { group });
         unsubscribe = this.#cache.subscribe(group, (snapshot) => {
@@ -157,7 +169,8 @@ export class DiscoveryServer {
       this.#logger.warn({ nodeId, error: message }, 'discovery stream rejected');
       cleanup();
       // grpc-js turns an 'error' on a server stream into the call's status and ends it.
-      stream.emit('error', Object.assign(new Error(message), { code: grpc.status.FAILED_PRECONDITION, details: message }));
+      const code = error instanceof GroupDenied ? grpc.status.PERMISSION_DENIED : grpc.status.FAILED_PRECONDITION;
+      stream.emit('error', Object.assign(new Error(message), { code, details: message }));
     };
 
     stream.on('data', (request: DiscoveryRequest) => {
@@ -176,3 +189,6 @@ export class DiscoveryServer {
     stream.on('cancelled', cleanup);
   }
 }
+
+/** A proxy whose certificate does not name the gateway it asked for. */
+class GroupDenied extends Error {}

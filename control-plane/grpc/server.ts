@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { serviceDefinition } from '../../shared/proto/load.ts';
 import { addReflection } from './reflection.ts';
 import { hostPort } from '../../shared/net/address.ts';
+import type { TlsMaterial } from '../../shared/net/tls.ts';
 
 /** One gRPC port for discovery, admin and reflection (so plain grpcurl works). */
 export async function startGrpcServer(options: {
@@ -9,6 +10,8 @@ export async function startGrpcServer(options: {
   port: number;
   discovery: { definition: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation };
   admin: grpc.UntypedServiceImplementation;
+  /** mTLS: the server's certificate and the CA client certificates must chain to (all required). */
+  tls?: TlsMaterial;
 }): Promise<{ server: grpc.Server; port: number }> {
   const server = new grpc.Server({
     // Proxies keep one long-lived stream; keepalives detect a half-dead peer.
@@ -20,7 +23,10 @@ export async function startGrpcServer(options: {
   server.addService(serviceDefinition('AdminService'), options.admin);
   addReflection(server);
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${hostPort(options.address, options.port)}`, grpc.ServerCredentials.createInsecure(), (error, bound) =>
+    const credentials = options.tls?.cert && options.tls.key
+      ? grpc.ServerCredentials.createSsl(options.tls.ca, [{ private_key: options.tls.key, cert_chain: options.tls.cert }], true)
+      : grpc.ServerCredentials.createInsecure();
+    server.bindAsync(`${hostPort(options.address, options.port)}`, credentials, (error, bound) =>
       error ? reject(new Error(`cannot listen for gRPC on ${options.address}:${options.port}: ${error.message}`)) : resolve(bound),
     );
   });

@@ -5,6 +5,7 @@ import type { Logger } from '../../shared/log.ts';
 import { serviceClient } from '../../shared/proto/load.ts';
 import type { DiscoveryRequest, DiscoveryResponse } from '../../shared/proto/messages.ts';
 import { Backoff } from './backoff.ts';
+import type { TlsMaterial } from '../../shared/net/tls.ts';
 
 type DiscoveryClient = grpc.Client & { StreamSnapshots(): grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse> };
 
@@ -19,6 +20,10 @@ export interface ConfigClientOptions {
   apply(snapshot: Snapshot): void;
   logger: Logger;
   backoff?: Backoff;
+  /** mTLS to the control plane: the CA its certificate chains to, and this proxy's certificate. */
+  tls?: TlsMaterial;
+  /** The name the control plane's certificate must carry, when it is not the host dialled. */
+  tlsServerName?: string;
 }
 
 export interface ConfigClientState {
@@ -48,7 +53,9 @@ export class ConfigClient {
     this.#options = options;
     this.#backoff = options.backoff ?? new Backoff();
     const Client = serviceClient('DiscoveryService');
-    this.#client = new Client(options.controlPlane, grpc.credentials.createInsecure(), {
+    const credentials = options.tls ? grpc.credentials.createSsl(options.tls.ca, options.tls.key ?? null, options.tls.cert ?? null) : grpc.credentials.createInsecure();
+    this.#client = new Client(options.controlPlane, credentials, {
+      ...(options.tlsServerName ? { 'grpc.ssl_target_name_override': options.tlsServerName } : {}),
       // grpc-js waits up to 120 s between reconnects by default; a proxy should find a restarted
       // control plane within about a second.
       'grpc.initial_reconnect_backoff_ms': 100,

@@ -57,4 +57,12 @@ test('a kind: List is expanded into its items', () => {
   assert.equal(objects.map((o) => `${o.metadata.namespace}/${o.metadata.name}`), ['default/a', 'x/b']);
 });
 
+test('an alias to no anchor is an error with its line, not an exception (found by the fuzzer)', () => {
+  const { objects, errors } = parseManifests('apiVersion: v1\nkind: Service\nmetadata: {name: a}\n---\n*nowhere\n', 'f.yaml');
+  assert.is(objects.length, 1);
+  assert.is(errors.length, 1);
+  assert.is(errors[0]!.line, 5);
+  assert.match(errors[0]!.message, /alias/i);
+});
+
 test.run();

@@ -52,9 +52,17 @@ export function parseManifests(text: string, fileName: string): ParsedManifests 
       for (const error of doc.errors) errors.push({ file: fileName, line: lineAt(error.pos[0]), message: error.message });
       continue;
     }
-    const value: unknown = doc.toJS();
-    if (value === null || value === undefined) continue;
     const line = lineAt(doc.contents?.range[0] ?? doc.range[0]);
+    let value: unknown;
+    try {
+      // Throws on what parses but has no value: an alias to no anchor, or more alias expansions
+      // than the library allows (a "billion laughs" document).
+      value = doc.toJS();
+    } catch (error) {
+      errors.push({ file: fileName, line, message: error instanceof Error ? error.message : String(error) });
+      continue;
+    }
+    if (value === null || value === undefined) continue;
     const items = isRecord(value) && value.kind === 'List' && Array.isArray(value.items) ? value.items : [value];
     for (const item of items) {
       const checked = checkObject(item);

@@ -1,0 +1,14 @@
+// A short fuzz run in CI (issue 7): every target with a few hundred cases and a fixed seed, so a
+// failure here is reproducible with `npm run fuzz -- --seed N`. The long run is `npm run fuzz`.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { discoveryTarget, httpTarget, translatorTarget, yamlTarget } from './targets.ts';
+
+const seed = Number(process.env.MCPMUX_FUZZ_SEED ?? 20261125);
+
+test('objects into the translator', async () => assert.is((await translatorTarget({ seed, cases: 300 })).cases, 300));
+test('YAML into the parser', async () => assert.is((await yamlTarget({ seed, cases: 500 })).cases, 500));
+test('discovery bytes into the decoder and compiler', async () => assert.is((await discoveryTarget({ seed, cases: 500 })).cases, 500));
+test('HTTP requests into a proxy, with a canary session', async () => assert.is((await httpTarget({ seed, cases: 300 })).cases, 300));
+
+test.run();

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -57,6 +59,33 @@ test('expired, wrongly signed, wrong audience or issuer, no sub, unknown key, ma
 test('a JWKS that is not a key set is refused when the policy is compiled (a NACK)', () => {
   assert.throws(() => new Authenticator({ jwt: [{ issuer: ISSUER, audiences: [], jwksUri: '', jwksJson: '{"nokeys":1}' }], apiKeys: [] }), /no keys list/);
   assert.throws(() => new Authenticator({ jwt: [], apiKeys: [{ principal: 'x', sha256: 'short' }] }), /64 hex digits/);
+});
+
+test('a JWKS by URI is fetched once, cached, and fetched again when a token names a new key (rotation)', async () => {
+  const first = await generateKeyPair('ES256');
+  const second = await generateKeyPair('ES256');
+  const jwk = async (key: CryptoKey, kid: string) => ({ ...(await exportJWK(key)), kid, alg: 'ES256' });
+  let served = { keys: [await jwk(first.publicKey, 'k1')] };
+  let fetches = 0;
+  const server = createServer((_req, res) => {
+    fetches++;
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(served));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const uri = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`;
+    const remote = new Authenticator({ jwt: [{ issuer: ISSUER, audiences: [], jwksUri: uri, jwksJson: '' }], apiKeys: [] }, { jwksCooldownMs: 0 });
+    const sign = (key: CryptoKey, kid: string) => new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid }).setIssuer(ISSUER).setSubject('s').setExpirationTime('5m').sign(key);
+    assert.is((await remote.authenticate(`Bearer ${await sign(first.privateKey, 'k1')}`, undefined)).ok, true);
+    assert.is((await remote.authenticate(`Bearer ${await sign(first.privateKey, 'k1')}`, undefined)).ok, true);
+    assert.is(fetches, 1, 'cached');
+    served = { keys: [await jwk(first.publicKey, 'k1'), await jwk(second.publicKey, 'k2')] };
+    assert.is((await remote.authenticate(`Bearer ${await sign(second.privateKey, 'k2')}`, undefined)).ok, true, 'the rotated key');
+    assert.is(fetches, 2, 'fetched again for the unknown key id');
+  } finally {
+    server.close();
+  }
 });
 
 test.run();

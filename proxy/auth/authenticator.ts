@@ -28,11 +28,17 @@ interface Provider {
 
 const remoteKeySets = new Map<string, JWTVerifyGetKey>();
 
-function remoteKeySet(uri: string): JWTVerifyGetKey {
-  let set = remoteKeySets.get(uri);
+export interface AuthenticatorOptions {
+  /** After fetching a JWKS, how long before an unknown key id may fetch it again. Default 30 s. */
+  jwksCooldownMs?: number;
+}
+
+function remoteKeySet(uri: string, cooldownMs: number): JWTVerifyGetKey {
+  const key = `${cooldownMs} ${uri}`;
+  let set = remoteKeySets.get(key);
   if (!set) {
-    set = createRemoteJWKSet(new URL(uri), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000, timeoutDuration: 5_000 });
-    remoteKeySets.set(uri, set);
+    set = createRemoteJWKSet(new URL(uri), { cooldownDuration: cooldownMs, cacheMaxAge: 10 * 60_000, timeoutDuration: 5_000 });
+    remoteKeySets.set(key, set);
   }
   return set;
 }
@@ -47,11 +53,12 @@ export class Authenticator {
   readonly issuers: string[];
 
   /** Throws on a policy the proxy cannot use (a bad JWKS document): the snapshot is NACKed. */
-  constructor(authentication: Authentication) {
+  constructor(authentication: Authentication, options: AuthenticatorOptions = {}) {
+    const cooldownMs = options.jwksCooldownMs ?? 30_000;
     this.#providers = authentication.jwt.map((p) => ({
       issuer: p.issuer,
       audiences: p.audiences,
-      keys: p.jwksJson ? createLocalJWKSet(parseJwks(p.jwksJson, p.issuer)) : remoteKeySet(p.jwksUri),
+      keys: p.jwksJson ? createLocalJWKSet(parseJwks(p.jwksJson, p.issuer)) : remoteKeySet(p.jwksUri, cooldownMs),
     }));
     this.#apiKeys = authentication.apiKeys.map((k) => {
       if (!/^[0-9a-f]{64}$/.test(k.sha256)) throw new Error(`API key of ${k.principal}: sha256 is not 64 hex digits`);

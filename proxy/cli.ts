@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { flag, type Command } from '../shared/cli/command.ts';
 import { waitForShutdown } from '../shared/cli/signals.ts';
 import { createLogger } from '../shared/log.ts';
+import { McpmuxError } from '../shared/errors.ts';
 import { startProxy } from './proxy.ts';
 import { loadTls } from '../shared/net/tls.ts';
 
@@ -29,6 +30,11 @@ export const proxyCommand: Command = {
     { name: 'replica-id', type: 'string', default: '', description: 'unique id of this replica (default: hostname-pid-random)' },
     { name: 'allow-stdio', type: 'boolean', default: false, description: 'run the commands of stdio targets (local development; mcpmux dev sets it)' },
     { name: 'allowed-origins', type: 'string', default: '', description: 'comma-separated Origins browsers may call from, or * (default: localhost origins); others get 403' },
+    { name: 'max-body-bytes', type: 'number', default: 4 * 1024 * 1024, description: 'largest request body accepted (413 above it)' },
+    { name: 'max-json-depth', type: 'number', default: 64, description: 'deepest JSON nesting accepted in a client message (429 above it)' },
+    { name: 'max-sessions-per-principal', type: 'number', default: 100, description: 'sessions one authenticated principal may hold at once, 0 for no limit (429 above it)' },
+    { name: 'session-idle-timeout', type: 'number', default: 1800, description: 'seconds an unused session is kept' },
+    { name: 'slow-client-buffer-bytes', type: 'number', default: 8 * 1024 * 1024, description: 'unread bytes a client may leave on one stream before it is cut off (it may resume)' },
     { name: 'tls-ca', type: 'string', description: 'mTLS to the control plane: PEM CA its certificate chains to (with --tls-cert and --tls-key)' },
     { name: 'tls-cert', type: 'string', description: 'mTLS: this proxy\'s PEM certificate; its URI SANs name the gateways it may serve (mcpmux:gateway:NS/NAME)' },
     { name: 'tls-key', type: 'string', description: 'mTLS: PEM private key of --tls-cert' },
@@ -53,6 +59,13 @@ export const proxyCommand: Command = {
         { ca: '--tls-ca', cert: '--tls-cert', key: '--tls-key' },
       ),
       tlsServerName: (flags['tls-server-name'] as string | undefined) || undefined,
+      limits: {
+        maxBodyBytes: positive(flags, 'max-body-bytes'),
+        maxJsonDepth: positive(flags, 'max-json-depth'),
+        maxSessionsPerPrincipal: flag.number(flags, 'max-sessions-per-principal'),
+        sessionIdleTtlMs: positive(flags, 'session-idle-timeout') * 1000,
+        slowClientBufferBytes: positive(flags, 'slow-client-buffer-bytes'),
+      },
       logger,
     });
     await waitForShutdown(logger);
@@ -60,3 +73,10 @@ export const proxyCommand: Command = {
     return 0;
   },
 };
+
+/** A number flag that must be above zero, or a usage error naming it. */
+function positive(flags: Parameters<typeof flag.number>[0], name: string): number {
+  const value = flag.number(flags, name);
+  if (!(value > 0)) throw new McpmuxError('MCPMUX_USAGE', `mcpmux proxy: --${name} must be above 0`);
+  return value;
+}

@@ -1,4 +1,4 @@
-import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Snapshot } from '../shared/config/types.ts';
 import type { Logger } from '../shared/log.ts';
 import { MCPMUX_VERSION } from '../shared/version.ts';
@@ -20,6 +20,8 @@ export interface ProxyOptions {
   /** Origin and Host allow-lists (DNS rebinding); undefined keeps the ProxyServer defaults. */
   allowedOrigins?: string[] | undefined;
   allowedHosts?: string[] | undefined;
+  /** Limits (see ProxyServerOptions); undefined keeps the defaults. */
+  limits?: { maxBodyBytes?: number; maxJsonDepth?: number; maxSessionsPerPrincipal?: number; slowClientBufferBytes?: number; sessionIdleTtlMs?: number };
   /** mTLS to the control plane (see ConfigClientOptions). */
   tls?: TlsMaterial;
   tlsServerName?: string;
@@ -41,10 +43,14 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   collectDefaultMetrics({ register: metrics });
   const applied = new Gauge({ name: 'mcpmux_proxy_snapshot_info', help: 'The snapshot version this proxy serves (value 1)', labelNames: ['group', 'version'], registers: [metrics] });
 
+  const limitHits = new Counter({ name: 'mcpmux_proxy_limit_hits_total', help: 'Requests refused by a limit, by limit', labelNames: ['limit'], registers: [metrics] });
+  const limits = Object.fromEntries(Object.entries(options.limits ?? {}).filter(([, v]) => v !== undefined));
   const server = new ProxyServer({
     address: options.address,
     port: options.port,
     logger,
+    ...limits,
+    onLimit: (limit) => limitHits.inc({ limit }),
     ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
     ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}),
   });

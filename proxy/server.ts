@@ -43,6 +43,14 @@ export interface ProxyServerOptions {
   targetRetryMs?: number;
   /** Largest accepted request body. Default 4 MiB. */
   maxBodyBytes?: number;
+  /** Deepest JSON nesting accepted in a client message. Default 64. */
+  maxJsonDepth?: number;
+  /** Sessions one authenticated principal may hold (0: no limit). Default 100. */
+  maxSessionsPerPrincipal?: number;
+  /** A client that leaves this much unread on one stream is cut off (it may resume). Default 8 MiB. */
+  slowClientBufferBytes?: number;
+  /** Told each time a limit refuses something (the proxy counts them in a metric). */
+  onLimit?: (limit: string) => void;
   /** Idle keep-alive connections to upstreams are closed after this long. Default 30 s. */
   upstreamKeepAliveMs?: number;
   /** What clients see as our serverInfo (a backend may set its own). Default {name: 'mcpmux', version: <package version>}. */
@@ -71,13 +79,14 @@ const DEFAULTS = {
   sessionIdleTtlMs: 30 * 60_000,
   targetRetryMs: 5_000,
   maxBodyBytes: 4 * 1024 * 1024,
+  maxJsonDepth: 64,
+  maxSessionsPerPrincipal: 100,
+  slowClientBufferBytes: 8 * 1024 * 1024,
   upstreamKeepAliveMs: 30_000,
   sseKeepAliveMs: 15_000,
   legacyResumeGraceMs: 30_000,
 };
 
-/** A client that leaves this much unread on one stream is cut off (it may resume). */
-const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
 type ResolvedOptions = ProxyServerOptions & typeof DEFAULTS & { serverInfo: Implementation };
 
@@ -106,7 +115,10 @@ export class ProxyServer {
       maxBodyBytes: this.#options.maxBodyBytes,
       store: options.eventStore ?? new MemoryEventStore({ maxEventsPerSession: 256, maxBytesPerSession: 512 * 1024 }),
       keepAliveMs: this.#options.sseKeepAliveMs,
-      maxBufferedBytes: MAX_BUFFERED_BYTES,
+      maxBufferedBytes: this.#options.slowClientBufferBytes,
+      maxJsonDepth: this.#options.maxJsonDepth,
+      maxSessionsPerPrincipal: this.#options.maxSessionsPerPrincipal,
+      onLimit: options.onLimit,
       legacyResumeGraceMs: this.#options.legacyResumeGraceMs,
       createSession: (id, route, channel, transport, principal) =>
         new MuxSession({

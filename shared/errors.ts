@@ -35,6 +35,8 @@ export const ErrorCodes = {
   MCPMUX_REQUEST_CANCELLED: { httpStatus: 200, jsonRpc: -32800 },
   // An authenticated principal that a rule does not let use this tool, prompt or resource.
   MCPMUX_FORBIDDEN: { httpStatus: 200, jsonRpc: -32003 },
+  // A limit that protects the proxy and its other clients (JSON depth, sessions per principal).
+  MCPMUX_LIMIT_EXCEEDED: { httpStatus: 429, jsonRpc: -32600 },
   // No valid credential for a guarded route (401 with WWW-Authenticate).
   MCPMUX_UNAUTHORIZED: { httpStatus: 401, jsonRpc: -32001 },
   // A bug of ours, not the client's nor an upstream's.

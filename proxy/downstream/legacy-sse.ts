@@ -11,7 +11,7 @@ import type { MuxSession } from '../mux/session.ts';
 import type { CompiledRoute } from '../routing/table.ts';
 import { parseEventId } from './event-store.ts';
 import { LegacyChannel } from './legacy-channel.ts';
-import { newSessionId, sessionServes, type DownstreamOptions } from './options.ts';
+import { newSessionId, refuseOverSessionLimit, sessionServes, type DownstreamOptions } from './options.ts';
 import { header, readMessage } from './read-message.ts';
 import { refuse, sendAccepted, sendError } from './respond.ts';
 
@@ -39,6 +39,7 @@ export class LegacySseEndpoint {
       resumed.channel.attach(res, resumed.afterSeq).catch((error: unknown) => this.#internalError(res, error));
       return;
     }
+    if (refuseOverSessionLimit(this.#options, principal, res, null)) return;
     const id = newSessionId();
     const channel = new LegacyChannel({
       sessionId: id,
@@ -68,7 +69,7 @@ export class LegacySseEndpoint {
       sendError(res, refuse('MCPMUX_SESSION_NOT_FOUND', 'Session not found: open a new SSE stream'));
       return;
     }
-    const incoming = await readMessage(req, res, this.#options.maxBodyBytes);
+    const incoming = await readMessage(req, res, this.#options);
     if (!incoming) return;
     sendAccepted(res);
     const channel = session.channel;

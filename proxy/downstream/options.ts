@@ -8,6 +8,9 @@ import type { MuxSession } from '../mux/session.ts';
 import type { CompiledRoute } from '../routing/table.ts';
 import type { SessionRegistry } from '../sessions/registry.ts';
 import type { EventStore } from './event-store.ts';
+import type { ServerResponse } from 'node:http';
+import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { refuse, sendError } from './respond.ts';
 
 export type TransportKind = 'streamable-http' | 'sse';
 
@@ -24,11 +27,29 @@ export interface DownstreamOptions {
   legacyResumeGraceMs: number;
   /** A new, not yet initialized session on `route` with this id, sending through `channel`, owned by `principal`. */
   createSession: (id: string, route: CompiledRoute, channel: ClientChannel, transport: TransportKind, principal: Principal | undefined) => MuxSession;
+  /** Deepest JSON nesting accepted in a client message. */
+  maxJsonDepth: number;
+  /** Sessions one authenticated principal may hold at once (0: no limit; anonymous callers are not counted). */
+  maxSessionsPerPrincipal: number;
+  /** A limit was hit (for the metric): body-bytes, json-depth, sessions-per-principal, slow-client. */
+  onLimit?: (limit: string) => void;
 }
 
 /** ≥128 random bits, URL-safe, visible ASCII as the spec requires of session ids (never a `.`). */
 export function newSessionId(): string {
   return randomBytes(18).toString('base64url');
+}
+
+/**
+ * Refuses a new session when its principal holds the most it may (429); anonymous sessions are
+ * bounded by the idle timeout instead. True when the refusal was sent.
+ */
+export function refuseOverSessionLimit(options: DownstreamOptions, principal: Principal | undefined, res: ServerResponse, requestId: RequestId | null): boolean {
+  if (!principal || options.maxSessionsPerPrincipal <= 0) return false;
+  if (options.sessions.countFor(principal.id) < options.maxSessionsPerPrincipal) return false;
+  options.onLimit?.('sessions-per-principal');
+  sendError(res, refuse('MCPMUX_LIMIT_EXCEEDED', `${principal.id} already holds ${options.maxSessionsPerPrincipal} sessions; end one (DELETE) or let one expire`), requestId);
+  return true;
 }
 
 /**

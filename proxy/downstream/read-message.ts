@@ -13,8 +13,29 @@ export function header(req: HttpRequest, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** The message, or undefined once the refusal is sent (415, 413, 400 with -32700 or -32600). */
-export async function readMessage(req: HttpRequest, res: ServerResponse, maxBodyBytes: number): Promise<ClientMessage | undefined> {
+export interface MessageLimits {
+  maxBodyBytes: number;
+  /** Deepest nesting of objects and arrays accepted (upstreams and our own walks recurse on it). */
+  maxJsonDepth: number;
+  /** Told which limit a refused message hit ("body-bytes", "json-depth"), for the metric. */
+  onLimit?: (limit: string) => void;
+}
+
+/** Whether a parsed JSON value nests deeper than `max` (arrays and objects count one level each). */
+export function deeperThan(value: unknown, max: number): boolean {
+  // Iterative, so no stack is at risk whatever the depth.
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (current === null || typeof current !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(current) ? current : Object.values(current)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/** The message, or undefined once the refusal is sent (415, 413, 429, 400 with -32700 or -32600). */
+export async function readMessage(req: HttpRequest, res: ServerResponse, limits: MessageLimits): Promise<ClientMessage | undefined> {
   const contentType = header(req, 'content-type') ?? '';
   if (!/^application\/json\b/i.test(contentType.trim())) {
     req.resume();
@@ -23,10 +44,16 @@ export async function readMessage(req: HttpRequest, res: ServerResponse, maxBody
   }
   let parsed: unknown;
   try {
-    const body = await readBody(req, maxBodyBytes);
+    const body = await readBody(req, limits.maxBodyBytes);
     parsed = JSON.parse(body.toString('utf8'));
   } catch (error) {
+    if (error instanceof McpmuxError && error.code === 'MCPMUX_BODY_TOO_LARGE') limits.onLimit?.('body-bytes');
     sendError(res, error instanceof McpmuxError ? error : refuse('MCPMUX_PARSE_ERROR', 'Parse error: the body is not valid JSON'));
+    return undefined;
+  }
+  if (deeperThan(parsed, limits.maxJsonDepth)) {
+    limits.onLimit?.('json-depth');
+    sendError(res, refuse('MCPMUX_LIMIT_EXCEEDED', `the message nests deeper than ${limits.maxJsonDepth} levels`));
     return undefined;
   }
   if (Array.isArray(parsed)) {

@@ -11,7 +11,7 @@ import type { JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
 import { McpmuxError, errorMessage } from '../../shared/errors.ts';
 import type { MuxSession } from '../mux/session.ts';
 import type { CompiledRoute } from '../routing/table.ts';
-import { newSessionId, sessionServes, type DownstreamOptions } from './options.ts';
+import { newSessionId, refuseOverSessionLimit, sessionServes, type DownstreamOptions } from './options.ts';
 import { header, readMessage } from './read-message.ts';
 import { refuse, sendAccepted, sendError, sendJson } from './respond.ts';
 import { StreamableChannel } from './streamable-channel.ts';
@@ -68,7 +68,7 @@ export class StreamableHttpEndpoint {
       sendError(res, refuse('MCPMUX_NOT_ACCEPTABLE', 'Accept must allow application/json'));
       return;
     }
-    const incoming = await readMessage(req, res, this.#options.maxBodyBytes);
+    const incoming = await readMessage(req, res, this.#options);
     if (!incoming) return;
     const sessionId = header(req, 'mcp-session-id');
     if (incoming.kind === 'request' && incoming.message.method === 'initialize') {
@@ -130,6 +130,7 @@ export class StreamableHttpEndpoint {
   }
 
   async #initialize(res: ServerResponse, route: CompiledRoute, request: JSONRPCRequest, principal: Principal | undefined): Promise<void> {
+    if (refuseOverSessionLimit(this.#options, principal, res, request.id)) return;
     const id = newSessionId();
     const channel = new StreamableChannel({
       sessionId: id,

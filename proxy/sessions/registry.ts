@@ -38,6 +38,13 @@ export class SessionRegistry {
   }
 
   /** The session, marked active; undefined if unknown (never created, deleted or evicted). */
+  /** Sessions held by one principal (linear: only asked when a session is created). */
+  countFor(principal: string): number {
+    let count = 0;
+    for (const session of this.#sessions.values()) if (session.principal === principal) count++;
+    return count;
+  }
+
   get(id: string): MuxSession | undefined {
     const session = this.#sessions.get(id);
     if (session) session.lastActiveAt = Date.now();

@@ -215,7 +215,7 @@ export function discoveryTarget(run: FuzzRun): Promise<TargetResult> {
 
 // ---- HTTP requests into a running proxy ----
 
-const ALLOWED_STATUS = new Set([200, 202, 204, 400, 401, 403, 404, 405, 406, 409, 413, 415]);
+const ALLOWED_STATUS = new Set([200, 202, 204, 400, 401, 403, 404, 405, 406, 409, 413, 415, 429]);
 
 /**
  * Random requests (methods, paths, headers, bodies) against a proxy serving one echo upstream, with

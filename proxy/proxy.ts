@@ -21,7 +21,7 @@ export interface ProxyOptions {
   allowedOrigins?: string[] | undefined;
   allowedHosts?: string[] | undefined;
   /** Limits (see ProxyServerOptions); undefined keeps the defaults. */
-  limits?: { maxBodyBytes?: number; maxJsonDepth?: number; maxSessionsPerPrincipal?: number; slowClientBufferBytes?: number; sessionIdleTtlMs?: number };
+  limits?: { maxBodyBytes?: number; maxJsonDepth?: number; maxSessionsPerPrincipal?: number; maxInFlightPerSession?: number; slowClientBufferBytes?: number; sessionIdleTtlMs?: number };
   /** mTLS to the control plane (see ConfigClientOptions). */
   tls?: TlsMaterial;
   tlsServerName?: string;

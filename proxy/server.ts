@@ -45,6 +45,8 @@ export interface ProxyServerOptions {
   maxBodyBytes?: number;
   /** Deepest JSON nesting accepted in a client message. Default 64. */
   maxJsonDepth?: number;
+  /** Requests one session may have in flight at once. Default 64. */
+  maxInFlightPerSession?: number;
   /** Sessions one authenticated principal may hold (0: no limit). Default 100. */
   maxSessionsPerPrincipal?: number;
   /** A client that leaves this much unread on one stream is cut off (it may resume). Default 8 MiB. */
@@ -81,6 +83,7 @@ const DEFAULTS = {
   maxBodyBytes: 4 * 1024 * 1024,
   maxJsonDepth: 64,
   maxSessionsPerPrincipal: 100,
+  maxInFlightPerSession: 64,
   slowClientBufferBytes: 8 * 1024 * 1024,
   upstreamKeepAliveMs: 30_000,
   sseKeepAliveMs: 15_000,
@@ -118,6 +121,7 @@ export class ProxyServer {
       maxBufferedBytes: this.#options.slowClientBufferBytes,
       maxJsonDepth: this.#options.maxJsonDepth,
       maxSessionsPerPrincipal: this.#options.maxSessionsPerPrincipal,
+      maxInFlightPerSession: this.#options.maxInFlightPerSession,
       onLimit: options.onLimit,
       legacyResumeGraceMs: this.#options.legacyResumeGraceMs,
       createSession: (id, route, channel, transport, principal) =>

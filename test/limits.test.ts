@@ -42,7 +42,7 @@ const initialize = (): Promise<Response> =>
 test.before(async () => {
   upstream = createEchoUpstream();
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-  proxy = new ProxyServer({ address: '127.0.0.1', port: 0, logger, maxJsonDepth: 8, maxSessionsPerPrincipal: 2, maxBodyBytes: 2048, onLimit: (limit) => hits.push(limit) });
+  proxy = new ProxyServer({ address: '127.0.0.1', port: 0, logger, maxJsonDepth: 8, maxSessionsPerPrincipal: 3, maxInFlightPerSession: 1, maxBodyBytes: 2048, onLimit: (limit) => hits.push(limit) });
   await proxy.start();
   proxy.apply(compileRoutingTable(snapshot((upstream.address() as AddressInfo).port)));
   url = `http://127.0.0.1:${proxy.port}/mcp`;
@@ -74,13 +74,27 @@ test('too deep a message: 429 naming the limit; too large a body: 413; both coun
   assert.equal(hits.slice(0, 2), ['json-depth', 'body-bytes']);
 });
 
+test('a session may have so many requests in flight; the next is refused with its id', async () => {
+  const session = (await initialize()).headers.get('mcp-session-id')!;
+  const headers = { 'content-type': 'application/json', accept: 'application/json', 'x-api-key': KEY, 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18' };
+  await fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) }).then((r) => r.text());
+  const call = (id: number) => fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/list' }) });
+  const [a, b] = await Promise.all([call(1), call(2)]);
+  const bodies = [await a.text(), await b.text()];
+  assert.ok(bodies.some((text) => /requests in flight/.test(text)), bodies.join('\n'));
+  assert.ok(bodies.some((text) => /"tools"/.test(text)), 'the other one is answered');
+  assert.ok(hits.includes('in-flight-per-session'));
+  await fetch(url, { method: 'DELETE', headers: { 'x-api-key': KEY, 'mcp-session-id': session } }).then((r) => r.text());
+});
+
 test('a principal may hold so many sessions; the next is 429 until one ends', async () => {
   const first = await initialize();
   const second = await initialize();
-  assert.equal([first.status, second.status], [200, 200]);
   const third = await initialize();
-  assert.is(third.status, 429);
-  assert.match(await third.text(), /api-key:bot already holds 2 sessions/);
+  assert.equal([first.status, second.status, third.status], [200, 200, 200]);
+  const fourth = await initialize();
+  assert.is(fourth.status, 429);
+  assert.match(await fourth.text(), /api-key:bot already holds 3 sessions/);
   assert.ok(hits.includes('sessions-per-principal'));
   const ended = await fetch(url, { method: 'DELETE', headers: { 'x-api-key': KEY, 'mcp-session-id': first.headers.get('mcp-session-id')! } });
   assert.is(ended.status, 200);

@@ -15,6 +15,7 @@ export interface LegacyChannelOptions {
   store: EventStore;
   keepAliveMs: number;
   maxBufferedBytes: number;
+  onSlowClient?: () => void;
   /** The stream closed (not by us): the session may still be resumed for a while. */
   onDisconnect: () => void;
 }
@@ -38,7 +39,7 @@ export class LegacyChannel implements ClientChannel {
     const previous = this.#conn;
     this.#conn = undefined;
     previous?.end();
-    const conn = new SseStream(res, { keepAliveMs: this.#options.keepAliveMs, maxBufferedBytes: this.#options.maxBufferedBytes });
+    const conn = new SseStream(res, { keepAliveMs: this.#options.keepAliveMs, maxBufferedBytes: this.#options.maxBufferedBytes, onSlowClient: this.#options.onSlowClient });
     // The endpoint event has an id too: a client that reconnects before any message still has a cursor.
     conn.send(this.#options.endpoint, eventId(this.#options.sessionId, 0), 'endpoint');
     let last = afterSeq;

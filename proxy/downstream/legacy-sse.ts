@@ -14,6 +14,7 @@ import { LegacyChannel } from './legacy-channel.ts';
 import { newSessionId, refuseOverSessionLimit, sessionServes, type DownstreamOptions } from './options.ts';
 import { header, readMessage } from './read-message.ts';
 import { refuse, sendAccepted, sendError } from './respond.ts';
+import { errorResponse } from '../mux/jsonrpc-error.ts';
 
 /** Where a route's legacy clients POST: `P/message` (`/message` for the root prefix). */
 export function messagePath(route: CompiledRoute): string {
@@ -47,6 +48,7 @@ export class LegacySseEndpoint {
       store: this.#options.store,
       keepAliveMs: this.#options.keepAliveMs,
       maxBufferedBytes: this.#options.maxBufferedBytes,
+      onSlowClient: () => this.#options.onLimit?.('slow-client'),
       onDisconnect: () => this.#startGrace(id),
     });
     const session = this.#options.createSession(id, route, channel, 'sse', principal);
@@ -75,6 +77,13 @@ export class LegacySseEndpoint {
     const channel = session.channel;
     switch (incoming.kind) {
       case 'request': {
+        if (session.inFlight >= this.#options.maxInFlightPerSession) {
+          // Accepted already (202): the refusal goes on the stream, as the answer would have.
+          this.#options.onLimit?.('in-flight-per-session');
+          const refused = refuse('MCPMUX_LIMIT_EXCEEDED', `this session already has ${this.#options.maxInFlightPerSession} requests in flight; wait for answers`);
+          channel.send(errorResponse(incoming.message.id, refused));
+          return;
+        }
         const response = await this.#answer(session, route, incoming.message, principal);
         if (response) channel.send(response);
         return;

@@ -31,6 +31,8 @@ export interface DownstreamOptions {
   maxJsonDepth: number;
   /** Sessions one authenticated principal may hold at once (0: no limit; anonymous callers are not counted). */
   maxSessionsPerPrincipal: number;
+  /** Requests one session may have in flight at once (each may hold an SSE stream). */
+  maxInFlightPerSession: number;
   /** A limit was hit (for the metric): body-bytes, json-depth, sessions-per-principal, slow-client. */
   onLimit?: (limit: string) => void;
 }
@@ -49,6 +51,14 @@ export function refuseOverSessionLimit(options: DownstreamOptions, principal: Pr
   if (options.sessions.countFor(principal.id) < options.maxSessionsPerPrincipal) return false;
   options.onLimit?.('sessions-per-principal');
   sendError(res, refuse('MCPMUX_LIMIT_EXCEEDED', `${principal.id} already holds ${options.maxSessionsPerPrincipal} sessions; end one (DELETE) or let one expire`), requestId);
+  return true;
+}
+
+/** Refuses a request over the session's in-flight limit (429, its id in the error). True when sent. */
+export function refuseOverInFlightLimit(options: DownstreamOptions, session: MuxSession, res: ServerResponse, requestId: RequestId): boolean {
+  if (session.inFlight < options.maxInFlightPerSession) return false;
+  options.onLimit?.('in-flight-per-session');
+  sendError(res, refuse('MCPMUX_LIMIT_EXCEEDED', `this session already has ${options.maxInFlightPerSession} requests in flight; wait for answers`), requestId);
   return true;
 }
 

@@ -8,6 +8,8 @@ export interface SseStreamOptions {
   headers?: Record<string, string>;
   keepAliveMs: number;
   maxBufferedBytes: number;
+  /** Told when the stream is cut for a reader too slow (for the limits metric). */
+  onSlowClient?: () => void;
 }
 
 export const SSE_HEADERS: Readonly<Record<string, string>> = {
@@ -19,6 +21,7 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = {
 export class SseStream {
   readonly #res: ServerResponse;
   readonly #maxBufferedBytes: number;
+  readonly #onSlowClient: (() => void) | undefined;
   readonly #timer: NodeJS.Timeout;
   readonly #onClose: Array<() => void> = [];
   #open = true;
@@ -26,6 +29,7 @@ export class SseStream {
   constructor(res: ServerResponse, options: SseStreamOptions) {
     this.#res = res;
     this.#maxBufferedBytes = options.maxBufferedBytes;
+    this.#onSlowClient = options.onSlowClient;
     res.writeHead(200, { ...SSE_HEADERS, ...options.headers });
     res.flushHeaders();
     this.#timer = setInterval(() => this.#write(': keep-alive\n\n'), options.keepAliveMs);
@@ -64,6 +68,7 @@ export class SseStream {
     if (!this.#open) return false;
     this.#res.write(chunk);
     if (this.#res.writableLength > this.#maxBufferedBytes) {
+      this.#onSlowClient?.();
       this.#res.destroy();
       this.#closed();
       return false;

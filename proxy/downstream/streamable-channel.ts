@@ -17,6 +17,7 @@ export interface StreamableChannelOptions {
   store: EventStore;
   keepAliveMs: number;
   maxBufferedBytes: number;
+  onSlowClient?: () => void;
   /** How long a request may stay undecided (JSON or SSE) before its stream opens. Default 100 ms. */
   sseAfterMs?: number;
 }
@@ -197,7 +198,7 @@ export class StreamableChannel implements ClientChannel {
   }
 
   #connect(res: ServerResponse): SseStream {
-    return new SseStream(res, { headers: this.#headers, keepAliveMs: this.#options.keepAliveMs, maxBufferedBytes: this.#options.maxBufferedBytes });
+    return new SseStream(res, { headers: this.#headers, keepAliveMs: this.#options.keepAliveMs, maxBufferedBytes: this.#options.maxBufferedBytes, onSlowClient: this.#options.onSlowClient });
   }
 
   /** Decides for SSE: the stream opens (with its priming event) on the held response. */

@@ -82,6 +82,11 @@ export class MuxSession {
   readonly #relay: UpstreamRelay;
   /** Requests in flight by downstream id, so notifications/cancelled can abort them. */
   readonly #inFlight = new Map<RequestId, AbortController>();
+
+  /** Client requests being answered now. */
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
   /** The lists the client has asked for: a target's list_changed is news only for those. */
   readonly #listed = new Set<'tools' | 'prompts' | 'resources'>();
   #protocolVersion: string | undefined;

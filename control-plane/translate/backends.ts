@@ -1,7 +1,7 @@
 // AgentgatewayBackend (agentgateway.dev, the tutorial's kind) and MCPBackend (mcpmux.dev, ours) read
 // into one internal shape. Everything after this module is kind-agnostic. Naming and filter options
 // (prefix mode, tool globs, serverInfo, instructions) come from backend-options.ts.
-import type { FailureMode, Protocol, StdioCommand, Timeouts } from '../../shared/config/types.ts';
+import type { AccessRule, FailureMode, Protocol, StdioCommand, Timeouts } from '../../shared/config/types.ts';
 import type { KubeObject } from '../sources/source.ts';
 import { DEFAULT_BACKEND_OPTIONS, readBackendOptions, type BackendOptions } from './backend-options.ts';
 import { at, integer, record, records, string, type Fields } from './read.ts';
@@ -46,15 +46,8 @@ export interface AuthenticationSpec {
   apiKeysSecret?: string;
 }
 
-export interface AuthorizationRuleSpec {
-  name: string;
-  effect: 'allow' | 'deny';
-  subjects: string[];
-  groups: string[];
-  scopes: string[];
-  tools: string[];
-  targets: string[];
-}
+/** One authorization rule, as the snapshot carries it (types.ts AccessRule). */
+export type AuthorizationRuleSpec = AccessRule;
 
 export interface BackendSpec extends BackendOptions {
   object: KubeObject;

@@ -155,4 +155,13 @@ test('a folder without a Gateway of our classes is not ok and says why', async (
   }
 });
 
+test('the secured example: who may call, the rules, the credential header, and no secret value', async () => {
+  const { ok, report } = await validateDir(fileURLToPath(new URL('../deploy/examples/secured/', import.meta.url)), { gatewayClasses: ['mcpmux'] });
+  assert.ok(ok, report);
+  assert.match(report, /authentication: API keys of admin, reader/);
+  assert.match(report, /authorization: allow readers-echo, allow admins-everything, deny nobody-runs-long-operations/);
+  assert.match(report, /upstream credential: header authorization/);
+  for (const secret of ['reader-key-change-me', 'admin-key-change-me', 'upstream-token-change-me']) assert.not.match(report, new RegExp(secret));
+});
+
 test.run();

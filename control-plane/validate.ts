@@ -58,6 +58,27 @@ function describeSnapshot(snapshot: Snapshot): string[] {
     lines.push(`  backend ${backend.name}: ${targets.length} target${targets.length === 1 ? '' : 's'}`);
     for (const t of targets) lines.push(`    target ${t.name}: ${targetUrls(t)} (${protocolName(t)}, from ${t.source})`);
     lines.push(...describeNaming(backend, targets));
+    lines.push(...describeAccess(snapshot, backend, targets));
+  }
+  return lines;
+}
+
+/** Who may call the backend, what each may use, and whether its targets carry a credential (never its value). */
+function describeAccess(snapshot: Snapshot, backend: Backend, targets: Target[]): string[] {
+  const policy = snapshot.policies.find((p) => p.backends.includes(backend.name));
+  const lines: string[] = [];
+  const authn = policy?.authentication;
+  if (!authn) lines.push('    authentication: none (anyone may call)');
+  else {
+    const ways = [...authn.jwt.map((j) => `JWT from ${j.issuer}`), ...(authn.apiKeys.length > 0 ? [`API keys of ${authn.apiKeys.map((k) => k.principal).join(', ')}`] : [])];
+    lines.push(`    authentication: ${ways.join('; ') || 'nothing resolves: every request is refused'}`);
+  }
+  const rules = policy?.authorization?.rules ?? [];
+  if (rules.length > 0) lines.push(`    authorization: ${rules.map((r) => `${r.effect} ${r.name}`).join(', ')}`);
+  const credential = targets.find((t) => t.authSecret)?.authSecret;
+  if (credential) {
+    const secret = snapshot.secrets.find((s) => s.name === credential);
+    lines.push(`    upstream credential: ${secret ? `header ${secret.data.header}` : 'Secret not found: the targets are unavailable'}`);
   }
   return lines;
 }

@@ -1,6 +1,6 @@
 // The downstream sessions this proxy holds, in memory: by id, with idle eviction. Evicting or
-// deleting a session closes its upstream sessions. (The NATS-backed store shared across replicas
-// comes with its own issue; until then there is one implementation and no interface.)
+// deleting a session closes its upstream sessions. What replicas share about sessions goes through
+// store.ts (in memory or NATS KV); wiring it in here is the rest of issue 8.
 import { errorMessage } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { MuxSession } from '../mux/session.ts';
@@ -37,7 +37,6 @@ export class SessionRegistry {
     this.#sessions.set(session.id, session);
   }
 
-  /** The session, marked active; undefined if unknown (never created, deleted or evicted). */
   /** Sessions held by one principal (linear: only asked when a session is created). */
   countFor(principal: string): number {
     let count = 0;
@@ -45,6 +44,7 @@ export class SessionRegistry {
     return count;
   }
 
+  /** The session, marked active; undefined if unknown (never created, deleted or evicted). */
   get(id: string): MuxSession | undefined {
     const session = this.#sessions.get(id);
     if (session) session.lastActiveAt = Date.now();

@@ -13,7 +13,9 @@
 // never seen an earlier state.
 import type { Policy, Secret, Snapshot } from '../../shared/config/types.ts';
 import { sealParts } from '../../shared/config/version.ts';
+import type { KubeObject } from '../sources/source.ts';
 import type { ClusterState } from '../state/state.ts';
+import type { BackendSpec } from './backends.ts';
 import { ClusterIndex } from './cluster-index.ts';
 import { Kinds, MCPMUX_CONTROLLER_NAME } from './kinds.ts';
 import { layoutOf, type BackendSlot } from './layout.ts';
@@ -53,20 +55,16 @@ export function translate(state: ClusterState, options: TranslateOptions): Trans
   const resolveOptions = { allowStdio: options.allowStdio === true };
   const resolutions: Resolution[] = layout.backends.map((slot) => resolveCached(slot.object, index, resolveOptions));
 
-  // Upstream credentials: read from their Secrets on every run (a few backends have one), so a
-  // rotated token is a new version without any backend being resolved again.
-  const credentials = layout.backends.map((slot) => upstreamCredential(state, slot.object));
-  // Authentication the same way: its Secrets (JWKS, API keys) are read on every run.
-  const policies = layout.backends.map((slot) => {
-    const spec = backendSpec(slot.object);
-    return typeof spec === 'string' ? undefined : backendPolicy(state, spec);
-  });
+  // What backends take from Secrets (upstream credential, JWKS, API keys) is read on every run (a
+  // few backends have any), so a rotated Secret is a new version without any backend being
+  // resolved again.
+  const fromSecrets = layout.backends.map((slot) => secretParts(state, slot.object));
 
   const statuses = [...layout.statuses];
   layout.backends.forEach((slot, i) => {
     if (slot.status === undefined) return;
     const status = backendStatus(slot, resolutions[i]!);
-    const problems = [...(typeof credentials[i] === 'string' ? [credentials[i] as string] : []), ...(policies[i]?.problems ?? [])];
+    const { problems } = fromSecrets[i]!;
     statuses[slot.status] = problems.length === 0 ? status : withUnresolvedSecrets(status, problems);
   });
 
@@ -81,23 +79,39 @@ export function translate(state: ClusterState, options: TranslateOptions): Trans
       routes: [group.routes],
       backends: resolved.map((r) => r.backend),
       targets: resolved.map((r) => r.targets),
-      policies: group.backends.map((i) => policies[i]?.policy).filter((p): p is Policy => p !== undefined),
-      secrets: group.backends.map((i) => credentials[i]).filter((c): c is Secret => c !== undefined && typeof c !== 'string'),
+      policies: group.backends.map((i) => fromSecrets[i]!.policy).filter((p): p is Policy => p !== undefined),
+      secrets: group.backends.map((i) => fromSecrets[i]!.credential).filter((c): c is Secret => c !== undefined),
     });
   });
   return { snapshots, statuses };
+}
+
+/** A backend's upstream credential and policy, and the Secrets among them that did not resolve. */
+interface SecretParts {
+  credential: Secret | undefined;
+  policy: Policy | undefined;
+  problems: string[];
+}
+
+const NO_SECRET_PARTS: SecretParts = Object.freeze({ credential: undefined, policy: undefined, problems: [] });
+
+function secretParts(state: ClusterState, object: KubeObject): SecretParts {
+  const spec = backendSpec(object);
+  if (typeof spec === 'string' || (!spec.upstreamAuth && !spec.authentication && !spec.authorization)) return NO_SECRET_PARTS;
+  const credential = upstreamCredential(state, spec);
+  const policy = backendPolicy(state, spec);
+  const problems = [...(typeof credential === 'string' ? [credential] : []), ...(policy?.problems ?? [])];
+  return { credential: typeof credential === 'string' ? undefined : credential, policy: policy?.policy, problems };
 }
 
 /**
  * A backend's upstream credential as the snapshot Secret its targets name (authSecret), or why it
  * cannot be read; undefined for a backend without one. The Secret's other keys stay out.
  */
-function upstreamCredential(state: ClusterState, object: ReturnType<typeof state.get>): Secret | string | undefined {
-  if (!object) return undefined;
-  const spec = backendSpec(object);
-  if (typeof spec === 'string' || !spec.upstreamAuth) return undefined;
+function upstreamCredential(state: ClusterState, spec: BackendSpec): Secret | string | undefined {
+  if (!spec.upstreamAuth) return undefined;
   const { secret, key, header } = spec.upstreamAuth;
-  const namespace = object.metadata.namespace ?? '';
+  const namespace = spec.object.metadata.namespace ?? '';
   const found = state.get(Kinds.Secret, namespace, secret);
   if (!found) return `Secret ${namespace}/${secret} (spec.upstreamAuth) not found`;
   const value = secretValue(found, key);

@@ -111,6 +111,13 @@ export function readBackend(object: KubeObject): BackendSpec | string {
   return read;
 }
 
+/** A list of non-empty strings (absent: empty), or why it is not one. */
+function stringList(value: unknown, where: string): string[] | string {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && v !== '')) return `${where} must be a list of non-empty strings`;
+  return [...value] as string[];
+}
+
 function readAuthorization(value: unknown): AuthorizationRuleSpec[] | undefined | string {
   if (value === undefined || value === null) return undefined;
   const rules = at(value, 'rules');
@@ -125,14 +132,17 @@ function readAuthorization(value: unknown): AuthorizationRuleSpec[] | undefined 
     names.add(name);
     const effect = (string(rule.effect) ?? 'Allow').toLowerCase();
     if (effect !== 'allow' && effect !== 'deny') return `${where}.effect must be Allow or Deny`;
-    const lists: Record<'subjects' | 'groups' | 'scopes' | 'tools' | 'targets', string[]> = { subjects: [], groups: [], scopes: [], tools: [], targets: [] };
-    for (const [field, path] of [['subjects', ['principals', 'subjects']], ['groups', ['principals', 'groups']], ['scopes', ['principals', 'scopes']], ['tools', ['tools']], ['targets', ['targets']]] as const) {
-      const list = path.length === 2 ? at(rule, path[0], path[1]) : at(rule, path[0]);
-      if (list === undefined || list === null) continue;
-      if (!Array.isArray(list) || !list.every((v) => typeof v === 'string' && v !== '')) return `${where}.${path.join('.')} must be a list of non-empty strings`;
-      lists[field] = [...list] as string[];
-    }
-    read.push({ name, effect, ...lists });
+    const principals = record(rule.principals);
+    const lists = {
+      subjects: stringList(principals?.subjects, `${where}.principals.subjects`),
+      groups: stringList(principals?.groups, `${where}.principals.groups`),
+      scopes: stringList(principals?.scopes, `${where}.principals.scopes`),
+      tools: stringList(rule.tools, `${where}.tools`),
+      targets: stringList(rule.targets, `${where}.targets`),
+    };
+    const invalid = Object.values(lists).find((list): list is string => typeof list === 'string');
+    if (invalid) return invalid;
+    read.push({ name, effect, ...(lists as Record<keyof typeof lists, string[]>) });
   }
   return read;
 }
@@ -148,15 +158,15 @@ function readAuthentication(value: unknown): AuthenticationSpec | undefined | st
     const where = `spec.authentication.jwt[${i}]`;
     const issuer = string(entry.issuer);
     if (!issuer) return `${where} needs an issuer`;
-    const audiences = entry.audiences === undefined ? [] : entry.audiences;
-    if (!Array.isArray(audiences) || !audiences.every((a) => typeof a === 'string' && a !== '')) return `${where}.audiences must be a list of strings`;
+    const audiences = stringList(entry.audiences, `${where}.audiences`);
+    if (typeof audiences === 'string') return audiences;
     const jwksUri = string(entry.jwksUri) ?? '';
     const name = string(at(entry, 'jwks', 'secretRef', 'name'));
     const key = string(at(entry, 'jwks', 'secretRef', 'key'));
     if (!jwksUri === !name) return `${where} needs exactly one of jwksUri and jwks.secretRef`;
     if (jwksUri && !/^https?:\/\/\S+$/.test(jwksUri)) return `${where}.jwksUri must be an http(s) URL`;
     if (name && !key) return `${where}.jwks.secretRef needs a name and a key`;
-    jwt.push(name ? { issuer, audiences: [...audiences] as string[], jwksUri: '', jwksSecret: { name, key: key! } } : { issuer, audiences: [...audiences] as string[], jwksUri });
+    jwt.push(name ? { issuer, audiences, jwksUri: '', jwksSecret: { name, key: key! } } : { issuer, audiences, jwksUri });
   }
   const apiKeysSecret = string(at(auth, 'apiKeys', 'secretRef', 'name'));
   if (auth.apiKeys !== undefined && !apiKeysSecret) return 'spec.authentication.apiKeys.secretRef needs a name';

@@ -106,7 +106,12 @@ function parseStatus(text: string): { reason: string; message: string } {
   }
 }
 
-/** Whether an error is the apiserver saying the resource type does not exist (a CRD not installed). */
+/** Whether the apiserver said the object (or its resource type: a CRD not installed) does not exist. */
 export function isNotFound(error: unknown): boolean {
   return error instanceof KubeApiError && error.status === 404;
+}
+
+/** Whether a write lost a race: the object changed since it was read, or exists already. */
+export function isConflict(error: unknown): boolean {
+  return error instanceof KubeApiError && error.status === 409;
 }

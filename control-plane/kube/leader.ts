@@ -13,7 +13,7 @@
 import { EventEmitter } from 'node:events';
 import { errorMessage } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
-import { KubeApiError, type KubeClient } from './client.ts';
+import { isConflict, isNotFound, type KubeClient } from './client.ts';
 import { objectPath, collectionPath, Resources } from './resources.ts';
 
 export interface LeaderElectionOptions {
@@ -130,7 +130,7 @@ export class LeaderElector extends EventEmitter<{ change: [leading: boolean] }> 
     try {
       lease = await client.request<Lease>('GET', objectPath(Resources.Lease, namespace, name));
     } catch (error) {
-      if (!(error instanceof KubeApiError && error.status === 404)) throw error;
+      if (!isNotFound(error)) throw error;
       const created = await won(client.request('POST', collectionPath(Resources.Lease, namespace), {
         body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec },
       }));
@@ -183,7 +183,7 @@ async function won(write: Promise<unknown>): Promise<boolean> {
     await write;
     return true;
   } catch (error) {
-    if (error instanceof KubeApiError && error.status === 409) return false;
+    if (isConflict(error)) return false;
     throw error;
   }
 }

@@ -19,8 +19,9 @@ import type { ClusterState } from '../state/state.ts';
 import { ownedGateways, type OwnedGateway } from '../translate/gateways.ts';
 import { at, record, string } from '../translate/read.ts';
 import { Kinds } from '../translate/kinds.ts';
-import { KubeApiError, type KubeClient } from './client.ts';
+import { isNotFound, type KubeClient } from './client.ts';
 import { collectionPath, objectPath, Resources } from './resources.ts';
+import { SerialPasses } from './serial-passes.ts';
 
 export interface ProxySettings {
   image: string;
@@ -157,14 +158,14 @@ export class Provisioner {
   readonly #options: ProvisionerOptions;
   #enabled = false;
   #state: ClusterState | null = null;
-  #running: Promise<void> | null = null;
-  #again = false;
+  readonly #passes: SerialPasses;
   /** Hash of what was last applied per object: a pass that renders the same applies nothing. */
   readonly #applied = new Map<string, string>();
   applies = 0;
 
   constructor(options: ProvisionerOptions) {
     this.#options = options;
+    this.#passes = new SerialPasses(() => this.#pass(), (error) => options.logger.warn({ err: errorMessage(error) }, 'provisioning pass failed'));
   }
 
   setEnabled(enabled: boolean): void {
@@ -178,25 +179,12 @@ export class Provisioner {
     this.#schedule();
   }
 
-  async idle(): Promise<void> {
-    while (this.#running) await this.#running;
+  idle(): Promise<void> {
+    return this.#passes.idle();
   }
 
   #schedule(): void {
-    if (!this.#enabled || !this.#state) return;
-    if (this.#running) {
-      this.#again = true;
-      return;
-    }
-    this.#running = this.#pass()
-      .catch((error: unknown) => this.#options.logger.warn({ err: errorMessage(error) }, 'provisioning pass failed'))
-      .finally(() => {
-        this.#running = null;
-        if (this.#again) {
-          this.#again = false;
-          this.#schedule();
-        }
-      });
+    if (this.#enabled && this.#state) this.#passes.request();
   }
 
   async #pass(): Promise<void> {
@@ -248,7 +236,7 @@ export class Provisioner {
             this.#applied.delete(`${type.kind}/${key}`);
             logger.info({ object: `${type.kind}/${object.metadata.namespace}/${object.metadata.name}` }, 'proxy object deleted: its Gateway is gone or not ours');
           } catch (error) {
-            if (!(error instanceof KubeApiError && error.status === 404)) logger.warn({ err: errorMessage(error) }, 'could not delete a proxy object');
+            if (!isNotFound(error)) logger.warn({ err: errorMessage(error) }, 'could not delete a proxy object');
           }
         }
       }
@@ -264,7 +252,7 @@ export class Provisioner {
     const name = string(ref.name);
     if (!namespace || !name) return undefined;
     try {
-      const configMap = await this.#options.client.request<{ data?: Record<string, string> }>('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps/${encodeURIComponent(name)}`);
+      const configMap = await this.#options.client.request<{ data?: Record<string, string> }>('GET', objectPath(Resources.ConfigMap, namespace, name));
       return configMap.data ?? {};
     } catch (error) {
       this.#options.logger.warn({ err: errorMessage(error), gatewayClass: className }, 'cannot read the GatewayClass parameters; using the flags');

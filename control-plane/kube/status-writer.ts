@@ -12,8 +12,9 @@ import { apiGroup, groupKind, objectId, type KubeObject } from '../sources/sourc
 import type { ClusterState } from '../state/state.ts';
 import { Kinds } from '../translate/kinds.ts';
 import type { ObjectStatus } from '../translate/status.ts';
-import { KubeApiError, type KubeClient } from './client.ts';
+import { isConflict, isNotFound, type KubeClient } from './client.ts';
 import { collectionPath, objectPath, Resources, type ResourceType } from './resources.ts';
+import { SerialPasses } from './serial-passes.ts';
 import { statusWrites } from './status-patch.ts';
 
 export interface StatusWriterOptions {
@@ -40,8 +41,7 @@ export class StatusWriter {
   readonly #now: () => Date;
   #enabled = false;
   #input: { statuses: readonly ObjectStatus[]; state: ClusterState } | null = null;
-  #running: Promise<void> | null = null;
-  #again = false;
+  readonly #passes: SerialPasses;
   #retry: NodeJS.Timeout | null = null;
   #failures = 0;
   /** What we last wrote per object, and from which resourceVersion: not written twice while the watch catches up. */
@@ -54,6 +54,7 @@ export class StatusWriter {
   constructor(options: StatusWriterOptions) {
     this.#options = options;
     this.#now = options.now ?? (() => new Date());
+    this.#passes = new SerialPasses(() => this.#pass(), (error) => options.logger.warn({ err: errorMessage(error) }, 'status pass failed'));
   }
 
   /** Leader: write. Not leader: stop writing (a pass under way finishes its current write). */
@@ -69,8 +70,8 @@ export class StatusWriter {
   }
 
   /** Resolves when no pass is running or due (tests). */
-  async idle(): Promise<void> {
-    while (this.#running) await this.#running;
+  idle(): Promise<void> {
+    return this.#passes.idle();
   }
 
   stop(): void {
@@ -122,18 +123,8 @@ export class StatusWriter {
 
   #schedule(): void {
     if (!this.#enabled || !this.#input) return;
-    if (this.#running) {
-      this.#again = true;
-      return;
-    }
     if (this.#retry) return; // a retry is due; it uses the newest input
-    this.#running = this.#pass().finally(() => {
-      this.#running = null;
-      if (this.#again) {
-        this.#again = false;
-        this.#schedule();
-      }
-    });
+    this.#passes.request();
   }
 
   async #pass(): Promise<void> {
@@ -161,7 +152,7 @@ export class StatusWriter {
         this.#written.set(id, { fromVersion, status: text });
         this.writes++;
       } catch (error) {
-        if (error instanceof KubeApiError && (error.status === 409 || error.status === 404)) continue; // changed or gone: a new pass follows its event
+        if (isConflict(error) || isNotFound(error)) continue; // changed or gone: a new pass follows its event
         failed++;
         this.#options.logger.warn({ err: errorMessage(error), object: id }, 'status write failed');
       }

@@ -11,7 +11,7 @@ import type { MuxSession } from '../mux/session.ts';
 import type { CompiledRoute } from '../routing/table.ts';
 import { parseEventId } from './event-store.ts';
 import { LegacyChannel } from './legacy-channel.ts';
-import { newSessionId, refuseOverSessionLimit, sessionServes, type DownstreamOptions } from './options.ts';
+import { newSessionId, overInFlightLimit, refuseOverSessionLimit, sessionServes, type DownstreamOptions } from './options.ts';
 import { header, readMessage } from './read-message.ts';
 import { refuse, sendAccepted, sendError } from './respond.ts';
 import { errorResponse } from '../mux/jsonrpc-error.ts';
@@ -77,11 +77,10 @@ export class LegacySseEndpoint {
     const channel = session.channel;
     switch (incoming.kind) {
       case 'request': {
-        if (session.inFlight >= this.#options.maxInFlightPerSession) {
+        const overLimit = overInFlightLimit(this.#options, session);
+        if (overLimit) {
           // Accepted already (202): the refusal goes on the stream, as the answer would have.
-          this.#options.onLimit?.('in-flight-per-session');
-          const refused = refuse('MCPMUX_LIMIT_EXCEEDED', `this session already has ${this.#options.maxInFlightPerSession} requests in flight; wait for answers`);
-          channel.send(errorResponse(incoming.message.id, refused));
+          channel.send(errorResponse(incoming.message.id, overLimit));
           return;
         }
         const response = await this.#answer(session, route, incoming.message, principal);

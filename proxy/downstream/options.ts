@@ -11,6 +11,7 @@ import type { EventStore } from './event-store.ts';
 import type { ServerResponse } from 'node:http';
 import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { refuse, sendError } from './respond.ts';
+import type { McpmuxError } from '../../shared/errors.ts';
 
 export type TransportKind = 'streamable-http' | 'sse';
 
@@ -54,12 +55,14 @@ export function refuseOverSessionLimit(options: DownstreamOptions, principal: Pr
   return true;
 }
 
-/** Refuses a request over the session's in-flight limit (429, its id in the error). True when sent. */
-export function refuseOverInFlightLimit(options: DownstreamOptions, session: MuxSession, res: ServerResponse, requestId: RequestId): boolean {
-  if (session.inFlight < options.maxInFlightPerSession) return false;
+/**
+ * The refusal of a request over the session's in-flight limit (counted), or undefined under it. The
+ * transports deliver it their way: 429 on a streamable POST, an error event on the legacy stream.
+ */
+export function overInFlightLimit(options: DownstreamOptions, session: MuxSession): McpmuxError | undefined {
+  if (session.inFlight < options.maxInFlightPerSession) return undefined;
   options.onLimit?.('in-flight-per-session');
-  sendError(res, refuse('MCPMUX_LIMIT_EXCEEDED', `this session already has ${options.maxInFlightPerSession} requests in flight; wait for answers`), requestId);
-  return true;
+  return refuse('MCPMUX_LIMIT_EXCEEDED', `this session already has ${options.maxInFlightPerSession} requests in flight; wait for answers`);
 }
 
 /**

@@ -11,7 +11,7 @@ import type { JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
 import { McpmuxError, errorMessage } from '../../shared/errors.ts';
 import type { MuxSession } from '../mux/session.ts';
 import type { CompiledRoute } from '../routing/table.ts';
-import { newSessionId, refuseOverInFlightLimit, refuseOverSessionLimit, sessionServes, type DownstreamOptions } from './options.ts';
+import { newSessionId, overInFlightLimit, refuseOverSessionLimit, sessionServes, type DownstreamOptions } from './options.ts';
 import { header, readMessage } from './read-message.ts';
 import { refuse, sendAccepted, sendError, sendJson } from './respond.ts';
 import { StreamableChannel } from './streamable-channel.ts';
@@ -110,7 +110,11 @@ export class StreamableHttpEndpoint {
     sse: boolean,
     principal: Principal | undefined,
   ): Promise<void> {
-    if (refuseOverInFlightLimit(this.#options, session, res, request.id)) return;
+    const overLimit = overInFlightLimit(this.#options, session);
+    if (overLimit) {
+      sendError(res, overLimit, request.id);
+      return;
+    }
     const abort = new AbortController();
     const abandon = (): void => abort.abort(refuse('MCPMUX_REQUEST_CANCELLED', 'the client closed the connection'));
     if (sse && wantsStream(request)) {

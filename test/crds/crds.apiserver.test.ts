@@ -12,21 +12,17 @@ import { readBackend } from '../../control-plane/translate/backends.ts';
 import { startKubeCluster, type KubeCluster } from '../support/kube-cluster.ts';
 import {
   AGENTGATEWAY_BACKEND_CRD,
-  ANNOTATION_ONLY_REJECTIONS,
   EXAMPLES_DIR,
-  INVALID_SAMPLES,
   MCPBACKEND_CRD,
-  SAMPLE_NAMESPACE,
   SEED_MANIFESTS,
-  VALID_SAMPLES,
   celRules,
   exampleBackends,
   loadCrd,
-  mcpBackend,
   schemaOf,
   translatorTestdataBackends,
   type KubeDoc,
 } from './schema-check.ts';
+import { ANNOTATION_ONLY_REJECTIONS, INVALID_SAMPLES, SAMPLE_NAMESPACE, VALID_SAMPLES, mcpBackend } from './samples.ts';
 
 const CRD_NAMES = ['mcpbackends.mcpmux.dev', 'agentgatewaybackends.agentgateway.dev'];
 let cluster: KubeCluster;

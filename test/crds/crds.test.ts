@@ -10,10 +10,7 @@ import { readBackend } from '../../control-plane/translate/backends.ts';
 import { AGENTGATEWAY_GROUP, MCPMUX_GROUP } from '../../control-plane/translate/kinds.ts';
 import {
   AGENTGATEWAY_BACKEND_CRD,
-  ANNOTATION_ONLY_REJECTIONS,
-  INVALID_SAMPLES,
   MCPBACKEND_CRD,
-  VALID_SAMPLES,
   celRules,
   exampleBackends,
   loadCrd,
@@ -26,6 +23,7 @@ import {
   type KubeDoc,
   type Schema,
 } from './schema-check.ts';
+import { ANNOTATION_ONLY_REJECTIONS, INVALID_SAMPLES, VALID_SAMPLES } from './samples.ts';
 
 const crds: Record<string, Crd> = {
   MCPBackend: loadCrd(MCPBACKEND_CRD),

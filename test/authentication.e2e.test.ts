@@ -16,6 +16,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createEchoUpstream } from './bench/fixtures/echo-upstream.ts';
+import { gatewayAndRoute } from './support/manifests.ts';
 import { CLI, freePort, startNode, waitForHttpOk, type Managed } from './support/processes.ts';
 
 const ISSUER = 'https://idp.example.test';
@@ -56,22 +57,7 @@ test.before(async () => {
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
   const port = (upstream.address() as AddressInfo).port;
   dir = mkdtempSync(join(tmpdir(), 'mcpmux-authn-'));
-  writeFileSync(join(dir, 'config.yaml'), `apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: gw, namespace: team }
-spec:
-  gatewayClassName: mcpmux
-  listeners: [{ name: http, port: 80, protocol: HTTP }]
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: route, namespace: team }
-spec:
-  parentRefs: [{ name: gw }]
-  rules:
-  - matches: [{ path: { type: PathPrefix, value: /mcp } }]
-    backendRefs: [{ name: secured, group: mcpmux.dev, kind: MCPBackend }]
----
+  writeFileSync(join(dir, 'config.yaml'), `${gatewayAndRoute({ namespace: 'team', gateway: 'gw', route: 'route', backend: 'secured' })}---
 apiVersion: mcpmux.dev/v1alpha1
 kind: MCPBackend
 metadata: { name: secured, namespace: team }

@@ -14,6 +14,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createEchoUpstream } from './bench/fixtures/echo-upstream.ts';
 import { CLI, freePort, startNode, until, waitForHttpOk, type Managed } from './support/processes.ts';
+import { gatewayAndRoute } from './support/manifests.ts';
 import { ensureTool } from './support/tools.ts';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -34,36 +35,7 @@ metadata:
 stringData:
   token: "${token}"
 `;
-  return `apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata:
-  name: gw
-  namespace: team
-spec:
-  gatewayClassName: mcpmux
-  listeners:
-  - name: http
-    port: 80
-    protocol: HTTP
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata:
-  name: route
-  namespace: team
-spec:
-  parentRefs:
-  - name: gw
-  rules:
-  - matches:
-    - path:
-        type: PathPrefix
-        value: /mcp
-    backendRefs:
-    - name: secured
-      group: mcpmux.dev
-      kind: MCPBackend
----
+  return `${gatewayAndRoute({ namespace: 'team', gateway: 'gw', route: 'route', backend: 'secured' })}---
 apiVersion: mcpmux.dev/v1alpha1
 kind: MCPBackend
 metadata:

@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CLI, ROOT, freePort, startNode, type Managed } from '../support/processes.ts';
+import { gatewayAndRoute } from '../support/manifests.ts';
 
 /** The suite version the scenario list, the pending list and the floor were measured with. */
 const SUITE_VERSION = '0.1.16';
@@ -205,36 +206,7 @@ async function runAll(target: Run['target'], url: string, scenarios: string[], a
 
 function manifests(fixturePort: number): string {
   return `# Written by test/conformance/run.ts: one Gateway, /mcp routed to the conformance fixture.
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata:
-  name: conformance-gateway
-  namespace: default
-spec:
-  gatewayClassName: mcpmux
-  listeners:
-  - name: http
-    port: 80
-    protocol: HTTP
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata:
-  name: conformance
-  namespace: default
-spec:
-  parentRefs:
-  - name: conformance-gateway
-  rules:
-  - matches:
-    - path:
-        type: PathPrefix
-        value: /mcp
-    backendRefs:
-    - group: mcpmux.dev
-      kind: MCPBackend
-      name: conformance
----
+${gatewayAndRoute({ namespace: 'default', gateway: 'conformance-gateway', route: 'conformance', backend: 'conformance' })}---
 apiVersion: mcpmux.dev/v1alpha1
 kind: MCPBackend
 metadata:

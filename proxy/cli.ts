@@ -20,14 +20,18 @@ export const proxyCommand: Command = {
   description:
     'Locally the Gateway listener\'s port (80 in the tutorial) is served on --port. With --gateway omitted the proxy serves the\n' +
     'only Gateway there is. If the control plane goes away the proxy keeps serving its last snapshot and reconnects.',
-  examples: ['mcpmux proxy --port 8080', 'mcpmux proxy --gateway agentgateway-system/mcp-gateway --control-plane 127.0.0.1:18000'],
+  examples: [
+    'mcpmux proxy --port 8080',
+    'mcpmux proxy --gateway agentgateway-system/mcp-gateway --control-plane 127.0.0.1:18000',
+    'mcpmux proxy --nats nats://nats:4222 --replica-id proxy-0   # one of several replicas sharing sessions',
+  ],
   flags: [
     { name: 'control-plane', type: 'string', default: '127.0.0.1:18000', description: 'host:port of the control plane gRPC server' },
     { name: 'gateway', type: 'string', default: '', description: 'NAMESPACE/NAME of the Gateway to serve (empty: the only one)' },
     { name: 'address', type: 'string', default: '127.0.0.1', description: 'address to bind' },
     { name: 'port', type: 'number', default: 8080, description: 'port for MCP traffic (the Gateway listener)' },
     { name: 'http-port', type: 'number', default: 15000, description: '/healthz, /readyz, /metrics' },
-    { name: 'replica-id', type: 'string', default: '', description: 'unique id of this replica (default: hostname-pid-random)' },
+    { name: 'replica-id', type: 'string', default: '', description: 'unique id of this replica: letters, digits, - and _ (default: hostname-pid-random)' },
     { name: 'allow-stdio', type: 'boolean', default: false, description: 'run the commands of stdio targets (local development; mcpmux dev sets it)' },
     { name: 'allowed-origins', type: 'string', default: '', description: 'comma-separated Origins browsers may call from, or * (default: localhost origins); others get 403' },
     { name: 'max-body-bytes', type: 'number', default: 4 * 1024 * 1024, description: 'largest request body accepted (413 above it)' },
@@ -41,10 +45,14 @@ export const proxyCommand: Command = {
     { name: 'tls-key', type: 'string', description: 'mTLS: PEM private key of --tls-cert' },
     { name: 'tls-server-name', type: 'string', description: 'mTLS: the name the control plane\'s certificate carries, when not the host of --control-plane' },
     { name: 'allowed-hosts', type: 'string', default: '', description: 'comma-separated Host names clients may use, or * (default: localhost names on a loopback bind, any otherwise)' },
+    { name: 'nats', type: 'string', default: '', description: 'nats://host:port[,...] with JetStream: replicas share sessions through it, so any replica serves any request (empty: sessions stay on this replica)' },
+    { name: 'nats-prefix', type: 'string', default: 'mcpmux', description: 'names of the NATS buckets, stream and subjects (fleets sharing one NATS need different ones)' },
+    { name: 'drain-timeout', type: 'number', default: 20, description: 'seconds a shutdown (SIGTERM) waits for requests in flight while sessions move to other replicas' },
   ],
   async run(flags) {
     const logger = createLogger('proxy');
-    const replicaId = flag.string(flags, 'replica-id') || `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+    // It names NATS subjects: a dotted host name is made safe.
+    const replicaId = flag.string(flags, 'replica-id') || `${hostname().replace(/[^A-Za-z0-9_-]/g, '-')}-${process.pid}-${randomBytes(3).toString('hex')}`;
     const running = await startProxy({
       controlPlane: flag.string(flags, 'control-plane'),
       gateway: flag.string(flags, 'gateway'),
@@ -60,6 +68,9 @@ export const proxyCommand: Command = {
         { ca: '--tls-ca', cert: '--tls-cert', key: '--tls-key' },
       ),
       tlsServerName: (flags['tls-server-name'] as string | undefined) || undefined,
+      nats: flag.string(flags, 'nats') || undefined,
+      natsPrefix: flag.string(flags, 'nats-prefix'),
+      drainTimeoutMs: flag.number(flags, 'drain-timeout') * 1000,
       limits: {
         maxBodyBytes: positive(flags, 'max-body-bytes'),
         maxJsonDepth: positive(flags, 'max-json-depth'),

@@ -7,6 +7,7 @@ import type { TlsMaterial } from '../shared/net/tls.ts';
 import { ConfigClient } from './config/client.ts';
 import { compileRoutingTable } from './routing/table.ts';
 import { ProxyServer } from './server.ts';
+import { Fleet } from './fleet/fleet.ts';
 
 export interface ProxyOptions {
   controlPlane: string;
@@ -25,6 +26,12 @@ export interface ProxyOptions {
   /** mTLS to the control plane (see ConfigClientOptions). */
   tls?: TlsMaterial;
   tlsServerName?: string;
+  /** Share sessions with the other replicas through this NATS (nats://host:port[,…]); undefined: alone. */
+  nats?: string | undefined;
+  /** Names of the NATS buckets, stream and subjects. Default mcpmux. */
+  natsPrefix?: string | undefined;
+  /** How long a graceful shutdown waits for requests in flight. Default 20 s. */
+  drainTimeoutMs?: number | undefined;
   logger: Logger;
 }
 
@@ -45,7 +52,17 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
 
   const limitHits = new Counter({ name: 'mcpmux_proxy_limit_hits_total', help: 'Requests refused by a limit, by limit', labelNames: ['limit'], registers: [metrics] });
   const limits = Object.fromEntries(Object.entries(options.limits ?? {}).filter(([, v]) => v !== undefined));
+  const fleet = options.nats
+    ? await Fleet.open({
+        servers: options.nats,
+        prefix: options.natsPrefix,
+        replicaId: options.replicaId,
+        idleTtlMs: options.limits?.sessionIdleTtlMs ?? 30 * 60_000,
+        logger,
+      })
+    : undefined;
   const server = new ProxyServer({
+    ...(fleet ? { fleet } : {}),
     address: options.address,
     port: options.port,
     logger,
@@ -74,19 +91,23 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const health = await startHealthServer({
     address: options.address,
     port: options.httpPort,
-    ready: () => (server.version ? { ready: true } : { ready: false, reason: 'no snapshot yet' }),
+    ready: () => (server.draining ? { ready: false, reason: 'draining' } : server.version ? { ready: true } : { ready: false, reason: 'no snapshot yet' }),
     metrics,
   });
   config.start();
-  logger.info({ mcp: `http://${options.address}:${server.port}`, http: `${options.address}:${health.port}`, controlPlane: options.controlPlane, replica: options.replicaId }, 'proxy listening');
+  logger.info(
+    { mcp: `http://${options.address}:${server.port}`, http: `${options.address}:${health.port}`, controlPlane: options.controlPlane, replica: options.replicaId, nats: options.nats ?? 'none' },
+    'proxy listening',
+  );
   return {
     port: server.port,
     httpPort: health.port,
     server,
     config,
     close: async () => {
+      // Readiness turns false first, so a balancer stops sending new work while in-flight work ends.
+      await server.drain(options.drainTimeoutMs ?? 20_000);
       config.close();
-      await server.close();
       await health.close();
     },
   };

@@ -26,6 +26,11 @@ import type { Principal } from './auth/authenticator.ts';
 import type { RoutingTable } from './routing/table.ts';
 import { SessionRegistry } from './sessions/registry.ts';
 import { UpstreamPool } from './upstream/pool.ts';
+import type { Fleet } from './fleet/fleet.ts';
+import { FleetSessions } from './fleet/sessions.ts';
+import type { ClientChannel } from './mux/channel.ts';
+import type { CompiledRoute } from './routing/table.ts';
+import type { TransportKind } from './downstream/options.ts';
 
 export interface ProxyServerOptions {
   /** Address to bind, e.g. 127.0.0.1 (loopback outside a cluster) or 0.0.0.0. */
@@ -73,6 +78,8 @@ export interface ProxyServerOptions {
   sseKeepAliveMs?: number;
   /** A legacy SSE session whose stream dropped waits this long for the client to resume it. Default 30 s. */
   legacyResumeGraceMs?: number;
+  /** Share sessions with the other replicas over NATS (proxy/fleet); without it sessions are this replica's alone. */
+  fleet?: Fleet;
 }
 
 const DEFAULTS = {
@@ -91,6 +98,9 @@ const DEFAULTS = {
 };
 
 
+/** A drain waits this long after the last request: pooled connections of a balancer go idle by then. */
+const DRAIN_QUIET_MS = 1_000;
+
 type ResolvedOptions = ProxyServerOptions & typeof DEFAULTS & { serverInfo: Implementation };
 
 export class ProxyServer {
@@ -102,16 +112,57 @@ export class ProxyServer {
   readonly #guard: HttpGuard;
   readonly #streamable: StreamableHttpEndpoint;
   readonly #legacy: LegacySseEndpoint;
+  readonly #fleetSessions: FleetSessions | undefined;
   #table: RoutingTable | undefined;
   #port: number | undefined;
+  /** Requests being answered now, streams of the session excepted (what a drain waits for). */
+  #inFlight = 0;
+  #lastRequestAt = 0;
+  #draining = false;
 
   constructor(options: ProxyServerOptions) {
     const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
     this.#options = { ...DEFAULTS, serverInfo: { name: 'mcpmux', version: MCPMUX_VERSION }, ...defined } as ResolvedOptions;
     this.#logger = options.logger;
     this.#pool = new UpstreamPool({ keepAliveTimeoutMs: this.#options.upstreamKeepAliveMs });
-    this.#sessions = new SessionRegistry({ logger: this.#logger, idleTtlMs: this.#options.sessionIdleTtlMs });
+    const fleet = options.fleet;
+    this.#sessions = new SessionRegistry({
+      logger: this.#logger,
+      idleTtlMs: this.#options.sessionIdleTtlMs,
+      ...(fleet
+        ? {
+            onActive: (id: string) => fleet.touch(id),
+            usedElsewhere: (id: string) => this.#fleetSessions?.usedElsewhere(id) === true,
+            onDeleted: (id: string) => this.#fleetSessions?.ended(id),
+            onRemoved: (id: string) => this.#fleetSessions?.removed(id),
+          }
+        : {}),
+    });
     this.#guard = new HttpGuard({ allowedOrigins: options.allowedOrigins, allowedHosts: options.allowedHosts, bindAddress: options.address });
+    const createSession = (id: string, route: CompiledRoute, channel: ClientChannel, transport: TransportKind, principal: string | undefined): MuxSession =>
+      new MuxSession({
+        id,
+        routePrefix: route.pathPrefix,
+        principal,
+        channel,
+        pool: this.#pool,
+        logger: this.#logger,
+        serverInfo: this.#options.serverInfo,
+        requestTimeoutMs: this.#options.requestTimeoutMs,
+        initializeTimeoutMs: this.#options.initializeTimeoutMs,
+        targetRetryMs: this.#options.targetRetryMs,
+        fallbackProtocolVersion: transport === 'sse' ? LEGACY_SSE_PROTOCOL_VERSION : LATEST_PROTOCOL_VERSION,
+        ...(this.#fleetSessions ? { fleet: this.#fleetSessions.hooks(id) } : {}),
+      });
+    this.#fleetSessions = fleet
+      ? new FleetSessions({
+          fleet,
+          registry: this.#sessions,
+          logger: this.#logger,
+          route: (prefix) => this.#table?.routes.find((r) => r.pathPrefix === prefix),
+          createSession,
+        })
+      : undefined;
     const downstream: DownstreamOptions = {
       sessions: this.#sessions,
       logger: this.#logger,
@@ -124,20 +175,8 @@ export class ProxyServer {
       maxInFlightPerSession: this.#options.maxInFlightPerSession,
       onLimit: options.onLimit,
       legacyResumeGraceMs: this.#options.legacyResumeGraceMs,
-      createSession: (id, route, channel, transport, principal) =>
-        new MuxSession({
-          id,
-          routePrefix: route.pathPrefix,
-          principal: principal?.id,
-          channel,
-          pool: this.#pool,
-          logger: this.#logger,
-          serverInfo: this.#options.serverInfo,
-          requestTimeoutMs: this.#options.requestTimeoutMs,
-          initializeTimeoutMs: this.#options.initializeTimeoutMs,
-          targetRetryMs: this.#options.targetRetryMs,
-          fallbackProtocolVersion: transport === 'sse' ? LEGACY_SSE_PROTOCOL_VERSION : LATEST_PROTOCOL_VERSION,
-        }),
+      createSession,
+      ...(this.#fleetSessions ? { fleet: this.#fleetSessions } : {}),
     };
     this.#streamable = new StreamableHttpEndpoint(downstream);
     this.#legacy = new LegacySseEndpoint(downstream);
@@ -187,8 +226,55 @@ export class ProxyServer {
     this.#logger.info({ version: table.version, routes: table.routes.length }, 'routing table applied');
   }
 
+  /** Whether a drain has begun (readiness says not ready). */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /**
+   * Graceful shutdown: stops accepting connections (and tells clients on open ones to reconnect
+   * elsewhere), hands this replica's sessions to the fleet (its heartbeat goes, survivors adopt
+   * them, streams held here end so their clients resume on another replica), waits for the requests
+   * in flight to be answered (at most `timeoutMs`), then closes. Without a fleet the sessions end.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    if (this.#draining) return;
+    this.#draining = true;
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeIdleConnections();
+    const fleet = this.#options.fleet;
+    if (fleet) {
+      await fleet.leave();
+      for (const session of this.#sessions.values()) {
+        // Upstream GET streams and client streams move to the replica that adopts the session.
+        session.ownerChanged(false);
+        (session.channel as ClientChannel & { released?: () => void }).released?.();
+      }
+    }
+    const deadline = Date.now() + timeoutMs;
+    // Answered, and quiet long enough for a balancer's pooled connections to us to have gone idle.
+    const busy = (): boolean => this.#inFlight > 0 || [...this.#sessions.values()].some((s) => s.inFlight > 0);
+    while (Date.now() < deadline && (busy() || Date.now() - this.#lastRequestAt < DRAIN_QUIET_MS)) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    if (this.#inFlight > 0) this.#logger.warn({ inFlight: this.#inFlight }, 'drain timed out with requests in flight');
+    this.#legacy.close();
+    if (fleet) await this.#sessions.detachAll();
+    else await this.#sessions.closeAll();
+    this.#server.closeAllConnections();
+    await closed;
+    await this.#pool.close();
+    if (fleet) await fleet.close();
+    this.#logger.info('drained');
+  }
+
   /** Stops listening, ends every session (DELETE upstream where there is a session id), closes the pool. */
   async close(): Promise<void> {
+    if (this.#options.fleet) {
+      // Sessions are the fleet's: a replica that stops lets go of them (drain() without waiting).
+      await this.drain(0);
+      return;
+    }
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     this.#server.closeIdleConnections();
     this.#legacy.close();
@@ -201,6 +287,16 @@ export class ProxyServer {
   #onRequest(req: IncomingMessage, res: ServerResponse): void {
     // Read once: the whole request runs on the table it started with.
     const table = this.#table;
+    this.#lastRequestAt = Date.now();
+    // Session streams stay open until the drain ends them; everything else is waited for.
+    if (req.method !== 'GET') {
+      this.#inFlight++;
+      res.once('close', () => {
+        this.#inFlight--;
+        this.#lastRequestAt = Date.now();
+      });
+    }
+    if (this.#draining) res.setHeader('connection', 'close');
     try {
       this.#guard.check(req, res);
       if (!table) {
@@ -272,7 +368,7 @@ export class ProxyServer {
           sendError(res, refuse('MCPMUX_NOT_ACCEPTABLE', 'GET opens an event stream: Accept must allow text/event-stream'));
           return;
         }
-        this.#legacy.open(req, res, match.route, principal);
+        this.#legacy.open(req, res, match.route, principal).catch((error: unknown) => this.#internalError(res, error));
         return;
       }
       this.#streamable.handle(req, res, match.route, principal);

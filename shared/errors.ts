@@ -39,6 +39,8 @@ export const ErrorCodes = {
   MCPMUX_LIMIT_EXCEEDED: { httpStatus: 429, jsonRpc: -32600 },
   // No valid credential for a guarded route (401 with WWW-Authenticate).
   MCPMUX_UNAUTHORIZED: { httpStatus: 401, jsonRpc: -32001 },
+  // The replicas' shared session store (NATS) cannot be reached just now: retry shortly (503, Retry-After).
+  MCPMUX_FLEET_UNAVAILABLE: { httpStatus: 503, jsonRpc: -32603 },
   // A bug of ours, not the client's nor an upstream's.
   MCPMUX_INTERNAL: { httpStatus: 500, jsonRpc: -32603 },
 } as const satisfies Record<string, { httpStatus: number; jsonRpc: number }>;

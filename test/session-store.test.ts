@@ -29,7 +29,7 @@ const stores: Array<[string, () => Promise<SessionStore>]> = [
 ];
 
 function record(id: string, owner = 'replica-a'): SessionRecord {
-  return { id, owner, principal: 'jwt:https://idp#alice', routePrefix: '/mcp', transport: 'streamable-http', protocolVersion: '2025-06-18', upstreams: { echo: { sessionId: 'u-1', endpoint: 'http://127.0.0.1:3001/mcp' } } };
+  return { id, owner, principal: 'jwt:https://idp#alice', routePrefix: '/mcp', transport: 'streamable-http', protocolVersion: '2025-06-18', upstreams: { echo: { sessionId: 'u-1', endpoint: 'http://127.0.0.1:3001/mcp', initializeResult: { protocolVersion: '2025-06-18', capabilities: { tools: {} }, serverInfo: { name: 'echo', version: '1' } } } } };
 }
 
 test.before(async () => {

@@ -7,6 +7,7 @@ import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { ClientChannel } from '../mux/channel.ts';
 import { eventId, type EventStore } from './event-store.ts';
 import { SseStream } from './sse-stream.ts';
+import type { FleetStreamLink } from '../fleet/shared-stream.ts';
 
 export interface LegacyChannelOptions {
   sessionId: string;
@@ -18,6 +19,8 @@ export interface LegacyChannelOptions {
   onSlowClient?: () => void;
   /** The stream closed (not by us): the session may still be resumed for a while. */
   onDisconnect: () => void;
+  /** In a fleet: the stream lives in the shared buffer, and whoever holds it owns the session. */
+  fleet?: FleetStreamLink;
 }
 
 export class LegacyChannel implements ClientChannel {
@@ -31,7 +34,12 @@ export class LegacyChannel implements ClientChannel {
   }
 
   get connected(): boolean {
-    return this.#conn?.open === true;
+    return this.#options.fleet ? this.#options.fleet.stream.attached : this.#conn?.open === true;
+  }
+
+  /** This replica holds no stream and cannot reach the one that does: answers would be lost. */
+  get unreachable(): boolean {
+    return this.#options.fleet?.unreachable() === true;
   }
 
   /** Attaches a new stream: the endpoint event, then the events after `afterSeq` (a resume). */
@@ -42,6 +50,19 @@ export class LegacyChannel implements ClientChannel {
     const conn = new SseStream(res, { keepAliveMs: this.#options.keepAliveMs, maxBufferedBytes: this.#options.maxBufferedBytes, onSlowClient: this.#options.onSlowClient });
     // The endpoint event has an id too: a client that reconnects before any message still has a cursor.
     conn.send(this.#options.endpoint, eventId(this.#options.sessionId, 0), 'endpoint');
+    const fleet = this.#options.fleet;
+    if (fleet) {
+      await fleet.claim();
+      await fleet.stream.attach(conn, Math.max(afterSeq, fleet.stream.delivered, afterSeq > 0 ? 0 : fleet.lastDelivered()));
+      if (this.#closed) {
+        fleet.stream.detach();
+        return;
+      }
+      conn.onClose(() => {
+        if (!this.#closed && !fleet.stream.attached) this.#options.onDisconnect();
+      });
+      return;
+    }
     let last = afterSeq;
     while (last < this.#seq && conn.open) {
       const events = (await this.#options.store.replay(this.#options.sessionId, this.#options.sessionId, last)).filter((e) => e.seq > last);
@@ -66,6 +87,10 @@ export class LegacyChannel implements ClientChannel {
 
   send(message: JSONRPCMessage): boolean {
     if (this.#closed) return false;
+    if (this.#options.fleet) {
+      this.#options.fleet.stream.write(JSON.stringify(message));
+      return true;
+    }
     const seq = ++this.#seq;
     const id = eventId(this.#options.sessionId, seq);
     const data = JSON.stringify(message);
@@ -74,9 +99,18 @@ export class LegacyChannel implements ClientChannel {
     return true;
   }
 
+  /** Another replica holds the session's stream now: a connection still held here is ended. */
+  released(): void {
+    this.#options.fleet?.stream.detach();
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#options.fleet) {
+      this.#options.fleet.stream.detach();
+      return;
+    }
     this.#conn?.end();
     this.#conn = undefined;
     this.#options.store.dropSession(this.#options.sessionId);

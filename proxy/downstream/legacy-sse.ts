@@ -11,7 +11,7 @@ import type { MuxSession } from '../mux/session.ts';
 import type { CompiledRoute } from '../routing/table.ts';
 import { parseEventId } from './event-store.ts';
 import { LegacyChannel } from './legacy-channel.ts';
-import { newSessionId, overInFlightLimit, refuseOverSessionLimit, sessionServes, type DownstreamOptions } from './options.ts';
+import { findSession, newSessionId, overInFlightLimit, refuseOverSessionLimit, sessionServes, type DownstreamOptions } from './options.ts';
 import { header, readMessage } from './read-message.ts';
 import { refuse, sendAccepted, sendError } from './respond.ts';
 import { errorResponse } from '../mux/jsonrpc-error.ts';
@@ -28,21 +28,11 @@ export class LegacySseEndpoint {
 
   constructor(options: DownstreamOptions) {
     this.#options = options;
+    options.fleet?.useChannels('sse', (id, route) => this.#channel(id, route));
   }
 
-  /** GET at P without a session: a new session's stream, or with Last-Event-ID an old one's back. */
-  open(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, principal?: Principal): void {
-    req.resume();
-    const resumed = this.#resumable(route, principal, header(req, 'last-event-id'));
-    if (resumed) {
-      clearTimeout(this.#grace.get(resumed.session.id));
-      this.#grace.delete(resumed.session.id);
-      resumed.channel.attach(res, resumed.afterSeq).catch((error: unknown) => this.#internalError(res, error));
-      return;
-    }
-    if (refuseOverSessionLimit(this.#options, principal, res, null)) return;
-    const id = newSessionId();
-    const channel = new LegacyChannel({
+  #channel(id: string, route: CompiledRoute): LegacyChannel {
+    return new LegacyChannel({
       sessionId: id,
       endpoint: `${messagePath(route)}?sessionId=${id}`,
       store: this.#options.store,
@@ -50,11 +40,29 @@ export class LegacySseEndpoint {
       maxBufferedBytes: this.#options.maxBufferedBytes,
       onSlowClient: () => this.#options.onLimit?.('slow-client'),
       onDisconnect: () => this.#startGrace(id),
+      ...(this.#options.fleet ? { fleet: this.#options.fleet.link(id, 'sse') } : {}),
     });
-    const session = this.#options.createSession(id, route, channel, 'sse', principal);
+  }
+
+  /** GET at P without a session: a new session's stream, or with Last-Event-ID an old one's back. */
+  async open(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, principal?: Principal): Promise<void> {
+    req.resume();
+    const resumed = await this.#resumable(res, route, principal, header(req, 'last-event-id'));
+    if (resumed === 'refused') return;
+    if (resumed) {
+      clearTimeout(this.#grace.get(resumed.session.id));
+      this.#grace.delete(resumed.session.id);
+      await resumed.channel.attach(res, resumed.afterSeq);
+      return;
+    }
+    if (refuseOverSessionLimit(this.#options, principal, res, null)) return;
+    const id = newSessionId();
+    const channel = this.#channel(id, route);
+    const session = this.#options.createSession(id, route, channel, 'sse', principal?.id);
     this.#options.sessions.add(session);
+    await this.#options.fleet?.started(session, 'sse');
     this.#options.logger.debug({ session: id, route: route.name }, 'legacy SSE session opened');
-    channel.attach(res).catch((error: unknown) => this.#internalError(res, error));
+    await channel.attach(res);
   }
 
   /** POST at P/message?sessionId=…: 202 once the message is read; its answer goes on the stream. */
@@ -65,10 +73,24 @@ export class LegacySseEndpoint {
       sendError(res, refuse('MCPMUX_SESSION_REQUIRED', 'Bad Request: the sessionId query parameter is required'));
       return;
     }
-    const session = this.#options.sessions.get(id);
+    let session: MuxSession | undefined;
+    try {
+      session = await findSession(this.#options, id, 'sse', principal);
+    } catch (error) {
+      req.resume();
+      if (!(error instanceof McpmuxError)) throw error;
+      sendError(res, error);
+      return;
+    }
     if (!session || !sessionServes(session, route, principal) || !(session.channel instanceof LegacyChannel)) {
       req.resume();
       sendError(res, refuse('MCPMUX_SESSION_NOT_FOUND', 'Session not found: open a new SSE stream'));
+      return;
+    }
+    if (session.channel.unreachable) {
+      // Accepting it would lose its answer: the stream is on another replica and NATS is away.
+      req.resume();
+      sendError(res, refuse('MCPMUX_FLEET_UNAVAILABLE', 'this session\'s stream is held by another replica and NATS is unreachable; retry shortly'));
       return;
     }
     const incoming = await readMessage(req, res, this.#options);
@@ -108,17 +130,35 @@ export class LegacySseEndpoint {
 
   /** The answer to a request; undefined when the client cancelled it (a cancelled request gets none). */
   async #answer(session: MuxSession, route: CompiledRoute, request: JSONRPCRequest, principal: Principal | undefined): Promise<JSONRPCResponse | undefined> {
-    if (request.method === 'initialize') return session.initialize(request, route.backend);
+    if (request.method === 'initialize') {
+      const response = await session.initialize(request, route.backend);
+      // Other replicas serve the client's next messages: they need the session's state first.
+      if ('result' in response) await this.#options.fleet?.started(session, 'sse');
+      return response;
+    }
     const abort = new AbortController();
     const response = await session.handleRequest(request, route.backend, abort, principal);
     const reason: unknown = abort.signal.reason;
     return reason instanceof McpmuxError && reason.code === 'MCPMUX_REQUEST_CANCELLED' ? undefined : response;
   }
 
-  #resumable(route: CompiledRoute, principal: Principal | undefined, lastEventId: string | undefined): { session: MuxSession; channel: LegacyChannel; afterSeq: number } | undefined {
+  /** The session a Last-Event-ID names, if it can be resumed here; 'refused' once a refusal is sent. */
+  async #resumable(
+    res: ServerResponse,
+    route: CompiledRoute,
+    principal: Principal | undefined,
+    lastEventId: string | undefined,
+  ): Promise<{ session: MuxSession; channel: LegacyChannel; afterSeq: number } | 'refused' | undefined> {
     const parsed = lastEventId ? parseEventId(lastEventId) : undefined;
     if (!parsed) return undefined;
-    const session = this.#options.sessions.get(parsed.streamKey);
+    let session: MuxSession | undefined;
+    try {
+      session = await findSession(this.#options, parsed.streamKey, 'sse', principal);
+    } catch (error) {
+      if (!(error instanceof McpmuxError)) throw error;
+      sendError(res, error);
+      return 'refused';
+    }
     if (!session || !sessionServes(session, route, principal) || !(session.channel instanceof LegacyChannel)) return undefined;
     return { session, channel: session.channel, afterSeq: parsed.seq };
   }
@@ -127,6 +167,8 @@ export class LegacySseEndpoint {
     clearTimeout(this.#grace.get(id));
     const timer = setTimeout(() => {
       this.#grace.delete(id);
+      // In a fleet the client may have come back on another replica: that one owns the session now.
+      if (this.#options.fleet && !this.#options.fleet.owns(id)) return;
       if (this.#options.sessions.delete(id)) this.#options.logger.debug({ session: id }, 'legacy SSE session closed: its stream did not come back');
     }, this.#options.legacyResumeGraceMs);
     timer.unref();

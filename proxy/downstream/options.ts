@@ -12,6 +12,7 @@ import type { ServerResponse } from 'node:http';
 import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { refuse, sendError } from './respond.ts';
 import type { McpmuxError } from '../../shared/errors.ts';
+import type { FleetStreamLink } from '../fleet/shared-stream.ts';
 
 export type TransportKind = 'streamable-http' | 'sse';
 
@@ -27,7 +28,7 @@ export interface DownstreamOptions {
   /** A legacy SSE session whose stream dropped is kept this long for the client to come back. */
   legacyResumeGraceMs: number;
   /** A new, not yet initialized session on `route` with this id, sending through `channel`, owned by `principal`. */
-  createSession: (id: string, route: CompiledRoute, channel: ClientChannel, transport: TransportKind, principal: Principal | undefined) => MuxSession;
+  createSession: (id: string, route: CompiledRoute, channel: ClientChannel, transport: TransportKind, principal: string | undefined) => MuxSession;
   /** Deepest JSON nesting accepted in a client message. */
   maxJsonDepth: number;
   /** Sessions one authenticated principal may hold at once (0: no limit; anonymous callers are not counted). */
@@ -36,6 +37,39 @@ export interface DownstreamOptions {
   maxInFlightPerSession: number;
   /** A limit was hit (for the metric): body-bytes, json-depth, sessions-per-principal, slow-client. */
   onLimit?: (limit: string) => void;
+  /** Set when replicas share sessions (proxy/fleet). */
+  fleet?: DownstreamFleet;
+}
+
+/** What the transports ask of the fleet (proxy/fleet/sessions.ts). */
+export interface DownstreamFleet {
+  /** The stream link of a new session's channel. */
+  link(sessionId: string, transport: TransportKind): FleetStreamLink;
+  /**
+   * A session this replica does not hold, made from its shared record; undefined if there is none
+   * (or it is another principal's, or another transport's). Throws MCPMUX_FLEET_UNAVAILABLE.
+   */
+  resolve(id: string, transport: TransportKind, principal: string | undefined): Promise<MuxSession | undefined>;
+  /** A session held here but not initialized: initialized elsewhere meanwhile? Then it is restored from its record. */
+  catchUp(session: MuxSession): Promise<void>;
+  /** How each transport makes the channel of a session it serves (for sessions made from records). */
+  useChannels(transport: TransportKind, make: (id: string, route: CompiledRoute) => ClientChannel): void;
+  /** A session was created (or initialized) here: its record is published before the client hears of it. */
+  started(session: MuxSession, transport: TransportKind): Promise<void>;
+  /** Whether this replica still owns the session (its stream may have moved to another). */
+  owns(id: string): boolean;
+}
+
+/**
+ * The session named `id`: held here, or (in a fleet) made from its shared record. Undefined when
+ * unknown; throws MCPMUX_FLEET_UNAVAILABLE when the fleet cannot be asked.
+ */
+export async function findSession(options: DownstreamOptions, id: string, transport: TransportKind, principal: Principal | undefined): Promise<MuxSession | undefined> {
+  const held = options.sessions.get(id);
+  if (!held) return options.fleet?.resolve(id, transport, principal?.id);
+  // A legacy session is initialized by a POST that may have reached another replica.
+  if (!held.initialized && options.fleet) await options.fleet.catchUp(held);
+  return held;
 }
 
 /** ≥128 random bits, URL-safe, visible ASCII as the spec requires of session ids (never a `.`). */

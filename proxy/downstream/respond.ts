@@ -17,7 +17,9 @@ export function sendError(res: ServerResponse, error: McpmuxError, id: RequestId
     res.destroy();
     return;
   }
-  sendJson(res, error.httpStatus, errorResponse(id, error), headers);
+  // A retryable refusal says when to retry.
+  const retry: Record<string, string> = error.code === 'MCPMUX_FLEET_UNAVAILABLE' || error.code === 'MCPMUX_NO_SNAPSHOT' ? { 'retry-after': '1' } : {};
+  sendJson(res, error.httpStatus, errorResponse(id, error), { ...retry, ...headers });
 }
 
 export function sendAccepted(res: ServerResponse): void {

@@ -11,6 +11,8 @@ import { McpmuxError } from '../../shared/errors.ts';
 import type { ClientChannel } from '../mux/channel.ts';
 import { eventId, parseEventId, type EventStore } from './event-store.ts';
 import { SseStream } from './sse-stream.ts';
+import { errorResponse } from '../mux/jsonrpc-error.ts';
+import type { FleetStreamLink } from '../fleet/shared-stream.ts';
 
 export interface StreamableChannelOptions {
   sessionId: string;
@@ -20,6 +22,8 @@ export interface StreamableChannelOptions {
   onSlowClient?: () => void;
   /** How long a request may stay undecided (JSON or SSE) before its stream opens. Default 100 ms. */
   sseAfterMs?: number;
+  /** In a fleet: the standalone stream lives in the shared buffer, and whoever holds it owns the session. */
+  fleet?: FleetStreamLink;
 }
 
 interface RequestStream {
@@ -58,7 +62,7 @@ export class StreamableChannel implements ClientChannel {
 
   /** Whether a GET stream is connected now. */
   get connected(): boolean {
-    return this.#standalone?.open === true;
+    return this.#options.fleet ? this.#options.fleet.stream.attached : this.#standalone?.open === true;
   }
 
   send(message: JSONRPCMessage, relatedTo?: RequestId): boolean {
@@ -78,7 +82,9 @@ export class StreamableChannel implements ClientChannel {
    * the client goes away while it cannot resume: nobody will ever read the answer.
    */
   openRequestStream(id: RequestId, res: ServerResponse, options: { prime: boolean; onAbandoned: () => void }): void {
-    const stream: RequestStream = { key: `r${this.#nextKey++}`, seq: 0, conn: undefined, resumable: false, held: undefined };
+    const n = this.#nextKey++;
+    const key = this.#options.fleet ? this.#options.fleet.requestStreamKey(n, id) : `r${n}`;
+    const stream: RequestStream = { key, seq: 0, conn: undefined, resumable: false, held: undefined };
     const timer = setTimeout(() => this.#open(stream), this.#options.sseAfterMs ?? DEFAULT_SSE_AFTER_MS);
     stream.held = { res, prime: options.prime, onAbandoned: options.onAbandoned, timer };
     res.once('close', () => {
@@ -142,6 +148,13 @@ export class StreamableChannel implements ClientChannel {
 
   /** A GET without Last-Event-ID: the standalone stream, with what waited for it. */
   async openStandalone(res: ServerResponse): Promise<void> {
+    const fleet = this.#options.fleet;
+    if (fleet) {
+      if (fleet.stream.attached) throw new McpmuxError('MCPMUX_STREAM_CONFLICT', 'Conflict: this session already has a GET stream open');
+      await fleet.claim();
+      await fleet.stream.attach(this.#connect(res), Math.max(fleet.stream.delivered, fleet.lastDelivered()));
+      return;
+    }
     if (this.#standalone?.open) throw new McpmuxError('MCPMUX_STREAM_CONFLICT', 'Conflict: this session already has a GET stream open');
     const conn = this.#connect(res);
     await this.#attachStandalone(conn, this.#standaloneDelivered);
@@ -155,6 +168,12 @@ export class StreamableChannel implements ClientChannel {
   async resume(res: ServerResponse, lastEventId: string): Promise<void> {
     const parsed = parseEventId(lastEventId);
     if (!parsed) throw new McpmuxError('MCPMUX_INVALID_REQUEST', `Last-Event-ID ${JSON.stringify(lastEventId)} is not an event id of this server`);
+    const fleet = this.#options.fleet;
+    if (parsed.streamKey === STANDALONE && fleet) {
+      await fleet.claim();
+      await fleet.stream.attach(this.#connect(res), parsed.seq);
+      return;
+    }
     if (parsed.streamKey === STANDALONE) {
       this.#standalone?.end();
       this.#standalone = undefined;
@@ -172,6 +191,18 @@ export class StreamableChannel implements ClientChannel {
       else conn.end(); // answered while replaying: the answer was in the replay
       return;
     }
+    const foreign = fleet?.foreignRequest(parsed.streamKey);
+    if (foreign) {
+      // The request ran on another replica. Alive: only it can continue the stream (the client
+      // retries and the balancer may bring it there). Gone: the request will never be answered;
+      // the client is told now, not at its timeout. It may or may not have run: never re-run here.
+      if (foreign.alive) throw new McpmuxError('MCPMUX_FLEET_UNAVAILABLE', `this stream is held by replica ${foreign.replica}; retry`);
+      const conn = this.#connect(res);
+      const lost = new McpmuxError('MCPMUX_FLEET_UNAVAILABLE', `the replica serving this request (${foreign.replica}) stopped before answering; it may or may not have completed, retry if it is safe to repeat`);
+      conn.send(JSON.stringify(errorResponse(foreign.requestId, lost)));
+      conn.end();
+      return;
+    }
     const events = await this.#options.store.replay(this.#options.sessionId, parsed.streamKey, parsed.seq);
     if (events.length === 0) {
       res.writeHead(204, this.#headers);
@@ -184,10 +215,16 @@ export class StreamableChannel implements ClientChannel {
     conn.end();
   }
 
+  /** Another replica holds the session's stream now: a connection still held here is ended. */
+  released(): void {
+    this.#options.fleet?.stream.detach();
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#standalone?.end();
+    this.#options.fleet?.stream.detach();
     for (const stream of this.#streams.values()) {
       if (stream.held) clearTimeout(stream.held.timer);
       stream.conn?.end();
@@ -227,6 +264,10 @@ export class StreamableChannel implements ClientChannel {
   }
 
   #writeStandalone(data: string): void {
+    if (this.#options.fleet) {
+      this.#options.fleet.stream.write(data);
+      return;
+    }
     const seq = ++this.#standaloneSeq;
     const id = eventId(STANDALONE, seq);
     this.#options.store.append(this.#options.sessionId, STANDALONE, { id, seq, data });

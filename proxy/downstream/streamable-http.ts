@@ -11,7 +11,7 @@ import type { JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
 import { McpmuxError, errorMessage } from '../../shared/errors.ts';
 import type { MuxSession } from '../mux/session.ts';
 import type { CompiledRoute } from '../routing/table.ts';
-import { newSessionId, overInFlightLimit, refuseOverSessionLimit, sessionServes, type DownstreamOptions } from './options.ts';
+import { findSession, newSessionId, overInFlightLimit, refuseOverSessionLimit, sessionServes, type DownstreamOptions } from './options.ts';
 import { header, readMessage } from './read-message.ts';
 import { refuse, sendAccepted, sendError, sendJson } from './respond.ts';
 import { StreamableChannel } from './streamable-channel.ts';
@@ -41,6 +41,18 @@ export class StreamableHttpEndpoint {
 
   constructor(options: DownstreamOptions) {
     this.#options = options;
+    options.fleet?.useChannels('streamable-http', (id) => this.#channel(id));
+  }
+
+  #channel(id: string): StreamableChannel {
+    return new StreamableChannel({
+      sessionId: id,
+      store: this.#options.store,
+      keepAliveMs: this.#options.keepAliveMs,
+      maxBufferedBytes: this.#options.maxBufferedBytes,
+      onSlowClient: () => this.#options.onLimit?.('slow-client'),
+      ...(this.#options.fleet ? { fleet: this.#options.fleet.link(id, 'streamable-http') } : {}),
+    });
   }
 
   /** Serves one HTTP request at the route's MCP endpoint; never throws. */
@@ -53,7 +65,7 @@ export class StreamableHttpEndpoint {
         this.#get(req, res, route, principal).catch((error: unknown) => this.#internalError(res, error));
         return;
       case 'DELETE':
-        this.#delete(req, res, route, principal);
+        this.#delete(req, res, route, principal).catch((error: unknown) => this.#internalError(res, error));
         return;
       default:
         req.resume();
@@ -79,7 +91,7 @@ export class StreamableHttpEndpoint {
       await this.#initialize(res, route, incoming.message, principal);
       return;
     }
-    const found = this.#session(res, route, principal, sessionId, incoming.kind === 'request' ? incoming.message.id : null);
+    const found = await this.#session(res, route, principal, sessionId, incoming.kind === 'request' ? incoming.message.id : null);
     if (!found) return;
     const { session, channel } = found;
     switch (incoming.kind) {
@@ -137,14 +149,8 @@ export class StreamableHttpEndpoint {
   async #initialize(res: ServerResponse, route: CompiledRoute, request: JSONRPCRequest, principal: Principal | undefined): Promise<void> {
     if (refuseOverSessionLimit(this.#options, principal, res, request.id)) return;
     const id = newSessionId();
-    const channel = new StreamableChannel({
-      sessionId: id,
-      store: this.#options.store,
-      keepAliveMs: this.#options.keepAliveMs,
-      maxBufferedBytes: this.#options.maxBufferedBytes,
-      onSlowClient: () => this.#options.onLimit?.('slow-client'),
-    });
-    const session = this.#options.createSession(id, route, channel, 'streamable-http', principal);
+    const channel = this.#channel(id);
+    const session = this.#options.createSession(id, route, channel, 'streamable-http', principal?.id);
     const response = await session.initialize(request, route.backend);
     if ('error' in response) {
       await session.close();
@@ -152,6 +158,7 @@ export class StreamableHttpEndpoint {
       return;
     }
     this.#options.sessions.add(session);
+    await this.#options.fleet?.started(session, 'streamable-http');
     this.#options.logger.debug({ session: session.id, route: route.name }, 'session initialized');
     sendJson(res, 200, response, { 'mcp-session-id': session.id });
   }
@@ -162,7 +169,7 @@ export class StreamableHttpEndpoint {
       sendError(res, refuse('MCPMUX_NOT_ACCEPTABLE', 'Accept must allow text/event-stream'));
       return;
     }
-    const found = this.#session(res, route, principal, header(req, 'mcp-session-id'), null);
+    const found = await this.#session(res, route, principal, header(req, 'mcp-session-id'), null);
     if (!found) return;
     const lastEventId = header(req, 'last-event-id');
     try {
@@ -174,9 +181,9 @@ export class StreamableHttpEndpoint {
     }
   }
 
-  #delete(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, principal: Principal | undefined): void {
+  async #delete(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, principal: Principal | undefined): Promise<void> {
     req.resume();
-    const found = this.#session(res, route, principal, header(req, 'mcp-session-id'), null);
+    const found = await this.#session(res, route, principal, header(req, 'mcp-session-id'), null);
     if (!found) return;
     this.#options.sessions.delete(found.session.id);
     res.writeHead(200, { 'content-length': '0' });
@@ -184,18 +191,25 @@ export class StreamableHttpEndpoint {
   }
 
   /** The session a request names, or undefined once the refusal is sent (400 none, 404 unknown). */
-  #session(
+  async #session(
     res: ServerResponse,
     route: CompiledRoute,
     principal: Principal | undefined,
     id: string | undefined,
     requestId: JSONRPCRequest['id'] | null,
-  ): { session: MuxSession; channel: StreamableChannel } | undefined {
+  ): Promise<{ session: MuxSession; channel: StreamableChannel } | undefined> {
     if (id === undefined || id === '') {
       sendError(res, refuse('MCPMUX_SESSION_REQUIRED', 'Bad Request: Mcp-Session-Id header is required'), requestId);
       return undefined;
     }
-    const session = this.#options.sessions.get(id);
+    let session: MuxSession | undefined;
+    try {
+      session = await findSession(this.#options, id, 'streamable-http', principal);
+    } catch (error) {
+      if (!(error instanceof McpmuxError)) throw error;
+      sendError(res, error, requestId);
+      return undefined;
+    }
     // A session is served only on the route (and by the transport) it was created on, to its principal.
     if (!session || !sessionServes(session, route, principal) || !(session.channel instanceof StreamableChannel)) {
       sendError(res, refuse('MCPMUX_SESSION_NOT_FOUND', 'Session not found: initialize a new session'), requestId);

@@ -4,14 +4,14 @@
 // set (the command changed), closed when the target left the backend. A target whose
 // handshake failed is not retried for `retryAfterMs`, so a dead target costs one attempt per
 // window instead of one per request.
-import type { InitializeRequestParams, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { InitializeRequestParams, InitializeResult, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { McpmuxError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { CompiledTarget } from '../routing/table.ts';
 import type { UpstreamPool } from '../upstream/pool.ts';
 import type { UpstreamConnection, UpstreamMessage, UpstreamOptions } from '../upstream/connection.ts';
 import { LegacySseUpstream } from '../upstream/legacy-sse.ts';
-import { UpstreamSession } from '../upstream/session.ts';
+import { UpstreamSession, type RestoredUpstream } from '../upstream/session.ts';
 import { StdioUpstream } from '../upstream/stdio.ts';
 
 export interface TargetConnectionsOptions {
@@ -26,6 +26,18 @@ export interface TargetConnectionsOptions {
   onReinitialized?: (target: string) => void;
   /** Runs after each new handshake, before the connection is used (re-applies session state). */
   afterConnect?: (target: CompiledTarget, session: UpstreamConnection) => Promise<void>;
+  /**
+   * Whether new upstream sessions open their GET stream. Default yes; in a fleet only the
+   * session's owner replica listens (an upstream allows one GET stream per session).
+   */
+  listening?: () => boolean;
+}
+
+/** An upstream session other replicas can use: streamable HTTP, pinned to one endpoint. */
+export interface SharedUpstream {
+  sessionId?: string;
+  endpoint: string;
+  initializeResult: InitializeResult;
 }
 
 interface Connection {
@@ -49,6 +61,47 @@ export class TargetConnections {
   /** What every upstream handshake sends; set once by the downstream initialize. */
   setInitializeParams(params: InitializeRequestParams): void {
     this.#initParams = params;
+  }
+
+  /** The initialize parameters every upstream handshake sends (undefined before the downstream initialize). */
+  get initializeParams(): InitializeRequestParams | undefined {
+    return this.#initParams;
+  }
+
+  /**
+   * Uses an upstream session another replica opened (same session id and endpoint): no handshake.
+   * False when the endpoint is no longer one of the target's ready ones (a new session is opened
+   * on first use instead) or the target is not streamable HTTP.
+   */
+  adopt(target: CompiledTarget, shared: SharedUpstream): boolean {
+    const params = this.#initParams;
+    if (!params || target.stdio || target.protocol === 'PROTOCOL_SSE' || target.unavailable !== undefined) return false;
+    const endpoint = target.endpoints.find((e) => e.url === shared.endpoint);
+    if (!endpoint) return false;
+    const session: UpstreamSession = new UpstreamSession(this.#upstreamOptions(target, endpoint, () => session));
+    const restored: RestoredUpstream = { sessionId: shared.sessionId, initializeResult: shared.initializeResult, initParams: params };
+    session.restore(restored, this.#options.listening?.() ?? true);
+    this.#connections.get(target.name)?.session.closeWhenIdle();
+    this.#connections.set(target.name, { session, ready: Promise.resolve(session), checked: target });
+    return true;
+  }
+
+  /** The upstream sessions other replicas can share, by target (streamable HTTP ones, handshake done). */
+  shared(): Record<string, SharedUpstream> {
+    const out: Record<string, SharedUpstream> = {};
+    for (const [name, connection] of this.#connections) {
+      const session = connection.session;
+      if (!(session instanceof UpstreamSession) || !session.initializeResult || session.closed) continue;
+      out[name] = { ...(session.sessionId === undefined ? {} : { sessionId: session.sessionId }), endpoint: session.endpoint.url, initializeResult: session.initializeResult };
+    }
+    return out;
+  }
+
+  /** Opens or closes the GET streams of the upstream sessions (the fleet moved the session's owner). */
+  setListening(listen: boolean): void {
+    for (const connection of this.#connections.values()) {
+      if (connection.session instanceof UpstreamSession) connection.session.setListening(listen);
+    }
   }
 
   /** The ready upstream session of `target`, connecting if needed. Throws MCPMUX_TARGET_UNAVAILABLE & co. */
@@ -92,6 +145,13 @@ export class TargetConnections {
     for (const name of this.#failures.keys()) if (!names.has(name)) this.#failures.delete(name);
   }
 
+  /** Lets go of every upstream session: shared ones are left open for the fleet, the others closed. */
+  async detachAll(): Promise<void> {
+    const sessions = [...this.#connections.values()].map((c) => c.session);
+    this.#connections.clear();
+    await Promise.all(sessions.map((s) => (s instanceof UpstreamSession ? s.detach() : s.close())));
+  }
+
   async closeAll(): Promise<void> {
     const sessions = [...this.#connections.values()].map((c) => c.session);
     this.#connections.clear();
@@ -103,17 +163,9 @@ export class TargetConnections {
     if (!params) return Promise.reject(new McpmuxError('MCPMUX_INVALID_REQUEST', 'the session is not initialized'));
     const endpoint = this.#options.pool.pickEndpoint(target);
     if (!endpoint) return Promise.reject(new McpmuxError('MCPMUX_TARGET_UNAVAILABLE', `target ${target.name} has no ready endpoints`));
-    const { onMessage, onReinitialized, afterConnect } = this.#options;
-    const options: UpstreamOptions = {
-      dispatcher: this.#options.pool.dispatcher,
-      target: target.name,
-      endpoint,
-      logger: this.#options.logger,
-      // `session` is read when a message arrives, long after it is assigned.
-      ...(onMessage ? { onMessage: (message: UpstreamMessage, relatedTo: RequestId | undefined) => onMessage(target.name, session, message, relatedTo) } : {}),
-      ...(onReinitialized ? { onReinitialized: () => onReinitialized(target.name) } : {}),
-    };
-    const session = connectionFor(target, options);
+    const { afterConnect } = this.#options;
+    // `session` is read when a message arrives, long after it is assigned.
+    const session: UpstreamConnection = connectionFor(target, this.#upstreamOptions(target, endpoint, () => session));
     const timeoutMs = target.initializeTimeoutMs ?? this.#options.initializeTimeoutMs;
     const ready = session.initialize(params, { timeoutMs }).then(
       async () => {
@@ -134,6 +186,19 @@ export class TargetConnections {
     );
     this.#connections.set(target.name, { session, ready, checked: target });
     return ready;
+  }
+
+  #upstreamOptions(target: CompiledTarget, endpoint: UpstreamOptions['endpoint'], session: () => UpstreamConnection): UpstreamOptions {
+    const { onMessage, onReinitialized, listening } = this.#options;
+    return {
+      dispatcher: this.#options.pool.dispatcher,
+      target: target.name,
+      endpoint,
+      logger: this.#options.logger,
+      ...(onMessage ? { onMessage: (message: UpstreamMessage, relatedTo: RequestId | undefined) => onMessage(target.name, session(), message, relatedTo) } : {}),
+      ...(onReinitialized ? { onReinitialized: () => onReinitialized(target.name) } : {}),
+      ...(listening && !target.stdio ? { listen: listening() } : {}),
+    };
   }
 
   #drop(name: string, why: string): void {

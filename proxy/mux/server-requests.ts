@@ -17,6 +17,11 @@ export interface ServerRequestsOptions {
   logger: Logger;
   /** How long the client has to answer before the upstream gets an error. */
   timeoutMs: number;
+  /**
+   * Appended to our ids (`mcpmux-7@<replica>`): in a fleet the client's answer may reach another
+   * replica, which finds by it the one that asked.
+   */
+  idSuffix?: string;
 }
 
 interface Pending {
@@ -33,6 +38,13 @@ interface Pending {
 /** Ids the client sees for our requests: a prefix no client request id of ours could be confused with. */
 const ID_PREFIX = 'mcpmux-';
 
+/** The replica that sent a server→client request, from its id (`mcpmux-7@replica-a`); undefined if none is named. */
+export function replicaOfServerRequest(id: unknown): string | undefined {
+  if (typeof id !== 'string' || !id.startsWith(ID_PREFIX)) return undefined;
+  const at = id.indexOf('@');
+  return at === -1 ? undefined : id.slice(at + 1);
+}
+
 export class ServerRequests {
   readonly #options: ServerRequestsOptions;
   readonly #pending = new Map<string, Pending>();
@@ -48,7 +60,7 @@ export class ServerRequests {
 
   /** Relays `request` from `target` to the client under an id of ours. */
   relay(target: string, upstream: UpstreamConnection, request: JSONRPCRequest, relatedTo: RequestId | undefined): void {
-    const id = `${ID_PREFIX}${this.#next++}`;
+    const id = `${ID_PREFIX}${this.#next++}${this.#options.idSuffix ?? ''}`;
     const params = (request.params ?? {}) as Record<string, unknown>;
     const meta = params._meta as Record<string, unknown> | undefined;
     const upstreamToken = meta?.progressToken as ProgressToken | undefined;

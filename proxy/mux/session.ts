@@ -26,7 +26,7 @@ import { namesArePrefixed } from '../federation/names.ts';
 import type { CompiledBackend, CompiledTarget } from '../routing/table.ts';
 import type { UpstreamPool } from '../upstream/pool.ts';
 import type { ClientChannel } from './channel.ts';
-import { TargetConnections } from './connections.ts';
+import { TargetConnections, type SharedUpstream } from './connections.ts';
 import { fanOut, forward, type RequestContext } from './context.ts';
 import { errorResponse } from './jsonrpc-error.ts';
 import { completeOwners, listFederated } from './lists.ts';
@@ -54,6 +54,27 @@ export interface MuxSessionOptions {
   targetRetryMs: number;
   /** What a client asking for a version we do not know is offered (legacy SSE: 2024-11-05). */
   fallbackProtocolVersion?: string;
+  /** Set when replicas share sessions (NATS): this replica's part in it. */
+  fleet?: SessionFleetHooks;
+}
+
+/** What a session needs from the fleet when several replicas serve it (proxy/fleet). */
+export interface SessionFleetHooks {
+  /** This replica's id: suffix of our server→client request ids, so answers find their way back. */
+  replicaId: string;
+  /** Whether this replica owns the session now: it listens to upstreams and tells the client of list changes. */
+  isOwner(): boolean;
+  /** A client message this replica cannot place (an answer or progress for another replica's request, a cancel of a request running elsewhere). */
+  forward(message: JSONRPCResponse | JSONRPCNotification): void;
+  /** Upstream sessions were opened or re-opened here: the session record should say so. */
+  upstreamsChanged(): void;
+}
+
+/** What another replica needs to serve this session (see SessionRecord). */
+export interface SessionState {
+  protocolVersion: string;
+  initializeParams: InitializeRequestParams;
+  upstreams: Record<string, SharedUpstream>;
 }
 
 type Params = Record<string, unknown> | undefined;
@@ -106,7 +127,12 @@ export class MuxSession {
     this.#options = options;
     this.#logger = options.logger.child({ session: options.id });
     this.#state = new UpstreamState({ logger: this.#logger, requestTimeoutMs: options.requestTimeoutMs });
-    this.#serverRequests = new ServerRequests({ channel: options.channel, logger: this.#logger, timeoutMs: options.requestTimeoutMs });
+    this.#serverRequests = new ServerRequests({
+      channel: options.channel,
+      logger: this.#logger,
+      timeoutMs: options.requestTimeoutMs,
+      ...(options.fleet ? { idSuffix: `@${options.fleet.replicaId}` } : {}),
+    });
     this.#relay = new UpstreamRelay({
       channel: options.channel,
       progress: this.#progress,
@@ -129,9 +155,54 @@ export class MuxSession {
         const upstream = this.#connections.connected(target);
         if (compiled && upstream) void this.#state.reinitialized(compiled, upstream);
         this.#listsChanged(['tools', 'prompts', 'resources']);
+        this.#options.fleet?.upstreamsChanged();
       },
-      afterConnect: (target, upstream) => this.#state.connected(target, upstream),
+      afterConnect: async (target, upstream) => {
+        await this.#state.connected(target, upstream);
+        if (this.#initialized) this.#options.fleet?.upstreamsChanged();
+      },
+      ...(options.fleet ? { listening: () => options.fleet?.isOwner() === true } : {}),
     });
+  }
+
+  /** What another replica needs to serve this session; undefined before initialize. */
+  state(): SessionState | undefined {
+    const initializeParams = this.#connections.initializeParams;
+    if (!this.#initialized || this.#protocolVersion === undefined || !initializeParams) return undefined;
+    return { protocolVersion: this.#protocolVersion, initializeParams, upstreams: this.#connections.shared() };
+  }
+
+  /**
+   * Serves a session another replica initialized: no handshake with the client or the upstreams;
+   * the upstream sessions it opened are used as they are (targets whose endpoint is gone, stdio and
+   * legacy SSE targets get sessions of their own on first use).
+   */
+  restore(state: SessionState, backend: CompiledBackend): void {
+    this.#protocolVersion = state.protocolVersion;
+    this.#backend = backend;
+    this.#visibility = backend.fingerprint;
+    this.#connections.setInitializeParams(state.initializeParams);
+    // Lists may have been asked for elsewhere: any list change is news.
+    for (const kind of ['tools', 'prompts', 'resources'] as const) this.#listed.add(kind);
+    for (const target of backend.targets) {
+      const shared = state.upstreams[target.name];
+      if (shared) this.#connections.adopt(target, shared);
+    }
+    this.#initialized = true;
+  }
+
+  /** Upstream sessions another replica opened or re-opened since: used from now on. */
+  refreshUpstreams(upstreams: Record<string, SharedUpstream>): void {
+    const current = this.#connections.shared();
+    for (const target of this.#backend?.targets ?? []) {
+      const shared = upstreams[target.name];
+      if (shared && shared.sessionId !== current[target.name]?.sessionId) this.#connections.adopt(target, shared);
+    }
+  }
+
+  /** This replica became (or stopped being) the session's owner: upstream GET streams follow. */
+  ownerChanged(owner: boolean): void {
+    this.#connections.setListening(owner);
   }
 
   /** The version negotiated with the client; undefined before initialize. */
@@ -216,19 +287,22 @@ export class MuxSession {
   }
 
   /** Client notifications: cancellation and progress are routed, roots changes fanned out. */
-  handleNotification(notification: JSONRPCNotification): void {
+  handleNotification(notification: JSONRPCNotification, fromFleet = false): void {
     this.lastActiveAt = Date.now();
+    const fleet = fromFleet ? undefined : this.#options.fleet;
     const params = notification.params as Params;
     switch (notification.method) {
       case 'notifications/cancelled': {
         // Aborting the wait tells the one upstream that owns the request (the upstream connection sends notifications/cancelled).
         const requestId = params?.requestId as RequestId | undefined;
         const abort = requestId === undefined ? undefined : this.#inFlight.get(requestId);
-        abort?.abort(new McpmuxError('MCPMUX_REQUEST_CANCELLED', `request ${String(requestId)} was cancelled by the client`));
+        if (abort) abort.abort(new McpmuxError('MCPMUX_REQUEST_CANCELLED', `request ${String(requestId)} was cancelled by the client`));
+        else fleet?.forward(notification); // it may run on another replica
         return;
       }
       case 'notifications/progress': {
         const routed = this.#serverRequests.routeProgress(params);
+        if (!routed) fleet?.forward(notification);
         routed?.upstream.notify(notification.method, routed.params, { timeoutMs: this.#options.requestTimeoutMs }).catch((error: unknown) =>
           this.#logger.debug({ err: errorMessage(error) }, 'client progress not delivered'),
         );
@@ -249,9 +323,12 @@ export class MuxSession {
   }
 
   /** The client's answer to a server→client request; false when it answers nothing we asked. */
-  handleResponse(response: JSONRPCResponse): boolean {
+  handleResponse(response: JSONRPCResponse, fromFleet = false): boolean {
     this.lastActiveAt = Date.now();
-    return this.#serverRequests.resolve(response);
+    if (this.#serverRequests.resolve(response)) return true;
+    if (!this.#options.fleet || fromFleet) return false;
+    this.#options.fleet.forward(response); // asked by another replica
+    return true;
   }
 
   /**
@@ -272,6 +349,24 @@ export class MuxSession {
     if (visibility === this.#visibility) return;
     this.#visibility = visibility;
     this.#listsChanged(['tools', 'prompts', 'resources']);
+  }
+
+  /**
+   * Ends the session on this replica only: the fleet keeps it (another replica serves it next),
+   * so upstream sessions are left open and nothing is sent to them.
+   */
+  async detach(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const abort of this.#inFlight.values()) abort.abort(new McpmuxError('MCPMUX_FLEET_UNAVAILABLE', `session ${this.id} moved to another replica; retry`));
+    this.#inFlight.clear();
+    await this.#serverRequests.closeAll();
+    this.channel.close();
+    await this.#connections.detachAll();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
   }
 
   async close(): Promise<void> {
@@ -359,6 +454,8 @@ export class MuxSession {
 
   #listsChanged(kinds: ReadonlyArray<'tools' | 'prompts' | 'resources'>): void {
     if (!this.#initialized || this.#closed) return;
+    // Every replica serving the session sees the same change: its owner alone tells the client.
+    if (this.#options.fleet && !this.#options.fleet.isOwner()) return;
     for (const kind of kinds) this.channel.send({ jsonrpc: '2.0', method: LIST_CHANGED_METHODS[kind] });
   }
 }

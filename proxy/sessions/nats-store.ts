@@ -32,18 +32,24 @@ export class NatsSessionStore implements SessionStore {
     this.#replicas = replicas;
   }
 
+  /** Connects (a connection of its own, closed by close()). */
   static async open(options: NatsStoreOptions): Promise<NatsSessionStore> {
     const nc = await connect({ servers: options.servers.split(',').map((s) => s.trim()), name: 'mcpmux-proxy', maxReconnectAttempts: -1 });
     try {
-      const js = nc.jetstream();
-      const prefix = options.prefix ?? 'mcpmux';
-      const sessions = await js.views.kv(`${prefix}-sessions`, { ttl: options.idleTtlMs, history: 1 });
-      const replicas = await js.views.kv(`${prefix}-replicas`, { ttl: options.heartbeatTtlMs, history: 1 });
-      return new NatsSessionStore(nc, sessions, replicas);
+      return await NatsSessionStore.on(nc, options);
     } catch (error) {
       await nc.close();
       throw error;
     }
+  }
+
+  /** On a connection the caller holds (close() then drains it too). */
+  static async on(nc: NatsConnection, options: Omit<NatsStoreOptions, 'servers'>): Promise<NatsSessionStore> {
+    const js = nc.jetstream();
+    const prefix = options.prefix ?? 'mcpmux';
+    const sessions = await js.views.kv(`${prefix}-sessions`, { ttl: options.idleTtlMs, history: 1 });
+    const replicas = await js.views.kv(`${prefix}-replicas`, { ttl: options.heartbeatTtlMs, history: 1 });
+    return new NatsSessionStore(nc, sessions, replicas);
   }
 
   async get(id: string): Promise<Versioned<SessionRecord> | undefined> {
@@ -82,11 +88,11 @@ export class NatsSessionStore implements SessionStore {
     await this.#sessions.delete(id);
   }
 
-  async watch(onChange: (change: SessionChange) => void): Promise<() => void> {
-    const iterator = await this.#sessions.watch({ include: KvWatchInclude.UpdatesOnly });
+  async watch(onChange: (change: SessionChange) => void, options: { initial?: boolean } = {}): Promise<() => void> {
+    const iterator = await this.#sessions.watch({ include: options.initial ? KvWatchInclude.LastValue : KvWatchInclude.UpdatesOnly });
     void (async () => {
       for await (const entry of iterator) {
-        onChange({ id: entry.key, record: live(entry) ? (codec.decode(entry.value) as SessionRecord) : undefined });
+        onChange({ id: entry.key, record: live(entry) ? (codec.decode(entry.value) as SessionRecord) : undefined, revision: entry.revision });
       }
     })();
     return () => iterator.stop();
@@ -94,6 +100,11 @@ export class NatsSessionStore implements SessionStore {
 
   async heartbeat(replica: ReplicaInfo): Promise<void> {
     await this.#replicas.put(replica.id, codec.encode(replica));
+  }
+
+  /** A replica says goodbye (clean shutdown): the others adopt its sessions at once. */
+  async forgetReplica(id: string): Promise<void> {
+    await this.#replicas.delete(id);
   }
 
   async replicas(): Promise<ReplicaInfo[]> {

@@ -1,6 +1,6 @@
 // The downstream sessions this proxy holds, in memory: by id, with idle eviction. Evicting or
-// deleting a session closes its upstream sessions. What replicas share about sessions goes through
-// store.ts (in memory or NATS KV); wiring it in here is the rest of issue 8.
+// deleting a session closes its upstream sessions; in a fleet (proxy/fleet) a session this replica
+// lets go of while others may still serve it is detached instead: its upstream sessions stay open.
 import { errorMessage } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { MuxSession } from '../mux/session.ts';
@@ -11,6 +11,14 @@ export interface SessionRegistryOptions {
   idleTtlMs: number;
   /** How often idle sessions are looked for; defaults to a quarter of the TTL, at most a minute. */
   sweepIntervalMs?: number;
+  /** Each use of a session (the fleet restarts its record's TTL, throttled). */
+  onActive?: (id: string) => void;
+  /** In a fleet: whether an idle session is still used elsewhere (then it is detached, not closed). */
+  usedElsewhere?: (id: string) => boolean;
+  /** A session was ended here for good (client DELETE, its stream never came back): the fleet forgets it too. */
+  onDeleted?: (id: string) => void;
+  /** A session left this registry, however. */
+  onRemoved?: (id: string) => void;
 }
 
 export class SessionRegistry {
@@ -47,7 +55,10 @@ export class SessionRegistry {
   /** The session, marked active; undefined if unknown (never created, deleted or evicted). */
   get(id: string): MuxSession | undefined {
     const session = this.#sessions.get(id);
-    if (session) session.lastActiveAt = Date.now();
+    if (session) {
+      session.lastActiveAt = Date.now();
+      this.#options.onActive?.(id);
+    }
     return session;
   }
 
@@ -56,8 +67,29 @@ export class SessionRegistry {
     const session = this.#sessions.get(id);
     if (!session) return false;
     this.#sessions.delete(id);
+    this.#options.onRemoved?.(id);
+    this.#options.onDeleted?.(id);
     this.#close(session, 'deleted');
     return true;
+  }
+
+  /** Lets go of a session here only (another replica serves it, or it ended elsewhere); false if unknown. */
+  detach(id: string): boolean {
+    const session = this.#sessions.get(id);
+    if (!session) return false;
+    this.#sessions.delete(id);
+    this.#options.onRemoved?.(id);
+    this.#options.logger.debug({ session: id }, 'session detached');
+    session.detach().catch((error: unknown) => this.#options.logger.warn({ session: id, err: errorMessage(error) }, 'session detach failed'));
+    return true;
+  }
+
+  /** Lets go of every session here (a draining replica in a fleet); the fleet keeps them. */
+  async detachAll(): Promise<void> {
+    clearInterval(this.#timer);
+    const sessions = [...this.#sessions.values()];
+    this.#sessions.clear();
+    await Promise.all(sessions.map((s) => s.detach().catch(() => undefined)));
   }
 
   values(): IterableIterator<MuxSession> {
@@ -71,7 +103,12 @@ export class SessionRegistry {
       // A client holding a stream open is around, however long since its last request.
       if (now - session.lastActiveAt <= this.#options.idleTtlMs || session.channel.connected) continue;
       this.#sessions.delete(id);
-      this.#close(session, 'idle');
+      this.#options.onRemoved?.(id);
+      if (this.#options.usedElsewhere?.(id)) {
+        session.detach().catch(() => undefined);
+      } else {
+        this.#close(session, 'idle');
+      }
       evicted++;
     }
     return evicted;

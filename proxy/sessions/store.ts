@@ -4,6 +4,9 @@
 // (test/session-store.test.ts runs it against both): in memory (one replica, the default) and a NATS
 // JetStream KV bucket (nats-store.ts).
 
+import type { InitializeRequestParams } from '@modelcontextprotocol/sdk/types.js';
+import type { SharedUpstream } from '../mux/connections.ts';
+
 /** What any replica needs to serve a session it did not open. */
 export interface SessionRecord {
   id: string;
@@ -14,11 +17,12 @@ export interface SessionRecord {
   routePrefix: string;
   transport: 'streamable-http' | 'sse';
   protocolVersion?: string;
-  clientCapabilities?: Record<string, unknown>;
+  /** What the client sent in initialize (capabilities, clientInfo): every upstream handshake repeats it. */
+  initializeParams?: InitializeRequestParams;
   /** The snapshot version the session last ran on. */
   configVersion?: string;
-  /** Per target: the upstream session id (if the upstream gave one) and the endpoint it is pinned to. */
-  upstreams: Record<string, { sessionId?: string; endpoint: string }>;
+  /** Per target: the upstream session id (if the upstream gave one), the endpoint it is pinned to, and the upstream's initialize answer. */
+  upstreams: Record<string, SharedUpstream>;
   /** Per stream key: the last event id written, for Last-Event-ID resumption elsewhere. */
   lastEventIds?: Record<string, string>;
 }
@@ -44,7 +48,7 @@ export interface ReplicaInfo {
   startedAt: number;
 }
 
-export type SessionChange = { id: string; record: SessionRecord | undefined };
+export type SessionChange = { id: string; record: SessionRecord | undefined; revision?: number };
 
 export interface SessionStore {
   get(id: string): Promise<Versioned<SessionRecord> | undefined>;
@@ -55,10 +59,15 @@ export interface SessionStore {
   /** Writes the record again as it is, restarting its idle TTL (activity; throttled by callers). */
   touch(id: string): Promise<void>;
   delete(id: string): Promise<void>;
-  /** Every later change (and expiry, as a deletion where the store reports it), until stopped. */
-  watch(onChange: (change: SessionChange) => void): Promise<() => void>;
+  /**
+   * Every later change (and expiry, as a deletion where the store reports it), until stopped;
+   * with `initial`, first every live record as a change.
+   */
+  watch(onChange: (change: SessionChange) => void, options?: { initial?: boolean }): Promise<() => void>;
   /** Announces a replica alive; an announcement older than the heartbeat TTL means it is gone. */
   heartbeat(replica: ReplicaInfo): Promise<void>;
+  /** A replica leaves cleanly: its announcement goes at once, so others need not wait for it to expire. */
+  forgetReplica(id: string): Promise<void>;
   replicas(): Promise<ReplicaInfo[]>;
   close(): Promise<void>;
 }
@@ -110,13 +119,21 @@ export class MemorySessionStore implements SessionStore {
     if (this.#records.delete(id)) this.#notify({ id, record: undefined });
   }
 
-  async watch(onChange: (change: SessionChange) => void): Promise<() => void> {
+  async watch(onChange: (change: SessionChange) => void, options: { initial?: boolean } = {}): Promise<() => void> {
+    if (options.initial) for (const id of [...this.#records.keys()]) {
+      const entry = this.#live(id);
+      if (entry) onChange({ id, record: structuredClone(entry.value), revision: entry.revision });
+    }
     this.#watchers.add(onChange);
     return () => this.#watchers.delete(onChange);
   }
 
   async heartbeat(replica: ReplicaInfo): Promise<void> {
     this.#replicas.set(replica.id, { value: { ...replica }, at: this.#now() });
+  }
+
+  async forgetReplica(id: string): Promise<void> {
+    this.#replicas.delete(id);
   }
 
   async replicas(): Promise<ReplicaInfo[]> {
@@ -131,7 +148,7 @@ export class MemorySessionStore implements SessionStore {
   #put(record: SessionRecord): number {
     const revision = ++this.#revision;
     this.#records.set(record.id, { value: structuredClone(record), revision, at: this.#now() });
-    this.#notify({ id: record.id, record: structuredClone(record) });
+    this.#notify({ id: record.id, record: structuredClone(record), revision });
     return revision;
   }
 

@@ -27,6 +27,13 @@ import { UpstreamListener } from './listen.ts';
 export type { OutgoingResponse, RequestOptions, UpstreamMessage, UpstreamResponse };
 export type UpstreamSessionOptions = UpstreamOptions;
 
+/** What a replica needs to use an upstream session another one opened. */
+export interface RestoredUpstream {
+  sessionId: string | undefined;
+  initializeResult: InitializeResult;
+  initParams: InitializeRequestParams;
+}
+
 export class UpstreamSession implements UpstreamConnection {
   readonly target: string;
   readonly endpoint: EndpointUrl;
@@ -73,6 +80,34 @@ export class UpstreamSession implements UpstreamConnection {
     return this.#closed.signal.aborted;
   }
 
+  /**
+   * Takes over an upstream session another replica opened (the fleet's session record): no
+   * handshake, the same Mcp-Session-Id. `listen` opens its GET stream (only the session's owner
+   * replica listens: an upstream allows one GET stream per session).
+   */
+  restore(state: RestoredUpstream, listen: boolean): void {
+    this.#initParams = state.initParams;
+    this.#initResult = state.initializeResult;
+    this.#sessionId = state.sessionId;
+    this.#protocolVersion = state.initializeResult.protocolVersion;
+    this.#postHeaders = postHeaders(this.#sessionId, this.#protocolVersion, this.endpoint.headers);
+    this.#handshakes = 1;
+    this.setListening(listen);
+  }
+
+  /** Opens or closes the upstream GET stream (the fleet moves it to the session's owner replica). */
+  setListening(listen: boolean): void {
+    if (!listen) {
+      this.#listener?.stop();
+      this.#listener = undefined;
+      return;
+    }
+    if (this.#listener || this.closed || this.#sessionId === undefined || this.#protocolVersion === undefined) return;
+    this.#listen(this.#sessionId, this.#protocolVersion, this.#initTimeoutMs).catch((error: unknown) =>
+      this.#logger.warn({ target: this.target, err: errorMessage(error) }, 'upstream GET stream not opened'),
+    );
+  }
+
   /** initialize, then notifications/initialized. Throws if the upstream refuses or fails. */
   async initialize(params: InitializeRequestParams, options: RequestOptions): Promise<InitializeResult> {
     this.#initParams = params;
@@ -116,6 +151,18 @@ export class UpstreamSession implements UpstreamConnection {
   async notify(method: string, params: unknown, options: RequestOptions): Promise<void> {
     const body = JSON.stringify(params === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params });
     await this.#post(body, undefined, options);
+  }
+
+  /**
+   * Lets go of the upstream session without ending it: other replicas of the fleet still use it.
+   * Pending requests are rejected, the GET stream closes, no DELETE is sent.
+   */
+  detach(): void {
+    if (this.closed) return;
+    const reason = new McpmuxError('MCPMUX_TARGET_UNAVAILABLE', `the session with target ${this.target} was handed over`);
+    this.#closed.abort(reason);
+    for (const call of this.#calls) call.abort(reason);
+    this.#listener?.stop();
   }
 
   /** Rejects pending requests, then ends the upstream session (DELETE) if it has one. Idempotent. */

@@ -1,0 +1,288 @@
+// How this replica's sessions take part in the fleet: every session it initializes gets a shared
+// record before the client hears of it; a request for a session it does not hold is served from
+// the record (the same upstream sessions, no handshake); the replica holding a session's stream
+// owns it (listens to its upstreams, tells the client of list changes) and a stream opened here
+// claims it; sessions of a replica that stopped beating are adopted; client messages that belong
+// to another replica (answers to its server→client requests, progress on them, cancels of requests
+// running there) are sent to it; a session ended anywhere is let go of everywhere.
+import type { JSONRPCNotification, JSONRPCResponse } from '@modelcontextprotocol/sdk/types.js';
+import { errorMessage } from '../../shared/errors.ts';
+import type { Logger } from '../../shared/log.ts';
+import { eventId } from '../downstream/event-store.ts';
+import type { DownstreamFleet, TransportKind } from '../downstream/options.ts';
+import type { ClientChannel } from '../mux/channel.ts';
+import { replicaOfServerRequest } from '../mux/server-requests.ts';
+import type { MuxSession, SessionFleetHooks } from '../mux/session.ts';
+import type { CompiledRoute } from '../routing/table.ts';
+import type { SessionRegistry } from '../sessions/registry.ts';
+import { StoreConflict, type SessionRecord } from '../sessions/store.ts';
+import type { Fleet, FleetMessage, RecordChange } from './fleet.ts';
+import { parseRequestStreamKey, requestStreamKey, SharedStream, type FleetStreamLink } from './shared-stream.ts';
+
+export interface FleetSessionsOptions {
+  fleet: Fleet;
+  registry: SessionRegistry;
+  logger: Logger;
+  /** The route of the table served now at a path prefix. */
+  route: (prefix: string) => CompiledRoute | undefined;
+  /** A new, not initialized session (as ProxyServer makes them, with this fleet's hooks). */
+  createSession: (id: string, route: CompiledRoute, channel: ClientChannel, transport: TransportKind, principal: string | undefined) => MuxSession;
+}
+
+type Channel = ClientChannel & { released?: () => void };
+
+export class FleetSessions implements DownstreamFleet {
+  readonly #options: FleetSessionsOptions;
+  readonly #fleet: Fleet;
+  readonly #logger: Logger;
+  readonly #channels = new Map<TransportKind, (id: string, route: CompiledRoute) => Channel>();
+  /** Sessions being made from their records: concurrent requests share one. */
+  readonly #resolving = new Map<string, Promise<MuxSession | undefined>>();
+  /** Sessions whose record this replica wrote first (create); later writes update. */
+  readonly #published = new Set<string>();
+  /** Pending record writes of upstream changes, one per session per turn. */
+  readonly #upstreamWrites = new Set<string>();
+  readonly #adopting = new Set<string>();
+  /** The transport of each session held here (a streamable id is no legacy session, and back). */
+  readonly #transports = new Map<string, TransportKind>();
+
+  constructor(options: FleetSessionsOptions) {
+    this.#options = options;
+    this.#fleet = options.fleet;
+    this.#logger = options.logger.child({ component: 'fleet-sessions' });
+    this.#fleet.onChange((change) => this.#changed(change));
+    this.#fleet.onMessage((message) => this.#deliver(message));
+    this.#fleet.onHeartbeat((alive) => this.#adoptOrphans(alive));
+  }
+
+  get replicaId(): string {
+    return this.#fleet.replicaId;
+  }
+
+  useChannels(transport: TransportKind, make: (id: string, route: CompiledRoute) => ClientChannel): void {
+    this.#channels.set(transport, make);
+  }
+
+  /** The hooks a session of this replica runs with. */
+  hooks(id: string): SessionFleetHooks {
+    return {
+      replicaId: this.#fleet.replicaId,
+      isOwner: () => this.owns(id),
+      forward: (message) => this.#forward(id, message),
+      upstreamsChanged: () => this.#upstreamsChanged(id),
+    };
+  }
+
+  owns(id: string): boolean {
+    const record = this.#fleet.cached(id)?.value;
+    // No record seen (NATS away since it was made here): the replica that made it owns it.
+    return record === undefined ? this.#published.has(id) : record.owner === this.#fleet.replicaId;
+  }
+
+  link(sessionId: string, transport: TransportKind): FleetStreamLink {
+    const key = transport === 'sse' ? 'l' : 'g';
+    const stream = new SharedStream({
+      events: this.#fleet.events,
+      sessionId,
+      key,
+      // Legacy ids carry the session (the client has no other way to name it on resume).
+      idOf: (seq) => (transport === 'sse' ? eventId(sessionId, seq) : eventId(key, seq)),
+      logger: this.#logger,
+    });
+    return {
+      stream,
+      claim: () => this.#claim(sessionId),
+      lastDelivered: () => Number(this.#fleet.cached(sessionId)?.value.lastEventIds?.[key] ?? 0),
+      unreachable: () => !this.#fleet.connected && !stream.attached,
+      requestStreamKey: (n, requestId) => requestStreamKey(n, requestId, this.#fleet.replicaId),
+      foreignRequest: (streamKey) => {
+        const parsed = parseRequestStreamKey(streamKey);
+        if (!parsed || parsed.replica === this.#fleet.replicaId) return undefined;
+        return { ...parsed, alive: this.#fleet.replicas.has(parsed.replica) };
+      },
+    };
+  }
+
+  async started(session: MuxSession, transport: TransportKind): Promise<void> {
+    const state = session.state();
+    const record: SessionRecord = {
+      id: session.id,
+      owner: this.#fleet.replicaId,
+      routePrefix: session.routePrefix,
+      transport,
+      upstreams: state?.upstreams ?? {},
+      ...(session.principal === undefined ? {} : { principal: session.principal }),
+      ...(state ? { protocolVersion: state.protocolVersion, initializeParams: state.initializeParams } : {}),
+    };
+    this.#transports.set(session.id, transport);
+    // A legacy session is initialized by a POST, which may reach any replica: its record exists.
+    if (this.#fleet.cached(session.id) === undefined && !this.#published.has(session.id)) {
+      this.#published.add(session.id);
+      try {
+        await this.#fleet.create(record);
+        return;
+      } catch (error) {
+        if (!(error instanceof StoreConflict)) throw error;
+      }
+    }
+    await this.#fleet.update(session.id, (current) => ({ ...current, ...record, owner: current.owner }));
+  }
+
+  async resolve(id: string, transport: TransportKind, principal: string | undefined): Promise<MuxSession | undefined> {
+    let pending = this.#resolving.get(id);
+    if (!pending) {
+      pending = this.#materialize(id).finally(() => this.#resolving.delete(id));
+      this.#resolving.set(id, pending);
+    }
+    const session = await pending;
+    // Another principal's id, another transport's: unknown to this caller (the endpoint answers 404).
+    if (!session || session.principal !== principal || this.#transports.get(id) !== transport) return undefined;
+    return session;
+  }
+
+  async catchUp(session: MuxSession): Promise<void> {
+    const record = (await this.#fleet.load(session.id, { fresh: true }))?.value;
+    const route = record ? this.#options.route(record.routePrefix) : undefined;
+    if (!record || !route || session.initialized || record.protocolVersion === undefined || record.initializeParams === undefined) return;
+    session.restore({ protocolVersion: record.protocolVersion, initializeParams: record.initializeParams, upstreams: record.upstreams }, route.backend);
+  }
+
+  /** The session from its record, held here from now on; undefined when there is no record or route. */
+  async #materialize(id: string): Promise<MuxSession | undefined> {
+    const held = this.#options.registry.get(id);
+    if (held) return held;
+    let record = (await this.#fleet.load(id))?.value;
+    // The watch may not have brought the initialize made elsewhere a moment ago: ask NATS itself.
+    if (record && record.protocolVersion === undefined) record = (await this.#fleet.load(id, { fresh: true }))?.value;
+    if (!record) return undefined;
+    const route = this.#options.route(record.routePrefix);
+    const make = this.#channels.get(record.transport);
+    if (!route || !make) return undefined;
+    const again = this.#options.registry.get(id);
+    if (again) return again;
+    const session = this.#options.createSession(id, route, make(id, route), record.transport, record.principal);
+    if (record.protocolVersion !== undefined && record.initializeParams !== undefined) {
+      session.restore({ protocolVersion: record.protocolVersion, initializeParams: record.initializeParams, upstreams: record.upstreams }, route.backend);
+    }
+    this.#transports.set(id, record.transport);
+    this.#options.registry.add(session);
+    this.#logger.debug({ session: id, owner: record.owner }, 'serving a session of the fleet');
+    return session;
+  }
+
+  /** The registry ended a session (client DELETE, a legacy stream that never came back): for every replica. */
+  ended(id: string): void {
+    this.#published.delete(id);
+    this.#transports.delete(id);
+    this.#fleet.remove(id).catch((error: unknown) => this.#logger.warn({ session: id, err: errorMessage(error) }, 'session record not deleted (it will expire)'));
+  }
+
+  /** A session left this replica's registry: nothing of it is kept here. */
+  removed(id: string): void {
+    this.#published.delete(id);
+    this.#transports.delete(id);
+  }
+
+  /** Whether an idle session is still used by another replica (then it is detached here, not ended). */
+  usedElsewhere(id: string): boolean {
+    return this.#fleet.cached(id) !== undefined;
+  }
+
+  async #claim(id: string): Promise<void> {
+    const me = this.#fleet.replicaId;
+    if (this.#fleet.cached(id)?.value.owner !== me) {
+      try {
+        await this.#fleet.update(id, (record) => (record.owner === me ? undefined : { ...record, owner: me }));
+      } catch (error) {
+        // The client is here whatever the record says: serve it, and say why others may not know.
+        this.#logger.warn({ session: id, err: errorMessage(error) }, 'could not record this replica as the session owner');
+      }
+    }
+    this.#options.registry.get(id)?.ownerChanged(true);
+  }
+
+  #changed({ id, record, previous }: RecordChange): void {
+    const session = this.#options.registry.get(id);
+    if (!record) {
+      this.#published.delete(id);
+      this.#transports.delete(id);
+      // Ended on another replica (which closed the upstream sessions): let go of it here.
+      if (session) this.#options.registry.detach(id);
+      return;
+    }
+    if (!session) return;
+    const me = this.#fleet.replicaId;
+    if (previous?.owner !== record.owner) {
+      session.ownerChanged(record.owner === me);
+      if (record.owner !== me) (session.channel as Channel).released?.();
+    }
+    if (record.upstreams !== previous?.upstreams) session.refreshUpstreams(record.upstreams);
+  }
+
+  #deliver(message: FleetMessage): boolean {
+    const session = this.#options.registry.get(message.session);
+    if (!session) return false;
+    if (message.kind === 'cancel') {
+      session.handleNotification(message.notification, true);
+      return true;
+    }
+    const inner = message.message;
+    if ('method' in inner) {
+      session.handleNotification(inner, true);
+      return true;
+    }
+    return session.handleResponse(inner, true);
+  }
+
+  #forward(session: string, message: JSONRPCResponse | JSONRPCNotification): void {
+    if ('method' in message && message.method === 'notifications/cancelled') {
+      this.#fleet.broadcast({ kind: 'cancel', session, notification: message });
+      return;
+    }
+    const id = 'method' in message ? (message.params as { progressToken?: unknown } | undefined)?.progressToken : message.id;
+    const replica = replicaOfServerRequest(id);
+    if (replica === undefined || replica === this.#fleet.replicaId) {
+      this.#logger.debug({ session, id }, 'client message for no request of ours: dropped');
+      return;
+    }
+    this.#fleet
+      .send(replica, { kind: 'client-message', session, message })
+      .then((placed) => {
+        if (!placed) this.#logger.info({ session, id, replica }, 'client message not placed: the replica that asked is gone or no longer waits');
+      })
+      .catch((error: unknown) => this.#logger.warn({ session, id, replica, err: errorMessage(error) }, 'client message not forwarded'));
+  }
+
+  /** Upstream sessions opened or re-opened here: the record says so (once per turn). */
+  #upstreamsChanged(id: string): void {
+    if (this.#upstreamWrites.has(id)) return;
+    this.#upstreamWrites.add(id);
+    setImmediate(() => {
+      this.#upstreamWrites.delete(id);
+      const upstreams = this.#options.registry.get(id)?.state()?.upstreams;
+      if (!upstreams) return;
+      this.#fleet
+        .update(id, (record) => ({ ...record, upstreams: { ...record.upstreams, ...upstreams } }))
+        .catch((error: unknown) => this.#logger.warn({ session: id, err: errorMessage(error) }, 'session record not updated with new upstream sessions'));
+    });
+  }
+
+  /** Sessions whose owner stopped beating: this replica takes them (compare-and-set: one survivor wins each). */
+  #adoptOrphans(alive: ReadonlySet<string>): void {
+    const me = this.#fleet.replicaId;
+    for (const orphan of this.#fleet.orphans(alive)) {
+      if (this.#adopting.has(orphan.id)) continue;
+      this.#adopting.add(orphan.id);
+      this.#fleet
+        .update(orphan.id, (record) => (alive.has(record.owner) ? undefined : { ...record, owner: me }))
+        .then(async (adopted) => {
+          if (!adopted) return;
+          this.#logger.info({ session: orphan.id, from: orphan.owner }, 'adopted the session of a replica that is gone');
+          const session = await this.#materialize(orphan.id);
+          session?.ownerChanged(true);
+        })
+        .catch((error: unknown) => this.#logger.debug({ session: orphan.id, err: errorMessage(error) }, 'adoption failed (another replica may have won)'))
+        .finally(() => this.#adopting.delete(orphan.id));
+    }
+  }
+}

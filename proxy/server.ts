@@ -346,6 +346,12 @@ export class ProxyServer {
   /** Serves an MCP request on its route, as `principal` (undefined: anonymous). */
   #dispatch(req: IncomingMessage, res: ServerResponse, match: RouteMatch, principal: Principal | undefined): void {
     try {
+      if (this.#draining && req.method === 'GET') {
+        // A stream opened now would end with the drain: the client opens it on another replica.
+        req.resume();
+        sendError(res, refuse('MCPMUX_FLEET_UNAVAILABLE', 'this replica is shutting down: open the stream again (another replica serves it)'));
+        return;
+      }
       const version = header(req, 'mcp-protocol-version');
       if (version !== undefined && !isSupportedProtocolVersion(version)) {
         req.resume();

@@ -121,7 +121,7 @@ test('kill -9 of the replica owning 50 sessions: all continue on the survivors, 
       async () => {
         const transport = clients[SESSIONS - 1]?.transport as StreamableHTTPClientTransport;
         const record = await store.get(transport.sessionId ?? '');
-        return record !== undefined && record.value.owner !== 'proxy-0';
+        return record !== undefined && !record.value.owner.startsWith('proxy-0@');
       },
       'a survivor owns the sessions of proxy-0',
       10_000,

@@ -48,6 +48,12 @@ interface Cached {
 
 export class Fleet {
   readonly replicaId: string;
+  /**
+   * What session records name as their owner: this replica's id and start time, so a replica
+   * restarted under the same id (a StatefulSet pod) does not pass for the one that held the streams.
+   */
+  readonly owner: string;
+  readonly #startedAt = Date.now();
   readonly events: JetStreamEventLog;
   readonly #nc: NatsConnection;
   readonly #store: NatsSessionStore;
@@ -63,7 +69,9 @@ export class Fleet {
   #subscriptions: Subscription[] = [];
   #stopWatch: (() => void) | undefined;
   #beat: NodeJS.Timeout | undefined;
+  /** Owner tokens (`id@startedAt`) and ids of the replicas alive at the last heartbeat round. */
   #alive = new Set<string>();
+  #aliveIds = new Set<string>();
   #connected = true;
   #closing = false;
 
@@ -73,6 +81,7 @@ export class Fleet {
     this.events = events;
     this.#options = options;
     this.replicaId = options.replicaId;
+    this.owner = `${options.replicaId}@${this.#startedAt}`;
     this.#logger = options.logger.child({ component: 'fleet' });
   }
 
@@ -94,7 +103,10 @@ export class Fleet {
     try {
       nc = await connect({ servers: options.servers.split(',').map((s) => s.trim()), name: `mcpmux-proxy-${resolved.replicaId}`, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
     } catch (error) {
-      throw new McpmuxError('MCPMUX_FLEET_UNAVAILABLE', `cannot reach NATS at ${options.servers}: ${errorMessage(error)}`);
+      throw new McpmuxError(
+        'MCPMUX_FLEET_UNAVAILABLE',
+        `cannot reach NATS at ${options.servers}: ${errorMessage(error)} (start one with JetStream, e.g. nats-server -js, or leave out --nats to keep sessions on this replica)`,
+      );
     }
     try {
       const store = await NatsSessionStore.on(nc, { prefix: resolved.prefix, idleTtlMs: resolved.idleTtlMs, heartbeatTtlMs: resolved.heartbeatIntervalMs * 3 });
@@ -118,7 +130,7 @@ export class Fleet {
     this.#changeListeners.add(listener);
   }
 
-  /** After each heartbeat round, with the replicas alive now: sessions owned by others are orphans. */
+  /** After each heartbeat round, with the owner tokens alive now: sessions owned by others are orphans. */
   onHeartbeat(listener: (alive: ReadonlySet<string>) => void): void {
     this.#roundListeners.add(listener);
   }
@@ -238,9 +250,9 @@ export class Fleet {
     this.#nc.publish(`${this.#options.prefix}.fleet.all`, codec.encode(message));
   }
 
-  /** The replicas alive at the last heartbeat round (this one included). */
+  /** The ids of the replicas alive at the last heartbeat round (this one included). */
   get replicas(): ReadonlySet<string> {
-    return this.#alive;
+    return this.#aliveIds;
   }
 
   /**
@@ -297,10 +309,11 @@ export class Fleet {
   async #heartbeat(): Promise<void> {
     if (this.#closing || !this.#connected) return;
     try {
-      const info: ReplicaInfo = { id: this.replicaId, address: this.#subject(this.replicaId), startedAt: Date.now() };
+      const info: ReplicaInfo = { id: this.replicaId, address: this.#subject(this.replicaId), startedAt: this.#startedAt };
       await this.#op('heartbeat', () => this.#store.heartbeat(info));
-      this.#alive = new Set((await this.#op('list replicas', () => this.#store.replicas())).map((r) => r.id));
-      this.#alive.add(this.replicaId);
+      const alive = await this.#op('list replicas', () => this.#store.replicas());
+      this.#alive = new Set([...alive.map((r) => `${r.id}@${r.startedAt}`), this.owner]);
+      this.#aliveIds = new Set([...alive.map((r) => r.id), this.replicaId]);
       for (const listener of this.#roundListeners) listener(this.#alive);
     } catch (error) {
       this.#logger.debug({ err: errorMessage(error) }, 'heartbeat failed');

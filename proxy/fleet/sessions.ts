@@ -76,7 +76,7 @@ export class FleetSessions implements DownstreamFleet {
   owns(id: string): boolean {
     const record = this.#fleet.cached(id)?.value;
     // No record seen (NATS away since it was made here): the replica that made it owns it.
-    return record === undefined ? this.#published.has(id) : record.owner === this.#fleet.replicaId;
+    return record === undefined ? this.#published.has(id) : record.owner === this.#fleet.owner;
   }
 
   link(sessionId: string, transport: TransportKind): FleetStreamLink {
@@ -107,7 +107,7 @@ export class FleetSessions implements DownstreamFleet {
     const state = session.state();
     const record: SessionRecord = {
       id: session.id,
-      owner: this.#fleet.replicaId,
+      owner: this.#fleet.owner,
       routePrefix: session.routePrefix,
       transport,
       upstreams: state?.upstreams ?? {},
@@ -189,7 +189,7 @@ export class FleetSessions implements DownstreamFleet {
   }
 
   async #claim(id: string): Promise<void> {
-    const me = this.#fleet.replicaId;
+    const me = this.#fleet.owner;
     if (this.#fleet.cached(id)?.value.owner !== me) {
       try {
         await this.#fleet.update(id, (record) => (record.owner === me ? undefined : { ...record, owner: me }));
@@ -211,7 +211,7 @@ export class FleetSessions implements DownstreamFleet {
       return;
     }
     if (!session) return;
-    const me = this.#fleet.replicaId;
+    const me = this.#fleet.owner;
     if (previous?.owner !== record.owner) {
       session.ownerChanged(record.owner === me);
       if (record.owner !== me) (session.channel as Channel).released?.();
@@ -269,7 +269,7 @@ export class FleetSessions implements DownstreamFleet {
 
   /** Sessions whose owner stopped beating: this replica takes them (compare-and-set: one survivor wins each). */
   #adoptOrphans(alive: ReadonlySet<string>): void {
-    const me = this.#fleet.replicaId;
+    const me = this.#fleet.owner;
     for (const orphan of this.#fleet.orphans(alive)) {
       if (this.#adopting.has(orphan.id)) continue;
       this.#adopting.add(orphan.id);

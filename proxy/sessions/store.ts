@@ -10,7 +10,7 @@ import type { SharedUpstream } from '../mux/connections.ts';
 /** What any replica needs to serve a session it did not open. */
 export interface SessionRecord {
   id: string;
-  /** The replica holding the session's streams now. */
+  /** The replica holding the session's streams now: `<replica id>@<its start time>`. */
   owner: string;
   /** Whom the session belongs to (proxy/auth); absent: anonymous. */
   principal?: string;

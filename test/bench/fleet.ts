@@ -3,8 +3,9 @@
 // failures and latency percentiles:
 //   overhead   one session's echo calls, interleaved rounds of the same run: direct to the
 //              upstream; one replica without NATS; a fleet replica on a session it opened; a fleet
-//              replica on a session another replica opened; 3 replicas behind the balancer; the
-//              balancer in front of the replica without NATS (the balancer's own cost).
+//              replica on a session another replica opened; calls rotating over the 3 replicas on
+//              one shared session, and (the baseline for it) on a session per replica; 3 replicas
+//              behind the balancer; the balancer in front of the replica without NATS.
 //   first      the first request of a session on a replica that has not seen it (the one NATS
 //              round trip a session may cost per replica).
 //   pushes     config pushes (alternating target sets) under 2 sessions × 50 req/s.
@@ -65,6 +66,40 @@ function crossReplicaEndpoint(name: string, openUrl: string, callUrl: string): B
   };
 }
 
+/**
+ * Calls rotating over `urls` (call n to replica n mod N), without a balancer: `shared` sends them all
+ * on one session (opened on the first replica); otherwise each replica gets a session of its own, so
+ * the difference between the two is what sharing a session costs, and the rest is rotating processes.
+ */
+function rotatingEndpoint(name: string, urls: readonly string[], shared: boolean): BenchEndpoint {
+  const clients = urls.map((url) => new StreamableClient(url, 1));
+  return {
+    name,
+    async open() {
+      const first = clients[0];
+      if (!first) throw new Error('no replica');
+      const headers = shared ? [await first.initialize()] : await Promise.all(clients.map((c) => c.initialize()));
+      let nextId = 1;
+      return {
+        async call() {
+          const id = nextId++;
+          const i = id % clients.length;
+          const message = `m${id}`;
+          const answer = await (clients[i] as StreamableClient).post(headers[shared ? 0 : i] as Record<string, string>, { jsonrpc: '2.0', id, method: 'tools/call', params: { name: ECHO_TOOL, arguments: { message } } });
+          if (answer.status !== 200) throw new BenchCallError(`tools/call: HTTP ${answer.status}: ${answer.body.slice(0, 200)}`);
+          checkEcho(findAnswer(answer.contentType, answer.body, id), message);
+        },
+        close: async () => {
+          await Promise.all(headers.map((h, i) => (clients[shared ? 0 : i] as StreamableClient).end(h)));
+        },
+      };
+    },
+    close: async () => {
+      await Promise.all(clients.map((c) => c.close()));
+    },
+  };
+}
+
 function loadRow(scenario: string, report: RateLoadReport): Record<string, string | number> {
   return {
     scenario,
@@ -95,6 +130,8 @@ try {
       streamableEndpoint({ name: '1 replica, no NATS', url: soloUrl, tool: ECHO_TOOL, connections: 1 }),
       streamableEndpoint({ name: 'fleet replica, its own session', url: r0.url, tool: ECHO_TOOL, connections: 1 }),
       crossReplicaEndpoint('fleet replica, session opened on another', r1.url, r0.url),
+      rotatingEndpoint('3 replicas in turn, one shared session', fleet.replicas.map((r) => r.url), true),
+      rotatingEndpoint('3 replicas in turn, a session each', fleet.replicas.map((r) => r.url), false),
       streamableEndpoint({ name: '3 replicas behind the balancer', url: fleet.mcpUrl, tool: ECHO_TOOL, connections: 1 }),
       streamableEndpoint({ name: 'balancer + 1 replica, no NATS', url: `${soloBalancer.url}/mcp`, tool: ECHO_TOOL, connections: 1 }),
     ];

@@ -3,6 +3,7 @@
 // per-stream bound, dropping a session, and a NATS restart under a follower.
 import { randomBytes } from 'node:crypto';
 import { connect, type NatsConnection } from 'nats';
+import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { JetStreamEventLog, type EventLogOptions, type LoggedEvent } from '../proxy/fleet/event-log.ts';
@@ -253,6 +254,8 @@ test('append rejects within its timeout when NATS does not answer (server frozen
   const pid = nats.process.child.pid!;
   try {
     process.kill(pid, 'SIGSTOP');
+    // A signal lands asynchronously: wait until the kernel says the server is stopped.
+    await until(() => /^\d+ \(.*\) T/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')), 'nats-server stopped', 2_000);
     const started = Date.now();
     await rejectsWith(() => log.append('s1', 'g', '"frozen"', 500), 'MCPMUX_FLEET_UNAVAILABLE', 'no answer');
     const took = Date.now() - started;

@@ -36,6 +36,7 @@ test(`NATS stopped for ${OUTAGE_MS} ms under load: served sessions never fail, u
   console.log(`outage: NATS down ${outcome.downMs} ms; load: ${describeLoad(outcome.load)}; sessions unknown to the replica during it: ${statuses.join(',')}`);
   assert.is(outcome.during.failed, 0, `requests of sessions the replicas serve never failed while NATS was down: ${describeLoad(outcome.during)}`);
   assert.is(outcome.load.failed, 0, `nor after: ${describeLoad(outcome.load)}`);
+  assert.is(outcome.load.streamBreaks, 0, 'no stream broke: when NATS came back, no replica took for dead one whose heartbeat was not back yet');
   assert.ok(statuses.length > 0 && statuses.every((s) => s === 503), `a session the replica does not know gets 503 while NATS is down: ${statuses.join(',')}`);
   assert.ok(outcome.unknownSessionAnswers.every((a) => a.retryAfter === '1'), 'with Retry-After');
   assert.ok(outcome.recovered.sent > 20 && outcome.recovered.failed === 0, `after NATS is back a new session works on every replica: ${describeLoad(outcome.recovered)}`);

@@ -38,6 +38,8 @@ export type FleetMessage =
 export type RecordChange = { id: string; record: SessionRecord | undefined; previous: SessionRecord | undefined };
 
 const codec = JSONCodec<unknown>();
+/** A replica whose heartbeat is this many intervals old is dead (the replicas bucket's max_age). */
+const HEARTBEATS_PER_TTL = 3;
 
 interface Cached {
   value: SessionRecord;
@@ -74,6 +76,8 @@ export class Fleet {
   #aliveIds = new Set<string>();
   #connected = true;
   #closing = false;
+  /** When this replica joined or NATS last came back: heartbeat rounds before then + 2 TTLs adopt nothing. */
+  #settledFrom = Date.now();
 
   private constructor(nc: NatsConnection, store: NatsSessionStore, events: JetStreamEventLog, options: Required<Omit<FleetOptions, 'servers'>>) {
     this.#nc = nc;
@@ -109,7 +113,7 @@ export class Fleet {
       );
     }
     try {
-      const store = await NatsSessionStore.on(nc, { prefix: resolved.prefix, idleTtlMs: resolved.idleTtlMs, heartbeatTtlMs: resolved.heartbeatIntervalMs * 3 });
+      const store = await NatsSessionStore.on(nc, { prefix: resolved.prefix, idleTtlMs: resolved.idleTtlMs, heartbeatTtlMs: resolved.heartbeatIntervalMs * HEARTBEATS_PER_TTL });
       const events = await JetStreamEventLog.open(nc, { prefix: resolved.prefix, maxEventsPerStream: resolved.maxEventsPerStream, maxAgeMs: resolved.idleTtlMs });
       const fleet = new Fleet(nc, store, events, resolved);
       await fleet.#join();
@@ -314,6 +318,9 @@ export class Fleet {
       const alive = await this.#op('list replicas', () => this.#store.replicas());
       this.#alive = new Set([...alive.map((r) => `${r.id}@${r.startedAt}`), this.owner]);
       this.#aliveIds = new Set([...alive.map((r) => r.id), this.replicaId]);
+      // Right after joining or after an outage, the others' heartbeats may not be back yet: a
+      // replica missing then is not dead, so nobody is adopted until a full TTL has passed.
+      if (Date.now() - this.#settledFrom < this.#options.heartbeatIntervalMs * HEARTBEATS_PER_TTL * 2) return;
       for (const listener of this.#roundListeners) listener(this.#alive);
     } catch (error) {
       this.#logger.debug({ err: errorMessage(error) }, 'heartbeat failed');
@@ -327,6 +334,7 @@ export class Fleet {
         this.#connected = false;
       } else if (status.type === 'reconnect') {
         this.#connected = true;
+        this.#settledFrom = Date.now();
         this.#logger.info({ server: status.data }, 'NATS is back: catching up');
         await this.#catchUp();
       }

@@ -88,6 +88,13 @@ export class FleetSessions implements DownstreamFleet {
       // Legacy ids carry the session (the client has no other way to name it on resume).
       idOf: (seq) => (transport === 'sse' ? eventId(sessionId, seq) : eventId(key, seq)),
       logger: this.#logger,
+      // Where a stream opened later without Last-Event-ID starts, on whatever replica.
+      onDetached: (seq) => {
+        if (seq === 0 || Number(this.#fleet.cached(sessionId)?.value.lastEventIds?.[key] ?? 0) >= seq) return;
+        this.#fleet
+          .update(sessionId, (record) => (Number(record.lastEventIds?.[key] ?? 0) >= seq ? undefined : { ...record, lastEventIds: { ...record.lastEventIds, [key]: String(seq) } }))
+          .catch((error: unknown) => this.#logger.debug({ session: sessionId, err: errorMessage(error) }, 'last delivered event not recorded'));
+      },
     });
     return {
       stream,

@@ -21,6 +21,8 @@ export interface SharedStreamOptions {
   logger: Logger;
   /** An event could not be buffered nor written (NATS away, no connection here). */
   onLost?: () => void;
+  /** The client connection held here ended, having been sent events up to `seq`. */
+  onDetached?: (seq: number) => void;
 }
 
 export class SharedStream {
@@ -76,6 +78,7 @@ export class SharedStream {
       follower.stop();
       this.#follower = undefined;
       this.#conn = undefined;
+      this.#options.onDetached?.(this.#delivered);
     });
     await follower.caughtUp;
   }
@@ -87,6 +90,7 @@ export class SharedStream {
     const conn = this.#conn;
     this.#conn = undefined;
     conn?.end();
+    if (conn) this.#options.onDetached?.(this.#delivered);
   }
 }
 

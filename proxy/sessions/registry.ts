@@ -85,11 +85,8 @@ export class SessionRegistry {
   }
 
   /** Lets go of every session here (a draining replica in a fleet); the fleet keeps them. */
-  async detachAll(): Promise<void> {
-    clearInterval(this.#timer);
-    const sessions = [...this.#sessions.values()];
-    this.#sessions.clear();
-    await Promise.all(sessions.map((s) => s.detach().catch(() => undefined)));
+  detachAll(): Promise<void> {
+    return this.#endAll((session) => session.detach());
   }
 
   values(): IterableIterator<MuxSession> {
@@ -115,11 +112,16 @@ export class SessionRegistry {
   }
 
   /** Stops eviction and closes every session. */
-  async closeAll(): Promise<void> {
+  closeAll(): Promise<void> {
+    return this.#endAll((session) => session.close());
+  }
+
+  /** Stops eviction and ends every session the given way (errors are the session's own business by now). */
+  async #endAll(end: (session: MuxSession) => Promise<void>): Promise<void> {
     clearInterval(this.#timer);
     const sessions = [...this.#sessions.values()];
     this.#sessions.clear();
-    await Promise.all(sessions.map((s) => s.close().catch(() => undefined)));
+    await Promise.all(sessions.map((s) => end(s).catch(() => undefined)));
   }
 
   #close(session: MuxSession, why: string): void {

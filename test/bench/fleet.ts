@@ -18,7 +18,7 @@ import { startFleet } from '../support/fleet.ts';
 import { describeLoad, type RateLoadReport } from '../support/fleet-load.ts';
 import { ECHO_TOOL, natsOutageUnderLoad, pushesUnderLoad, rollingRestartUnderLoad } from '../support/fleet-scenarios.ts';
 import { CLI, freePort, startNode, waitForHttpOk } from '../support/processes.ts';
-import { StreamableClient, streamableEndpoint, type BenchEndpoint, checkEcho, findAnswer, BenchCallError } from './lib/clients.ts';
+import { callEcho, StreamableClient, streamableEndpoint, type BenchEndpoint } from './lib/clients.ts';
 import { interleave } from './lib/driver.ts';
 import { Latencies } from './lib/histogram.ts';
 import { textTable } from './lib/report.ts';
@@ -49,13 +49,7 @@ function crossReplicaEndpoint(name: string, openUrl: string, callUrl: string): B
       const headers = await opener.initialize();
       let nextId = 1;
       return {
-        async call() {
-          const id = nextId++;
-          const message = `m${id}`;
-          const answer = await caller.post(headers, { jsonrpc: '2.0', id, method: 'tools/call', params: { name: ECHO_TOOL, arguments: { message } } });
-          if (answer.status !== 200) throw new BenchCallError(`tools/call: HTTP ${answer.status}: ${answer.body.slice(0, 200)}`);
-          checkEcho(findAnswer(answer.contentType, answer.body, id), message);
-        },
+        call: () => callEcho(caller, headers, nextId++, ECHO_TOOL),
         close: () => opener.end(headers),
       };
     },
@@ -81,13 +75,10 @@ function rotatingEndpoint(name: string, urls: readonly string[], shared: boolean
       const headers = shared ? [await first.initialize()] : await Promise.all(clients.map((c) => c.initialize()));
       let nextId = 1;
       return {
-        async call() {
+        call() {
           const id = nextId++;
           const i = id % clients.length;
-          const message = `m${id}`;
-          const answer = await (clients[i] as StreamableClient).post(headers[shared ? 0 : i] as Record<string, string>, { jsonrpc: '2.0', id, method: 'tools/call', params: { name: ECHO_TOOL, arguments: { message } } });
-          if (answer.status !== 200) throw new BenchCallError(`tools/call: HTTP ${answer.status}: ${answer.body.slice(0, 200)}`);
-          checkEcho(findAnswer(answer.contentType, answer.body, id), message);
+          return callEcho(clients[i] as StreamableClient, headers[shared ? 0 : i] as Record<string, string>, id, ECHO_TOOL);
         },
         close: async () => {
           await Promise.all(headers.map((h, i) => (clients[shared ? 0 : i] as StreamableClient).end(h)));
@@ -183,6 +174,7 @@ try {
     console.log(`\noutage: NATS down ${outcome.downMs} ms; ${describeLoad(outcome.load)}; sessions unknown to a replica while down got: ${[...statuses].join(', ')}; a new session after: ${describeLoad(outcome.recovered)}`);
     loadRows.push(loadRow(`NATS down ${outcome.downMs} ms`, outcome.load), loadRow('new session after NATS is back', outcome.recovered));
     if (outcome.load.failed > 0 || outcome.recovered.failed > 0 || [...statuses].some((s) => s !== 503)) misses.push('outage: failures beyond the retryable error');
+    if (outcome.load.streamBreaks > 0) misses.push('outage: streams broke');
   }
   if (runs('rolling')) {
     const outcome = await rollingRestartUnderLoad(fleet);

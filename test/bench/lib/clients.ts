@@ -54,6 +54,14 @@ export function checkEcho(answer: RpcAnswer, expected: string): void {
   if (answer.result?.isError || (text !== expected && text !== `Echo: ${expected}`)) throw new BenchCallError(`unexpected tool result ${JSON.stringify(answer.result).slice(0, 200)}`);
 }
 
+/** One echo tools/call with id `id` on the session `headers` name; rejects unless it echoed. */
+export async function callEcho(client: StreamableClient, headers: Record<string, string>, id: number, tool: string): Promise<void> {
+  const message = `m${id}`;
+  const answer = await client.post(headers, { jsonrpc: '2.0', id, method: 'tools/call', params: { name: tool, arguments: { message } } });
+  if (answer.status !== 200) throw new BenchCallError(`tools/call: HTTP ${answer.status}: ${answer.body.slice(0, 200)}`);
+  checkEcho(findAnswer(answer.contentType, answer.body, id), message);
+}
+
 export interface StreamableOptions {
   name: string;
   /** The MCP endpoint, e.g. http://127.0.0.1:8080/mcp. */
@@ -140,13 +148,7 @@ export function streamableEndpoint(options: StreamableOptions): BenchEndpoint {
       const headers = await client.initialize();
       let nextId = 1;
       return {
-        async call() {
-          const id = nextId++;
-          const message = `m${id}`;
-          const answer = await client.post(headers, { jsonrpc: '2.0', id, method: 'tools/call', params: { name: options.tool, arguments: { message } } });
-          if (answer.status !== 200) throw new BenchCallError(`tools/call: HTTP ${answer.status}: ${answer.body.slice(0, 200)}`);
-          checkEcho(findAnswer(answer.contentType, answer.body, id), message);
-        },
+        call: () => callEcho(client, headers, nextId++, options.tool),
         close: () => client.end(headers),
       };
     },

@@ -46,6 +46,8 @@ export const proxyCommand: Command = {
     { name: 'tls-server-name', type: 'string', description: 'mTLS: the name the control plane\'s certificate carries, when not the host of --control-plane' },
     { name: 'allowed-hosts', type: 'string', default: '', description: 'comma-separated Host names clients may use, or * (default: localhost names on a loopback bind, any otherwise)' },
     { name: 'nats', type: 'string', default: '', description: 'nats://host:port[,...] with JetStream: replicas share sessions through it, so any replica serves any request (empty: sessions stay on this replica)' },
+    { name: 'nats-creds', type: 'string', description: 'NATS credentials file (JWT + NKey) for --nats; a user:password or token may also sit in the URL (nats://user:pass@host)' },
+    { name: 'nats-ca', type: 'string', description: 'PEM CA of the NATS server\'s certificate: TLS to NATS (also on with tls:// URLs)' },
     { name: 'nats-prefix', type: 'string', default: 'mcpmux', description: 'names of the NATS buckets, stream and subjects (fleets sharing one NATS need different ones)' },
     { name: 'drain-timeout', type: 'number', default: 20, description: 'seconds a shutdown (SIGTERM) waits for requests in flight while sessions move to other replicas' },
   ],
@@ -70,6 +72,8 @@ export const proxyCommand: Command = {
       tlsServerName: (flags['tls-server-name'] as string | undefined) || undefined,
       nats: flag.string(flags, 'nats') || undefined,
       natsPrefix: flag.string(flags, 'nats-prefix'),
+      natsCreds: (flags['nats-creds'] as string | undefined) || undefined,
+      natsCa: (flags['nats-ca'] as string | undefined) || undefined,
       drainTimeoutMs: flag.number(flags, 'drain-timeout') * 1000,
       limits: {
         maxBodyBytes: positive(flags, 'max-body-bytes'),

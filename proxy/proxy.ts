@@ -30,6 +30,9 @@ export interface ProxyOptions {
   nats?: string | undefined;
   /** Names of the NATS buckets, stream and subjects. Default mcpmux. */
   natsPrefix?: string | undefined;
+  /** NATS credentials file and TLS CA (see proxy/fleet/nats-connect.ts). */
+  natsCreds?: string | undefined;
+  natsCa?: string | undefined;
   /** How long a graceful shutdown waits for requests in flight. Default 20 s. */
   drainTimeoutMs?: number | undefined;
   logger: Logger;
@@ -55,6 +58,8 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const fleet = options.nats
     ? await Fleet.open({
         servers: options.nats,
+        credsFile: options.natsCreds,
+        caFile: options.natsCa,
         prefix: options.natsPrefix,
         replicaId: options.replicaId,
         idleTtlMs: options.limits?.sessionIdleTtlMs ?? 30 * 60_000,

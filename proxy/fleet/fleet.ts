@@ -12,10 +12,9 @@ import type { Logger } from '../../shared/log.ts';
 import { NatsSessionStore } from '../sessions/nats-store.ts';
 import { StoreConflict, type ReplicaInfo, type SessionRecord, type Versioned } from '../sessions/store.ts';
 import { JetStreamEventLog } from './event-log.ts';
+import { natsConnectionOptions, type NatsAccess } from './nats-connect.ts';
 
-export interface FleetOptions {
-  /** nats://host:port, comma-separated for several. */
-  servers: string;
+export interface FleetOptions extends NatsAccess {
   /** Names of the buckets, stream and subjects (several fleets may share a NATS). Default mcpmux. */
   prefix?: string;
   replicaId: string;
@@ -59,7 +58,7 @@ export class Fleet {
   readonly events: JetStreamEventLog;
   readonly #nc: NatsConnection;
   readonly #store: NatsSessionStore;
-  readonly #options: Required<Omit<FleetOptions, 'servers'>>;
+  readonly #options: Required<Omit<FleetOptions, keyof NatsAccess>>;
   readonly #logger: Logger;
   readonly #records = new Map<string, Cached>();
   readonly #touched = new Map<string, number>();
@@ -79,7 +78,7 @@ export class Fleet {
   /** When this replica joined or NATS last came back: heartbeat rounds before then + 2 TTLs adopt nothing. */
   #settledFrom = Date.now();
 
-  private constructor(nc: NatsConnection, store: NatsSessionStore, events: JetStreamEventLog, options: Required<Omit<FleetOptions, 'servers'>>) {
+  private constructor(nc: NatsConnection, store: NatsSessionStore, events: JetStreamEventLog, options: Required<Omit<FleetOptions, keyof NatsAccess>>) {
     this.#nc = nc;
     this.#store = store;
     this.events = events;
@@ -103,13 +102,14 @@ export class Fleet {
     if (!/^[A-Za-z0-9_-]+$/.test(resolved.replicaId)) {
       throw new McpmuxError('MCPMUX_USAGE', `replica id ${JSON.stringify(resolved.replicaId)} must be letters, digits, - and _ (it names NATS subjects)`);
     }
+    const connection = natsConnectionOptions(options, `mcpmux-proxy-${resolved.replicaId}`);
     let nc: NatsConnection;
     try {
-      nc = await connect({ servers: options.servers.split(',').map((s) => s.trim()), name: `mcpmux-proxy-${resolved.replicaId}`, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+      nc = await connect(connection);
     } catch (error) {
       throw new McpmuxError(
         'MCPMUX_FLEET_UNAVAILABLE',
-        `cannot reach NATS at ${options.servers}: ${errorMessage(error)} (start one with JetStream, e.g. nats-server -js, or leave out --nats to keep sessions on this replica)`,
+        `cannot reach NATS at ${String(connection.servers)}: ${errorMessage(error)} (start one with JetStream, e.g. nats-server -js, or leave out --nats to keep sessions on this replica)`,
       );
     }
     try {

@@ -18,12 +18,13 @@ export interface NatsServer {
   destroy(): Promise<void>;
 }
 
-export async function startNatsServer(): Promise<NatsServer> {
+/** `args` are added to the server's command line (e.g. ['--user', 'a', '--pass', 'b']). */
+export async function startNatsServer(args: readonly string[] = []): Promise<NatsServer> {
   const binary = await ensureTool('nats-server');
   const port = await freePort();
   const store = mkdtempSync(join(tmpdir(), 'mcpmux-nats-'));
   const spawn = async (): Promise<Managed> => {
-    const child = startProcess('nats-server', binary, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', store]);
+    const child = startProcess('nats-server', binary, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', store, ...args]);
     await child.waitFor(/Server is ready/, 15_000);
     return child;
   };

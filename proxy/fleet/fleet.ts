@@ -85,7 +85,7 @@ export class Fleet {
     this.#options = options;
     this.replicaId = options.replicaId;
     this.owner = `${options.replicaId}@${this.#startedAt}`;
-    this.#logger = options.logger.child({ component: 'fleet' });
+    this.#logger = options.logger.child({ replica: options.replicaId });
   }
 
   /** Connects and joins; throws (MCPMUX_FLEET_UNAVAILABLE) when NATS cannot be reached at all. */

@@ -49,7 +49,7 @@ export class FleetSessions implements DownstreamFleet {
   constructor(options: FleetSessionsOptions) {
     this.#options = options;
     this.#fleet = options.fleet;
-    this.#logger = options.logger.child({ component: 'fleet-sessions' });
+    this.#logger = options.logger.child({ replica: options.fleet.replicaId });
     this.#fleet.onChange((change) => this.#changed(change));
     this.#fleet.onMessage((message) => this.#deliver(message));
     this.#fleet.onHeartbeat((alive) => this.#adoptOrphans(alive));

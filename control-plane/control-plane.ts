@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { errorMessage } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import { startHealthServer } from '../shared/ops/health-server.ts';
@@ -98,6 +98,24 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   };
   const [pushesOf, acksOf, nacksOf] = [perGroup(pushes), perGroup(acks), perGroup(nacks)];
   const lastSeq = new Gauge({ name: 'mcpmux_event_log_last_seq', help: 'Sequence number of the newest event', registers: [metrics] });
+  const convergence = new Histogram({
+    name: 'mcpmux_convergence_seconds',
+    help: 'From a snapshot version built to the moment every connected proxy of its Gateway ACKed it',
+    labelNames: ['group'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [metrics],
+  });
+  /** When each version not yet ACKed by all its proxies was built: `group version` → performance.now(). */
+  const builtAt = new Map<string, number>();
+  const converged = (group: string, version: string): void => {
+    const key = `${group} ${version}`;
+    const started = builtAt.get(key);
+    if (started === undefined) return;
+    const fleet = proxies.list().filter((p) => p.group === group && p.connected);
+    if (fleet.length === 0 || fleet.some((p) => p.ackedVersion !== version)) return;
+    builtAt.delete(key);
+    convergence.observe({ group }, (performance.now() - started) / 1000);
+  };
 
   const cache = new SnapshotCache();
   const proxies = new ProxyRegistry();
@@ -135,6 +153,12 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       for (const snapshot of snapshots) if (cache.versions(snapshot.group)[0]?.version !== snapshot.version) versions[snapshot.group] = snapshot.version;
       for (const group of cache.groups()) if (!snapshots.some((s) => s.group === group)) versions[group] = '';
       const changed = cache.setAll(snapshots, events.lastSeq);
+      for (const group of changed) {
+        const version = cache.get(group)?.version;
+        // A version superseded before its proxies caught up is never observed: the newer one is.
+        for (const key of builtAt.keys()) if (key.startsWith(`${group} `)) builtAt.delete(key);
+        if (version !== undefined) builtAt.set(`${group} ${version}`, started);
+      }
       if (Object.keys(versions).length > 0) events.recordBuild({ seq: events.lastSeq, time: Date.now(), versions });
       builds.inc();
       built = true;
@@ -172,7 +196,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     checkIdentity: options.tls !== undefined,
     callbacks: {
       onPush: (_node, group) => pushesOf(group).inc(),
-      onAck: (_node, group) => acksOf(group).inc(),
+      onAck: (_node, group, version) => {
+        acksOf(group).inc();
+        converged(group, version);
+      },
       onNack: (node, group, version, error) => {
         nacksOf(group).inc();
         const [namespace = '', name = ''] = group.split('/');

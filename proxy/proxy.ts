@@ -8,6 +8,7 @@ import { ConfigClient } from './config/client.ts';
 import { compileRoutingTable } from './routing/table.ts';
 import { ProxyServer } from './server.ts';
 import { Fleet } from './fleet/fleet.ts';
+import { promProxyMetrics, sessionsGauge } from './metrics.ts';
 
 export interface ProxyOptions {
   controlPlane: string;
@@ -68,6 +69,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     : undefined;
   const server = new ProxyServer({
     ...(fleet ? { fleet } : {}),
+    metrics: promProxyMetrics(metrics),
     address: options.address,
     port: options.port,
     logger,
@@ -77,6 +79,17 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}),
   });
   await server.start();
+  sessionsGauge(metrics, () => server.sessionsByTransport());
+  if (fleet) {
+    new Gauge({
+      name: 'mcpmux_proxy_fleet_nats_connected',
+      help: '1 while this replica reaches NATS (sessions of other replicas need it), 0 while not',
+      registers: [metrics],
+      collect() {
+        this.set(fleet.connected ? 1 : 0);
+      },
+    });
+  }
   const apply = (snapshot: Snapshot): void => {
     // Compiling validates: a snapshot that cannot be served throws here and is NACKed.
     server.apply(compileRoutingTable(snapshot, { allowStdio: options.allowStdio === true }));

@@ -27,6 +27,7 @@ import type { RoutingTable } from './routing/table.ts';
 import { SessionRegistry } from './sessions/registry.ts';
 import { UpstreamPool } from './upstream/pool.ts';
 import type { Fleet } from './fleet/fleet.ts';
+import type { ProxyMetrics } from './metrics.ts';
 import { FleetSessions } from './fleet/sessions.ts';
 import type { ClientChannel } from './mux/channel.ts';
 import type { CompiledRoute } from './routing/table.ts';
@@ -80,6 +81,8 @@ export interface ProxyServerOptions {
   legacyResumeGraceMs?: number;
   /** Share sessions with the other replicas over NATS (proxy/fleet); without it sessions are this replica's alone. */
   fleet?: Fleet;
+  /** Where requests and upstream calls are counted (proxy.ts registers them on /metrics). */
+  metrics?: ProxyMetrics;
 }
 
 const DEFAULTS = {
@@ -152,7 +155,9 @@ export class ProxyServer {
         initializeTimeoutMs: this.#options.initializeTimeoutMs,
         targetRetryMs: this.#options.targetRetryMs,
         fallbackProtocolVersion: transport === 'sse' ? LEGACY_SSE_PROTOCOL_VERSION : LATEST_PROTOCOL_VERSION,
+        transport,
         ...(this.#fleetSessions ? { fleet: this.#fleetSessions.hooks(id) } : {}),
+        metrics: options.metrics,
       });
     this.#fleetSessions = fleet
       ? new FleetSessions({
@@ -206,6 +211,13 @@ export class ProxyServer {
   /** Downstream sessions open now (both transports). */
   get sessionCount(): number {
     return this.#sessions.size;
+  }
+
+  /** Sessions held now, by transport. */
+  sessionsByTransport(): Record<string, number> {
+    const counts: Record<string, number> = { 'streamable-http': 0, sse: 0 };
+    for (const session of this.#sessions.values()) counts[session.transport] = (counts[session.transport] ?? 0) + 1;
+    return counts;
   }
 
   /** The version of the applied table; undefined before the first apply(). */

@@ -7,6 +7,8 @@ import type { UpstreamResponse } from '../upstream/session.ts';
 import type { TargetConnections } from './connections.ts';
 import type { NameIndex } from './name-index.ts';
 import { withProgressToken, type ProgressRoutes } from './progress.ts';
+import type { Outcome, ProxyMetrics } from '../metrics.ts';
+import { McpmuxError } from '../../shared/errors.ts';
 
 export interface RequestContext {
   /** The backend as the table this request started on has it. */
@@ -26,6 +28,7 @@ export interface RequestContext {
   progress: ProgressRoutes;
   /** Who owns an unprefixed name (prefix mode never). */
   names: NameIndex;
+  metrics?: ProxyMetrics | undefined;
 }
 
 /** The same request context for a fan-out to several targets: no progress reported. */
@@ -40,12 +43,20 @@ export function fanOut(ctx: RequestContext): RequestContext {
 export async function forward(ctx: RequestContext, target: CompiledTarget, method: string, params: unknown): Promise<UpstreamResponse> {
   const upstream = await ctx.connections.get(target);
   const token = ctx.progressToken === undefined ? undefined : ctx.progress.register(target.name, ctx.progressToken, ctx.requestId);
+  const started = ctx.metrics ? process.hrtime.bigint() : 0n;
+  let outcome: Outcome = 'error';
   try {
-    return await upstream.request(
+    const response = await upstream.request(
       { method, params: withProgressToken(params, token) },
       { timeoutMs: target.requestTimeoutMs ?? ctx.requestTimeoutMs, signal: ctx.signal, relatedTo: ctx.requestId },
     );
+    outcome = 'error' in response || (response.result as { isError?: unknown }).isError === true ? 'error' : 'ok';
+    return response;
+  } catch (error) {
+    if (error instanceof McpmuxError && error.code === 'MCPMUX_REQUEST_CANCELLED') outcome = 'cancelled';
+    throw error;
   } finally {
     if (token !== undefined) ctx.progress.release(token);
+    ctx.metrics?.upstream(target.name, method, outcome, Number(process.hrtime.bigint() - started) / 1e9);
   }
 }

@@ -36,6 +36,7 @@ import { callTool, complete, forwardByUri, forwardTask, getPrompt, subscription 
 import { ServerRequests } from './server-requests.ts';
 import { UpstreamRelay } from './upstream-relay.ts';
 import { UpstreamState } from './upstream-state.ts';
+import type { ProxyMetrics } from '../metrics.ts';
 
 export interface MuxSessionOptions {
   id: string;
@@ -54,8 +55,11 @@ export interface MuxSessionOptions {
   targetRetryMs: number;
   /** What a client asking for a version we do not know is offered (legacy SSE: 2024-11-05). */
   fallbackProtocolVersion?: string;
+  /** The downstream transport (for metrics and logs). Default streamable-http. */
+  transport?: 'streamable-http' | 'sse';
   /** Set when replicas share sessions (NATS): this replica's part in it. */
   fleet?: SessionFleetHooks;
+  metrics?: ProxyMetrics | undefined;
 }
 
 /** What a session needs from the fleet when several replicas serve it (proxy/fleet). */
@@ -92,6 +96,7 @@ export class MuxSession {
   readonly routePrefix: string;
   readonly principal: string | undefined;
   readonly channel: ClientChannel;
+  readonly transport: 'streamable-http' | 'sse';
   /** Date.now() of the last request; the registry evicts idle sessions by it. */
   lastActiveAt = Date.now();
   readonly #options: MuxSessionOptions;
@@ -124,6 +129,7 @@ export class MuxSession {
     this.routePrefix = options.routePrefix;
     this.principal = options.principal;
     this.channel = options.channel;
+    this.transport = options.transport ?? 'streamable-http';
     this.#options = options;
     this.#logger = options.logger.child({ session: options.id });
     this.#state = new UpstreamState({ logger: this.#logger, requestTimeoutMs: options.requestTimeoutMs });
@@ -246,6 +252,7 @@ export class MuxSession {
       }
     }
     this.#initialized = true;
+    this.#options.metrics?.request('initialize', 'ok');
     const result = buildInitializeResult({
       protocolVersion,
       serverInfo: backend.serverInfo ?? this.#options.serverInfo,
@@ -271,14 +278,18 @@ export class MuxSession {
       progressToken: progressTokenOf(request.params),
       progress: this.#progress,
       names: this.#names,
+      metrics: this.#options.metrics,
     };
     try {
       const outcome = await this.#dispatch(ctx, request.method, request.params as Params);
+      // A tool result with isError is a failed call too, though a JSON-RPC success.
+      this.#options.metrics?.request(request.method, 'error' in outcome || outcome.result.isError === true ? 'error' : 'ok');
       return 'error' in outcome
         ? { jsonrpc: '2.0', id: request.id, error: outcome.error }
         : { jsonrpc: '2.0', id: request.id, result: outcome.result };
     } catch (error) {
       if (!(error instanceof McpmuxError)) this.#logger.error({ err: error, method: request.method }, 'request failed');
+      this.#options.metrics?.request(request.method, abort.signal.aborted ? 'cancelled' : 'error');
       return errorResponse(request.id, error);
     } finally {
       if (this.#inFlight.get(request.id) === abort) this.#inFlight.delete(request.id);

@@ -1,0 +1,80 @@
+// What the proxy counts, as the multiplexer reports it: one small interface so the MCP code does not
+// depend on prom-client, and one prom-client implementation registered with the proxy's /metrics.
+// Label values are bounded: methods outside MCP's own are counted as `other`, targets are the
+// snapshot's (a config, not client input).
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+/** `error`: a JSON-RPC error, or a tool result with isError. */
+export type Outcome = 'ok' | 'error' | 'cancelled';
+
+export interface ProxyMetrics {
+  /** A client request answered (or abandoned), by method and outcome. */
+  request(method: string, outcome: Outcome): void;
+  /** One upstream request: target, method, outcome, duration. */
+  upstream(target: string, method: string, outcome: Outcome, seconds: number): void;
+}
+
+const METHODS = new Set([
+  'initialize',
+  'ping',
+  'tools/list',
+  'tools/call',
+  'prompts/list',
+  'prompts/get',
+  'resources/list',
+  'resources/templates/list',
+  'resources/read',
+  'resources/subscribe',
+  'resources/unsubscribe',
+  'completion/complete',
+  'logging/setLevel',
+  'tasks/get',
+  'tasks/result',
+  'tasks/cancel',
+  'tasks/list',
+]);
+
+function methodLabel(method: string): string {
+  return METHODS.has(method) ? method : 'other';
+}
+
+export function promProxyMetrics(registry: Registry): ProxyMetrics {
+  const requests = new Counter({ name: 'mcpmux_proxy_requests_total', help: 'Client requests answered, by MCP method and outcome (ok, error, cancelled)', labelNames: ['method', 'outcome'], registers: [registry] });
+  const upstreamRequests = new Counter({
+    name: 'mcpmux_proxy_upstream_requests_total',
+    help: 'Requests sent to upstream targets, by target, MCP method and outcome',
+    labelNames: ['target', 'method', 'outcome'],
+    registers: [registry],
+  });
+  const upstreamLatency = new Histogram({
+    name: 'mcpmux_proxy_upstream_request_duration_seconds',
+    help: 'Time from sending a request to a target to its answer, by target and MCP method',
+    labelNames: ['target', 'method'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [registry],
+  });
+  return {
+    request(method, outcome) {
+      requests.inc({ method: methodLabel(method), outcome });
+    },
+    upstream(target, method, outcome, seconds) {
+      const label = methodLabel(method);
+      upstreamRequests.inc({ target, method: label, outcome });
+      upstreamLatency.observe({ target, method: label }, seconds);
+    },
+  };
+}
+
+/** Sessions held now, by transport; read when /metrics is scraped. */
+export function sessionsGauge(registry: Registry, count: () => Record<string, number>): void {
+  new Gauge({
+    name: 'mcpmux_proxy_sessions',
+    help: 'Downstream MCP sessions this replica holds, by transport',
+    labelNames: ['transport'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [transport, n] of Object.entries(count())) this.set({ transport }, n);
+    },
+  });
+}

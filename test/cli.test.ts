@@ -22,8 +22,8 @@ const mcpmux = (...args: string[]) =>
 test('--help lists every subcommand; each subcommand has its own help', async () => {
   const top = await mcpmux('--help');
   assert.is(top.code, 0);
-  for (const name of ['dev', 'control-plane', 'proxy', 'validate']) assert.match(top.stdout, new RegExp(`\\n  ${name} `));
-  for (const name of ['dev', 'control-plane', 'proxy', 'validate']) {
+  for (const name of ['dev', 'control-plane', 'proxy', 'validate', 'snapshot', 'proxies']) assert.match(top.stdout, new RegExp(`\\n  ${name} `));
+  for (const name of ['dev', 'control-plane', 'proxy', 'validate', 'snapshot', 'proxies']) {
     const help = await mcpmux(name, '--help');
     assert.is(help.code, 0, `${name} --help`);
     assert.match(help.stdout, new RegExp(`Usage: mcpmux ${name}`));

@@ -12,7 +12,7 @@ import { createLogger } from '../shared/log.ts';
 import { startControlPlane, type RunningControlPlane } from '../control-plane/control-plane.ts';
 import { JsonlEventLog } from '../control-plane/events/jsonl-log.ts';
 import { FilesSource } from '../control-plane/sources/files.ts';
-import { AdminClient } from './support/admin-client.ts';
+import { AdminClient } from '../shared/admin/client.ts';
 import { endpointSlice, TUTORIAL_YAML } from './support/stack.ts';
 
 const logger = createLogger('test', { level: process.env.MCPMUX_LOG_LEVEL ?? 'silent' });

@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { EmptyResultSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
-import { AdminClient } from './support/admin-client.ts';
+import { AdminClient } from '../shared/admin/client.ts';
 import { until, waitForHttpOk } from './support/processes.ts';
 import { endpointSlice, startStack, type Stack } from './support/stack.ts';
 

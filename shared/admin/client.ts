@@ -1,22 +1,38 @@
+// A promise-based client of mcpmux.v1.AdminService: what `mcpmux snapshot|proxies` and the tests
+// use to inspect a control plane (grpcurl speaks the same API). Plaintext, or mTLS with the same
+// material proxies use.
 import * as grpc from '@grpc/grpc-js';
-import type { Snapshot } from '../../shared/config/types.ts';
-import { serviceClient } from '../../shared/proto/load.ts';
-import type { AdminEvent, ProxyStatus, VersionInfo } from '../../shared/proto/messages.ts';
+import type { Snapshot } from '../config/types.ts';
+import type { TlsMaterial } from '../net/tls.ts';
+import { serviceClient } from '../proto/load.ts';
+import type { AdminEvent, ProxyStatus, VersionInfo } from '../proto/messages.ts';
 
-type UnaryMethod = (request: object, callback: (error: grpc.ServiceError | null, response: unknown) => void) => void;
+type UnaryMethod = (request: object, options: grpc.CallOptions, callback: (error: grpc.ServiceError | null, response: unknown) => void) => void;
 
-/** A small promise-based client of mcpmux.v1.AdminService for tests. */
+export interface AdminClientOptions {
+  tls?: TlsMaterial | undefined;
+  /** The name in the control plane's certificate, when not the host of the address. */
+  tlsServerName?: string | undefined;
+  /** Per call; default 10 s. */
+  timeoutMs?: number;
+}
+
 export class AdminClient {
   readonly #client: grpc.Client & Record<string, UnaryMethod>;
+  readonly #timeoutMs: number;
 
-  constructor(address: string) {
+  constructor(address: string, options: AdminClientOptions = {}) {
     const Client = serviceClient('AdminService');
-    this.#client = new Client(address, grpc.credentials.createInsecure()) as unknown as grpc.Client & Record<string, UnaryMethod>;
+    const credentials = options.tls ? grpc.credentials.createSsl(options.tls.ca, options.tls.key ?? null, options.tls.cert ?? null) : grpc.credentials.createInsecure();
+    this.#client = new Client(address, credentials, options.tlsServerName ? { 'grpc.ssl_target_name_override': options.tlsServerName } : {}) as unknown as grpc.Client &
+      Record<string, UnaryMethod>;
+    this.#timeoutMs = options.timeoutMs ?? 10_000;
   }
 
   #call<T>(method: string, request: object): Promise<T> {
     return new Promise((resolve, reject) => {
-      this.#client[method]!.call(this.#client, request, (error, response) => (error ? reject(error) : resolve(response as T)));
+      const deadline = new Date(Date.now() + this.#timeoutMs);
+      this.#client[method]!.call(this.#client, request, { deadline }, (error, response) => (error ? reject(error) : resolve(response as T)));
     });
   }
 

@@ -10,6 +10,8 @@ const SUBCOMMANDS: Record<string, { module: string; export: string; summary: str
   'control-plane': { module: '../../control-plane/cli.ts', export: 'controlPlaneCommand', summary: 'watch Kubernetes objects (a folder or a cluster) and serve snapshots over gRPC' },
   proxy: { module: '../../proxy/cli.ts', export: 'proxyCommand', summary: 'serve /mcp for one Gateway, configured by the control plane' },
   validate: { module: '../../control-plane/cli.ts', export: 'validateCommand', summary: 'check a folder of manifests and print the targets and tool prefixes it would expose' },
+  snapshot: { module: './inspect.ts', export: 'snapshotCommand', summary: 'print a control plane\'s snapshots: get [VERSION], history, diff FROM [TO]' },
+  proxies: { module: './inspect.ts', export: 'proxiesCommand', summary: 'list the proxies connected to a control plane and the versions they ACKed' },
 };
 
 function topHelp(): string {

@@ -4,7 +4,7 @@
 // from fleet.ts and leaves it as it found it (all replicas up, NATS up).
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AdminClient } from './admin-client.ts';
+import { AdminClient } from '../../shared/admin/client.ts';
 import type { FleetHarness } from './fleet.ts';
 import { startRateLoad, type RateLoadReport } from './fleet-load.ts';
 import { endpointSlice } from './stack.ts';

@@ -13,6 +13,8 @@ const GO_TOOLS = {
   grpcurl: 'github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.3',
   // The session store's server (issue 8): JetStream KV and request/reply, pinned to 2.14.x.
   'nats-server': 'github.com/nats-io/nats-server/v2@v2.14.9',
+  // The chart's lint, template and install checks (issue 9).
+  helm: 'helm.sh/helm/v3/cmd/helm@v3.22.0',
 } as const;
 
 export type ToolName = keyof typeof GO_TOOLS;

@@ -2,7 +2,7 @@
 // and again (a second target swaps name and server every time), and each change is pushed to the
 // proxy and ACKed before the next. Requests in flight finish on the table they started with; none
 // may fail.
-import { AdminClient } from '../../support/admin-client.ts';
+import { AdminClient } from '../../../shared/admin/client.ts';
 import { streamableEndpoint } from '../lib/clients.ts';
 import { closeSessions, emptyResult, openSessions, runLoad } from '../lib/driver.ts';
 import { Latencies } from '../lib/histogram.ts';

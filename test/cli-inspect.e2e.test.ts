@@ -1,0 +1,87 @@
+// `mcpmux snapshot get|history|diff` and `mcpmux proxies` against a running control plane (the
+// tutorial stack), as a user runs them: tables by default, JSON and YAML on request, secrets
+// redacted, a clear error and exit 2 when nothing listens.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parse } from 'yaml';
+import { CLI, ROOT } from './support/processes.ts';
+import { startStack, type Stack } from './support/stack.ts';
+import { until } from './support/processes.ts';
+
+const exec = promisify(execFile);
+const mcpmux = (...args: string[]) =>
+  exec(process.execPath, [CLI, ...args], { cwd: ROOT }).then(
+    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+  );
+
+let stack: Stack;
+
+test.before(async () => {
+  stack = await startStack();
+});
+
+test.after(async () => {
+  await stack?.stop();
+});
+
+test('snapshot get: a table of routes and targets, or the whole snapshot as JSON or YAML', async () => {
+  const cp = ['--control-plane', stack.grpcAddress];
+  const table = await mcpmux('snapshot', 'get', ...cp);
+  assert.is(table.code, 0, table.stderr);
+  assert.match(table.stdout, /group agentgateway-system\/mcp-gateway\s+version [0-9a-f]{16}/);
+  assert.match(table.stdout, /80\s+\/mcp\s+agentgateway-system\/mcp-federated\s+mcp-server-everything-3001\s+1\/1/);
+  const json = JSON.parse((await mcpmux('snapshot', 'get', ...cp, '--output', 'json')).stdout) as { group: string; version: string; targets: Array<{ name: string }> };
+  assert.is(json.group, 'agentgateway-system/mcp-gateway');
+  assert.ok(json.targets.some((t) => t.name === 'mcp-website-fetcher-80'));
+  const yaml = parse((await mcpmux('snapshot', 'get', ...cp, '--output', 'yaml')).stdout) as { version: string };
+  assert.is(yaml.version, json.version, 'YAML and JSON show the same snapshot');
+});
+
+test('snapshot history and diff follow a change; proxies shows the ACKed version', async () => {
+  const cp = ['--control-plane', stack.grpcAddress];
+  const first = JSON.parse((await mcpmux('snapshot', 'get', ...cp, '--output', 'json')).stdout) as { version: string };
+  stack.writeFile(
+    'cli-extra.yaml',
+    `apiVersion: v1
+kind: Service
+metadata: {name: cli-extra, namespace: agentgateway-system, labels: {mcp-federation: "true"}}
+spec: {ports: [{protocol: TCP, port: 3007, targetPort: 3007, appProtocol: kgateway.dev/mcp}]}
+`,
+  );
+  try {
+    let history: Array<{ version: string }> = [];
+    await until(async () => {
+      history = JSON.parse((await mcpmux('snapshot', 'history', ...cp, '--output', 'json')).stdout) as Array<{ version: string }>;
+      return history.length >= 2;
+    }, 'a second version in the history', 10_000);
+    const latest = history.at(-1)?.version ?? '';
+    assert.is.not(latest, first.version);
+    const table = await mcpmux('snapshot', 'history', ...cp);
+    assert.match(table.stdout, new RegExp(`${first.version}[\\s\\S]*${latest}`), 'oldest first');
+    const diff = await mcpmux('snapshot', 'diff', first.version, ...cp);
+    assert.is(diff.code, 0, diff.stderr);
+    assert.match(diff.stdout, new RegExp(`${first.version} \\(event \\d+\\) → ${latest}`));
+    assert.match(diff.stdout, /added\s+target\s+agentgateway-system\/mcp-federated\/cli-extra-3007/);
+    assert.match(diff.stdout, /upsert\s+Service\s+agentgateway-system\/cli-extra/, 'and the event that made it');
+    await until(async () => (await mcpmux('proxies', ...cp)).stdout.includes(latest), 'the proxy ACKed the new version', 10_000);
+    assert.match((await mcpmux('proxies', ...cp)).stdout, /proxy-1\s+agentgateway-system\/mcp-gateway\s+yes/);
+  } finally {
+    stack.removeFile('cli-extra.yaml');
+  }
+});
+
+test('without a control plane: exit 2 and what to do; a bad action is a usage error', async () => {
+  const down = await mcpmux('snapshot', 'get', '--control-plane', '127.0.0.1:1');
+  assert.is(down.code, 2);
+  assert.match(down.stderr, /127\.0\.0\.1:1.*is a control plane listening there\?/);
+  const bad = await mcpmux('snapshot', 'show');
+  assert.is(bad.code, 2);
+  assert.match(bad.stderr, /say get, history or diff/);
+  const noFrom = await mcpmux('snapshot', 'diff');
+  assert.match(noFrom.stderr, /FROM is a version/);
+});
+
+test.run();

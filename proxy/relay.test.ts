@@ -265,4 +265,19 @@ test('logging/setLevel is fanned out and re-applied to targets that join later',
   assert.ok(sequence.lastIndexOf('logging/setLevel') < sequence.lastIndexOf('tools/call'));
 });
 
+test('the client\'s W3C trace context reaches the upstream of its request, and only that request', async () => {
+  const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+  const traced = new Client({ name: 'traced', version: '1.0.0' });
+  await traced.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { traceparent, tracestate: 'vendor=1' } } }));
+  cleanup.add(() => traced.close());
+  await traced.callTool({ name: 'rec_echo', arguments: { text: 'traced' } });
+  const call = rec.received.find((r) => (r.message as { params?: { arguments?: { text?: string } } }).params?.arguments?.text === 'traced');
+  assert.is(call?.traceparent, traceparent, 'the tools/call reached rec with the client\'s traceparent');
+  const plain = await connect('untraced');
+  await plain.callTool({ name: 'rec_echo', arguments: { text: 'untraced' } });
+  const untraced = rec.received.find((r) => (r.message as { params?: { arguments?: { text?: string } } }).params?.arguments?.text === 'untraced');
+  assert.ok(untraced, 'the second call arrived');
+  assert.is(untraced?.traceparent, undefined, 'no trace context leaks into another client\'s request');
+});
+
 test.run();

@@ -12,7 +12,7 @@ import type { CompiledRoute } from '../routing/table.ts';
 import { parseEventId } from './event-store.ts';
 import { LegacyChannel } from './legacy-channel.ts';
 import { findSession, newSessionId, overInFlightLimit, refuseOverSessionLimit, sessionServes, type DownstreamOptions } from './options.ts';
-import { header, readMessage } from './read-message.ts';
+import { header, readMessage, traceContext } from './read-message.ts';
 import { refuse, sendAccepted, sendError } from './respond.ts';
 import { errorResponse } from '../mux/jsonrpc-error.ts';
 
@@ -105,7 +105,7 @@ export class LegacySseEndpoint {
           channel.send(errorResponse(incoming.message.id, overLimit));
           return;
         }
-        const response = await this.#answer(session, route, incoming.message, principal);
+        const response = await this.#answer(session, route, incoming.message, principal, traceContext(req));
         if (response) channel.send(response);
         return;
       }
@@ -129,7 +129,13 @@ export class LegacySseEndpoint {
   }
 
   /** The answer to a request; undefined when the client cancelled it (a cancelled request gets none). */
-  async #answer(session: MuxSession, route: CompiledRoute, request: JSONRPCRequest, principal: Principal | undefined): Promise<JSONRPCResponse | undefined> {
+  async #answer(
+    session: MuxSession,
+    route: CompiledRoute,
+    request: JSONRPCRequest,
+    principal: Principal | undefined,
+    trace: Record<string, string> | undefined,
+  ): Promise<JSONRPCResponse | undefined> {
     if (request.method === 'initialize') {
       const response = await session.initialize(request, route.backend);
       // Other replicas serve the client's next messages: they need the session's state first.
@@ -137,7 +143,7 @@ export class LegacySseEndpoint {
       return response;
     }
     const abort = new AbortController();
-    const response = await session.handleRequest(request, route.backend, abort, principal);
+    const response = await session.handleRequest(request, route.backend, abort, principal, trace);
     const reason: unknown = abort.signal.reason;
     return reason instanceof McpmuxError && reason.code === 'MCPMUX_REQUEST_CANCELLED' ? undefined : response;
   }

@@ -67,3 +67,11 @@ export async function readMessage(req: HttpRequest, res: ServerResponse, limits:
   }
   return incoming;
 }
+
+/** The W3C trace context a client sent (traceparent, tracestate), to pass on to upstreams; undefined without one. */
+export function traceContext(req: HttpRequest): Record<string, string> | undefined {
+  const traceparent = header(req, 'traceparent');
+  if (traceparent === undefined || !/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/.test(traceparent)) return undefined;
+  const tracestate = header(req, 'tracestate');
+  return tracestate === undefined ? { traceparent } : { traceparent, tracestate };
+}

@@ -12,7 +12,7 @@ import { McpmuxError, errorMessage } from '../../shared/errors.ts';
 import type { MuxSession } from '../mux/session.ts';
 import type { CompiledRoute } from '../routing/table.ts';
 import { findSession, newSessionId, overInFlightLimit, refuseOverSessionLimit, sessionServes, type DownstreamOptions } from './options.ts';
-import { header, readMessage } from './read-message.ts';
+import { header, readMessage, traceContext } from './read-message.ts';
 import { refuse, sendAccepted, sendError, sendJson } from './respond.ts';
 import { StreamableChannel } from './streamable-channel.ts';
 
@@ -96,7 +96,7 @@ export class StreamableHttpEndpoint {
     const { session, channel } = found;
     switch (incoming.kind) {
       case 'request':
-        await this.#request(res, route, session, channel, incoming.message, acceptsSse(accept), principal);
+        await this.#request(res, route, session, channel, incoming.message, acceptsSse(accept), principal, traceContext(req));
         return;
       case 'notification':
         session.handleNotification(incoming.message);
@@ -121,6 +121,7 @@ export class StreamableHttpEndpoint {
     request: JSONRPCRequest,
     sse: boolean,
     principal: Principal | undefined,
+    trace: Record<string, string> | undefined,
   ): Promise<void> {
     const overLimit = overInFlightLimit(this.#options, session);
     if (overLimit) {
@@ -140,7 +141,7 @@ export class StreamableHttpEndpoint {
         if (!res.writableFinished) abandon();
       });
     }
-    const response = await session.handleRequest(request, route.backend, abort, principal);
+    const response = await session.handleRequest(request, route.backend, abort, principal, trace);
     const reason: unknown = abort.signal.reason;
     if (reason instanceof McpmuxError && reason.code === 'MCPMUX_REQUEST_CANCELLED' && channel.abandonRequest(request.id)) return;
     if (!channel.finishRequest(request.id, response) && !res.headersSent && !res.destroyed) sendJson(res, 200, response);

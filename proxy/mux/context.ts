@@ -29,6 +29,8 @@ export interface RequestContext {
   /** Who owns an unprefixed name (prefix mode never). */
   names: NameIndex;
   metrics?: ProxyMetrics | undefined;
+  /** The client's W3C trace context, passed on to the upstream requests this request makes. */
+  trace?: Readonly<Record<string, string>> | undefined;
 }
 
 /** The same request context for a fan-out to several targets: no progress reported. */
@@ -48,7 +50,7 @@ export async function forward(ctx: RequestContext, target: CompiledTarget, metho
   try {
     const response = await upstream.request(
       { method, params: withProgressToken(params, token) },
-      { timeoutMs: target.requestTimeoutMs ?? ctx.requestTimeoutMs, signal: ctx.signal, relatedTo: ctx.requestId },
+      { timeoutMs: target.requestTimeoutMs ?? ctx.requestTimeoutMs, signal: ctx.signal, relatedTo: ctx.requestId, headers: ctx.trace },
     );
     outcome = 'error' in response || (response.result as { isError?: unknown }).isError === true ? 'error' : 'ok';
     return response;

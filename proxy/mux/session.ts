@@ -263,7 +263,14 @@ export class MuxSession {
   }
 
   /** Answers one request; never throws (errors become JSON-RPC error responses). */
-  async handleRequest(request: JSONRPCRequest, backend: CompiledBackend, abort: AbortController, identity?: Principal): Promise<JSONRPCResponse> {
+  async handleRequest(
+    request: JSONRPCRequest,
+    backend: CompiledBackend,
+    abort: AbortController,
+    identity?: Principal,
+    trace?: Readonly<Record<string, string>>,
+  ): Promise<JSONRPCResponse> {
+    const started = process.hrtime.bigint();
     this.lastActiveAt = Date.now();
     this.#inFlight.set(request.id, abort);
     const ctx: RequestContext = {
@@ -279,6 +286,7 @@ export class MuxSession {
       progress: this.#progress,
       names: this.#names,
       metrics: this.#options.metrics,
+      trace,
     };
     try {
       const outcome = await this.#dispatch(ctx, request.method, request.params as Params);
@@ -294,6 +302,10 @@ export class MuxSession {
     } finally {
       if (this.#inFlight.get(request.id) === abort) this.#inFlight.delete(request.id);
       this.#serverRequests.endRelated(request.id);
+      // One line per request at debug level: the session id is on this logger, the request's here.
+      if (this.#logger.isLevelEnabled('debug')) {
+        this.#logger.debug({ request: request.id, method: request.method, ms: Number(process.hrtime.bigint() - started) / 1e6, traceparent: trace?.traceparent }, 'request answered');
+      }
     }
   }
 

@@ -40,6 +40,8 @@ export interface RequestOptions {
   signal?: AbortSignal | undefined;
   /** Handed back with every message that arises from this request. */
   relatedTo?: RequestId | undefined;
+  /** Sent with this request only (W3C trace context: traceparent, tracestate). HTTP upstreams only. */
+  headers?: Readonly<Record<string, string>> | undefined;
 }
 
 /** A JSON-RPC response we send upstream (to one of its requests). */

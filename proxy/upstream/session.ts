@@ -279,7 +279,7 @@ export class UpstreamSession implements UpstreamConnection {
       expectId,
       sessionId: this.#sessionId,
       protocolVersion: this.#protocolVersion,
-      headers: this.#postHeaders,
+      headers: options.headers ? { ...this.#postHeaders, ...options.headers } : this.#postHeaders,
       onNotification: (notification) => this.#options.onMessage?.(notification, options.relatedTo),
       onServerRequest: (request) => (this.#options.onMessage ? this.#options.onMessage(request, options.relatedTo) : this.#refuse(request)),
     });

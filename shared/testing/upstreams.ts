@@ -146,7 +146,7 @@ export function startPagedServer(options: { toolCount: number; promptCount: numb
 export interface RecordingServer extends LocalServer {
   name: string;
   /** Every JSON-RPC message received, in order, with the session and MCP-Protocol-Version header it came with. */
-  received: Array<{ sessionId: string | undefined; protocolVersion: string | undefined; message: JSONRPCMessage }>;
+  received: Array<{ sessionId: string | undefined; protocolVersion: string | undefined; traceparent: string | undefined; message: JSONRPCMessage }>;
   /** The requests and notifications received with this method. */
   receivedOf(method: string): Array<JSONRPCRequest | JSONRPCNotification>;
   /** The SDK server of each open session, to make it talk first (notifications, server→client requests). */
@@ -219,7 +219,8 @@ export function startRecordingServer(options: { name: string; protocolVersion?: 
       if (chunks.length > 0) {
         body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
         const protocolVersion = typeof req.headers['mcp-protocol-version'] === 'string' ? req.headers['mcp-protocol-version'] : undefined;
-        for (const message of Array.isArray(body) ? body : [body]) received.push({ sessionId, protocolVersion, message: structuredClone(message) as JSONRPCMessage });
+        const traceparent = typeof req.headers.traceparent === 'string' ? req.headers.traceparent : undefined;
+        for (const message of Array.isArray(body) ? body : [body]) received.push({ sessionId, protocolVersion, traceparent, message: structuredClone(message) as JSONRPCMessage });
         // Pin the negotiated version by asking the SDK server for it.
         const init = body as { method?: string; params?: { protocolVersion?: string } };
         if (options.protocolVersion && init.method === 'initialize' && init.params) init.params.protocolVersion = options.protocolVersion;

@@ -12,6 +12,8 @@ export interface ProxyMetrics {
   request(method: string, outcome: Outcome): void;
   /** One upstream request: target, method, outcome, duration. */
   upstream(target: string, method: string, outcome: Outcome, seconds: number): void;
+  /** A session of a replica that is gone was adopted by this one. */
+  adopted(): void;
 }
 
 const METHODS = new Set([
@@ -53,7 +55,11 @@ export function promProxyMetrics(registry: Registry): ProxyMetrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [registry],
   });
+  const adoptions = new Counter({ name: 'mcpmux_proxy_fleet_adoptions_total', help: 'Sessions of replicas that are gone adopted by this one', registers: [registry] });
   return {
+    adopted() {
+      adoptions.inc();
+    },
     request(method, outcome) {
       requests.inc({ method: methodLabel(method), outcome });
     },

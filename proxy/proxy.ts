@@ -89,6 +89,14 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
         this.set(fleet.connected ? 1 : 0);
       },
     });
+    new Gauge({
+      name: 'mcpmux_proxy_fleet_session_records',
+      help: 'Session records of the fleet cached by this replica (every live session it has heard of)',
+      registers: [metrics],
+      collect() {
+        this.set(fleet.cachedRecords);
+      },
+    });
   }
   const apply = (snapshot: Snapshot): void => {
     // Compiling validates: a snapshot that cannot be served throws here and is NACKed.

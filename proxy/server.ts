@@ -166,6 +166,7 @@ export class ProxyServer {
           logger: this.#logger,
           route: (prefix) => this.#table?.routes.find((r) => r.pathPrefix === prefix),
           createSession,
+          onAdopted: () => options.metrics?.adopted(),
         })
       : undefined;
     const downstream: DownstreamOptions = {

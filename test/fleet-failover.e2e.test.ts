@@ -66,6 +66,12 @@ test('kill -9 of the replica owning 50 sessions: all continue on the survivors, 
   await postJson(fleet.mcpUrl, { jsonrpc: '2.0', method: 'notifications/initialized' }, { ...HEADERS, 'mcp-session-id': sessionId });
   const stream = await openSse(fleet.mcpUrl, { ...HEADERS, accept: 'text/event-stream', 'mcp-session-id': sessionId });
   assert.is(stream.status, 200);
+  // Sessions that never open a stream: nobody reconnects them, so a survivor must adopt them.
+  const quiet: string[] = [];
+  for (let i = 0; i < 5; i++) {
+    const answer = await postJson(fleet.mcpUrl, { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: `quiet-${i}`, version: '1' } } }, {});
+    quiet.push(answer.headers.get('mcp-session-id') ?? '');
+  }
   fleet.balancer.setEnabled(1, true);
   fleet.balancer.setEnabled(2, true);
 
@@ -129,7 +135,29 @@ test('kill -9 of the replica owning 50 sessions: all continue on the survivors, 
   } finally {
     await store.close();
   }
-  console.log(`failover: ${SESSIONS + 1} sessions continued, ${failed}/${outcomes.length} in-flight calls failed cleanly, adopted within ${Date.now() - killedAt} ms of the kill (test ran ${Date.now() - started} ms)`);
+  // Sessions whose client reconnected its stream first were claimed by that replica; the rest were
+  // adopted, each by one survivor only (compare-and-set), and /metrics counts them.
+  const adoptions = async (): Promise<number> => {
+    let total = 0;
+    for (const replica of fleet.replicas.slice(1)) {
+      const text = await (await fetch(`http://127.0.0.1:${replica.httpPort}/metrics`)).text();
+      total += Number(/^mcpmux_proxy_fleet_adoptions_total (\d+)/m.exec(text)?.[1] ?? 0);
+    }
+    return total;
+  };
+  await until(async () => (await adoptions()) >= quiet.length, 'the stream-less sessions adopted', 10_000);
+  const adopted = await adoptions();
+  assert.ok(adopted >= quiet.length && adopted <= SESSIONS + 1 + quiet.length, `the stream-less sessions at least were adopted, none twice: ${adopted}`);
+  const check = await NatsSessionStore.open({ servers: fleet.nats?.url ?? '', idleTtlMs: 30 * 60_000, heartbeatTtlMs: 3_000 });
+  try {
+    const ids = [sessionId, ...quiet, ...clients.map((c) => (c.transport as StreamableHTTPClientTransport).sessionId ?? '')];
+    const owners = await Promise.all(ids.map(async (id) => (await check.get(id))?.value.owner ?? 'none'));
+    const orphaned = owners.filter((o) => o === 'none' || o.startsWith('proxy-0@'));
+    assert.is(orphaned.length, 0, `every session has a living owner: ${orphaned.join(', ')}`);
+  } finally {
+    await check.close();
+  }
+  console.log(`failover: ${SESSIONS + 1} sessions continued, ${failed}/${outcomes.length} in-flight calls failed cleanly, adopted within ${Date.now() - killedAt} ms of the kill (${adopted} by adoption, the rest claimed by a reconnecting stream) (test ran ${Date.now() - started} ms)`);
   await Promise.all(clients.map((c) => c.close()));
 });
 

@@ -124,6 +124,11 @@ export class Fleet {
     }
   }
 
+  /** Session records cached here (every live session of the fleet, as far as the watch told). */
+  get cachedRecords(): number {
+    return this.#records.size;
+  }
+
   /** Whether NATS is reachable now. */
   get connected(): boolean {
     return this.#connected;

@@ -27,6 +27,8 @@ export interface FleetSessionsOptions {
   route: (prefix: string) => CompiledRoute | undefined;
   /** A new, not initialized session (as ProxyServer makes them, with this fleet's hooks). */
   createSession: (id: string, route: CompiledRoute, channel: ClientChannel, transport: TransportKind, principal: string | undefined) => MuxSession;
+  /** This replica adopted a session of a replica that is gone (for the metric). */
+  onAdopted?: () => void;
 }
 
 type Channel = ClientChannel & { released?: () => void };
@@ -285,6 +287,7 @@ export class FleetSessions implements DownstreamFleet {
         .then(async (adopted) => {
           if (!adopted) return;
           this.#logger.info({ session: orphan.id, from: orphan.owner }, 'adopted the session of a replica that is gone');
+          this.#options.onAdopted?.();
           const session = await this.#materialize(orphan.id);
           session?.ownerChanged(true);
         })

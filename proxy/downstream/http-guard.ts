@@ -24,7 +24,7 @@ const LOCALHOST_NAMES = ['localhost', '127.0.0.1', '[::1]'];
 const LOCALHOST_ORIGIN = /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?$/;
 
 const ALLOW_METHODS = 'GET, POST, DELETE, OPTIONS';
-const ALLOW_HEADERS = 'content-type, authorization, mcp-protocol-version, mcp-session-id, last-event-id';
+const ALLOW_HEADERS = 'content-type, authorization, x-api-key, mcp-protocol-version, mcp-session-id, last-event-id, traceparent, tracestate';
 // WWW-Authenticate too: a browser client reads the resource metadata URL from a 401.
 const EXPOSE_HEADERS = 'Mcp-Session-Id, Mcp-Protocol-Version, WWW-Authenticate';
 

@@ -3,16 +3,8 @@
 // Subcommands are loaded by path so that shared/ never imports control-plane/ or proxy/ code.
 import { McpmuxError } from '../errors.ts';
 import { MCPMUX_VERSION } from '../version.ts';
-import { parseCommandArgs, renderHelp, type Command } from './command.ts';
-
-const SUBCOMMANDS: Record<string, { module: string; export: string; summary: string }> = {
-  dev: { module: './dev.ts', export: 'devCommand', summary: 'control plane (files) + proxy + the tutorial\'s demo upstreams: what `npm start` runs' },
-  'control-plane': { module: '../../control-plane/cli.ts', export: 'controlPlaneCommand', summary: 'watch Kubernetes objects (a folder or a cluster) and serve snapshots over gRPC' },
-  proxy: { module: '../../proxy/cli.ts', export: 'proxyCommand', summary: 'serve /mcp for one Gateway, configured by the control plane' },
-  validate: { module: '../../control-plane/cli.ts', export: 'validateCommand', summary: 'check a folder of manifests and print the targets and tool prefixes it would expose' },
-  snapshot: { module: './inspect.ts', export: 'snapshotCommand', summary: 'print a control plane\'s snapshots: get [VERSION], history, diff FROM [TO]' },
-  proxies: { module: './inspect.ts', export: 'proxiesCommand', summary: 'list the proxies connected to a control plane and the versions they ACKed' },
-};
+import { parseCommandArgs, renderHelp } from './command.ts';
+import { SUBCOMMANDS, loadSubcommand } from './subcommands.ts';
 
 function topHelp(): string {
   const width = Math.max(...Object.keys(SUBCOMMANDS).map((n) => n.length));
@@ -44,9 +36,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`mcpmux: unknown command "${name}"\n\n${topHelp()}`);
     return 2;
   }
-  const loaded = (await import(new URL(entry.module, import.meta.url).href)) as Record<string, Command>;
-  const command = loaded[entry.export];
-  if (!command) throw new Error(`internal: ${entry.module} does not export ${entry.export}`);
+  const command = await loadSubcommand(entry);
   const { flags, positionals, help } = parseCommandArgs(command, rest);
   if (help) {
     process.stdout.write(renderHelp(command));

@@ -48,6 +48,7 @@ export const proxyCommand: Command = {
     { name: 'nats', type: 'string', default: '', description: 'nats://host:port[,...] with JetStream: replicas share sessions through it, so any replica serves any request (empty: sessions stay on this replica)' },
     { name: 'nats-creds', type: 'string', description: 'NATS credentials file (JWT + NKey) for --nats; a user:password or token may also sit in the URL (nats://user:pass@host)' },
     { name: 'nats-ca', type: 'string', description: 'PEM CA of the NATS server\'s certificate: TLS to NATS (also on with tls:// URLs)' },
+    { name: 'nats-replicas', type: 'number', default: 1, description: 'copies JetStream keeps of the session buckets and event stream: 3 on a clustered NATS, so losing a NATS server loses no session' },
     { name: 'nats-prefix', type: 'string', default: 'mcpmux', description: 'names of the NATS buckets, stream and subjects (fleets sharing one NATS need different ones)' },
     { name: 'drain-timeout', type: 'number', default: 20, description: 'seconds a shutdown (SIGTERM) waits for requests in flight while sessions move to other replicas' },
   ],
@@ -74,6 +75,7 @@ export const proxyCommand: Command = {
       natsPrefix: flag.string(flags, 'nats-prefix'),
       natsCreds: (flags['nats-creds'] as string | undefined) || undefined,
       natsCa: (flags['nats-ca'] as string | undefined) || undefined,
+      natsReplicas: positive(flags, 'nats-replicas'),
       drainTimeoutMs: flag.number(flags, 'drain-timeout') * 1000,
       limits: {
         maxBodyBytes: positive(flags, 'max-body-bytes'),

@@ -34,6 +34,8 @@ export interface ProxyOptions {
   /** NATS credentials file and TLS CA (see proxy/fleet/nats-connect.ts). */
   natsCreds?: string | undefined;
   natsCa?: string | undefined;
+  /** Copies JetStream keeps of the session buckets and event stream (3 on a clustered NATS). */
+  natsReplicas?: number | undefined;
   /** How long a graceful shutdown waits for requests in flight. Default 20 s. */
   drainTimeoutMs?: number | undefined;
   logger: Logger;
@@ -61,6 +63,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
         servers: options.nats,
         credsFile: options.natsCreds,
         caFile: options.natsCa,
+        natsReplicas: options.natsReplicas,
         prefix: options.natsPrefix,
         replicaId: options.replicaId,
         idleTtlMs: options.limits?.sessionIdleTtlMs ?? 30 * 60_000,

@@ -5,7 +5,7 @@ import { parseManifests } from '../sources/yaml.ts';
 import { emptyState, reduceAll } from '../state/reducer.ts';
 import { ownedGateways } from '../translate/gateways.ts';
 import { MCPMUX_CONTROLLER_NAME } from '../translate/kinds.ts';
-import { renderProxy, settingsFrom, type ProxySettings } from './provisioner.ts';
+import { parseParameters, renderProxy, settingsFrom, type ProxySettings } from './provisioner.ts';
 
 const SETTINGS: ProxySettings = { image: 'mcpmux/mcpmux:test', replicas: 2, controlPlane: 'mcpmux-control-plane.mcpmux-system.svc:18000', serviceType: 'ClusterIP' };
 
@@ -74,6 +74,121 @@ test('GatewayClass parameters override the flags; bad values fall back to them',
   });
   assert.equal(settingsFrom(SETTINGS, { replicas: 'many', serviceType: 'Bogus' }), SETTINGS);
   assert.equal(settingsFrom(SETTINGS, undefined), SETTINGS);
+});
+
+type Rendered = {
+  spec: {
+    replicas?: number;
+    template: {
+      spec: {
+        containers: Array<Container & { resources: unknown; volumeMounts?: unknown[] }>;
+        volumes?: unknown[];
+        topologySpreadConstraints?: unknown[];
+      };
+    };
+  };
+};
+
+test('the chart\'s parameters: NATS, resources, probes, topology spread, HPA, PDB and mTLS reach the proxy objects', () => {
+  const data = {
+    nats: 'nats://mcpmux-nats.mcpmux-system.svc:4222',
+    natsReplicas: '3',
+    resources: '{"requests":{"cpu":"200m","memory":"256Mi"},"limits":{"memory":"1Gi"}}',
+    probes: '{"readiness":{"periodSeconds":2,"failureThreshold":5},"liveness":{"initialDelaySeconds":3}}',
+    topologySpread: '[{"maxSkew":1,"topologyKey":"kubernetes.io/hostname","whenUnsatisfiable":"ScheduleAnyway"}]',
+    'hpa.minReplicas': '2',
+    'hpa.maxReplicas': '10',
+    'hpa.targetCPU': '70',
+    'pdb.minAvailable': '1',
+    tlsSecret: 'mcpmux-proxy-tls',
+    tlsServerName: 'mcpmux-control-plane.mcpmux-system.svc',
+    imagePullPolicy: 'Always',
+  };
+  const { overrides, problems } = parseParameters(data);
+  assert.equal(problems, []);
+  assert.equal(overrides.autoscaling, { minReplicas: 2, maxReplicas: 10, targetCPUUtilization: 70 });
+  assert.equal(overrides.disruptionBudget, { minAvailable: 1 });
+  const gateway = tutorialGateway();
+  const rendered = renderProxy(gateway, settingsFrom(SETTINGS, data));
+  const d = rendered.deployment as Rendered;
+  assert.is(d.spec.replicas, undefined, 'the HPA owns the replica count');
+  const pod = d.spec.template.spec;
+  const container = pod.containers[0]!;
+  const args = container.args.join(' ');
+  assert.match(args, / --nats nats:\/\/mcpmux-nats\.mcpmux-system\.svc:4222 --nats-replicas 3 /);
+  assert.match(args, / --tls-cert \/etc\/mcpmux\/tls\/tls\.crt --tls-key \/etc\/mcpmux\/tls\/tls\.key --tls-ca \/etc\/mcpmux\/tls\/ca\.crt --tls-server-name mcpmux-control-plane\.mcpmux-system\.svc$/);
+  assert.equal(container.resources, { requests: { cpu: '200m', memory: '256Mi' }, limits: { memory: '1Gi' } });
+  assert.equal(container.readinessProbe, { httpGet: { path: '/readyz', port: 15000 }, periodSeconds: 2, failureThreshold: 5 } as never);
+  assert.equal(container.livenessProbe, { httpGet: { path: '/healthz', port: 15000 }, periodSeconds: 10, failureThreshold: 3, initialDelaySeconds: 3 } as never);
+  assert.equal(container.volumeMounts, [{ name: 'tls', mountPath: '/etc/mcpmux/tls', readOnly: true }]);
+  assert.equal(pod.volumes, [{ name: 'tls', secret: { secretName: 'mcpmux-proxy-tls' } }]);
+  const selector = { 'app.kubernetes.io/name': 'mcpmux-proxy', 'app.kubernetes.io/instance': 'mcp-gateway' };
+  assert.equal(pod.topologySpreadConstraints, [
+    { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selector } },
+  ]);
+
+  const hpa = rendered.autoscaler as { apiVersion: string; kind: string; metadata: { name: string; namespace: string; ownerReferences: unknown[] }; spec: Record<string, unknown> };
+  assert.is(hpa.apiVersion, 'autoscaling/v2');
+  assert.is(hpa.metadata.name, 'mcp-gateway');
+  assert.is(hpa.metadata.namespace, 'agentgateway-system');
+  assert.is(hpa.metadata.ownerReferences.length, 1, 'owned by the Gateway: deleted with it');
+  assert.equal(hpa.spec, {
+    scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'mcp-gateway' },
+    minReplicas: 2,
+    maxReplicas: 10,
+    metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } }],
+  });
+  const pdb = rendered.disruptionBudget as { apiVersion: string; spec: Record<string, unknown> };
+  assert.is(pdb.apiVersion, 'policy/v1');
+  assert.equal(pdb.spec, { minAvailable: 1, selector: { matchLabels: selector } });
+});
+
+test('without parameters a proxy has no NATS, TLS, HPA or PDB, and keeps its replicas', () => {
+  const rendered = renderProxy(tutorialGateway(), SETTINGS);
+  assert.is(rendered.autoscaler, undefined);
+  assert.is(rendered.disruptionBudget, undefined);
+  const d = rendered.deployment as Rendered;
+  assert.is(d.spec.replicas, 2);
+  const pod = d.spec.template.spec;
+  assert.is(pod.volumes, undefined);
+  assert.is(pod.topologySpreadConstraints, undefined);
+  assert.not.match(pod.containers[0]!.args.join(' '), /--nats|--tls/);
+  assert.equal(pod.containers[0]!.resources, { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } });
+});
+
+test('each bad parameter is reported by key and ignored, the rest still applies', () => {
+  const table: Array<[Record<string, string>, string]> = [
+    [{ nats: 'localhost:4222' }, 'nats'],
+    [{ natsReplicas: '2' }, 'natsReplicas'],
+    [{ resources: '{"requests":{"cpu":"lots"}}' }, 'resources'],
+    [{ resources: '{"request":{}}' }, 'resources'],
+    [{ resources: 'not json' }, 'resources'],
+    [{ probes: '{"readiness":{"periodSeconds":0}}' }, 'probes'],
+    [{ probes: '{"startup":{}}' }, 'probes'],
+    [{ topologySpread: '[{"maxSkew":0,"topologyKey":"zone"}]' }, 'topologySpread'],
+    [{ topologySpread: '{"maxSkew":1}' }, 'topologySpread'],
+    [{ 'hpa.maxReplicas': 'ten' }, 'hpa.maxReplicas'],
+    [{ 'hpa.maxReplicas': '3', 'hpa.minReplicas': '5' }, 'hpa.minReplicas'],
+    [{ 'hpa.maxReplicas': '3', 'hpa.targetCPU': '0' }, 'hpa.targetCPU'],
+    [{ 'hpa.minReplicas': '2' }, 'hpa.maxReplicas'],
+    [{ 'pdb.minAvailable': 'half' }, 'pdb.minAvailable'],
+    [{ 'pdb.minAvailable': '150%' }, 'pdb.minAvailable'],
+    [{ tlsSecret: 'Not_A_Name' }, 'tlsSecret'],
+    [{ tlsServerName: 'cp.example' }, 'tlsServerName'],
+    [{ imagePullPolicy: 'Sometimes' }, 'imagePullPolicy'],
+    [{ replicas: '-1' }, 'replicas'],
+  ];
+  for (const [data, key] of table) {
+    const { overrides, problems } = parseParameters({ ...data, image: 'registry.example/mcpmux:2' });
+    assert.is(problems.length, 1, `${JSON.stringify(data)}: ${problems.join('; ')}`);
+    assert.ok(problems[0]!.startsWith(`${key}: `), problems[0]);
+    assert.equal(overrides, { image: 'registry.example/mcpmux:2' }, JSON.stringify(data));
+  }
+  // Defaults of the optional HPA keys, a percentage budget, empty values ignored.
+  assert.equal(parseParameters({ 'hpa.maxReplicas': '4', 'pdb.minAvailable': '50%', nats: ' ', image: '' }), {
+    overrides: { autoscaling: { minReplicas: 1, maxReplicas: 4, targetCPUUtilization: 80 }, disruptionBudget: { minAvailable: '50%' } },
+    problems: [],
+  });
 });
 
 test.run();

@@ -1,7 +1,13 @@
 // The provisioner: each Gateway of ours gets a proxy Deployment and a Service of the same name in its
-// namespace (the tutorial waits on deploy/mcp-gateway and port-forwards to it). Both are owned by
-// the Gateway (ownerReferences), so deleting the Gateway lets Kubernetes' garbage collector remove
-// them; ones whose Gateway stopped being ours are deleted here.
+// namespace (the tutorial waits on deploy/mcp-gateway and port-forwards to it), and, when its
+// GatewayClass's parameters ask for them, a HorizontalPodAutoscaler and a PodDisruptionBudget of that
+// name too. All are owned by the Gateway (ownerReferences), so deleting the Gateway lets Kubernetes'
+// garbage collector remove them; ones whose Gateway stopped being ours (or whose parameters no longer
+// ask for them) are deleted here.
+//
+// Parameters: a GatewayClass's parametersRef may name a ConfigMap (the helm chart makes one); its
+// keys override the control plane's --proxy-* flags (parseParameters lists them). A value that does
+// not parse is ignored, with a warning, and the flag's setting is used.
 //
 // Rendering is pure (renderProxy); applying uses server-side apply with our field manager, so other
 // controllers' fields (an HPA's replicas, a mesh's annotations) are left alone, and applying the same
@@ -11,6 +17,8 @@
 // things let it bind a port below 1024: the NET_BIND_SERVICE capability (the image gives the node
 // binary that file capability) and the net.ipv4.ip_unprivileged_port_start sysctl, namespaced and
 // "safe" since Kubernetes 1.22, which works even where capabilities are stripped.
+//
+// Proxy pods get no ServiceAccount token: the proxy never talks to the apiserver.
 import { createHash } from 'node:crypto';
 import { errorMessage } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
@@ -20,38 +28,246 @@ import { ownedGateways, type OwnedGateway } from '../translate/gateways.ts';
 import { at, record, string } from '../translate/read.ts';
 import { Kinds } from '../translate/kinds.ts';
 import { isNotFound, type KubeClient } from './client.ts';
-import { collectionPath, objectPath, Resources } from './resources.ts';
+import { collectionPath, objectPath, Resources, type ResourceType } from './resources.ts';
 import { SerialPasses } from './serial-passes.ts';
+
+/** Timings of a probe; the probe's endpoint and port are the proxy's own. */
+export interface ProbeTiming {
+  initialDelaySeconds?: number;
+  periodSeconds?: number;
+  timeoutSeconds?: number;
+  failureThreshold?: number;
+  successThreshold?: number;
+}
+
+/** One topology spread constraint; the provisioner adds the label selector of the Gateway's pods. */
+export interface TopologySpread {
+  maxSkew: number;
+  topologyKey: string;
+  whenUnsatisfiable: 'DoNotSchedule' | 'ScheduleAnyway';
+}
 
 export interface ProxySettings {
   image: string;
+  /** Deployment replicas; ignored when `autoscaling` is set (the HPA owns the count). */
   replicas: number;
   /** host:port of the control plane's gRPC service, as proxies in the cluster reach it. */
   controlPlane: string;
   serviceType: 'ClusterIP' | 'NodePort' | 'LoadBalancer';
   imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+  /** NATS URL(s) the replicas share sessions through (the proxy's --nats); none: each keeps its own. */
+  nats?: string;
+  /** Copies JetStream keeps of the proxies' buckets and stream (the proxy's --nats-replicas). */
+  natsReplicas?: number;
+  /** The container's resources (requests, limits), replacing the default ones. */
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  probes?: { readiness?: ProbeTiming; liveness?: ProbeTiming };
+  topologySpread?: TopologySpread[];
+  /** A HorizontalPodAutoscaler on CPU for each proxy Deployment. */
+  autoscaling?: { minReplicas: number; maxReplicas: number; targetCPUUtilization: number };
+  /** A PodDisruptionBudget for each proxy Deployment. */
+  disruptionBudget?: { minAvailable: number | string };
+  /**
+   * mTLS to the control plane: a Secret in each Gateway's namespace with tls.crt, tls.key and ca.crt
+   * (its certificate's URI SANs name the Gateway: mcpmux:gateway:NS/NAME or mcpmux:gateway:*).
+   */
+  tls?: { secretName: string; serverName?: string };
 }
 
 export const MANAGED_BY = 'mcpmux';
 export const FIELD_MANAGER = 'mcpmux-control-plane';
 const HEALTH_PORT = 15000;
+const TLS_DIR = '/etc/mcpmux/tls';
+const DEFAULT_RESOURCES = { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } };
+
+/** The two kinds only the provisioner writes (resources.ts holds what the source watches). */
+export const ProxyResources = {
+  HorizontalPodAutoscaler: { group: 'autoscaling', version: 'v2', plural: 'horizontalpodautoscalers', kind: 'HorizontalPodAutoscaler', namespaced: true, optional: false },
+  PodDisruptionBudget: { group: 'policy', version: 'v1', plural: 'poddisruptionbudgets', kind: 'PodDisruptionBudget', namespaced: true, optional: false },
+} as const satisfies Record<string, ResourceType>;
+
+/** Every kind the provisioner applies and deletes, in the order it applies them. */
+const PROVISIONED: readonly ResourceType[] = [Resources.Deployment, Resources.Service, ProxyResources.HorizontalPodAutoscaler, ProxyResources.PodDisruptionBudget];
 
 export interface RenderedProxy {
   deployment: Record<string, unknown>;
   service: Record<string, unknown>;
+  /** Present when the settings ask for autoscaling. */
+  autoscaler?: Record<string, unknown>;
+  /** Present when the settings ask for a disruption budget. */
+  disruptionBudget?: Record<string, unknown>;
 }
 
-/** A GatewayClass's parametersRef ConfigMap data (image, replicas, serviceType) over the flags' settings. */
-export function settingsFrom(defaults: ProxySettings, parameters: Record<string, string> | undefined): ProxySettings {
-  if (!parameters) return defaults;
-  const replicas = parameters.replicas !== undefined ? Number(parameters.replicas) : defaults.replicas;
-  const serviceType = parameters.serviceType;
-  return {
-    ...defaults,
-    image: parameters.image?.trim() || defaults.image,
-    replicas: Number.isInteger(replicas) && replicas >= 0 ? replicas : defaults.replicas,
-    serviceType: serviceType === 'ClusterIP' || serviceType === 'NodePort' || serviceType === 'LoadBalancer' ? serviceType : defaults.serviceType,
-  };
+export interface ParsedParameters {
+  /** What the ConfigMap sets, each value checked. */
+  overrides: Partial<ProxySettings>;
+  /** One line per key whose value was ignored. */
+  problems: string[];
+}
+
+const SERVICE_TYPES = ['ClusterIP', 'NodePort', 'LoadBalancer'] as const;
+const PULL_POLICIES = ['Always', 'IfNotPresent', 'Never'] as const;
+const PROBE_FIELDS = ['initialDelaySeconds', 'periodSeconds', 'timeoutSeconds', 'failureThreshold', 'successThreshold'] as const;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+const QUANTITY = /^[+]?[0-9.]+(m|k|Ki|Mi|Gi|Ti|Pi|Ei|M|G|T|P|E|e[0-9]+)?$/;
+
+/**
+ * A GatewayClass's parametersRef ConfigMap data, key by key:
+ *   image, imagePullPolicy, replicas, serviceType   as the --proxy-* flags
+ *   nats                                            URL(s) for the proxies' --nats
+ *   natsReplicas                                    1, 3 or 5: the proxies' --nats-replicas
+ *   resources                                       JSON {requests?, limits?} of quantities
+ *   probes                                          JSON {readiness?, liveness?} of probe timings
+ *   topologySpread                                  JSON [{maxSkew, topologyKey, whenUnsatisfiable}]
+ *   hpa.maxReplicas, hpa.minReplicas, hpa.targetCPU an HPA (on when hpa.maxReplicas is set)
+ *   pdb.minAvailable                                a PDB (an integer or a percentage)
+ *   tlsSecret, tlsServerName                        mTLS to the control plane
+ */
+export function parseParameters(data: Readonly<Record<string, string>>): ParsedParameters {
+  const overrides: Partial<ProxySettings> = {};
+  const problems: string[] = [];
+  const bad = (key: string, why: string): void => void problems.push(`${key}: ${why}`);
+  const has = (key: string): boolean => data[key] !== undefined && data[key].trim() !== '';
+  const value = (key: string): string => (data[key] ?? '').trim();
+
+  if (has('image')) overrides.image = value('image');
+  if (has('imagePullPolicy')) {
+    const policy = PULL_POLICIES.find((p) => p === value('imagePullPolicy'));
+    if (policy) overrides.imagePullPolicy = policy;
+    else bad('imagePullPolicy', `must be one of ${PULL_POLICIES.join(', ')}`);
+  }
+  if (has('replicas')) {
+    const replicas = wholeNumber(value('replicas'));
+    if (replicas !== undefined) overrides.replicas = replicas;
+    else bad('replicas', 'must be a whole number');
+  }
+  if (has('serviceType')) {
+    const type = SERVICE_TYPES.find((t) => t === value('serviceType'));
+    if (type) overrides.serviceType = type;
+    else bad('serviceType', `must be one of ${SERVICE_TYPES.join(', ')}`);
+  }
+  if (has('nats')) {
+    const urls = value('nats').split(',').map((u) => u.trim());
+    if (urls.every((u) => /^(nats|tls|ws|wss):\/\/[^\s,]+$/.test(u))) overrides.nats = urls.join(',');
+    else bad('nats', 'must be nats:// (or tls://, ws://, wss://) URLs, comma-separated');
+  }
+  if (has('natsReplicas')) {
+    const copies = Number(value('natsReplicas'));
+    if (copies === 1 || copies === 3 || copies === 5) overrides.natsReplicas = copies;
+    else bad('natsReplicas', 'must be 1, 3 or 5 (JetStream replicas)');
+  }
+  if (has('resources')) {
+    const resources = parseResources(value('resources'));
+    if (resources) overrides.resources = resources;
+    else bad('resources', 'must be JSON {"requests": {...}, "limits": {...}} of quantities');
+  }
+  if (has('probes')) {
+    const probes = parseProbes(value('probes'));
+    if (probes) overrides.probes = probes;
+    else bad('probes', `must be JSON {"readiness": {...}, "liveness": {...}} of ${PROBE_FIELDS.join(', ')}`);
+  }
+  if (has('topologySpread')) {
+    const spread = parseTopologySpread(value('topologySpread'));
+    if (spread) overrides.topologySpread = spread;
+    else bad('topologySpread', 'must be a JSON list of {"maxSkew": >=1, "topologyKey": "...", "whenUnsatisfiable": "DoNotSchedule"|"ScheduleAnyway"}');
+  }
+  if (has('hpa.maxReplicas')) {
+    const max = wholeNumber(value('hpa.maxReplicas'));
+    const min = has('hpa.minReplicas') ? wholeNumber(value('hpa.minReplicas')) : 1;
+    const cpu = has('hpa.targetCPU') ? wholeNumber(value('hpa.targetCPU')) : 80;
+    if (max === undefined || max < 1) bad('hpa.maxReplicas', 'must be a whole number >= 1');
+    else if (min === undefined || min < 1 || min > max) bad('hpa.minReplicas', 'must be a whole number between 1 and hpa.maxReplicas');
+    else if (cpu === undefined || cpu < 1) bad('hpa.targetCPU', 'must be a whole number >= 1 (percent of the CPU request)');
+    else overrides.autoscaling = { minReplicas: min, maxReplicas: max, targetCPUUtilization: cpu };
+  } else if (has('hpa.minReplicas') || has('hpa.targetCPU')) {
+    bad('hpa.maxReplicas', 'is needed for an HPA (hpa.minReplicas and hpa.targetCPU alone do nothing)');
+  }
+  if (has('pdb.minAvailable')) {
+    const text = value('pdb.minAvailable');
+    const count = wholeNumber(text);
+    if (count !== undefined) overrides.disruptionBudget = { minAvailable: count };
+    else if (/^(100|[1-9]?[0-9])%$/.test(text)) overrides.disruptionBudget = { minAvailable: text };
+    else bad('pdb.minAvailable', 'must be a whole number or a percentage (50%)');
+  }
+  if (has('tlsSecret')) {
+    if (DNS_SUBDOMAIN.test(value('tlsSecret'))) overrides.tls = { secretName: value('tlsSecret'), ...(has('tlsServerName') ? { serverName: value('tlsServerName') } : {}) };
+    else bad('tlsSecret', 'must be a Secret name');
+  } else if (has('tlsServerName')) {
+    bad('tlsServerName', 'needs tlsSecret');
+  }
+  return { overrides, problems };
+}
+
+/** The flags' settings with a GatewayClass's parametersRef ConfigMap data over them (bad values ignored). */
+export function settingsFrom(defaults: ProxySettings, parameters: Readonly<Record<string, string>> | undefined): ProxySettings {
+  return parameters ? { ...defaults, ...parseParameters(parameters).overrides } : defaults;
+}
+
+function wholeNumber(text: string): number | undefined {
+  return /^\d{1,6}$/.test(text) ? Number(text) : undefined;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined; // the caller reports the key
+  }
+}
+
+function parseResources(text: string): ProxySettings['resources'] | undefined {
+  const fields = record(parseJson(text));
+  if (!fields || Object.keys(fields).some((key) => key !== 'requests' && key !== 'limits')) return undefined;
+  const out: NonNullable<ProxySettings['resources']> = {};
+  for (const part of ['requests', 'limits'] as const) {
+    if (fields[part] === undefined) continue;
+    const quantities = record(fields[part]);
+    if (!quantities) return undefined;
+    const map: Record<string, string> = {};
+    for (const [name, quantity] of Object.entries(quantities)) {
+      const q = typeof quantity === 'number' ? String(quantity) : quantity;
+      if (typeof q !== 'string' || !QUANTITY.test(q) || !/^[a-z0-9.\/-]+$/i.test(name)) return undefined;
+      map[name] = q;
+    }
+    out[part] = map;
+  }
+  return out;
+}
+
+function parseProbes(text: string): ProxySettings['probes'] | undefined {
+  const fields = record(parseJson(text));
+  if (!fields || Object.keys(fields).some((key) => key !== 'readiness' && key !== 'liveness')) return undefined;
+  const out: NonNullable<ProxySettings['probes']> = {};
+  for (const which of ['readiness', 'liveness'] as const) {
+    if (fields[which] === undefined) continue;
+    const timing = record(fields[which]);
+    if (!timing) return undefined;
+    const probe: ProbeTiming = {};
+    for (const [key, n] of Object.entries(timing)) {
+      const field = PROBE_FIELDS.find((f) => f === key);
+      const least = field === 'initialDelaySeconds' ? 0 : 1;
+      if (!field || typeof n !== 'number' || !Number.isInteger(n) || n < least) return undefined;
+      probe[field] = n;
+    }
+    out[which] = probe;
+  }
+  return out;
+}
+
+function parseTopologySpread(text: string): TopologySpread[] | undefined {
+  const items = parseJson(text);
+  if (!Array.isArray(items)) return undefined;
+  const out: TopologySpread[] = [];
+  for (const item of items) {
+    const fields = record(item);
+    const maxSkew = fields?.maxSkew;
+    const topologyKey = string(fields?.topologyKey);
+    const when = fields?.whenUnsatisfiable ?? 'ScheduleAnyway';
+    if (typeof maxSkew !== 'number' || !Number.isInteger(maxSkew) || maxSkew < 1 || !topologyKey) return undefined;
+    if (when !== 'DoNotSchedule' && when !== 'ScheduleAnyway') return undefined;
+    out.push({ maxSkew, topologyKey, whenUnsatisfiable: when });
+  }
+  return out;
 }
 
 export function renderProxy(gateway: OwnedGateway, settings: ProxySettings): RenderedProxy {
@@ -67,15 +283,18 @@ export function renderProxy(gateway: OwnedGateway, settings: ProxySettings): Ren
   const ownerReferences = [
     { apiVersion: object.apiVersion, kind: object.kind, name, uid: String(object.metadata.uid ?? ''), controller: true, blockOwnerDeletion: true },
   ];
+  const metadata = { name, namespace, labels, ownerReferences };
   // The proxy serves one port: the first listener's (the tutorial has one, http on 80).
   const listener = gateway.listeners[0]!.listener;
   const lowestPort = Math.min(...gateway.listeners.map((l) => l.listener.port));
+  const tls = settings.tls;
   const deployment = {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name, namespace, labels, ownerReferences },
+    metadata,
     spec: {
-      replicas: settings.replicas,
+      // With an HPA the count is the HPA's: applying one here would reset it on every change.
+      ...(settings.autoscaling ? {} : { replicas: settings.replicas }),
       selector: { matchLabels: selector },
       template: {
         metadata: { labels: { ...labels }, annotations: { 'mcpmux.dev/gateway-generation': String(object.metadata.generation ?? '') } },
@@ -89,6 +308,9 @@ export function renderProxy(gateway: OwnedGateway, settings: ProxySettings): Ren
             seccompProfile: { type: 'RuntimeDefault' },
             ...(lowestPort < 1024 ? { sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: String(lowestPort) }] } : {}),
           },
+          ...(settings.topologySpread?.length
+            ? { topologySpreadConstraints: settings.topologySpread.map((spread) => ({ ...spread, labelSelector: { matchLabels: selector } })) }
+            : {}),
           containers: [
             {
               name: 'proxy',
@@ -102,6 +324,10 @@ export function renderProxy(gateway: OwnedGateway, settings: ProxySettings): Ren
                 '--port', String(listener.port),
                 '--http-port', String(HEALTH_PORT),
                 '--allowed-hosts', '*',
+                ...(settings.nats ? ['--nats', settings.nats] : []),
+                ...(settings.nats && settings.natsReplicas && settings.natsReplicas > 1 ? ['--nats-replicas', String(settings.natsReplicas)] : []),
+                ...(tls ? ['--tls-cert', `${TLS_DIR}/tls.crt`, '--tls-key', `${TLS_DIR}/tls.key`, '--tls-ca', `${TLS_DIR}/ca.crt`] : []),
+                ...(tls?.serverName ? ['--tls-server-name', tls.serverName] : []),
               ],
               env: [
                 { name: 'MCPMUX_PROXY_REPLICA_ID', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
@@ -110,16 +336,18 @@ export function renderProxy(gateway: OwnedGateway, settings: ProxySettings): Ren
                 { name: portName(listener.name), containerPort: listener.port, protocol: 'TCP' },
                 { name: 'health', containerPort: HEALTH_PORT, protocol: 'TCP' },
               ],
-              readinessProbe: { httpGet: { path: '/readyz', port: HEALTH_PORT }, periodSeconds: 5, failureThreshold: 3 },
-              livenessProbe: { httpGet: { path: '/healthz', port: HEALTH_PORT }, periodSeconds: 10, failureThreshold: 3 },
-              resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
+              readinessProbe: { httpGet: { path: '/readyz', port: HEALTH_PORT }, periodSeconds: 5, failureThreshold: 3, ...settings.probes?.readiness },
+              livenessProbe: { httpGet: { path: '/healthz', port: HEALTH_PORT }, periodSeconds: 10, failureThreshold: 3, ...settings.probes?.liveness },
+              resources: settings.resources ?? DEFAULT_RESOURCES,
               securityContext: {
                 allowPrivilegeEscalation: false,
                 readOnlyRootFilesystem: true,
                 capabilities: { drop: ['ALL'], add: ['NET_BIND_SERVICE'] },
               },
+              ...(tls ? { volumeMounts: [{ name: 'tls', mountPath: TLS_DIR, readOnly: true }] } : {}),
             },
           ],
+          ...(tls ? { volumes: [{ name: 'tls', secret: { secretName: tls.secretName } }] } : {}),
         },
       },
     },
@@ -127,14 +355,45 @@ export function renderProxy(gateway: OwnedGateway, settings: ProxySettings): Ren
   const service = {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: { name, namespace, labels, ownerReferences },
+    metadata,
     spec: {
       type: settings.serviceType,
       selector,
       ports: gateway.listeners.map((l) => ({ name: portName(l.listener.name), port: l.listener.port, targetPort: listener.port, protocol: 'TCP' })),
     },
   };
-  return { deployment, service };
+  const rendered: RenderedProxy = { deployment, service };
+  if (settings.autoscaling) {
+    const { minReplicas, maxReplicas, targetCPUUtilization } = settings.autoscaling;
+    rendered.autoscaler = {
+      apiVersion: 'autoscaling/v2',
+      kind: 'HorizontalPodAutoscaler',
+      metadata,
+      spec: {
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name },
+        minReplicas,
+        maxReplicas,
+        metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: targetCPUUtilization } } }],
+      },
+    };
+  }
+  if (settings.disruptionBudget) {
+    rendered.disruptionBudget = {
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata,
+      spec: { minAvailable: settings.disruptionBudget.minAvailable, selector: { matchLabels: selector } },
+    };
+  }
+  return rendered;
+}
+
+/** The rendered objects with their resource types, in the order they are applied. */
+function objectsOf(rendered: RenderedProxy): Array<[ResourceType, Record<string, unknown>]> {
+  const objects: Array<[ResourceType, Record<string, unknown>]> = [[Resources.Deployment, rendered.deployment], [Resources.Service, rendered.service]];
+  if (rendered.autoscaler) objects.push([ProxyResources.HorizontalPodAutoscaler, rendered.autoscaler]);
+  if (rendered.disruptionBudget) objects.push([ProxyResources.PodDisruptionBudget, rendered.disruptionBudget]);
+  return objects;
 }
 
 /** A container port name: at most 15 characters of [a-z0-9-]. */
@@ -151,6 +410,12 @@ export interface ProvisionerOptions {
   controllerName: string;
   /** Namespaces watched (empty: all): where managed Deployments are looked for. */
   namespaces: readonly string[];
+  /**
+   * While leading, a pass also runs this often (default 60 s): parameters ConfigMaps are read, not
+   * watched, so an edited one takes effect within this time (the helm chart also changes the
+   * GatewayClass with it, which is watched, so an upgrade takes effect at once).
+   */
+  resyncMs?: number;
 }
 
 /** Applies the proxies of our Gateways, one pass at a time (the leader only). */
@@ -161,6 +426,9 @@ export class Provisioner {
   readonly #passes: SerialPasses;
   /** Hash of what was last applied per object: a pass that renders the same applies nothing. */
   readonly #applied = new Map<string, string>();
+  /** Parameter problems already logged (each once, not on every pass). */
+  readonly #reported = new Set<string>();
+  #resync: NodeJS.Timeout | null = null;
   applies = 0;
 
   constructor(options: ProvisionerOptions) {
@@ -171,6 +439,13 @@ export class Provisioner {
   setEnabled(enabled: boolean): void {
     this.#enabled = enabled;
     if (!enabled) this.#applied.clear(); // a new leader term applies everything once
+    if (enabled && !this.#resync) {
+      this.#resync = setInterval(() => this.#schedule(), this.#options.resyncMs ?? 60_000);
+      this.#resync.unref();
+    } else if (!enabled && this.#resync) {
+      clearInterval(this.#resync);
+      this.#resync = null;
+    }
     this.#schedule();
   }
 
@@ -191,14 +466,15 @@ export class Provisioner {
     const state = this.#state!;
     const { gatewayClasses, controllerName, settings, client, logger } = this.#options;
     const { gateways } = ownedGateways(state, gatewayClasses, controllerName);
+    /** "Kind/namespace/gateway" of every object wanted now. */
     const wanted = new Set<string>();
     for (const gateway of gateways) {
       if (gateway.listeners.length === 0 || !gateway.object.metadata.uid) continue;
-      wanted.add(`${gateway.namespace}/${gateway.name}`);
-      const parameters = await this.#parameters(state, String(at(gateway.object, 'spec', 'gatewayClassName') ?? ''));
-      const { deployment, service } = renderProxy(gateway, settingsFrom(settings, parameters));
-      for (const [type, body] of [[Resources.Deployment, deployment], [Resources.Service, service]] as const) {
+      const className = String(at(gateway.object, 'spec', 'gatewayClassName') ?? '');
+      const parameters = await this.#parameters(state, className);
+      for (const [type, body] of objectsOf(renderProxy(gateway, settingsFrom(settings, parameters)))) {
         const key = `${type.kind}/${gateway.namespace}/${gateway.name}`;
+        wanted.add(key);
         const hash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
         if (this.#applied.get(key) === hash) continue;
         try {
@@ -218,23 +494,31 @@ export class Provisioner {
     await this.#deleteOrphans(wanted);
   }
 
-  /** Deployments and Services we made for Gateways that are gone or no longer ours. */
+  /** Objects we made for Gateways that are gone or no longer ours, or that their parameters no longer ask for. */
   async #deleteOrphans(wanted: ReadonlySet<string>): Promise<void> {
     const { client, logger, namespaces } = this.#options;
     const scopes = namespaces.length > 0 ? namespaces : [undefined];
-    for (const type of [Resources.Deployment, Resources.Service]) {
+    for (const type of PROVISIONED) {
       for (const namespace of scopes) {
-        const list = await client.request<{ items?: KubeObject[] }>('GET', collectionPath(type, namespace), {
-          query: { labelSelector: `app.kubernetes.io/managed-by=${MANAGED_BY},mcpmux.dev/gateway` },
-        });
-        for (const object of list.items ?? []) {
+        let items: KubeObject[];
+        try {
+          const list = await client.request<{ items?: KubeObject[] }>('GET', collectionPath(type, namespace), {
+            query: { labelSelector: `app.kubernetes.io/managed-by=${MANAGED_BY},mcpmux.dev/gateway` },
+          });
+          items = list.items ?? [];
+        } catch (error) {
+          // An API the cluster does not serve has nothing of ours; any other failure waits for the next pass.
+          if (!isNotFound(error)) logger.warn({ err: errorMessage(error), kind: type.kind }, 'could not list proxy objects');
+          continue;
+        }
+        for (const object of items) {
           const gateway = object.metadata.labels?.['mcpmux.dev/gateway'];
-          const key = `${object.metadata.namespace}/${gateway}`;
+          const key = `${type.kind}/${object.metadata.namespace}/${gateway}`;
           if (!gateway || wanted.has(key)) continue;
           try {
             await client.request('DELETE', objectPath(type, object.metadata.namespace, object.metadata.name));
-            this.#applied.delete(`${type.kind}/${key}`);
-            logger.info({ object: `${type.kind}/${object.metadata.namespace}/${object.metadata.name}` }, 'proxy object deleted: its Gateway is gone or not ours');
+            this.#applied.delete(key);
+            logger.info({ object: `${type.kind}/${object.metadata.namespace}/${object.metadata.name}` }, 'proxy object deleted: its Gateway is gone, not ours, or no longer asks for it');
           } catch (error) {
             if (!isNotFound(error)) logger.warn({ err: errorMessage(error) }, 'could not delete a proxy object');
           }
@@ -251,13 +535,20 @@ export class Provisioner {
     const namespace = string(ref.namespace);
     const name = string(ref.name);
     if (!namespace || !name) return undefined;
+    let data: Record<string, string>;
     try {
       const configMap = await this.#options.client.request<{ data?: Record<string, string> }>('GET', objectPath(Resources.ConfigMap, namespace, name));
-      return configMap.data ?? {};
+      data = configMap.data ?? {};
     } catch (error) {
       this.#options.logger.warn({ err: errorMessage(error), gatewayClass: className }, 'cannot read the GatewayClass parameters; using the flags');
       return undefined;
     }
+    for (const problem of parseParameters(data).problems) {
+      const key = `${namespace}/${name}: ${problem}`;
+      if (this.#reported.has(key)) continue;
+      this.#reported.add(key);
+      this.#options.logger.warn({ configMap: `${namespace}/${name}`, gatewayClass: className, problem }, 'GatewayClass parameter ignored; using the flag\'s setting');
+    }
+    return data;
   }
 }
-

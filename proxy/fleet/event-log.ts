@@ -28,6 +28,8 @@ export interface EventLogOptions {
   maxEventsPerStream: number;
   /** Events older than this are dropped (the session idle TTL): stream max_age. */
   maxAgeMs: number;
+  /** Copies JetStream keeps of the stream (1, or 3 on a clustered NATS so losing a server loses nothing). Default 1. */
+  replicas?: number;
 }
 
 export interface LoggedEvent {
@@ -104,7 +106,7 @@ export class JetStreamEventLog {
       name,
       subjects: [`${prefix}.events.>`],
       storage: StorageType.File,
-      num_replicas: 1,
+      num_replicas: options.replicas ?? 1,
       retention: RetentionPolicy.Limits,
       discard: DiscardPolicy.Old,
       ...limits,

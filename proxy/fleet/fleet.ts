@@ -26,6 +26,8 @@ export interface FleetOptions extends NatsAccess {
   operationTimeoutMs?: number;
   /** Events kept per resumable stream; default 256. */
   maxEventsPerStream?: number;
+  /** Copies JetStream keeps of the buckets and the event stream (3 on a clustered NATS); default 1. */
+  natsReplicas?: number;
   logger: Logger;
 }
 
@@ -97,6 +99,7 @@ export class Fleet {
       heartbeatIntervalMs: options.heartbeatIntervalMs ?? 1_000,
       operationTimeoutMs: options.operationTimeoutMs ?? 2_000,
       maxEventsPerStream: options.maxEventsPerStream ?? 256,
+      natsReplicas: options.natsReplicas ?? 1,
       logger: options.logger,
     };
     if (!/^[A-Za-z0-9_-]+$/.test(resolved.replicaId)) {
@@ -113,8 +116,8 @@ export class Fleet {
       );
     }
     try {
-      const store = await NatsSessionStore.on(nc, { prefix: resolved.prefix, idleTtlMs: resolved.idleTtlMs, heartbeatTtlMs: resolved.heartbeatIntervalMs * HEARTBEATS_PER_TTL });
-      const events = await JetStreamEventLog.open(nc, { prefix: resolved.prefix, maxEventsPerStream: resolved.maxEventsPerStream, maxAgeMs: resolved.idleTtlMs });
+      const store = await NatsSessionStore.on(nc, { prefix: resolved.prefix, idleTtlMs: resolved.idleTtlMs, heartbeatTtlMs: resolved.heartbeatIntervalMs * HEARTBEATS_PER_TTL, replicas: resolved.natsReplicas });
+      const events = await JetStreamEventLog.open(nc, { prefix: resolved.prefix, maxEventsPerStream: resolved.maxEventsPerStream, maxAgeMs: resolved.idleTtlMs, replicas: resolved.natsReplicas });
       const fleet = new Fleet(nc, store, events, resolved);
       await fleet.#join();
       return fleet;

@@ -11,6 +11,8 @@ export interface NatsStoreOptions {
   heartbeatTtlMs: number;
   /** Bucket name prefix (tests run several fleets on one server). Default mcpmux. */
   prefix?: string;
+  /** Copies JetStream keeps of each bucket (3 on a clustered NATS). Default 1. */
+  replicas?: number;
 }
 
 const codec = JSONCodec<unknown>();
@@ -47,8 +49,9 @@ export class NatsSessionStore implements SessionStore {
   static async on(nc: NatsConnection, options: Omit<NatsStoreOptions, 'servers'>): Promise<NatsSessionStore> {
     const js = nc.jetstream();
     const prefix = options.prefix ?? 'mcpmux';
-    const sessions = await js.views.kv(`${prefix}-sessions`, { ttl: options.idleTtlMs, history: 1 });
-    const replicas = await js.views.kv(`${prefix}-replicas`, { ttl: options.heartbeatTtlMs, history: 1 });
+    const copies = options.replicas ?? 1;
+    const sessions = await js.views.kv(`${prefix}-sessions`, { ttl: options.idleTtlMs, history: 1, replicas: copies });
+    const replicas = await js.views.kv(`${prefix}-replicas`, { ttl: options.heartbeatTtlMs, history: 1, replicas: copies });
     return new NatsSessionStore(nc, sessions, replicas);
   }
 

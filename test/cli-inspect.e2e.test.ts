@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { CLI, ROOT } from './support/processes.ts';
-import { startStack, type Stack } from './support/stack.ts';
+import { federatedService, startStack, type Stack } from './support/stack.ts';
 import { until } from './support/processes.ts';
 
 const exec = promisify(execFile);
@@ -45,11 +45,7 @@ test('snapshot history and diff follow a change; proxies shows the ACKed version
   const first = JSON.parse((await mcpmux('snapshot', 'get', ...cp, '--output', 'json')).stdout) as { version: string };
   stack.writeFile(
     'cli-extra.yaml',
-    `apiVersion: v1
-kind: Service
-metadata: {name: cli-extra, namespace: agentgateway-system, labels: {mcp-federation: "true"}}
-spec: {ports: [{protocol: TCP, port: 3007, targetPort: 3007, appProtocol: kgateway.dev/mcp}]}
-`,
+    federatedService('cli-extra', 3007),
   );
   try {
     let history: Array<{ version: string }> = [];

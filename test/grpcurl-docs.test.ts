@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CLI, freePort, ROOT, startNode, waitForHttpOk, type Managed } from './support/processes.ts';
+import { ROOT, type Managed } from './support/processes.ts';
+import { startFolderControlPlane } from './support/stack.ts';
 import { ensureTool } from './support/tools.ts';
 
 const run = promisify(execFile);
@@ -17,11 +18,7 @@ let address = '';
 
 test.before(async () => {
   grpcurl = await ensureTool('grpcurl');
-  const grpcPort = await freePort();
-  const httpPort = await freePort();
-  address = `127.0.0.1:${grpcPort}`;
-  controlPlane = startNode('control-plane', [CLI, 'control-plane', '--dir', `${ROOT}deploy/examples/secured`, '--grpc-port', String(grpcPort), '--http-port', String(httpPort)]);
-  await waitForHttpOk(`http://127.0.0.1:${httpPort}/readyz`);
+  ({ process: controlPlane, grpcAddress: address } = await startFolderControlPlane(`${ROOT}deploy/examples/secured`));
 });
 
 test.after(async () => {

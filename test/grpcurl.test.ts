@@ -3,7 +3,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CLI, freePort, startNode, waitForHttpOk, ROOT, type Managed } from './support/processes.ts';
+import { ROOT, type Managed } from './support/processes.ts';
+import { startFolderControlPlane } from './support/stack.ts';
 import { ensureTool } from './support/tools.ts';
 
 const run = promisify(execFile);
@@ -13,11 +14,7 @@ let address = '';
 
 test.before(async () => {
   grpcurl = await ensureTool('grpcurl');
-  const grpcPort = await freePort();
-  const httpPort = await freePort();
-  address = `127.0.0.1:${grpcPort}`;
-  controlPlane = startNode('control-plane', [CLI, 'control-plane', '--dir', `${ROOT}deploy/examples/tutorial`, '--grpc-port', String(grpcPort), '--http-port', String(httpPort)]);
-  await waitForHttpOk(`http://127.0.0.1:${httpPort}/readyz`);
+  ({ process: controlPlane, grpcAddress: address } = await startFolderControlPlane(`${ROOT}deploy/examples/tutorial`));
 });
 
 test.after(async () => {

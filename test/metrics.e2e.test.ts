@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { startStack, type Stack } from './support/stack.ts';
+import { federatedService, startStack, type Stack } from './support/stack.ts';
 import { until } from './support/processes.ts';
 
 const ECHO = 'mcp-server-everything-3001_echo';
@@ -70,11 +70,7 @@ test('control plane: a config change counts a build, a push and an ACK per proxy
   };
   stack.writeFile(
     'metrics-extra.yaml',
-    `apiVersion: v1
-kind: Service
-metadata: {name: metrics-extra, namespace: agentgateway-system, labels: {mcp-federation: "true"}}
-spec: {ports: [{protocol: TCP, port: 3009, targetPort: 3009, appProtocol: kgateway.dev/mcp}]}
-`,
+    federatedService('metrics-extra', 3009),
   );
   try {
     await until(async () => (await sample(port, 'mcpmux_discovery_acks_total', { group: 'agentgateway-system/mcp-gateway' })) > before.acks, 'the proxy ACKed the new version', 10_000);

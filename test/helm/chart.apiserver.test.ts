@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { startKubeCluster, type KubeCluster } from '../support/kube-cluster.ts';
 import { CLI, freePort, ROOT, startNode, until, waitForHttpOk, type Managed } from '../support/processes.ts';
 import { ALL_ON_VALUES, CHART, container, helm, NAMESPACE, one, parseDocs, RELEASE, render, type HelmResult } from './chart.ts';
+import { gatewayAndRoute } from '../support/manifests.ts';
 
 const SA = `system:serviceaccount:${NAMESPACE}:mcpmux-control-plane`;
 const VALUES = join(ROOT, 'test/helm/cluster.values.yaml');
@@ -36,36 +37,7 @@ metadata:
 stringData:
   api-key: not-a-real-key
 ---
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata:
-  name: team-gateway
-  namespace: ${TEAM}
-spec:
-  gatewayClassName: mcpmux
-  listeners:
-  - name: http
-    port: 80
-    protocol: HTTP
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata:
-  name: team-route
-  namespace: ${TEAM}
-spec:
-  parentRefs:
-  - name: team-gateway
-  rules:
-  - matches:
-    - path:
-        type: PathPrefix
-        value: /mcp
-    backendRefs:
-    - name: weather
-      group: mcpmux.dev
-      kind: MCPBackend
----
+${gatewayAndRoute({ namespace: TEAM, gateway: 'team-gateway', route: 'team-route', backend: 'weather' })}---
 apiVersion: mcpmux.dev/v1alpha1
 kind: MCPBackend
 metadata:

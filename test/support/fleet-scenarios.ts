@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { AdminClient } from '../../shared/admin/client.ts';
 import type { FleetHarness } from './fleet.ts';
 import { startRateLoad, type RateLoadReport } from './fleet-load.ts';
-import { endpointSlice } from './stack.ts';
+import { endpointSlice, federatedService } from './stack.ts';
 
 export const ECHO_TOOL = 'mcp-server-everything-3001_echo';
 /** The issue's load: 2 sessions × 50 requests/s, streams open. */
@@ -23,15 +23,7 @@ function extraTarget(fleet: FleetHarness, present: boolean): void {
   const port = Number(new URL(fleet.everythingUrl).port);
   writeFileSync(
     file,
-    `apiVersion: v1
-kind: Service
-metadata:
-  name: mcp-extra
-  namespace: agentgateway-system
-  labels: {mcp-federation: "true"}
-spec:
-  ports: [{protocol: TCP, port: 3002, targetPort: 3002, appProtocol: kgateway.dev/mcp}]
-` + endpointSlice('mcp-extra', '127.0.0.1', port),
+    federatedService('mcp-extra', 3002) + endpointSlice('mcp-extra', '127.0.0.1', port),
   );
 }
 

@@ -30,6 +30,24 @@ ports:
 `;
 }
 
+/** A Service of the tutorial's namespace with the federation label: one more target (no endpoints unless given). */
+export function federatedService(name: string, port: number): string {
+  return `apiVersion: v1
+kind: Service
+metadata: {name: ${name}, namespace: agentgateway-system, labels: {mcp-federation: "true"}}
+spec: {ports: [{protocol: TCP, port: ${port}, targetPort: ${port}, appProtocol: kgateway.dev/mcp}]}
+`;
+}
+
+/** A control plane (the CLI's) serving a folder of manifests, on free ports; resolves once ready. */
+export async function startFolderControlPlane(dir: string): Promise<{ process: Managed; grpcAddress: string }> {
+  const grpcPort = await freePort();
+  const httpPort = await freePort();
+  const process = startNode('control-plane', [CLI, 'control-plane', '--dir', dir, '--grpc-port', String(grpcPort), '--http-port', String(httpPort)]);
+  await waitForHttpOk(`http://127.0.0.1:${httpPort}/readyz`);
+  return { process, grpcAddress: `127.0.0.1:${grpcPort}` };
+}
+
 export interface Stack {
   dir: string;
   ports: { everything: number; fetcher: number; grpc: number; controlPlaneHttp: number; proxy: number; proxyHttp: number };

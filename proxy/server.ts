@@ -59,7 +59,12 @@ export interface ProxyServerOptions {
   slowClientBufferBytes?: number;
   /** Told each time a limit refuses something (the proxy counts them in a metric). */
   onLimit?: (limit: string) => void;
-  /** Idle keep-alive connections to upstreams are closed after this long. Default 30 s. */
+  /**
+   * Idle keep-alive connections to upstreams are closed after this long, unless the upstream's
+   * Keep-Alive header says sooner. Default 4 s: under the 5 s Node servers close idle sockets at,
+   * for the many that send no hint (the MCP SDK sets its own Connection header, so Node adds no
+   * Keep-Alive: timeout). Reusing a socket the server is closing resets a POST nobody may retry.
+   */
   upstreamKeepAliveMs?: number;
   /** What clients see as our serverInfo (a backend may set its own). Default {name: 'mcpmux', version: <package version>}. */
   serverInfo?: Implementation;
@@ -95,7 +100,7 @@ const DEFAULTS = {
   maxSessionsPerPrincipal: 100,
   maxInFlightPerSession: 64,
   slowClientBufferBytes: 8 * 1024 * 1024,
-  upstreamKeepAliveMs: 30_000,
+  upstreamKeepAliveMs: 4_000,
   sseKeepAliveMs: 15_000,
   legacyResumeGraceMs: 30_000,
 };

@@ -20,7 +20,8 @@ export class UpstreamPool {
   constructor(options: UpstreamPoolOptions = {}) {
     this.dispatcher = new Agent({
       connections: options.connectionsPerOrigin ?? null,
-      keepAliveTimeout: options.keepAliveTimeoutMs ?? 30_000,
+      // Below the 5 s idle timeout of Node servers that send no Keep-Alive hint (see ProxyServerOptions.upstreamKeepAliveMs).
+      keepAliveTimeout: options.keepAliveTimeoutMs ?? 4_000,
       connect: { timeout: options.connectTimeoutMs ?? 5_000 },
       // One request at a time per connection: MCP responses may stream for long (SSE), and a
       // pipelined request behind one would wait for it.

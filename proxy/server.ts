@@ -6,7 +6,7 @@
 // the routes of ALL listeners of the snapshot are served on this one port. Per-listener ports come
 // with the cluster issue.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Server as NetServer, type AddressInfo } from 'node:net';
 import type { Implementation } from '@modelcontextprotocol/sdk/types.js';
 import { McpmuxError, errorMessage } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
@@ -258,8 +258,11 @@ export class ProxyServer {
   async drain(timeoutMs: number): Promise<void> {
     if (this.#draining) return;
     this.#draining = true;
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    this.#server.closeIdleConnections();
+    // Idle keep-alive connections are not closed now: a client (a balancer) may be writing a request
+    // on one at this very moment, and it would be reset. Answers from now on say Connection: close,
+    // and the quiet period below outlasts a balancer's idle timeout; what is left is closed at the end.
+    // http.Server#close() would also close idle connections (Node ≥ 19): net.Server's only stops listening.
+    const closed = new Promise<void>((resolve) => NetServer.prototype.close.call(this.#server, () => resolve()));
     const fleet = this.#options.fleet;
     if (fleet) {
       await fleet.leave();

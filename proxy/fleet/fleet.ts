@@ -167,7 +167,10 @@ export class Fleet {
     const entry = this.#records.get(id);
     if (!entry) return undefined;
     if (Date.now() - entry.seenAt > this.#options.idleTtlMs) {
+      // Expired in NATS (max_age reports no deletion): forgotten here too. orphans() passes every
+      // record through here each heartbeat round, so nothing of an expired session stays behind.
       this.#records.delete(id);
+      this.#touched.delete(id);
       return undefined;
     }
     return { value: entry.value, revision: entry.revision };

@@ -3,36 +3,12 @@
 // Usage: node deploy/crds/reference.ts [--check]   (--check exits 1 when the doc is stale; a test runs it)
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseAllDocuments } from 'yaml';
+// The CRD reader and schema types the CRD tests use: one reading of the files for both.
+import { loadCrd, type Schema } from '../../test/crds/schema-check.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SOURCES = ['deploy/crds/mcpbackend.yaml', 'deploy/crds/compat/agentgatewaybackend.yaml'];
 export const REFERENCE_PATH = 'docs/crd-reference.md';
-
-interface Schema {
-  type?: string;
-  description?: string;
-  properties?: Record<string, Schema>;
-  items?: Schema;
-  required?: string[];
-  enum?: unknown[];
-  default?: unknown;
-  minimum?: number;
-  maximum?: number;
-  minLength?: number;
-  maxLength?: number;
-  minItems?: number;
-  maxItems?: number;
-  pattern?: string;
-  format?: string;
-  additionalProperties?: Schema | boolean;
-  'x-kubernetes-validations'?: Array<{ rule: string; message?: string }>;
-  'x-kubernetes-preserve-unknown-fields'?: boolean;
-}
-
-interface Crd {
-  spec: { group: string; names: { kind: string; shortNames?: string[] }; scope: string; versions: Array<{ name: string; schema: { openAPIV3Schema: Schema } }> };
-}
 
 function typeOf(schema: Schema): string {
   if (schema.type === 'array') return `[]${schema.items ? typeOf(schema.items) : 'any'}`;
@@ -82,19 +58,16 @@ export function renderReference(): string {
     'How the fields are used, with examples: [configuration.md](configuration.md).',
   ];
   for (const source of SOURCES) {
-    for (const document of parseAllDocuments(readFileSync(`${ROOT}${source}`, 'utf8'))) {
-      const crd = document.toJS() as Crd | null;
-      if (!crd?.spec?.versions) continue;
-      for (const version of crd.spec.versions) {
-        const root = version.schema.openAPIV3Schema;
-        const rows: string[] = [];
-        const rules: string[] = [];
-        fields(root, '', rows, rules);
-        const short = crd.spec.names.shortNames?.length ? ` (short name \`${crd.spec.names.shortNames.join('`, `')}\`)` : '';
-        out.push('', `## ${crd.spec.names.kind} (\`${crd.spec.group}/${version.name}\`)`, '', `${crd.spec.scope}${short}; from \`${source}\`.`, '', cell(root.description), '');
-        out.push('| field | type | description |', '|---|---|---|', ...rows);
-        if (rules.length > 0) out.push('', '### Validation rules (CEL)', '', '| on | message | rule |', '|---|---|---|', ...rules);
-      }
+    const crd = loadCrd(`${ROOT}${source}`);
+    for (const version of crd.spec.versions) {
+      const root = version.schema.openAPIV3Schema;
+      const rows: string[] = [];
+      const rules: string[] = [];
+      fields(root, '', rows, rules);
+      const short = crd.spec.names.shortNames?.length ? ` (short name \`${crd.spec.names.shortNames.join('`, `')}\`)` : '';
+      out.push('', `## ${crd.spec.names.kind} (\`${crd.spec.group}/${version.name}\`)`, '', `${crd.spec.scope}${short}; from \`${source}\`.`, '', cell(root.description), '');
+      out.push('| field | type | description |', '|---|---|---|', ...rows);
+      if (rules.length > 0) out.push('', '### Validation rules (CEL)', '', '| on | message | rule |', '|---|---|---|', ...rules);
     }
   }
   return `${out.join('\n')}\n`;

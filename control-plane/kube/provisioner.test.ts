@@ -5,7 +5,8 @@ import { parseManifests } from '../sources/yaml.ts';
 import { emptyState, reduceAll } from '../state/reducer.ts';
 import { ownedGateways } from '../translate/gateways.ts';
 import { MCPMUX_CONTROLLER_NAME } from '../translate/kinds.ts';
-import { parseParameters, renderProxy, settingsFrom, type ProxySettings } from './provisioner.ts';
+import { renderProxy } from './provisioner.ts';
+import { parseParameters, settingsFrom, type ProxySettings } from './proxy-settings.ts';
 
 const SETTINGS: ProxySettings = { image: 'mcpmux/mcpmux:test', replicas: 2, controlPlane: 'mcpmux-control-plane.mcpmux-system.svc:18000', serviceType: 'ClusterIP' };
 

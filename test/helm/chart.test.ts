@@ -9,7 +9,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { controlPlaneCommand } from '../../control-plane/cli.ts';
-import { parseParameters } from '../../control-plane/kube/provisioner.ts';
+import { parseParameters } from '../../control-plane/kube/proxy-settings.ts';
 import { WATCHED, Resources } from '../../control-plane/kube/resources.ts';
 import { MCPMUX_CONTROLLER_NAME } from '../../control-plane/translate/kinds.ts';
 import { parseCommandArgs } from '../../shared/cli/command.ts';

@@ -225,7 +225,8 @@ export class FleetSessions implements DownstreamFleet {
       session.ownerChanged(record.owner === me);
       if (record.owner !== me) (session.channel as Channel).released?.();
     }
-    if (record.upstreams !== previous?.upstreams) session.refreshUpstreams(record.upstreams);
+    // Every change arrives as a new object: refreshUpstreams itself adopts only session ids that differ.
+    session.refreshUpstreams(record.upstreams);
   }
 
   #deliver(message: FleetMessage): boolean {

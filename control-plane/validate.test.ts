@@ -88,9 +88,54 @@ test('a folder is the files source: stdio targets are served and shown as the co
   try {
     const { ok, report } = await validateDir(dir, options);
     assert.ok(ok, report);
-    assert.ok(report.includes("    target local: runs npx -y 'my server' stdio in /srv with env API_TOKEN (stdio, from MCPBackend/ns/b)\n"), report);
-    assert.ok(report.includes('    target remote: http://remote.example.com:80/mcp (streamable-http, from MCPBackend/ns/b:80)\n'), report);
+    assert.ok(report.includes("    target local: runs npx -y 'my server' stdio in /srv with env API_TOKEN (stdio, era legacy, from MCPBackend/ns/b)\n"), report);
+    assert.ok(report.includes('    target remote: http://remote.example.com:80/mcp (streamable-http, era auto, from MCPBackend/ns/b:80)\n'), report);
     assert.not.ok(report.includes('hunter2'), report);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("each target shows its configured protocol era: the backend's protocolEra, a Service's annotation over it, legacy for SSE", async () => {
+  const eras = [
+    'apiVersion: mcpmux.dev/v1alpha1', 'kind: MCPBackend', 'metadata: {name: b, namespace: ns}', 'spec:', '  targets:',
+    '  - static: {name: default, host: default.example.com, port: 80}',
+    '  - static: {name: pinned, host: pinned.example.com, port: 80}', '    protocolEra: legacy',
+    '  - static: {name: stateless, host: stateless.example.com, port: 80}', '    protocolEra: modern',
+    '  - static: {name: events, host: events.example.com, port: 80, protocol: SSE}',
+    '  - selector: {matchLabels: {app: svc}}', '    protocolEra: modern', '---',
+    'apiVersion: v1', 'kind: Service', 'metadata: {name: svc, namespace: ns, labels: {app: svc}, annotations: {mcpmux.dev/protocol-era: legacy}}',
+    'spec: {ports: [{port: 80, appProtocol: mcpmux.dev/mcp}]}', '',
+  ].join('\n');
+  const dir = await folder({ 'gw.yaml': GATEWAY_AND_ROUTE, 'backend.yaml': eras });
+  try {
+    const { ok, report } = await validateDir(dir, options);
+    assert.ok(ok, report);
+    for (const line of [
+      'target default: http://default.example.com:80/mcp (streamable-http, era auto, from MCPBackend/ns/b:80)',
+      'target pinned: http://pinned.example.com:80/mcp (streamable-http, era legacy, from MCPBackend/ns/b:80)',
+      'target stateless: http://stateless.example.com:80/mcp (streamable-http, era modern, from MCPBackend/ns/b:80)',
+      'target events: http://events.example.com:80/mcp (sse, era legacy, from MCPBackend/ns/b:80)',
+      'target svc-80: http://svc.ns.svc:80/mcp (streamable-http, era legacy, from Service/ns/svc:80)',
+    ]) {
+      assert.ok(report.includes(`    ${line}\n`), `missing "${line}" in:\n${report}`);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('protocolEra modern on an SSE target is a problem: served as legacy, and the result is not ok', async () => {
+  const sse = [
+    'apiVersion: mcpmux.dev/v1alpha1', 'kind: MCPBackend', 'metadata: {name: b, namespace: ns}', 'spec:', '  targets:',
+    '  - static: {name: events, host: events.example.com, port: 80, protocol: SSE}', '    protocolEra: modern', '',
+  ].join('\n');
+  const dir = await folder({ 'gw.yaml': GATEWAY_AND_ROUTE, 'backend.yaml': sse });
+  try {
+    const { ok, report } = await validateDir(dir, options);
+    assert.not.ok(ok, report);
+    assert.ok(report.includes('    target events: http://events.example.com:80/mcp (sse, era legacy, from MCPBackend/ns/b:80)\n'), report);
+    assert.ok(report.includes('MCPBackend ns/b: ResolvedRefs=False UnsupportedProtocolEra: target events (MCPBackend/ns/b:80): protocolEra modern ignored: SSE targets speak MCP 2025-11-25 only (served as legacy)'), report);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -56,7 +56,7 @@ function describeSnapshot(snapshot: Snapshot): string[] {
   for (const backend of snapshot.backends) {
     const targets = snapshot.targets.filter((t) => t.backend === backend.name);
     lines.push(`  backend ${backend.name}: ${targets.length} target${targets.length === 1 ? '' : 's'}`);
-    for (const t of targets) lines.push(`    target ${t.name}: ${targetUrls(t)} (${protocolName(t)}, from ${t.source})`);
+    for (const t of targets) lines.push(`    target ${t.name}: ${targetUrls(t)} (${protocolName(t)}, era ${eraName(t)}, from ${t.source})`);
     lines.push(...describeNaming(backend, targets));
     lines.push(...describeAccess(snapshot, backend, targets));
   }
@@ -141,6 +141,18 @@ function url(target: Target, endpoint: Endpoint): string {
 
 function protocolName(target: Target): string {
   return target.protocol === 'PROTOCOL_SSE' ? 'sse' : target.protocol === 'PROTOCOL_STDIO' ? 'stdio' : 'streamable-http';
+}
+
+/** The configured protocol era (protocolEra, mcpmux.dev/protocol-era): auto, legacy or modern. */
+function eraName(target: Target): string {
+  switch (target.protocolEra) {
+    case 'PROTOCOL_ERA_LEGACY':
+      return 'legacy';
+    case 'PROTOCOL_ERA_MODERN':
+      return 'modern';
+    default:
+      return 'auto';
+  }
 }
 
 function describeProblems(status: ObjectStatus): string[] {

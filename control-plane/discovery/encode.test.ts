@@ -32,6 +32,7 @@ function target(name: string, port: number): Target {
     authSecret: '',
     source: 'Service ns/x',
     stdio: null,
+    protocolEra: 'PROTOCOL_ERA_AUTO',
   };
 }
 
@@ -118,6 +119,21 @@ test('odd snapshots: stdio targets, secrets, server info, targets of no backend,
       targets: [t('ünï', 'ns/b', { path: '/😀/x' }), t('lone', 'ns/b', { source: 'a\ud800b' }), t('lone-short', 'ns/b', { path: '\udc00' })],
       backends: [backend('ns/b')],
     }],
+    ['every protocol era, on every protocol; absent, unknown and numeric eras', {
+      backends: [backend('ns/b'), backend('ns/c')],
+      targets: [
+        t('auto', 'ns/b', { protocolEra: 'PROTOCOL_ERA_AUTO' }),
+        t('legacy', 'ns/b', { protocolEra: 'PROTOCOL_ERA_LEGACY' }),
+        t('modern', 'ns/b', { protocolEra: 'PROTOCOL_ERA_MODERN' }),
+        t('unspecified', 'ns/b', { protocolEra: 'PROTOCOL_ERA_UNSPECIFIED' }),
+        t('sse', 'ns/b', { protocol: 'PROTOCOL_SSE', protocolEra: 'PROTOCOL_ERA_LEGACY' }),
+        t('stdio', 'ns/b', { stdio: { command: 'srv', args: [], env: {}, cwd: '' }, protocol: 'PROTOCOL_STDIO', endpoints: [], protocolEra: 'PROTOCOL_ERA_LEGACY' }),
+        t('absent', 'ns/c', { protocolEra: undefined }),
+        t('null', 'ns/c', { protocolEra: null }),
+        t('unknown', 'ns/c', { protocolEra: 'PROTOCOL_ERA_FUTURE' }),
+        t('numeric', 'ns/c', { protocolEra: 3 }),
+      ],
+    }],
     ['values of other types than the model gives, which proto-loader converts', {
       listeners: [{ name: 'http', port: '80', protocol: 'HTTP', hostnames: [] } as unknown as Snapshot['listeners'][number]],
       backends: [backend('ns/b', { prefixMode: 2, serverInfo: { name: 'n' } }), backend('ns/c', { failureMode: 'NOT_A_MODE' }), backend('ns/d', { toolExclude: ['a', 7] })],
@@ -134,6 +150,17 @@ test('odd snapshots: stdio targets, secrets, server info, targets of no backend,
     assertSameEncoding(sealSnapshot(structuredClone(plain)), `${name} (sealed)`);
     assertSameEncoding(sealSnapshot(structuredClone(plain)), `${name} (sealed, again)`);
   }
+});
+
+test('the protocol era reaches a proxy as it was sent; a snapshot without one decodes as UNSPECIFIED (auto)', () => {
+  for (const era of ['PROTOCOL_ERA_AUTO', 'PROTOCOL_ERA_LEGACY', 'PROTOCOL_ERA_MODERN'] as const) {
+    const s = sealSnapshot({ ...snapshot(8000), targets: [{ ...target('a', 8000), protocolEra: era }] });
+    assert.is(deserialize(encodeSnapshotResponse(s)).snapshot.targets[0]!.protocolEra, era);
+  }
+  // As an older control plane encodes a target: no field 12.
+  const { protocolEra: _, ...older } = target('a', 8000);
+  const bytes = plainSerialize({ snapshot: { ...snapshot(8000), targets: [older] } } as unknown as DiscoveryResponse);
+  assert.is(deserialize(bytes).snapshot.targets[0]!.protocolEra, 'PROTOCOL_ERA_UNSPECIFIED');
 });
 
 test('each snapshot is encoded once, whatever the number of responses', () => {

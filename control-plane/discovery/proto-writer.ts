@@ -5,6 +5,7 @@
 // proto-loader serialize that member.
 
 const PROTOCOLS: Readonly<Record<string, number>> = { PROTOCOL_UNSPECIFIED: 0, PROTOCOL_STREAMABLE_HTTP: 1, PROTOCOL_SSE: 2, PROTOCOL_STDIO: 3 };
+const PROTOCOL_ERAS: Readonly<Record<string, number>> = { PROTOCOL_ERA_UNSPECIFIED: 0, PROTOCOL_ERA_AUTO: 1, PROTOCOL_ERA_LEGACY: 2, PROTOCOL_ERA_MODERN: 3 };
 const PREFIX_MODES: Readonly<Record<string, number>> = { PREFIX_MODE_UNSPECIFIED: 0, PREFIX_MODE_ALWAYS: 1, PREFIX_MODE_CONDITIONAL: 2, PREFIX_MODE_NEVER: 3 };
 const FAILURE_MODES: Readonly<Record<string, number>> = { FAILURE_MODE_UNSPECIFIED: 0, FAILURE_MODE_OPEN: 1, FAILURE_MODE_CLOSED: 2 };
 
@@ -51,7 +52,10 @@ export function writeBackend(w: Writer, value: unknown): boolean {
   return w.optString(0x42, m.instructions) && w.end(at);
 }
 
-/** Target (Snapshot field 6): backend 1, name 2, endpoints 3, path 4, protocol 5, scheme 6, timeouts 7, auth_secret 8, source 10; stdio (11) is left to proto-loader. */
+/**
+ * Target (Snapshot field 6): backend 1, name 2, endpoints 3, path 4, protocol 5, scheme 6, timeouts 7,
+ * auth_secret 8, source 10, protocol_era 12; a target with stdio (11) is left to proto-loader.
+ */
 export function writeTarget(w: Writer, value: unknown): boolean {
   const m = record(value);
   if (!m || m.stdio != null) return false;
@@ -73,7 +77,7 @@ export function writeTarget(w: Writer, value: unknown): boolean {
     const inner = w.begin(0x3a);
     if (!(w.optUint32(0x08, timeouts.requestMs) && w.optUint32(0x10, timeouts.initializeMs) && w.end(inner))) return false;
   }
-  return w.optString(0x42, m.authSecret) && w.optString(0x52, m.source) && w.end(at);
+  return w.optString(0x42, m.authSecret) && w.optString(0x52, m.source) && w.optEnum(0x60, m.protocolEra, PROTOCOL_ERAS) && w.end(at);
 }
 
 /** Any code unit of a surrogate pair, or a lone one: such strings go to proto-loader (see Writer.optString). */

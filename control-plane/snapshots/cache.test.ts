@@ -47,7 +47,7 @@ test('redaction hides every secret value and keeps the keys', () => {
 test('redaction hides the environment values of stdio targets and keeps the rest', () => {
   const base = snap('g/gw', 1);
   const stdio = { command: 'srv', args: ['--token-file', 'x'], env: { API_TOKEN: 'hunter2', MODE: 'dev' }, cwd: '/tmp' };
-  const target = { backend: 'b', name: 't', endpoints: [], path: '', protocol: 'PROTOCOL_STDIO' as const, scheme: '', timeouts: { requestMs: 0, initializeMs: 0 }, authSecret: '', source: 's', stdio };
+  const target = { backend: 'b', name: 't', endpoints: [], path: '', protocol: 'PROTOCOL_STDIO' as const, scheme: '', timeouts: { requestMs: 0, initializeMs: 0 }, authSecret: '', source: 's', stdio, protocolEra: 'PROTOCOL_ERA_LEGACY' as const };
   const redacted = redactSnapshot({ ...base, targets: [target, { ...target, name: 'u', stdio: null }] });
   assert.equal(redacted.targets[0]!.stdio, { ...stdio, env: { API_TOKEN: REDACTED, MODE: REDACTED } });
   assert.is(redacted.targets[1]!.stdio, null);

@@ -42,6 +42,32 @@ test('naming and filter options reach the backend of either kind; annotations wi
   assert.equal([mcp.prefixMode, mcp.serverInfo], ['PREFIX_MODE_ALWAYS', { name: 's', version: '' }]);
 });
 
+test('MCPBackend protocolEra: on selector and static entries alike; absent means auto (left unset); AgentgatewayBackend has no such field', () => {
+  const spec = readBackend(mcpBackend({ targets: [
+    { selector: { matchLabels: { app: 'a' } }, protocolEra: 'modern' },
+    { selector: { matchLabels: { app: 'b' } } },
+    { static: { name: 'old', host: 'h', port: 80, protocol: 'SSE' }, protocolEra: 'legacy' },
+    { static: { name: 'dev', protocol: 'stdio', command: 'srv' }, protocolEra: 'auto' },
+    { static: { name: 'plain', host: 'h', port: 81 }, protocolEra: null },
+  ] }));
+  assert.ok(typeof spec !== 'string', String(spec));
+  assert.equal(spec.selectors.map((s) => s.protocolEra), ['modern', undefined]);
+  assert.equal(spec.statics.map((s) => s.protocolEra), ['legacy', 'auto', undefined]);
+  assert.not.ok('protocolEra' in spec.statics[2]!, 'absent, not undefined: the spec reads as before');
+  // The compat kind's entries have no protocolEra (its schema has none): ignored, its Services' annotation is the way.
+  const agw = readBackend(agwBackend({ mcp: { targets: [{ name: 's', selector: { services: {} }, protocolEra: 'bogus' }] } }));
+  assert.ok(typeof agw !== 'string', String(agw));
+  assert.is(agw.selectors[0]!.protocolEra, undefined);
+});
+
+test('MCPBackend protocolEra: anything but auto, legacy or modern (exactly so, as the CRD enum) rejects the backend, naming the entry', () => {
+  for (const value of ['Modern', 'stateless', '', 2, true, ['modern']]) {
+    const read = readBackend(mcpBackend({ targets: [{ static: { name: 'a', host: 'h', port: 80 } }, { selector: {}, protocolEra: value }] }));
+    assert.type(read, 'string', JSON.stringify(value));
+    assert.is(read, `spec.targets[1].protocolEra must be auto, legacy or modern, not ${JSON.stringify(value)}`);
+  }
+});
+
 test('MCPBackend stdio targets: command, args, env (sorted) and cwd; defaults empty; any case of stdio', () => {
   const spec = readBackend(mcpBackend({ targets: [
     { static: { name: 'dev', protocol: 'stdio', command: 'node', args: ['server.js', 'stdio'], env: { Z: '1', A: '' }, cwd: 'tools' } },

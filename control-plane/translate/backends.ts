@@ -7,11 +7,14 @@ import { DEFAULT_BACKEND_OPTIONS, readBackendOptions, type BackendOptions } from
 import { at, integer, record, records, string, type Fields } from './read.ts';
 import { readSelector, type LabelSelector } from './selectors.ts';
 import { DEFAULT_PATH } from './endpoints.ts';
+import { protocolEraSetting, type ProtocolEraSetting } from './protocol-era.ts';
 
 export interface SelectorTarget {
   services: LabelSelector;
   /** Absent: the backend's own namespace only. */
   namespaces?: LabelSelector;
+  /** MCPBackend spec.targets[].protocolEra, for every Service port selected; absent: auto (protocol-era.ts). */
+  protocolEra?: ProtocolEraSetting;
 }
 
 export interface StaticTarget {
@@ -21,6 +24,8 @@ export interface StaticTarget {
   path: string;
   scheme: string;
   protocol: Protocol;
+  /** MCPBackend spec.targets[].protocolEra; absent: auto. */
+  protocolEra?: ProtocolEraSetting;
 }
 
 /** A static target of an MCPBackend that names a command instead of a host (local development). */
@@ -28,6 +33,8 @@ export interface StdioTarget {
   name: string;
   protocol: 'PROTOCOL_STDIO';
   stdio: StdioCommand;
+  /** MCPBackend spec.targets[].protocolEra; only legacy is served (protocol-era.ts). */
+  protocolEra?: ProtocolEraSetting;
 }
 
 /** A credential for every target of a backend (MCPBackend spec.upstreamAuth): a Secret's key, sent in a header. */
@@ -89,6 +96,12 @@ export function readBackend(object: KubeObject): BackendSpec | string {
     if (!selector === !fixed) return `${where} needs exactly one of selector and static`;
     const read = selector ? readSelectorTarget(selector, mcpBackend) : readStaticTarget(fixed!, string(entry.name), mcpBackend);
     if (typeof read === 'string') return `${where}: ${read}`;
+    // MCPBackend only: the compat kind has no such field (its Services carry the annotation).
+    if (mcpBackend && entry.protocolEra !== undefined && entry.protocolEra !== null) {
+      const era = protocolEraSetting(entry.protocolEra);
+      if (!era) return `${where}.protocolEra must be auto, legacy or modern, not ${JSON.stringify(entry.protocolEra)}`;
+      read.protocolEra = era;
+    }
     if ('services' in read) spec.selectors.push(read);
     else spec.statics.push(read);
   }

@@ -32,6 +32,8 @@ export const Annotations = {
   url: 'mcpmux.dev/url',
   /** HTTP path of the MCP endpoint when not /mcp. */
   path: 'mcpmux.dev/path',
+  /** auto | legacy | modern: the MCP era of the Service's targets; wins over the backend's protocolEra (protocol-era.ts). */
+  protocolEra: 'mcpmux.dev/protocol-era',
 
   // On an AgentgatewayBackend or MCPBackend (backend-options.ts). Present, even empty, wins over the
   // MCPBackend spec field it stands for.

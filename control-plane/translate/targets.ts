@@ -11,6 +11,7 @@ import { compareStrings } from './order.ts';
 import { selectorMatches } from './selectors.ts';
 import { condition, type Condition } from './status.ts';
 import { serviceEndpoints } from './endpoints.ts';
+import { resolveProtocolEra, type ProtocolEraSetting, type TargetProblem } from './protocol-era.ts';
 
 export interface ResolvedBackend {
   backend: Backend;
@@ -40,25 +41,29 @@ export interface ServiceTargetBuild {
   port: McpPort;
   name: string;
   slices: readonly KubeObject[] | undefined;
+  /** The protocolEra of the selector entry that selected it (which entry that is may change with namespace labels). */
+  era: ProtocolEraSetting | undefined;
   target: Target;
-  /** Set when an annotation was ignored; the backend's status says so. */
-  problem?: string;
+  /** Set when a setting was ignored (an annotation, an era); the backend's status says so. */
+  problems?: readonly TargetProblem[];
 }
 
 interface BuiltTarget {
   target: Target;
-  problem?: string;
+  problems?: readonly TargetProblem[];
 }
 
 type StaticCandidate = { key: string; type: 'static'; target: StaticTarget } | { key: string; type: 'stdio'; target: StdioTarget };
 
 /**
- * What a backend selects: its Services' MCP ports (two parallel lists, in selection order, one
- * entry per key) and its static targets, in spec order.
+ * What a backend selects: its Services' MCP ports (three parallel lists, in selection order, one
+ * entry per key: the Service, the port, the protocolEra of the selector entry that selected it)
+ * and its static targets, in spec order.
  */
 interface Candidates {
   services: McpService[];
   ports: McpPort[];
+  eras: Array<ProtocolEraSetting | undefined>;
   statics: StaticCandidate[];
 }
 
@@ -78,7 +83,7 @@ export function resolveBackend(
 ): { resolved: ResolvedBackend; builds: ServiceTargetBuild[] } {
   // Left out before naming: a target that is not served must not make others qualify their names.
   const refused = options.allowStdio ? [] : spec.statics.filter((t): t is StdioTarget => 'stdio' in t).map((t) => sanitizeName(t.name));
-  const { services, ports, statics } = collect(spec, index, options);
+  const { services, ports, eras, statics } = collect(spec, index, options);
   const count = ports.length;
   // Names: each candidate's own, unless two share one; then naming.ts settles it (the same result
   // it gives when nobody does, at the cost of a request per candidate).
@@ -95,28 +100,29 @@ export function resolveBackend(
 
   const reusable = earlier.length > 0 ? new Map(earlier.map((build) => [build.key, build])) : undefined;
   const builds: ServiceTargetBuild[] = [];
-  const problems: string[] = [];
+  const problems: TargetProblem[] = [];
   const targets: Target[] = [];
   for (let i = 0; i < count; i++) {
     const name = names[i];
     if (name === undefined) continue;
     const service = services[i]!;
     const port = ports[i]!;
+    const era = eras[i];
     const slices = index.slicesOf(service.namespace, service.name);
     const before = reusable?.get(port.key);
-    const build = before !== undefined && before.port === port && before.name === name && sameMembers(before.slices, slices)
+    const build = before !== undefined && before.port === port && before.name === name && before.era === era && sameMembers(before.slices, slices)
       ? before
-      : serviceTarget(spec, service, port, name, slices);
+      : serviceTarget(spec, service, port, name, slices, era);
     builds.push(build);
     targets.push(build.target);
-    if (build.problem) problems.push(build.problem);
+    if (build.problems) problems.push(...build.problems);
   }
   for (let i = 0; i < statics.length; i++) {
     const name = names[count + i];
     if (name === undefined) continue;
     const built = buildTarget(spec, statics[i]!, name);
     targets.push(built.target);
-    if (built.problem) problems.push(built.problem);
+    if (built.problems) problems.push(...built.problems);
   }
   const sorted = sortedByName(targets);
   const targetNames = new Array<string>(sorted.length);
@@ -146,6 +152,7 @@ function collect(spec: BackendSpec, index: ServiceLookup, options: ResolveOption
   const home = spec.object.metadata.namespace ?? '';
   const services: McpService[] = [];
   const ports: McpPort[] = [];
+  const eras: Array<ProtocolEraSetting | undefined> = [];
   for (const selector of spec.selectors) {
     const namespaces = selector.namespaces
       ? index.namespaces().filter((ns) => selectorMatches(selector.namespaces!, index.namespaceLabels(ns)))
@@ -156,11 +163,12 @@ function collect(spec: BackendSpec, index: ServiceLookup, options: ResolveOption
         for (const port of service.ports) {
           services.push(service);
           ports.push(port);
+          eras.push(selector.protocolEra);
         }
       }
     }
   }
-  if (spec.selectors.length > 1) dedupe(services, ports);
+  if (spec.selectors.length > 1) dedupe(services, ports, eras);
   const statics: StaticCandidate[] = [];
   for (const [i, target] of spec.statics.entries()) {
     // Spec order decides which of two statics with one name wins; zero-padded so keys sort by it.
@@ -168,14 +176,14 @@ function collect(spec: BackendSpec, index: ServiceLookup, options: ResolveOption
     if (!('stdio' in target)) statics.push({ key, type: 'static', target });
     else if (options.allowStdio) statics.push({ key, type: 'stdio', target });
   }
-  return { services, ports, statics };
+  return { services, ports, eras, statics };
 }
 
 /**
  * One entry per key, where the key was first selected (two selectors may select one Service); the
- * entry is the same Service and port, since one index answers both.
+ * entry is the same Service and port, since one index answers both, and the first selector's era.
  */
-function dedupe(services: McpService[], ports: McpPort[]): void {
+function dedupe(services: McpService[], ports: McpPort[], eras: Array<ProtocolEraSetting | undefined>): void {
   const seen = new Set<string>();
   let kept = 0;
   for (let i = 0; i < ports.length; i++) {
@@ -183,10 +191,12 @@ function dedupe(services: McpService[], ports: McpPort[]): void {
     if (seen.has(key)) continue;
     seen.add(key);
     services[kept] = services[i]!;
+    eras[kept] = eras[i];
     ports[kept++] = ports[i]!;
   }
   services.length = kept;
   ports.length = kept;
+  eras.length = kept;
 }
 
 function nameRequest(service: McpService, port: McpPort): NameRequest {
@@ -200,11 +210,26 @@ function nameRequest(service: McpService, port: McpPort): NameRequest {
   return { key: port.key, name: port.targetName, qualified: qualifiedServiceTargetName(ref) };
 }
 
-function serviceTarget(spec: BackendSpec, service: McpService, port: McpPort, name: string, slices: readonly KubeObject[] | undefined): ServiceTargetBuild {
+function serviceTarget(
+  spec: BackendSpec,
+  service: McpService,
+  port: McpPort,
+  name: string,
+  slices: readonly KubeObject[] | undefined,
+  era: ProtocolEraSetting | undefined,
+): ServiceTargetBuild {
   const resolved = serviceEndpoints(service, port, slices);
-  const target = targetOf(spec, name, { endpoints: resolved.endpoints, path: resolved.path, protocol: port.protocol, scheme: resolved.scheme, source: port.key });
-  const build: ServiceTargetBuild = { key: port.key, port, name, slices, target };
-  if (resolved.problem) build.problem = resolved.problem;
+  const { era: protocolEra, problems: eraProblems } = resolveProtocolEra({
+    protocol: port.protocol,
+    configured: era,
+    annotation: service.annotations[Annotations.protocolEra],
+    what: `target ${name} (${port.key})`,
+    service: `Service ${service.namespace}/${service.name}`,
+  });
+  const target = targetOf(spec, name, { endpoints: resolved.endpoints, path: resolved.path, protocol: port.protocol, scheme: resolved.scheme, source: port.key, protocolEra });
+  const build: ServiceTargetBuild = { key: port.key, port, name, slices, era, target };
+  const problems = resolved.problem ? [{ reason: 'InvalidAnnotation', message: resolved.problem }, ...eraProblems] : eraProblems;
+  if (problems.length > 0) build.problems = problems;
   return build;
 }
 
@@ -215,13 +240,18 @@ function buildTarget(spec: BackendSpec, candidate: StaticCandidate, name: string
       const { target: s } = candidate;
       const source = `${kind}/${metadata.namespace ?? ''}/${metadata.name}:${s.port}`;
       const endpoints = Object.freeze([Object.freeze({ address: s.host, port: s.port, ready: true })]) as Target['endpoints'];
-      return { target: targetOf(spec, name, { endpoints, path: s.path, protocol: s.protocol, scheme: s.scheme, source }) };
+      const { era, problems } = resolveProtocolEra({ protocol: s.protocol, configured: s.protocolEra, what: `target ${name} (${source})` });
+      const target = targetOf(spec, name, { endpoints, path: s.path, protocol: s.protocol, scheme: s.scheme, source, protocolEra: era });
+      return problems.length > 0 ? { target, problems } : { target };
     }
     case 'stdio': {
-      const { stdio } = candidate.target;
+      const { stdio, protocolEra: configured } = candidate.target;
       const copy = Object.freeze({ command: stdio.command, args: Object.freeze([...stdio.args]) as string[], env: Object.freeze({ ...stdio.env }), cwd: stdio.cwd });
       const source = `${kind}/${metadata.namespace ?? ''}/${metadata.name}`;
-      return { target: targetOf(spec, name, { endpoints: Object.freeze<Target['endpoints']>([]) as Target['endpoints'], path: '', protocol: 'PROTOCOL_STDIO', scheme: '', source, stdio: copy }) };
+      const { era, problems } = resolveProtocolEra({ protocol: 'PROTOCOL_STDIO', configured, what: `target ${name} (${source})` });
+      const endpoints = Object.freeze<Target['endpoints']>([]) as Target['endpoints'];
+      const target = targetOf(spec, name, { endpoints, path: '', protocol: 'PROTOCOL_STDIO', scheme: '', source, stdio: copy, protocolEra: era });
+      return problems.length > 0 ? { target, problems } : { target };
     }
     default: {
       const never: never = candidate;
@@ -230,12 +260,13 @@ function buildTarget(spec: BackendSpec, candidate: StaticCandidate, name: string
   }
 }
 
-type TargetFields = Pick<Target, 'endpoints' | 'path' | 'protocol' | 'scheme' | 'source'> & Partial<Pick<Target, 'stdio'>>;
+type TargetFields = Pick<Target, 'endpoints' | 'path' | 'protocol' | 'scheme' | 'source' | 'protocolEra'> & Partial<Pick<Target, 'stdio'>>;
 
 /** A target, frozen with everything it holds (its endpoints and stdio command are frozen by their makers). */
 function targetOf(spec: BackendSpec, name: string, fields: TargetFields): Target {
-  // Fields in proto order, so goldens and admin output read like config.proto. The snapshot
-  // encoder's fast path for targets (version.ts, writeTarget) expects exactly these, in this order.
+  // Fields in proto order, so goldens and admin output read like config.proto. The fast paths for
+  // targets (canonical-json.ts and the discovery encoder's proto-writer.ts, both writeTarget)
+  // expect exactly these, in this order.
   return Object.freeze({
     backend: spec.ref,
     name,
@@ -247,6 +278,7 @@ function targetOf(spec: BackendSpec, name: string, fields: TargetFields): Target
     authSecret: spec.upstreamAuth ? upstreamSecretName(spec) : '',
     source: fields.source,
     stdio: fields.stdio ?? null,
+    protocolEra: fields.protocolEra,
   });
 }
 
@@ -265,8 +297,11 @@ function sameMembers<T>(a: readonly T[] | undefined, b: readonly T[] | undefined
   return true;
 }
 
-function backendConditions(targets: Target[], problems: string[], assignment: Pick<NameAssignment, 'renamed' | 'dropped'>, refused: string[]): Condition[] {
+function backendConditions(targets: Target[], found: readonly TargetProblem[], assignment: Pick<NameAssignment, 'renamed' | 'dropped'>, refused: string[]): Condition[] {
   const conditions = [condition('Accepted', true, 'Accepted', 'the backend is valid')];
+  // A Service's annotation problem comes once per MCP port of it: said once. The reason is the
+  // first problem's (InvalidAnnotation or UnsupportedProtocolEra); the message lists them all.
+  const problems = [...new Set(found.map((p) => p.message))];
   if (refused.length > 0) {
     const served = targets.length > 0 ? `targets served: ${targets.map((t) => t.name).join(', ')}` : 'no target left';
     const message = [`stdio target${refused.length === 1 ? '' : 's'} ${refused.join(', ')} left out: ${STDIO_NOT_ALLOWED}`, served, ...problems].join('; ');
@@ -275,7 +310,7 @@ function backendConditions(targets: Target[], problems: string[], assignment: Pi
     const protocols = Object.keys(MCP_APP_PROTOCOLS).join(', ');
     conditions.push(condition('ResolvedRefs', false, 'NoTargets', `no target: no selected Service has a port with an MCP appProtocol (${protocols}) and there is no static target`));
   } else if (problems.length > 0) {
-    conditions.push(condition('ResolvedRefs', false, 'InvalidAnnotation', problems.join('; ')));
+    conditions.push(condition('ResolvedRefs', false, found[0]!.reason, problems.join('; ')));
   } else {
     conditions.push(condition('ResolvedRefs', true, 'ResolvedRefs', `${targets.length} target${targets.length === 1 ? '' : 's'}: ${targets.map((t) => t.name).join(', ')}`));
   }

@@ -107,6 +107,25 @@ test('legacy SSE targets are served; stdio targets with a command are available,
   assert.not.match(stdio!.endpoints[0]!.url, /hunter2/);
 });
 
+test('each target carries its configured protocol era: auto, legacy or modern; UNSPECIFIED and unknown values are auto; stdio and SSE always legacy', () => {
+  const eraOf = (over: Partial<Snapshot['targets'][number]>): string => {
+    const s = base();
+    s.targets[0] = { ...s.targets[0]!, ...over };
+    return compileRoutingTable(s, { allowStdio: true }).routes[0]!.backend.targets[0]!.protocolEra;
+  };
+  assert.is(eraOf({}), 'auto', 'the test snapshots say PROTOCOL_ERA_AUTO');
+  assert.is(eraOf({ protocolEra: 'PROTOCOL_ERA_AUTO' }), 'auto');
+  assert.is(eraOf({ protocolEra: 'PROTOCOL_ERA_LEGACY' }), 'legacy');
+  assert.is(eraOf({ protocolEra: 'PROTOCOL_ERA_MODERN' }), 'modern');
+  assert.is(eraOf({ protocolEra: 'PROTOCOL_ERA_UNSPECIFIED' }), 'auto', 'a control plane that predates the field');
+  assert.is(eraOf({ protocolEra: 7 as unknown as 'PROTOCOL_ERA_AUTO' }), 'auto', 'a value from a newer control plane');
+  assert.is(eraOf({ protocol: 'PROTOCOL_SSE', protocolEra: 'PROTOCOL_ERA_AUTO' }), 'legacy');
+  assert.is(eraOf({ protocol: 'PROTOCOL_SSE', protocolEra: 'PROTOCOL_ERA_MODERN' }), 'legacy', 'legacy SSE speaks 2025-11-25 whatever the snapshot says');
+  const s = base();
+  s.targets[1] = { ...stdioTarget(BACKEND, 'mcp-website-fetcher-80', 'node', ['server.js', 'stdio']), protocolEra: 'PROTOCOL_ERA_MODERN' };
+  assert.is(compileRoutingTable(s, { allowStdio: true }).routes[0]!.backend.targets[1]!.protocolEra, 'legacy');
+});
+
 test('the stdio pseudo-endpoint changes with anything about the command, env values included', () => {
   const url = (stdio: Parameters<typeof stdioTarget>[4], args: string[] = ['a']): string => {
     const s = base();

@@ -19,6 +19,11 @@ export type { EndpointUrl };
 export type PrefixMode = 'always' | 'conditional' | 'never';
 /** What one failing target does to a fan-out: left out (`open`) or fails the request (`closed`). */
 export type FailureMode = 'open' | 'closed';
+/**
+ * The MCP era the proxy speaks to a target: `auto` (probe server/discover), `legacy` (2025-11-25,
+ * sessions) or `modern` (2026-07-28, stateless). Stdio and legacy SSE targets are always `legacy`.
+ */
+export type ProtocolEraMode = 'auto' | 'legacy' | 'modern';
 
 export interface CompiledTarget {
   /** The backend's name; with `name`, identifies the target. */
@@ -31,6 +36,8 @@ export interface CompiledTarget {
    */
   readonly endpoints: readonly EndpointUrl[];
   readonly protocol: Protocol;
+  /** The configured era (Target.protocol_era; UNSPECIFIED is auto); always `legacy` for stdio and SSE targets. */
+  readonly protocolEra: ProtocolEraMode;
   /** The command a stdio target runs (one child process per upstream session); undefined for the others. */
   readonly stdio: Readonly<StdioCommand> | undefined;
   /** Why no upstream session can be opened right now (no ready endpoint, protocol not served). */
@@ -137,12 +144,30 @@ function compileTarget(target: Target, options: CompileOptions, secrets: Readonl
     name: target.name,
     endpoints: ready,
     protocol: target.protocol,
+    protocolEra: protocolEraOf(target),
     stdio: undefined,
     // A target whose credential is missing is not called without it (fail closed).
     unavailable: typeof credential === 'string' ? credential : ready.length === 0 ? 'it has no ready endpoints' : undefined,
     requestTimeoutMs: positiveOrUndefined(target.timeouts?.requestMs),
     initializeTimeoutMs: positiveOrUndefined(target.timeouts?.initializeMs),
   };
+}
+
+/**
+ * A target's configured era. Stdio and legacy SSE speak 2025-11-25 only, whatever the snapshot says
+ * (the control plane never sends them anything else); UNSPECIFIED (an older control plane) and any
+ * value this proxy does not know are auto, which probes and so works with either era.
+ */
+function protocolEraOf(target: Target): ProtocolEraMode {
+  if (target.protocol === 'PROTOCOL_SSE' || target.protocol === 'PROTOCOL_STDIO') return 'legacy';
+  switch (target.protocolEra) {
+    case 'PROTOCOL_ERA_LEGACY':
+      return 'legacy';
+    case 'PROTOCOL_ERA_MODERN':
+      return 'modern';
+    default:
+      return 'auto';
+  }
 }
 
 /**
@@ -179,6 +204,7 @@ function compileStdioTarget(target: Target, what: string, allowed: boolean): Com
     name: target.name,
     endpoints: [stdioEndpoint(command)],
     protocol: target.protocol,
+    protocolEra: 'legacy',
     stdio: Object.freeze(command),
     unavailable: allowed ? undefined : 'stdio targets are disabled on this proxy (start it with --allow-stdio; mcpmux dev does)',
     requestTimeoutMs: positiveOrUndefined(target.timeouts?.requestMs),

@@ -15,6 +15,7 @@ export function target(backend: string, name: string, url: string, overrides: Pa
     authSecret: '',
     source: `test/${name}`,
     stdio: null,
+    protocolEra: 'PROTOCOL_ERA_AUTO',
     ...overrides,
   };
 }
@@ -32,6 +33,7 @@ export function stdioTarget(backend: string, name: string, command: string, args
     authSecret: '',
     source: `test/${name}`,
     stdio: { command, args, env: {}, cwd: '', ...stdio },
+    protocolEra: 'PROTOCOL_ERA_LEGACY',
   };
 }
 

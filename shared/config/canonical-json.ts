@@ -215,7 +215,7 @@ function writeStrings(w: JsonWriter, key: string, list: unknown): boolean {
 }
 
 /** A Target's fields as the translator writes them (proto order), its Timeouts' and its Endpoints'. */
-const TARGET_FIELDS: readonly string[] = ['backend', 'name', 'endpoints', 'path', 'protocol', 'scheme', 'timeouts', 'authSecret', 'source', 'stdio'];
+const TARGET_FIELDS: readonly string[] = ['backend', 'name', 'endpoints', 'path', 'protocol', 'scheme', 'timeouts', 'authSecret', 'source', 'stdio', 'protocolEra'];
 const TIMEOUTS_FIELDS: readonly string[] = ['requestMs', 'initializeMs'];
 const ENDPOINT_FIELDS: readonly string[] = ['address', 'port', 'ready'];
 
@@ -232,6 +232,7 @@ const T = {
   name: Buffer.from('],"name":'),
   path: Buffer.from(',"path":'),
   protocol: Buffer.from(',"protocol":'),
+  protocolEra: Buffer.from(',"protocolEra":'),
   scheme: Buffer.from(',"scheme":'),
   source: Buffer.from(',"source":'),
   initializeMs: Buffer.from(',"stdio":null,"timeouts":{"initializeMs":'),
@@ -248,9 +249,9 @@ const T = {
  */
 function writeTarget(w: JsonWriter, value: unknown): boolean {
   if (!hasFields(value, TARGET_FIELDS)) return false;
-  const { backend, name, endpoints, path, protocol, scheme, timeouts, authSecret, source, stdio } = value;
+  const { backend, name, endpoints, path, protocol, scheme, timeouts, authSecret, source, stdio, protocolEra } = value;
   const strings = typeof backend === 'string' && typeof name === 'string' && typeof path === 'string' && typeof protocol === 'string' &&
-    typeof scheme === 'string' && typeof authSecret === 'string' && typeof source === 'string';
+    typeof scheme === 'string' && typeof authSecret === 'string' && typeof source === 'string' && typeof protocolEra === 'string';
   if (!strings || stdio !== null || !Array.isArray(endpoints)) return false;
   if (!hasFields(timeouts, TIMEOUTS_FIELDS) || !isFinite(timeouts.requestMs) || !isFinite(timeouts.initializeMs)) return false;
   w.seg(T.authSecret);
@@ -275,6 +276,8 @@ function writeTarget(w: JsonWriter, value: unknown): boolean {
   w.string(path);
   w.seg(T.protocol);
   w.string(protocol);
+  w.seg(T.protocolEra);
+  w.string(protocolEra);
   w.seg(T.scheme);
   w.string(scheme);
   w.seg(T.source);

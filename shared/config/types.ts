@@ -5,6 +5,8 @@
 export type PrefixMode = 'PREFIX_MODE_UNSPECIFIED' | 'PREFIX_MODE_ALWAYS' | 'PREFIX_MODE_CONDITIONAL' | 'PREFIX_MODE_NEVER';
 export type FailureMode = 'FAILURE_MODE_UNSPECIFIED' | 'FAILURE_MODE_OPEN' | 'FAILURE_MODE_CLOSED';
 export type Protocol = 'PROTOCOL_UNSPECIFIED' | 'PROTOCOL_STREAMABLE_HTTP' | 'PROTOCOL_SSE' | 'PROTOCOL_STDIO';
+/** UNSPECIFIED (a control plane that predates the field) means AUTO. */
+export type ProtocolEra = 'PROTOCOL_ERA_UNSPECIFIED' | 'PROTOCOL_ERA_AUTO' | 'PROTOCOL_ERA_LEGACY' | 'PROTOCOL_ERA_MODERN';
 
 export interface Listener {
   name: string;
@@ -60,6 +62,8 @@ export interface Target {
   source: string;
   /** PROTOCOL_STDIO only (files source): the command the proxy runs. null otherwise (proto-loader's unset message). */
   stdio: StdioCommand | null;
+  /** The MCP era the proxy speaks to it: AUTO probes; always LEGACY for PROTOCOL_SSE and PROTOCOL_STDIO. */
+  protocolEra: ProtocolEra;
 }
 
 export interface StdioCommand {

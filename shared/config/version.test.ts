@@ -70,6 +70,7 @@ function target(i: number, over: Partial<Target> = {}): Target {
     authSecret: '',
     source: `Service/ns/svc-${i}:8080`,
     stdio: null,
+    protocolEra: 'PROTOCOL_ERA_AUTO',
     ...over,
   };
 }
@@ -131,6 +132,10 @@ test('targets written by the fast path read exactly as the reference encoding, a
     { ...target(8), path: undefined } as unknown as Target,
     { ...target(9), timeouts: { initializeMs: 5, requestMs: 7 } },
     Object.fromEntries(Object.entries(reordered).reverse()) as unknown as Target,
+    target(11, { protocolEra: 'PROTOCOL_ERA_MODERN' }),
+    target(12, { protocolEra: 'PROTOCOL_ERA_LEGACY', protocol: 'PROTOCOL_SSE' }),
+    { ...target(13), protocolEra: undefined } as unknown as Target,
+    { ...target(14), protocolEra: 2 } as unknown as Target,
   ];
   const items = structuredClone(odd);
   assert.is(sealSnapshot({ ...content(), targets: [...items] }, { targets: [EncodedRun.encode(items)] }).version, referenceVersion({ ...content(), targets: odd }));
@@ -284,6 +289,8 @@ test('any change moves the version: a backend, the order of targets, which backe
     { ...base, targets: targets.slice(0, 8) },
     { ...base, targets: [...targets, targets[8]!] },
     { ...base, routes: [{ name: 'r', listeners: ['http'], pathPrefix: '/mcp', backend: 'ns/backend-0' }] },
+    { ...base, targets: targets.map((t, i) => (i === 4 ? { ...t, protocolEra: 'PROTOCOL_ERA_MODERN' as const } : t)) },
+    { ...base, targets: targets.map((t, i) => (i === 4 ? { ...t, protocolEra: 'PROTOCOL_ERA_LEGACY' as const } : t)) },
   ];
   for (const variant of variants) {
     const version = snapshotVersion(variant);

@@ -31,13 +31,13 @@ export const VALID_SAMPLES: readonly ValidSample[] = [
     object: mcpBackend('every-field', {
       targets: [
         { name: 'docs', selector: { matchLabels: { app: 'docs', 'mcp-federation': 'true' }, matchExpressions: [{ key: 'stage', operator: 'In', values: ['stable', 'canary'] }, { key: 'legacy', operator: 'DoesNotExist' }] } },
-        { selector: { matchLabels: { mcp: 'true' }, namespaceSelector: { matchLabels: { team: 'weather' }, matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system'] }, { key: 'tier', operator: 'Exists', values: [] }] } } },
+        { protocolEra: 'modern', selector: { matchLabels: { mcp: 'true' }, namespaceSelector: { matchLabels: { team: 'weather' }, matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system'] }, { key: 'tier', operator: 'Exists', values: [] }] } } },
         { selector: {} },
         { static: { name: 'Weather_API', host: 'weather.example.com', port: 443, scheme: 'https', path: '/v2/mcp', protocol: 'StreamableHTTP' } },
-        { name: 'legacy', static: { host: '10.0.0.9', port: 8000, protocol: 'SSE' } },
+        { name: 'legacy', static: { host: '10.0.0.9', port: 8000, protocol: 'SSE' }, protocolEra: 'legacy' },
         { static: { name: 'plain', host: 'plain.tools.svc', port: 80, path: 'mcp', protocol: 'streamable-http', scheme: 'http' } },
         { static: { name: 'low', host: 'h', port: 1, protocol: 'sse' } },
-        { static: { name: 'high', host: 'h', port: 65535, path: '' } },
+        { static: { name: 'high', host: 'h', port: 65535, path: '' }, protocolEra: 'auto' },
       ],
       prefixMode: 'Conditional',
       failureMode: 'closed',
@@ -49,6 +49,10 @@ export const VALID_SAMPLES: readonly ValidSample[] = [
     }),
   },
   { object: mcpBackend('minimal', { targets: [] }) },
+  {
+    // Accepted by both: the translator serves the SSE target as legacy and says so in the status (no schema sees the protocol of a selected Service).
+    object: mcpBackend('modern-on-sse', { targets: [{ static: { name: 'events', host: 'h', port: 80, protocol: 'SSE' }, protocolEra: 'modern' }] }),
+  },
   {
     object: mcpBackend('authenticated', {
       targets: [],
@@ -166,6 +170,8 @@ export const INVALID_SAMPLES: readonly InvalidSample[] = [
   { why: 'tool globs not a list', object: mcpBackend('glob-string', { targets: [], tools: { include: 'a,b' } }), at: 'spec.tools.include' },
   { why: 'unknown prefix mode', object: mcpBackend('prefix-sometimes', { targets: [], prefixMode: 'sometimes' }), at: 'spec.prefixMode' },
   { why: 'unknown failure mode', object: mcpBackend('failure-sometimes', { targets: [], failureMode: 'sometimes' }), at: 'spec.failureMode' },
+  { why: 'unknown protocol era', object: mcpBackend('era-stateless', { targets: [{ selector: {}, protocolEra: 'stateless' }] }), at: 'spec.targets[0].protocolEra' },
+  { why: 'protocol era not lower case', object: mcpBackend('era-capital', { targets: [{ static: { name: 'a', host: 'h', port: 80 }, protocolEra: 'Modern' }] }), at: 'spec.targets[0].protocolEra' },
   { why: 'fractional duration', object: mcpBackend('timeout-fraction', { targets: [], timeouts: { request: '1.5s' } }), at: 'spec.timeouts.request' },
   { why: 'duration without unit', object: mcpBackend('timeout-unitless', { targets: [], timeouts: { initialize: '10' } }), at: 'spec.timeouts.initialize' },
   { why: 'unquoted label value', object: mcpBackend('label-bool', { targets: [{ selector: { matchLabels: { on: true } } }] }), at: 'spec.targets[0].selector.matchLabels.on' },

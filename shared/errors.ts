@@ -41,6 +41,19 @@ export const ErrorCodes = {
   MCPMUX_UNAUTHORIZED: { httpStatus: 401, jsonRpc: -32001 },
   // The replicas' shared session store (NATS) cannot be reached just now: retry shortly (503, Retry-After).
   MCPMUX_FLEET_UNAVAILABLE: { httpStatus: 503, jsonRpc: -32603 },
+  // MCP 2026-07-28 (modern requests): the spec's own codes, each with the status the spec gives it.
+  // A required header missing, not matching the body, or not decodable (Mcp-Method, Mcp-Name, MCP-Protocol-Version, Mcp-Param-*).
+  MCPMUX_HEADER_MISMATCH: { httpStatus: 400, jsonRpc: -32020 },
+  // The request needs a client capability it did not declare in its _meta (data.requiredCapabilities).
+  MCPMUX_MISSING_CAPABILITY: { httpStatus: 400, jsonRpc: -32021 },
+  // A modern protocol version we do not serve (data.supported, data.requested).
+  MCPMUX_UNSUPPORTED_VERSION: { httpStatus: 400, jsonRpc: -32022 },
+  // A modern request whose params._meta lacks a required key, or has one of the wrong type.
+  MCPMUX_INVALID_ENVELOPE: { httpStatus: 400, jsonRpc: -32602 },
+  // A method the 2026-07-28 revision removed (initialize, ping, ...) or never had, under a modern claim.
+  MCPMUX_REMOVED_METHOD: { httpStatus: 404, jsonRpc: -32601 },
+  // A requestState token that is not ours, was altered, expired, or belongs to another call or principal.
+  MCPMUX_INVALID_REQUEST_STATE: { httpStatus: 200, jsonRpc: -32602 },
   // A bug of ours, not the client's nor an upstream's.
   MCPMUX_INTERNAL: { httpStatus: 500, jsonRpc: -32603 },
 } as const satisfies Record<string, { httpStatus: number; jsonRpc: number }>;
@@ -49,10 +62,13 @@ export type ErrorCode = keyof typeof ErrorCodes;
 
 export class McpmuxError extends Error {
   readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  /** Fields the wire error's `data` carries besides our code (e.g. -32022's supported/requested). */
+  readonly data: Readonly<Record<string, unknown>> | undefined;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; data?: Record<string, unknown> }) {
     super(message, options);
     this.name = 'McpmuxError';
     this.code = code;
+    this.data = options?.data;
   }
   get httpStatus(): number {
     return ErrorCodes[this.code].httpStatus;

@@ -4,7 +4,7 @@ import type { JSONRPCErrorResponse, RequestId } from '@modelcontextprotocol/sdk/
 import { McpmuxError, errorMessage } from '../../shared/errors.ts';
 
 export function toJsonRpcError(error: unknown): JSONRPCErrorResponse['error'] {
-  if (error instanceof McpmuxError) return { code: error.jsonRpcCode, message: error.message, data: { code: error.code } };
+  if (error instanceof McpmuxError) return { code: error.jsonRpcCode, message: error.message, data: { ...error.data, code: error.code } };
   return { code: -32603, message: `Internal error: ${errorMessage(error)}` };
 }
 

@@ -2,7 +2,7 @@
 // failure here is reproducible with `npm run fuzz -- --seed N`. The long run is `npm run fuzz`.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { discoveryTarget, httpTarget, translatorTarget, yamlTarget } from './targets.ts';
+import { discoveryTarget, httpTarget, mcpParamTarget, modernTarget, requestStateTarget, translatorTarget, yamlTarget } from './targets.ts';
 
 const seed = Number(process.env.MCPMUX_FUZZ_SEED ?? 20261125);
 
@@ -10,5 +10,8 @@ test('objects into the translator', async () => assert.is((await translatorTarge
 test('YAML into the parser', async () => assert.is((await yamlTarget({ seed, cases: 500 })).cases, 500));
 test('discovery bytes into the decoder and compiler', async () => assert.is((await discoveryTarget({ seed, cases: 500 })).cases, 500));
 test('HTTP requests into a proxy, with a canary session', async () => assert.is((await httpTarget({ seed, cases: 300 })).cases, 300));
+test('modern _meta envelopes and standard headers into the checks', async () => assert.is((await modernTarget({ seed, cases: 500 })).cases, 500));
+test('random and mutated requestState tokens into the codec', async () => assert.is((await requestStateTarget({ seed, cases: 500 })).cases, 500));
+test('x-mcp-header schemas and Mcp-Param values into the checks', async () => assert.is((await mcpParamTarget({ seed, cases: 500 })).cases, 500));
 
 test.run();

@@ -1,9 +1,9 @@
-// npm run fuzz [-- --cases N] [--seed N] [--only translator|yaml|discovery|http]
+// npm run fuzz [-- --cases N] [--seed N] [--only translator|yaml|discovery|http|modern|request-state|mcp-param]
 // Runs every fuzz target (test/fuzz/targets.ts), bounded, and prints cases and time per target.
 // The default counts add up to 100,000 cases; a failure prints fast-check's counterexample and the
 // seed to reproduce it. Exits 1 on any failure.
 import { parseArgs } from 'node:util';
-import { discoveryTarget, httpTarget, translatorTarget, yamlTarget, type FuzzRun, type TargetResult } from './targets.ts';
+import { discoveryTarget, httpTarget, mcpParamTarget, modernTarget, requestStateTarget, translatorTarget, yamlTarget, type FuzzRun, type TargetResult } from './targets.ts';
 
 const { values } = parseArgs({
   options: {
@@ -14,16 +14,23 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  console.log('Usage: npm run fuzz [-- --cases N] [--seed N] [--only translator|yaml|discovery|http]\n\nDefault: 100,000 cases in all (translator 30k, yaml 30k, discovery 30k, http 10k), a random seed (printed).');
+  console.log(
+    'Usage: npm run fuzz [-- --cases N] [--seed N] [--only translator|yaml|discovery|http|modern|request-state|mcp-param]\n\n' +
+      'Default: 100,000 cases in all (translator 24k, yaml 20k, discovery 20k, http 8k, modern 12k, request-state 8k, mcp-param 8k), a random seed (printed).',
+  );
   process.exit(0);
 }
 const seed = values.seed ? Number(values.seed) : Math.floor(Math.random() * 2 ** 31);
 const scale = values.cases ? Number(values.cases) / 100_000 : 1;
 const plan: Array<[string, (run: FuzzRun) => Promise<TargetResult>, number]> = [
-  ['translator', translatorTarget, 30_000],
-  ['yaml', yamlTarget, 30_000],
-  ['discovery', discoveryTarget, 30_000],
-  ['http', httpTarget, 10_000],
+  ['translator', translatorTarget, 24_000],
+  ['yaml', yamlTarget, 20_000],
+  ['discovery', discoveryTarget, 20_000],
+  ['http', httpTarget, 8_000],
+  // MCP 2026-07-28: envelopes + standard headers, requestState tokens, x-mcp-header schemas and values.
+  ['modern', modernTarget, 12_000],
+  ['request-state', requestStateTarget, 8_000],
+  ['mcp-param', mcpParamTarget, 8_000],
 ];
 console.log(`fuzz seed ${seed}`);
 let total = 0;
@@ -34,7 +41,7 @@ for (const [name, target, cases] of plan) {
   const started = performance.now();
   try {
     await target({ seed, cases: count });
-    console.log(`ok   ${name.padEnd(11)} ${String(count).padStart(7)} cases  ${Math.round(performance.now() - started)} ms`);
+    console.log(`ok   ${name.padEnd(13)} ${String(count).padStart(7)} cases  ${Math.round(performance.now() - started)} ms`);
     total += count;
   } catch (error) {
     failed = true;

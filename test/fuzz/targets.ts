@@ -17,6 +17,11 @@ import { translate } from '../../control-plane/translate/translate.ts';
 import { compileRoutingTable } from '../../proxy/routing/table.ts';
 import { ProxyServer } from '../../proxy/server.ts';
 import { createEchoUpstream } from '../bench/fixtures/echo-upstream.ts';
+import { buildUpstreamMeta, checkModernRequest, modernRequestHeaders, traceMeta } from '../../proxy/modern/envelope.ts';
+import { decodeHeaderValue, encodeHeaderValue, sameHeaderText, trimOws } from '../../proxy/modern/header-value.ts';
+import { checkMcpParamHeaders, mcpParamDeclarations, mcpParamHeaders } from '../../proxy/modern/mcp-param.ts';
+import { RequestStateCodec, type RequestStateBinding, type SealedState } from '../../proxy/modern/request-state.ts';
+import { META_KEYS, MODERN_METHODS, MODERN_PROTOCOL_VERSIONS, TASKS_EXTENSION, nameField } from '../../proxy/modern/wire.ts';
 
 const logger = createLogger('fuzz', { level: process.env.MCPMUX_LOG_LEVEL ?? 'silent' });
 
@@ -311,6 +316,8 @@ function echoSnapshot(port: number): Snapshot {
         authSecret: '',
         source: 'fuzz',
         stdio: null,
+        // The echo upstream speaks 2025-11-25: no era probe per run.
+        protocolEra: 'PROTOCOL_ERA_LEGACY',
       },
     ],
     policies: [],
@@ -340,4 +347,319 @@ async function callEcho(base: string, sessionId: string, message: string): Promi
     body: JSON.stringify({ jsonrpc: '2.0', id: 99, method: 'tools/call', params: { name: 'echo_echo', arguments: { message } } }),
   });
   return response.text();
+}
+
+// ---- MCP 2026-07-28: envelopes and standard headers into the modern checks ----
+
+/** Each case must finish well within this (the checks are linear; a slow case means a blow-up). */
+const CASE_BUDGET_MS = 250;
+
+function withinBudget<T>(what: string, run: () => T): T {
+  const started = performance.now();
+  try {
+    return run();
+  } finally {
+    const ms = performance.now() - started;
+    if (ms > CASE_BUDGET_MS) throw new Error(`${what} took ${Math.round(ms)} ms on one case`);
+  }
+}
+
+/** Run `body`: it may return or throw McpmuxError, never anything else. */
+function returnsOrRefuses<T>(what: string, body: () => T): { ok: true; value: T } | { ok: false; error: McpmuxError } {
+  try {
+    return { ok: true, value: withinBudget(what, body) };
+  } catch (error) {
+    if (error instanceof McpmuxError) return { ok: false, error };
+    throw error;
+  }
+}
+
+const MODERN_VERSION = '2026-07-28';
+
+/** Header values: plain, with OWS, Base64 forms (valid, broken, half), huge, non-ASCII. */
+const headerText: fc.Arbitrary<string> = fc.oneof(
+  fc.string({ maxLength: 24 }),
+  fc.string({ unit: 'binary', maxLength: 12 }),
+  fc.string({ maxLength: 12 }).map((s) => encodeHeaderValue(s)),
+  fc.string({ unit: 'binary', maxLength: 12 }).map((s) => encodeHeaderValue(s)),
+  fc.string({ maxLength: 16 }).map((s) => `=?base64?${s}?=`),
+  fc.string({ maxLength: 12 }).map((s) => `=?base64?${Buffer.from(s).toString('base64')}`),
+  fc.string({ maxLength: 12 }).map((s) => `${Buffer.from(s).toString('base64')}?=`),
+  fc.tuple(fc.constantFrom('', ' ', '\t', '  \t'), fc.string({ maxLength: 12 }), fc.constantFrom('', ' ', '\t')).map(([a, s, b]) => a + s + b),
+  fc.constantFrom('=?base64?SGVsbG8=?=', '=?base64?SGVsbG8?=', '=?base64?SGVs!!!bG8=?=', '=?BASE64?SGVsbG8=?=', '=?base64??=', '=?base64?=', 'TOOLS/LIST', 'tools/list', 'tools/call', MODERN_VERSION, 'v999.0.0', '2025-11-25'),
+  fc.nat({ max: 9000 }).map((n) => `=?base64?${'A'.repeat(n)}?=`),
+  fc.nat({ max: 9000 }).map((n) => `${' '.repeat(n)}x${'\t'.repeat(n)}`),
+);
+
+const metaValue: fc.Arbitrary<unknown> = fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constant(undefined), fc.constant({}), fc.constant([]));
+
+/** A valid envelope (whose version may still be one we do not serve). */
+const validMeta = fc.record(
+  {
+    [META_KEYS.protocolVersion]: fc.oneof({ weight: 6, arbitrary: fc.constant(MODERN_VERSION) }, fc.constantFrom('v999.0.0', '2025-11-25')),
+    [META_KEYS.clientCapabilities]: fc.constantFrom({}, { elicitation: {}, sampling: {} }, { extensions: { [TASKS_EXTENSION]: {} } }),
+    [META_KEYS.clientInfo]: fc.record({ name: fc.string({ maxLength: 5 }), version: fc.string({ maxLength: 3 }) }),
+    [META_KEYS.logLevel]: fc.constantFrom('debug', 'info', 'emergency'),
+    progressToken: fc.oneof(fc.integer(), fc.string({ maxLength: 6 })),
+    traceparent: fc.string({ maxLength: 10 }),
+  },
+  { requiredKeys: [META_KEYS.protocolVersion, META_KEYS.clientCapabilities] },
+);
+
+const ENVELOPE_KEYS = [META_KEYS.protocolVersion, META_KEYS.clientCapabilities, META_KEYS.clientInfo, META_KEYS.logLevel, 'progressToken'] as const;
+
+/** Mostly valid envelopes, some with one key broken or dropped, some not envelopes at all. */
+const metaShape: fc.Arbitrary<unknown> = fc.oneof(
+  { weight: 8, arbitrary: validMeta },
+  {
+    weight: 3,
+    arbitrary: fc.tuple(validMeta, fc.constantFrom(...ENVELOPE_KEYS), fc.option(fc.oneof(metaValue, fc.string({ maxLength: 8 }), fc.double()), { nil: undefined })).map(([meta, key, value]) => {
+      const broken: Record<string, unknown> = { ...meta };
+      if (value === undefined) delete broken[key];
+      else broken[key] = value;
+      return broken;
+    }),
+  },
+  { weight: 1, arbitrary: metaValue },
+);
+
+const requestShape = fc.record({
+  method: fc.oneof({ weight: 8, arbitrary: fc.constantFrom(...MODERN_METHODS) }, fc.constantFrom('initialize', 'ping', 'logging/setLevel', 'resources/subscribe', 'tasks/result', 'constructor', '__proto__', 'TOOLS/CALL', ''), fc.string({ maxLength: 10 })),
+  params: fc.oneof(
+    {
+      weight: 8,
+      arbitrary: fc.record(
+        { _meta: metaShape, name: fc.oneof({ weight: 4, arbitrary: fc.string({ unit: 'binary', maxLength: 10 }) }, metaValue), uri: fc.oneof({ weight: 4, arbitrary: fc.string({ maxLength: 10 }) }, metaValue), taskId: fc.oneof({ weight: 4, arbitrary: fc.string({ maxLength: 6 }) }, metaValue), arguments: metaValue },
+        { requiredKeys: ['_meta'] },
+      ),
+    },
+    metaValue,
+  ),
+  // Mostly the headers echo the body (so cases reach the later checks), then one may be changed.
+  echo: fc.nat({ max: 3 }).map((n) => n > 0),
+  tweak: fc.option(fc.record({ header: fc.constantFrom('mcp-protocol-version', 'mcp-method', 'mcp-name'), value: fc.option(headerText, { nil: undefined }) }), { nil: undefined }),
+  version: fc.option(headerText, { nil: undefined }),
+  method_: fc.option(headerText, { nil: undefined }),
+  name: fc.option(headerText, { nil: undefined }),
+  upstreamMethod: fc.constantFrom(...MODERN_METHODS),
+  upstreamName: fc.string({ unit: 'binary', maxLength: 16 }),
+});
+
+/**
+ * An oracle for decodeHeaderValue: what it accepts in the wrapped form re-encodes to exactly the
+ * payload (so only canonical Base64 of UTF-8 passes), and a literal comes back trimmed, unchanged.
+ */
+function checkDecoding(raw: string): void {
+  const outcome = returnsOrRefuses('decodeHeaderValue', () => decodeHeaderValue(raw));
+  if (!outcome.ok) return;
+  const value = trimOws(raw);
+  const wrapped = value.length >= 11 && value.startsWith('=?base64?') && value.endsWith('?=');
+  const expected = wrapped ? value.slice(9, -2) : value;
+  const got = wrapped ? Buffer.from(outcome.value, 'utf8').toString('base64') : outcome.value;
+  if (got !== expected) throw new Error(`decodeHeaderValue accepted ${JSON.stringify(raw)} as ${JSON.stringify(outcome.value)}`);
+}
+
+/**
+ * Random _meta shapes, methods and header values (Base64 forms included) into checkModernRequest:
+ * each case returns or throws McpmuxError, quickly; what it accepts is consistent with its headers;
+ * and what the gateway itself sends upstream (buildUpstreamMeta + modernRequestHeaders) is accepted.
+ */
+export function modernTarget(run: FuzzRun): Promise<TargetResult> {
+  return timed('_meta + headers → modern checks', run.cases, () => {
+    fc.assert(
+      fc.property(requestShape, (r) => {
+        const params = r.params as Record<string, unknown> | undefined;
+        const meta = isRecord(params) && isRecord(params['_meta']) ? params['_meta'] : {};
+        const field = nameField(r.method);
+        const echoed: Record<string, string | undefined> = r.echo
+          ? { 'mcp-protocol-version': typeof meta[META_KEYS.protocolVersion] === 'string' ? (meta[META_KEYS.protocolVersion] as string) : r.version, 'mcp-method': r.method, 'mcp-name': field && isRecord(params) && typeof params[field] === 'string' ? encodeHeaderValue(params[field] as string) : r.name }
+          : { 'mcp-protocol-version': r.version, 'mcp-method': r.method_, 'mcp-name': r.name };
+        if (r.tweak) echoed[r.tweak.header] = r.tweak.value;
+        for (const value of [r.version, r.method_, r.name, r.tweak?.value]) if (value !== undefined) checkDecoding(value);
+        const outcome = returnsOrRefuses('checkModernRequest', () => checkModernRequest({ method: r.method, params }, (h) => echoed[h], MODERN_PROTOCOL_VERSIONS));
+        if (outcome.ok) {
+          if (!MODERN_METHODS.has(r.method)) throw new Error(`accepted a method that is not modern: ${r.method}`);
+          if (outcome.value.envelope.protocolVersion !== MODERN_VERSION) throw new Error(`accepted version ${outcome.value.envelope.protocolVersion}`);
+          if (field && outcome.value.name !== params?.[field]) throw new Error('accepted a name other than the body field');
+        } else if (outcome.error.code === 'MCPMUX_UNSUPPORTED_VERSION' && !Array.isArray(outcome.error.data?.['supported'])) {
+          throw new Error('-32022 without data.supported');
+        }
+        // What we send upstream must pass a modern server's checks (ours) for any name.
+        const { upstreamMethod: method, upstreamName: name } = r;
+        const upstreamField = nameField(method);
+        const upstreamParams: Record<string, unknown> = { _meta: buildUpstreamMeta({ protocolVersion: MODERN_VERSION, clientCapabilities: {}, extra: traceMeta(meta) }) };
+        if (upstreamField) upstreamParams[upstreamField] = name;
+        const headers = modernRequestHeaders(method, MODERN_VERSION, upstreamField ? name : undefined);
+        const checked = checkModernRequest({ method, params: upstreamParams }, (h) => headers[h], MODERN_PROTOCOL_VERSIONS);
+        if (upstreamField && !sameHeaderText(checked.name!, name)) throw new Error(`our own Mcp-Name did not survive: ${JSON.stringify(name)}`);
+      }),
+      { seed: run.seed, numRuns: run.cases },
+    );
+  });
+}
+
+// ---- MCP 2026-07-28: requestState tokens into the codec ----
+
+const STATE_BINDING: RequestStateBinding = { target: 'weather', method: 'tools/call', name: 'forecast', principal: 'alice' };
+
+/**
+ * Random strings, and real tokens mutated (characters, then bytes under a valid encoding, so the
+ * mutations reach the AEAD) into RequestStateCodec.open: it throws McpmuxError only, never opens a
+ * changed token, and opens the real ones only under their own binding.
+ */
+export function requestStateTarget(run: FuzzRun): Promise<TargetResult> {
+  let clock = 1_000_000;
+  const codec = new RequestStateCodec({ current: new Uint8Array(32).fill(7), previous: new Uint8Array(32).fill(8) }, { ttlMs: 60_000, now: () => clock });
+  const older = new RequestStateCodec({ current: new Uint8Array(32).fill(8) }, { ttlMs: 60_000, now: () => clock });
+  const stranger = new RequestStateCodec({ current: new Uint8Array(32).fill(9) }, { ttlMs: 60_000, now: () => clock });
+  const state = fc.record({ upstream: fc.option(fc.string({ unit: 'binary', maxLength: 40 }), { nil: undefined }), hold: fc.option(fc.record({ replica: fc.string({ maxLength: 6 }), id: fc.string({ maxLength: 6 }) }), { nil: undefined }) });
+  const mutation = fc.oneof(
+    fc.record({ kind: fc.constant('chars' as const), at: fc.nat(), cut: fc.nat({ max: 3 }), insert: fc.string({ maxLength: 3 }) }),
+    fc.record({ kind: fc.constant('bytes' as const), at: fc.nat(), xor: fc.integer({ min: 1, max: 255 }) }),
+    fc.record({ kind: fc.constant('suffix' as const), text: fc.constantFrom('-TAMPERED', '=', '.', 'A', '\n') }),
+  );
+  const binding = fc.record({ target: fc.constantFrom('weather', 'other'), method: fc.constantFrom('tools/call', 'prompts/get'), name: fc.constantFrom('forecast', 'x'), principal: fc.constantFrom('alice', 'bob', undefined) });
+  return timed('requestState tokens → codec', run.cases, () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 120 }), fc.string({ maxLength: 60 }).map((s) => `mxs1.${s}`)), state, mutation, binding, fc.constantFrom('ours', 'older', 'stranger'), (garbage, sealed, m, other, issuer) => {
+        const open = (token: string, expected: RequestStateBinding): ReturnType<typeof returnsOrRefuses<SealedState>> => returnsOrRefuses('open', () => codec.open(token, expected));
+        if (open(garbage, STATE_BINDING).ok) throw new Error(`opened garbage: ${JSON.stringify(garbage)}`);
+        const sealer = issuer === 'ours' ? codec : issuer === 'older' ? older : stranger;
+        const token = sealer.seal(STATE_BINDING, sealed);
+        const real = open(token, STATE_BINDING);
+        if (real.ok !== (issuer !== 'stranger')) throw new Error(`a token sealed by the ${issuer} key ${real.ok ? 'opened' : 'did not open'}`);
+        if (real.ok && (real.value.upstream !== sealed.upstream || JSON.stringify(real.value.hold) !== JSON.stringify(sealed.hold))) throw new Error('the state changed in the round trip');
+        const rebound = open(token, other);
+        const same = other.target === STATE_BINDING.target && other.method === STATE_BINDING.method && other.name === STATE_BINDING.name && other.principal === STATE_BINDING.principal;
+        if (rebound.ok && !same) throw new Error(`opened under another binding: ${JSON.stringify(other)}`);
+        let changed: string;
+        if (m.kind === 'chars') {
+          const at = m.at % (token.length + 1);
+          changed = token.slice(0, at) + m.insert + token.slice(at + m.cut);
+        } else if (m.kind === 'bytes') {
+          const bytes = Buffer.from(token.slice(5), 'base64url');
+          bytes[m.at % bytes.length]! ^= m.xor;
+          changed = `mxs1.${bytes.toString('base64url')}`;
+        } else {
+          changed = token + m.text;
+        }
+        if (changed !== token && open(changed, STATE_BINDING).ok) throw new Error(`opened a changed token: ${token} → ${changed}`);
+        clock += 61_000;
+        if (open(token, STATE_BINDING).ok) throw new Error('opened an expired token');
+      }),
+      { seed: run.seed, numRuns: run.cases },
+    );
+  });
+}
+
+// ---- MCP 2026-07-28: x-mcp-header schemas and Mcp-Param-* values ----
+
+const annotation = fc.oneof(
+  { weight: 5, arbitrary: fc.constantFrom('Region', 'region', 'REGION', 'Tenant-Id', 'Limit', 'Dry_Run', 'x') },
+  fc.constantFrom('', 'My Region', 'Region:', 'Régión', 'a\nb', '__proto__'),
+  fc.string({ maxLength: 6 }),
+  fc.jsonValue({ maxDepth: 1 }),
+);
+
+/** A schema node `depth` levels deep at most: annotations anywhere, reachable or not. */
+function schemaNode(depth: number): fc.Arbitrary<unknown> {
+  const type = fc.oneof({ weight: 4, arbitrary: fc.constantFrom('string', 'integer', 'boolean', 'object') }, fc.constantFrom('number', 'array', 'null'), fc.constant(['string', 'null']));
+  const leaf = fc.oneof(
+    { weight: 4, arbitrary: fc.record({ type, 'x-mcp-header': annotation, default: fc.jsonValue({ maxDepth: 1 }) }, { requiredKeys: ['type'] }) },
+    fc.boolean(),
+    fc.constant(null),
+  );
+  if (depth === 0) return leaf;
+  const child = schemaNode(depth - 1);
+  const names = fc.constantFrom('region', 'limit', 'dry', 'nested', '__proto__', 'constructor', 'a');
+  return fc.oneof(
+    leaf,
+    { weight: 3, arbitrary: fc.record({ type, 'x-mcp-header': annotation, properties: fc.dictionary(names, child, { maxKeys: 3 }) }, { requiredKeys: ['properties'] }) },
+    fc.record({ type: fc.constant('array'), items: child }),
+    fc.record({ anyOf: fc.array(child, { maxLength: 2 }) }),
+    fc.record({ type: fc.constant('object'), additionalProperties: child }),
+    fc.record({ properties: fc.dictionary(names, child, { maxKeys: 2 }), $defs: fc.dictionary(fc.constantFrom('a', 'b'), child, { maxKeys: 1 }) }),
+  );
+}
+
+const PARAM_PROPERTIES = ['region', 'limit', 'dry', 'tenant', 'nested'] as const;
+
+/** Mostly valid annotated schemas (so the checks run on real declarations), sometimes with one fault. */
+const annotatedSchema: fc.Arbitrary<unknown> = fc
+  .record({
+    types: fc.tuple(...PARAM_PROPERTIES.map(() => fc.constantFrom('string', 'integer', 'boolean'))),
+    annotated: fc.tuple(...PARAM_PROPERTIES.map(() => fc.boolean())),
+    nestedDeep: fc.boolean(),
+    fault: fc.option(fc.record({ property: fc.constantFrom(...PARAM_PROPERTIES), annotation }), { nil: undefined }),
+  })
+  .map(({ types, annotated, nestedDeep, fault }) => {
+    const properties: Record<string, unknown> = {};
+    PARAM_PROPERTIES.forEach((name, i) => {
+      const property: Record<string, unknown> = { type: types[i] };
+      if (annotated[i]) property['x-mcp-header'] = name === 'tenant' ? 'Tenant-Id' : name[0]!.toUpperCase() + name.slice(1);
+      if (fault?.property === name) property['x-mcp-header'] = fault.annotation;
+      properties[name] = name === 'nested' && nestedDeep ? { type: 'object', properties: { inner: property } } : property;
+    });
+    return { type: 'object', properties };
+  });
+
+const argValue: fc.Arbitrary<unknown> = fc.oneof({ weight: 3, arbitrary: fc.string({ unit: 'binary', maxLength: 10 }) }, { weight: 2, arbitrary: fc.integer() }, fc.double(), { weight: 2, arbitrary: fc.boolean() }, fc.constant(null), fc.constant(undefined), fc.constant(2 ** 60), fc.object({ maxDepth: 1 }));
+const argsShape: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
+  args: fc.oneof({ depthSize: 'small' }, argValue, fc.dictionary(fc.constantFrom('region', 'limit', 'dry', 'tenant', 'nested', 'inner', '__proto__', 'constructor'), tie('args'), { maxKeys: 5 })),
+})).args;
+
+const PARAM_HEADERS = ['mcp-param-region', 'mcp-param-limit', 'mcp-param-dry', 'mcp-param-tenant-id', 'mcp-param-nested', 'mcp-param-x'] as const;
+const headerMode = fc.oneof(
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('ours' as const) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('changed' as const), header: fc.constantFrom(...PARAM_HEADERS), value: fc.option(headerText, { nil: undefined }) }) },
+  fc.record({ kind: fc.constant('random' as const), headers: fc.dictionary(fc.constantFrom(...PARAM_HEADERS), headerText, { maxKeys: 3 }) }),
+);
+
+/** The decoded header value, or undefined when it has no valid decoding. */
+function decodesTo(raw: string): string | undefined {
+  try {
+    return decodeHeaderValue(raw);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Random schemas into mcpParamDeclarations (ok or error, never a throw; what it accepts obeys the
+ * spec's rules), and random arguments and Mcp-Param-* headers into checkMcpParamHeaders (returns or
+ * throws McpmuxError); the headers the gateway generates for upstreams always pass its own check.
+ */
+export function mcpParamTarget(run: FuzzRun): Promise<TargetResult> {
+  const token = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+  return timed('x-mcp-header schemas + values → Mcp-Param checks', run.cases, () => {
+    fc.assert(
+      fc.property(fc.oneof({ weight: 2, arbitrary: annotatedSchema }, schemaNode(3)), argsShape, headerMode, (schema, args, mode) => {
+        const result = withinBudget('mcpParamDeclarations', () => mcpParamDeclarations(schema));
+        if ('error' in result) {
+          if (typeof result.error !== 'string' || result.error.length === 0) throw new Error('an error without a message');
+          return;
+        }
+        const seen = new Set<string>();
+        for (const declaration of result.ok) {
+          if (!token.test(declaration.header)) throw new Error(`accepted header name ${JSON.stringify(declaration.header)}`);
+          if (!['string', 'integer', 'boolean'].includes(declaration.type)) throw new Error(`accepted type ${declaration.type}`);
+          if (declaration.path.length === 0) throw new Error('accepted an annotation on the root');
+          if (seen.has(declaration.header.toLowerCase())) throw new Error(`accepted a duplicate ${declaration.header}`);
+          seen.add(declaration.header.toLowerCase());
+        }
+        const ours = mcpParamHeaders(result.ok, args);
+        // The client's headers: ours, ours with one changed or dropped, or random ones.
+        const headers: Record<string, string | undefined> = mode.kind === 'random' ? mode.headers : { ...ours };
+        if (mode.kind === 'changed') headers[mode.header] = mode.value;
+        const outcome = returnsOrRefuses('checkMcpParamHeaders', () => checkMcpParamHeaders(result.ok, args, (h) => headers[h]));
+        if (outcome.ok && mode.kind === 'changed' && ours[mode.header] !== undefined) {
+          if (mode.value === undefined) throw new Error(`accepted a call without ${mode.header} though the body has its value`);
+          if (decodesTo(mode.value) === undefined) throw new Error(`accepted an undecodable ${mode.header}: ${mode.value}`);
+        }
+        for (const value of Object.values(ours)) if (!/^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/.test(value)) throw new Error(`generated an unsafe header value ${JSON.stringify(value)}`);
+        checkMcpParamHeaders(result.ok, args, (h) => ours[h]);
+      }),
+      { seed: run.seed, numRuns: run.cases },
+    );
+  });
 }

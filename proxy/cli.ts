@@ -6,6 +6,7 @@ import { createLogger } from '../shared/log.ts';
 import { McpmuxError } from '../shared/errors.ts';
 import { startProxy } from './proxy.ts';
 import { loadTls } from '../shared/net/tls.ts';
+import { readKeyFile } from './modern/key-file.ts';
 
 /** A comma-separated flag as a list; empty means "use the default" (undefined). */
 function list(value: string): string[] | undefined {
@@ -50,6 +51,8 @@ export const proxyCommand: Command = {
     { name: 'nats-ca', type: 'string', description: 'PEM CA of the NATS server\'s certificate: TLS to NATS (also on with tls:// URLs)' },
     { name: 'nats-replicas', type: 'number', default: 1, description: 'copies JetStream keeps of the session buckets and event stream: 3 on a clustered NATS, so losing a NATS server loses no session' },
     { name: 'nats-prefix', type: 'string', default: 'mcpmux', description: 'names of the NATS buckets, stream and subjects (fleets sharing one NATS need different ones)' },
+    { name: 'request-state-key-file', type: 'string', description: 'keys of the requestState tokens 2026-07-28 clients echo on retries: one base64/hex key of >= 32 bytes per line, current then previous (default: the control plane\'s, else a random key of this replica, so retries must come back to it)' },
+    { name: 'held-call-timeout', type: 'number', default: 60, description: 'seconds a call to a 2025 upstream waits for a 2026-07-28 client to answer its questions (the client\'s retry)' },
     { name: 'drain-timeout', type: 'number', default: 20, description: 'seconds a shutdown (SIGTERM) waits for requests in flight while sessions move to other replicas' },
   ],
   async run(flags) {
@@ -77,6 +80,8 @@ export const proxyCommand: Command = {
       natsCa: (flags['nats-ca'] as string | undefined) || undefined,
       natsReplicas: positive(flags, 'nats-replicas'),
       drainTimeoutMs: flag.number(flags, 'drain-timeout') * 1000,
+      ...(flags['request-state-key-file'] ? { requestStateKeys: readKeyFile(flag.string(flags, 'request-state-key-file')) } : {}),
+      heldCallMs: positive(flags, 'held-call-timeout') * 1000,
       limits: {
         maxBodyBytes: positive(flags, 'max-body-bytes'),
         maxJsonDepth: positive(flags, 'max-json-depth'),

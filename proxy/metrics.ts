@@ -14,6 +14,10 @@ export interface ProxyMetrics {
   upstream(target: string, method: string, outcome: Outcome, seconds: number): void;
   /** A session of a replica that is gone was adopted by this one. */
   adopted(): void;
+  /** One client request, by the MCP era it was sent in (2025: a session's; 2026: stateless). */
+  clientEra(era: 'legacy' | 'modern'): void;
+  /** What a target's endpoint was found to speak (the probe's verdict, or the configured era). */
+  upstreamEra(target: string, era: 'legacy' | 'modern'): void;
 }
 
 const METHODS = new Set([
@@ -34,6 +38,9 @@ const METHODS = new Set([
   'tasks/result',
   'tasks/cancel',
   'tasks/list',
+  'tasks/update',
+  'server/discover',
+  'subscriptions/listen',
 ]);
 
 function methodLabel(method: string): string {
@@ -56,7 +63,26 @@ export function promProxyMetrics(registry: Registry): ProxyMetrics {
     registers: [registry],
   });
   const adoptions = new Counter({ name: 'mcpmux_proxy_fleet_adoptions_total', help: 'Sessions of replicas that are gone adopted by this one', registers: [registry] });
+  const eraRequests = new Counter({
+    name: 'mcpmux_proxy_client_requests_by_era_total',
+    help: 'Client requests by MCP era: legacy (2025-11-25 and older, in a session) or modern (2026-07-28, stateless); when legacy stays at 0, 2025 support can go',
+    labelNames: ['era'],
+    registers: [registry],
+  });
+  const upstreamEras = new Gauge({
+    name: 'mcpmux_proxy_upstream_era',
+    help: 'The MCP era each target speaks (1 on its era label): legacy (2025 sessions) or modern (2026-07-28)',
+    labelNames: ['target', 'era'],
+    registers: [registry],
+  });
   return {
+    clientEra(era) {
+      eraRequests.inc({ era });
+    },
+    upstreamEra(target, era) {
+      upstreamEras.set({ target, era }, 1);
+      upstreamEras.set({ target, era: era === 'legacy' ? 'modern' : 'legacy' }, 0);
+    },
     adopted() {
       adoptions.inc();
     },

@@ -1,3 +1,4 @@
+import type { RequestStateKeys } from './modern/request-state.ts';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Snapshot } from '../shared/config/types.ts';
 import type { Logger } from '../shared/log.ts';
@@ -38,6 +39,10 @@ export interface ProxyOptions {
   natsReplicas?: number | undefined;
   /** How long a graceful shutdown waits for requests in flight. Default 20 s. */
   drainTimeoutMs?: number | undefined;
+  /** Keys of the requestState tokens (--request-state-key-file); default a random key of this replica. */
+  requestStateKeys?: RequestStateKeys | undefined;
+  /** How long a call to a 2025 upstream waits for a 2026-07-28 client's retry. */
+  heldCallMs?: number | undefined;
   logger: Logger;
 }
 
@@ -78,6 +83,9 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     logger,
     ...limits,
     onLimit: (limit) => limitHits.inc({ limit }),
+    replicaId: options.replicaId,
+    ...(options.requestStateKeys ? { requestStateKeys: options.requestStateKeys } : {}),
+    ...(options.heldCallMs ? { heldCallMs: options.heldCallMs } : {}),
     ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
     ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}),
   });

@@ -32,6 +32,14 @@ import { FleetSessions } from './fleet/sessions.ts';
 import type { ClientChannel } from './mux/channel.ts';
 import type { CompiledRoute } from './routing/table.ts';
 import type { TransportKind } from './downstream/options.ts';
+import { ModernEndpoint } from './modern/endpoint.ts';
+import { HeldCalls, type Hold } from './modern/held-calls.ts';
+import { randomStateKey, RequestStateCodec, type RequestStateBinding, type RequestStateKeys } from './modern/request-state.ts';
+import type { UpstreamResponse } from './upstream/connection.ts';
+import { ModernUpstreams } from './modern/upstreams.ts';
+import { ListenStreams } from './modern/listen.ts';
+import { ToolParams } from './modern/tool-params.ts';
+import { randomUUID } from 'node:crypto';
 
 export interface ProxyServerOptions {
   /** Address to bind, e.g. 127.0.0.1 (loopback outside a cluster) or 0.0.0.0. */
@@ -88,6 +96,12 @@ export interface ProxyServerOptions {
   fleet?: Fleet;
   /** Where requests and upstream calls are counted (proxy.ts registers them on /metrics). */
   metrics?: ProxyMetrics;
+  /** The keys of this proxy's requestState tokens (MRTR). Default: a random key of its own (retries must come back to this replica). */
+  requestStateKeys?: RequestStateKeys;
+  /** How long a call to a 2025 upstream waits for a 2026-07-28 client's input (its retry). Default 60 s. */
+  heldCallMs?: number;
+  /** This replica's id, named in held calls' requestState tokens. Default: the fleet's, else a random one. */
+  replicaId?: string;
 }
 
 const DEFAULTS = {
@@ -121,6 +135,9 @@ export class ProxyServer {
   readonly #streamable: StreamableHttpEndpoint;
   readonly #legacy: LegacySseEndpoint;
   readonly #fleetSessions: FleetSessions | undefined;
+  readonly #modernUpstreams: ModernUpstreams;
+  readonly #requestState: RequestStateCodec;
+  readonly #listen: ListenStreams;
   #table: RoutingTable | undefined;
   #port: number | undefined;
   /** Requests being answered now, streams of the session excepted (what a drain waits for). */
@@ -132,7 +149,7 @@ export class ProxyServer {
     const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
     this.#options = { ...DEFAULTS, serverInfo: { name: 'mcpmux', version: MCPMUX_VERSION }, ...defined } as ResolvedOptions;
     this.#logger = options.logger;
-    this.#pool = new UpstreamPool({ keepAliveTimeoutMs: this.#options.upstreamKeepAliveMs });
+    this.#pool = new UpstreamPool({ keepAliveTimeoutMs: this.#options.upstreamKeepAliveMs, logger: this.#logger, ...(options.metrics ? { onEra: (target: string, era: 'legacy' | 'modern') => options.metrics?.upstreamEra(target, era) } : {}) });
     const fleet = options.fleet;
     this.#sessions = new SessionRegistry({
       logger: this.#logger,
@@ -189,6 +206,37 @@ export class ProxyServer {
       createSession,
       ...(this.#fleetSessions ? { fleet: this.#fleetSessions } : {}),
     };
+    this.#modernUpstreams = new ModernUpstreams({ pool: this.#pool, logger: this.#logger, initializeTimeoutMs: this.#options.initializeTimeoutMs });
+    this.#requestState = new RequestStateCodec(options.requestStateKeys ?? { current: randomStateKey() });
+    if (!options.requestStateKeys) {
+      this.#logger.info('requestState tokens use a random key of this replica until the control plane sends one: a 2026-07-28 client\'s retry must come back to this replica (or give every replica the same --request-state-key-file)');
+    }
+    const replicaId = options.replicaId ?? fleet?.replicaId ?? randomUUID();
+    this.#listen = new ListenStreams({ pool: this.#pool, logger: this.#logger, initializeTimeoutMs: this.#options.initializeTimeoutMs, ...(options.onLimit ? { onLimit: options.onLimit } : {}) });
+    const held = new HeldCalls({
+      replicaId,
+      logger: this.#logger,
+      ...(options.heldCallMs === undefined ? {} : { holdMs: options.heldCallMs }),
+      ...(options.onLimit ? { onLimit: options.onLimit } : {}),
+      // In a fleet a retry may land on any replica: the one holding the call is asked over NATS.
+      ...(fleet ? { remote: async (hold: Hold, binding: RequestStateBinding, inputResponses: unknown) => (await fleet.ask(hold.replica, 'held', { hold, binding, inputResponses }, this.#options.requestTimeoutMs)) as UpstreamResponse } : {}),
+    });
+    fleet?.serve('held', async (payload) => {
+      const { hold, binding, inputResponses } = payload as { hold: Hold; binding: RequestStateBinding; inputResponses: unknown };
+      return held.resume(hold, binding, inputResponses, (next) => this.#requestState.seal(binding, { upstream: undefined, hold: next }));
+    });
+    downstream.modern = new ModernEndpoint({
+      upstreams: this.#modernUpstreams,
+      logger: this.#logger,
+      serverInfo: this.#options.serverInfo,
+      requestTimeoutMs: this.#options.requestTimeoutMs,
+      requestState: this.#requestState,
+      replicaId,
+      listen: this.#listen,
+      toolParams: new ToolParams(),
+      held,
+      metrics: options.metrics,
+    });
     this.#streamable = new StreamableHttpEndpoint(downstream);
     this.#legacy = new LegacySseEndpoint(downstream);
     this.#server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => this.#onRequest(req, res));
@@ -241,7 +289,13 @@ export class ProxyServer {
     for (const session of this.#sessions.values()) {
       session.retain(table.routes.find((r) => r.pathPrefix === session.routePrefix)?.backend);
     }
+    this.#listen.applied(table);
     this.#logger.info({ version: table.version, routes: table.routes.length }, 'routing table applied');
+  }
+
+  /** New requestState keys (from the control plane, or a rotated key file): the previous one still opens its tokens. */
+  setRequestStateKeys(keys: RequestStateKeys): void {
+    this.#requestState.setKeys(keys);
   }
 
   /** Whether a drain has begun (readiness says not ready). */
@@ -280,10 +334,12 @@ export class ProxyServer {
     }
     if (this.#inFlight > 0) this.#logger.warn({ inFlight: this.#inFlight }, 'drain timed out with requests in flight');
     this.#legacy.close();
+    this.#listen.closeAll();
     if (fleet) await this.#sessions.detachAll();
     else await this.#sessions.closeAll();
     this.#server.closeAllConnections();
     await closed;
+    await this.#modernUpstreams.close();
     await this.#pool.close();
     if (fleet) await fleet.close();
     this.#logger.info('drained');
@@ -299,9 +355,11 @@ export class ProxyServer {
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     this.#server.closeIdleConnections();
     this.#legacy.close();
+    this.#listen.closeAll();
     await this.#sessions.closeAll();
     this.#server.closeAllConnections();
     await closed;
+    await this.#modernUpstreams.close();
     await this.#pool.close();
   }
 
@@ -373,8 +431,10 @@ export class ProxyServer {
         sendError(res, refuse('MCPMUX_FLEET_UNAVAILABLE', 'this replica is shutting down: open the stream again (another replica serves it)'));
         return;
       }
+      // A POST's era is decided by its body (streamable-http.ts): its version header is checked there.
       const version = header(req, 'mcp-protocol-version');
-      if (version !== undefined && !isSupportedProtocolVersion(version)) {
+      const streamablePost = req.method === 'POST' && match.endpoint !== 'legacy-message';
+      if (version !== undefined && !streamablePost && !isSupportedProtocolVersion(version)) {
         req.resume();
         sendError(res, refuse('MCPMUX_UNSUPPORTED_PROTOCOL_VERSION', `Unsupported MCP-Protocol-Version: ${version}`));
         return;

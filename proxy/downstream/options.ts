@@ -13,6 +13,7 @@ import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { refuse, sendError } from './respond.ts';
 import type { McpmuxError } from '../../shared/errors.ts';
 import type { FleetStreamLink } from '../fleet/shared-stream.ts';
+import type { ModernEndpoint } from '../modern/endpoint.ts';
 
 export type TransportKind = 'streamable-http' | 'sse';
 
@@ -39,6 +40,8 @@ export interface DownstreamOptions {
   onLimit?: (limit: string) => void;
   /** Set when replicas share sessions (proxy/fleet). */
   fleet?: DownstreamFleet;
+  /** Serves 2026-07-28 requests (a protocolVersion claim in _meta), statelessly. */
+  modern?: ModernEndpoint;
 }
 
 /** What the transports ask of the fleet (proxy/fleet/sessions.ts). */

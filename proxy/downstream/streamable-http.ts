@@ -15,6 +15,8 @@ import { findSession, newSessionId, overInFlightLimit, refuseOverSessionLimit, s
 import { header, readMessage, traceContext } from './read-message.ts';
 import { refuse, sendAccepted, sendError, sendJson } from './respond.ts';
 import { StreamableChannel } from './streamable-channel.ts';
+import { hasModernClaim, MODERN_PROTOCOL_VERSIONS } from '../modern/wire.ts';
+import { isSupportedProtocolVersion } from '../federation/initialize.ts';
 
 const ALLOW = 'GET, POST, DELETE, OPTIONS';
 
@@ -82,6 +84,36 @@ export class StreamableHttpEndpoint {
     }
     const incoming = await readMessage(req, res, this.#options);
     if (!incoming) return;
+    // The era is decided per request, body first: a protocolVersion claim in _meta is 2026-07-28,
+    // answered without a session; everything else is a 2025 session's, as before.
+    if (incoming.kind !== 'response' && hasModernClaim(incoming.message.params)) {
+      if (incoming.kind === 'notification') {
+        sendAccepted(res); // 2026-07-28 clients send none over HTTP (closing a stream cancels)
+        return;
+      }
+      if (this.#options.modern) {
+        await this.#options.modern.handle(req, res, route, principal, incoming.message, acceptsSse(accept));
+        return;
+      }
+    }
+    const version = header(req, 'mcp-protocol-version');
+    if (version !== undefined && !isSupportedProtocolVersion(version)) {
+      const id = incoming.kind === 'request' ? incoming.message.id : null;
+      if (MODERN_PROTOCOL_VERSIONS.includes(version)) {
+        // A 2026-07-28 header on a body without its _meta claim.
+        const initialize = incoming.kind === 'request' && incoming.message.method === 'initialize';
+        sendError(
+          res,
+          initialize
+            ? refuse('MCPMUX_HEADER_MISMATCH', `MCP-Protocol-Version ${version} does not go with initialize: 2025 clients send a 2025 version (or none); ${version} clients send server/discover with _meta instead`)
+            : refuse('MCPMUX_INVALID_ENVELOPE', `MCP-Protocol-Version ${version} needs params._meta with io.modelcontextprotocol/protocolVersion and io.modelcontextprotocol/clientCapabilities`),
+          id,
+        );
+        return;
+      }
+      sendError(res, refuse('MCPMUX_UNSUPPORTED_PROTOCOL_VERSION', `Unsupported MCP-Protocol-Version: ${version}`), id);
+      return;
+    }
     const sessionId = header(req, 'mcp-session-id');
     if (incoming.kind === 'request' && incoming.message.method === 'initialize') {
       if (sessionId !== undefined) {

@@ -259,6 +259,37 @@ export class Fleet {
     }
   }
 
+  /**
+   * Asks one replica something that takes an answer (`serve` on its side): the answer, or
+   * MCPMUX_FLEET_UNAVAILABLE when NATS is unreachable or the replica does not answer in time.
+   */
+  async ask(replica: string, topic: string, payload: unknown, timeoutMs: number): Promise<unknown> {
+    if (!this.#connected) throw new McpmuxError('MCPMUX_FLEET_UNAVAILABLE', 'NATS is unreachable: the replica holding this cannot be asked; retry');
+    try {
+      const reply = await this.#nc.request(`${this.#subject(replica)}.${topic}`, codec.encode(payload), { timeout: timeoutMs });
+      const answer = codec.decode(reply.data) as { ok: unknown } | { error: string };
+      if ('error' in answer) throw new McpmuxError('MCPMUX_FLEET_UNAVAILABLE', `replica ${replica} could not answer: ${answer.error}`);
+      return answer.ok;
+    } catch (error) {
+      if (error instanceof McpmuxError) throw error;
+      throw new McpmuxError('MCPMUX_FLEET_UNAVAILABLE', `replica ${replica} did not answer (${errorMessage(error)}): it may be gone`);
+    }
+  }
+
+  /** Answers what other replicas `ask` this one about `topic`. */
+  serve(topic: string, handler: (payload: unknown) => Promise<unknown>): void {
+    this.#subscriptions.push(
+      this.#nc.subscribe(`${this.#subject(this.replicaId)}.${topic}`, {
+        callback: (_error, msg) => {
+          handler(codec.decode(msg.data)).then(
+            (ok) => msg.respond(codec.encode({ ok })),
+            (error: unknown) => msg.respond(codec.encode({ error: errorMessage(error) })),
+          );
+        },
+      }),
+    );
+  }
+
   /** Tells every replica (fire and forget). */
   broadcast(message: FleetMessage): void {
     if (!this.#connected) return;

@@ -13,6 +13,7 @@ import type { UpstreamConnection, UpstreamMessage, UpstreamOptions } from '../up
 import { LegacySseUpstream } from '../upstream/legacy-sse.ts';
 import { UpstreamSession, type RestoredUpstream } from '../upstream/session.ts';
 import { StdioUpstream } from '../upstream/stdio.ts';
+import { ModernUpstream } from '../upstream/modern.ts';
 
 export interface TargetConnectionsOptions {
   pool: UpstreamPool;
@@ -41,7 +42,10 @@ export interface SharedUpstream {
 }
 
 interface Connection {
-  session: UpstreamConnection;
+  /** Undefined while the endpoint's era is being found out (the kind of connection depends on it). */
+  session: UpstreamConnection | undefined;
+  /** The endpoint it is pinned to. */
+  endpoint: string;
   /** Resolves once the handshake is done; every user of the connection awaits it. */
   ready: Promise<UpstreamConnection>;
   /** The compiled target this connection was last checked against (skips re-checks per table). */
@@ -81,8 +85,9 @@ export class TargetConnections {
     const session: UpstreamSession = new UpstreamSession(this.#upstreamOptions(target, endpoint, () => session));
     const restored: RestoredUpstream = { sessionId: shared.sessionId, initializeResult: shared.initializeResult, initParams: params };
     session.restore(restored, this.#options.listening?.() ?? true);
-    this.#connections.get(target.name)?.session.closeWhenIdle();
-    this.#connections.set(target.name, { session, ready: Promise.resolve(session), checked: target });
+    const previous = this.#connections.get(target.name);
+    if (previous) closeWhenIdle(previous);
+    this.#connections.set(target.name, { session, endpoint: endpoint.url, ready: Promise.resolve(session), checked: target });
     return true;
   }
 
@@ -108,7 +113,7 @@ export class TargetConnections {
   get(target: CompiledTarget): Promise<UpstreamConnection> {
     const existing = this.#connections.get(target.name);
     if (existing) {
-      if (existing.checked === target || stillServes(existing.session, target)) {
+      if (existing.checked === target || stillServes(existing.endpoint, target)) {
         existing.checked = target;
         return existing.ready;
       }
@@ -125,14 +130,14 @@ export class TargetConnections {
   /** The upstream session of a target if its handshake completed; never connects. */
   connected(name: string): UpstreamConnection | undefined {
     const connection = this.#connections.get(name);
-    return connection?.session.initializeResult ? connection.session : undefined;
+    return connection?.session?.initializeResult ? connection.session : undefined;
   }
 
   /** The targets whose handshake completed, with their upstream sessions. */
   established(): Array<[string, UpstreamConnection]> {
     const out: Array<[string, UpstreamConnection]> = [];
     for (const [name, connection] of this.#connections) {
-      if (connection.session.initializeResult && !connection.session.closed) out.push([name, connection.session]);
+      if (connection.session?.initializeResult && !connection.session.closed) out.push([name, connection.session]);
     }
     return out;
   }
@@ -147,15 +152,19 @@ export class TargetConnections {
 
   /** Lets go of every upstream session: shared ones are left open for the fleet, the others closed. */
   async detachAll(): Promise<void> {
-    const sessions = [...this.#connections.values()].map((c) => c.session);
+    const connections = [...this.#connections.values()];
     this.#connections.clear();
-    await Promise.all(sessions.map((s) => (s instanceof UpstreamSession ? s.detach() : s.close())));
+    await Promise.all(connections.map(async (c) => {
+      const s = await settledSession(c);
+      if (s instanceof UpstreamSession) s.detach();
+      else await s?.close();
+    }));
   }
 
   async closeAll(): Promise<void> {
-    const sessions = [...this.#connections.values()].map((c) => c.session);
+    const connections = [...this.#connections.values()];
     this.#connections.clear();
-    await Promise.all(sessions.map((s) => s.close()));
+    await Promise.all(connections.map(async (c) => (await settledSession(c))?.close()));
   }
 
   #connect(target: CompiledTarget): Promise<UpstreamConnection> {
@@ -164,11 +173,26 @@ export class TargetConnections {
     const endpoint = this.#options.pool.pickEndpoint(target);
     if (!endpoint) return Promise.reject(new McpmuxError('MCPMUX_TARGET_UNAVAILABLE', `target ${target.name} has no ready endpoints`));
     const { afterConnect } = this.#options;
-    // `session` is read when a message arrives, long after it is assigned.
-    const session: UpstreamConnection = connectionFor(target, this.#upstreamOptions(target, endpoint, () => session));
     const timeoutMs = target.initializeTimeoutMs ?? this.#options.initializeTimeoutMs;
-    const ready = session.initialize(params, { timeoutMs }).then(
-      async () => {
+    const connection: Connection = { session: undefined, endpoint: endpoint.url, ready: Promise.resolve(undefined as never), checked: target };
+    connection.ready = (async (): Promise<UpstreamConnection> => {
+      // The era decides the kind of connection: a 2026-07-28 upstream gets no session of its own.
+      const era = target.stdio || target.protocol === 'PROTOCOL_SSE' ? 'legacy' : (await this.#options.pool.eras.verdict(target, endpoint)).era;
+      // `session` is read when a message arrives, long after it is assigned.
+      const session: UpstreamConnection =
+        era === 'modern'
+          ? new ModernUpstream({ ...this.#upstreamOptions(target, endpoint, () => session), eras: this.#options.pool.eras, compiled: target })
+          : connectionFor(target, this.#upstreamOptions(target, endpoint, () => session));
+      connection.session = session;
+      try {
+        await session.initialize(params, { timeoutMs });
+      } catch (error) {
+        session.close().catch(() => undefined);
+        throw error;
+      }
+      return session;
+    })().then(
+      async (session) => {
         this.#failures.delete(target.name);
         await afterConnect?.(target, session);
         return session;
@@ -176,16 +200,15 @@ export class TargetConnections {
       (error: unknown) => {
         const failure = error instanceof Error ? error : new Error(String(error));
         // Remembered only while this is still the target's connection (not dropped meanwhile).
-        if (this.#connections.get(target.name)?.session === session) {
+        if (this.#connections.get(target.name) === connection) {
           this.#connections.delete(target.name);
           this.#failures.set(target.name, { at: Date.now(), error: failure });
         }
-        session.close().catch(() => undefined);
         throw failure;
       },
     );
-    this.#connections.set(target.name, { session, ready, checked: target });
-    return ready;
+    this.#connections.set(target.name, connection);
+    return connection.ready;
   }
 
   #upstreamOptions(target: CompiledTarget, endpoint: UpstreamOptions['endpoint'], session: () => UpstreamConnection): UpstreamOptions {
@@ -206,8 +229,21 @@ export class TargetConnections {
     if (!connection) return;
     this.#connections.delete(name);
     this.#options.logger.debug({ target: name, why }, 'closing upstream session once idle');
-    connection.session.closeWhenIdle();
+    closeWhenIdle(connection);
   }
+}
+
+/** The connection's session once its handshake settled (undefined if it failed). */
+function settledSession(connection: Connection): Promise<UpstreamConnection | undefined> {
+  return connection.ready.then(
+    (session) => session,
+    () => undefined,
+  );
+}
+
+function closeWhenIdle(connection: Connection): void {
+  if (connection.session) connection.session.closeWhenIdle();
+  else void settledSession(connection).then((session) => session?.closeWhenIdle());
 }
 
 /** The transport of the target's protocol; a stdio target's process starts with initialize. */
@@ -216,8 +252,8 @@ function connectionFor(target: CompiledTarget, options: UpstreamOptions): Upstre
   return target.protocol === 'PROTOCOL_SSE' ? new LegacySseUpstream(options) : new UpstreamSession(options);
 }
 
-/** Whether the session's endpoint (a stdio target's: its command) is still one of the target's. */
-function stillServes(session: UpstreamConnection, target: CompiledTarget): boolean {
+/** Whether the connection's endpoint (a stdio target's: its command) is still one of the target's. */
+function stillServes(endpoint: string, target: CompiledTarget): boolean {
   if (target.unavailable !== undefined) return false;
-  return target.endpoints.some((e) => e.url === session.endpoint.url);
+  return target.endpoints.some((e) => e.url === endpoint);
 }

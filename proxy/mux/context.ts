@@ -4,7 +4,7 @@ import type { Logger } from '../../shared/log.ts';
 import type { Access } from '../auth/access.ts';
 import type { CompiledBackend, CompiledTarget } from '../routing/table.ts';
 import type { UpstreamResponse } from '../upstream/session.ts';
-import type { TargetConnections } from './connections.ts';
+import type { UpstreamConnection } from '../upstream/connection.ts';
 import type { NameIndex } from './name-index.ts';
 import { withProgressToken, type ProgressRoutes } from './progress.ts';
 import type { Outcome, ProxyMetrics } from '../metrics.ts';
@@ -15,7 +15,8 @@ export interface RequestContext {
   backend: CompiledBackend;
   /** What the caller may use (the backend's authorization for its principal); undefined: everything. */
   access: Access | undefined;
-  connections: TargetConnections;
+  /** The upstream connection of each target: a 2025 session's own, or a 2026-07-28 request's (pooled or stateless). */
+  connections: UpstreamSource;
   logger: Logger;
   /** Used when a target sets no request timeout. */
   requestTimeoutMs: number;
@@ -31,6 +32,36 @@ export interface RequestContext {
   metrics?: ProxyMetrics | undefined;
   /** The client's W3C trace context, passed on to the upstream requests this request makes. */
   trace?: Readonly<Record<string, string>> | undefined;
+  /** A 2026-07-28 client's request: the `_meta` envelope modern upstreams get (see RequestOptions.meta). */
+  upstreamMeta?: Readonly<Record<string, unknown>> | undefined;
+  /** A 2026-07-28 client's request: what happens around each upstream request (requestState, held calls). */
+  exchange?: UpstreamExchangeHooks | undefined;
+  /**
+   * A 2026-07-28 client's request: each upstream list page before it is merged (for its cache
+   * hints, and what the gateway learns from tools); the callee may drop items from `result` in place.
+   */
+  onUpstreamList?: ((target: CompiledTarget, kind: string, result: Record<string, unknown>) => void) | undefined;
+}
+
+/** Where a request's handlers get their upstream connections. */
+export interface UpstreamSource {
+  /** The ready connection of `target` (connecting if needed). Throws MCPMUX_TARGET_UNAVAILABLE & co. */
+  get(target: CompiledTarget): Promise<UpstreamConnection>;
+}
+
+/**
+ * Runs one upstream request for a 2026-07-28 client: the gateway's requestState is opened before
+ * it (and checked against the target and name it is routed to) and sealed after it, and a 2025
+ * upstream's server→client requests become `input_required`.
+ */
+export interface UpstreamExchangeHooks {
+  run(
+    target: CompiledTarget,
+    upstream: UpstreamConnection,
+    method: string,
+    params: unknown,
+    send: (params: unknown, headers?: Readonly<Record<string, string>>) => Promise<UpstreamResponse>,
+  ): Promise<UpstreamResponse>;
 }
 
 /** The same request context for a fan-out to several targets: no progress reported. */
@@ -48,10 +79,10 @@ export async function forward(ctx: RequestContext, target: CompiledTarget, metho
   const started = ctx.metrics ? process.hrtime.bigint() : 0n;
   let outcome: Outcome = 'error';
   try {
-    const response = await upstream.request(
-      { method, params: withProgressToken(params, token) },
-      { timeoutMs: target.requestTimeoutMs ?? ctx.requestTimeoutMs, signal: ctx.signal, relatedTo: ctx.requestId, headers: ctx.trace },
-    );
+    const options = { timeoutMs: target.requestTimeoutMs ?? ctx.requestTimeoutMs, signal: ctx.signal, relatedTo: ctx.requestId, headers: ctx.trace, meta: ctx.upstreamMeta };
+    const send = (sent: unknown, headers?: Readonly<Record<string, string>>): Promise<UpstreamResponse> =>
+      upstream.request({ method, params: withProgressToken(sent, token) }, headers ? { ...options, headers: { ...options.headers, ...headers } } : options);
+    const response = await (ctx.exchange ? ctx.exchange.run(target, upstream, method, params, send) : send(params));
     outcome = 'error' in response || (response.result as { isError?: unknown }).isError === true ? 'error' : 'ok';
     return response;
   } catch (error) {

@@ -140,6 +140,7 @@ async function listPage(
     throw new McpmuxError('MCPMUX_UPSTREAM_PROTOCOL', `target ${target.name} answered ${method} with error ${response.error.code}: ${response.error.message}`);
   }
   const result = response.result as Record<string, unknown>;
+  ctx.onUpstreamList?.(target, kind, result);
   const items = result[kind];
   const next = result.nextCursor;
   return {

@@ -272,6 +272,7 @@ export class MuxSession {
   ): Promise<JSONRPCResponse> {
     const started = process.hrtime.bigint();
     this.lastActiveAt = Date.now();
+    this.#options.metrics?.clientEra('legacy');
     this.#inFlight.set(request.id, abort);
     const ctx: RequestContext = {
       backend,

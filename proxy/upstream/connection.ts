@@ -42,6 +42,12 @@ export interface RequestOptions {
   relatedTo?: RequestId | undefined;
   /** Sent with this request only (W3C trace context: traceparent, tracestate). HTTP upstreams only. */
   headers?: Readonly<Record<string, string>> | undefined;
+  /**
+   * A 2026-07-28 client's request: the `_meta` envelope a modern upstream gets (its version, the
+   * client's per-request capabilities and info). Set, the answer comes back as the upstream gave it
+   * (`input_required` included); unset, the request is a 2025 session's.
+   */
+  meta?: Readonly<Record<string, unknown>> | undefined;
 }
 
 /** A JSON-RPC response we send upstream (to one of its requests). */

@@ -3,6 +3,8 @@
 // for a new session (round-robin over a target's ready endpoints, so sessions spread over pods).
 import { Agent, type Dispatcher } from 'undici';
 import type { CompiledTarget, EndpointUrl } from '../routing/table.ts';
+import { createLogger, type Logger } from '../../shared/log.ts';
+import { EraDirectory, type Era } from './eras.ts';
 
 export interface UpstreamPoolOptions {
   /** Connections per origin; undefined means unlimited (undici's default). */
@@ -11,10 +13,16 @@ export interface UpstreamPoolOptions {
   keepAliveTimeoutMs?: number;
   /** TCP (and TLS) connect timeout (ms). */
   connectTimeoutMs?: number;
+  /** Where era verdicts are logged. Default: a silent logger. */
+  logger?: Logger;
+  /** Told each upstream era verdict (the era metric). */
+  onEra?: (target: string, era: Era) => void;
 }
 
 export class UpstreamPool {
   readonly dispatcher: Dispatcher;
+  /** Which MCP era each endpoint speaks (probed once per endpoint, shared by every session). */
+  readonly eras: EraDirectory;
   readonly #nextEndpoint = new Map<string, number>();
 
   constructor(options: UpstreamPoolOptions = {}) {
@@ -26,6 +34,11 @@ export class UpstreamPool {
       // One request at a time per connection: MCP responses may stream for long (SSE), and a
       // pipelined request behind one would wait for it.
       pipelining: 1,
+    });
+    this.eras = new EraDirectory({
+      dispatcher: this.dispatcher,
+      logger: options.logger ?? createLogger('upstream-pool', { level: 'silent' }),
+      ...(options.onEra ? { onVerdict: options.onEra } : {}),
     });
   }
 

@@ -1,0 +1,304 @@
+// A 2026-07-28 request at a route's MCP endpoint, answered statelessly: no session is looked up and
+// nothing leaves this replica but the upstream requests themselves. The envelope and the standard
+// headers are checked first (in the spec's order), then the request runs through the same
+// federation handlers as a 2025 session's (names, URIs, cursors, authorization), on connections
+// made for requests without a session (ModernUpstreams), and its result is given what the modern
+// wire requires (resultType, cache hints, our serverInfo).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Implementation, JSONRPCRequest, JSONRPCResponse, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { McpmuxError, errorMessage } from '../../shared/errors.ts';
+import type { Logger } from '../../shared/log.ts';
+import type { Principal } from '../auth/authenticator.ts';
+import { header, traceContext } from '../downstream/read-message.ts';
+import { sendError } from '../downstream/respond.ts';
+import type { ListKind } from '../federation/cursor.ts';
+import { LIST_METHODS } from '../federation/lists.ts';
+import { wrapUri } from '../federation/resource-uris.ts';
+import { namesArePrefixed } from '../federation/names.ts';
+import type { ProxyMetrics } from '../metrics.ts';
+import type { RequestContext } from '../mux/context.ts';
+import { errorResponse } from '../mux/jsonrpc-error.ts';
+import { completeOwners, listFederated } from '../mux/lists.ts';
+import { NameIndex } from '../mux/name-index.ts';
+import { ProgressRoutes } from '../mux/progress.ts';
+import { callTool, complete, forwardByUri, getPrompt } from '../mux/routed.ts';
+import type { CompiledRoute } from '../routing/table.ts';
+import type { UpstreamConnection, UpstreamMessage } from '../upstream/connection.ts';
+import { CacheHints } from './cache-hints.ts';
+import { discover } from './discover.ts';
+import { buildUpstreamMeta, checkModernRequest, traceMeta, type ModernEnvelope } from './envelope.ts';
+import { ModernExchange } from './exchange.ts';
+import type { HeldCalls } from './held-calls.ts';
+import { readListenFilter, type ListenStreams } from './listen.ts';
+import { mcpParamDeclarations } from './mcp-param.ts';
+import type { ToolParams } from './tool-params.ts';
+import type { RequestStateCodec } from './request-state.ts';
+import { ModernResponse } from './respond.ts';
+import type { ModernUpstreams } from './upstreams.ts';
+import { LOG_LEVELS, META_KEYS, MODERN_PROTOCOL_VERSION, MODERN_PROTOCOL_VERSIONS, TASKS_EXTENSION } from './wire.ts';
+
+export interface ModernEndpointOptions {
+  upstreams: ModernUpstreams;
+  logger: Logger;
+  serverInfo: Implementation;
+  requestTimeoutMs: number;
+  /** Seals and opens the gateway's requestState tokens. */
+  requestState: RequestStateCodec;
+  /** This replica's id (named in held calls' tokens). */
+  replicaId: string;
+  /** Calls to 2025 upstreams waiting for a modern client's input. */
+  held: HeldCalls;
+  /** The open subscriptions/listen streams. */
+  listen: ListenStreams;
+  /** What each target's tools declare with x-mcp-header. */
+  toolParams: ToolParams;
+  metrics?: ProxyMetrics | undefined;
+}
+
+type Params = Record<string, unknown>;
+type Outcome = { result: Params } | { error: { code: number; message: string; data?: unknown } };
+
+/** Methods whose complete results carry cache hints. */
+const CACHED_METHODS = new Set(['server/discover', 'tools/list', 'prompts/list', 'resources/list', 'resources/templates/list', 'resources/read']);
+
+/** The client's `_meta` keys that describe the client to us; upstreams get them rebuilt (buildUpstreamMeta). */
+const ENVELOPE_KEYS = new Set<string>([META_KEYS.protocolVersion, META_KEYS.clientCapabilities, META_KEYS.clientInfo, META_KEYS.logLevel]);
+
+export class ModernEndpoint {
+  readonly #options: ModernEndpointOptions;
+
+  constructor(options: ModernEndpointOptions) {
+    this.#options = options;
+  }
+
+  /** Answers one modern request (its body already read); never throws. */
+  async handle(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, principal: Principal | undefined, request: JSONRPCRequest, sse: boolean): Promise<void> {
+    let envelope: ModernEnvelope;
+    try {
+      envelope = checkModernRequest({ method: request.method, params: request.params as Params | undefined }, (name) => header(req, name), MODERN_PROTOCOL_VERSIONS).envelope;
+    } catch (error) {
+      sendError(res, error instanceof McpmuxError ? error : new McpmuxError('MCPMUX_INTERNAL', errorMessage(error)), request.id);
+      return;
+    }
+    this.#options.metrics?.clientEra('modern');
+    if (request.method === 'subscriptions/listen') {
+      this.#listen(req, res, route, principal, request, envelope);
+      return;
+    }
+    const response = new ModernResponse(res, sse);
+    const abort = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) abort.abort(new McpmuxError('MCPMUX_REQUEST_CANCELLED', 'the client closed the request stream'));
+    });
+    const outcome = await this.#run(req, route, principal, request, envelope, response, abort, traceContext(req));
+    if ('error' in outcome) {
+      // -32021 and -32020 (Mcp-Param-* headers) go with 400, as the spec's servers send them; every other handler error stays in band.
+      response.finish({ jsonrpc: '2.0', id: request.id, error: outcome.error }, outcome.error.code === -32021 || outcome.error.code === -32020 ? 400 : 200);
+      return;
+    }
+    response.finish({ jsonrpc: '2.0', id: request.id, result: outcome.result });
+  }
+
+  /** Opens a listen stream (its own answer: an SSE stream that lasts until the client closes it). */
+  #listen(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, principal: Principal | undefined, request: JSONRPCRequest, envelope: ModernEnvelope): void {
+    try {
+      const filter = readListenFilter(request.params as Params | undefined);
+      const holder = principal ? `principal ${principal.id}` : `client ${req.socket.remoteAddress ?? 'unknown'}`;
+      const meta = buildUpstreamMeta({ protocolVersion: MODERN_PROTOCOL_VERSION, clientCapabilities: envelope.clientCapabilities, clientInfo: envelope.clientInfo, extra: traceMeta(envelope.meta) });
+      this.#options.listen.open(res, request.id, holder, route.pathPrefix, route.backend, filter, meta);
+      this.#options.metrics?.request('subscriptions/listen', 'ok');
+    } catch (error) {
+      this.#options.metrics?.request('subscriptions/listen', 'error');
+      const failure = error instanceof McpmuxError ? error : new McpmuxError('MCPMUX_INTERNAL', errorMessage(error));
+      if (failure.code === 'MCPMUX_LIMIT_EXCEEDED') sendError(res, failure, request.id);
+      else new ModernResponse(res, false).finish(errorResponse(request.id, failure));
+    }
+  }
+
+  async #run(
+    req: IncomingMessage,
+    route: CompiledRoute,
+    principal: Principal | undefined,
+    request: JSONRPCRequest,
+    envelope: ModernEnvelope,
+    response: ModernResponse,
+    abort: AbortController,
+    trace: Record<string, string> | undefined,
+  ): Promise<Outcome> {
+    const { upstreams, logger, metrics } = this.#options;
+    const backend = route.backend;
+    const progress = new ProgressRoutes();
+    const exchange = new ModernExchange({
+      codec: this.#options.requestState,
+      principal: principal?.id,
+      replicaId: this.#options.replicaId,
+      held: this.#options.held,
+      logger,
+      header: (name) => header(req, name),
+      toolParams: this.#options.toolParams,
+      timeoutMs: this.#options.requestTimeoutMs,
+    });
+    const sinkId = upstreams.open({
+      message: (target, upstream, message) => this.#upstreamMessage(target, upstream, message, envelope, progress, response, exchange, backend),
+    });
+    const hints = new CacheHints(principal !== undefined || backend.access !== undefined);
+    const ctx: RequestContext = {
+      backend,
+      access: backend.access?.for(principal),
+      connections: upstreams.source(principal?.id, envelope.clientCapabilities, envelope.clientInfo),
+      logger,
+      requestTimeoutMs: this.#options.requestTimeoutMs,
+      signal: abort.signal,
+      requestId: sinkId,
+      progressToken: envelope.progressToken,
+      progress,
+      names: new NameIndex(completeOwners),
+      metrics,
+      trace,
+      upstreamMeta: buildUpstreamMeta({
+        protocolVersion: MODERN_PROTOCOL_VERSION,
+        clientCapabilities: envelope.clientCapabilities,
+        clientInfo: envelope.clientInfo,
+        logLevel: envelope.logLevel,
+        extra: traceMeta(envelope.meta),
+      }),
+      exchange,
+      onUpstreamList: (target, kind, result) => {
+        hints.add(result);
+        if (kind !== 'tools' || !Array.isArray(result.tools)) return;
+        this.#options.toolParams.learn(target, result.tools);
+        // A tool whose x-mcp-header declarations are invalid must be dropped by clients: not listed.
+        result.tools = result.tools.filter((tool: unknown) => 'ok' in mcpParamDeclarations((tool as { inputSchema?: unknown } | null)?.inputSchema));
+      },
+    };
+    const method = request.method;
+    try {
+      const outcome = await this.#dispatch(ctx, method, withoutEnvelope(request.params as Params | undefined), envelope);
+      metrics?.request(method, 'error' in outcome || outcome.result.isError === true ? 'error' : 'ok');
+      if ('error' in outcome) return { error: modernError(outcome.error) };
+      return { result: this.#decorate(method, outcome.result, hints) };
+    } catch (error) {
+      if (!(error instanceof McpmuxError)) logger.error({ err: error, method }, 'modern request failed');
+      metrics?.request(method, abort.signal.aborted ? 'cancelled' : 'error');
+      return { error: errorResponse(request.id, error).error };
+    } finally {
+      upstreams.release(sinkId);
+      exchange.end();
+    }
+  }
+
+  async #dispatch(ctx: RequestContext, method: string, params: Params | undefined, envelope: ModernEnvelope): Promise<Outcome> {
+    const listKind: ListKind | undefined = LIST_METHODS[method];
+    if (listKind !== undefined) return { result: await listFederated(ctx, method, listKind, params) };
+    switch (method) {
+      case 'server/discover':
+        return { result: await discover(ctx) };
+      case 'tools/call':
+        return callTool(ctx, params);
+      case 'prompts/get':
+        return getPrompt(ctx, params);
+      case 'resources/read':
+        return forwardByUri(ctx, method, params);
+      case 'completion/complete':
+        return complete(ctx, params);
+      case 'tasks/get':
+      case 'tasks/update':
+      case 'tasks/cancel': {
+        const extensions = envelope.clientCapabilities.extensions as Params | undefined;
+        if (!extensions || extensions[TASKS_EXTENSION] === undefined) {
+          throw new McpmuxError('MCPMUX_MISSING_CAPABILITY', `${method} belongs to the ${TASKS_EXTENSION} extension: declare it in ${META_KEYS.clientCapabilities}.extensions`, {
+            data: { requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } },
+          });
+        }
+        throw new McpmuxError('MCPMUX_METHOD_NOT_FOUND', `${method}: mcpmux does not route the ${TASKS_EXTENSION} extension yet`);
+      }
+      default:
+        throw new McpmuxError('MCPMUX_REMOVED_METHOD', `Method not found: ${method}`);
+    }
+  }
+
+  /** What every modern result carries: resultType, our serverInfo, and cache hints where the spec wants them. */
+  #decorate(method: string, result: Params, hints: CacheHints): Params {
+    const out: Params = { ...result };
+    const type = out.resultType;
+    if (type === undefined) out.resultType = 'complete';
+    if (out.resultType === 'complete' && CACHED_METHODS.has(method)) {
+      if (method === 'resources/read') hints.add(result);
+      out.ttlMs = hints.ttlMs;
+      out.cacheScope = hints.scope;
+    } else {
+      delete out.ttlMs;
+      delete out.cacheScope;
+    }
+    const meta = out._meta !== null && typeof out._meta === 'object' ? (out._meta as Params) : {};
+    out._meta = { ...meta, [META_KEYS.serverInfo]: this.#options.serverInfo };
+    return out;
+  }
+
+  /** What an upstream said about this request while it was in flight. */
+  #upstreamMessage(
+    target: string,
+    upstream: UpstreamConnection,
+    message: UpstreamMessage,
+    envelope: ModernEnvelope,
+    progress: ProgressRoutes,
+    response: ModernResponse,
+    exchange: ModernExchange,
+    backend: CompiledRoute['backend'],
+  ): void {
+    if ('id' in message) {
+      // A 2025 upstream asks the client something: it becomes input_required (the held call).
+      exchange.serverRequest(target, upstream, message);
+      return;
+    }
+    const params = message.params as Params | undefined;
+    switch (message.method) {
+      case 'notifications/progress': {
+        const routed = progress.route(target, params);
+        if (routed) response.notify({ jsonrpc: '2.0', method: message.method, params: routed.params });
+        return;
+      }
+      case 'notifications/message': {
+        // Without a logLevel in the request, no log line may be sent for it.
+        if (envelope.logLevel === undefined || !atLeast(params?.level, envelope.logLevel)) return;
+        const logger = typeof params?.logger === 'string' ? `${target}/${params.logger}` : target;
+        response.notify({ jsonrpc: '2.0', method: message.method, params: { ...params, logger } });
+        return;
+      }
+      case 'notifications/resources/updated': {
+        if (typeof params?.uri !== 'string') return;
+        const prefixed = namesArePrefixed(backend.prefixMode, backend.targets.length);
+        response.notify({ jsonrpc: '2.0', method: message.method, params: { ...params, uri: wrapUri(prefixed, target, params.uri) } });
+        return;
+      }
+      default:
+        // List changes and the rest belong on a subscriptions/listen stream, not on a request's.
+        return;
+    }
+  }
+}
+
+/** The request's params without the client's envelope keys (upstreams get their own, per era). */
+function withoutEnvelope(params: Params | undefined): Params | undefined {
+  const meta = params?._meta;
+  if (meta === null || typeof meta !== 'object') return params;
+  const kept: Params = {};
+  for (const [key, value] of Object.entries(meta as Params)) if (!ENVELOPE_KEYS.has(key)) kept[key] = value;
+  const { _meta: _dropped, ...rest } = params as Params;
+  return Object.keys(kept).length > 0 ? { ...rest, _meta: kept } : rest;
+}
+
+/** Upstream errors as a 2026-07-28 client must see them: -32002 (resource not found) became -32602 with the URI. */
+function modernError(error: { code: number; message: string; data?: unknown }): { code: number; message: string; data?: unknown } {
+  if (error.code !== -32002) return error;
+  const data = error.data !== null && typeof error.data === 'object' ? (error.data as Params) : {};
+  return { ...error, code: -32602, data };
+}
+
+/** Whether a log line's level is at or above the level the client asked for. */
+function atLeast(level: unknown, wanted: string): boolean {
+  const at = typeof level === 'string' ? LOG_LEVELS.indexOf(level) : -1;
+  return at === -1 || at >= LOG_LEVELS.indexOf(wanted);
+}
+
+export type { RequestId };

@@ -1,0 +1,154 @@
+// Multi Round-Trip Requests (MRTR) for one 2026-07-28 client request, around each upstream request
+// it makes (UpstreamExchangeHooks):
+// - a modern upstream's `input_required` goes back to the client with its requestState sealed in
+//   the gateway's own token, bound to the target, method, name, arguments and principal; the
+//   client's retry is routed by its name as usual, and the token is opened (and checked against
+//   where the retry goes) before the upstream gets its own state back, verbatim;
+// - a 2025 upstream asks the client through server→client requests in the middle of a call: the
+//   call is held open (HeldCalls), the client gets `input_required` with those requests as
+//   inputRequests and a token naming the held call, and its retry answers them and waits again on
+//   the same upstream call.
+import type { JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
+import { McpmuxError } from '../../shared/errors.ts';
+import type { Logger } from '../../shared/log.ts';
+import type { UpstreamExchangeHooks } from '../mux/context.ts';
+import type { CompiledTarget } from '../routing/table.ts';
+import type { UpstreamConnection, UpstreamResponse } from '../upstream/connection.ts';
+import type { HeldCalls } from './held-calls.ts';
+import type { HeaderLookup } from './envelope.ts';
+import { checkMcpParamHeaders, mcpParamHeaders } from './mcp-param.ts';
+import type { ToolParams } from './tool-params.ts';
+import { argumentsDigest, type RequestStateBinding, type RequestStateCodec } from './request-state.ts';
+
+/** The methods that may answer `input_required`. */
+const MRTR_METHODS = new Set(['tools/call', 'prompts/get', 'resources/read']);
+
+export interface ModernExchangeOptions {
+  codec: RequestStateCodec;
+  principal: string | undefined;
+  replicaId: string;
+  held: HeldCalls;
+  logger: Logger;
+  /** The client request's headers (its Mcp-Param-* ones are checked against the arguments). */
+  header: HeaderLookup;
+  toolParams: ToolParams;
+  /** For the tools/list fetched when a called tool's declarations are not known yet. */
+  timeoutMs: number;
+}
+
+type Params = Record<string, unknown>;
+
+export class ModernExchange implements UpstreamExchangeHooks {
+  readonly #options: ModernExchangeOptions;
+  /** Server→client requests a 2025 upstream sent during this request, until run() takes them. */
+  #onServerRequest: ((target: string, upstream: UpstreamConnection, request: JSONRPCRequest) => void) | undefined;
+
+  constructor(options: ModernExchangeOptions) {
+    this.#options = options;
+  }
+
+  async run(
+    target: CompiledTarget,
+    upstream: UpstreamConnection,
+    method: string,
+    params: unknown,
+    sendWith: (params: unknown, headers?: Readonly<Record<string, string>>) => Promise<UpstreamResponse>,
+  ): Promise<UpstreamResponse> {
+    const p = (params ?? {}) as Params;
+    const send = method === 'tools/call' ? await this.#withParamHeaders(target, upstream, p, sendWith) : sendWith;
+    if (!MRTR_METHODS.has(method)) {
+      if (p.requestState !== undefined || p.inputResponses !== undefined) {
+        throw new McpmuxError('MCPMUX_INVALID_PARAMS', `${method} takes no requestState or inputResponses: only tools/call, prompts/get and resources/read ask for input`);
+      }
+      return send(params);
+    }
+    const binding = bindingOf(target, method, p, this.#options.principal);
+    const { codec, held } = this.#options;
+    let sent: Params = p;
+    if (p.requestState !== undefined) {
+      if (typeof p.requestState !== 'string') throw new McpmuxError('MCPMUX_INVALID_REQUEST_STATE', 'Invalid requestState: it must be the string the gateway issued');
+      const state = codec.open(p.requestState, binding);
+      if (state.hold) return held.resume(state.hold, binding, p.inputResponses, (sealedHold) => codec.seal(binding, { upstream: undefined, hold: sealedHold }));
+      const { requestState: _ours, ...rest } = p;
+      sent = state.upstream === undefined ? rest : { ...rest, requestState: state.upstream };
+    }
+    if (!isModern(upstream)) {
+      // A 2025 upstream: its server→client requests during the call turn it into a held call.
+      return held.start(target.name, upstream, (listener) => (this.#onServerRequest = listener), () => send(stripMrtr(sent)), (hold) => codec.seal(binding, { upstream: undefined, hold }), binding);
+    }
+    const response = await send(sent);
+    if (!('result' in response) || (response.result as Params).resultType !== 'input_required') return response;
+    const upstreamState = (response.result as Params).requestState;
+    return { ...response, result: { ...(response.result as Params), requestState: codec.seal(binding, { upstream: typeof upstreamState === 'string' ? upstreamState : undefined }) } };
+  }
+
+  /**
+   * A tools/call's x-mcp-header params: the client's Mcp-Param-* headers checked against its
+   * arguments (as a server would), and a modern upstream sent the ones it expects (as a client
+   * would). An upstream that disagrees (-32020) has changed its tools: learnt again, tried once more.
+   */
+  async #withParamHeaders(
+    target: CompiledTarget,
+    upstream: UpstreamConnection,
+    params: Params,
+    send: (params: unknown, headers?: Readonly<Record<string, string>>) => Promise<UpstreamResponse>,
+  ): Promise<(params: unknown) => Promise<UpstreamResponse>> {
+    const { toolParams, header, timeoutMs } = this.#options;
+    const name = typeof params.name === 'string' ? params.name : '';
+    const list = (cursor: string | undefined): Promise<UpstreamResponse> => upstream.request({ method: 'tools/list', params: cursor === undefined ? {} : { cursor } }, { timeoutMs });
+    const declarations = async (): Promise<readonly import('./mcp-param.ts').McpParamDeclaration[]> => {
+      const known = await toolParams.of(target, name, upstream, list);
+      if (known && 'error' in known) throw new McpmuxError('MCPMUX_UNKNOWN_NAME', `Unknown tool: ${name} of target ${target.name} is not offered: its x-mcp-header declarations are invalid (${known.error})`);
+      return known?.ok ?? [];
+    };
+    const first = await declarations();
+    checkMcpParamHeaders(first, params.arguments, header);
+    if (!isModern(upstream)) return send;
+    return async (sent) => {
+      const response = await send(sent, mcpParamHeaders(first, params.arguments));
+      if (!('error' in response) || response.error.code !== -32020) return response;
+      toolParams.forget(target);
+      const again = await declarations();
+      checkMcpParamHeaders(again, params.arguments, header);
+      const retried = await send(sent, mcpParamHeaders(again, params.arguments));
+      if ('error' in retried && retried.error.code === -32020) {
+        return { ...retried, error: { code: -32603, message: `target ${target.name} refused the headers mcpmux sent for ${name}: ${retried.error.message}` } };
+      }
+      return retried;
+    };
+  }
+
+  /** A server→client request a 2025 upstream sent during this request. */
+  serverRequest(target: string, upstream: UpstreamConnection, request: JSONRPCRequest): void {
+    const listener = this.#onServerRequest;
+    if (listener) {
+      listener(target, upstream, request);
+      return;
+    }
+    upstream
+      .respond({ jsonrpc: '2.0', id: request.id, error: { code: -32603, message: `mcpmux cannot route ${request.method} to a 2026-07-28 client here: it asks only during tools/call, prompts/get or resources/read` } })
+      .catch(() => undefined);
+  }
+
+  /** The request is answered: a server request arriving after this is refused by its held call, if any. */
+  end(): void {
+    this.#onServerRequest = undefined;
+  }
+}
+
+function bindingOf(target: CompiledTarget, method: string, params: Params, principal: string | undefined): RequestStateBinding {
+  const name = method === 'resources/read' ? params.uri : params.name;
+  const args = method === 'resources/read' ? undefined : params.arguments;
+  return { target: target.name, method, name: typeof name === 'string' ? name : '', principal, argsDigest: argumentsDigest(args ?? {}) };
+}
+
+/** A 2025 upstream knows neither requestState nor inputResponses. */
+function stripMrtr(params: Params): Params {
+  if (params.requestState === undefined && params.inputResponses === undefined) return params;
+  const { requestState: _s, inputResponses: _r, ...rest } = params;
+  return rest;
+}
+
+function isModern(upstream: UpstreamConnection): boolean {
+  return upstream.initializeResult?.protocolVersion === '2026-07-28';
+}

@@ -1,0 +1,194 @@
+// The upstream connections 2026-07-28 clients' requests use. They have no session of their own, so:
+// - a modern target gets one stateless connection per endpoint, shared by every request (each
+//   request carries its client's `_meta`), and a request picks its endpoint round-robin;
+// - a 2025 target gets pooled upstream sessions, keyed by target, principal (anonymous clients share
+//   one pool per target) and the client capabilities the upstream is told of, opened with a
+//   synthetic initialize and re-initialized by the session itself when the upstream forgets it.
+// What upstreams send about a request in flight (progress, logs, their own requests) reaches that
+// request through a numbered sink: the request's `relatedTo`.
+import type { ClientCapabilities, InitializeRequestParams, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { McpmuxError, errorMessage } from '../../shared/errors.ts';
+import type { Logger } from '../../shared/log.ts';
+import { MCPMUX_VERSION } from '../../shared/version.ts';
+import type { UpstreamSource } from '../mux/context.ts';
+import type { CompiledTarget, EndpointUrl } from '../routing/table.ts';
+import type { UpstreamConnection, UpstreamMessage, UpstreamOptions } from '../upstream/connection.ts';
+import { ModernUpstream } from '../upstream/modern.ts';
+import type { UpstreamPool } from '../upstream/pool.ts';
+import { UpstreamSession } from '../upstream/session.ts';
+import { LegacySseUpstream } from '../upstream/legacy-sse.ts';
+
+/** What a request in flight hears from the upstreams it called. */
+export interface RequestSink {
+  message(target: string, upstream: UpstreamConnection, message: UpstreamMessage): void;
+}
+
+export interface ModernUpstreamsOptions {
+  pool: UpstreamPool;
+  logger: Logger;
+  initializeTimeoutMs: number;
+  /** A pooled 2025 session unused this long is closed. Default 5 min. */
+  idleMs?: number;
+  /** After a pooled session's handshake failed, requests wait this long before trying again. Default 5 s. */
+  retryAfterMs?: number;
+}
+
+/** The version a synthetic initialize asks a 2025 upstream for. */
+const BRIDGE_PROTOCOL_VERSION = '2025-11-25';
+
+interface Pooled {
+  ready: Promise<UpstreamConnection>;
+  session: UpstreamConnection | undefined;
+  endpoint: string;
+  lastUsed: number;
+  failedAt: number | undefined;
+}
+
+/** The capabilities a bridged 2025 upstream is told of: what it may ask the client for. */
+export function bridgedCapabilities(capabilities: Readonly<Record<string, unknown>>): ClientCapabilities {
+  const out: ClientCapabilities = {};
+  if (capabilities.sampling !== undefined) out.sampling = {};
+  if (capabilities.elicitation !== undefined) out.elicitation = capabilities.elicitation as ClientCapabilities['elicitation'];
+  if (capabilities.roots !== undefined) out.roots = {};
+  return out;
+}
+
+export class ModernUpstreams {
+  readonly #options: ModernUpstreamsOptions;
+  readonly #stateless = new Map<string, ModernUpstream>();
+  readonly #pooled = new Map<string, Pooled>();
+  readonly #sinks = new Map<number, RequestSink>();
+  #nextSink = 1;
+  readonly #sweeper: NodeJS.Timeout;
+
+  constructor(options: ModernUpstreamsOptions) {
+    this.#options = options;
+    const idleMs = options.idleMs ?? 5 * 60_000;
+    this.#sweeper = setInterval(() => this.#sweep(idleMs), Math.min(idleMs, 60_000));
+    this.#sweeper.unref();
+  }
+
+  /** A number that names one request in flight to the upstreams (its relatedTo); release() it when done. */
+  open(sink: RequestSink): number {
+    const id = this.#nextSink++;
+    this.#sinks.set(id, sink);
+    return id;
+  }
+
+  release(id: number): void {
+    this.#sinks.delete(id);
+  }
+
+  /** The connections one request of `principal` with these client capabilities uses. */
+  source(principal: string | undefined, clientCapabilities: Readonly<Record<string, unknown>>, clientInfo: InitializeRequestParams['clientInfo'] | undefined): UpstreamSource {
+    const capabilities = bridgedCapabilities(clientCapabilities);
+    return { get: (target) => this.#get(target, principal, capabilities, clientInfo) };
+  }
+
+  /** Pooled sessions open now (for tests and metrics). */
+  get pooledSessions(): number {
+    return this.#pooled.size;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#sweeper);
+    const pooled = [...this.#pooled.values()];
+    this.#pooled.clear();
+    const stateless = [...this.#stateless.values()];
+    this.#stateless.clear();
+    await Promise.all([...pooled.map((p) => p.ready.then((s) => s.close(), () => undefined)), ...stateless.map((s) => s.close())]);
+  }
+
+  async #get(target: CompiledTarget, principal: string | undefined, capabilities: ClientCapabilities, clientInfo: InitializeRequestParams['clientInfo'] | undefined): Promise<UpstreamConnection> {
+    if (target.unavailable !== undefined) throw new McpmuxError('MCPMUX_TARGET_UNAVAILABLE', `target ${target.name} is unavailable: ${target.unavailable}`);
+    const { pool } = this.#options;
+    if (!target.stdio && target.protocol !== 'PROTOCOL_SSE' && target.protocolEra !== 'legacy') {
+      const endpoint = pool.pickEndpoint(target);
+      if (!endpoint) throw new McpmuxError('MCPMUX_TARGET_UNAVAILABLE', `target ${target.name} has no ready endpoints`);
+      const verdict = await pool.eras.verdict(target, endpoint);
+      if (verdict.era === 'modern') return this.#statelessFor(target, endpoint);
+    }
+    return this.#pooledFor(target, principal, capabilities, clientInfo);
+  }
+
+  async #statelessFor(target: CompiledTarget, endpoint: EndpointUrl): Promise<UpstreamConnection> {
+    const key = `${target.backend}\u0000${target.name}\u0000${endpoint.url}`;
+    let upstream = this.#stateless.get(key);
+    if (!upstream || upstream.closed) {
+      const created: ModernUpstream = new ModernUpstream({ ...this.#upstreamOptions(target, endpoint, () => created), eras: this.#options.pool.eras, compiled: target });
+      upstream = created;
+      this.#stateless.set(key, created);
+    }
+    if (!upstream.initializeResult) await upstream.initialize({ protocolVersion: BRIDGE_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'mcpmux', version: MCPMUX_VERSION } }, { timeoutMs: this.#options.initializeTimeoutMs });
+    return upstream;
+  }
+
+  #pooledFor(target: CompiledTarget, principal: string | undefined, capabilities: ClientCapabilities, clientInfo: InitializeRequestParams['clientInfo'] | undefined): Promise<UpstreamConnection> {
+    const key = `${target.backend}\u0000${target.name}\u0000${principal ?? ''}\u0000${JSON.stringify(capabilities)}`;
+    const existing = this.#pooled.get(key);
+    const now = Date.now();
+    if (existing) {
+      const stillServes = target.endpoints.some((e) => e.url === existing.endpoint) && !existing.session?.closed;
+      if (existing.failedAt !== undefined && now - existing.failedAt < (this.#options.retryAfterMs ?? 5_000)) return existing.ready;
+      if (stillServes && existing.failedAt === undefined) {
+        existing.lastUsed = now;
+        return existing.ready;
+      }
+      this.#pooled.delete(key);
+      void existing.ready.then((s) => s.closeWhenIdle(), () => undefined);
+    }
+    const endpoint = this.#options.pool.pickEndpoint(target);
+    if (!endpoint) return Promise.reject(new McpmuxError('MCPMUX_TARGET_UNAVAILABLE', `target ${target.name} has no ready endpoints`));
+    // The upstream opens no GET stream for a pooled session: nobody listens there (yet).
+    const options: UpstreamOptions = { ...this.#upstreamOptions(target, endpoint, () => session), listen: false };
+    const session: UpstreamConnection = target.protocol === 'PROTOCOL_SSE' ? new LegacySseUpstream(options) : new UpstreamSession(options);
+    const entry: Pooled = { session, endpoint: endpoint.url, lastUsed: now, failedAt: undefined, ready: Promise.resolve(session) };
+    const params: InitializeRequestParams = {
+      protocolVersion: BRIDGE_PROTOCOL_VERSION,
+      capabilities,
+      clientInfo: clientInfo ?? { name: 'mcpmux', version: MCPMUX_VERSION },
+    };
+    entry.ready = session.initialize(params, { timeoutMs: target.initializeTimeoutMs ?? this.#options.initializeTimeoutMs }).then(
+      () => session,
+      (error: unknown) => {
+        entry.failedAt = Date.now();
+        session.close().catch(() => undefined);
+        throw error instanceof Error ? error : new Error(String(error));
+      },
+    );
+    this.#pooled.set(key, entry);
+    this.#options.logger.debug({ target: target.name, endpoint: endpoint.url, principal }, 'pooled 2025 session opened for 2026-07-28 clients');
+    return entry.ready;
+  }
+
+  #upstreamOptions(target: CompiledTarget, endpoint: EndpointUrl, upstream: () => UpstreamConnection): UpstreamOptions {
+    return {
+      dispatcher: this.#options.pool.dispatcher,
+      target: target.name,
+      endpoint,
+      logger: this.#options.logger,
+      onMessage: (message: UpstreamMessage, relatedTo: RequestId | undefined) => {
+        const sink = typeof relatedTo === 'number' ? this.#sinks.get(relatedTo) : undefined;
+        if (sink) {
+          sink.message(target.name, upstream(), message);
+          return;
+        }
+        if ('id' in message) {
+          // A request about no request in flight: nobody can answer it; the upstream must not wait.
+          upstream()
+            .respond({ jsonrpc: '2.0', id: message.id, error: { code: -32603, message: `mcpmux cannot route ${message.method} to a 2026-07-28 client outside a request` } })
+            .catch((error: unknown) => this.#options.logger.debug({ target: target.name, err: errorMessage(error) }, 'could not refuse an upstream request'));
+        }
+      },
+    };
+  }
+
+  #sweep(idleMs: number): void {
+    const now = Date.now();
+    for (const [key, pooled] of this.#pooled) {
+      if (now - pooled.lastUsed < idleMs) continue;
+      this.#pooled.delete(key);
+      void pooled.ready.then((s) => s.closeWhenIdle(), () => undefined);
+    }
+  }
+}

@@ -1,0 +1,275 @@
+// One upstream that speaks MCP 2026-07-28: no session, no handshake, no GET stream. Every request
+// carries its own `_meta` (protocol version, the client's capabilities and info) and the standard
+// headers (MCP-Protocol-Version, Mcp-Method, Mcp-Name). The "initialize answer" the multiplexer
+// reads is made from the endpoint's discover result.
+//
+// A modern client's request gets the upstream's answer as it is (an `input_required` result goes
+// back to the client, which retries). A 2025 session cannot take `input_required`, so for it the
+// rounds are bridged here: each input request becomes a real server→client request (through
+// onMessage, as a 2025 upstream's own would), the client's answers are collected from respond(),
+// and the request is sent again with `inputResponses` and the upstream's exact `requestState`.
+import type { Dispatcher } from 'undici';
+import type { ClientCapabilities, InitializeRequestParams, InitializeResult, JSONRPCRequest, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { McpmuxError, errorMessage } from '../../shared/errors.ts';
+import type { Logger } from '../../shared/log.ts';
+import { buildUpstreamMeta, modernRequestHeaders } from '../modern/envelope.ts';
+import { MODERN_PROTOCOL_VERSION, nameField } from '../modern/wire.ts';
+import type { EndpointUrl } from '../routing/table.ts';
+import { InFlight, type OutgoingResponse, type RequestOptions, type UpstreamConnection, type UpstreamMessage, type UpstreamOptions, type UpstreamResponse } from './connection.ts';
+import type { DiscoverResult, EraDirectory } from './eras.ts';
+import { exchange, postHeaders, type Exchange } from './exchange.ts';
+
+/** Rounds of input one request may need before we give up (the SDK's legacy shim allows 8). */
+export const MAX_INPUT_ROUNDS = 8;
+
+export interface ModernUpstreamOptions extends UpstreamOptions {
+  eras: EraDirectory;
+  /** The compiled target, for the era directory. */
+  compiled: import('../routing/table.ts').CompiledTarget;
+}
+
+type Params = Record<string, unknown>;
+
+/** The capability a kind of input request needs the client to have declared. */
+const INPUT_CAPABILITY: Readonly<Record<string, keyof ClientCapabilities>> = {
+  'elicitation/create': 'elicitation',
+  'sampling/createMessage': 'sampling',
+  'roots/list': 'roots',
+};
+
+export class ModernUpstream implements UpstreamConnection {
+  readonly target: string;
+  readonly endpoint: EndpointUrl;
+  readonly #options: ModernUpstreamOptions;
+  readonly #dispatcher: Dispatcher;
+  readonly #logger: Logger;
+  readonly #closed = new AbortController();
+  readonly #calls = new Set<Exchange>();
+  readonly #inFlight = new InFlight(() => void this.close());
+  /** Headers every POST carries (the endpoint's credential, content negotiation, our version). */
+  readonly #baseHeaders: Readonly<Record<string, string>>;
+  #nextId = 1;
+  #initParams: InitializeRequestParams | undefined;
+  #initResult: InitializeResult | undefined;
+  #discover: DiscoverResult | undefined;
+  /** A 2025 session's logging/setLevel, sent as `_meta` logLevel on each of its requests from then on. */
+  #logLevel: string | undefined;
+  /** Answers awaited from the client for bridged input requests, by the id it was asked under. */
+  readonly #awaiting = new Map<string, (response: OutgoingResponse) => void>();
+
+  constructor(options: ModernUpstreamOptions) {
+    this.target = options.target;
+    this.endpoint = options.endpoint;
+    this.#options = options;
+    this.#dispatcher = options.dispatcher;
+    this.#logger = options.logger;
+    this.#baseHeaders = postHeaders(undefined, MODERN_PROTOCOL_VERSION, options.endpoint.headers);
+  }
+
+  get initializeResult(): InitializeResult | undefined {
+    return this.#initResult;
+  }
+
+  get closed(): boolean {
+    return this.#closed.signal.aborted;
+  }
+
+  /** What the upstream said of itself in server/discover (after initialize). */
+  get discover(): DiscoverResult | undefined {
+    return this.#discover;
+  }
+
+  /**
+   * No handshake: the endpoint's discover result (probed once per endpoint) stands for the
+   * initialize answer. `params` are kept for 2025 sessions, whose requests carry them as `_meta`.
+   */
+  async initialize(params: InitializeRequestParams, _options: RequestOptions): Promise<InitializeResult> {
+    this.#initParams = params;
+    const verdict = await this.#options.eras.verdict(this.#options.compiled, this.endpoint);
+    if (verdict.era !== 'modern') throw new McpmuxError('MCPMUX_UPSTREAM_PROTOCOL', `target ${this.target} does not speak ${MODERN_PROTOCOL_VERSION}: ${verdict.why}`);
+    this.#discover = verdict.discover;
+    const result: InitializeResult = {
+      protocolVersion: MODERN_PROTOCOL_VERSION,
+      capabilities: verdict.discover.capabilities as InitializeResult['capabilities'],
+      serverInfo: verdict.discover.serverInfo ?? { name: this.target, version: 'unknown' },
+    };
+    if (verdict.discover.instructions) result.instructions = verdict.discover.instructions;
+    this.#initResult = result;
+    return result;
+  }
+
+  request(message: { method: string; params?: unknown }, options: RequestOptions): Promise<UpstreamResponse> {
+    return this.#inFlight.track(async () => {
+      // A modern client's request (options.meta set) gets the upstream's answer as it is.
+      const params = (message.params ?? {}) as Params;
+      if (options.meta !== undefined) return this.#send(message.method, params, options);
+      // What 2026-07-28 removed is answered here for a 2025 session, as its own server would.
+      switch (message.method) {
+        case 'ping':
+          return { jsonrpc: '2.0', id: 0, result: {} };
+        case 'logging/setLevel':
+          this.#logLevel = typeof params.level === 'string' ? params.level : undefined;
+          return { jsonrpc: '2.0', id: 0, result: {} };
+        case 'resources/subscribe':
+        case 'resources/unsubscribe':
+          return { jsonrpc: '2.0', id: 0, error: { code: -32601, message: `${message.method}: target ${this.target} speaks ${MODERN_PROTOCOL_VERSION}, whose subscriptions mcpmux does not bridge to 2025 sessions yet` } };
+        default:
+          return this.#sendBridged(message.method, params, options);
+      }
+    });
+  }
+
+  /** Modern upstreams take no client notifications: cancellation is closing the request's stream. */
+  async notify(_method: string, _params: unknown, _options: RequestOptions): Promise<void> {}
+
+  /** The client's answer to an input request we asked on the upstream's behalf. */
+  async respond(message: OutgoingResponse): Promise<void> {
+    const deliver = typeof message.id === 'string' ? this.#awaiting.get(message.id) : undefined;
+    if (deliver) deliver(message);
+  }
+
+  closeWhenIdle(): void {
+    this.#inFlight.closeWhenIdle();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    const reason = new McpmuxError('MCPMUX_TARGET_UNAVAILABLE', `the connection to target ${this.target} was closed`);
+    this.#closed.abort(reason);
+    for (const call of this.#calls) call.abort(reason);
+    for (const deliver of this.#awaiting.values()) deliver({ jsonrpc: '2.0', id: 'closed', error: { code: -32603, message: reason.message } });
+    this.#awaiting.clear();
+  }
+
+  /** A 2025 session's request: `_meta` from its initialize; `input_required` rounds bridged to real requests. */
+  async #sendBridged(method: string, params: Params, options: RequestOptions): Promise<UpstreamResponse> {
+    const init = this.#initParams;
+    const meta = buildUpstreamMeta({
+      protocolVersion: MODERN_PROTOCOL_VERSION,
+      clientCapabilities: (init?.capabilities ?? {}) as Record<string, unknown>,
+      clientInfo: init?.clientInfo,
+      logLevel: this.#logLevel,
+    });
+    let current = params;
+    for (let round = 0; ; round++) {
+      const response = await this.#send(method, current, { ...options, meta });
+      if ('error' in response && response.error.code === -32021) {
+        // The upstream needs a capability this session did not declare: a 2025 client knows no -32021.
+        return inputFailure(response.id ?? 0, method, `${response.error.message} (declare it in initialize)`);
+      }
+      if (!('result' in response) || (response.result as { resultType?: unknown }).resultType !== 'input_required') return stripModern(response);
+      if (round >= MAX_INPUT_ROUNDS) return inputFailure(response.id, method, `target ${this.target} asked for input more than ${MAX_INPUT_ROUNDS} times`);
+      const result = response.result as { inputRequests?: unknown; requestState?: unknown };
+      let inputResponses: Record<string, unknown>;
+      try {
+        inputResponses = await this.#askClient(result.inputRequests, init?.capabilities ?? {}, options);
+      } catch (error) {
+        return inputFailure(response.id, method, errorMessage(error));
+      }
+      const { inputResponses: _previous, requestState: _state, ...rest } = current;
+      current = { ...rest, inputResponses, ...(typeof result.requestState === 'string' ? { requestState: result.requestState } : {}) };
+    }
+  }
+
+  /** Asks the client each input request as a real server→client request; their answers by key. */
+  async #askClient(inputRequests: unknown, capabilities: ClientCapabilities, options: RequestOptions): Promise<Record<string, unknown>> {
+    const onMessage = this.#options.onMessage;
+    if (!onMessage) throw new Error('no client to ask for input');
+    if (inputRequests === null || typeof inputRequests !== 'object') return {};
+    const entries = Object.entries(inputRequests as Record<string, { method?: unknown; params?: unknown }>);
+    const answers = await Promise.all(
+      entries.map(async ([key, input]) => {
+        const method = typeof input?.method === 'string' ? input.method : '';
+        const needs = INPUT_CAPABILITY[method];
+        if (needs === undefined) throw new Error(`target ${this.target} asked for unknown input ${method || '(none)'}`);
+        if (capabilities[needs] === undefined) throw new Error(`target ${this.target} needs the client capability ${needs}, which this session did not declare`);
+        const id = `mrtr-${this.#nextId++}`;
+        const answered = new Promise<OutgoingResponse>((resolve, reject) => {
+          this.#awaiting.set(id, resolve);
+          const onAbort = (): void => reject(options.signal?.reason instanceof Error ? options.signal.reason : new Error('the request was cancelled'));
+          if (options.signal?.aborted) onAbort();
+          options.signal?.addEventListener('abort', onAbort, { once: true });
+        }).finally(() => this.#awaiting.delete(id));
+        const request: JSONRPCRequest = { jsonrpc: '2.0', id, method, ...(input.params !== undefined ? { params: input.params as JSONRPCRequest['params'] } : {}) };
+        onMessage(request as UpstreamMessage, options.relatedTo);
+        const answer = await answered;
+        if ('error' in answer) throw new Error(`the client answered ${method} with error ${answer.error.code}: ${answer.error.message}`);
+        return [key, answer.result] as const;
+      }),
+    );
+    return Object.fromEntries(answers);
+  }
+
+  /** One POST; the upstream's answer with our id (a JSON-RPC error from a 4xx body included). */
+  async #send(method: string, params: Params, options: RequestOptions): Promise<UpstreamResponse> {
+    if (this.closed) throw this.#closed.signal.reason as Error;
+    const id = this.#nextId++;
+    const ownMeta = params._meta as Params | undefined;
+    // The envelope first, then what the request itself carries (progress token, trace context).
+    const body = JSON.stringify({ jsonrpc: '2.0', id, method, params: { ...params, _meta: { ...options.meta, ...ownMeta } } });
+    const field = nameField(method);
+    const name = field === undefined ? undefined : params[field];
+    const headers = { ...this.#baseHeaders, ...modernRequestHeaders(method, MODERN_PROTOCOL_VERSION, typeof name === 'string' ? name : undefined), ...options.headers };
+    const call = exchange({
+      dispatcher: this.#dispatcher,
+      endpoint: this.endpoint,
+      target: this.target,
+      body,
+      expectId: id,
+      sessionId: undefined,
+      protocolVersion: MODERN_PROTOCOL_VERSION,
+      headers,
+      onNotification: (notification) => this.#options.onMessage?.(notification, options.relatedTo),
+      // A modern upstream never sends requests on a request's stream; refused if one does.
+      onServerRequest: (request) => this.#logger.warn({ target: this.target, method: request.method }, 'a 2026-07-28 upstream sent a server-to-client request; ignored'),
+    });
+    const timer = setTimeout(
+      () => call.abort(new McpmuxError('MCPMUX_UPSTREAM_TIMEOUT', `target ${this.target} did not answer within ${options.timeoutMs} ms`)),
+      options.timeoutMs,
+    );
+    const signal = options.signal;
+    const onCancel = signal ? (): void => call.abort(signal.reason instanceof Error ? signal.reason : new McpmuxError('MCPMUX_REQUEST_CANCELLED', 'the request was cancelled')) : undefined;
+    if (signal && onCancel) {
+      if (signal.aborted) onCancel();
+      else signal.addEventListener('abort', onCancel, { once: true });
+    }
+    this.#calls.add(call);
+    try {
+      const outcome = await call.outcome;
+      if (outcome.kind !== 'response') throw new McpmuxError('MCPMUX_UPSTREAM_PROTOCOL', `target ${this.target} did not answer ${method}`);
+      const response = outcome.message;
+      if ('error' in response && looksLegacy(response.error)) {
+        // Redeployed as a 2025-only server, say: probe it again next time.
+        this.#options.eras.forget(this.endpoint);
+        throw new McpmuxError('MCPMUX_TARGET_UNAVAILABLE', `target ${this.target} no longer answers as a ${MODERN_PROTOCOL_VERSION} server: ${response.error.message}`);
+      }
+      return response;
+    } catch (error) {
+      if (error instanceof McpmuxError && error.code === 'MCPMUX_TARGET_UNAVAILABLE' && !this.closed) this.#options.eras.forget(this.endpoint);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      this.#calls.delete(call);
+      if (signal && onCancel) signal.removeEventListener('abort', onCancel);
+    }
+  }
+}
+
+/** A 2025 server's answer to a request without a session: the endpoint is not (or no longer) modern. */
+function looksLegacy(error: { code: number; message: string }): boolean {
+  return error.code === -32000 && /initializ|session/i.test(error.message);
+}
+
+/** What a 2025 client sees of a modern result: no resultType, no cache hints (their schema has none). */
+function stripModern(response: UpstreamResponse): UpstreamResponse {
+  if (!('result' in response)) return response;
+  const { resultType: _type, ttlMs: _ttl, cacheScope: _scope, ...rest } = response.result as Params;
+  return { ...response, result: rest };
+}
+
+/** A bridged input round that cannot complete: tools/call says so in its result, others as an error. */
+function inputFailure(id: RequestId, method: string, why: string): UpstreamResponse {
+  const message = `the upstream needed input that could not be obtained: ${why}`;
+  if (method === 'tools/call') return { jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: message }], isError: true } };
+  return { jsonrpc: '2.0', id, error: { code: -32603, message } };
+}

@@ -56,7 +56,7 @@ test('validate prints targets and tool prefixes, and exits 1 with file:line on b
   const good = await mcpmux('validate', 'deploy/examples/tutorial');
   assert.is(good.code, 0);
   assert.match(good.stdout, /target mcp-server-everything-3001: http:\/\/127\.0\.0\.1:3001\/mcp/);
-  assert.match(good.stdout, /tool prefixes: mcp-server-everything-3001_, mcp-website-fetcher-80_/);
+  assert.match(good.stdout, /tool prefixes: mcp-modern-demo-3701_, mcp-server-everything-3001_, mcp-website-fetcher-80_/);
   const dir = mkdtempSync(join(tmpdir(), 'mcpmux-validate-'));
   try {
     writeFileSync(join(dir, 'bad.yaml'), 'apiVersion: v1\nkind: Service\nmetadata:\n  name: [unclosed\n');

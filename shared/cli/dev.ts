@@ -8,6 +8,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = fileURLToPath(new URL('./mcpmux.ts', import.meta.url));
 const EVERYTHING = fileURLToPath(new URL('../../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url));
 const FETCHER = fileURLToPath(new URL('../../deploy/examples/website-fetcher/server.ts', import.meta.url));
+const MODERN_DEMO = fileURLToPath(new URL('../../deploy/examples/modern-demo/server.ts', import.meta.url));
 
 interface ChildSpec {
   name: string;
@@ -20,7 +21,8 @@ interface ChildSpec {
 /**
  * `npm start`: the whole tutorial on one machine, each part a process of its own as in a cluster:
  * the control plane on the files source, one proxy, and the two demo upstreams the tutorial's
- * EndpointSlices point at (server-everything on :3001, the website fetcher on :8081).
+ * EndpointSlices point at (server-everything on :3001, the website fetcher on :8081), and the
+ * demo that speaks only MCP 2026-07-28 (:3701, deploy/examples/tutorial/modern-demo.yaml).
  */
 export const devCommand: Command = {
   name: 'dev',
@@ -28,7 +30,8 @@ export const devCommand: Command = {
   usage: 'mcpmux dev [--dir deploy/examples/tutorial] [--port 8080]',
   description:
     'Edit a file in --dir while it runs and new sessions see the change. Point an MCP client at http://127.0.0.1:PORT/mcp.\n' +
-    'The demo upstreams listen where deploy/examples/tutorial/local-endpoints.yaml says: 127.0.0.1:3001 and 127.0.0.1:8081.',
+    'The demo upstreams listen where deploy/examples/tutorial/local-endpoints.yaml and modern-demo.yaml say: 127.0.0.1:3001,\n' +
+      '127.0.0.1:8081 and (2026-07-28 only) 127.0.0.1:3701.',
   examples: ['npm start', 'mcpmux dev --port 9090', 'mcpmux dev --dir my-manifests --no-upstreams'],
   flags: [
     { name: 'dir', type: 'string', default: 'deploy/examples/tutorial', description: 'folder of Kubernetes YAML to watch' },
@@ -39,6 +42,7 @@ export const devCommand: Command = {
     { name: 'upstreams', type: 'boolean', default: true, description: 'start the demo upstreams (--no-upstreams to skip)' },
     { name: 'everything-port', type: 'number', default: 3001, description: 'port of the demo server-everything' },
     { name: 'fetcher-port', type: 'number', default: 8081, description: 'port of the demo website fetcher' },
+    { name: 'modern-demo-port', type: 'number', default: 3701, description: 'port of the demo server that speaks only MCP 2026-07-28' },
     { name: 'json-logs', type: 'boolean', default: false, description: 'print the components\' JSON log lines as they are' },
   ],
   async run(flags) {
@@ -49,6 +53,7 @@ export const devCommand: Command = {
     if (flag.boolean(flags, 'upstreams')) {
       specs.push({ name: 'everything', args: [EVERYTHING, 'streamableHttp'], env: { PORT: String(flag.number(flags, 'everything-port')) } });
       specs.push({ name: 'fetcher', args: [FETCHER], env: { PORT: String(flag.number(flags, 'fetcher-port')), HOST: '127.0.0.1' } });
+      specs.push({ name: 'modern-demo', args: [MODERN_DEMO], env: { PORT: String(flag.number(flags, 'modern-demo-port')), HOST: '127.0.0.1' } });
     }
     specs.push({
       name: 'control-plane',

@@ -38,7 +38,6 @@ import { randomStateKey, RequestStateCodec, type RequestStateBinding, type Reque
 import type { UpstreamResponse } from './upstream/connection.ts';
 import { ModernUpstreams } from './modern/upstreams.ts';
 import { ListenStreams } from './modern/listen.ts';
-import { ToolParams } from './modern/tool-params.ts';
 import { randomUUID } from 'node:crypto';
 
 export interface ProxyServerOptions {
@@ -233,7 +232,7 @@ export class ProxyServer {
       requestState: this.#requestState,
       replicaId,
       listen: this.#listen,
-      toolParams: new ToolParams(),
+      toolParams: this.#pool.toolParams,
       held,
       metrics: options.metrics,
     });

@@ -60,7 +60,7 @@ async function modernClient(): Promise<ModernClient> {
   return client;
 }
 
-X
+const text = (result: unknown): string => (((result as { content?: unknown }).content ?? []) as Array<{ text?: string }>).map((c) => c.text ?? '').join('');
 
 test('the SDK 2.x client (auto negotiation) speaks 2026-07-28 and lists and calls the tools of all three upstreams', async () => {
   const client = await modernClient();

@@ -181,7 +181,7 @@ export class TargetConnections {
       // `session` is read when a message arrives, long after it is assigned.
       const session: UpstreamConnection =
         era === 'modern'
-          ? new ModernUpstream({ ...this.#upstreamOptions(target, endpoint, () => session), eras: this.#options.pool.eras, compiled: target })
+          ? new ModernUpstream({ ...this.#upstreamOptions(target, endpoint, () => session), eras: this.#options.pool.eras, toolParams: this.#options.pool.toolParams, compiled: target })
           : connectionFor(target, this.#upstreamOptions(target, endpoint, () => session));
       connection.session = session;
       try {

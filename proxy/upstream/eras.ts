@@ -158,7 +158,7 @@ export class EraDirectory {
         if (size < PROBE_BODY_LIMIT) chunks.push(chunk);
         size += chunk.length;
         // An SSE answer may stay open: the first event is all we need.
-        if (/\n\n/.test(chunk.toString('utf8')) && String(response.headers['content-type'] ?? '').startsWith('text/event-stream')) break;
+        if (/\r?\n\r?\n/.test(Buffer.concat(chunks).toString('utf8')) && String(response.headers['content-type'] ?? '').startsWith('text/event-stream')) break;
       }
       response.body.destroy();
       text = Buffer.concat(chunks).toString('utf8');

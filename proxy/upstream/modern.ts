@@ -18,12 +18,16 @@ import type { EndpointUrl } from '../routing/table.ts';
 import { InFlight, type OutgoingResponse, type RequestOptions, type UpstreamConnection, type UpstreamMessage, type UpstreamOptions, type UpstreamResponse } from './connection.ts';
 import type { DiscoverResult, EraDirectory } from './eras.ts';
 import { exchange, postHeaders, type Exchange } from './exchange.ts';
+import { mcpParamHeaders } from '../modern/mcp-param.ts';
+import type { ToolParams } from '../modern/tool-params.ts';
 
 /** Rounds of input one request may need before we give up (the SDK's legacy shim allows 8). */
 export const MAX_INPUT_ROUNDS = 8;
 
 export interface ModernUpstreamOptions extends UpstreamOptions {
   eras: EraDirectory;
+  /** The x-mcp-header declarations of targets' tools: a 2025 session's tools/call sends the headers they name. */
+  toolParams?: ToolParams | undefined;
   /** The compiled target, for the era directory. */
   compiled: import('../routing/table.ts').CompiledTarget;
 }
@@ -151,8 +155,20 @@ export class ModernUpstream implements UpstreamConnection {
       logLevel: this.#logLevel,
     });
     let current = params;
+    let paramHeaders = method === 'tools/call' ? await this.#paramHeaders(params, options, false) : undefined;
+    let relearnt = false;
     for (let round = 0; ; round++) {
-      const response = await this.#send(method, current, { ...options, meta });
+      const response = await this.#send(method, current, { ...options, meta, headers: { ...options.headers, ...paramHeaders } });
+      if ('error' in response && response.error.code === -32020 && method === 'tools/call' && !relearnt) {
+        // The upstream wants headers we did not send: its tools changed. Learn them again, once.
+        relearnt = true;
+        paramHeaders = await this.#paramHeaders(params, options, true);
+        round--;
+        continue;
+      }
+      if ('error' in response && response.error.code === -32020) {
+        return inputFailure(response.id ?? 0, method, `target ${this.target} refused the headers mcpmux sent: ${response.error.message}`, 'the upstream refused the call');
+      }
       if ('error' in response && response.error.code === -32021) {
         // The upstream needs a capability this session did not declare: a 2025 client knows no -32021.
         return inputFailure(response.id ?? 0, method, `${response.error.message} (declare it in initialize)`);
@@ -169,6 +185,17 @@ export class ModernUpstream implements UpstreamConnection {
       const { inputResponses: _previous, requestState: _state, ...rest } = current;
       current = { ...rest, inputResponses, ...(typeof result.requestState === 'string' ? { requestState: result.requestState } : {}) };
     }
+  }
+
+  /** The Mcp-Param-* headers the upstream's declarations of this tool name (learnt once, or again with `fresh`). */
+  async #paramHeaders(params: Params, options: RequestOptions, fresh: boolean): Promise<Record<string, string> | undefined> {
+    const toolParams = this.#options.toolParams;
+    if (!toolParams || typeof params.name !== 'string') return undefined;
+    if (fresh) toolParams.forget(this.#options.compiled);
+    const list = (cursor: string | undefined): Promise<UpstreamResponse> =>
+      this.#sendBridged('tools/list', cursor === undefined ? {} : { cursor }, { timeoutMs: options.timeoutMs, signal: options.signal });
+    const known = await toolParams.of(this.#options.compiled, params.name, this, list);
+    return known && 'ok' in known ? mcpParamHeaders(known.ok, params.arguments) : undefined;
   }
 
   /** Asks the client each input request as a real server→client request; their answers by key. */
@@ -268,8 +295,8 @@ function stripModern(response: UpstreamResponse): UpstreamResponse {
 }
 
 /** A bridged input round that cannot complete: tools/call says so in its result, others as an error. */
-function inputFailure(id: RequestId, method: string, why: string): UpstreamResponse {
-  const message = `the upstream needed input that could not be obtained: ${why}`;
+function inputFailure(id: RequestId, method: string, why: string, what = 'the upstream needed input that could not be obtained'): UpstreamResponse {
+  const message = `${what}: ${why}`;
   if (method === 'tools/call') return { jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: message }], isError: true } };
   return { jsonrpc: '2.0', id, error: { code: -32603, message } };
 }

@@ -5,6 +5,7 @@ import { Agent, type Dispatcher } from 'undici';
 import type { CompiledTarget, EndpointUrl } from '../routing/table.ts';
 import { createLogger, type Logger } from '../../shared/log.ts';
 import { EraDirectory, type Era } from './eras.ts';
+import { ToolParams } from '../modern/tool-params.ts';
 
 export interface UpstreamPoolOptions {
   /** Connections per origin; undefined means unlimited (undici's default). */
@@ -23,6 +24,8 @@ export class UpstreamPool {
   readonly dispatcher: Dispatcher;
   /** Which MCP era each endpoint speaks (probed once per endpoint, shared by every session). */
   readonly eras: EraDirectory;
+  /** What each target's tools declare with x-mcp-header (2026-07-28 upstreams expect those headers). */
+  readonly toolParams = new ToolParams();
   readonly #nextEndpoint = new Map<string, number>();
 
   constructor(options: UpstreamPoolOptions = {}) {

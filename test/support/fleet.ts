@@ -9,7 +9,10 @@ import { join } from 'node:path';
 import { startBalancer, type Balancer } from './balancer.ts';
 import { startNatsServer, type NatsServer } from './nats.ts';
 import { CLI, EVERYTHING, FETCHER, freePort, startNode, waitForHttpOk, type Managed } from './processes.ts';
-import { endpointSlice, TUTORIAL_YAML } from './stack.ts';
+import { endpointSlice, federatedService, TUTORIAL_YAML } from './stack.ts';
+import { fileURLToPath } from 'node:url';
+
+const MODERN_DEMO = fileURLToPath(new URL('../../deploy/examples/modern-demo/server.ts', import.meta.url));
 
 export interface FleetHarnessOptions {
   replicas?: number;
@@ -20,6 +23,10 @@ export interface FleetHarnessOptions {
   env?: Record<string, string>;
   /** Also run the tutorial's website fetcher (the node stand-in). */
   fetcher?: boolean;
+  /** Also run the modern demo (2026-07-28 only), federated as mcp-modern-demo-3701. */
+  modern?: boolean;
+  /** Start nats-server with its monitoring port (NatsServer.monitorUrl). */
+  natsMonitor?: boolean;
 }
 
 export interface Replica {
@@ -52,20 +59,25 @@ export interface FleetHarness {
 
 export async function startFleet(options: FleetHarnessOptions = {}): Promise<FleetHarness> {
   const count = options.replicas ?? 3;
-  const nats = options.nats === false ? undefined : await startNatsServer();
+  const nats = options.nats === false ? undefined : await startNatsServer([], { monitor: options.natsMonitor === true });
   const dir = mkdtempSync(join(tmpdir(), 'mcpmux-fleet-'));
   const everythingPort = await freePort();
   const grpcPort = await freePort();
   const cpHttp = await freePort();
   writeFileSync(join(dir, 'tutorial.yaml'), TUTORIAL_YAML);
   const fetcherPort = await freePort();
+  const modernPort = await freePort();
   writeFileSync(
     join(dir, 'local-endpoints.yaml'),
-    endpointSlice('mcp-server-everything', '127.0.0.1', everythingPort) + (options.fetcher ? endpointSlice('mcp-website-fetcher', '127.0.0.1', fetcherPort) : ''),
+    endpointSlice('mcp-server-everything', '127.0.0.1', everythingPort) +
+      (options.fetcher ? endpointSlice('mcp-website-fetcher', '127.0.0.1', fetcherPort) : '') +
+      (options.modern ? endpointSlice('mcp-modern-demo', '127.0.0.1', modernPort) : ''),
   );
+  if (options.modern) writeFileSync(join(dir, 'modern-demo.yaml'), `---\n${federatedService('mcp-modern-demo', 3701)}`);
   const quiet = { MCPMUX_LOG_LEVEL: process.env.MCPMUX_LOG_LEVEL ?? 'warn', ...options.env };
   const everything = startNode('everything', [EVERYTHING, 'streamableHttp'], { PORT: String(everythingPort) });
   const fetcher = options.fetcher ? startNode('fetcher', [FETCHER], { PORT: String(fetcherPort), HOST: '127.0.0.1' }) : undefined;
+  const modern = options.modern ? startNode('modern-demo', [MODERN_DEMO], { PORT: String(modernPort), HOST: '127.0.0.1' }) : undefined;
   const controlPlane = startNode('control-plane', [CLI, 'control-plane', '--dir', dir, '--grpc-port', String(grpcPort), '--http-port', String(cpHttp)], quiet);
   const replicas: Replica[] = [];
   for (let i = 0; i < count; i++) {
@@ -132,7 +144,7 @@ export async function startFleet(options: FleetHarnessOptions = {}): Promise<Fle
     async stop() {
       await balancer?.close();
       await Promise.all(replicas.map((r) => r.process?.stop('SIGKILL')));
-      await Promise.all([controlPlane.stop(), everything.stop(), fetcher?.stop()]);
+      await Promise.all([controlPlane.stop(), everything.stop(), fetcher?.stop(), modern?.stop()]);
       await nats?.destroy();
       rmSync(dir, { recursive: true, force: true });
     },
@@ -140,6 +152,7 @@ export async function startFleet(options: FleetHarnessOptions = {}): Promise<Fle
   try {
     await everything.waitFor(/listening on port/);
     await fetcher?.waitFor(/listening on/, 30_000);
+    await modern?.waitFor(/listening on/, 30_000);
     await waitForHttpOk(`http://127.0.0.1:${cpHttp}/readyz`);
     await Promise.all(replicas.map((_, i) => harness.start(i)));
     balancer = await startBalancer({ backends: replicas.map((r) => ({ url: `http://127.0.0.1:${r.port}`, readyUrl: `http://127.0.0.1:${r.httpPort}/readyz` })) });

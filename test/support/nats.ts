@@ -9,6 +9,8 @@ import { ensureTool } from './tools.ts';
 export interface NatsServer {
   url: string;
   port: number;
+  /** The monitoring endpoint (`/varz`, `/connz`), when started with `{ monitor: true }`. */
+  monitorUrl: string | undefined;
   process: Managed;
   /** Stops the server (the store folder is kept for restart()). */
   stop(): Promise<void>;
@@ -19,9 +21,11 @@ export interface NatsServer {
 }
 
 /** `args` are added to the server's command line (e.g. ['--user', 'a', '--pass', 'b']). */
-export async function startNatsServer(args: readonly string[] = []): Promise<NatsServer> {
+export async function startNatsServer(args: readonly string[] = [], options: { monitor?: boolean } = {}): Promise<NatsServer> {
   const binary = await ensureTool('nats-server');
   const port = await freePort();
+  const monitorPort = options.monitor ? await freePort() : undefined;
+  if (monitorPort !== undefined) args = [...args, '-m', String(monitorPort)];
   const store = mkdtempSync(join(tmpdir(), 'mcpmux-nats-'));
   const spawn = async (): Promise<Managed> => {
     const child = startProcess('nats-server', binary, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', store, ...args]);
@@ -31,6 +35,7 @@ export async function startNatsServer(args: readonly string[] = []): Promise<Nat
   const server: NatsServer = {
     url: `nats://127.0.0.1:${port}`,
     port,
+    monitorUrl: monitorPort === undefined ? undefined : `http://127.0.0.1:${monitorPort}`,
     process: await spawn(),
     async stop() {
       await server.process.stop();

@@ -14,6 +14,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Scenario ids in the order they run; each module is loaded only when its scenario runs. */
 const SCENARIOS: Record<string, () => Promise<Scenario>> = {
   overhead: async () => (await import('./scenarios/overhead.ts')).overhead,
+  eras: async () => (await import('./scenarios/eras.ts')).eras,
   peers: async () => (await import('./scenarios/peers.ts')).peers,
   fanout: async () => (await import('./scenarios/fanout.ts')).fanout,
   convergence: async () => (await import('./scenarios/convergence.ts')).convergence,

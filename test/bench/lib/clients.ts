@@ -155,3 +155,30 @@ export function streamableEndpoint(options: StreamableOptions): BenchEndpoint {
     close: () => client.close(),
   };
 }
+
+/**
+ * MCP 2026-07-28: no session to open, every tools/call carries its `_meta` envelope and the standard
+ * headers (what a modern client sends on each request).
+ */
+export function modernEndpoint(options: StreamableOptions): BenchEndpoint {
+  const client = new StreamableClient(options.url, options.connections);
+  const headers = { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': options.tool };
+  const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {}, 'io.modelcontextprotocol/clientInfo': { name: 'mcpmux-bench', version: '1' } };
+  return {
+    name: options.name,
+    async open() {
+      let nextId = 1;
+      return {
+        async call() {
+          const id = nextId++;
+          const message = `m${id}`;
+          const answer = await client.post(headers, { jsonrpc: '2.0', id, method: 'tools/call', params: { _meta: meta, name: options.tool, arguments: { message } } });
+          if (answer.status !== 200) throw new BenchCallError(`tools/call: HTTP ${answer.status}: ${answer.body.slice(0, 200)}`);
+          checkEcho(findAnswer(answer.contentType, answer.body, id), message);
+        },
+        close: async () => undefined,
+      };
+    },
+    close: () => client.close(),
+  };
+}

@@ -22,6 +22,8 @@ export interface EchoOptions {
   tools?: number;
   pageSize?: number;
   stateful?: boolean;
+  /** Speak only MCP 2026-07-28 (stateless). */
+  modern?: boolean;
   name?: string;
 }
 
@@ -34,6 +36,7 @@ export async function startEcho(options: EchoOptions = {}): Promise<EchoProcess>
 export async function startEchoServers(count: number, options: EchoOptions = {}): Promise<{ urls: string[]; process: Managed }> {
   const args = [ECHO, '--count', String(count), '--tools', String(options.tools ?? 1), '--page-size', String(options.pageSize ?? 0)];
   if (options.stateful) args.push('--stateful');
+  if (options.modern) args.push('--modern');
   const process = startNode(options.name ?? 'echo', args);
   const pattern = new RegExp(`(?:[\\s\\S]*?listening on http://\\S+\\n){${count}}`);
   await process.waitFor(pattern);

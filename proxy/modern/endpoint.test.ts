@@ -242,4 +242,73 @@ test('subscriptions/listen: acknowledged first, then the gateway\'s own list_cha
   proxy.apply(compileRoutingTable(simpleSnapshot({ version: 'v3', targets: { everything: everything.url, modern: demo.url } })));
 });
 
+/** A 2026-07-28 upstream with the tasks extension, hand-rolled: one tool that runs as a task. */
+async function startTaskServer(): Promise<{ url: string; seen: string[]; close: () => Promise<void> }> {
+  const { createServer } = await import('node:http');
+  const seen: string[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      const message = JSON.parse(body) as { id: number; method: string; params: Record<string, any> };
+      seen.push(`${message.method} ${req.headers['mcp-name'] ?? ''}`.trim());
+      const reply = (result: Record<string, unknown>): void => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ jsonrpc: '2.0', id: message.id, result: { resultType: 'complete', ...result } }));
+      };
+      const task = { taskId: 't-1', createdAt: '2026-12-06T00:00:00Z', lastUpdatedAt: '2026-12-06T00:00:00Z', ttlMs: 60_000, pollIntervalMs: 100 };
+      switch (message.method) {
+        case 'server/discover':
+          return reply({ supportedVersions: [MODERN], capabilities: { tools: {}, extensions: { 'io.modelcontextprotocol/tasks': {} } }, ttlMs: 0, cacheScope: 'public' });
+        case 'tools/list':
+          return reply({ tools: [{ name: 'slow', inputSchema: { type: 'object' } }], ttlMs: 0, cacheScope: 'public' });
+        case 'tools/call':
+          return reply({ ...task, resultType: 'task', status: 'working' });
+        case 'tasks/get':
+          return reply({ ...task, status: 'completed', result: { content: [{ type: 'text', text: 'done' }] } });
+        case 'subscriptions/listen':
+          res.writeHead(200, { 'content-type': 'text/event-stream' });
+          res.write(`data: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/subscriptions/acknowledged', params: { notifications: message.params.notifications } })}\n\n`);
+          setTimeout(() => res.write(`data: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/tasks/status', params: { ...task, status: 'completed' } })}\n\n`), 50);
+          return;
+        default:
+          res.writeHead(404, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ jsonrpc: '2.0', id: message.id, error: { code: -32601, message: 'Method not found' } }));
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return { url: `http://127.0.0.1:${port}/mcp`, seen, close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }) };
+}
+
+test('the tasks extension: task ids wrapped per target, tasks/get routed by them (Mcp-Name rewritten), status on a listen stream', async () => {
+  const tasks = await startTaskServer();
+  cleanup.add(() => tasks.close());
+  proxy.apply(compileRoutingTable(simpleSnapshot({ version: 'tasks', targets: { everything: everything.url, modern: demo.url, tasky: tasks.url } })));
+  try {
+    const withTasks = meta({ extensions: { 'io.modelcontextprotocol/tasks': {} } });
+    const discovered = await post('server/discover', { _meta: withTasks });
+    assert.ok(discovered.messages[0]!.result.capabilities.extensions['io.modelcontextprotocol/tasks'], 'the extension is routable end to end');
+    const created = await post('tools/call', { _meta: withTasks, name: 'tasky_slow', arguments: {} });
+    assert.is(created.messages[0]!.result.resultType, 'task');
+    assert.is(created.messages[0]!.result.taskId, 'tasky:t-1');
+    const undeclared = await post('tasks/get', { _meta: meta(), taskId: 'tasky:t-1' }, { 'mcp-name': 'tasky:t-1' });
+    assert.is(undeclared.status, 400);
+    assert.is(undeclared.messages[0]!.error.code, -32021);
+    const got = await post('tasks/get', { _meta: withTasks, taskId: 'tasky:t-1' }, { 'mcp-name': 'tasky:t-1' });
+    assert.is(got.messages[0]!.result.status, 'completed');
+    assert.is(got.messages[0]!.result.taskId, 'tasky:t-1');
+    assert.ok(tasks.seen.includes('tasks/get t-1'), tasks.seen.join(', '));
+    const stream = await listen({ taskIds: ['tasky:t-1'] });
+    await until(() => stream.frames.some((f) => f.method === 'notifications/tasks/status'));
+    const status = stream.frames.find((f) => f.method === 'notifications/tasks/status')!;
+    assert.is(status.params.taskId, 'tasky:t-1');
+    assert.is(status.params._meta['io.modelcontextprotocol/subscriptionId'], 'sub-1');
+    stream.close();
+  } finally {
+    proxy.apply(compileRoutingTable(simpleSnapshot({ version: 'v4', targets: { everything: everything.url, modern: demo.url } })));
+  }
+});
+
 test.run();

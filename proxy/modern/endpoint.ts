@@ -21,7 +21,7 @@ import { errorResponse } from '../mux/jsonrpc-error.ts';
 import { completeOwners, listFederated } from '../mux/lists.ts';
 import { NameIndex } from '../mux/name-index.ts';
 import { ProgressRoutes } from '../mux/progress.ts';
-import { callTool, complete, forwardByUri, getPrompt } from '../mux/routed.ts';
+import { callTool, complete, forwardByUri, forwardTask, getPrompt } from '../mux/routed.ts';
 import type { CompiledRoute } from '../routing/table.ts';
 import type { UpstreamConnection, UpstreamMessage } from '../upstream/connection.ts';
 import { CacheHints } from './cache-hints.ts';
@@ -210,7 +210,7 @@ export class ModernEndpoint {
             data: { requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } },
           });
         }
-        throw new McpmuxError('MCPMUX_METHOD_NOT_FOUND', `${method}: mcpmux does not route the ${TASKS_EXTENSION} extension yet`);
+        return forwardTask(ctx, method, params);
       }
       default:
         throw new McpmuxError('MCPMUX_REMOVED_METHOD', `Method not found: ${method}`);

@@ -15,6 +15,7 @@ import type { Logger } from '../../shared/log.ts';
 import { MCPMUX_VERSION } from '../../shared/version.ts';
 import { namesArePrefixed } from '../federation/names.ts';
 import { unwrapUri, wrapUri } from '../federation/resource-uris.ts';
+import { unwrapTaskId, wrapTaskIds } from '../federation/task-ids.ts';
 import type { CompiledBackend, CompiledTarget, RoutingTable } from '../routing/table.ts';
 import type { UpstreamConnection, UpstreamMessage } from '../upstream/connection.ts';
 import { ModernListen } from '../upstream/modern-listen.ts';
@@ -28,6 +29,8 @@ export type ListKind = 'tools' | 'prompts' | 'resources';
 export interface ListenFilter {
   lists: ReadonlySet<ListKind>;
   resourceSubscriptions: readonly string[];
+  /** The tasks extension's task ids (as the client knows them: `<target>:<id>`). */
+  taskIds: readonly string[];
 }
 
 const FILTER_KEYS: Readonly<Record<ListKind, string>> = { tools: 'toolsListChanged', prompts: 'promptsListChanged', resources: 'resourcesListChanged' };
@@ -46,7 +49,7 @@ const KEEP_ALIVE_MS = 15_000;
 /** The client's `notifications` filter, checked; McpmuxError MCPMUX_INVALID_PARAMS when malformed. */
 export function readListenFilter(params: Readonly<Record<string, unknown>> | undefined): ListenFilter {
   const notifications = params?.notifications;
-  if (notifications === undefined) return { lists: new Set(), resourceSubscriptions: [] };
+  if (notifications === undefined) return { lists: new Set(), resourceSubscriptions: [], taskIds: [] };
   if (notifications === null || typeof notifications !== 'object' || Array.isArray(notifications)) {
     throw new McpmuxError('MCPMUX_INVALID_PARAMS', 'subscriptions/listen: params.notifications must be an object');
   }
@@ -61,7 +64,11 @@ export function readListenFilter(params: Readonly<Record<string, unknown>> | und
   if (uris !== undefined && (!Array.isArray(uris) || uris.some((u) => typeof u !== 'string'))) {
     throw new McpmuxError('MCPMUX_INVALID_PARAMS', 'subscriptions/listen: notifications.resourceSubscriptions must be an array of URIs');
   }
-  return { lists, resourceSubscriptions: (uris as string[] | undefined) ?? [] };
+  const taskIds = n.taskIds;
+  if (taskIds !== undefined && (!Array.isArray(taskIds) || taskIds.some((t) => typeof t !== 'string'))) {
+    throw new McpmuxError('MCPMUX_INVALID_PARAMS', 'subscriptions/listen: notifications.taskIds must be an array of task ids');
+  }
+  return { lists, resourceSubscriptions: (uris as string[] | undefined) ?? [], taskIds: (taskIds as string[] | undefined) ?? [] };
 }
 
 export interface ListenStreamsOptions {
@@ -111,6 +118,7 @@ class ListenStream {
     const honoured: Record<string, unknown> = {};
     for (const kind of this.filter.lists) honoured[FILTER_KEYS[kind]] = true;
     if (this.filter.resourceSubscriptions.length > 0) honoured.resourceSubscriptions = [...this.filter.resourceSubscriptions];
+    if (this.filter.taskIds.length > 0) honoured.taskIds = [...this.filter.taskIds];
     this.#res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no' });
     this.send({ jsonrpc: '2.0', method: 'notifications/subscriptions/acknowledged', params: { notifications: honoured } });
   }
@@ -128,6 +136,12 @@ class ListenStream {
   resourceUpdated(uri: string, params: Record<string, unknown>): void {
     if (!this.filter.resourceSubscriptions.includes(uri)) return;
     this.send({ jsonrpc: '2.0', method: 'notifications/resources/updated', params: { ...params, uri } });
+  }
+
+  /** A task's status changed (its id as the client knows it), if this stream follows it. */
+  taskChanged(method: string, params: Record<string, unknown>): void {
+    if (typeof params.taskId !== 'string' || !this.filter.taskIds.includes(params.taskId)) return;
+    this.send({ jsonrpc: '2.0', method, params });
   }
 
   send(notification: JSONRPCNotification): void {
@@ -222,7 +236,7 @@ export class ListenStreams {
         stream.upstream.delete(name);
       }
     }
-    if (stream.filter.lists.size === 0 && stream.filter.resourceSubscriptions.length === 0) return;
+    if (stream.filter.lists.size === 0 && stream.filter.resourceSubscriptions.length === 0 && stream.filter.taskIds.length === 0) return;
     for (const target of wanted.values()) {
       if (stream.upstream.has(target.name) || target.unavailable !== undefined || target.stdio) continue;
       const endpoint = this.#options.pool.pickEndpoint(target);
@@ -253,6 +267,7 @@ export class ListenStreams {
       const unwrapped = unwrapUri(prefixed(), onlyTarget(), uri);
       if (unwrapped?.target === target.name) owned.set(unwrapped.uri, uri);
     }
+    const tasks = stream.filter.taskIds.map((id) => unwrapTaskId(id)).filter((t) => t?.target === target.name).map((t) => t!.taskId);
     let session: UpstreamConnection | undefined;
     const heard = (message: UpstreamMessage): void => {
       if ('id' in message) {
@@ -263,6 +278,10 @@ export class ListenStreams {
       const kind = KIND_OF[message.method];
       if (kind !== undefined) {
         stream.listChanged(kind);
+        return;
+      }
+      if (message.method.startsWith('notifications/tasks')) {
+        stream.taskChanged(message.method, wrapTaskIds(target.name, message.params ?? {}) as Record<string, unknown>);
         return;
       }
       if (message.method === 'notifications/resources/updated') {
@@ -277,6 +296,7 @@ export class ListenStreams {
       const notifications: Record<string, unknown> = {};
       for (const kind of stream.filter.lists) notifications[FILTER_KEYS[kind]] = true;
       if (owned.size > 0) notifications.resourceSubscriptions = [...owned.keys()];
+      if (tasks.length > 0) notifications.taskIds = tasks;
       return new ModernListen({
         dispatcher: this.#options.pool.dispatcher,
         endpoint,

@@ -148,7 +148,7 @@ export async function complete(ctx: RequestContext, params: Params | undefined):
   throw new McpmuxError('MCPMUX_INVALID_PARAMS', 'completion/complete: ref.type must be ref/prompt or ref/resource');
 }
 
-/** tasks/get, tasks/result, tasks/cancel: routed by the target the task id carries. */
+/** tasks/get, tasks/result, tasks/cancel (and the 2026-07-28 extension's tasks/update): routed by the target the task id carries. */
 export async function forwardTask(ctx: RequestContext, method: string, params: Params | undefined): Promise<UpstreamResponse> {
   const exposed = requireString(params, 'taskId', method);
   const resolved = unwrapTaskId(exposed);
@@ -160,5 +160,8 @@ export async function forwardTask(ctx: RequestContext, method: string, params: P
   const response = await forward(ctx, target, method, { ...params, taskId: resolved.taskId });
   if (!('result' in response)) return response;
   if (method === 'tasks/result') wrapContentUris(prefixed(ctx), target.name, (response.result as Params).content);
+  // The tasks extension (2026-07-28) inlines a finished task's result in tasks/get.
+  const inline = (response.result as Params).result;
+  if (method === 'tasks/get' && inline !== null && typeof inline === 'object') wrapContentUris(prefixed(ctx), target.name, (inline as Params).content);
   return { ...response, result: wrapTaskIds(target.name, response.result) as Params };
 }

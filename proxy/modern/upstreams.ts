@@ -115,7 +115,8 @@ export class ModernUpstreams {
     const key = `${target.backend}\u0000${target.name}\u0000${endpoint.url}`;
     let upstream = this.#stateless.get(key);
     if (!upstream || upstream.closed) {
-      const created: ModernUpstream = new ModernUpstream({ ...this.#upstreamOptions(target, endpoint, () => created), eras: this.#options.pool.eras, compiled: target });
+      // No listen stream of its own: listen streams are the clients' (ListenStreams).
+      const created: ModernUpstream = new ModernUpstream({ ...this.#upstreamOptions(target, endpoint, () => created), listen: false, eras: this.#options.pool.eras, compiled: target });
       upstream = created;
       this.#stateless.set(key, created);
     }

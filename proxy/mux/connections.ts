@@ -105,7 +105,7 @@ export class TargetConnections {
   /** Opens or closes the GET streams of the upstream sessions (the fleet moved the session's owner). */
   setListening(listen: boolean): void {
     for (const connection of this.#connections.values()) {
-      if (connection.session instanceof UpstreamSession) connection.session.setListening(listen);
+      if (connection.session instanceof UpstreamSession || connection.session instanceof ModernUpstream) connection.session.setListening(listen);
     }
   }
 

@@ -18,6 +18,7 @@ import type { EndpointUrl } from '../routing/table.ts';
 import { InFlight, type OutgoingResponse, type RequestOptions, type UpstreamConnection, type UpstreamMessage, type UpstreamOptions, type UpstreamResponse } from './connection.ts';
 import type { DiscoverResult, EraDirectory } from './eras.ts';
 import { exchange, postHeaders, type Exchange } from './exchange.ts';
+import { ModernListen } from './modern-listen.ts';
 import { mcpParamHeaders } from '../modern/mcp-param.ts';
 import type { ToolParams } from '../modern/tool-params.ts';
 
@@ -58,6 +59,11 @@ export class ModernUpstream implements UpstreamConnection {
   #discover: DiscoverResult | undefined;
   /** A 2025 session's logging/setLevel, sent as `_meta` logLevel on each of its requests from then on. */
   #logLevel: string | undefined;
+  /** A 2025 session's resources/subscribe: what its listen stream with the upstream asks for. */
+  readonly #subscriptions = new Set<string>();
+  /** What the upstream says outside requests (list changes, resource updates), for a 2025 session. */
+  #listen: ModernListen | undefined;
+  #listening: boolean;
   /** Answers awaited from the client for bridged input requests, by the id it was asked under. */
   readonly #awaiting = new Map<string, (response: OutgoingResponse) => void>();
 
@@ -68,6 +74,45 @@ export class ModernUpstream implements UpstreamConnection {
     this.#dispatcher = options.dispatcher;
     this.#logger = options.logger;
     this.#baseHeaders = postHeaders(undefined, MODERN_PROTOCOL_VERSION, options.endpoint.headers);
+    this.#listening = options.listen ?? options.onMessage !== undefined;
+  }
+
+  /**
+   * A 2025 session hears list changes and resource updates on its GET stream: here they come from a
+   * subscriptions/listen stream with the upstream, opened while this replica listens for the session.
+   */
+  setListening(listen: boolean): void {
+    this.#listening = listen;
+    this.#relisten();
+  }
+
+  #relisten(): void {
+    this.#listen?.stop();
+    this.#listen = undefined;
+    const onMessage = this.#options.onMessage;
+    const capabilities = this.#initResult?.capabilities as Record<string, { listChanged?: boolean; subscribe?: boolean } | undefined> | undefined;
+    if (!this.#listening || !onMessage || !capabilities || this.closed) return;
+    const notifications: Record<string, unknown> = {};
+    if (capabilities.tools?.listChanged) notifications.toolsListChanged = true;
+    if (capabilities.prompts?.listChanged) notifications.promptsListChanged = true;
+    if (capabilities.resources?.listChanged) notifications.resourcesListChanged = true;
+    if (this.#subscriptions.size > 0) notifications.resourceSubscriptions = [...this.#subscriptions];
+    if (Object.keys(notifications).length === 0) return;
+    const init = this.#initParams;
+    this.#listen = new ModernListen({
+      dispatcher: this.#dispatcher,
+      endpoint: this.endpoint,
+      target: this.target,
+      logger: this.#logger,
+      meta: buildUpstreamMeta({ protocolVersion: MODERN_PROTOCOL_VERSION, clientCapabilities: (init?.capabilities ?? {}) as Record<string, unknown>, clientInfo: init?.clientInfo }),
+      notifications,
+      onNotification: (notification) => {
+        const { _meta: _tag, ...params } = notification.params ?? {};
+        onMessage({ ...notification, params } as UpstreamMessage, undefined);
+      },
+      // What changed while the stream was down was not heard: the session's lists may have changed.
+      onReconnected: () => this.#options.onReinitialized?.(),
+    });
   }
 
   get initializeResult(): InitializeResult | undefined {
@@ -99,6 +144,7 @@ export class ModernUpstream implements UpstreamConnection {
     };
     if (verdict.discover.instructions) result.instructions = verdict.discover.instructions;
     this.#initResult = result;
+    this.#relisten();
     return result;
   }
 
@@ -115,8 +161,14 @@ export class ModernUpstream implements UpstreamConnection {
           this.#logLevel = typeof params.level === 'string' ? params.level : undefined;
           return { jsonrpc: '2.0', id: 0, result: {} };
         case 'resources/subscribe':
-        case 'resources/unsubscribe':
-          return { jsonrpc: '2.0', id: 0, error: { code: -32601, message: `${message.method}: target ${this.target} speaks ${MODERN_PROTOCOL_VERSION}, whose subscriptions mcpmux does not bridge to 2025 sessions yet` } };
+        case 'resources/unsubscribe': {
+          // 2026-07-28 subscribes on a listen stream: the session's is opened again with the new set.
+          if (typeof params.uri !== 'string') return { jsonrpc: '2.0', id: 0, error: { code: -32602, message: `${message.method}: params.uri must be a string` } };
+          if (message.method === 'resources/subscribe') this.#subscriptions.add(params.uri);
+          else this.#subscriptions.delete(params.uri);
+          this.#relisten();
+          return { jsonrpc: '2.0', id: 0, result: {} };
+        }
         default:
           return this.#sendBridged(message.method, params, options);
       }
@@ -140,6 +192,7 @@ export class ModernUpstream implements UpstreamConnection {
     if (this.closed) return;
     const reason = new McpmuxError('MCPMUX_TARGET_UNAVAILABLE', `the connection to target ${this.target} was closed`);
     this.#closed.abort(reason);
+    this.#listen?.stop();
     for (const call of this.#calls) call.abort(reason);
     for (const deliver of this.#awaiting.values()) deliver({ jsonrpc: '2.0', id: 'closed', error: { code: -32603, message: reason.message } });
     this.#awaiting.clear();

@@ -7,6 +7,7 @@ import { MCPMUX_VERSION } from '../shared/version.ts';
 import { loadTls } from '../shared/net/tls.ts';
 import { startControlPlane, type ClusterOptions } from './control-plane.ts';
 import { KubeClient, loadKubeConfig } from './kube/client.ts';
+import { DEFAULT_REQUEST_STATE_SECRET } from './kube/request-state-secret.ts';
 import { FilesSource } from './sources/files.ts';
 import { KubernetesSource } from './sources/kubernetes.ts';
 import type { Source } from './sources/source.ts';
@@ -59,6 +60,14 @@ export const controlPlaneCommand: Command = {
     { name: 'tls-key', type: 'string', description: 'mTLS: PEM private key of --tls-cert' },
     { name: 'tls-ca', type: 'string', description: 'mTLS: PEM CA bundle proxy certificates must chain to; a proxy serves only gateways its URI SANs name (mcpmux:gateway:NS/NAME or mcpmux:gateway:*)' },
     { name: 'event-log', type: 'string', description: 'JSONL file to keep the event log in: history (ListVersions, GetSnapshot of old versions) survives restarts' },
+    {
+      name: 'request-state-key-file',
+      type: 'string',
+      description:
+        "master keys of the requestState tokens 2026-07-28 clients echo on retries: one base64/hex key of >= 32 bytes per line, current then previous; " +
+        're-read when it changes (default: the Secret --request-state-secret with the kubernetes source, else a random key in memory)',
+    },
+    { name: 'request-state-secret', type: 'string', default: DEFAULT_REQUEST_STATE_SECRET, description: 'kubernetes source: the Secret in the control plane\'s namespace (the leader Lease\'s) holding the requestState master keys; the leader creates it' },
   ],
   async run(flags) {
     const logger = createLogger('control-plane');
@@ -80,6 +89,7 @@ export const controlPlaneCommand: Command = {
       cluster = {
         client,
         namespaces,
+        requestStateSecret: flag.string(flags, 'request-state-secret'),
         identity: optional(flags.identity) ?? process.env.POD_NAME ?? `${hostname()}-${process.pid}`,
         leaseNamespace,
         leaseName: flag.string(flags, 'leader-election-name'),
@@ -107,6 +117,7 @@ export const controlPlaneCommand: Command = {
       httpPort: flag.number(flags, 'http-port'),
       eventLogRetention: flag.number(flags, 'event-log-retention'),
       eventLogPath: optional(flags['event-log']),
+      requestStateKeyFile: optional(flags['request-state-key-file']),
       tls: loadTls({ ca: optional(flags['tls-ca']), cert: optional(flags['tls-cert']), key: optional(flags['tls-key']) }, { ca: '--tls-ca', cert: '--tls-cert', key: '--tls-key' }),
       logger,
       cluster,

@@ -16,6 +16,8 @@ import { LeaderElector } from './kube/leader.ts';
 import { Provisioner } from './kube/provisioner.ts';
 import type { ProxySettings } from './kube/proxy-settings.ts';
 import { StatusWriter } from './kube/status-writer.ts';
+import { DEFAULT_REQUEST_STATE_SECRET, RequestStateSecret } from './kube/request-state-secret.ts';
+import { randomMasterKey, readMasterKeyFile, RequestStateKeyring, watchMasterKeyFile } from './request-state/keys.ts';
 import { SnapshotCache } from './snapshots/cache.ts';
 import { Debouncer } from './snapshots/debounce.ts';
 import type { Source } from './sources/source.ts';
@@ -44,6 +46,12 @@ export interface ControlPlaneOptions {
   cluster?: ClusterOptions;
   /** mTLS on the gRPC port: proxies (and grpcurl) need a client certificate from this CA. */
   tls?: TlsMaterial;
+  /**
+   * The requestState master key file (--request-state-key-file: current, then optionally previous),
+   * watched for rotations. Without it: the cluster's Secret (ClusterOptions.requestStateSecret) with
+   * the kubernetes source, else a random key kept in memory.
+   */
+  requestStateKeyFile?: string | undefined;
 }
 
 export interface ClusterOptions {
@@ -63,6 +71,11 @@ export interface ClusterOptions {
   provision?: ProxySettings;
   /** Watched namespaces (empty: all), where the provisioner looks for what it made. */
   namespaces: readonly string[];
+  /**
+   * The Secret, in leaseNamespace (the control plane's own), holding the requestState master keys:
+   * the leader creates it, every replica reads and watches it. Default mcpmux-request-state.
+   */
+  requestStateSecret?: string;
 }
 
 export interface RunningControlPlane {
@@ -139,7 +152,21 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   } else {
     events = new MemoryEventLog({ retention: options.eventLogRetention });
   }
-  const cluster = options.cluster ? startClusterRoles(options.cluster, options.gatewayClasses, logger) : undefined;
+  // The requestState master keys (docs/security.md): never in a snapshot, an event, an admin answer or a log.
+  const requestStateKeys = new RequestStateKeyring();
+  let stopKeyFile: (() => void) | undefined;
+  if (options.requestStateKeyFile) {
+    const file = options.requestStateKeyFile;
+    requestStateKeys.set(readMasterKeyFile(file));
+    stopKeyFile = watchMasterKeyFile(file, (keys) => {
+      if (requestStateKeys.set(keys)) logger.info({ file, previous: keys.previous !== undefined }, 'requestState master keys changed (rotation): pushing new keys to proxies');
+    }, logger);
+    logger.info({ file }, 'requestState master keys from --request-state-key-file');
+  } else if (!options.cluster) {
+    requestStateKeys.set({ current: randomMasterKey() });
+    logger.info('requestState master key: a random one, in memory (proxies of this control plane share its keys until it restarts; --request-state-key-file keeps them)');
+  }
+  const cluster = options.cluster ? startClusterRoles(options.cluster, options.gatewayClasses, logger, options.requestStateKeyFile ? undefined : requestStateKeys) : undefined;
   let synced = false;
   let built = false;
   let serving = false;
@@ -195,6 +222,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     proxies,
     logger,
     checkIdentity: options.tls !== undefined,
+    requestStateKeys,
     callbacks: {
       onPush: (_node, group) => pushesOf(group).inc(),
       onAck: (_node, group, version) => {
@@ -256,6 +284,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       leading: () => cluster?.elector.leading ?? false,
       close: async () => {
         debouncer.cancel();
+        stopKeyFile?.();
         await cluster?.stop();
         await options.source.stop();
         discovery.closeAll();
@@ -266,6 +295,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     };
   } catch (error) {
     debouncer.cancel();
+    stopKeyFile?.();
     await cluster?.stop();
     await options.source.stop().catch(() => undefined);
     await health.close();
@@ -274,8 +304,11 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   }
 }
 
-/** The leader's jobs in a cluster: status and provisioning follow the lease. */
-function startClusterRoles(options: ClusterOptions, gatewayClasses: readonly string[], logger: Logger) {
+/**
+ * The leader's jobs in a cluster: status and provisioning follow the lease; so does creating the
+ * requestState keys' Secret, which every replica reads (into `keyring`, when given).
+ */
+function startClusterRoles(options: ClusterOptions, gatewayClasses: readonly string[], logger: Logger, keyring: RequestStateKeyring | undefined) {
   const elector = new LeaderElector({
     client: options.client,
     namespace: options.leaseNamespace,
@@ -292,9 +325,20 @@ function startClusterRoles(options: ClusterOptions, gatewayClasses: readonly str
   const provisioner = options.provision
     ? new Provisioner({ client: options.client, logger, settings: options.provision, gatewayClasses, controllerName: MCPMUX_CONTROLLER_NAME, namespaces: options.namespaces })
     : undefined;
+  const keySecret = keyring
+    ? new RequestStateSecret({
+        client: options.client,
+        namespace: options.leaseNamespace,
+        name: options.requestStateSecret ?? DEFAULT_REQUEST_STATE_SECRET,
+        logger,
+        onKeys: (keys) => keyring.set(keys),
+      })
+    : undefined;
+  keySecret?.start();
   elector.on('change', (leading) => {
     statusWriter?.setEnabled(leading);
     provisioner?.setEnabled(leading);
+    keySecret?.setLeading(leading);
   });
   return {
     elector,
@@ -307,6 +351,7 @@ function startClusterRoles(options: ClusterOptions, gatewayClasses: readonly str
     async stop(): Promise<void> {
       statusWriter?.stop();
       await elector.stop();
+      await keySecret?.stop();
     },
   };
 }

@@ -5,6 +5,7 @@ import type { Logger } from '../shared/log.ts';
 import { MCPMUX_VERSION } from '../shared/version.ts';
 import { startHealthServer } from '../shared/ops/health-server.ts';
 import type { TlsMaterial } from '../shared/net/tls.ts';
+import { isLoopbackAddress } from '../shared/net/address.ts';
 import { ConfigClient } from './config/client.ts';
 import { compileRoutingTable } from './routing/table.ts';
 import { ProxyServer } from './server.ts';
@@ -115,6 +116,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     applied.reset();
     applied.set({ group: snapshot.group, version: snapshot.version }, 1);
   };
+  const applyRequestStateKeys = requestStateKeysFromControlPlane(options, server, logger);
   const config = new ConfigClient({
     controlPlane: options.controlPlane,
     nodeId: options.replicaId,
@@ -123,6 +125,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     tls: options.tls,
     tlsServerName: options.tlsServerName,
     apply,
+    applyRequestStateKeys,
     logger,
   });
   const health = await startHealthServer({
@@ -147,5 +150,38 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       config.close();
       await health.close();
     },
+  };
+}
+
+/**
+ * What the proxy does with the requestState keys its control plane sends (docs/security.md): with
+ * --request-state-key-file the file wins (said once); otherwise each new set replaces the keys in
+ * use (the old current key keeps opening its tokens until they expire). A control plane sends keys
+ * only over mTLS or loopback: a proxy dialling a plaintext one elsewhere says at start that it
+ * keeps a random key of its own. Keys are never logged.
+ */
+function requestStateKeysFromControlPlane(options: ProxyOptions, server: ProxyServer, logger: Logger): (keys: RequestStateKeys) => void {
+  if (options.requestStateKeys) {
+    let said = false;
+    return () => {
+      if (!said) logger.info('the control plane sent requestState keys; --request-state-key-file wins, so they are ignored');
+      said = true;
+    };
+  }
+  const host = options.controlPlane.replace(/^[a-z][a-z0-9+.-]*:\/\/\/?/i, '').replace(/:\d+$/, '');
+  if (!options.tls && !isLoopbackAddress(host)) {
+    logger.warn(
+      { controlPlane: options.controlPlane },
+      "plaintext control plane off loopback: it sends no requestState keys, so this replica seals 2026-07-28 retries with a random key of its own and a client's retry must come back to it (use mTLS, or --request-state-key-file)",
+    );
+  }
+  let applied: RequestStateKeys | undefined;
+  const same = (a: Uint8Array | undefined, b: Uint8Array | undefined): boolean => (a === undefined || b === undefined ? a === b : Buffer.compare(a, b) === 0);
+  return (keys) => {
+    // Every stream (each reconnect) carries the keys again: only a change is applied and said.
+    if (applied && same(applied.current, keys.current) && same(applied.previous, keys.previous)) return;
+    server.setRequestStateKeys(keys);
+    logger.info({ rotated: applied !== undefined, previous: keys.previous !== undefined }, "requestState keys from the control plane applied: every replica of this Gateway opens the others' tokens");
+    applied = { current: Uint8Array.from(keys.current), ...(keys.previous ? { previous: Uint8Array.from(keys.previous) } : {}) };
   };
 }

@@ -12,7 +12,7 @@ import { SnapshotCache } from '../snapshots/cache.ts';
 import { emptyState, reduceAll, type StateChange } from '../state/reducer.ts';
 import { appLabel, endpointSlice, namespaceName, service, syntheticCluster, type SyntheticSize } from '../translate/synthetic-cluster.ts';
 import { translate } from '../translate/translate.ts';
-import { discoveryResponseSerializer, ENCODED_SNAPSHOT, encodeSnapshotResponse, SnapshotEncoder } from './encode.ts';
+import { discoveryResponseSerializer, ENCODED_SNAPSHOT, encodeResponse, encodeSnapshotResponse, keysResponse, SnapshotEncoder } from './encode.ts';
 import { ProxyRegistry } from './proxies.ts';
 import { DiscoveryServer } from './server.ts';
 
@@ -180,6 +180,45 @@ test('responses without a shared encoding, and proto-loader serializing ours, bo
   assert.equal(deserialize(serialize(plain)), deserialize(plainSerialize(plain)));
   // proto-loader's own serializer, given one of our responses, ignores the extra symbol key.
   assert.equal(deserialize(plainSerialize(new SnapshotEncoder().response(s, '7'))).snapshot.version, s.version);
+});
+
+test('requestState keys: field 4 after the shared snapshot bytes, per response; the same bytes as proto-loader; never inside the snapshot part', () => {
+  const encoder = new SnapshotEncoder();
+  const serialize = discoveryResponseSerializer();
+  const s = snapshot(8000);
+  const a = { current: Buffer.alloc(32, 0xa1) };
+  const b = { current: Buffer.alloc(32, 0xb2), previous: Buffer.alloc(32, 0xc3) };
+  for (const [name, keys] of [['current only', a], ['current and previous', b], ['an empty previous (as protobufjs writes it)', { current: a.current, previous: Buffer.alloc(0) }]] as const) {
+    const ours = serialize(encoder.response(s, '42', keys));
+    const plain = plainSerialize({ versionInfo: s.version, nonce: '42', snapshot: s, requestStateKeys: keys });
+    assert.ok(ours.equals(plain), `${name}: the same bytes as proto-loader (${ours.length} and ${plain.length})`);
+    const decoded = deserialize(ours);
+    assert.ok(Buffer.from(decoded.requestStateKeys!.current).equals(keys.current), name);
+    assert.is(decoded.snapshot.version, s.version);
+  }
+  // The snapshot part, shared by every stream of a version, is the same whoever gets which keys.
+  const first = encoder.response(s, '1', a);
+  const second = encoder.response(s, '2', b);
+  assert.is(first[ENCODED_SNAPSHOT], second[ENCODED_SNAPSHOT]);
+  assert.is(first[ENCODED_SNAPSHOT], encoder.encode(s));
+  for (const key of [a.current, b.current, b.previous]) assert.is(encoder.encode(s).indexOf(key), -1, 'no key inside the snapshot bytes');
+  // Without keys, nothing of field 4.
+  assert.is(deserialize(serialize(encoder.response(s, '3'))).requestStateKeys, null);
+  // Lengths past one varint byte in the other fields do not move the keys.
+  assert.ok(encodeResponse('v'.repeat(300), 'ñ'.repeat(100), encoder.encode(s), b).equals(plainSerialize({ versionInfo: 'v'.repeat(300), nonce: 'ñ'.repeat(100), snapshot: s, requestStateKeys: b })));
+});
+
+test('a keys-only response: no snapshot, the version the proxy serves; the same bytes as proto-loader', () => {
+  const serialize = discoveryResponseSerializer();
+  const keys = { current: Buffer.alloc(32, 1), previous: Buffer.alloc(32, 2) };
+  const ours = serialize(keysResponse('abc123', '9', keys));
+  assert.ok(ours.equals(plainSerialize({ versionInfo: 'abc123', nonce: '9', requestStateKeys: keys } as unknown as DiscoveryResponse)));
+  const decoded = deserialize(ours);
+  assert.is(decoded.snapshot, null);
+  assert.is(decoded.versionInfo, 'abc123');
+  assert.ok(Buffer.from(decoded.requestStateKeys!.previous!).equals(keys.previous));
+  // A proxy that has accepted nothing yet: an empty version, still decodable.
+  assert.is(deserialize(serialize(keysResponse('', '1', keys))).versionInfo, '');
 });
 
 test('over gRPC: the service definition streams the shared encoding; every stream gets its own nonce and ACKs', async () => {

@@ -18,6 +18,11 @@
 // those that are the same), a route's by the Route. The version after one event is encoded from
 // a few thousand kept buffers plus the one backend that changed, not 10k targets.
 //
+// A response may also carry a Gateway's requestState keys (field 4, after the snapshot: protobuf
+// writes fields in number order). They are per stream, like the nonce, and never part of the shared
+// snapshot bytes: encodeResponse appends them to one stream's response only. A response carrying
+// only keys (no snapshot) is assembled the same way with an empty snapshot part.
+//
 // The bytes are exactly proto-loader's (protobufjs: fields in number order, every field present
 // written, defaults included): the common members are written here directly (Listener, Route,
 // Backend, Target without stdio), and anything else, or any value not of the exact type the
@@ -26,7 +31,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Backend, Snapshot } from '../../shared/config/types.ts';
 import { serviceDefinition } from '../../shared/proto/load.ts';
-import type { DiscoveryResponse } from '../../shared/proto/messages.ts';
+import type { DiscoveryResponse, RequestStateKeys } from '../../shared/proto/messages.ts';
 import { scratch, varintSize, writeBackend, writeListener, writeRoute, writeTarget, writeVarint, type Writer } from './proto-writer.ts';
 
 /** Marks a response whose snapshot part is already encoded (field 3, tag included). */
@@ -34,7 +39,8 @@ export const ENCODED_SNAPSHOT: unique symbol = Symbol('mcpmux.discovery.encodedS
 
 /**
  * A response as the discovery loop writes it: a plain DiscoveryResponse (so proto-loader's own
- * serializer still encodes it correctly) that also carries its snapshot's encoding for ours.
+ * serializer still encodes it correctly) that also carries its snapshot's encoding for ours. A
+ * keys-only response has no snapshot and an empty encoding.
  */
 export type OutgoingResponse = DiscoveryResponse & { [ENCODED_SNAPSHOT]?: Buffer };
 
@@ -64,11 +70,28 @@ export class SnapshotEncoder {
     return bytes;
   }
 
-  /** The response for one stream, carrying the shared encoding of its snapshot. */
-  response(snapshot: Snapshot, nonce: string): OutgoingResponse {
-    return { versionInfo: snapshot.version, nonce, snapshot, [ENCODED_SNAPSHOT]: this.encode(snapshot) };
+  /**
+   * The response for one stream, carrying the shared encoding of its snapshot, and this stream's
+   * requestState keys when given (encoded for this response alone).
+   */
+  response(snapshot: Snapshot, nonce: string, keys?: RequestStateKeys): OutgoingResponse {
+    const response: OutgoingResponse = { versionInfo: snapshot.version, nonce, snapshot, [ENCODED_SNAPSHOT]: this.encode(snapshot) };
+    if (keys) response.requestStateKeys = keys;
+    return response;
   }
 }
+
+/**
+ * A response that carries requestState keys and no snapshot: `versionInfo` is the version the proxy
+ * serves already (it ACKs with it), so nothing else changes on its side.
+ */
+export function keysResponse(versionInfo: string, nonce: string, keys: RequestStateKeys): OutgoingResponse {
+  return { versionInfo, nonce, snapshot: NO_SNAPSHOT, requestStateKeys: keys, [ENCODED_SNAPSHOT]: EMPTY };
+}
+
+const EMPTY = Buffer.alloc(0);
+/** No snapshot field at all (decoded as null; see DiscoveryResponse.snapshot). */
+const NO_SNAPSHOT = null as unknown as Snapshot;
 
 /**
  * `{snapshot}` as a DiscoveryResponse (field 3 only), assembled from the kept entries of its
@@ -97,16 +120,21 @@ export function discoveryResponseSerializer(): (value: OutgoingResponse) => Buff
   const serialize = discoveryMethod().responseSerialize as Serialize;
   return (value) => {
     const snapshot = value[ENCODED_SNAPSHOT];
-    return snapshot ? encodeResponse(value.versionInfo, value.nonce, snapshot) : serialize(value);
+    return snapshot ? encodeResponse(value.versionInfo, value.nonce, snapshot, value.requestStateKeys ?? undefined) : serialize(value);
   };
 }
 
-/** Fields 1 (version_info) and 2 (nonce) as length-delimited strings, then `snapshot`, in one buffer. */
-function encodeResponse(versionInfo: string, nonce: string, snapshot: Buffer): Buffer {
+/**
+ * Fields 1 (version_info) and 2 (nonce) as length-delimited strings, then `snapshot` (field 3, already
+ * encoded; empty for none), then `request_state_keys` (field 4) when given, in one buffer.
+ */
+export function encodeResponse(versionInfo: string, nonce: string, snapshot: Buffer, keys?: RequestStateKeys): Buffer {
   const versionLength = Buffer.byteLength(versionInfo);
   const nonceLength = Buffer.byteLength(nonce);
   const fieldSize = (length: number): number => (length === 0 ? 0 : 1 + varintSize(length) + length); // proto3 omits empty strings
-  const out = Buffer.allocUnsafe(fieldSize(versionLength) + fieldSize(nonceLength) + snapshot.length);
+  const keysLength = keys ? keysMessageLength(keys) : 0;
+  const keysSize = keys ? 1 + varintSize(keysLength) + keysLength : 0;
+  const out = Buffer.allocUnsafe(fieldSize(versionLength) + fieldSize(nonceLength) + snapshot.length + keysSize);
   let pos = 0;
   const writeString = (tag: number, text: string, length: number): void => {
     if (length === 0) return;
@@ -114,10 +142,30 @@ function encodeResponse(versionInfo: string, nonce: string, snapshot: Buffer): B
     pos = writeVarint(out, pos, length);
     pos += out.write(text, pos, length, 'utf8');
   };
+  const writeBytes = (tag: number, bytes: Uint8Array): void => {
+    out[pos++] = tag;
+    pos = writeVarint(out, pos, bytes.length);
+    out.set(bytes, pos);
+    pos += bytes.length;
+  };
   writeString(0x0a, versionInfo, versionLength); // field 1, wire type 2
   writeString(0x12, nonce, nonceLength); // field 2, wire type 2
   snapshot.copy(out, pos);
+  pos += snapshot.length;
+  if (keys) {
+    out[pos++] = 0x22; // field 4, wire type 2
+    pos = writeVarint(out, pos, keysLength);
+    // RequestStateKeys: current 1, previous 2; as protobufjs, a bytes field is written when set, even empty.
+    writeBytes(0x0a, keys.current);
+    if (keys.previous != null) writeBytes(0x12, keys.previous);
+  }
   return out;
+}
+
+/** The length of an encoded RequestStateKeys message. */
+function keysMessageLength(keys: RequestStateKeys): number {
+  const field = (bytes: Uint8Array): number => 1 + varintSize(bytes.length) + bytes.length;
+  return field(keys.current) + (keys.previous != null ? field(keys.previous) : 0);
 }
 
 // ---- The snapshot's pieces ----

@@ -3,9 +3,11 @@ import type { Snapshot } from '../../shared/config/types.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { DiscoveryRequest, DiscoveryResponse } from '../../shared/proto/messages.ts';
 import type { SnapshotCache } from '../snapshots/cache.ts';
-import { SnapshotEncoder, discoveryServiceDefinition } from './encode.ts';
+import { SnapshotEncoder, discoveryServiceDefinition, keysResponse } from './encode.ts';
 import type { ProxyRegistry } from './proxies.ts';
 import { certificateAllowsGroup, GATEWAY_URI_PREFIX } from '../../shared/net/tls.ts';
+import { requestStateKeyDelivery } from '../request-state/delivery.ts';
+import { sameKeys, type GroupKeys, type RequestStateKeySource } from '../request-state/keys.ts';
 
 /** Hooks for metrics and status; the stream loop itself only keeps protocol books. */
 export interface DiscoveryCallbacks {
@@ -20,6 +22,12 @@ export type DiscoveryStream = grpc.ServerDuplexStream<DiscoveryRequest, Discover
  * The xDS-style stream loop: one response in flight per stream; a request that echoes the
  * in-flight nonce is an ACK (or a NACK when it carries error_detail); any other nonce is stale and
  * ignored; a NACKed version is never re-sent until the group's version changes.
+ *
+ * With a key source, the group's requestState keys ride on the stream's first response and on the
+ * next response after they change: with the snapshot when one is due, else alone (the version the
+ * proxy serves, no snapshot; ACKed like any response, never counted as a push or an ACK of a
+ * version). Only over mTLS or loopback (request-state/delivery.ts); elsewhere never, said once per
+ * stream. The keys are no part of the snapshot, its version, the proxy registry or any log line.
  */
 export class DiscoveryServer {
   readonly #cache: SnapshotCache;
@@ -31,14 +39,26 @@ export class DiscoveryServer {
   readonly #encoder = new SnapshotEncoder();
 
   readonly #checkIdentity: boolean;
+  readonly #keys: RequestStateKeySource | undefined;
 
-  /** `checkIdentity`: with mTLS, a proxy may subscribe only to gateways its certificate names (shared/net/tls.ts). */
-  constructor(options: { cache: SnapshotCache; proxies: ProxyRegistry; logger: Logger; callbacks?: DiscoveryCallbacks; checkIdentity?: boolean }) {
+  /**
+   * `checkIdentity`: with mTLS, a proxy may subscribe only to gateways its certificate names (shared/net/tls.ts).
+   * `requestStateKeys`: where each group's requestState keys come from; none are sent without it.
+   */
+  constructor(options: {
+    cache: SnapshotCache;
+    proxies: ProxyRegistry;
+    logger: Logger;
+    callbacks?: DiscoveryCallbacks;
+    checkIdentity?: boolean;
+    requestStateKeys?: RequestStateKeySource | undefined;
+  }) {
     this.#cache = options.cache;
     this.#proxies = options.proxies;
     this.#logger = options.logger;
     this.#callbacks = options.callbacks ?? {};
     this.#checkIdentity = options.checkIdentity === true;
+    this.#keys = options.requestStateKeys;
   }
 
   /**
@@ -66,19 +86,58 @@ export class DiscoveryServer {
     let acked = '';
     let nacked = '';
     let nonceCounter = 0;
-    let inFlight: { nonce: string; version: string } | undefined;
+    /** `keysOnly`: a response that carried requestState keys and no snapshot. */
+    let inFlight: { nonce: string; version: string; keysOnly: boolean } | undefined;
     let unsubscribe: (() => void) | undefined;
+    let unsubscribeKeys: (() => void) | undefined;
     let closed = false;
+    /** The keys this stream was sent last, and whether newer ones wait for the next response. */
+    let keysSent: GroupKeys | undefined;
+    let keysPending = false;
 
     const pushIfNeeded = (): void => {
       if (closed || inFlight || !group) return;
       const snapshot: Snapshot | undefined = this.#cache.get(group);
-      if (!snapshot || snapshot.version === acked || snapshot.version === nacked) return;
+      const due = snapshot !== undefined && snapshot.version !== acked && snapshot.version !== nacked;
+      const keys = keysPending ? this.#keys?.keysFor(group) : undefined;
+      if (!due && !keys) return;
       const nonce = String(++nonceCounter);
-      inFlight = { nonce, version: snapshot.version };
-      stream.write(this.#encoder.response(snapshot, nonce));
+      if (keys) {
+        keysPending = false;
+        keysSent = keys;
+      }
+      if (!due) {
+        inFlight = { nonce, version: acked, keysOnly: true };
+        stream.write(keysResponse(acked, nonce, keys!));
+        return;
+      }
+      inFlight = { nonce, version: snapshot.version, keysOnly: false };
+      stream.write(this.#encoder.response(snapshot, nonce, keys));
       this.#proxies.update(nodeId, { sentVersion: snapshot.version });
       this.#callbacks.onPush?.(nodeId, group, snapshot.version);
+    };
+
+    /** Whether this stream may carry keys, decided once; the reason it may not is logged once. */
+    const watchKeys = (): void => {
+      const source = this.#keys;
+      if (!source) return;
+      const delivery = requestStateKeyDelivery(stream.getPeer(), stream.getAuthContext());
+      if (!delivery.send) {
+        this.#logger.warn(
+          { nodeId, group, reason: delivery.reason },
+          "requestState keys not sent to this proxy: it keeps a random key of its own, so a 2026-07-28 client's retry must come back to the replica that answered it",
+        );
+        return;
+      }
+      const refresh = (): void => {
+        const keys = source.keysFor(group);
+        if (keys && !sameKeys(keys, keysSent)) keysPending = true;
+      };
+      refresh();
+      unsubscribeKeys = source.subscribe(() => {
+        refresh();
+        pushIfNeeded();
+      });
     };
 
     const resolveGroup = (requested: string): string | undefined => {
@@ -108,6 +167,7 @@ export class DiscoveryServer {
         }
         group = resolved;
         this.#proxies.update(nodeId, { group });
+        watchKeys();
         unsubscribe = this.#cache.subscribe(group, (snapshot) => {
           if (snapshot && snapshot.version !== nacked) nacked = '';
           pushIfNeeded();
@@ -139,6 +199,13 @@ export class DiscoveryServer {
       }
       const answered = inFlight;
       inFlight = undefined;
+      if (answered.keysOnly) {
+        // Not a version: nothing to record or count. A proxy that predates the keys NACKs a
+        // response without a snapshot; it keeps its own key, and the keys are not sent again.
+        if (request.errorDetail) this.#logger.debug({ nodeId, group, error: request.errorDetail.message }, 'proxy did not take the requestState keys');
+        pushIfNeeded();
+        return;
+      }
       if (request.errorDetail) {
         nacked = answered.version;
         const error = `${request.errorDetail.code}: ${request.errorDetail.message}`;
@@ -157,6 +224,7 @@ export class DiscoveryServer {
       if (closed) return;
       closed = true;
       unsubscribe?.();
+      unsubscribeKeys?.();
       this.#streams.delete(stream);
       if (nodeId) {
         this.#proxies.update(nodeId, { connected: false });

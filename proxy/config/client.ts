@@ -3,7 +3,7 @@ import type { Snapshot } from '../../shared/config/types.ts';
 import { McpmuxError, errorMessage } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
 import { serviceClient } from '../../shared/proto/load.ts';
-import type { DiscoveryRequest, DiscoveryResponse } from '../../shared/proto/messages.ts';
+import type { DiscoveryRequest, DiscoveryResponse, RequestStateKeys } from '../../shared/proto/messages.ts';
 import { Backoff } from './backoff.ts';
 import type { TlsMaterial } from '../../shared/net/tls.ts';
 
@@ -18,6 +18,13 @@ export interface ConfigClientOptions {
   metadata?: Record<string, string>;
   /** Applies a snapshot; throwing NACKs it and keeps the last good one serving. */
   apply(snapshot: Snapshot): void;
+  /**
+   * Applies the requestState keys the control plane derived for this proxy's Gateway (32 bytes
+   * each; `previous` absent when there is none). Called before the snapshot they arrive with, and
+   * again for every stream (reconnects) and rotation. Without it the keys are dropped. A throw is
+   * logged; it never NACKs a snapshot.
+   */
+  applyRequestStateKeys?(keys: { current: Uint8Array; previous?: Uint8Array }): void;
   logger: Logger;
   backoff?: Backoff;
   /** mTLS to the control plane: the CA its certificate chains to, and this proxy's certificate. */
@@ -127,6 +134,14 @@ export class ConfigClient {
 
   #onResponse(stream: grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>, response: DiscoveryResponse): void {
     const { logger, nodeId, group } = this.#options;
+    if (response.requestStateKeys) {
+      this.#applyKeys(response.requestStateKeys);
+      if (!response.snapshot) {
+        // Keys alone: the snapshot served stays; ACK with its version.
+        stream.write(this.#request({ node: { id: nodeId, metadata: {} }, group, responseNonce: response.nonce, errorDetail: null }));
+        return;
+      }
+    }
     try {
       if (!response.snapshot) throw new McpmuxError('MCPMUX_CONFIG_INVALID', 'response carries no snapshot');
       if (response.snapshot.version !== response.versionInfo) {
@@ -142,6 +157,22 @@ export class ConfigClient {
       const message = errorMessage(error);
       logger.error({ code, version: response.versionInfo, error: message }, 'snapshot rejected (NACK); keeping the last good one');
       stream.write(this.#request({ node: { id: nodeId, metadata: {} }, group, responseNonce: response.nonce, errorDetail: { code, message } }));
+    }
+  }
+
+  /** Hands checked keys to applyRequestStateKeys; never logs them. */
+  #applyKeys(keys: RequestStateKeys): void {
+    const apply = this.#options.applyRequestStateKeys;
+    if (!apply) return;
+    const previous = keys.previous && keys.previous.length > 0 ? keys.previous : undefined;
+    if (keys.current?.length !== 32 || (previous !== undefined && previous.length !== 32)) {
+      this.#options.logger.error('requestState keys from the control plane are not 32-byte keys; ignored (the keys in use stay)');
+      return;
+    }
+    try {
+      apply(previous ? { current: keys.current, previous } : { current: keys.current });
+    } catch (error) {
+      this.#options.logger.error({ error: errorMessage(error) }, 'requestState keys from the control plane not applied; the keys in use stay');
     }
   }
 

@@ -20,10 +20,22 @@ export interface DiscoveryRequest {
   errorDetail: ErrorDetail | null;
 }
 
+/**
+ * A Gateway's requestState keys (discovery.proto RequestStateKeys): 32 bytes each. As decoded,
+ * `previous` is an empty Buffer when absent; as written, leave it out.
+ */
+export interface RequestStateKeys {
+  current: Uint8Array;
+  previous?: Uint8Array | undefined;
+}
+
 export interface DiscoveryResponse {
   versionInfo: string;
   nonce: string;
+  /** Null (as decoded) in a response that only carries requestStateKeys. */
   snapshot: Snapshot;
+  /** Only on the first response of a stream and when the keys change, and only over mTLS or loopback; never part of the snapshot. */
+  requestStateKeys?: RequestStateKeys | null;
 }
 
 export interface Timestamp {

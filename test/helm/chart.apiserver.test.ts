@@ -162,6 +162,10 @@ test('kubectl auth can-i: the ServiceAccount can do each thing the control plane
     ['update', 'leases.coordination.k8s.io/mcpmux-control-plane', '-n', NAMESPACE],
     ['get', 'leases.coordination.k8s.io/mcpmux-control-plane', '-n', NAMESPACE],
     ['get', 'configmaps/mcpmux-proxy-defaults', '-n', NAMESPACE],
+    // requestState master keys: the leader creates their Secret; every replica gets and watches it by name
+    ['create', 'secrets', '-n', NAMESPACE],
+    ['get', 'secrets/mcpmux-request-state', '-n', NAMESPACE],
+    ['watch', 'secrets/mcpmux-request-state', '-n', NAMESPACE],
     ['create', 'deployments.apps', '-n', TEAM],
     ['patch', 'deployments.apps', '-n', TEAM],
     ['delete', 'deployments.apps', '-n', TEAM],
@@ -172,6 +176,10 @@ test('kubectl auth can-i: the ServiceAccount can do each thing the control plane
   const denied = [
     ['get', 'secrets', '-n', TEAM],
     ['create', 'secrets', '-n', TEAM],
+    ['get', 'secrets/other', '-n', NAMESPACE],
+    ['update', 'secrets/mcpmux-request-state', '-n', NAMESPACE],
+    ['patch', 'secrets/mcpmux-request-state', '-n', NAMESPACE],
+    ['delete', 'secrets/mcpmux-request-state', '-n', NAMESPACE],
     ['list', 'configmaps', '-n', NAMESPACE],
     ['get', 'configmaps/other', '-n', NAMESPACE],
     ['get', 'configmaps/mcpmux-proxy-defaults', '-n', TEAM],
@@ -259,6 +267,11 @@ test('the real control plane as that ServiceAccount: leads, writes status, reads
   assert.is(pdb!.spec.minAvailable, 1);
   const tutorialArgs = (await getJson<{ spec: { template: { spec: { containers: Array<{ args: string[] }> } } } }>(['get', 'deployment', 'mcp-gateway', '-n', 'agentgateway-system']))!.spec.template.spec.containers[0]!.args.join(' ');
   assert.not.match(tutorialArgs, /--nats/, 'a class without parameters gets the flags only');
+
+  // The leader created the requestState keys' Secret, read it back and watches it, as that ServiceAccount.
+  const keys = await getJson<{ data: { current: string } }>(['get', 'secret', 'mcpmux-request-state', '-n', NAMESPACE]);
+  assert.is(Buffer.from(keys!.data.current, 'base64').length, 32);
+  await controlPlane.waitFor(/requestState master keys read from their Secret/, 10_000);
 
   assert.not.match(controlPlane.output(), /forbidden|\b403\b/i, controlPlane.output().split('\n').filter((l) => /forbidden|403/i.test(l)).slice(0, 5).join('\n'));
 });

@@ -50,6 +50,9 @@ const DEFAULT_NAMESPACE_RULES = [
   'coordination.k8s.io leases: create',
   'coordination.k8s.io leases/mcpmux-control-plane: get,update',
   'core configmaps/mcpmux-proxy-defaults: get',
+  // requestState master keys (kube/request-state-secret.ts): the leader creates the one Secret, every replica reads and watches it by name
+  'core secrets: create',
+  'core secrets/mcpmux-request-state: get,watch',
 ].sort();
 
 let defaults: KubeDoc[];
@@ -140,7 +143,12 @@ test('RBAC follows the options: no provisioning or status rules when those are o
     'gateway.networking.k8s.io referencegrants: list,watch',
     'mcpmux.dev mcpbackends: list,watch',
   ]);
-  assert.equal(rulesOf(one(docs, 'Role')), ['coordination.k8s.io leases/mcpmux-control-plane: get,update', 'coordination.k8s.io leases: create']);
+  assert.equal(rulesOf(one(docs, 'Role')), [
+    'coordination.k8s.io leases/mcpmux-control-plane: get,update',
+    'coordination.k8s.io leases: create',
+    'core secrets/mcpmux-request-state: get,watch',
+    'core secrets: create',
+  ]);
   assert.ok(container(one(docs, 'Deployment')).args!.includes('--no-provision'));
   assert.ok(container(one(docs, 'Deployment')).args!.includes('--no-write-status'));
 
@@ -175,6 +183,7 @@ test('the control plane: its arguments parse with the real CLI; leader election,
       classes: flags['gateway-class'],
       leaseNamespace: flags['leader-election-namespace'],
       leaseName: flags['leader-election-name'],
+      requestStateSecret: flags['request-state-secret'],
       identity: flags.identity,
       writeStatus: flags['write-status'],
       provision: flags.provision,
@@ -189,6 +198,7 @@ test('the control plane: its arguments parse with the real CLI; leader election,
       classes: 'mcpmux',
       leaseNamespace: NAMESPACE,
       leaseName: 'mcpmux-control-plane',
+      requestStateSecret: 'mcpmux-request-state',
       identity: 'mcpmux-control-plane-abc12',
       writeStatus: true,
       provision: true,
@@ -347,10 +357,15 @@ test('NOTES: how to connect (port-forward to the Gateway\'s Service, the /mcp UR
   assert.match(notes, /grpcurl -plaintext 127\.0\.0\.1:18000 list/);
   assert.match(notes, /kubectl get gatewayclass mcpmux /);
   assert.not.match(notes, /WARNING/);
-  assert.match(await renderNotes(['--set', 'proxy.replicas=3']), /WARNING: proxies run more than one replica without NATS/);
+  assert.match(notes, /Secret mcpmux-system\/mcpmux-request-state/);
+  assert.not.match(notes, /Without mTLS/, 'one proxy replica: nothing to share');
+  const replicated = await renderNotes(['--set', 'proxy.replicas=3']);
+  assert.match(replicated, /WARNING: proxies run more than one replica without NATS/);
+  assert.match(replicated, /Without mTLS \(tls\.enabled\) no proxy gets them/);
   const secured = await renderNotes(['-f', ALL_ON_VALUES]);
   assert.match(secured, /grpcurl -cacert ca\.crt -cert client\.crt -key client\.key -servername mcpmux-control-plane\.mcpmux-system\.svc 127\.0\.0\.1:18000 list/);
   assert.match(secured, /Secret mcpmux-proxy-tls/);
+  assert.not.match(secured, /Without mTLS/);
   assert.match(secured, /never install agentgateway itself/);
 });
 

@@ -29,6 +29,11 @@
 {{- end }}
 {{- end }}
 
+{{/* The Secret of the requestState master keys, in the release namespace (the leader creates it; docs/security.md). */}}
+{{- define "mcpmux.requestState.secretName" -}}
+{{- printf "%s-request-state" (include "mcpmux.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
 {{/* The GatewayClass's parameters ConfigMap. */}}
 {{- define "mcpmux.proxyDefaults.name" -}}
 {{- printf "%s-proxy-defaults" (include "mcpmux.fullname" .) | trunc 63 | trimSuffix "-" }}

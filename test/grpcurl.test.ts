@@ -46,7 +46,7 @@ test('GetSnapshot returns the tutorial snapshot as JSON', async () => {
   };
   assert.match(snapshot.version, /^[0-9a-f]{16}$/);
   assert.is(snapshot.group, 'agentgateway-system/mcp-gateway');
-  assert.equal(snapshot.targets.map((t) => t.name).sort(), ['mcp-server-everything-3001', 'mcp-website-fetcher-80']);
+  assert.equal(snapshot.targets.map((t) => t.name).sort(), ['mcp-modern-demo-3701', 'mcp-server-everything-3001', 'mcp-website-fetcher-80']);
   assert.equal(snapshot.routes.map((r) => r.pathPrefix), ['/mcp']);
   const versions = JSON.parse(await call('-d', JSON.stringify({ group: snapshot.group }), address, 'mcpmux.v1.AdminService/ListVersions')) as { versions: { version: string }[] };
   assert.is(versions.versions[0]?.version, snapshot.version);

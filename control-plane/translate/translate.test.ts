@@ -2,7 +2,8 @@
 // snapshots and statuses. UPDATE_GOLDEN=1 rewrites the expected part from the current translator;
 // review the diff like any other change. Cases translate as the files source does (its gateway
 // classes, stdio targets allowed); a line "# Options: {allowStdio: false}" in the input changes that.
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
@@ -78,13 +79,21 @@ test('the tutorial exposes the tutorial target names, dialled at the local stand
   assert.equal(statuses.flatMap((s) => s.conditions.filter((c) => c.status === 'False' && c.type !== 'Conflicted')), []);
 });
 
-test('deploy/examples/tutorial is the tutorial case: same snapshot', async () => {
+test('deploy/examples/tutorial is the tutorial case (its modern demo aside): same snapshot', async () => {
   const input = readFileSync(join(DATA, 'tutorial.yaml'), 'utf8').split(OUTPUT_MARKER)[0]!;
   const golden = run(input, 'tutorial.yaml');
-  const dir = fileURLToPath(new URL('../../deploy/examples/tutorial/', import.meta.url));
-  const report = await validateDir(dir, { gatewayClasses: DEFAULT_FILES_GATEWAY_CLASSES });
-  assert.ok(report.ok, report.report);
-  assert.ok(report.report.includes(`version ${golden.snapshots[0]!.version}`), report.report);
+  const examples = fileURLToPath(new URL('../../deploy/examples/tutorial/', import.meta.url));
+  // The folder adds one file to the tutorial: the 2026-07-28 demo npm start federates too.
+  assert.equal(readdirSync(examples).filter((f) => f.endsWith('.yaml')).sort(), ['local-endpoints.yaml', 'modern-demo.yaml', 'tutorial.yaml']);
+  const dir = mkdtempSync(join(tmpdir(), 'mcpmux-tutorial-case-'));
+  try {
+    for (const file of ['tutorial.yaml', 'local-endpoints.yaml']) copyFileSync(join(examples, file), join(dir, file));
+    const report = await validateDir(dir, { gatewayClasses: DEFAULT_FILES_GATEWAY_CLASSES });
+    assert.ok(report.ok, report.report);
+    assert.ok(report.report.includes(`version ${golden.snapshots[0]!.version}`), report.report);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();

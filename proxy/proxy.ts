@@ -7,6 +7,7 @@ import { startHealthServer } from '../shared/ops/health-server.ts';
 import type { TlsMaterial } from '../shared/net/tls.ts';
 import { isLoopbackAddress } from '../shared/net/address.ts';
 import { ConfigClient } from './config/client.ts';
+import { ERA_METADATA_PREFIX } from '../shared/admin/proxy-metadata.ts';
 import { compileRoutingTable } from './routing/table.ts';
 import { ProxyServer } from './server.ts';
 import { Fleet } from './fleet/fleet.ts';
@@ -128,6 +129,8 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     applyRequestStateKeys,
     logger,
   });
+  // `mcpmux proxies` shows what each upstream was found to speak.
+  server.onUpstreamEra((target, era) => config.report({ [`${ERA_METADATA_PREFIX}${target}`]: era }));
   const health = await startHealthServer({
     address: options.address,
     port: options.httpPort,

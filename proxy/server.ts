@@ -137,6 +137,7 @@ export class ProxyServer {
   readonly #modernUpstreams: ModernUpstreams;
   readonly #requestState: RequestStateCodec;
   readonly #listen: ListenStreams;
+  readonly #eraListeners: Array<(target: string, era: 'legacy' | 'modern') => void> = [];
   #table: RoutingTable | undefined;
   #port: number | undefined;
   /** Requests being answered now, streams of the session excepted (what a drain waits for). */
@@ -148,7 +149,14 @@ export class ProxyServer {
     const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
     this.#options = { ...DEFAULTS, serverInfo: { name: 'mcpmux', version: MCPMUX_VERSION }, ...defined } as ResolvedOptions;
     this.#logger = options.logger;
-    this.#pool = new UpstreamPool({ keepAliveTimeoutMs: this.#options.upstreamKeepAliveMs, logger: this.#logger, ...(options.metrics ? { onEra: (target: string, era: 'legacy' | 'modern') => options.metrics?.upstreamEra(target, era) } : {}) });
+    this.#pool = new UpstreamPool({
+      keepAliveTimeoutMs: this.#options.upstreamKeepAliveMs,
+      logger: this.#logger,
+      onEra: (target: string, era: 'legacy' | 'modern') => {
+        options.metrics?.upstreamEra(target, era);
+        for (const listener of this.#eraListeners) listener(target, era);
+      },
+    });
     const fleet = options.fleet;
     this.#sessions = new SessionRegistry({
       logger: this.#logger,
@@ -290,6 +298,11 @@ export class ProxyServer {
     }
     this.#listen.applied(table);
     this.#logger.info({ version: table.version, routes: table.routes.length }, 'routing table applied');
+  }
+
+  /** Told each upstream era verdict (target name, era), e.g. to report it to the control plane. */
+  onUpstreamEra(listener: (target: string, era: 'legacy' | 'modern') => void): void {
+    this.#eraListeners.push(listener);
   }
 
   /** New requestState keys (from the control plane, or a rotated key file): the previous one still opens its tokens. */

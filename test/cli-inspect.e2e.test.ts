@@ -64,6 +64,13 @@ test('snapshot history and diff follow a change; proxies shows the ACKed version
     assert.match(diff.stdout, /upsert\s+Service\s+agentgateway-system\/cli-extra/, 'and the event that made it');
     await until(async () => (await mcpmux('proxies', ...cp)).stdout.includes(latest), 'the proxy ACKed the new version', 10_000);
     assert.match((await mcpmux('proxies', ...cp)).stdout, /proxy-1\s+agentgateway-system\/mcp-gateway\s+yes/);
+    // A session makes the proxy find out its upstreams' eras, and it reports them.
+    const client = await stack.connect();
+    await client.listTools();
+    await client.close();
+    await until(async () => (await mcpmux('proxies', ...cp)).stdout.includes('mcp-server-everything-3001=legacy'), 'the upstream eras in mcpmux proxies', 10_000);
+    const json = JSON.parse((await mcpmux('proxies', ...cp, '--output', 'json')).stdout) as Array<{ metadata: Record<string, string> }>;
+    assert.is(json[0]!.metadata['era.mcp-server-everything-3001'], 'legacy');
   } finally {
     stack.removeFile('cli-extra.yaml');
   }

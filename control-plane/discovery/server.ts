@@ -193,6 +193,9 @@ export class DiscoveryServer {
 
     const onRequest = (request: DiscoveryRequest): void => {
       if (!nodeId) return onFirstRequest(request);
+      // A proxy reports facts that changed (its upstreams' eras) in its node metadata, on any request.
+      const metadata = request.node?.metadata;
+      if (metadata && Object.keys(metadata).length > 0) this.#proxies.update(nodeId, { metadata: { ...this.#proxies.get(nodeId)?.metadata, ...metadata } });
       if (!inFlight || request.responseNonce !== inFlight.nonce) {
         this.#logger.debug({ nodeId, nonce: request.responseNonce }, 'stale nonce ignored');
         return;

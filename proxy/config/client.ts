@@ -53,6 +53,8 @@ export class ConfigClient {
   #stream: grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse> | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   #stopped = false;
+  /** What report() added to the node metadata. */
+  #reported: Record<string, string> = {};
   readonly #firstApplied: Promise<void>;
   #resolveFirstApplied!: () => void;
 
@@ -86,6 +88,18 @@ export class ConfigClient {
     this.#connect();
   }
 
+  /**
+   * Tells the control plane facts that changed since connecting (e.g. each upstream's era): merged
+   * into the node metadata `mcpmux proxies` shows. Sent as a request with no nonce, which the
+   * discovery loop takes as no ACK; kept for the next stream if none is open.
+   */
+  report(metadata: Record<string, string>): void {
+    this.#reported = { ...this.#reported, ...metadata };
+    if (!this.#state.connected || !this.#stream) return;
+    const { nodeId, group } = this.#options;
+    this.#stream.write(this.#request({ node: { id: nodeId, metadata: { ...this.#options.metadata, ...this.#reported } }, group, responseNonce: '', errorDetail: null }));
+  }
+
   close(): void {
     this.#stopped = true;
     clearTimeout(this.#retryTimer);
@@ -99,7 +113,7 @@ export class ConfigClient {
     this.#stream = stream;
     let ended = false;
     const { nodeId, group, metadata = {} } = this.#options;
-    stream.write(this.#request({ node: { id: nodeId, metadata }, group, responseNonce: '', errorDetail: null }));
+    stream.write(this.#request({ node: { id: nodeId, metadata: { ...metadata, ...this.#reported } }, group, responseNonce: '', errorDetail: null }));
 
     const connected = (): void => {
       if (this.#state.connected) return;

@@ -3,6 +3,7 @@
 // control plane never sends their values on this API.
 import { stringify } from 'yaml';
 import { AdminClient } from '../admin/client.ts';
+import { upstreamEras } from '../admin/proxy-metadata.ts';
 import { McpmuxError, errorMessage } from '../errors.ts';
 import { loadTls } from '../net/tls.ts';
 import type { Timestamp } from '../proto/messages.ts';
@@ -128,8 +129,8 @@ export const proxiesCommand: Command = {
       });
       print(flags, proxies, () =>
         table(
-          ['proxy', 'group', 'connected', 'acked version', 'sent version', 'last NACK', 'last seen'],
-          proxies.map((p) => [p.nodeId, p.group, p.connected ? 'yes' : 'no', p.ackedVersion, p.sentVersion, p.lastNackError ? `${p.lastNackVersion}: ${p.lastNackError}` : '', time(p.lastSeen)]),
+          ['proxy', 'group', 'connected', 'acked version', 'sent version', 'last NACK', 'last seen', 'upstream eras'],
+          proxies.map((p) => [p.nodeId, p.group, p.connected ? 'yes' : 'no', p.ackedVersion, p.sentVersion, p.lastNackError ? `${p.lastNackVersion}: ${p.lastNackError}` : '', time(p.lastSeen), upstreamEras(p.metadata)]),
         ),
       );
       return 0;

@@ -53,9 +53,17 @@ export class SseStream {
     return this.#write(`event: ${event}\n${id === undefined ? '' : `id: ${id}\n`}data: ${data}\n\n`);
   }
 
-  /** An event with an id and no data: gives the client a cursor before anything else happens. */
-  prime(id: string): boolean {
-    return this.#write(`id: ${id}\ndata: \n\n`);
+  /**
+   * An event with an id and no data: gives the client a cursor before anything else happens, and
+   * with `retryMs` how long to wait before it resumes a stream that closed (SEP-1699).
+   */
+  prime(id: string, retryMs?: number): boolean {
+    return this.#write(retryMs === undefined ? `id: ${id}\ndata: \n\n` : `id: ${id}\nretry: ${Math.round(retryMs)}\ndata: \n\n`);
+  }
+
+  /** A `retry:` hint alone (no event is dispatched): sent before closing a stream the client is to resume. */
+  retry(retryMs: number): boolean {
+    return this.#write(`retry: ${Math.round(retryMs)}\n\n`);
   }
 
   end(): void {

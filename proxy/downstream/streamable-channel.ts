@@ -4,7 +4,10 @@
 // lost a stream resumes it with `Last-Event-ID`; messages sent while no GET is connected wait in
 // the store for the next one. A request that may be answered as SSE is held undecided at first:
 // if its answer comes before any related message and within `sseAfterMs`, it goes out as plain
-// JSON (one write, the fast path); otherwise the response becomes an event stream.
+// JSON (one write, the fast path); otherwise the response becomes an event stream. A 2025-11-25
+// client's stream starts with a priming event (an id, no data, a `retry:` hint); such a stream may
+// be closed before its answer (pauseRequest: the upstream did so, SEP-1699 polling) and the client
+// comes back for the rest with GET + Last-Event-ID.
 import type { ServerResponse } from 'node:http';
 import type { JSONRPCMessage, JSONRPCResponse, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { McpmuxError } from '../../shared/errors.ts';
@@ -22,6 +25,8 @@ export interface StreamableChannelOptions {
   onSlowClient?: () => void;
   /** How long a request may stay undecided (JSON or SSE) before its stream opens. Default 100 ms. */
   sseAfterMs?: number;
+  /** The `retry:` hint of priming events: how long a client waits before resuming a closed stream. Default 1 s. */
+  retryMs?: number;
   /** In a fleet: the standalone stream lives in the shared buffer, and whoever holds it owns the session. */
   fleet?: FleetStreamLink;
 }
@@ -32,11 +37,14 @@ interface RequestStream {
   conn: SseStream | undefined;
   /** The client holds a cursor on it (an event id reached it), so it can come back for the rest. */
   resumable: boolean;
+  /** Primed (a 2025-11-25 client): the client resumes a stream that closes before its answer. */
+  primed: boolean;
   /** Not decided yet: answered as JSON if the answer comes first, else opened as SSE. */
   held: { res: ServerResponse; prime: boolean; onAbandoned: () => void; timer: NodeJS.Timeout } | undefined;
 }
 
 const DEFAULT_SSE_AFTER_MS = 100;
+const DEFAULT_RETRY_MS = 1_000;
 
 /** The standalone (GET) stream's key; request streams are `r1`, `r2`, ... */
 const STANDALONE = 'g';
@@ -77,15 +85,17 @@ export class StreamableChannel implements ClientChannel {
 
   /**
    * Request `id` may be answered as an SSE stream on `res`: held undecided until a related message
-   * or `sseAfterMs` opens the stream. `prime` then sends an id-only first event (2025-11-25
-   * clients), so the client can resume even before anything else is written. `onAbandoned` runs if
-   * the client goes away while it cannot resume: nobody will ever read the answer.
+   * or `sseAfterMs` (the channel's unless given; 0 opens it now) opens the stream. `prime` then sends
+   * an id-only first event with a retry hint (2025-11-25 clients), so the client can resume even
+   * before anything else is written. `onAbandoned` runs if the client goes away while it cannot
+   * resume: nobody will ever read the answer.
    */
-  openRequestStream(id: RequestId, res: ServerResponse, options: { prime: boolean; onAbandoned: () => void }): void {
+  openRequestStream(id: RequestId, res: ServerResponse, options: { prime: boolean; onAbandoned: () => void; sseAfterMs?: number }): void {
     const n = this.#nextKey++;
     const key = this.#options.fleet ? this.#options.fleet.requestStreamKey(n, id) : `r${n}`;
-    const stream: RequestStream = { key, seq: 0, conn: undefined, resumable: false, held: undefined };
-    const timer = setTimeout(() => this.#open(stream), this.#options.sseAfterMs ?? DEFAULT_SSE_AFTER_MS);
+    const stream: RequestStream = { key, seq: 0, conn: undefined, resumable: false, primed: options.prime, held: undefined };
+    const after = options.sseAfterMs ?? this.#options.sseAfterMs ?? DEFAULT_SSE_AFTER_MS;
+    const timer = setTimeout(() => this.#open(stream), after);
     stream.held = { res, prime: options.prime, onAbandoned: options.onAbandoned, timer };
     res.once('close', () => {
       if (stream.held?.res === res && !res.writableFinished) {
@@ -96,6 +106,7 @@ export class StreamableChannel implements ClientChannel {
     });
     this.#requests.set(id, stream);
     this.#streams.set(stream.key, stream);
+    if (after <= 0) this.#open(stream);
   }
 
   /** Related messages of a request answered as JSON go to the standalone stream. */
@@ -127,6 +138,27 @@ export class StreamableChannel implements ClientChannel {
       conn.onClose(() => this.#options.store.dropStream(this.#options.sessionId, stream.key));
       conn.end();
     }
+    return true;
+  }
+
+  /**
+   * The server side of request `id` went quiet on purpose (the upstream closed its stream before
+   * answering and will be polled, SEP-1699): the client's stream does the same, so the client polls
+   * too. Its connection closes after a `retry:` hint; what comes next (the answer included) is stored
+   * and waits for the client's GET with Last-Event-ID. Only a primed stream (a 2025-11-25 client,
+   * which resumes) is closed, and not in a fleet (the client's GET might reach a replica that cannot
+   * continue the stream while this one still runs it). True if the client's stream was closed.
+   */
+  pauseRequest(id: RequestId, retryMs: number): boolean {
+    if (this.#closed || this.#options.fleet) return false;
+    const stream = this.#requests.get(id);
+    if (!stream?.primed) return false;
+    if (stream.held) this.#open(stream);
+    const conn = stream.conn;
+    if (!conn?.open || !stream.resumable) return false;
+    stream.conn = undefined;
+    conn.retry(retryMs);
+    conn.end();
     return true;
   }
 
@@ -250,7 +282,7 @@ export class StreamableChannel implements ClientChannel {
       if (stream.conn === conn && this.#streams.has(stream.key) && !stream.resumable) held.onAbandoned();
     });
     if (held.prime) {
-      conn.prime(eventId(stream.key, ++stream.seq));
+      conn.prime(eventId(stream.key, ++stream.seq), this.#options.retryMs ?? DEFAULT_RETRY_MS);
       stream.resumable = true;
     }
   }

@@ -162,10 +162,11 @@ export class StreamableHttpEndpoint {
     }
     const abort = new AbortController();
     const abandon = (): void => abort.abort(refuse('MCPMUX_REQUEST_CANCELLED', 'the client closed the connection'));
-    if (sse && wantsStream(request)) {
-      // 2025-11-25 clients take an id-only first event; older ones may not.
-      const prime = (session.protocolVersion ?? '') >= '2025-11-25';
-      channel.openRequestStream(request.id, res, { prime, onAbandoned: abandon });
+    // 2025-11-25 clients take an id-only first event (older ones may not) and resume a stream that
+    // broke: each of their requests is a resumable stream from the start, as the SDK's server does.
+    const prime = (session.protocolVersion ?? '') >= '2025-11-25';
+    if (sse && (prime || wantsStream(request))) {
+      channel.openRequestStream(request.id, res, prime ? { prime, onAbandoned: abandon, sseAfterMs: 0 } : { prime, onAbandoned: abandon });
     } else {
       channel.trackJsonRequest(request.id);
       // A client that hangs up abandons its request; the upstream is told (notifications/cancelled).

@@ -105,10 +105,26 @@ test('a 2024-11-05 client with upstreams on 2025-03-26 (rec) and newer (server-e
   assert.equal(call.map((r) => r.protocolVersion), ['2025-03-26']);
 });
 
-test('streamable HTTP: a call answered fast is JSON; one that talks first or takes a while is SSE; without SSE in Accept, JSON', async () => {
+test('streamable HTTP: a 2025-11-25 client gets every answer as a resumable stream (priming event first), as the SDK server does', async () => {
   const client = await connectClient(`${base}/mcp`, cleanup);
   const sessionId = (client.transport as { sessionId?: string }).sessionId!;
   const headers = { 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' };
+  const fast = await postJson(`${base}/mcp`, { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: `${REC}_echo`, arguments: { text: 'how' } } }, headers);
+  assert.match(fast.contentType, /^text\/event-stream/);
+  const events = fast.events();
+  assert.equal(events.map((e) => (e.data === '' ? 'priming' : 'answer')), ['priming', 'answer']);
+  assert.ok(events[0]!.id, 'the priming event carries the resumption cursor');
+  const asJson = await postJson(`${base}/mcp`, { jsonrpc: '2.0', id: 8, method: 'tools/list' }, { ...headers, accept: 'application/json' });
+  assert.match(asJson.contentType, /^application\/json/);
+});
+
+test('streamable HTTP (before 2025-11-25): a call answered fast is JSON; one that talks first or takes a while is SSE; without SSE in Accept, JSON', async () => {
+  const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/sdk/client/streamableHttp.js');
+  const client = new Client({ name: 'older', version: '1' });
+  await client.connect(askingFor('2025-06-18', new StreamableHTTPClientTransport(new URL(`${base}/mcp`))));
+  cleanup.add(() => client.close());
+  const sessionId = (client.transport as { sessionId?: string }).sessionId!;
+  const headers = { 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18' };
   const echo = { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: `${REC}_echo`, arguments: { text: 'how' } } };
   const fast = await postJson(`${base}/mcp`, echo, headers);
   assert.match(fast.contentType, /^application\/json/);
@@ -118,11 +134,10 @@ test('streamable HTTP: a call answered fast is JSON; one that talks first or tak
   const talking = await postJson(`${base}/mcp`, log, headers);
   assert.match(talking.contentType, /^text\/event-stream/);
   const events = talking.events();
-  assert.equal(events.map((e) => (e.data === '' ? 'priming' : JSON.parse(e.data).method ?? 'answer')), ['priming', 'notifications/message', 'answer']);
-  // Slow and silent: the stream opens anyway (a resumption cursor for the client, keep-alives).
+  assert.equal(events.map((e) => JSON.parse(e.data).method ?? 'answer'), ['notifications/message', 'answer']);
+  // Slow and silent: the stream opens anyway (keep-alives, and the events carry ids to resume from).
   const slow = await postJson(`${base}/mcp`, { jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: `${REC}_slow`, arguments: { ms: 300 } } }, headers);
   assert.match(slow.contentType, /^text\/event-stream/);
-  assert.ok(slow.events()[0]!.id);
   const asJson = await postJson(`${base}/mcp`, { ...log, id: 10 }, { ...headers, accept: 'application/json' });
   assert.match(asJson.contentType, /^application\/json/);
   assert.equal(asJson.json<{ id: number; result: { content: Array<{ text: string }> } }>().result.content[0]!.text, 'rec: logged');

@@ -12,6 +12,12 @@ export interface ClientChannel {
   send(message: JSONRPCMessage, relatedTo?: RequestId): boolean;
   /** A standalone stream (GET, legacy SSE) is attached now: the client is around, not idle. */
   readonly connected: boolean;
+  /**
+   * The upstream answering client request `id` closed its stream to be polled (SEP-1699): the
+   * channel may close the client's stream for it too (with `retryMs` as the client's retry hint)
+   * and keep the rest for the client's resumption. Optional: a channel may keep its stream open.
+   */
+  pauseRequest?(id: RequestId, retryMs: number): boolean;
   /** Ends every stream of the session and forgets what was held for replay. */
   close(): void;
 }

@@ -25,6 +25,8 @@ export interface TargetConnectionsOptions {
   onMessage?: (target: string, upstream: UpstreamConnection, message: UpstreamMessage, relatedTo: RequestId | undefined) => void;
   /** A connected target re-initialized its upstream session (it had lost it). */
   onReinitialized?: (target: string) => void;
+  /** An upstream ended a request's SSE stream before answering (see UpstreamOptions.onStreamPaused). */
+  onStreamPaused?: (target: string, relatedTo: RequestId | undefined, retryMs: number) => void;
   /** Runs after each new handshake, before the connection is used (re-applies session state). */
   afterConnect?: (target: CompiledTarget, session: UpstreamConnection) => Promise<void>;
   /**
@@ -212,7 +214,7 @@ export class TargetConnections {
   }
 
   #upstreamOptions(target: CompiledTarget, endpoint: UpstreamOptions['endpoint'], session: () => UpstreamConnection): UpstreamOptions {
-    const { onMessage, onReinitialized, listening } = this.#options;
+    const { onMessage, onReinitialized, onStreamPaused, listening } = this.#options;
     return {
       dispatcher: this.#options.pool.dispatcher,
       target: target.name,
@@ -220,6 +222,7 @@ export class TargetConnections {
       logger: this.#options.logger,
       ...(onMessage ? { onMessage: (message: UpstreamMessage, relatedTo: RequestId | undefined) => onMessage(target.name, session(), message, relatedTo) } : {}),
       ...(onReinitialized ? { onReinitialized: () => onReinitialized(target.name) } : {}),
+      ...(onStreamPaused ? { onStreamPaused: (relatedTo: RequestId | undefined, retryMs: number) => onStreamPaused(target.name, relatedTo, retryMs) } : {}),
       ...(listening && !target.stdio ? { listen: listening() } : {}),
     };
   }

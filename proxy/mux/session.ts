@@ -153,6 +153,10 @@ export class MuxSession {
       initializeTimeoutMs: options.initializeTimeoutMs,
       retryAfterMs: options.targetRetryMs,
       onMessage: (target, upstream, message, relatedTo) => this.#relay.relay(target, upstream, message, relatedTo),
+      // The upstream polls (SEP-1699): the client's stream for that request may poll too.
+      onStreamPaused: (_target, relatedTo, retryMs) => {
+        if (relatedTo !== undefined) this.channel.pauseRequest?.(relatedTo, retryMs);
+      },
       onReinitialized: (target) => {
         this.#logger.info({ target }, 'target re-initialized; telling the client its lists may have changed');
         this.#names.invalidate();

@@ -32,6 +32,11 @@ export interface UpstreamOptions {
   onReinitialized?: () => void;
   /** Open the upstream's GET stream (streamable HTTP, stateful upstreams). Default: when onMessage is given. */
   listen?: boolean;
+  /**
+   * The upstream ended the SSE stream of the request `relatedTo` names before answering it (SEP-1699
+   * polling); the connection resumes it after `retryMs` (streamable HTTP only).
+   */
+  onStreamPaused?: (relatedTo: RequestId | undefined, retryMs: number) => void;
 }
 
 export interface RequestOptions {

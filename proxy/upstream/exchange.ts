@@ -3,6 +3,11 @@
 // `text/event-stream`), or "your session is gone". Notifications and server→client requests seen
 // on an SSE response are handed to callbacks. Errors are McpmuxErrors naming the target.
 //
+// An upstream with a session may end a request's SSE stream before the response once it sent an
+// event with an id (SEP-1699 polling, 2025-11-25): we then wait its `retry:` hint and resume the
+// stream with GET + Last-Event-ID, as often as the resumed streams make progress, until the
+// response comes (or the caller's timeout or abort ends the exchange).
+//
 // This is the proxy's hot path, so it speaks undici's dispatch API directly: the body is collected
 // (or parsed as SSE) in the handler, without a Readable stream per response, and the caller aborts
 // it through `abort()` rather than an AbortSignal composed per request.
@@ -34,6 +39,11 @@ export interface ExchangeRequest {
   headers: Readonly<Record<string, string>>;
   onNotification?: (message: JSONRPCNotification) => void;
   onServerRequest?: (message: JSONRPCRequest) => void;
+  /**
+   * The upstream ended the response stream before the response (SEP-1699 polling): it is resumed
+   * (GET + Last-Event-ID) after `retryMs`.
+   */
+  onPause?: (retryMs: number) => void;
 }
 
 /** An exchange under way: its outcome, and a way to give up on it (timeout, cancel, close). */
@@ -49,6 +59,14 @@ const DRAIN_AFTER_RESPONSE_MS = 1_000;
 const ERROR_BODY_LIMIT = 8 * 1024;
 /** A JSON answer larger than this is refused (a runaway upstream must not exhaust the proxy). */
 const MAX_JSON_BODY_BYTES = 64 * 1024 * 1024;
+/** Wait before resuming a stream whose server gave no `retry:` hint (the SDK client's first delay). */
+const DEFAULT_RESUME_DELAY_MS = 1_000;
+/** A server's `retry:` hint is honoured up to this: a request must not sit idle longer on its say-so. */
+const MAX_RESUME_DELAY_MS = 5_000;
+/** Resumptions in a row that brought no new event before we give up on the stream. */
+const MAX_IDLE_RESUMES = 5;
+/** Statuses of a resumption that are tried again (within MAX_IDLE_RESUMES) rather than final. */
+const RETRY_RESUME_STATUSES = new Set([409, 502, 503, 504]);
 
 /** The headers of every POST to an upstream with this session id and protocol version. */
 export function postHeaders(
@@ -91,6 +109,18 @@ export function exchange(request: ExchangeRequest): Exchange {
 
 type Mode = 'json' | 'sse' | 'error' | 'discard';
 
+/** The headers of a resumption: the POST's (session, version, credential, trace), for an event stream. */
+function resumeHeaders(post: Readonly<Record<string, string>>, lastEventId: string): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(post)) {
+    const lower = name.toLowerCase();
+    if (lower !== 'content-type' && lower !== 'accept' && lower !== 'last-event-id') headers[name] = value;
+  }
+  headers.accept = 'text/event-stream';
+  headers['last-event-id'] = lastEventId;
+  return headers;
+}
+
 class ExchangeHandler implements Dispatcher.DispatchHandler, Exchange {
   readonly outcome: Promise<ExchangeOutcome>;
   readonly #request: ExchangeRequest;
@@ -107,6 +137,12 @@ class ExchangeHandler implements Dispatcher.DispatchHandler, Exchange {
   #chunks: Buffer[] = [];
   #size = 0;
   #sse: { parser: SseParser; decoder: StringDecoder; drainTimer: NodeJS.Timeout | undefined } | undefined;
+  /** Set while the response stream is being resumed (GET + Last-Event-ID) rather than POSTed. */
+  #resuming = false;
+  /** Resumptions in a row without a new event, and the event id the last one started from. */
+  #idleResumes = 0;
+  #resumedFrom: string | undefined;
+  #resumeTimer: NodeJS.Timeout | undefined;
 
   constructor(request: ExchangeRequest) {
     this.#request = request;
@@ -124,8 +160,16 @@ class ExchangeHandler implements Dispatcher.DispatchHandler, Exchange {
 
   /** A failure before or outside the response (connect refused, reset, dispatch threw). */
   fail(error: unknown): void {
+    const sse = this.#sse;
+    if (sse) {
+      clearTimeout(sse.drainTimer);
+      // What was cut mid-event is dropped; the resumed stream starts clean.
+      sse.decoder.end();
+      sse.parser.end();
+    }
+    // A stream that broke before the response is resumed like one the server ended.
+    if (this.#abortReason === undefined && (this.#mode === 'sse' || this.#resuming) && this.#resume(false)) return;
     this.#settle(undefined, transportError(this.#request, this.#abortReason ?? error));
-    if (this.#sse) clearTimeout(this.#sse.drainTimer);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -136,6 +180,10 @@ class ExchangeHandler implements Dispatcher.DispatchHandler, Exchange {
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     this.#statusCode = statusCode;
     this.#contentType = String(headers['content-type'] ?? '').toLowerCase();
+    if (this.#resuming) {
+      this.#mode = statusCode === 200 && this.#contentType.startsWith('text/event-stream') ? 'sse' : 'error';
+      return;
+    }
     const session = headers['mcp-session-id'];
     this.#sessionId = typeof session === 'string' && session !== '' ? session : undefined;
     const request = this.#request;
@@ -204,7 +252,10 @@ class ExchangeHandler implements Dispatcher.DispatchHandler, Exchange {
         return;
       }
       case 'error':
-        this.#settleFailedStatus(this.#body().slice(0, ERROR_BODY_LIMIT));
+        if (!this.#resuming) this.#settleFailedStatus(this.#body().slice(0, ERROR_BODY_LIMIT));
+        // 409: the server has not noticed the old stream is gone yet; 502-504: a balancer between
+        // us and a server that is coming back. Both are worth another (counted) try.
+        else if (!(RETRY_RESUME_STATUSES.has(this.#statusCode) && this.#resume(false, this.#statusCode))) this.#settleFailedResume(this.#body().slice(0, ERROR_BODY_LIMIT));
         return;
       case 'sse': {
         const sse = this.#sse;
@@ -213,6 +264,7 @@ class ExchangeHandler implements Dispatcher.DispatchHandler, Exchange {
           sse.parser.end();
           clearTimeout(sse.drainTimer);
         }
+        if (this.#settled || this.#resume(true)) return;
         this.#settle(undefined, protocolError(request, `ended its SSE stream without a response to id ${String(request.expectId)}`));
         return;
       }
@@ -256,6 +308,72 @@ class ExchangeHandler implements Dispatcher.DispatchHandler, Exchange {
     }
   }
 
+  /**
+   * The response stream ended (or broke) before the response: resumes it after the server's retry
+   * hint if it can be (a session, an event id to resume from, and not too many idle tries); false
+   * if not. `paused`: the server ended it on purpose (the caller may tell its own client);
+   * `refusedWith`: the last resumption was answered with this (retryable) status.
+   */
+  #resume(paused: boolean, refusedWith?: number): boolean {
+    const request = this.#request;
+    const lastEventId = this.#sse?.parser.lastEventId;
+    if (this.#settled || request.sessionId === undefined || request.expectId === undefined || lastEventId === undefined || lastEventId === '') return false;
+    // Progress is a new event id since the last resumption; a server that keeps ending the stream
+    // without saying anything new gets a few tries, not an endless poll.
+    if (lastEventId === this.#resumedFrom) {
+      if (++this.#idleResumes >= MAX_IDLE_RESUMES) {
+        const id = String(request.expectId);
+        if (refusedWith === undefined) this.#settle(undefined, protocolError(request, `ended its SSE stream ${MAX_IDLE_RESUMES} times without a response to id ${id} or any new event`));
+        else this.#settleFailedResume(`(${MAX_IDLE_RESUMES} times in a row)`);
+        return true;
+      }
+    } else {
+      this.#idleResumes = 0;
+    }
+    this.#resumedFrom = lastEventId;
+    this.#controller = undefined;
+    const delay = Math.min(this.#sse?.parser.retryMs ?? DEFAULT_RESUME_DELAY_MS, MAX_RESUME_DELAY_MS);
+    this.#resumeTimer = setTimeout(() => this.#dispatchResume(lastEventId), delay);
+    if (paused) request.onPause?.(delay);
+    return true;
+  }
+
+  #dispatchResume(lastEventId: string): void {
+    this.#resumeTimer = undefined;
+    if (this.#settled) return;
+    const request = this.#request;
+    this.#resuming = true;
+    this.#mode = 'discard';
+    this.#statusCode = 0;
+    this.#chunks = [];
+    this.#size = 0;
+    try {
+      request.dispatcher.dispatch(
+        {
+          origin: request.endpoint.origin,
+          path: request.endpoint.path,
+          method: 'GET',
+          headers: resumeHeaders(request.headers, lastEventId),
+          headersTimeout: 0,
+          bodyTimeout: 0,
+        },
+        this,
+      );
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  /** A resumption refused: the request may have run, so it is never sent again; the caller hears why. */
+  #settleFailedResume(text: string): void {
+    const request = this.#request;
+    const statusCode = this.#statusCode;
+    const detail = `answered the resumption (GET with Last-Event-ID) of its SSE stream for id ${String(request.expectId)} with HTTP ${statusCode}${text ? `: ${text.slice(0, 200)}` : ''}`;
+    const lostSession = statusCode === 404 || (statusCode === 400 && mentionsSession(text));
+    const unavailable = lostSession || statusCode === 502 || statusCode === 503 || statusCode === 504;
+    this.#settle(undefined, unavailable ? new McpmuxError('MCPMUX_TARGET_UNAVAILABLE', `target ${request.target} ${detail}`) : protocolError(request, detail));
+  }
+
   #settleFailedStatus(text: string): void {
     const request = this.#request;
     const statusCode = this.#statusCode;
@@ -287,6 +405,7 @@ class ExchangeHandler implements Dispatcher.DispatchHandler, Exchange {
   #settle(outcome: ExchangeOutcome | undefined, error?: Error): void {
     if (this.#settled) return;
     this.#settled = true;
+    if (this.#resumeTimer !== undefined) clearTimeout(this.#resumeTimer);
     if (outcome) this.#resolve(outcome);
     else this.#reject(error ?? new Error('exchange settled without an outcome'));
   }

@@ -1,8 +1,8 @@
 // The GET stream of one upstream session: what the upstream says outside any request (list
 // changes, resource updates, logging, server→client requests such as roots/list). Reconnects with
-// Last-Event-ID and backoff while the upstream is away; stops for good on 405 (the upstream has no
-// such stream) and reports an expired session (404, or the SDK example's 400) so it can be
-// re-initialized.
+// Last-Event-ID and backoff while the upstream is away (or after its `retry:` hint, when it ended the
+// stream itself: SEP-1699 polling); stops for good on 405 (the upstream has no such stream) and
+// reports an expired session (404, or the SDK example's 400) so it can be re-initialized.
 import type { Dispatcher } from 'undici';
 import type { JSONRPCNotification, JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
 import { errorMessage } from '../../shared/errors.ts';
@@ -26,10 +26,15 @@ export interface UpstreamListenerOptions {
 
 type Attempt = 'stream-ended' | 'unsupported' | 'expired' | 'failed';
 
+/** A `retry:` hint below this is raised to it: a server saying 0 must not get a busy loop of GETs. */
+const MIN_HINTED_WAIT_MS = 100;
+
 export class UpstreamListener {
   readonly #options: UpstreamListenerOptions;
   readonly #stop = new AbortController();
   #lastEventId: string | undefined;
+  /** The upstream's last `retry:` hint: the wait before reconnecting a stream it ended. */
+  #retryMs: number | undefined;
 
   constructor(options: UpstreamListenerOptions) {
     this.#options = options;
@@ -76,24 +81,28 @@ export class UpstreamListener {
       }
       // A stream that lived a while was healthy: start the backoff over.
       if (Date.now() - startedAt > max) delay = initial;
+      // A stream the upstream ended after telling us when to come back: then (within our cap, and
+      // never in a tight loop). Otherwise backoff with jitter, so the sessions of a target that came
+      // back do not all knock at once.
+      const hinted = outcome === 'stream-ended' && this.#retryMs !== undefined;
+      const wait = hinted ? Math.min(Math.max(this.#retryMs as number, MIN_HINTED_WAIT_MS), max) : delay / 2 + Math.random() * (delay / 2);
       await new Promise<void>((resolve) => {
         const done = (): void => {
           clearTimeout(timer);
           this.#stop.signal.removeEventListener('abort', done);
           resolve();
         };
-        // Jitter, so the sessions of a target that came back do not all knock at once.
-        const timer = setTimeout(done, delay / 2 + Math.random() * (delay / 2));
+        const timer = setTimeout(done, wait);
         this.#stop.signal.addEventListener('abort', done, { once: true });
       });
-      delay = Math.min(delay * 2, max);
+      if (!hinted) delay = Math.min(delay * 2, max);
     }
   }
 
   async #attempt(onOpen: () => void): Promise<Attempt> {
     const { dispatcher, endpoint, target, sessionId, protocolVersion, logger } = this.#options;
     const headers: Record<string, string> = { ...endpoint.headers, accept: 'text/event-stream', 'mcp-session-id': sessionId, 'mcp-protocol-version': protocolVersion };
-    if (this.#lastEventId !== undefined) headers['last-event-id'] = this.#lastEventId;
+    if (this.#lastEventId !== undefined && this.#lastEventId !== '') headers['last-event-id'] = this.#lastEventId;
     let response: Dispatcher.ResponseData;
     try {
       response = await dispatcher.request({
@@ -141,6 +150,9 @@ export class UpstreamListener {
     } catch (error) {
       if (!this.#stop.signal.aborted) logger.debug({ target, err: errorMessage(error) }, 'upstream GET stream broke');
     }
+    // An id-only event (a priming event) moves the cursor too.
+    this.#lastEventId = parser.lastEventId ?? this.#lastEventId;
+    this.#retryMs = parser.retryMs ?? this.#retryMs;
     return 'stream-ended';
   }
 }

@@ -4,9 +4,11 @@
 // upstream (opened before notifications/initialized, so nothing it says right after is lost),
 // requests with their own id space (so ids never collide whoever asks), transparent
 // re-initialization when the upstream says the session expired, cancellation forwarded on abort or
-// timeout, answers to the upstream's own requests, DELETE on close.
+// timeout, answers to the upstream's own requests, DELETE on close. A request's SSE stream the
+// upstream ends before answering (SEP-1699 polling) is resumed by the exchange (GET +
+// Last-Event-ID); `onStreamPaused` hears of it, so a client's own stream can do the same.
 import type { Dispatcher } from 'undici';
-import type { InitializeRequestParams, InitializeResult } from '@modelcontextprotocol/sdk/types.js';
+import type { InitializeRequestParams, InitializeResult, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { McpmuxError, errorMessage } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { EndpointUrl } from '../routing/table.ts';
@@ -25,7 +27,14 @@ import { exchange, postHeaders, type Exchange, type ExchangeOutcome } from './ex
 import { UpstreamListener } from './listen.ts';
 
 export type { OutgoingResponse, RequestOptions, UpstreamMessage, UpstreamResponse };
-export type UpstreamSessionOptions = UpstreamOptions;
+export interface UpstreamSessionOptions extends UpstreamOptions {
+  /**
+   * The upstream ended the SSE stream of the request `relatedTo` names before answering it (SEP-1699
+   * polling); the session resumes it after `retryMs` and the request goes on. A client's stream for
+   * that request may be closed the same way (with the same retry hint) and resumed by the client.
+   */
+  onStreamPaused?: (relatedTo: RequestId | undefined, retryMs: number) => void;
+}
 
 /** What a replica needs to use an upstream session another one opened. */
 export interface RestoredUpstream {
@@ -282,6 +291,7 @@ export class UpstreamSession implements UpstreamConnection {
       headers: options.headers ? { ...this.#postHeaders, ...options.headers } : this.#postHeaders,
       onNotification: (notification) => this.#options.onMessage?.(notification, options.relatedTo),
       onServerRequest: (request) => (this.#options.onMessage ? this.#options.onMessage(request, options.relatedTo) : this.#refuse(request)),
+      onPause: this.#options.onStreamPaused ? (retryMs) => this.#options.onStreamPaused?.(options.relatedTo, retryMs) : undefined,
     });
     // One timer and, when the caller can cancel, one listener: cheaper per request than composing
     // AbortSignals. close() aborts whatever is still in #calls.

@@ -39,4 +39,32 @@ test('the id persists to later events', () => {
   assert.equal(parse(['id: 7\ndata: a\n\ndata: b\n\n']).map((e) => e.id), ['7', '7']);
 });
 
+test('lastEventId: set when an event ends, with or without data (a priming event); not by an unfinished one', () => {
+  const parser = new SseParser(() => undefined);
+  assert.is(parser.lastEventId, undefined);
+  parser.push('id: p1\n\n');
+  assert.is(parser.lastEventId, 'p1', 'an id-only event moves the cursor');
+  parser.push('id: p2\ndata: \n\n');
+  assert.is(parser.lastEventId, 'p2');
+  parser.push('id: p3\ndata: x');
+  parser.end();
+  assert.is(parser.lastEventId, 'p2', 'an event cut before its blank line is dropped, id and all');
+});
+
+test('retryMs: the last retry hint with only digits; kept across end() for a resumed stream', () => {
+  const events: SseEvent[] = [];
+  const parser = new SseParser((e) => events.push(e));
+  assert.is(parser.retryMs, undefined);
+  parser.push('id: a\nretry: 500\ndata: \n\n');
+  assert.is(parser.retryMs, 500);
+  parser.push('retry: 1.5\n\nretry: -1\n\n');
+  assert.is(parser.retryMs, 500, 'not a number of milliseconds: ignored');
+  parser.push('retry: 20\n\n');
+  parser.end();
+  assert.is(parser.retryMs, 20);
+  parser.push('\ndata: more\n\n');
+  assert.equal(events.map((e) => [e.id, e.data]), [['a', ''], ['a', 'more']], 'a retry-only block is not an event; the next stream goes on');
+  assert.is(parser.lastEventId, 'a');
+});
+
 test.run();

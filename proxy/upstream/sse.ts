@@ -1,6 +1,8 @@
 // Incremental text/event-stream parser (the WHATWG rules the MCP transports use): feed it decoded
 // text as it arrives, it calls back once per dispatched event. `data` lines are joined with `\n`;
-// comments (`:`) and unknown fields are ignored; an event with no data is not dispatched.
+// comments (`:`) and unknown fields are ignored; an event with no data is not dispatched. What a
+// client needs to resume the stream is kept: the last event id (set when an event ends, data or
+// not) and the server's `retry:` hint.
 
 export interface SseEvent {
   /** `message` unless the event named itself. */
@@ -15,10 +17,22 @@ export class SseParser {
   #data: string[] = [];
   #event = '';
   #id: string | undefined;
+  #lastEventId: string | undefined;
+  #retryMs: number | undefined;
   #lastWasCr = false;
 
   constructor(onEvent: (event: SseEvent) => void) {
     this.#onEvent = onEvent;
+  }
+
+  /** The id of the last event that ended (with or without data): a resume's `Last-Event-ID`. */
+  get lastEventId(): string | undefined {
+    return this.#lastEventId;
+  }
+
+  /** The server's last `retry:` hint in milliseconds, if it gave one. */
+  get retryMs(): number | undefined {
+    return this.#retryMs;
   }
 
   push(text: string): void {
@@ -44,11 +58,15 @@ export class SseParser {
     this.#buffer = this.#buffer.slice(start);
   }
 
-  /** End of stream: a trailing event without its blank line is discarded, as the spec says. */
+  /**
+   * End of stream: a trailing event without its blank line is discarded, as the spec says. The
+   * last event id and retry hint stay: a resumed stream may be fed to the same parser.
+   */
   end(): void {
     this.#buffer = '';
     this.#data = [];
     this.#event = '';
+    this.#lastWasCr = false;
   }
 
   #line(line: string): void {
@@ -71,12 +89,17 @@ export class SseParser {
       case 'id':
         if (!value.includes('\u0000')) this.#id = value;
         break;
+      case 'retry':
+        if (/^\d+$/.test(value)) this.#retryMs = Number(value);
+        break;
       default:
-        break; // `retry` and unknown fields do not matter to a request/response client
+        break; // unknown fields are ignored
     }
   }
 
   #dispatch(): void {
+    // An event that ends sets the stream's last event id even without data (a priming event).
+    if (this.#id !== undefined) this.#lastEventId = this.#id;
     if (this.#data.length > 0) {
       this.#onEvent({ event: this.#event || 'message', data: this.#data.join('\n'), id: this.#id });
     }

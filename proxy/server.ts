@@ -226,11 +226,16 @@ export class ProxyServer {
       ...(options.heldCallMs === undefined ? {} : { holdMs: options.heldCallMs }),
       ...(options.onLimit ? { onLimit: options.onLimit } : {}),
       // In a fleet a retry may land on any replica: the one holding the call is asked over NATS.
-      ...(fleet ? { remote: async (hold: Hold, binding: RequestStateBinding, inputResponses: unknown) => (await fleet.ask(hold.replica, 'held', { hold, binding, inputResponses }, this.#options.requestTimeoutMs)) as UpstreamResponse } : {}),
+      ...(fleet
+        ? {
+            remote: async (hold: Hold, binding: RequestStateBinding, inputResponses: unknown, capabilities: Readonly<Record<string, unknown>>) =>
+              (await fleet.ask(hold.replica, 'held', { hold, binding, inputResponses, capabilities }, this.#options.requestTimeoutMs)) as UpstreamResponse,
+          }
+        : {}),
     });
     fleet?.serve('held', async (payload) => {
-      const { hold, binding, inputResponses } = payload as { hold: Hold; binding: RequestStateBinding; inputResponses: unknown };
-      return held.resume(hold, binding, inputResponses, (next) => this.#requestState.seal(binding, { upstream: undefined, hold: next }));
+      const { hold, binding, inputResponses, capabilities } = payload as { hold: Hold; binding: RequestStateBinding; inputResponses: unknown; capabilities: Record<string, unknown> };
+      return held.resume(hold, binding, inputResponses, { seal: (next) => this.#requestState.seal(binding, { upstream: undefined, hold: next }), capabilities });
     });
     downstream.modern = new ModernEndpoint({
       upstreams: this.#modernUpstreams,

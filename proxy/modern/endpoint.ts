@@ -82,7 +82,7 @@ export class ModernEndpoint {
     }
     this.#options.metrics?.clientEra('modern');
     if (request.method === 'subscriptions/listen') {
-      this.#listen(req, res, route, principal, request, envelope);
+      await this.#listen(req, res, route, principal, request, envelope);
       return;
     }
     const response = new ModernResponse(res, sse);
@@ -100,12 +100,12 @@ export class ModernEndpoint {
   }
 
   /** Opens a listen stream (its own answer: an SSE stream that lasts until the client closes it). */
-  #listen(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, principal: Principal | undefined, request: JSONRPCRequest, envelope: ModernEnvelope): void {
+  async #listen(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, principal: Principal | undefined, request: JSONRPCRequest, envelope: ModernEnvelope): Promise<void> {
     try {
       const filter = readListenFilter(request.params as Params | undefined);
       const holder = principal ? `principal ${principal.id}` : `client ${req.socket.remoteAddress ?? 'unknown'}`;
       const meta = buildUpstreamMeta({ protocolVersion: MODERN_PROTOCOL_VERSION, clientCapabilities: envelope.clientCapabilities, clientInfo: envelope.clientInfo, extra: traceMeta(envelope.meta) });
-      this.#options.listen.open(res, request.id, holder, route.pathPrefix, route.backend, filter, meta);
+      await this.#options.listen.open(res, request.id, holder, route.pathPrefix, route.backend, filter, meta);
       this.#options.metrics?.request('subscriptions/listen', 'ok');
     } catch (error) {
       this.#options.metrics?.request('subscriptions/listen', 'error');
@@ -137,6 +137,8 @@ export class ModernEndpoint {
       header: (name) => header(req, name),
       toolParams: this.#options.toolParams,
       timeoutMs: this.#options.requestTimeoutMs,
+      capabilities: envelope.clientCapabilities,
+      release: () => upstreams.release(sinkId),
     });
     const sinkId = upstreams.open({
       message: (target, upstream, message) => this.#upstreamMessage(target, upstream, message, envelope, progress, response, exchange, backend),
@@ -145,7 +147,7 @@ export class ModernEndpoint {
     const ctx: RequestContext = {
       backend,
       access: backend.access?.for(principal),
-      connections: upstreams.source(principal?.id, envelope.clientCapabilities, envelope.clientInfo),
+      connections: upstreams.source(principal?.id, envelope.clientCapabilities),
       logger,
       requestTimeoutMs: this.#options.requestTimeoutMs,
       signal: abort.signal,
@@ -182,7 +184,6 @@ export class ModernEndpoint {
       metrics?.request(method, abort.signal.aborted ? 'cancelled' : 'error');
       return { error: errorResponse(request.id, error).error };
     } finally {
-      upstreams.release(sinkId);
       exchange.end();
     }
   }

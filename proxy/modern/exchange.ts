@@ -34,6 +34,10 @@ export interface ModernExchangeOptions {
   toolParams: ToolParams;
   /** For the tools/list fetched when a called tool's declarations are not known yet. */
   timeoutMs: number;
+  /** The request's client capabilities (what a held call may ask of the client). */
+  capabilities: Readonly<Record<string, unknown>>;
+  /** The request no longer needs to hear from upstreams: it ended and holds no call. */
+  release: () => void;
 }
 
 type Params = Record<string, unknown>;
@@ -42,6 +46,9 @@ export class ModernExchange implements UpstreamExchangeHooks {
   readonly #options: ModernExchangeOptions;
   /** Server→client requests a 2025 upstream sent during this request, until run() takes them. */
   #onServerRequest: ((target: string, upstream: UpstreamConnection, request: JSONRPCRequest) => void) | undefined;
+  /** Calls this request started that are held for the client's retry: they still hear their upstream. */
+  #holding = 0;
+  #ended = false;
 
   constructor(options: ModernExchangeOptions) {
     this.#options = options;
@@ -68,13 +75,33 @@ export class ModernExchange implements UpstreamExchangeHooks {
     if (p.requestState !== undefined) {
       if (typeof p.requestState !== 'string') throw new McpmuxError('MCPMUX_INVALID_REQUEST_STATE', 'Invalid requestState: it must be the string the gateway issued');
       const state = codec.open(p.requestState, binding);
-      if (state.hold) return held.resume(state.hold, binding, p.inputResponses, (sealedHold) => codec.seal(binding, { upstream: undefined, hold: sealedHold }));
+      if (state.hold) {
+        return held.resume(state.hold, binding, p.inputResponses, { seal: (next) => codec.seal(binding, { upstream: undefined, hold: next }), capabilities: this.#options.capabilities });
+      }
       const { requestState: _ours, ...rest } = p;
       sent = state.upstream === undefined ? rest : { ...rest, requestState: state.upstream };
     }
     if (!isModern(upstream)) {
       // A 2025 upstream: its server→client requests during the call turn it into a held call.
-      return held.start(target.name, upstream, (listener) => (this.#onServerRequest = listener), () => send(stripMrtr(sent)), (hold) => codec.seal(binding, { upstream: undefined, hold }), binding);
+      this.#holding++;
+      let ended = false;
+      const callEnded = (): void => {
+        if (ended) return;
+        ended = true;
+        this.#holding--;
+        if (this.#ended && this.#holding === 0) this.#options.release();
+      };
+      try {
+        return await held.start(target.name, upstream, (listener) => (this.#onServerRequest = listener), () => send(stripMrtr(sent)), {
+          seal: (hold) => codec.seal(binding, { upstream: undefined, hold }),
+          capabilities: this.#options.capabilities,
+          binding,
+          onEnd: callEnded,
+        });
+      } catch (error) {
+        callEnded();
+        throw error;
+      }
     }
     const response = await send(sent);
     if (!('result' in response) || (response.result as Params).resultType !== 'input_required') return response;
@@ -130,9 +157,10 @@ export class ModernExchange implements UpstreamExchangeHooks {
       .catch(() => undefined);
   }
 
-  /** The request is answered: a server request arriving after this is refused by its held call, if any. */
+  /** The request is answered: upstreams stop routing to it, unless a call it started is held (then when that ends). */
   end(): void {
-    this.#onServerRequest = undefined;
+    this.#ended = true;
+    if (this.#holding === 0) this.#options.release();
   }
 }
 

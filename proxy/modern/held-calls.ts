@@ -24,8 +24,18 @@ export interface HeldCallsOptions {
    * Resumes a call another replica holds (in a fleet: asked over NATS). Without it, a retry that
    * lands on another replica is refused, naming why.
    */
-  remote?: (hold: Hold, binding: RequestStateBinding, inputResponses: unknown) => Promise<UpstreamResponse>;
+  remote?: (hold: Hold, binding: RequestStateBinding, inputResponses: unknown, capabilities: Readonly<Record<string, unknown>>) => Promise<UpstreamResponse>;
 }
+
+/** What one round needs besides the call: how to seal its token, and what the client may be asked. */
+export interface RoundOptions {
+  seal: (hold: Hold) => string;
+  /** The client capabilities of the request (the first, or the retry): questions of a kind it did not declare are refused with -32021. */
+  capabilities: Readonly<Record<string, unknown>>;
+}
+
+/** The capability each kind of question needs the client to have declared. */
+const NEEDS: Readonly<Record<string, string>> = { 'sampling/createMessage': 'sampling', 'elicitation/create': 'elicitation', 'roots/list': 'roots' };
 
 export type Hold = { replica: string; id: string };
 type Listener = (target: string, upstream: UpstreamConnection, request: JSONRPCRequest) => void;
@@ -40,6 +50,8 @@ class Held {
   readonly upstream: UpstreamConnection;
   /** Questions asked of the client and not answered yet: our key → the upstream's request. */
   readonly asked = new Map<string, JSONRPCRequest>();
+  /** Told once when the call ends (answered, let go): the request it started in stops routing to it. */
+  onEnd: (() => void) | undefined;
   answer: { response: UpstreamResponse } | { error: unknown } | undefined;
   #nextKey = 1;
   #wake: (() => void) | undefined;
@@ -94,26 +106,27 @@ export class HeldCalls {
     upstream: UpstreamConnection,
     listen: (listener: Listener) => void,
     call: () => Promise<UpstreamResponse>,
-    seal: (hold: Hold) => string,
-    binding?: RequestStateBinding,
+    round: RoundOptions & { binding: RequestStateBinding; onEnd?: () => void },
   ): Promise<UpstreamResponse> {
-    const principal = binding?.principal;
+    const { binding } = round;
+    const principal = binding.principal;
     const max = this.#options.maxPerPrincipal ?? 32;
     if ([...this.#calls.values()].filter((c) => c.principal === principal).length >= max) {
       this.#options.onLimit?.('held-calls-per-principal');
       throw new McpmuxError('MCPMUX_LIMIT_EXCEEDED', `${principal ?? 'anonymous clients'} already ${principal ? 'has' : 'have'} ${max} calls waiting for input; answer or abandon one`);
     }
-    const held = new Held(`${this.#next++}`, binding ?? { target, method: '', name: '', principal: undefined }, upstream);
+    const held = new Held(`${this.#next++}`, binding, upstream);
+    held.onEnd = round.onEnd;
     listen((_target, _upstream, request) => held.ask(request));
     call().then(
       (response) => held.settle({ response }),
       (error: unknown) => held.settle({ error }),
     );
-    return this.#next_round(held, seal, true);
+    return this.#nextRound(held, round, true);
   }
 
   /** The client's retry of a held call: its answers go to the upstream, then the next round. */
-  async resume(hold: Hold, binding: RequestStateBinding, inputResponses: unknown, seal: (hold: Hold) => string): Promise<UpstreamResponse> {
+  async resume(hold: Hold, binding: RequestStateBinding, inputResponses: unknown, round: RoundOptions): Promise<UpstreamResponse> {
     const method = binding.method;
     if (hold.replica !== this.#options.replicaId) {
       const remote = this.#options.remote;
@@ -121,7 +134,7 @@ export class HeldCalls {
         return failure(method, `the call waiting for this input is held by replica ${hold.replica}, which this replica cannot reach; retry on the same replica, or enable NATS so replicas find each other's held calls`);
       }
       try {
-        return await remote(hold, binding, inputResponses);
+        return await remote(hold, binding, inputResponses, round.capabilities);
       } catch (error) {
         return failure(method, `the call waiting for this input is held by replica ${hold.replica}, which did not take the retry: ${errorMessage(error)}`);
       }
@@ -143,11 +156,11 @@ export class HeldCalls {
       );
     }
     clearTimeout(held.timer);
-    return this.#next_round(held, seal, false);
+    return this.#nextRound(held, round, false);
   }
 
   /** Waits for the upstream's answer or its next questions; holds the call for the retry in the latter case. */
-  async #next_round(held: Held, seal: (hold: Hold) => string, first: boolean): Promise<UpstreamResponse> {
+  async #nextRound(held: Held, round: RoundOptions, first: boolean): Promise<UpstreamResponse> {
     // Questions still unanswered go out again at once (the client left some out): re-asked, not waited on.
     if (first || held.asked.size === 0) await held.changed();
     const answer = held.answer;
@@ -156,18 +169,29 @@ export class HeldCalls {
       if ('error' in answer) throw answer.error;
       return answer.response;
     }
+    // Only what the client declared in this request may be asked of it (a 2025 upstream was told it may ask all).
+    const missing = [...new Set([...held.asked.values()].map((r) => NEEDS[r.method] ?? r.method).filter((need) => round.capabilities[need] === undefined))];
+    if (missing.length > 0) {
+      this.#drop(held, `the client did not declare ${missing.join(', ')}`);
+      throw new McpmuxError('MCPMUX_MISSING_CAPABILITY', `the upstream needs the client capabilit${missing.length === 1 ? 'y' : 'ies'} ${missing.join(', ')}, which this request did not declare`, {
+        data: { requiredCapabilities: Object.fromEntries(missing.map((need) => [need, {}])) },
+      });
+    }
     if (first) this.#calls.set(held.id, held);
     const holdMs = this.#options.holdMs ?? 60_000;
     held.timer = setTimeout(() => this.#drop(held, `no retry came within ${holdMs} ms`), holdMs);
     held.timer.unref();
     const inputRequests: Record<string, unknown> = {};
     for (const [key, request] of held.asked) inputRequests[key] = { method: request.method, ...(request.params === undefined ? {} : { params: withoutProgress(request.params) }) };
-    return { jsonrpc: '2.0', id: 0, result: { resultType: 'input_required', inputRequests, requestState: seal({ replica: this.#options.replicaId, id: held.id }) } };
+    return { jsonrpc: '2.0', id: 0, result: { resultType: 'input_required', inputRequests, requestState: round.seal({ replica: this.#options.replicaId, id: held.id }) } };
   }
 
   #drop(held: Held, why: string | undefined): void {
     clearTimeout(held.timer);
     this.#calls.delete(held.id);
+    const onEnd = held.onEnd;
+    held.onEnd = undefined;
+    onEnd?.();
     if (why === undefined) return;
     this.#options.logger.info({ held: held.id, why }, 'held call let go');
     for (const request of held.asked.values()) {

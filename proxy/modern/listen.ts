@@ -43,6 +43,8 @@ const KIND_OF: Readonly<Record<string, ListKind>> = Object.fromEntries(Object.en
 
 /** A list change heard within this long of another of the same kind is the same news. */
 const COALESCE_MS = 50;
+/** How long the acknowledgement waits for the upstream subscriptions to be in place. */
+const ACK_WAIT_MS = 3_000;
 /** Comment lines on an idle stream, so intermediaries keep it open. */
 const KEEP_ALIVE_MS = 15_000;
 
@@ -82,6 +84,8 @@ export interface ListenStreamsOptions {
 
 interface Subscription {
   stop(): void;
+  /** Settles once the upstream listens (acknowledged, or its GET stream open). */
+  ready?: Promise<void>;
 }
 
 class ListenStream {
@@ -187,7 +191,7 @@ export class ListenStreams {
    * Serves one listen request until the client closes it. `holder` names who is counted against the
    * limit (the principal, or the client's address); `meta` is the `_meta` modern upstreams get.
    */
-  open(res: ServerResponse, id: RequestId, holder: string, routePrefix: string, backend: CompiledBackend, filter: ListenFilter, meta: Readonly<Record<string, unknown>>): void {
+  async open(res: ServerResponse, id: RequestId, holder: string, routePrefix: string, backend: CompiledBackend, filter: ListenFilter, meta: Readonly<Record<string, unknown>>): Promise<void> {
     const max = this.#options.maxPerHolder ?? 16;
     if ([...this.#streams].filter((s) => s.holder === holder).length >= max) {
       this.#options.onLimit?.('listen-streams');
@@ -199,8 +203,11 @@ export class ListenStreams {
       this.#streams.delete(stream);
       stream.end(false);
     });
+    // The acknowledgement waits (briefly) for the upstream subscriptions: a change right after it is heard.
+    const subscribed = this.#subscribeTargets(stream);
+    await Promise.race([subscribed, new Promise((resolve) => setTimeout(resolve, ACK_WAIT_MS).unref())]);
+    if (stream.closed) return;
     stream.acknowledge();
-    this.#subscribeTargets(stream);
   }
 
   /** A new routing table: every stream whose view changed hears it, and follows its targets. */
@@ -216,7 +223,7 @@ export class ListenStreams {
       stream.backend = backend;
       if (!changed) continue;
       for (const kind of ['tools', 'prompts', 'resources'] as const) stream.listChanged(kind);
-      this.#subscribeTargets(stream);
+      void this.#subscribeTargets(stream);
     }
   }
 
@@ -226,8 +233,8 @@ export class ListenStreams {
     this.#streams.clear();
   }
 
-  /** Opens what is missing and stops what is gone, per target of the stream's backend. */
-  #subscribeTargets(stream: ListenStream): void {
+  /** Opens what is missing and stops what is gone, per target of the stream's backend; settles once the new ones are in place. */
+  #subscribeTargets(stream: ListenStream): Promise<unknown> {
     const wanted = new Map(stream.backend.targets.map((t) => [t.name, t]));
     for (const [name, { endpoint, subscription }] of stream.upstream) {
       const target = wanted.get(name);
@@ -236,7 +243,8 @@ export class ListenStreams {
         stream.upstream.delete(name);
       }
     }
-    if (stream.filter.lists.size === 0 && stream.filter.resourceSubscriptions.length === 0 && stream.filter.taskIds.length === 0) return;
+    if (stream.filter.lists.size === 0 && stream.filter.resourceSubscriptions.length === 0 && stream.filter.taskIds.length === 0) return Promise.resolve();
+    const opening: Array<Promise<unknown>> = [];
     for (const target of wanted.values()) {
       if (stream.upstream.has(target.name) || target.unavailable !== undefined || target.stdio) continue;
       const endpoint = this.#options.pool.pickEndpoint(target);
@@ -248,14 +256,18 @@ export class ListenStreams {
         },
       };
       stream.upstream.set(target.name, { endpoint: endpoint.url, subscription: placeholder });
-      this.#subscribeTarget(stream, target, endpoint, stream.meta).then(
-        (inner) => {
-          if (placeholder.stopped || stream.closed) inner.stop();
-          else placeholder.inner = inner;
-        },
-        (error: unknown) => this.#options.logger.warn({ target: target.name, err: errorMessage(error) }, 'target left out of a subscriptions/listen stream'),
+      opening.push(
+        this.#subscribeTarget(stream, target, endpoint, stream.meta).then(
+          async (inner) => {
+            if (placeholder.stopped || stream.closed) inner.stop();
+            else placeholder.inner = inner;
+            await inner.ready;
+          },
+          (error: unknown) => this.#options.logger.warn({ target: target.name, err: errorMessage(error) }, 'target left out of a subscriptions/listen stream'),
+        ),
       );
     }
+    return Promise.allSettled(opening);
   }
 
   async #subscribeTarget(stream: ListenStream, target: CompiledTarget, endpoint: CompiledTarget['endpoints'][number], meta: Readonly<Record<string, unknown>>): Promise<Subscription> {
@@ -333,6 +345,6 @@ export class ListenStreams {
         );
       }
     }
-    return { stop: () => void opened.close() };
+    return { stop: () => void opened.close(), ready: Promise.resolve() };
   }
 }

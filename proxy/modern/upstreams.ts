@@ -44,7 +44,11 @@ interface Pooled {
   failedAt: number | undefined;
 }
 
-/** The capabilities a bridged 2025 upstream is told of: what it may ask the client for. */
+/**
+ * The capabilities a 2025 upstream session opened for a 2026-07-28 client is told of: what the
+ * request declared it may be asked (sampling, elicitation, roots), so the upstream asks only that,
+ * as a 2026-07-28 server would. Requests that declare the same share a pooled session.
+ */
 export function bridgedCapabilities(capabilities: Readonly<Record<string, unknown>>): ClientCapabilities {
   const out: ClientCapabilities = {};
   if (capabilities.sampling !== undefined) out.sampling = {};
@@ -80,9 +84,9 @@ export class ModernUpstreams {
   }
 
   /** The connections one request of `principal` with these client capabilities uses. */
-  source(principal: string | undefined, clientCapabilities: Readonly<Record<string, unknown>>, clientInfo: InitializeRequestParams['clientInfo'] | undefined): UpstreamSource {
+  source(principal: string | undefined, clientCapabilities: Readonly<Record<string, unknown>>): UpstreamSource {
     const capabilities = bridgedCapabilities(clientCapabilities);
-    return { get: (target) => this.#get(target, principal, capabilities, clientInfo) };
+    return { get: (target) => this.#get(target, principal, capabilities) };
   }
 
   /** Pooled sessions open now (for tests and metrics). */
@@ -99,7 +103,7 @@ export class ModernUpstreams {
     await Promise.all([...pooled.map((p) => p.ready.then((s) => s.close(), () => undefined)), ...stateless.map((s) => s.close())]);
   }
 
-  async #get(target: CompiledTarget, principal: string | undefined, capabilities: ClientCapabilities, clientInfo: InitializeRequestParams['clientInfo'] | undefined): Promise<UpstreamConnection> {
+  async #get(target: CompiledTarget, principal: string | undefined, capabilities: ClientCapabilities): Promise<UpstreamConnection> {
     if (target.unavailable !== undefined) throw new McpmuxError('MCPMUX_TARGET_UNAVAILABLE', `target ${target.name} is unavailable: ${target.unavailable}`);
     const { pool } = this.#options;
     if (!target.stdio && target.protocol !== 'PROTOCOL_SSE' && target.protocolEra !== 'legacy') {
@@ -108,7 +112,7 @@ export class ModernUpstreams {
       const verdict = await pool.eras.verdict(target, endpoint);
       if (verdict.era === 'modern') return this.#statelessFor(target, endpoint);
     }
-    return this.#pooledFor(target, principal, capabilities, clientInfo);
+    return this.#pooledFor(target, principal, capabilities);
   }
 
   async #statelessFor(target: CompiledTarget, endpoint: EndpointUrl): Promise<UpstreamConnection> {
@@ -124,7 +128,7 @@ export class ModernUpstreams {
     return upstream;
   }
 
-  #pooledFor(target: CompiledTarget, principal: string | undefined, capabilities: ClientCapabilities, clientInfo: InitializeRequestParams['clientInfo'] | undefined): Promise<UpstreamConnection> {
+  #pooledFor(target: CompiledTarget, principal: string | undefined, capabilities: ClientCapabilities): Promise<UpstreamConnection> {
     const key = `${target.backend}\u0000${target.name}\u0000${principal ?? ''}\u0000${JSON.stringify(capabilities)}`;
     const existing = this.#pooled.get(key);
     const now = Date.now();
@@ -147,7 +151,8 @@ export class ModernUpstreams {
     const params: InitializeRequestParams = {
       protocolVersion: BRIDGE_PROTOCOL_VERSION,
       capabilities,
-      clientInfo: clientInfo ?? { name: 'mcpmux', version: MCPMUX_VERSION },
+      // Shared by many clients: it introduces itself as the gateway, not as whichever client came first.
+      clientInfo: { name: 'mcpmux', version: MCPMUX_VERSION },
     };
     entry.ready = session.initialize(params, { timeoutMs: target.initializeTimeoutMs ?? this.#options.initializeTimeoutMs }).then(
       () => session,

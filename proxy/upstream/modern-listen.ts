@@ -32,14 +32,19 @@ export class ModernListen {
   readonly #options: ModernListenOptions;
   readonly #stop = new AbortController();
   #nextId = 1;
+  /** Settles when the upstream first acknowledged (or refused, or the first attempt failed). */
+  readonly ready: Promise<void>;
+  #settleReady!: () => void;
 
   constructor(options: ModernListenOptions) {
     this.#options = options;
+    this.ready = new Promise((resolve) => (this.#settleReady = resolve));
     void this.#run();
   }
 
   stop(): void {
     this.#stop.abort();
+    this.#settleReady();
   }
 
   async #run(): Promise<void> {
@@ -51,7 +56,9 @@ export class ModernListen {
         if (connected) this.#options.onReconnected();
         connected = true;
         delay = initial;
+        this.#settleReady();
       });
+      this.#settleReady();
       if (this.#stop.signal.aborted) return;
       if (heard === 'refused') return; // the upstream does not do listen: nothing to wait for
       await new Promise((resolve) => setTimeout(resolve, delay).unref());

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { McpmuxError } from '../../shared/errors.ts';
-import { decodeCursor, encodeCursor } from './cursor.ts';
+import { cursorScope, decodeCursor, encodeCursor, withCursorScope } from './cursor.ts';
 
 test('no pending pages, no cursor', () => {
   assert.is(encodeCursor('tools', []), undefined);
@@ -38,5 +38,15 @@ for (const [name, cursor, message] of bad) {
     }
   });
 }
+
+test('a cursor carries its list\'s cacheScope to the next pages; decoding is unchanged by it', () => {
+  const plain = encodeCursor('tools', [['a', 'c1']])!;
+  assert.is(cursorScope(plain), undefined);
+  const scoped = withCursorScope('tools', plain, 'private');
+  assert.is(cursorScope(scoped), 'private');
+  assert.equal(decodeCursor('tools', scoped), [['a', 'c1']]);
+  assert.is(cursorScope('not a cursor'), undefined);
+  assert.is(cursorScope(42), undefined);
+});
 
 test.run();

@@ -2,7 +2,8 @@
 // its next page; the cursor a client gets back records, per target, the upstream nextCursor it
 // must continue from. Targets absent from a cursor are finished. So no upstream nextCursor is
 // ever dropped, and the cursor is self-contained (no per-session state, so every replica can serve it).
-// Encoding: base64url of JSON `{v: 1, k: <list kind>, p: [[target, upstream cursor], ...]}`.
+// Encoding: base64url of JSON `{v: 1, k: <list kind>, p: [[target, upstream cursor], ...], s?: 'public'|'private'}`;
+// `s` carries a 2026-07-28 list's cacheScope from its first page to the next ones (the same on every page).
 import { McpmuxError } from '../../shared/errors.ts';
 
 export type ListKind = 'tools' | 'prompts' | 'resources' | 'resourceTemplates' | 'tasks';
@@ -13,9 +14,25 @@ export type PendingPages = ReadonlyArray<readonly [target: string, cursor: strin
 const VERSION = 1;
 
 /** The cursor for the next page, or undefined when every target is done. */
-export function encodeCursor(kind: ListKind, pending: PendingPages): string | undefined {
+export function encodeCursor(kind: ListKind, pending: PendingPages, scope?: 'public' | 'private'): string | undefined {
   if (pending.length === 0) return undefined;
-  return Buffer.from(JSON.stringify({ v: VERSION, k: kind, p: pending })).toString('base64url');
+  return Buffer.from(JSON.stringify(scope === undefined ? { v: VERSION, k: kind, p: pending } : { v: VERSION, k: kind, p: pending, s: scope })).toString('base64url');
+}
+
+/** The cacheScope a cursor carries from the list's first page; undefined when it carries none (or is not ours). */
+export function cursorScope(cursor: unknown): 'public' | 'private' | undefined {
+  if (typeof cursor !== 'string') return undefined;
+  try {
+    const s = (JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { s?: unknown } | null)?.s;
+    return s === 'public' || s === 'private' ? s : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The same cursor, carrying `scope` for the pages after it. */
+export function withCursorScope(kind: ListKind, cursor: string, scope: 'public' | 'private'): string {
+  return encodeCursor(kind, decodeCursor(kind, cursor), scope) ?? cursor;
 }
 
 function badCursor(reason: string): McpmuxError {

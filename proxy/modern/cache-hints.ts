@@ -8,6 +8,8 @@ export class CacheHints {
   readonly #perPrincipal: boolean;
   #ttlMs: number | undefined;
   #private = false;
+  /** The scope a later page inherits from its list's first page (see cursorScope). */
+  #inherited: 'public' | 'private' | undefined;
 
   /** `perPrincipal`: what the client sees depends on who it is (authentication or authorization on the route). */
   constructor(perPrincipal: boolean) {
@@ -25,7 +27,13 @@ export class CacheHints {
     return Math.min(this.#ttlMs ?? 0, HORIZON_MS);
   }
 
+  /** A later page of a list: its scope is the first page's, whatever its contributors say. */
+  inherit(scope: 'public' | 'private' | undefined): void {
+    this.#inherited = scope;
+  }
+
   get scope(): 'public' | 'private' {
+    if (this.#inherited !== undefined) return this.#inherited;
     return this.#perPrincipal || this.#private ? 'private' : 'public';
   }
 }

@@ -11,7 +11,7 @@ import type { Logger } from '../../shared/log.ts';
 import type { Principal } from '../auth/authenticator.ts';
 import { header, traceContext } from '../downstream/read-message.ts';
 import { sendError } from '../downstream/respond.ts';
-import type { ListKind } from '../federation/cursor.ts';
+import { cursorScope, withCursorScope, type ListKind } from '../federation/cursor.ts';
 import { LIST_METHODS } from '../federation/lists.ts';
 import { wrapUri } from '../federation/resource-uris.ts';
 import { namesArePrefixed } from '../federation/names.ts';
@@ -103,7 +103,7 @@ export class ModernEndpoint {
   async #listen(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, principal: Principal | undefined, request: JSONRPCRequest, envelope: ModernEnvelope): Promise<void> {
     try {
       const filter = readListenFilter(request.params as Params | undefined);
-      const holder = principal ? `principal ${principal.id}` : `client ${req.socket.remoteAddress ?? 'unknown'}`;
+      const holder = holderOf(req, principal);
       const meta = buildUpstreamMeta({ protocolVersion: MODERN_PROTOCOL_VERSION, clientCapabilities: envelope.clientCapabilities, clientInfo: envelope.clientInfo, extra: traceMeta(envelope.meta) });
       await this.#options.listen.open(res, request.id, holder, route.pathPrefix, route.backend, filter, meta);
       this.#options.metrics?.request('subscriptions/listen', 'ok');
@@ -139,6 +139,7 @@ export class ModernEndpoint {
       timeoutMs: this.#options.requestTimeoutMs,
       capabilities: envelope.clientCapabilities,
       release: () => upstreams.release(sinkId),
+      holder: holderOf(req, principal),
     });
     const sinkId = upstreams.open({
       message: (target, upstream, message) => this.#upstreamMessage(target, upstream, message, envelope, progress, response, exchange, backend),
@@ -175,7 +176,7 @@ export class ModernEndpoint {
     };
     const method = request.method;
     try {
-      const outcome = await this.#dispatch(ctx, method, withoutEnvelope(request.params as Params | undefined), envelope);
+      const outcome = await this.#dispatch(ctx, method, withoutEnvelope(request.params as Params | undefined), envelope, hints);
       metrics?.request(method, 'error' in outcome || outcome.result.isError === true ? 'error' : 'ok');
       if ('error' in outcome) return { error: modernError(outcome.error) };
       return { result: this.#decorate(method, outcome.result, hints) };
@@ -188,9 +189,15 @@ export class ModernEndpoint {
     }
   }
 
-  async #dispatch(ctx: RequestContext, method: string, params: Params | undefined, envelope: ModernEnvelope): Promise<Outcome> {
+  async #dispatch(ctx: RequestContext, method: string, params: Params | undefined, envelope: ModernEnvelope, hints: CacheHints): Promise<Outcome> {
     const listKind: ListKind | undefined = LIST_METHODS[method];
-    if (listKind !== undefined) return { result: await listFederated(ctx, method, listKind, params) };
+    if (listKind !== undefined) {
+      // One cacheScope on every page of a composite cursor: the first page's, carried in the cursor.
+      hints.inherit(cursorScope(params?.cursor));
+      const result = await listFederated(ctx, method, listKind, params);
+      if (typeof result.nextCursor === 'string') result.nextCursor = withCursorScope(listKind, result.nextCursor, hints.scope);
+      return { result };
+    }
     switch (method) {
       case 'server/discover':
         return { result: await discover(ctx) };
@@ -277,6 +284,11 @@ export class ModernEndpoint {
         return;
     }
   }
+}
+
+/** Who a request's held calls and listen streams are counted for: its principal, else its client's address. */
+function holderOf(req: IncomingMessage, principal: Principal | undefined): string {
+  return principal ? `principal ${principal.id}` : `client ${req.socket.remoteAddress ?? 'unknown'}`;
 }
 
 /** The request's params without the client's envelope keys (upstreams get their own, per era). */

@@ -38,6 +38,8 @@ export interface ModernExchangeOptions {
   capabilities: Readonly<Record<string, unknown>>;
   /** The request no longer needs to hear from upstreams: it ended and holds no call. */
   release: () => void;
+  /** Who is counted against the held-call limit: the principal, or the client's address. */
+  holder: string;
 }
 
 type Params = Record<string, unknown>;
@@ -96,6 +98,7 @@ export class ModernExchange implements UpstreamExchangeHooks {
           seal: (hold) => codec.seal(binding, { upstream: undefined, hold }),
           capabilities: this.#options.capabilities,
           binding,
+          holder: this.#options.holder,
           onEnd: callEnded,
         });
       } catch (error) {

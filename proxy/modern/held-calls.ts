@@ -16,7 +16,7 @@ export interface HeldCallsOptions {
   logger: Logger;
   /** How long a held call waits for the client's retry. Default 60 s. */
   holdMs?: number;
-  /** Held calls one principal (or, anonymous, the whole replica) may have at once. Default 32. */
+  /** Held calls one principal (or, anonymous, one client address) may have at once. Default 32. */
   maxPerPrincipal?: number;
   /** A limit refused something (for mcpmux_proxy_limit_hits_total). */
   onLimit?: (limit: string) => void;
@@ -45,7 +45,8 @@ const BATCH_MS = 15;
 
 class Held {
   readonly id: string;
-  readonly principal: string | undefined;
+  /** Who is counted against the limit: the principal, or the client's address. */
+  readonly holder: string;
   readonly binding: RequestStateBinding;
   readonly upstream: UpstreamConnection;
   /** Questions asked of the client and not answered yet: our key → the upstream's request. */
@@ -57,9 +58,9 @@ class Held {
   #wake: (() => void) | undefined;
   timer: NodeJS.Timeout | undefined;
 
-  constructor(id: string, binding: RequestStateBinding, upstream: UpstreamConnection) {
+  constructor(id: string, binding: RequestStateBinding, upstream: UpstreamConnection, holder: string) {
     this.id = id;
-    this.principal = binding.principal;
+    this.holder = holder;
     this.binding = binding;
     this.upstream = upstream;
   }
@@ -106,16 +107,15 @@ export class HeldCalls {
     upstream: UpstreamConnection,
     listen: (listener: Listener) => void,
     call: () => Promise<UpstreamResponse>,
-    round: RoundOptions & { binding: RequestStateBinding; onEnd?: () => void },
+    round: RoundOptions & { binding: RequestStateBinding; onEnd?: () => void; holder: string },
   ): Promise<UpstreamResponse> {
-    const { binding } = round;
-    const principal = binding.principal;
+    const { binding, holder } = round;
     const max = this.#options.maxPerPrincipal ?? 32;
-    if ([...this.#calls.values()].filter((c) => c.principal === principal).length >= max) {
-      this.#options.onLimit?.('held-calls-per-principal');
-      throw new McpmuxError('MCPMUX_LIMIT_EXCEEDED', `${principal ?? 'anonymous clients'} already ${principal ? 'has' : 'have'} ${max} calls waiting for input; answer or abandon one`);
+    if ([...this.#calls.values()].filter((c) => c.holder === holder).length >= max) {
+      this.#options.onLimit?.('held-calls');
+      throw new McpmuxError('MCPMUX_LIMIT_EXCEEDED', `${holder} already has ${max} calls waiting for input; answer or abandon one`);
     }
-    const held = new Held(`${this.#next++}`, binding, upstream);
+    const held = new Held(`${this.#next++}`, binding, upstream, holder);
     held.onEnd = round.onEnd;
     listen((_target, _upstream, request) => held.ask(request));
     call().then(

@@ -2,7 +2,7 @@
 // failure here is reproducible with `npm run fuzz -- --seed N`. The long run is `npm run fuzz`.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { discoveryTarget, httpTarget, mcpParamTarget, modernTarget, requestStateTarget, translatorTarget, yamlTarget } from './targets.ts';
+import { discoveryTarget, httpTarget, listenTarget, mcpParamTarget, modernTarget, requestStateTarget, translatorTarget, yamlTarget } from './targets.ts';
 
 const seed = Number(process.env.MCPMUX_FUZZ_SEED ?? 20261125);
 
@@ -13,5 +13,6 @@ test('HTTP requests into a proxy, with a canary session', async () => assert.is(
 test('modern _meta envelopes and standard headers into the checks', async () => assert.is((await modernTarget({ seed, cases: 500 })).cases, 500));
 test('random and mutated requestState tokens into the codec', async () => assert.is((await requestStateTarget({ seed, cases: 500 })).cases, 500));
 test('x-mcp-header schemas and Mcp-Param values into the checks', async () => assert.is((await mcpParamTarget({ seed, cases: 500 })).cases, 500));
+test('listen requests into the listen filter', async () => assert.is((await listenTarget({ seed, cases: 500 })).cases, 500));
 
 test.run();

@@ -21,6 +21,7 @@ import { buildUpstreamMeta, checkModernRequest, modernRequestHeaders, traceMeta 
 import { decodeHeaderValue, encodeHeaderValue, sameHeaderText, trimOws } from '../../proxy/modern/header-value.ts';
 import { checkMcpParamHeaders, mcpParamDeclarations, mcpParamHeaders } from '../../proxy/modern/mcp-param.ts';
 import { RequestStateCodec, type RequestStateBinding, type SealedState } from '../../proxy/modern/request-state.ts';
+import { readListenFilter } from '../../proxy/modern/listen.ts';
 import { META_KEYS, MODERN_METHODS, MODERN_PROTOCOL_VERSIONS, TASKS_EXTENSION, nameField } from '../../proxy/modern/wire.ts';
 
 const logger = createLogger('fuzz', { level: process.env.MCPMUX_LOG_LEVEL ?? 'silent' });
@@ -658,6 +659,48 @@ export function mcpParamTarget(run: FuzzRun): Promise<TargetResult> {
         }
         for (const value of Object.values(ours)) if (!/^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/.test(value)) throw new Error(`generated an unsafe header value ${JSON.stringify(value)}`);
         checkMcpParamHeaders(result.ok, args, (h) => ours[h]);
+      }),
+      { seed: run.seed, numRuns: run.cases },
+    );
+  });
+}
+
+// ---- MCP 2026-07-28: subscriptions/listen requests ----
+
+/** What a listen request's notifications filter may hold: the keys the spec names, with any JSON under them. */
+const listenNotifications: fc.Arbitrary<unknown> = fc.oneof(
+  fc.constant(undefined),
+  fc.jsonValue(),
+  fc.record(
+    {
+      toolsListChanged: fc.oneof(fc.boolean(), fc.jsonValue()),
+      promptsListChanged: fc.oneof(fc.boolean(), fc.jsonValue()),
+      resourcesListChanged: fc.oneof(fc.boolean(), fc.jsonValue()),
+      resourceSubscriptions: fc.oneof(fc.array(fc.string()), fc.array(fc.jsonValue()), fc.jsonValue()),
+      taskIds: fc.oneof(fc.array(fc.string()), fc.jsonValue()),
+      __proto__: fc.jsonValue(),
+    },
+    { requiredKeys: [] },
+  ),
+);
+
+/**
+ * Random listen requests into the filter the gateway acknowledges: it returns or throws McpmuxError,
+ * and what it honours is exactly what was asked in the spec's shape (true flags, arrays of strings).
+ */
+export function listenTarget(run: FuzzRun): Promise<TargetResult> {
+  return timed('listen requests → listen filter', run.cases, () => {
+    fc.assert(
+      fc.property(listenNotifications, (notifications) => {
+        const params = notifications === undefined ? {} : { notifications };
+        const outcome = returnsOrRefuses('readListenFilter', () => readListenFilter(params as Record<string, unknown>));
+        if (!outcome.ok) return;
+        const filter = outcome.value;
+        const n = (isRecord(notifications) ? notifications : {}) as Record<string, unknown>;
+        for (const [kind, key] of [['tools', 'toolsListChanged'], ['prompts', 'promptsListChanged'], ['resources', 'resourcesListChanged']] as const) {
+          if (filter.lists.has(kind) !== (n[key] === true)) throw new Error(`${key}: honoured ${filter.lists.has(kind)} for ${JSON.stringify(n[key])}`);
+        }
+        if (!filter.resourceSubscriptions.every((u) => typeof u === 'string') || !filter.taskIds.every((t) => typeof t === 'string')) throw new Error('a non-string URI or task id was honoured');
       }),
       { seed: run.seed, numRuns: run.cases },
     );

@@ -25,6 +25,7 @@ const PORTS = ['8080', '15000', '15001', '18000'];
 /** Files the CLI refers to that the image leaves out on purpose, and why. */
 const LEFT_OUT: Record<string, string> = {
   'deploy/examples/website-fetcher/server.ts': "the tutorial's demo upstream `mcpmux dev` starts; dev is for a laptop (npm start), not for the image",
+  'deploy/examples/modern-demo/server.ts': 'the 2026-07-28 demo upstream `mcpmux dev` starts; dev is for a laptop (npm start), not for the image',
 };
 
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; license: string; dependencies: Record<string, string> };

@@ -81,15 +81,20 @@ test('1000 modern tools/calls over three replicas: no more NATS traffic than an 
   );
   const busyMs = Date.now() - started;
   const busy = (await natsMessages()) - startMessages;
-  const idleStart = await natsMessages();
-  await new Promise((resolve) => setTimeout(resolve, busyMs));
-  const idle = (await natsMessages()) - idleStart;
+  // Idle windows of the same length, two of them: heartbeats (1 s) fall into a window unevenly.
+  const idleWindow = async (): Promise<number> => {
+    const from = await natsMessages();
+    await new Promise((resolve) => setTimeout(resolve, busyMs));
+    return (await natsMessages()) - from;
+  };
+  const idle = Math.max(await idleWindow(), await idleWindow());
   const after = await Promise.all(fleet.replicas.map((r) => modernCallsOn(r.httpPort)));
   const perReplica = after.map((n, i) => n - before[i]!);
-  console.log(`1000 calls in ${busyMs} ms; per replica ${perReplica.join('/')}; NATS messages during the calls ${busy}, during an idle window of the same length ${idle}`);
+  console.log(`1000 calls in ${busyMs} ms; per replica ${perReplica.join('/')}; NATS messages during the calls ${busy}, during the busier of two idle windows of the same length ${idle}`);
   assert.ok(perReplica.every((n) => n >= 250), `every replica served its share: ${perReplica.join('/')}`);
-  // Heartbeats tick on their own clock: a window may hold one round more than the other.
-  assert.ok(busy <= idle + 12, `NATS carried ${busy} messages during the calls, ${idle} while idle`);
+  // Heartbeats tick on their own 1 s clock: a window may hold one round (a second of background) more than another.
+  const oneRound = Math.ceil(idle / Math.max(1, busyMs / 1000));
+  assert.ok(busy <= idle + oneRound, `NATS carried ${busy} messages during the calls, ${idle} in the busier of two idle windows (one heartbeat round ≈ ${oneRound})`);
 });
 
 test('MRTR: a modern upstream\'s input_required answered on one replica, its retry completes on another', async () => {

@@ -103,6 +103,8 @@ class ListenStream {
   /** The `_meta` modern upstreams get for this stream (our version, the client's capabilities). */
   readonly meta: Readonly<Record<string, unknown>>;
   closed = false;
+  /** What was to be sent before the acknowledgement went out: the acknowledgement comes first. */
+  #early: string[] | undefined = [];
 
   constructor(id: RequestId, holder: string, routePrefix: string, filter: ListenFilter, backend: CompiledBackend, meta: Readonly<Record<string, unknown>>, res: ServerResponse, logger: Logger) {
     this.id = id;
@@ -124,7 +126,10 @@ class ListenStream {
     if (this.filter.resourceSubscriptions.length > 0) honoured.resourceSubscriptions = [...this.filter.resourceSubscriptions];
     if (this.filter.taskIds.length > 0) honoured.taskIds = [...this.filter.taskIds];
     this.#res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no' });
+    const early = this.#early ?? [];
+    this.#early = undefined;
     this.send({ jsonrpc: '2.0', method: 'notifications/subscriptions/acknowledged', params: { notifications: honoured } });
+    for (const text of early) this.#write(text);
   }
 
   /** A list of `kind` changed, if this stream asked for it (coalesced). */
@@ -167,6 +172,11 @@ class ListenStream {
 
   #write(text: string): void {
     if (this.closed || this.#res.destroyed) return;
+    if (this.#early) {
+      // Keep-alives before the acknowledgement are dropped; notifications wait for it.
+      if (!text.startsWith(':')) this.#early.push(text);
+      return;
+    }
     try {
       this.#res.write(text);
     } catch (error) {

@@ -175,6 +175,7 @@ export class ModernEndpoint {
       },
     };
     const method = request.method;
+    const started = process.hrtime.bigint();
     try {
       const outcome = await this.#dispatch(ctx, method, withoutEnvelope(request.params as Params | undefined), envelope, hints);
       metrics?.request(method, 'error' in outcome || outcome.result.isError === true ? 'error' : 'ok');
@@ -186,6 +187,10 @@ export class ModernEndpoint {
       return { error: errorResponse(request.id, error).error };
     } finally {
       exchange.end();
+      // One line per request at debug level, as a 2025 session's requests get.
+      if (logger.isLevelEnabled('debug')) {
+        logger.debug({ era: 'modern', request: request.id, method, ms: Number(process.hrtime.bigint() - started) / 1e6, traceparent: trace?.traceparent }, 'request answered');
+      }
     }
   }
 

@@ -122,7 +122,8 @@ export async function startFleet(options: FleetHarnessOptions = {}): Promise<Fle
     async start(i) {
       const replica = replicas[i] as Replica;
       replica.process = spawnReplica(replica);
-      await waitForHttpOk(`http://127.0.0.1:${replica.httpPort}/readyz`, 20_000);
+      // Generous: CI runs two test files at once on two cores.
+      await waitForHttpOk(`http://127.0.0.1:${replica.httpPort}/readyz`, 45_000);
     },
     async kill(i) {
       const replica = replicas[i] as Replica;
@@ -150,10 +151,10 @@ export async function startFleet(options: FleetHarnessOptions = {}): Promise<Fle
     },
   };
   try {
-    await everything.waitFor(/listening on port/);
+    await everything.waitFor(/listening on port/, 45_000);
     await fetcher?.waitFor(/listening on/, 30_000);
     await modern?.waitFor(/listening on/, 30_000);
-    await waitForHttpOk(`http://127.0.0.1:${cpHttp}/readyz`);
+    await waitForHttpOk(`http://127.0.0.1:${cpHttp}/readyz`, 45_000);
     await Promise.all(replicas.map((_, i) => harness.start(i)));
     balancer = await startBalancer({ backends: replicas.map((r) => ({ url: `http://127.0.0.1:${r.port}`, readyUrl: `http://127.0.0.1:${r.httpPort}/readyz` })) });
   } catch (error) {

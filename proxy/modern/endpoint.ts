@@ -58,6 +58,10 @@ export interface ModernEndpointOptions {
 type Params = Record<string, unknown>;
 type Outcome = { result: Params } | { error: { code: number; message: string; data?: unknown } };
 
+/** Shared by requests that never register a progress token or look a name up (no state is kept in them then). */
+const UNUSED_PROGRESS = new ProgressRoutes();
+const UNUSED_NAMES = new NameIndex(completeOwners);
+
 /** Methods whose complete results carry cache hints. */
 const CACHED_METHODS = new Set(['server/discover', 'tools/list', 'prompts/list', 'resources/list', 'resources/templates/list', 'resources/read']);
 
@@ -127,7 +131,8 @@ export class ModernEndpoint {
   ): Promise<Outcome> {
     const { upstreams, logger, metrics } = this.#options;
     const backend = route.backend;
-    const progress = new ProgressRoutes();
+    // Progress routes and a name index cost a Map each: made only for the requests that use them.
+    const progress = envelope.progressToken === undefined ? UNUSED_PROGRESS : new ProgressRoutes();
     const exchange = new ModernExchange({
       codec: this.#options.requestState,
       principal: principal?.id,
@@ -155,7 +160,7 @@ export class ModernEndpoint {
       requestId: sinkId,
       progressToken: envelope.progressToken,
       progress,
-      names: new NameIndex(completeOwners),
+      names: backend.prefixMode === 'never' ? new NameIndex(completeOwners) : UNUSED_NAMES,
       metrics,
       trace,
       upstreamMeta: buildUpstreamMeta({
@@ -166,7 +171,7 @@ export class ModernEndpoint {
         extra: traceMeta(envelope.meta),
       }),
       exchange,
-      onUpstreamList: (target, kind, result) => {
+      onUpstreamList: !CACHED_METHODS.has(request.method) ? undefined : (target, kind, result) => {
         hints.add(result);
         if (kind !== 'tools' || !Array.isArray(result.tools)) return;
         this.#options.toolParams.learn(target, result.tools);
@@ -230,22 +235,24 @@ export class ModernEndpoint {
     }
   }
 
-  /** What every modern result carries: resultType, our serverInfo, and cache hints where the spec wants them. */
+  /**
+   * What every modern result carries: resultType, our serverInfo, and cache hints where the spec
+   * wants them. In place: the result is freshly parsed from an upstream answer, or built here.
+   */
   #decorate(method: string, result: Params, hints: CacheHints): Params {
-    const out: Params = { ...result };
-    const type = out.resultType;
-    if (type === undefined) out.resultType = 'complete';
-    if (out.resultType === 'complete' && CACHED_METHODS.has(method)) {
+    if (result.resultType === undefined) result.resultType = 'complete';
+    if (result.resultType === 'complete' && CACHED_METHODS.has(method)) {
       if (method === 'resources/read') hints.add(result);
-      out.ttlMs = hints.ttlMs;
-      out.cacheScope = hints.scope;
-    } else {
-      delete out.ttlMs;
-      delete out.cacheScope;
+      result.ttlMs = hints.ttlMs;
+      result.cacheScope = hints.scope;
+    } else if (result.ttlMs !== undefined || result.cacheScope !== undefined) {
+      delete result.ttlMs;
+      delete result.cacheScope;
     }
-    const meta = out._meta !== null && typeof out._meta === 'object' ? (out._meta as Params) : {};
-    out._meta = { ...meta, [META_KEYS.serverInfo]: this.#options.serverInfo };
-    return out;
+    const meta = result._meta;
+    if (meta !== null && typeof meta === 'object' && !Array.isArray(meta)) (meta as Params)[META_KEYS.serverInfo] = this.#options.serverInfo;
+    else result._meta = { [META_KEYS.serverInfo]: this.#options.serverInfo };
+    return result;
   }
 
   /** What an upstream said about this request while it was in flight. */

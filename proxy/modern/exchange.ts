@@ -16,7 +16,7 @@ import type { CompiledTarget } from '../routing/table.ts';
 import type { UpstreamConnection, UpstreamResponse } from '../upstream/connection.ts';
 import type { HeldCalls } from './held-calls.ts';
 import type { HeaderLookup } from './envelope.ts';
-import { checkMcpParamHeaders, mcpParamHeaders } from './mcp-param.ts';
+import { checkMcpParamHeaders, mcpParamHeaders, type McpParamDeclaration } from './mcp-param.ts';
 import type { ToolParams } from './tool-params.ts';
 import { argumentsDigest, type RequestStateBinding, type RequestStateCodec } from './request-state.ts';
 
@@ -64,17 +64,20 @@ export class ModernExchange implements UpstreamExchangeHooks {
     sendWith: (params: unknown, headers?: Readonly<Record<string, string>>) => Promise<UpstreamResponse>,
   ): Promise<UpstreamResponse> {
     const p = (params ?? {}) as Params;
-    const send = method === 'tools/call' ? await this.#withParamHeaders(target, upstream, p, sendWith) : sendWith;
+    const send = method === 'tools/call' ? this.#withParamHeaders(target, upstream, p, sendWith) ?? (await this.#withParamHeadersFetched(target, upstream, p, sendWith)) : sendWith;
     if (!MRTR_METHODS.has(method)) {
       if (p.requestState !== undefined || p.inputResponses !== undefined) {
         throw new McpmuxError('MCPMUX_INVALID_PARAMS', `${method} takes no requestState or inputResponses: only tools/call, prompts/get and resources/read ask for input`);
       }
       return send(params);
     }
-    const binding = bindingOf(target, method, p, this.#options.principal);
+    // Made when needed (a retry's token to open, a token to seal): most calls need none.
+    let made: RequestStateBinding | undefined;
+    const bound = (): RequestStateBinding => (made ??= bindingOf(target, method, p, this.#options.principal));
     const { codec, held } = this.#options;
     let sent: Params = p;
     if (p.requestState !== undefined) {
+      const binding = bound();
       if (typeof p.requestState !== 'string') throw new McpmuxError('MCPMUX_INVALID_REQUEST_STATE', 'Invalid requestState: it must be the string the gateway issued');
       const state = codec.open(p.requestState, binding);
       if (state.hold) {
@@ -95,9 +98,9 @@ export class ModernExchange implements UpstreamExchangeHooks {
       };
       try {
         return await held.start(target.name, upstream, (listener) => (this.#onServerRequest = listener), () => send(stripMrtr(sent)), {
-          seal: (hold) => codec.seal(binding, { upstream: undefined, hold }),
+          seal: (hold) => codec.seal(bound(), { upstream: undefined, hold }),
           capabilities: this.#options.capabilities,
-          binding,
+          binding: bound,
           holder: this.#options.holder,
           onEnd: callEnded,
         });
@@ -109,7 +112,7 @@ export class ModernExchange implements UpstreamExchangeHooks {
     const response = await send(sent);
     if (!('result' in response) || (response.result as Params).resultType !== 'input_required') return response;
     const upstreamState = (response.result as Params).requestState;
-    return { ...response, result: { ...(response.result as Params), requestState: codec.seal(binding, { upstream: typeof upstreamState === 'string' ? upstreamState : undefined }) } };
+    return { ...response, result: { ...(response.result as Params), requestState: codec.seal(bound(), { upstream: typeof upstreamState === 'string' ? upstreamState : undefined }) } };
   }
 
   /**
@@ -117,35 +120,60 @@ export class ModernExchange implements UpstreamExchangeHooks {
    * arguments (as a server would), and a modern upstream sent the ones it expects (as a client
    * would). An upstream that disagrees (-32020) has changed its tools: learnt again, tried once more.
    */
-  async #withParamHeaders(
+  /** #withParamHeadersFetched without an await when the tool's declarations are known already (the hot path); undefined otherwise. */
+  #withParamHeaders(
+    target: CompiledTarget,
+    upstream: UpstreamConnection,
+    params: Params,
+    send: (params: unknown, headers?: Readonly<Record<string, string>>) => Promise<UpstreamResponse>,
+  ): ((params: unknown) => Promise<UpstreamResponse>) | undefined {
+    const known = this.#options.toolParams.cached(target, typeof params.name === 'string' ? params.name : '');
+    if (known === undefined) return undefined;
+    const declarations = known === 'not listed' ? [] : declarationsOf(target, params, known);
+    checkMcpParamHeaders(declarations, params.arguments, this.#options.header);
+    if (!isModern(upstream)) return send;
+    if (declarations.length === 0) return (sent) => this.#retryOnMismatch(target, upstream, params, send, send(sent), sent);
+    return (sent) => this.#retryOnMismatch(target, upstream, params, send, send(sent, mcpParamHeaders(declarations, params.arguments)), sent);
+  }
+
+  async #withParamHeadersFetched(
     target: CompiledTarget,
     upstream: UpstreamConnection,
     params: Params,
     send: (params: unknown, headers?: Readonly<Record<string, string>>) => Promise<UpstreamResponse>,
   ): Promise<(params: unknown) => Promise<UpstreamResponse>> {
-    const { toolParams, header, timeoutMs } = this.#options;
-    const name = typeof params.name === 'string' ? params.name : '';
-    const list = (cursor: string | undefined): Promise<UpstreamResponse> => upstream.request({ method: 'tools/list', params: cursor === undefined ? {} : { cursor } }, { timeoutMs });
-    const declarations = async (): Promise<readonly import('./mcp-param.ts').McpParamDeclaration[]> => {
-      const known = await toolParams.of(target, name, upstream, list);
-      if (known && 'error' in known) throw new McpmuxError('MCPMUX_UNKNOWN_NAME', `Unknown tool: ${name} of target ${target.name} is not offered: its x-mcp-header declarations are invalid (${known.error})`);
-      return known?.ok ?? [];
-    };
-    const first = await declarations();
-    checkMcpParamHeaders(first, params.arguments, header);
+    const first = await this.#declarations(target, upstream, params);
+    checkMcpParamHeaders(first, params.arguments, this.#options.header);
     if (!isModern(upstream)) return send;
-    return async (sent) => {
-      const response = await send(sent, mcpParamHeaders(first, params.arguments));
-      if (!('error' in response) || response.error.code !== -32020) return response;
-      toolParams.forget(target);
-      const again = await declarations();
-      checkMcpParamHeaders(again, params.arguments, header);
-      const retried = await send(sent, mcpParamHeaders(again, params.arguments));
-      if ('error' in retried && retried.error.code === -32020) {
-        return { ...retried, error: { code: -32603, message: `target ${target.name} refused the headers mcpmux sent for ${name}: ${retried.error.message}` } };
-      }
-      return retried;
-    };
+    return (sent) => this.#retryOnMismatch(target, upstream, params, send, send(sent, mcpParamHeaders(first, params.arguments)), sent);
+  }
+
+  async #declarations(target: CompiledTarget, upstream: UpstreamConnection, params: Params): Promise<readonly McpParamDeclaration[]> {
+    const { toolParams, timeoutMs } = this.#options;
+    const list = (cursor: string | undefined): Promise<UpstreamResponse> => upstream.request({ method: 'tools/list', params: cursor === undefined ? {} : { cursor } }, { timeoutMs });
+    const known = await toolParams.of(target, typeof params.name === 'string' ? params.name : '', upstream, list);
+    return known ? declarationsOf(target, params, known) : [];
+  }
+
+  /** An upstream that answers -32020 has changed its tools: learnt again, and the call tried once more. */
+  async #retryOnMismatch(
+    target: CompiledTarget,
+    upstream: UpstreamConnection,
+    params: Params,
+    send: (params: unknown, headers?: Readonly<Record<string, string>>) => Promise<UpstreamResponse>,
+    first: Promise<UpstreamResponse>,
+    sent: unknown,
+  ): Promise<UpstreamResponse> {
+    const response = await first;
+    if (!('error' in response) || response.error.code !== -32020) return response;
+    this.#options.toolParams.forget(target);
+    const again = await this.#declarations(target, upstream, params);
+    checkMcpParamHeaders(again, params.arguments, this.#options.header);
+    const retried = await send(sent, mcpParamHeaders(again, params.arguments));
+    if ('error' in retried && retried.error.code === -32020) {
+      return { ...retried, error: { code: -32603, message: `target ${target.name} refused the headers mcpmux sent for ${String(params.name)}: ${retried.error.message}` } };
+    }
+    return retried;
   }
 
   /** A server→client request a 2025 upstream sent during this request. */
@@ -165,6 +193,12 @@ export class ModernExchange implements UpstreamExchangeHooks {
     this.#ended = true;
     if (this.#holding === 0) this.#options.release();
   }
+}
+
+/** A tool's declarations, or MCPMUX_UNKNOWN_NAME when they are invalid (such a tool is not offered). */
+function declarationsOf(target: CompiledTarget, params: Params, known: { ok: readonly McpParamDeclaration[] } | { error: string }): readonly McpParamDeclaration[] {
+  if ('error' in known) throw new McpmuxError('MCPMUX_UNKNOWN_NAME', `Unknown tool: ${String(params.name)} of target ${target.name} is not offered: its x-mcp-header declarations are invalid (${known.error})`);
+  return known.ok;
 }
 
 function bindingOf(target: CompiledTarget, method: string, params: Params, principal: string | undefined): RequestStateBinding {

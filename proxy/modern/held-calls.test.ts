@@ -55,7 +55,7 @@ test('a call that asks is held: input_required, then each retry answers and wait
     await respond(answer);
     flow.answered(answer.id);
   };
-  const first = await held.start('t', upstream, flow.listen, flow.call, { seal, capabilities: { elicitation: {} }, binding, holder: 'client a' });
+  const first = await held.start('t', upstream, flow.listen, flow.call, { seal, capabilities: { elicitation: {} }, binding: () => binding, holder: 'client a' });
   const r1 = first as unknown as { result: { resultType: string; inputRequests: Record<string, { method: string }>; requestState: string } };
   assert.is(r1.result.resultType, 'input_required');
   const [key1] = Object.keys(r1.result.inputRequests);
@@ -76,7 +76,7 @@ test('a question the request did not declare: -32021 naming the capability, and 
   const { upstream, answers } = fakeUpstream();
   const flow = asking([[elicit(20)]]);
   try {
-    await held.start('t', upstream, flow.listen, flow.call, { seal, capabilities: { sampling: {} }, binding, holder: 'client a' });
+    await held.start('t', upstream, flow.listen, flow.call, { seal, capabilities: { sampling: {} }, binding: () => binding, holder: 'client a' });
     assert.unreachable('started');
   } catch (error) {
     assert.instance(error, McpmuxError);
@@ -92,11 +92,11 @@ test('limits per holder, an unknown or expired hold, and another replica without
   const held = new HeldCalls({ replicaId: 'r1', logger, maxPerPrincipal: 1, holdMs: 50, onLimit: (l) => limits.push(l) });
   const { upstream } = fakeUpstream();
   const flow = asking([[elicit(2)]]);
-  const first = await held.start('t', upstream, flow.listen, flow.call, { seal, capabilities: { elicitation: {} }, binding, holder: 'client b' });
+  const first = await held.start('t', upstream, flow.listen, flow.call, { seal, capabilities: { elicitation: {} }, binding: () => binding, holder: 'client b' });
   assert.is((first as unknown as { result: { resultType: string } }).result.resultType, 'input_required');
   const again = asking([[elicit(3)]]);
   try {
-    await held.start('t', upstream, again.listen, again.call, { seal, capabilities: { elicitation: {} }, binding, holder: 'client b' });
+    await held.start('t', upstream, again.listen, again.call, { seal, capabilities: { elicitation: {} }, binding: () => binding, holder: 'client b' });
     assert.unreachable('over the limit');
   } catch (error) {
     assert.match((error as Error).message, /client b already has 1 calls/);

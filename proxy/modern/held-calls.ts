@@ -47,7 +47,8 @@ class Held {
   readonly id: string;
   /** Who is counted against the limit: the principal, or the client's address. */
   readonly holder: string;
-  readonly binding: RequestStateBinding;
+  /** What the call's tokens are bound to (made when the call is first held). */
+  readonly #binding: () => RequestStateBinding;
   readonly upstream: UpstreamConnection;
   /** Questions asked of the client and not answered yet: our key → the upstream's request. */
   readonly asked = new Map<string, JSONRPCRequest>();
@@ -58,11 +59,15 @@ class Held {
   #wake: (() => void) | undefined;
   timer: NodeJS.Timeout | undefined;
 
-  constructor(id: string, binding: RequestStateBinding, upstream: UpstreamConnection, holder: string) {
+  constructor(id: string, binding: () => RequestStateBinding, upstream: UpstreamConnection, holder: string) {
     this.id = id;
     this.holder = holder;
-    this.binding = binding;
+    this.#binding = binding;
     this.upstream = upstream;
+  }
+
+  get binding(): RequestStateBinding {
+    return this.#binding();
   }
 
   ask(request: JSONRPCRequest): void {
@@ -107,7 +112,7 @@ export class HeldCalls {
     upstream: UpstreamConnection,
     listen: (listener: Listener) => void,
     call: () => Promise<UpstreamResponse>,
-    round: RoundOptions & { binding: RequestStateBinding; onEnd?: () => void; holder: string },
+    round: RoundOptions & { binding: () => RequestStateBinding; onEnd?: () => void; holder: string },
   ): Promise<UpstreamResponse> {
     const { binding, holder } = round;
     const max = this.#options.maxPerPrincipal ?? 32;

@@ -50,6 +50,13 @@ export class ToolParams {
     this.#targets.delete(keyOf(target));
   }
 
+  /** What is known of `tool` of `target` now, without asking anyone (the hot path); undefined when it must be fetched. */
+  cached(target: CompiledTarget, tool: string): Known | 'not listed' | undefined {
+    const known = this.#targets.get(keyOf(target));
+    if (!known || Date.now() - known.at > MAX_AGE_MS) return undefined;
+    return known.tools.get(tool) ?? (known.complete ? 'not listed' : undefined);
+  }
+
   /**
    * The declarations of `tool` of `target`: from what was learnt, else from a complete tools/list
    * fetched now through `upstream`. Undefined when the target does not list the tool (the upstream

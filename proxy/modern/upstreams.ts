@@ -57,6 +57,10 @@ export function bridgedCapabilities(capabilities: Readonly<Record<string, unknow
   return out;
 }
 
+function statelessKey(target: CompiledTarget, endpoint: EndpointUrl): string {
+  return `${target.backend}\u0000${target.name}\u0000${endpoint.url}`;
+}
+
 export class ModernUpstreams {
   readonly #options: ModernUpstreamsOptions;
   readonly #stateless = new Map<string, ModernUpstream>();
@@ -103,20 +107,28 @@ export class ModernUpstreams {
     await Promise.all([...pooled.map((p) => p.ready.then((s) => s.close(), () => undefined)), ...stateless.map((s) => s.close())]);
   }
 
-  async #get(target: CompiledTarget, principal: string | undefined, capabilities: ClientCapabilities): Promise<UpstreamConnection> {
-    if (target.unavailable !== undefined) throw new McpmuxError('MCPMUX_TARGET_UNAVAILABLE', `target ${target.name} is unavailable: ${target.unavailable}`);
+  #get(target: CompiledTarget, principal: string | undefined, capabilities: ClientCapabilities): Promise<UpstreamConnection> {
+    if (target.unavailable !== undefined) return Promise.reject(new McpmuxError('MCPMUX_TARGET_UNAVAILABLE', `target ${target.name} is unavailable: ${target.unavailable}`));
     const { pool } = this.#options;
-    if (!target.stdio && target.protocol !== 'PROTOCOL_SSE' && target.protocolEra !== 'legacy') {
-      const endpoint = pool.pickEndpoint(target);
-      if (!endpoint) throw new McpmuxError('MCPMUX_TARGET_UNAVAILABLE', `target ${target.name} has no ready endpoints`);
-      const verdict = await pool.eras.verdict(target, endpoint);
-      if (verdict.era === 'modern') return this.#statelessFor(target, endpoint);
+    if (target.stdio || target.protocol === 'PROTOCOL_SSE' || target.protocolEra === 'legacy') return this.#pooledFor(target, principal, capabilities);
+    const endpoint = pool.pickEndpoint(target);
+    if (!endpoint) return Promise.reject(new McpmuxError('MCPMUX_TARGET_UNAVAILABLE', `target ${target.name} has no ready endpoints`));
+    // The hot path: the verdict and the connection are known, no await.
+    const known = pool.eras.cached(target, endpoint);
+    if (known?.era === 'modern') {
+      const upstream = this.#stateless.get(statelessKey(target, endpoint));
+      if (upstream && !upstream.closed && upstream.initializeResult) return Promise.resolve(upstream);
     }
-    return this.#pooledFor(target, principal, capabilities);
+    return this.#decide(target, endpoint, principal, capabilities);
+  }
+
+  async #decide(target: CompiledTarget, endpoint: EndpointUrl, principal: string | undefined, capabilities: ClientCapabilities): Promise<UpstreamConnection> {
+    const verdict = await this.#options.pool.eras.verdict(target, endpoint);
+    return verdict.era === 'modern' ? this.#statelessFor(target, endpoint) : this.#pooledFor(target, principal, capabilities);
   }
 
   async #statelessFor(target: CompiledTarget, endpoint: EndpointUrl): Promise<UpstreamConnection> {
-    const key = `${target.backend}\u0000${target.name}\u0000${endpoint.url}`;
+    const key = statelessKey(target, endpoint);
     let upstream = this.#stateless.get(key);
     if (!upstream || upstream.closed) {
       // No listen stream of its own: listen streams are the clients' (ListenStreams).

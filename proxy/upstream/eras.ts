@@ -118,6 +118,15 @@ export class EraDirectory {
     return verdict;
   }
 
+  /** The verdict when it is already known and fresh (no probe, no promise: the hot path); else undefined. */
+  cached(target: CompiledTarget, endpoint: EndpointUrl): EraVerdict | undefined {
+    if (target.stdio || target.protocol === 'PROTOCOL_SSE' || target.protocolEra === 'legacy') return undefined;
+    const cached = this.#verdicts.get(endpoint.url);
+    if (!cached || Date.now() - cached.at >= (this.#options.ttlMs ?? 600_000)) return undefined;
+    if (target.protocolEra === 'modern' && cached.verdict.era === 'legacy') return undefined;
+    return cached.verdict;
+  }
+
   /** What is known of an endpoint now, without probing (for metrics and the CLI). */
   known(endpoint: EndpointUrl): Era | undefined {
     return this.#verdicts.get(endpoint.url)?.verdict.era;

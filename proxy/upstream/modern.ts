@@ -64,6 +64,8 @@ export class ModernUpstream implements UpstreamConnection {
   /** What the upstream says outside requests (list changes, resource updates), for a 2025 session. */
   #listen: ModernListen | undefined;
   #listening: boolean;
+  /** The headers of a method and name, built once (the name is encoded for a header only the first time). */
+  readonly #headerCache = new Map<string, Readonly<Record<string, string>>>();
   /** Answers awaited from the client for bridged input requests, by the id it was asked under. */
   readonly #awaiting = new Map<string, (response: OutgoingResponse) => void>();
 
@@ -198,6 +200,17 @@ export class ModernUpstream implements UpstreamConnection {
     this.#awaiting.clear();
   }
 
+  #standardHeaders(method: string, name: string | undefined): Readonly<Record<string, string>> {
+    const key = name === undefined ? method : `${method}\u0000${name}`;
+    let headers = this.#headerCache.get(key);
+    if (!headers) {
+      if (this.#headerCache.size >= 1024) this.#headerCache.clear(); // bounded: names come from clients
+      headers = Object.freeze({ ...this.#baseHeaders, ...modernRequestHeaders(method, MODERN_PROTOCOL_VERSION, name) });
+      this.#headerCache.set(key, headers);
+    }
+    return headers;
+  }
+
   /** A 2025 session's request: `_meta` from its initialize; `input_required` rounds bridged to real requests. */
   async #sendBridged(method: string, params: Params, options: RequestOptions): Promise<UpstreamResponse> {
     const init = this.#initParams;
@@ -289,7 +302,8 @@ export class ModernUpstream implements UpstreamConnection {
     const body = JSON.stringify({ jsonrpc: '2.0', id, method, params: { ...params, _meta: { ...options.meta, ...ownMeta } } });
     const field = nameField(method);
     const name = field === undefined ? undefined : params[field];
-    const headers = { ...this.#baseHeaders, ...modernRequestHeaders(method, MODERN_PROTOCOL_VERSION, typeof name === 'string' ? name : undefined), ...options.headers };
+    const standard = this.#standardHeaders(method, typeof name === 'string' ? name : undefined);
+    const headers = options.headers ? { ...standard, ...options.headers } : standard;
     const call = exchange({
       dispatcher: this.#dispatcher,
       endpoint: this.endpoint,

@@ -23,7 +23,7 @@ import { NameIndex } from '../mux/name-index.ts';
 import { ProgressRoutes } from '../mux/progress.ts';
 import { callTool, complete, forwardByUri, forwardTask, getPrompt } from '../mux/routed.ts';
 import type { CompiledRoute } from '../routing/table.ts';
-import type { UpstreamConnection, UpstreamMessage } from '../upstream/connection.ts';
+import type { RequestSink, UpstreamConnection, UpstreamMessage } from '../upstream/connection.ts';
 import { CacheHints } from './cache-hints.ts';
 import { discover } from './discover.ts';
 import { buildUpstreamMeta, checkModernRequest, traceMeta, type ModernEnvelope } from './envelope.ts';
@@ -61,12 +61,11 @@ type Outcome = { result: Params } | { error: { code: number; message: string; da
 /** Shared by requests that never register a progress token or look a name up (no state is kept in them then). */
 const UNUSED_PROGRESS = new ProgressRoutes();
 const UNUSED_NAMES = new NameIndex(completeOwners);
+const UNUSED_HINTS = new CacheHints(true);
 
 /** Methods whose complete results carry cache hints. */
 const CACHED_METHODS = new Set(['server/discover', 'tools/list', 'prompts/list', 'resources/list', 'resources/templates/list', 'resources/read']);
 
-/** The client's `_meta` keys that describe the client to us; upstreams get them rebuilt (buildUpstreamMeta). */
-const ENVELOPE_KEYS = new Set<string>([META_KEYS.protocolVersion, META_KEYS.clientCapabilities, META_KEYS.clientInfo, META_KEYS.logLevel]);
 
 export class ModernEndpoint {
   readonly #options: ModernEndpointOptions;
@@ -143,13 +142,11 @@ export class ModernEndpoint {
       toolParams: this.#options.toolParams,
       timeoutMs: this.#options.requestTimeoutMs,
       capabilities: envelope.clientCapabilities,
-      release: () => upstreams.release(sinkId),
       holder: holderOf(req, principal),
     });
-    const sinkId = upstreams.open({
-      message: (target, upstream, message) => this.#upstreamMessage(target, upstream, message, envelope, progress, response, exchange, backend),
-    });
-    const hints = new CacheHints(principal !== undefined || backend.access !== undefined);
+    // What upstreams say about this request comes back to it through this sink (their relatedTo).
+    const sink: RequestSink = { message: (target, upstream, message) => this.#upstreamMessage(target, upstream, message, envelope, progress, response, exchange, backend) };
+    const hints = CACHED_METHODS.has(request.method) ? new CacheHints(principal !== undefined || backend.access !== undefined) : UNUSED_HINTS;
     const ctx: RequestContext = {
       backend,
       access: backend.access?.for(principal),
@@ -157,19 +154,17 @@ export class ModernEndpoint {
       logger,
       requestTimeoutMs: this.#options.requestTimeoutMs,
       signal: abort.signal,
-      requestId: sinkId,
+      requestId: request.id,
+      sink,
       progressToken: envelope.progressToken,
       progress,
       names: backend.prefixMode === 'never' ? new NameIndex(completeOwners) : UNUSED_NAMES,
       metrics,
       trace,
-      upstreamMeta: buildUpstreamMeta({
-        protocolVersion: MODERN_PROTOCOL_VERSION,
-        clientCapabilities: envelope.clientCapabilities,
-        clientInfo: envelope.clientInfo,
-        logLevel: envelope.logLevel,
-        extra: traceMeta(envelope.meta),
-      }),
+      // A modern upstream gets the client's own envelope: its version is ours (checked), and its
+      // per-request capabilities, info, log level and trace context go on unchanged. The client's
+      // progress token is replaced by ours in the params' own _meta, which wins.
+      upstreamMeta: envelope.meta,
       exchange,
       onUpstreamList: !CACHED_METHODS.has(request.method) ? undefined : (target, kind, result) => {
         hints.add(result);
@@ -182,7 +177,7 @@ export class ModernEndpoint {
     const method = request.method;
     const started = process.hrtime.bigint();
     try {
-      const outcome = await this.#dispatch(ctx, method, withoutEnvelope(request.params as Params | undefined), envelope, hints);
+      const outcome = await this.#dispatch(ctx, method, request.params as Params | undefined, envelope, hints);
       metrics?.request(method, 'error' in outcome || outcome.result.isError === true ? 'error' : 'ok');
       if ('error' in outcome) return { error: modernError(outcome.error) };
       return { result: this.#decorate(method, outcome.result, hints) };
@@ -303,15 +298,6 @@ function holderOf(req: IncomingMessage, principal: Principal | undefined): strin
   return principal ? `principal ${principal.id}` : `client ${req.socket.remoteAddress ?? 'unknown'}`;
 }
 
-/** The request's params without the client's envelope keys (upstreams get their own, per era). */
-function withoutEnvelope(params: Params | undefined): Params | undefined {
-  const meta = params?._meta;
-  if (meta === null || typeof meta !== 'object') return params;
-  const kept: Params = {};
-  for (const [key, value] of Object.entries(meta as Params)) if (!ENVELOPE_KEYS.has(key)) kept[key] = value;
-  const { _meta: _dropped, ...rest } = params as Params;
-  return Object.keys(kept).length > 0 ? { ...rest, _meta: kept } : rest;
-}
 
 /** Upstream errors as a 2026-07-28 client must see them: -32002 (resource not found) became -32602 with the URI. */
 function modernError(error: { code: number; message: string; data?: unknown }): { code: number; message: string; data?: unknown } {

@@ -15,6 +15,7 @@ import type { UpstreamExchangeHooks } from '../mux/context.ts';
 import type { CompiledTarget } from '../routing/table.ts';
 import type { UpstreamConnection, UpstreamResponse } from '../upstream/connection.ts';
 import type { HeldCalls } from './held-calls.ts';
+import { META_KEYS } from './wire.ts';
 import type { HeaderLookup } from './envelope.ts';
 import { checkMcpParamHeaders, mcpParamHeaders, type McpParamDeclaration } from './mcp-param.ts';
 import type { ToolParams } from './tool-params.ts';
@@ -36,8 +37,6 @@ export interface ModernExchangeOptions {
   timeoutMs: number;
   /** The request's client capabilities (what a held call may ask of the client). */
   capabilities: Readonly<Record<string, unknown>>;
-  /** The request no longer needs to hear from upstreams: it ended and holds no call. */
-  release: () => void;
   /** Who is counted against the held-call limit: the principal, or the client's address. */
   holder: string;
 }
@@ -48,9 +47,7 @@ export class ModernExchange implements UpstreamExchangeHooks {
   readonly #options: ModernExchangeOptions;
   /** Server→client requests a 2025 upstream sent during this request, until run() takes them. */
   #onServerRequest: ((target: string, upstream: UpstreamConnection, request: JSONRPCRequest) => void) | undefined;
-  /** Calls this request started that are held for the client's retry: they still hear their upstream. */
-  #holding = 0;
-  #ended = false;
+
 
   constructor(options: ModernExchangeOptions) {
     this.#options = options;
@@ -63,8 +60,20 @@ export class ModernExchange implements UpstreamExchangeHooks {
     params: unknown,
     sendWith: (params: unknown, headers?: Readonly<Record<string, string>>) => Promise<UpstreamResponse>,
   ): Promise<UpstreamResponse> {
-    const p = (params ?? {}) as Params;
-    const send = method === 'tools/call' ? this.#withParamHeaders(target, upstream, p, sendWith) ?? (await this.#withParamHeadersFetched(target, upstream, p, sendWith)) : sendWith;
+    const modern = isModern(upstream);
+    // A 2025 upstream gets the params without the client's 2026-07-28 envelope in _meta.
+    const p = (modern ? (params ?? {}) : withoutEnvelope((params ?? {}) as Params)) as Params;
+    params = p;
+    let send = sendWith;
+    if (method === 'tools/call') {
+      const pending = this.#paramHeaders(target, upstream, p);
+      const headers = pending instanceof Promise ? await pending : pending;
+      // A modern upstream that disagrees with the headers (-32020) changed its tools: once more, freshly learnt.
+      send = async (sent) => {
+        const response = await sendWith(sent, headers);
+        return 'error' in response && response.error.code === -32020 && isModern(upstream) ? this.#retryOnMismatch(target, upstream, p, sendWith, sent) : response;
+      };
+    }
     if (!MRTR_METHODS.has(method)) {
       if (p.requestState !== undefined || p.inputResponses !== undefined) {
         throw new McpmuxError('MCPMUX_INVALID_PARAMS', `${method} takes no requestState or inputResponses: only tools/call, prompts/get and resources/read ask for input`);
@@ -88,26 +97,14 @@ export class ModernExchange implements UpstreamExchangeHooks {
     }
     if (!isModern(upstream)) {
       // A 2025 upstream: its server→client requests during the call turn it into a held call.
-      this.#holding++;
-      let ended = false;
-      const callEnded = (): void => {
-        if (ended) return;
-        ended = true;
-        this.#holding--;
-        if (this.#ended && this.#holding === 0) this.#options.release();
-      };
-      try {
-        return await held.start(target.name, upstream, (listener) => (this.#onServerRequest = listener), () => send(stripMrtr(sent)), {
-          seal: (hold) => codec.seal(bound(), { upstream: undefined, hold }),
-          capabilities: this.#options.capabilities,
-          binding: bound,
-          holder: this.#options.holder,
-          onEnd: callEnded,
-        });
-      } catch (error) {
-        callEnded();
-        throw error;
-      }
+      // The call's upstream request holds this request's sink as its relatedTo, so what the upstream
+      // asks later (a second round) still reaches the held call through this exchange.
+      return held.start(target.name, upstream, (listener) => (this.#onServerRequest = listener), () => send(stripMrtr(sent)), {
+        seal: (hold) => codec.seal(bound(), { upstream: undefined, hold }),
+        capabilities: this.#options.capabilities,
+        binding: bound,
+        holder: this.#options.holder,
+      });
     }
     const response = await send(sent);
     if (!('result' in response) || (response.result as Params).resultType !== 'input_required') return response;
@@ -116,60 +113,40 @@ export class ModernExchange implements UpstreamExchangeHooks {
   }
 
   /**
-   * A tools/call's x-mcp-header params: the client's Mcp-Param-* headers checked against its
-   * arguments (as a server would), and a modern upstream sent the ones it expects (as a client
-   * would). An upstream that disagrees (-32020) has changed its tools: learnt again, tried once more.
+   * A tools/call's x-mcp-header params: the client's Mcp-Param-* headers are checked against its
+   * arguments (as a server would), and a modern upstream is sent the ones it expects (as a client
+   * would). Without an await when the tool's declarations are known (the hot path). Returns the
+   * headers for the upstream (undefined: none), or a promise of them when they had to be fetched.
    */
-  /** #withParamHeadersFetched without an await when the tool's declarations are known already (the hot path); undefined otherwise. */
-  #withParamHeaders(
-    target: CompiledTarget,
-    upstream: UpstreamConnection,
-    params: Params,
-    send: (params: unknown, headers?: Readonly<Record<string, string>>) => Promise<UpstreamResponse>,
-  ): ((params: unknown) => Promise<UpstreamResponse>) | undefined {
+  #paramHeaders(target: CompiledTarget, upstream: UpstreamConnection, params: Params): Readonly<Record<string, string>> | undefined | Promise<Readonly<Record<string, string>> | undefined> {
     const known = this.#options.toolParams.cached(target, typeof params.name === 'string' ? params.name : '');
-    if (known === undefined) return undefined;
-    const declarations = known === 'not listed' ? [] : declarationsOf(target, params, known);
-    checkMcpParamHeaders(declarations, params.arguments, this.#options.header);
-    if (!isModern(upstream)) return send;
-    if (declarations.length === 0) return (sent) => this.#retryOnMismatch(target, upstream, params, send, send(sent), sent);
-    return (sent) => this.#retryOnMismatch(target, upstream, params, send, send(sent, mcpParamHeaders(declarations, params.arguments)), sent);
+    if (known === undefined) return this.#declarations(target, upstream, params).then((declarations) => this.#headersFor(upstream, params, declarations));
+    return this.#headersFor(upstream, params, known === 'not listed' ? NO_DECLARATIONS : declarationsOf(target, params, known));
   }
 
-  async #withParamHeadersFetched(
-    target: CompiledTarget,
-    upstream: UpstreamConnection,
-    params: Params,
-    send: (params: unknown, headers?: Readonly<Record<string, string>>) => Promise<UpstreamResponse>,
-  ): Promise<(params: unknown) => Promise<UpstreamResponse>> {
-    const first = await this.#declarations(target, upstream, params);
-    checkMcpParamHeaders(first, params.arguments, this.#options.header);
-    if (!isModern(upstream)) return send;
-    return (sent) => this.#retryOnMismatch(target, upstream, params, send, send(sent, mcpParamHeaders(first, params.arguments)), sent);
+  #headersFor(upstream: UpstreamConnection, params: Params, declarations: readonly McpParamDeclaration[]): Readonly<Record<string, string>> | undefined {
+    checkMcpParamHeaders(declarations, params.arguments, this.#options.header);
+    return declarations.length === 0 || !isModern(upstream) ? undefined : mcpParamHeaders(declarations, params.arguments);
   }
 
   async #declarations(target: CompiledTarget, upstream: UpstreamConnection, params: Params): Promise<readonly McpParamDeclaration[]> {
     const { toolParams, timeoutMs } = this.#options;
     const list = (cursor: string | undefined): Promise<UpstreamResponse> => upstream.request({ method: 'tools/list', params: cursor === undefined ? {} : { cursor } }, { timeoutMs });
     const known = await toolParams.of(target, typeof params.name === 'string' ? params.name : '', upstream, list);
-    return known ? declarationsOf(target, params, known) : [];
+    return known ? declarationsOf(target, params, known) : NO_DECLARATIONS;
   }
 
-  /** An upstream that answers -32020 has changed its tools: learnt again, and the call tried once more. */
+  /** An upstream that answered -32020 has changed its tools: learnt again, and the call tried once more. */
   async #retryOnMismatch(
     target: CompiledTarget,
     upstream: UpstreamConnection,
     params: Params,
     send: (params: unknown, headers?: Readonly<Record<string, string>>) => Promise<UpstreamResponse>,
-    first: Promise<UpstreamResponse>,
     sent: unknown,
   ): Promise<UpstreamResponse> {
-    const response = await first;
-    if (!('error' in response) || response.error.code !== -32020) return response;
     this.#options.toolParams.forget(target);
-    const again = await this.#declarations(target, upstream, params);
-    checkMcpParamHeaders(again, params.arguments, this.#options.header);
-    const retried = await send(sent, mcpParamHeaders(again, params.arguments));
+    const headers = this.#headersFor(upstream, params, await this.#declarations(target, upstream, params));
+    const retried = await send(sent, headers);
     if ('error' in retried && retried.error.code === -32020) {
       return { ...retried, error: { code: -32603, message: `target ${target.name} refused the headers mcpmux sent for ${String(params.name)}: ${retried.error.message}` } };
     }
@@ -188,12 +165,11 @@ export class ModernExchange implements UpstreamExchangeHooks {
       .catch(() => undefined);
   }
 
-  /** The request is answered: upstreams stop routing to it, unless a call it started is held (then when that ends). */
-  end(): void {
-    this.#ended = true;
-    if (this.#holding === 0) this.#options.release();
-  }
+  /** The request is answered (a held call it started keeps hearing its upstream: see run()). */
+  end(): void {}
 }
+
+const NO_DECLARATIONS: readonly McpParamDeclaration[] = Object.freeze([]);
 
 /** A tool's declarations, or MCPMUX_UNKNOWN_NAME when they are invalid (such a tool is not offered). */
 function declarationsOf(target: CompiledTarget, params: Params, known: { ok: readonly McpParamDeclaration[] } | { error: string }): readonly McpParamDeclaration[] {
@@ -205,6 +181,18 @@ function bindingOf(target: CompiledTarget, method: string, params: Params, princ
   const name = method === 'resources/read' ? params.uri : params.name;
   const args = method === 'resources/read' ? undefined : params.arguments;
   return { target: target.name, method, name: typeof name === 'string' ? name : '', principal, argsDigest: argumentsDigest(args ?? {}) };
+}
+
+/** The client's `_meta` keys that describe it to a 2026-07-28 server (a 2025 server has its session's). */
+const ENVELOPE_KEYS = new Set<string>([META_KEYS.protocolVersion, META_KEYS.clientCapabilities, META_KEYS.clientInfo, META_KEYS.logLevel]);
+
+function withoutEnvelope(params: Params): Params {
+  const meta = params._meta;
+  if (meta === null || typeof meta !== 'object') return params;
+  const kept: Params = {};
+  for (const [key, value] of Object.entries(meta as Params)) if (!ENVELOPE_KEYS.has(key)) kept[key] = value;
+  const { _meta: _dropped, ...rest } = params;
+  return Object.keys(kept).length > 0 ? { ...rest, _meta: kept } : rest;
 }
 
 /** A 2025 upstream knows neither requestState nor inputResponses. */

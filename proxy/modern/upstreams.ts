@@ -5,23 +5,18 @@
 //   one pool per target) and the client capabilities the upstream is told of, opened with a
 //   synthetic initialize and re-initialized by the session itself when the upstream forgets it.
 // What upstreams send about a request in flight (progress, logs, their own requests) reaches that
-// request through a numbered sink: the request's `relatedTo`.
+// request through its sink, handed to the upstream request as its `relatedTo`.
 import type { ClientCapabilities, InitializeRequestParams, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { McpmuxError, errorMessage } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
 import { MCPMUX_VERSION } from '../../shared/version.ts';
 import type { UpstreamSource } from '../mux/context.ts';
 import type { CompiledTarget, EndpointUrl } from '../routing/table.ts';
-import type { UpstreamConnection, UpstreamMessage, UpstreamOptions } from '../upstream/connection.ts';
+import type { Related, UpstreamConnection, UpstreamMessage, UpstreamOptions } from '../upstream/connection.ts';
 import { ModernUpstream } from '../upstream/modern.ts';
 import type { UpstreamPool } from '../upstream/pool.ts';
 import { UpstreamSession } from '../upstream/session.ts';
 import { LegacySseUpstream } from '../upstream/legacy-sse.ts';
-
-/** What a request in flight hears from the upstreams it called. */
-export interface RequestSink {
-  message(target: string, upstream: UpstreamConnection, message: UpstreamMessage): void;
-}
 
 export interface ModernUpstreamsOptions {
   pool: UpstreamPool;
@@ -57,6 +52,23 @@ export function bridgedCapabilities(capabilities: Readonly<Record<string, unknow
   return out;
 }
 
+/** A request's view of the connections: one small object, no closure (it is made for every request). */
+class RequestSource implements UpstreamSource {
+  readonly #upstreams: ModernUpstreams;
+  readonly #principal: string | undefined;
+  readonly #capabilities: Readonly<Record<string, unknown>>;
+
+  constructor(upstreams: ModernUpstreams, principal: string | undefined, capabilities: Readonly<Record<string, unknown>>) {
+    this.#upstreams = upstreams;
+    this.#principal = principal;
+    this.#capabilities = capabilities;
+  }
+
+  get(target: CompiledTarget): Promise<UpstreamConnection> {
+    return this.#upstreams.connection(target, this.#principal, this.#capabilities);
+  }
+}
+
 function statelessKey(target: CompiledTarget, endpoint: EndpointUrl): string {
   return `${target.backend}\u0000${target.name}\u0000${endpoint.url}`;
 }
@@ -65,8 +77,6 @@ export class ModernUpstreams {
   readonly #options: ModernUpstreamsOptions;
   readonly #stateless = new Map<string, ModernUpstream>();
   readonly #pooled = new Map<string, Pooled>();
-  readonly #sinks = new Map<number, RequestSink>();
-  #nextSink = 1;
   readonly #sweeper: NodeJS.Timeout;
 
   constructor(options: ModernUpstreamsOptions) {
@@ -76,21 +86,14 @@ export class ModernUpstreams {
     this.#sweeper.unref();
   }
 
-  /** A number that names one request in flight to the upstreams (its relatedTo); release() it when done. */
-  open(sink: RequestSink): number {
-    const id = this.#nextSink++;
-    this.#sinks.set(id, sink);
-    return id;
-  }
-
-  release(id: number): void {
-    this.#sinks.delete(id);
-  }
-
   /** The connections one request of `principal` with these client capabilities uses. */
   source(principal: string | undefined, clientCapabilities: Readonly<Record<string, unknown>>): UpstreamSource {
-    const capabilities = bridgedCapabilities(clientCapabilities);
-    return { get: (target) => this.#get(target, principal, capabilities) };
+    return new RequestSource(this, principal, clientCapabilities);
+  }
+
+  /** One target's connection for a request (RequestSource.get). */
+  connection(target: CompiledTarget, principal: string | undefined, clientCapabilities: Readonly<Record<string, unknown>>): Promise<UpstreamConnection> {
+    return this.#get(target, principal, clientCapabilities);
   }
 
   /** Pooled sessions open now (for tests and metrics). */
@@ -107,10 +110,10 @@ export class ModernUpstreams {
     await Promise.all([...pooled.map((p) => p.ready.then((s) => s.close(), () => undefined)), ...stateless.map((s) => s.close())]);
   }
 
-  #get(target: CompiledTarget, principal: string | undefined, capabilities: ClientCapabilities): Promise<UpstreamConnection> {
+  #get(target: CompiledTarget, principal: string | undefined, clientCapabilities: Readonly<Record<string, unknown>>): Promise<UpstreamConnection> {
     if (target.unavailable !== undefined) return Promise.reject(new McpmuxError('MCPMUX_TARGET_UNAVAILABLE', `target ${target.name} is unavailable: ${target.unavailable}`));
     const { pool } = this.#options;
-    if (target.stdio || target.protocol === 'PROTOCOL_SSE' || target.protocolEra === 'legacy') return this.#pooledFor(target, principal, capabilities);
+    if (target.stdio || target.protocol === 'PROTOCOL_SSE' || target.protocolEra === 'legacy') return this.#pooledFor(target, principal, bridgedCapabilities(clientCapabilities));
     const endpoint = pool.pickEndpoint(target);
     if (!endpoint) return Promise.reject(new McpmuxError('MCPMUX_TARGET_UNAVAILABLE', `target ${target.name} has no ready endpoints`));
     // The hot path: the verdict and the connection are known, no await.
@@ -119,12 +122,12 @@ export class ModernUpstreams {
       const upstream = this.#stateless.get(statelessKey(target, endpoint));
       if (upstream && !upstream.closed && upstream.initializeResult) return Promise.resolve(upstream);
     }
-    return this.#decide(target, endpoint, principal, capabilities);
+    return this.#decide(target, endpoint, principal, clientCapabilities);
   }
 
-  async #decide(target: CompiledTarget, endpoint: EndpointUrl, principal: string | undefined, capabilities: ClientCapabilities): Promise<UpstreamConnection> {
+  async #decide(target: CompiledTarget, endpoint: EndpointUrl, principal: string | undefined, clientCapabilities: Readonly<Record<string, unknown>>): Promise<UpstreamConnection> {
     const verdict = await this.#options.pool.eras.verdict(target, endpoint);
-    return verdict.era === 'modern' ? this.#statelessFor(target, endpoint) : this.#pooledFor(target, principal, capabilities);
+    return verdict.era === 'modern' ? this.#statelessFor(target, endpoint) : this.#pooledFor(target, principal, bridgedCapabilities(clientCapabilities));
   }
 
   async #statelessFor(target: CompiledTarget, endpoint: EndpointUrl): Promise<UpstreamConnection> {
@@ -185,10 +188,9 @@ export class ModernUpstreams {
       target: target.name,
       endpoint,
       logger: this.#options.logger,
-      onMessage: (message: UpstreamMessage, relatedTo: RequestId | undefined) => {
-        const sink = typeof relatedTo === 'number' ? this.#sinks.get(relatedTo) : undefined;
-        if (sink) {
-          sink.message(target.name, upstream(), message);
+      onMessage: (message: UpstreamMessage, relatedTo: Related | undefined) => {
+        if (typeof relatedTo === 'object') {
+          relatedTo.message(target.name, upstream(), message);
           return;
         }
         if ('id' in message) {

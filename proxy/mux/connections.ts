@@ -9,7 +9,7 @@ import { McpmuxError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { CompiledTarget } from '../routing/table.ts';
 import type { UpstreamPool } from '../upstream/pool.ts';
-import type { UpstreamConnection, UpstreamMessage, UpstreamOptions } from '../upstream/connection.ts';
+import { relatedId, type Related, type UpstreamConnection, type UpstreamMessage, type UpstreamOptions } from '../upstream/connection.ts';
 import { LegacySseUpstream } from '../upstream/legacy-sse.ts';
 import { UpstreamSession, type RestoredUpstream } from '../upstream/session.ts';
 import { StdioUpstream } from '../upstream/stdio.ts';
@@ -220,9 +220,9 @@ export class TargetConnections {
       target: target.name,
       endpoint,
       logger: this.#options.logger,
-      ...(onMessage ? { onMessage: (message: UpstreamMessage, relatedTo: RequestId | undefined) => onMessage(target.name, session(), message, relatedTo) } : {}),
+      ...(onMessage ? { onMessage: (message: UpstreamMessage, relatedTo: Related | undefined) => onMessage(target.name, session(), message, relatedId(relatedTo)) } : {}),
       ...(onReinitialized ? { onReinitialized: () => onReinitialized(target.name) } : {}),
-      ...(onStreamPaused ? { onStreamPaused: (relatedTo: RequestId | undefined, retryMs: number) => onStreamPaused(target.name, relatedTo, retryMs) } : {}),
+      ...(onStreamPaused ? { onStreamPaused: (relatedTo: Related | undefined, retryMs: number) => onStreamPaused(target.name, relatedId(relatedTo), retryMs) } : {}),
       ...(listening && !target.stdio ? { listen: listening() } : {}),
     };
   }

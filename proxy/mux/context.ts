@@ -4,7 +4,7 @@ import type { Logger } from '../../shared/log.ts';
 import type { Access } from '../auth/access.ts';
 import type { CompiledBackend, CompiledTarget } from '../routing/table.ts';
 import type { UpstreamResponse } from '../upstream/session.ts';
-import type { UpstreamConnection } from '../upstream/connection.ts';
+import type { RequestSink, UpstreamConnection } from '../upstream/connection.ts';
 import type { NameIndex } from './name-index.ts';
 import { withProgressToken, type ProgressRoutes } from './progress.ts';
 import type { Outcome, ProxyMetrics } from '../metrics.ts';
@@ -32,6 +32,8 @@ export interface RequestContext {
   metrics?: ProxyMetrics | undefined;
   /** The client's W3C trace context, passed on to the upstream requests this request makes. */
   trace?: Readonly<Record<string, string>> | undefined;
+  /** A 2026-07-28 client's request: where what upstreams say about it goes (handed to them as relatedTo). */
+  sink?: RequestSink | undefined;
   /** A 2026-07-28 client's request: the `_meta` envelope modern upstreams get (see RequestOptions.meta). */
   upstreamMeta?: Readonly<Record<string, unknown>> | undefined;
   /** A 2026-07-28 client's request: what happens around each upstream request (requestState, held calls). */
@@ -79,7 +81,7 @@ export async function forward(ctx: RequestContext, target: CompiledTarget, metho
   const started = ctx.metrics ? process.hrtime.bigint() : 0n;
   let outcome: Outcome = 'error';
   try {
-    const options = { timeoutMs: target.requestTimeoutMs ?? ctx.requestTimeoutMs, signal: ctx.signal, relatedTo: ctx.requestId, headers: ctx.trace, meta: ctx.upstreamMeta };
+    const options = { timeoutMs: target.requestTimeoutMs ?? ctx.requestTimeoutMs, signal: ctx.signal, relatedTo: ctx.sink ?? ctx.requestId, headers: ctx.trace, meta: ctx.upstreamMeta };
     const send = (sent: unknown, headers?: Readonly<Record<string, string>>): Promise<UpstreamResponse> =>
       upstream.request({ method, params: withProgressToken(sent, token) }, headers ? { ...options, headers: { ...options.headers, ...headers } } : options);
     const response = await (ctx.exchange ? ctx.exchange.run(target, upstream, method, params, send) : send(params));

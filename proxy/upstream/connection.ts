@@ -14,6 +14,22 @@ export type { UpstreamResponse };
 /** What an upstream sends us besides answers: notifications and its own requests. */
 export type UpstreamMessage = JSONRPCNotification | JSONRPCRequest;
 
+/**
+ * Where what an upstream says about a 2026-07-28 request goes: the request itself, handed to the
+ * upstream request as its `relatedTo` (no table of requests in flight to keep, or to outlive them).
+ */
+export interface RequestSink {
+  message(target: string, upstream: UpstreamConnection, message: UpstreamMessage): void;
+}
+
+/** What a request's messages are handed back with: a 2025 session's request id, or a modern request's sink. */
+export type Related = RequestId | RequestSink;
+
+/** A 2025 session's request id (what its channel and progress routes know), undefined for a sink. */
+export function relatedId(related: Related | undefined): RequestId | undefined {
+  return typeof related === 'object' ? undefined : related;
+}
+
 export interface UpstreamOptions {
   /** The HTTP client (unused by stdio upstreams). */
   dispatcher: Dispatcher;
@@ -27,7 +43,7 @@ export interface UpstreamOptions {
    * request they arose from, when the transport tells; undefined otherwise. Without a handler the
    * upstream's requests are refused.
    */
-  onMessage?: (message: UpstreamMessage, relatedTo: RequestId | undefined) => void;
+  onMessage?: (message: UpstreamMessage, relatedTo: Related | undefined) => void;
   /** A handshake after the first succeeded (the upstream had lost the session): its lists may differ. */
   onReinitialized?: () => void;
   /** Open the upstream's GET stream (streamable HTTP, stateful upstreams). Default: when onMessage is given. */
@@ -36,7 +52,7 @@ export interface UpstreamOptions {
    * The upstream ended the SSE stream of the request `relatedTo` names before answering it (SEP-1699
    * polling); the connection resumes it after `retryMs` (streamable HTTP only).
    */
-  onStreamPaused?: (relatedTo: RequestId | undefined, retryMs: number) => void;
+  onStreamPaused?: (relatedTo: Related | undefined, retryMs: number) => void;
 }
 
 export interface RequestOptions {
@@ -44,7 +60,7 @@ export interface RequestOptions {
   /** Aborting it abandons the request and tells the upstream (notifications/cancelled). */
   signal?: AbortSignal | undefined;
   /** Handed back with every message that arises from this request. */
-  relatedTo?: RequestId | undefined;
+  relatedTo?: Related | undefined;
   /** Sent with this request only (W3C trace context: traceparent, tracestate). HTTP upstreams only. */
   headers?: Readonly<Record<string, string>> | undefined;
   /**

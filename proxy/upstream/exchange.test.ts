@@ -10,6 +10,7 @@ import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { McpmuxError } from '../../shared/errors.ts';
 import { createLogger } from '../../shared/log.ts';
 import { endpointUrl, type EndpointUrl } from '../routing/target-url.ts';
+import { relatedId } from './connection.ts';
 import { UpstreamListener } from './listen.ts';
 import { UpstreamPool } from './pool.ts';
 import { UpstreamSession, type UpstreamMessage } from './session.ts';
@@ -118,8 +119,8 @@ async function connect(): Promise<Harness> {
     target: 'poller',
     endpoint: endpoint(),
     logger,
-    onMessage: (message, relatedTo) => messages.push({ message, relatedTo }),
-    onStreamPaused: (relatedTo, retryMs) => paused.push({ relatedTo, retryMs, at: Date.now() }),
+    onMessage: (message, relatedTo) => messages.push({ message, relatedTo: relatedId(relatedTo) }),
+    onStreamPaused: (relatedTo, retryMs) => paused.push({ relatedTo: relatedId(relatedTo), retryMs, at: Date.now() }),
   });
   await session.initialize(INIT, { timeoutMs: 5_000 });
   return { session, messages, paused };

@@ -1,6 +1,7 @@
 // The legacy HTTP+SSE upstream client against server-everything's own `sse` transport, alone and
 // federated through a ProxyServer next to a streamable HTTP target.
 import { test } from 'uvu';
+import { relatedId } from './connection.ts';
 import * as assert from 'uvu/assert';
 import { CreateMessageRequestSchema, type Progress, type RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -46,7 +47,7 @@ test.after(() => cleanup.run());
 
 test('initialize, list and call over the endpoint the stream names; progress on the stream, tagged with the one request in flight', async () => {
   const seen: Array<[UpstreamMessage, RequestId | undefined]> = [];
-  const s = new LegacySseUpstream({ dispatcher: pool.dispatcher, target: 'old', endpoint: endpoint(sse.url), logger, onMessage: (m, r) => seen.push([m, r]) });
+  const s = new LegacySseUpstream({ dispatcher: pool.dispatcher, target: 'old', endpoint: endpoint(sse.url), logger, onMessage: (m, r) => seen.push([m, relatedId(r)]) });
   cleanup.add(() => s.close());
   const init = await s.initialize(INIT, T);
   assert.is(init.serverInfo.name, 'mcp-servers/everything');

@@ -13,7 +13,7 @@ import type { ClientCapabilities, InitializeRequestParams, InitializeResult, JSO
 import { McpmuxError, errorMessage } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
 import { buildUpstreamMeta, modernRequestHeaders } from '../modern/envelope.ts';
-import { MODERN_PROTOCOL_VERSION, nameField } from '../modern/wire.ts';
+import { META_KEYS, MODERN_PROTOCOL_VERSION, nameField } from '../modern/wire.ts';
 import type { EndpointUrl } from '../routing/table.ts';
 import { InFlight, type OutgoingResponse, type RequestOptions, type UpstreamConnection, type UpstreamMessage, type UpstreamOptions, type UpstreamResponse } from './connection.ts';
 import type { DiscoverResult, EraDirectory } from './eras.ts';
@@ -298,8 +298,10 @@ export class ModernUpstream implements UpstreamConnection {
     if (this.closed) throw this.#closed.signal.reason as Error;
     const id = this.#nextId++;
     const ownMeta = params._meta as Params | undefined;
-    // The envelope first, then what the request itself carries (progress token, trace context).
-    const body = JSON.stringify({ jsonrpc: '2.0', id, method, params: { ...params, _meta: { ...options.meta, ...ownMeta } } });
+    // A 2026-07-28 client's params carry its whole envelope already (and our progress token): as they are.
+    // Otherwise the envelope first, then what the request itself carries (progress token, trace context).
+    const complete = ownMeta !== undefined && ownMeta !== null && typeof ownMeta === 'object' && META_KEYS.protocolVersion in ownMeta;
+    const body = JSON.stringify({ jsonrpc: '2.0', id, method, params: complete ? params : { ...params, _meta: { ...options.meta, ...ownMeta } } });
     const field = nameField(method);
     const name = field === undefined ? undefined : params[field];
     const standard = this.#standardHeaders(method, typeof name === 'string' ? name : undefined);

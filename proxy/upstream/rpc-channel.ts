@@ -8,7 +8,7 @@
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { McpmuxError, errorMessage } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
-import { SIDE_MESSAGE_TIMEOUT_MS, type OutgoingResponse, type RequestOptions, type UpstreamMessage, type UpstreamOptions, type UpstreamResponse } from './connection.ts';
+import { SIDE_MESSAGE_TIMEOUT_MS, type OutgoingResponse, type Related, type RequestOptions, type UpstreamMessage, type UpstreamOptions, type UpstreamResponse } from './connection.ts';
 
 export interface RpcChannelOptions {
   /** The target's name: errors and logs name it. */
@@ -23,7 +23,7 @@ export interface RpcChannelOptions {
 interface Pending {
   resolve(message: UpstreamResponse): void;
   reject(error: Error): void;
-  relatedTo: RequestId | undefined;
+  relatedTo: Related | undefined;
 }
 
 export class RpcChannel {

@@ -12,6 +12,7 @@ import { Cleanup, freePort } from '../../shared/testing/processes.ts';
 import { startServerEverything, startWebsite, type EverythingServer, type LocalServer } from '../../shared/testing/upstreams.ts';
 import { UpstreamPool } from './pool.ts';
 import { UpstreamSession, type UpstreamMessage } from './session.ts';
+import { relatedId, type Related } from './connection.ts';
 
 const logger = createLogger('test', { level: process.env.MCPMUX_LOG_LEVEL ?? 'silent' });
 const cleanup = new Cleanup();
@@ -31,7 +32,7 @@ function endpoint(url: string): EndpointUrl {
 }
 
 function session(url: string, onMessage?: (m: UpstreamMessage, relatedTo: RequestId | undefined) => void): UpstreamSession {
-  const s = new UpstreamSession({ dispatcher: pool.dispatcher, target: 'tgt', endpoint: endpoint(url), logger, ...(onMessage ? { onMessage } : {}) });
+  const s = new UpstreamSession({ dispatcher: pool.dispatcher, target: 'tgt', endpoint: endpoint(url), logger, ...(onMessage ? { onMessage: (m: UpstreamMessage, r: Related | undefined) => onMessage(m, relatedId(r)) } : {}) });
   cleanup.add(() => s.close());
   return s;
 }

@@ -17,6 +17,7 @@ import {
   SIDE_MESSAGE_TIMEOUT_MS as CLOSE_TIMEOUT_MS,
   initializeResultOf,
   type OutgoingResponse,
+  type Related,
   type RequestOptions,
   type UpstreamConnection,
   type UpstreamMessage,
@@ -33,7 +34,7 @@ export interface UpstreamSessionOptions extends UpstreamOptions {
    * polling); the session resumes it after `retryMs` and the request goes on. A client's stream for
    * that request may be closed the same way (with the same retry hint) and resumed by the client.
    */
-  onStreamPaused?: (relatedTo: RequestId | undefined, retryMs: number) => void;
+  onStreamPaused?: (relatedTo: Related | undefined, retryMs: number) => void;
 }
 
 /** What a replica needs to use an upstream session another one opened. */

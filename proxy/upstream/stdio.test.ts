@@ -20,7 +20,7 @@ import { compileRoutingTable } from '../routing/table.ts';
 import { stdioEndpoint } from '../routing/target-url.ts';
 import { ProxyServer } from '../server.ts';
 import { BACKEND, simpleSnapshot, stdioTarget } from '../testing/snapshots.ts';
-import type { UpstreamMessage } from './connection.ts';
+import { relatedId, type UpstreamMessage } from './connection.ts';
 import { StdioUpstream, type StdioUpstreamOptions } from './stdio.ts';
 
 const EVERYTHING = fileURLToPath(new URL('../../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url));
@@ -88,7 +88,7 @@ test.after(() => cleanup.run());
 
 test('server-everything on stdio: initialize, list, call echo; progress tagged with the one request in flight; stderr logged at debug by target', async () => {
   const seen: Array<[UpstreamMessage, RequestId | undefined]> = [];
-  const s = upstream(everything, { onMessage: (m, r) => seen.push([m, r]) });
+  const s = upstream(everything, { onMessage: (m, r) => seen.push([m, relatedId(r)]) });
   const init = await s.initialize(INIT, T);
   assert.is(init.serverInfo.name, 'mcp-servers/everything');
   assert.is(s.initializeResult, init);

@@ -242,6 +242,23 @@ test('subscriptions/listen: acknowledged first, then the gateway\'s own list_cha
   proxy.apply(compileRoutingTable(simpleSnapshot({ version: 'v3', targets: { everything: everything.url, modern: demo.url } })));
 });
 
+test('a 2025 upstream\'s -32042 (URL elicitation required) reaches a modern client as input_required with a URL-mode elicitation', async () => {
+  const caps = { elicitation: { form: {}, url: {} } };
+  const params = { _meta: meta(caps), name: 'everything_trigger-url-elicitation', arguments: { url: 'https://example.com/consent', errorPath: true } };
+  const first = await post('tools/call', params);
+  const result = first.messages.at(-1)!.result;
+  assert.is(result?.resultType, 'input_required', JSON.stringify(first.messages));
+  const [request] = Object.values(result.inputRequests as Record<string, { method: string; params: Record<string, unknown> }>);
+  assert.is(request!.method, 'elicitation/create');
+  assert.is(request!.params.mode, 'url');
+  assert.match(String(request!.params.url), /^https:\/\//);
+  assert.is(request!.params.elicitationId, undefined, 'the 2025 elicitationId does not travel');
+  // The retry (the user went there) runs the call again: it goes on, no token problem.
+  const key = Object.keys(result.inputRequests)[0]!;
+  const retry = await post('tools/call', { ...params, inputResponses: { [key]: { action: 'accept' } }, requestState: result.requestState });
+  assert.not.ok(retry.messages.at(-1)!.error, JSON.stringify(retry.messages));
+});
+
 /** A 2026-07-28 upstream with the tasks extension, hand-rolled: one tool that runs as a task. */
 async function startTaskServer(): Promise<{ url: string; seen: string[]; close: () => Promise<void> }> {
   const { createServer } = await import('node:http');

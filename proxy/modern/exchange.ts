@@ -99,12 +99,13 @@ export class ModernExchange implements UpstreamExchangeHooks {
       // A 2025 upstream: its server→client requests during the call turn it into a held call.
       // The call's upstream request holds this request's sink as its relatedTo, so what the upstream
       // asks later (a second round) still reaches the held call through this exchange.
-      return held.start(target.name, upstream, (listener) => (this.#onServerRequest = listener), () => send(stripMrtr(sent)), {
+      const answer = await held.start(target.name, upstream, (listener) => (this.#onServerRequest = listener), () => send(stripMrtr(sent)), {
         seal: (hold) => codec.seal(bound(), { upstream: undefined, hold }),
         capabilities: this.#options.capabilities,
         binding: bound,
         holder: this.#options.holder,
       });
+      return urlElicitationAsInput(answer, this.#options.capabilities, () => codec.seal(bound(), { upstream: undefined }));
     }
     const response = await send(sent);
     if (!('result' in response) || (response.result as Params).resultType !== 'input_required') return response;
@@ -170,6 +171,28 @@ export class ModernExchange implements UpstreamExchangeHooks {
 }
 
 const NO_DECLARATIONS: readonly McpParamDeclaration[] = Object.freeze([]);
+
+/**
+ * A 2025 upstream's -32042 (URL elicitation required: the user must visit a URL first) becomes what
+ * a 2026-07-28 server says instead: `input_required` with URL-mode elicitations (their 2025
+ * elicitationId dropped). The retry, after the user went there, runs the call again.
+ */
+function urlElicitationAsInput(response: UpstreamResponse, capabilities: Readonly<Record<string, unknown>>, seal: () => string): UpstreamResponse {
+  if (!('error' in response) || response.error.code !== -32042) return response;
+  const elicitations = (response.error.data as { elicitations?: unknown } | undefined)?.elicitations;
+  if (!Array.isArray(elicitations) || elicitations.length === 0) return response;
+  if (capabilities.elicitation === undefined) {
+    throw new McpmuxError('MCPMUX_MISSING_CAPABILITY', 'the upstream needs the user to open a URL (URL-mode elicitation), which this request did not declare', {
+      data: { requiredCapabilities: { elicitation: { url: {} } } },
+    });
+  }
+  const inputRequests: Record<string, unknown> = {};
+  elicitations.forEach((elicitation: unknown, i) => {
+    const { elicitationId: _id, ...params } = (elicitation ?? {}) as Params;
+    inputRequests[`url-${i + 1}`] = { method: 'elicitation/create', params: { mode: 'url', ...params } };
+  });
+  return { jsonrpc: '2.0', id: response.id ?? 0, result: { resultType: 'input_required', inputRequests, requestState: seal() } };
+}
 
 /** A tool's declarations, or MCPMUX_UNKNOWN_NAME when they are invalid (such a tool is not offered). */
 function declarationsOf(target: CompiledTarget, params: Params, known: { ok: readonly McpParamDeclaration[] } | { error: string }): readonly McpParamDeclaration[] {

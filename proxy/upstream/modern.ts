@@ -283,7 +283,9 @@ export class ModernUpstream implements UpstreamConnection {
           if (options.signal?.aborted) onAbort();
           options.signal?.addEventListener('abort', onAbort, { once: true });
         }).finally(() => this.#awaiting.delete(id));
-        const request: JSONRPCRequest = { jsonrpc: '2.0', id, method, ...(input.params !== undefined ? { params: input.params as JSONRPCRequest['params'] } : {}) };
+        // A 2025 client correlates URL-mode elicitations by an elicitationId (2026-07-28 has none): one is made up.
+        const params = method === 'elicitation/create' && (input.params as { mode?: unknown } | undefined)?.mode === 'url' ? { ...(input.params as Params), elicitationId: `${this.target}-${id}` } : input.params;
+        const request: JSONRPCRequest = { jsonrpc: '2.0', id, method, ...(params !== undefined ? { params: params as JSONRPCRequest['params'] } : {}) };
         onMessage(request as UpstreamMessage, options.relatedTo);
         const answer = await answered;
         if ('error' in answer) throw new Error(`the client answered ${method} with error ${answer.error.code}: ${answer.error.message}`);

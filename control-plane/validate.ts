@@ -3,7 +3,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeStdioCommand } from '../shared/config/stdio.ts';
-import type { Backend, Endpoint, Snapshot, Target } from '../shared/config/types.ts';
+import { protocolEraName, type Backend, type Endpoint, type Snapshot, type Target } from '../shared/config/types.ts';
 import { listManifestFiles } from './sources/files.ts';
 import type { KubeObject } from './sources/source.ts';
 import { formatManifestError, parseManifests } from './sources/yaml.ts';
@@ -145,14 +145,7 @@ function protocolName(target: Target): string {
 
 /** The configured protocol era (protocolEra, mcpmux.dev/protocol-era): auto, legacy or modern. */
 function eraName(target: Target): string {
-  switch (target.protocolEra) {
-    case 'PROTOCOL_ERA_LEGACY':
-      return 'legacy';
-    case 'PROTOCOL_ERA_MODERN':
-      return 'modern';
-    default:
-      return 'auto';
-  }
+  return protocolEraName(target.protocolEra);
 }
 
 function describeProblems(status: ObjectStatus): string[] {

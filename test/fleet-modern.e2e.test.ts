@@ -11,17 +11,13 @@ import { Agent, request } from 'undici';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startFleet, type FleetHarness } from './support/fleet.ts';
+import { MODERN, messagesOf, modernMeta } from '../proxy/testing/modern.ts';
 
 let fleet: FleetHarness;
 const keyFile = join(process.env.TMPDIR ?? '/tmp', `mcpmux-fleet-keys-${process.pid}`);
 const agent = new Agent({ connections: 8 });
 
-const MODERN = '2026-07-28';
-const meta = (capabilities: Record<string, unknown> = {}) => ({
-  'io.modelcontextprotocol/protocolVersion': MODERN,
-  'io.modelcontextprotocol/clientCapabilities': capabilities,
-  'io.modelcontextprotocol/clientInfo': { name: 'fleet-modern', version: '1' },
-});
+const meta = modernMeta;
 
 async function post(url: string, method: string, params: Record<string, unknown>, id = 1): Promise<Record<string, any>> {
   const name = (params.name ?? params.uri) as string | undefined;
@@ -37,9 +33,7 @@ async function post(url: string, method: string, params: Record<string, unknown>
     },
     body: JSON.stringify({ jsonrpc: '2.0', id, method, params }),
   });
-  const text = await response.body.text();
-  const frames = String(response.headers['content-type']).startsWith('text/event-stream') ? [...text.matchAll(/^data: (.*)$/gm)].map((m) => JSON.parse(m[1]!)) : [JSON.parse(text)];
-  return frames.at(-1)!;
+  return messagesOf(String(response.headers['content-type']), await response.body.text()).at(-1)!;
 }
 
 async function natsMessages(): Promise<number> {

@@ -16,6 +16,7 @@ import * as assert from 'uvu/assert';
 import { startKubeCluster, type KubeCluster } from './support/kube-cluster.ts';
 import { CLI, EVERYTHING, ROOT, freePort, startNode, until, waitForHttpOk, type Managed } from './support/processes.ts';
 import { endpointSlice as endpointSliceFor } from './support/stack.ts';
+import { openListen } from '../proxy/testing/modern.ts';
 
 const NS = 'agentgateway-system';
 const GROUP = `${NS}/mcp-gateway`;
@@ -106,39 +107,6 @@ async function waitForCondition(name: string, type: string, status: string, time
   return found!;
 }
 
-/** A 2026-07-28 subscriptions/listen stream for tool list changes; what it has received so far. */
-async function openListen(url: string): Promise<{ changes: number[]; close: () => void }> {
-  const controller = new AbortController();
-  const response = await fetch(url, {
-    method: 'POST',
-    signal: controller.signal,
-    headers: { 'content-type': 'application/json', accept: 'text/event-stream, application/json', 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'subscriptions/listen' },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 'kube-listen',
-      method: 'subscriptions/listen',
-      params: { _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} }, notifications: { toolsListChanged: true } },
-    }),
-  });
-  const changes: number[] = [];
-  void (async () => {
-    const decoder = new TextDecoder();
-    let text = '';
-    try {
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-        text += decoder.decode(chunk, { stream: true });
-        for (let at = text.indexOf('\n\n'); at !== -1; at = text.indexOf('\n\n')) {
-          if (text.slice(0, at).includes('notifications/tools/list_changed')) changes.push(Date.now());
-          text = text.slice(at + 2);
-        }
-      }
-    } catch {
-      // closed by the test
-    }
-  })();
-  return { changes, close: () => controller.abort() };
-}
-
 test.before(async () => {
   try {
     await setUp();
@@ -224,7 +192,7 @@ test('the tutorial applied to a cluster: tools through the proxy, status on the 
     // 2026-07-28 client's subscriptions/listen stream (issue 15).
     let changed = 0;
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => void changed++);
-    const listen = await openListen(`http://127.0.0.1:${proxyPort}/mcp`);
+    const listen = await openListen(`http://127.0.0.1:${proxyPort}/mcp`, { toolsListChanged: true }, 'kube-listen');
     await new Promise((resolve) => setTimeout(resolve, 200)); // the session's GET stream is open
     const labelled = Date.now();
     await apply(`apiVersion: v1
@@ -241,8 +209,9 @@ spec:
 ` + endpointSlice('more-tools', everythingPort));
     await until(async () => (await client.listTools()).tools.some((t) => t.name === 'more-tools-3002_echo'), 'the new Service\'s tools', 15_000);
     await until(() => changed > 0, 'notifications/tools/list_changed', 5_000);
-    await until(() => listen.changes.some((t) => t >= labelled), 'list_changed on the listen stream after the Service was labelled', 5_000);
-    console.log(`listen stream: tools/list_changed ${listen.changes.find((t) => t >= labelled)! - labelled} ms after the Service was applied`);
+    const changedAt = (): number | undefined => listen.at.find((t, i) => t >= labelled && listen.frames[i]?.method === 'notifications/tools/list_changed');
+    await until(() => changedAt() !== undefined, 'list_changed on the listen stream after the Service was labelled', 5_000);
+    console.log(`listen stream: tools/list_changed ${changedAt()! - labelled} ms after the Service was applied`);
     listen.close();
   } finally {
     await client.close();

@@ -21,6 +21,7 @@ import { compileRoutingTable } from '../proxy/routing/table.ts';
 import { ProxyServer } from '../proxy/server.ts';
 import { connectClient, firstText } from '../proxy/testing/fixture.ts';
 import { simpleSnapshot } from '../proxy/testing/snapshots.ts';
+import { modernMeta, postModern } from '../proxy/testing/modern.ts';
 import { ensureModernPythonVenv, modernVenvTiming, startPythonModern, type PythonModernServer } from './support/python.ts';
 
 const logger = createLogger('test', { level: process.env.MCPMUX_LOG_LEVEL ?? 'silent' });
@@ -51,33 +52,9 @@ const metrics: ProxyMetrics = {
   },
 };
 
-const meta = (capabilities: Record<string, unknown> = {}) => ({
-  'io.modelcontextprotocol/protocolVersion': MODERN,
-  'io.modelcontextprotocol/clientCapabilities': capabilities,
-  'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
-});
-
+const meta = (capabilities: Record<string, unknown> = {}) => modernMeta(capabilities);
 /** One raw modern POST to `target` (the gateway by default): status, and the JSON-RPC messages of its body. */
-async function post(method: string, params: Record<string, unknown>, target = url): Promise<{ status: number; messages: Array<Record<string, any>> }> {
-  const name = params.name as string | undefined;
-  const response = await fetch(target, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': MODERN,
-      'mcp-method': method,
-      ...(name === undefined ? {} : { 'mcp-name': name }),
-    },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 11, method, params }),
-    signal: AbortSignal.timeout(15_000),
-  });
-  const text = await response.text();
-  const messages = (response.headers.get('content-type') ?? '').startsWith('text/event-stream')
-    ? [...text.matchAll(/^data: ?(.*)$/gm)].map((m) => JSON.parse(m[1]!))
-    : [JSON.parse(text)];
-  return { status: response.status, messages };
-}
+const post = (method: string, params: Record<string, unknown>, target = url) => postModern(target, method, params, {}, 11);
 
 async function modernClient(onElicit?: (request: { params: Record<string, any> }) => Record<string, unknown>): Promise<ModernClient> {
   const client = new ModernClient({ name: 'modern-test', version: '1.0.0' }, { capabilities: onElicit ? { elicitation: { form: {} } } : {}, versionNegotiation: { mode: { pin: MODERN } } });

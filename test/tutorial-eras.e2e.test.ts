@@ -14,6 +14,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CLI, ROOT, freePort, startNode, type Managed } from './support/processes.ts';
 import { federatedService } from './support/stack.ts';
+import { eventually, openListen } from '../proxy/testing/modern.ts';
 
 let dev: Managed;
 let dir: string;
@@ -101,36 +102,12 @@ test('server-everything\'s sampling request reaches the modern client as input_r
 });
 
 test('a listen stream hears tools/list_changed within 2 s of a labelled Service dropped into the folder', async () => {
-  const controller = new AbortController();
-  const response = await fetch(url, {
-    method: 'POST',
-    signal: controller.signal,
-    headers: { 'content-type': 'application/json', accept: 'text/event-stream, application/json', 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'subscriptions/listen' },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'subscriptions/listen',
-      params: { _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} }, notifications: { toolsListChanged: true } },
-    }),
-  });
-  closers.push(async () => controller.abort());
-  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-  const decoder = new TextDecoder();
-  let seen = '';
-  const read = async (pattern: RegExp, ms: number): Promise<void> => {
-    const deadline = Date.now() + ms;
-    while (!pattern.test(seen)) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`not seen within ${ms} ms: ${pattern}; got ${seen}`);
-      const chunk = await Promise.race([reader.read(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`not seen within ${ms} ms: ${pattern}; got ${seen}`)), left))]);
-      if (chunk.done) throw new Error(`stream ended; got ${seen}`);
-      seen += decoder.decode(chunk.value, { stream: true });
-    }
-  };
-  await read(/subscriptions\/acknowledged/, 5_000);
+  const listen = await openListen(url, { toolsListChanged: true }, 1);
+  closers.push(async () => listen.close());
+  await eventually(() => listen.frames[0]?.method === 'notifications/subscriptions/acknowledged', 'the acknowledgement', 5_000);
   const started = Date.now();
   writeFileSync(join(dir, 'new-server.yaml'), federatedService('mcp-dropped-in', 4999));
-  await read(/notifications\/tools\/list_changed/, 2_000);
+  await eventually(() => listen.frames.some((f) => f.method === 'notifications/tools/list_changed'), 'tools/list_changed', 2_000);
   console.log(`list_changed ${Date.now() - started} ms after the file was written`);
 });
 

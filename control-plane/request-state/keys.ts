@@ -12,16 +12,13 @@
 // random key made at start and kept in memory. They never enter a snapshot, the event log, an admin
 // answer or a log line: the discovery server sends the derived keys in a field of their own, only
 // over mTLS or loopback (discovery/request-state.ts).
-import { hkdfSync, randomBytes } from 'node:crypto';
-import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { unwatchFile, watchFile, type Stats } from 'node:fs';
 import { errorMessage, McpmuxError } from '../../shared/errors.ts';
+import { deriveGatewayKey, MIN_MASTER_KEY_BYTES, parseMasterKeyFile, readMasterKeyFile, type MasterKeys } from '../../shared/request-state-keys.ts';
 import type { Logger } from '../../shared/log.ts';
 
-/** Master keys: at least 32 bytes each. */
-export interface MasterKeys {
-  current: Buffer;
-  previous?: Buffer | undefined;
-}
+export type { MasterKeys };
 
 /** One Gateway's keys, as a proxy gets them: 32 bytes each. */
 export interface GroupKeys {
@@ -29,17 +26,11 @@ export interface GroupKeys {
   previous?: Buffer | undefined;
 }
 
-export const MIN_MASTER_KEY_BYTES = 32;
+export { MIN_MASTER_KEY_BYTES, parseMasterKeyFile, readMasterKeyFile };
 
-/**
- * The 32-byte key of one Gateway ("NS/NAME"): HKDF-SHA256 over the master key, salt "mcpmux",
- * info "mcpmux/requestState/v1\0NS/NAME". The same derivation as the proxy's deriveGatewayKey
- * (proxy/modern/request-state.ts; test/request-state-keys.test.ts holds the two together).
- */
+/** The 32-byte key of one Gateway ("NS/NAME"), the derivation the proxies share (shared/request-state-keys.ts). */
 export function deriveGroupKey(master: Uint8Array, group: string): Buffer {
-  if (master.length < MIN_MASTER_KEY_BYTES) throw new McpmuxError('MCPMUX_CONFIG_INVALID', `a requestState master key must be at least ${MIN_MASTER_KEY_BYTES} bytes`);
-  if (!group) throw new McpmuxError('MCPMUX_CONFIG_INVALID', 'deriving a requestState key needs the gateway as "NS/NAME"');
-  return Buffer.from(hkdfSync('sha256', master, 'mcpmux', `mcpmux/requestState/v1\0${group}`, 32));
+  return deriveGatewayKey(master, group);
 }
 
 /** A Gateway's keys from the master keys. */
@@ -110,41 +101,6 @@ export class RequestStateKeyring implements RequestStateKeySource {
 // ---- The master key file (--request-state-key-file) ----
 
 /** One key of a key file: base64 or hex, at least 32 bytes. */
-function decodeKey(line: string, index: number, path: string): Buffer {
-  const bytes = /^[0-9a-fA-F]+$/.test(line) && line.length % 2 === 0 ? Buffer.from(line, 'hex') : Buffer.from(line, 'base64');
-  if (bytes.length < MIN_MASTER_KEY_BYTES) {
-    throw new McpmuxError(
-      'MCPMUX_USAGE',
-      `${path}: key ${index + 1} decodes to ${bytes.length} bytes; a requestState master key is at least ${MIN_MASTER_KEY_BYTES} bytes, base64 or hex (make one with: openssl rand -base64 32)`,
-    );
-  }
-  return bytes;
-}
-
-/**
- * The master keys in a key file's text: one key per line, base64 or hex, the current one first and
- * an optional previous one second (accepted until its tokens expire: the rotation). Blank lines and
- * `#` comments are skipped. The format of the proxy's --request-state-key-file.
- */
-export function parseMasterKeyFile(text: string, path = 'request-state key file'): MasterKeys {
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
-  if (lines.length === 0 || lines.length > 2) {
-    throw new McpmuxError('MCPMUX_USAGE', `${path}: expected one key (current) or two (current, then previous), one per line; found ${lines.length}`);
-  }
-  const [current, previous] = lines.map((line, i) => decodeKey(line, i, path));
-  return previous ? { current: current!, previous } : { current: current! };
-}
-
-export function readMasterKeyFile(path: string): MasterKeys {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new McpmuxError('MCPMUX_USAGE', `cannot read --request-state-key-file ${path}: ${errorMessage(error)}`);
-  }
-  return parseMasterKeyFile(text, path);
-}
-
 /**
  * Reads the key file again whenever it changes (a rotation: a new first line, the old one second),
  * checking it every `intervalMs` (default 1 s; stat polling also sees a file replaced by rename, as

@@ -14,6 +14,7 @@ import { compileRoutingTable } from '../routing/table.ts';
 import { ProxyServer } from '../server.ts';
 import { connectClient, firstText } from '../testing/fixture.ts';
 import { simpleSnapshot } from '../testing/snapshots.ts';
+import { eventually, MODERN, modernMeta, openListen, postModern } from '../testing/modern.ts';
 
 const logger = createLogger('test', { level: process.env.MCPMUX_LOG_LEVEL ?? 'silent' });
 const cleanup = new Cleanup();
@@ -22,35 +23,8 @@ let demo: ModernDemo;
 let proxy: ProxyServer;
 let url: string;
 
-const MODERN = '2026-07-28';
-const meta = (capabilities: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) => ({
-  'io.modelcontextprotocol/protocolVersion': MODERN,
-  'io.modelcontextprotocol/clientCapabilities': capabilities,
-  'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
-  ...extra,
-});
-
-/** One raw modern POST: status, body (JSON, or the SSE frames' messages). */
-async function post(method: string, params: Record<string, unknown>, headers: Record<string, string> = {}): Promise<{ status: number; messages: Array<Record<string, any>> }> {
-  const name = (params.name ?? params.uri) as string | undefined;
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': MODERN,
-      'mcp-method': method,
-      ...(name === undefined ? {} : { 'mcp-name': name }),
-      ...headers,
-    },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 7, method, params }),
-  });
-  const text = await response.text();
-  const messages = (response.headers.get('content-type') ?? '').startsWith('text/event-stream')
-    ? [...text.matchAll(/^data: (.*)$/gm)].map((m) => JSON.parse(m[1]!))
-    : [JSON.parse(text)];
-  return { status: response.status, messages };
-}
+const meta = modernMeta;
+const post = (method: string, params: Record<string, unknown>, headers: Record<string, string> = {}) => postModern(url, method, params, headers);
 
 async function modernClient(onElicit?: () => Record<string, unknown>): Promise<ModernClient> {
   const client = new ModernClient({ name: 'modern-test', version: '1.0.0' }, { capabilities: onElicit ? { elicitation: { form: {} } } : {}, versionNegotiation: { mode: { pin: MODERN } } });
@@ -187,42 +161,8 @@ test('a 2025 upstream\'s elicitation during a call reaches a modern client as in
   assert.match(JSON.stringify(result.content), /accept/);
 });
 
-/** Opens a listen stream; `frames` fills as messages arrive. */
-async function listen(notifications: Record<string, unknown>): Promise<{ frames: Array<Record<string, any>>; close: () => void; status: number }> {
-  const abort = new AbortController();
-  const response = await fetch(url, {
-    method: 'POST',
-    signal: abort.signal,
-    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': MODERN, 'mcp-method': 'subscriptions/listen' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 'sub-1', method: 'subscriptions/listen', params: { _meta: meta(), notifications } }),
-  });
-  const frames: Array<Record<string, any>> = [];
-  void (async () => {
-    const decoder = new TextDecoder();
-    let buffer = '';
-    try {
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-        buffer += decoder.decode(chunk, { stream: true });
-        for (let at = buffer.indexOf('\n\n'); at !== -1; at = buffer.indexOf('\n\n')) {
-          const data = /^data: (.*)$/m.exec(buffer.slice(0, at))?.[1];
-          buffer = buffer.slice(at + 2);
-          if (data) frames.push(JSON.parse(data));
-        }
-      }
-    } catch {
-      // aborted
-    }
-  })();
-  return { frames, close: () => abort.abort(), status: response.status };
-}
-
-async function until(check: () => boolean, ms = 2_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+const listen = (notifications: Record<string, unknown>) => openListen(url, notifications);
+const until = (check: () => boolean, ms = 2_000) => eventually(check, 'the expected frames', ms);
 
 test('subscriptions/listen: acknowledged first, then the gateway\'s own list_changed after a config push, tagged, filtered', async () => {
   const tools = await listen({ toolsListChanged: true });

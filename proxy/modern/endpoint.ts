@@ -5,7 +5,7 @@
 // made for requests without a session (ModernUpstreams), and its result is given what the modern
 // wire requires (resultType, cache hints, our serverInfo).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Implementation, JSONRPCRequest, JSONRPCResponse, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { Implementation, JSONRPCRequest, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { McpmuxError, errorMessage } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { Principal } from '../auth/authenticator.ts';

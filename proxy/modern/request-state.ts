@@ -2,7 +2,7 @@
 // bridged legacy call, where it is held) sealed with AES-256-GCM together with what it was issued
 // for, so a retry can neither alter it, outlive it, nor replay it on another target, method, tool or
 // principal. Clients echo it verbatim; everything in it is attacker input until opened.
-import { createCipheriv, createDecipheriv, createHash, createSecretKey, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { McpmuxError } from '../../shared/errors.ts';
 
 export interface RequestStateBinding {
@@ -191,12 +191,8 @@ export function argumentsDigest(args: unknown): string {
   return createHash('sha256').update(canonical).digest('base64url');
 }
 
-/** A per-Gateway key derived from the master key with HKDF-SHA256 (info names the purpose and the gateway "NS/NAME"). */
-export function deriveGatewayKey(master: Uint8Array, gateway: string): Uint8Array {
-  if (!(master instanceof Uint8Array) || master.length < 32) throw new McpmuxError('MCPMUX_CONFIG_INVALID', 'the requestState master key must be at least 32 bytes');
-  if (typeof gateway !== 'string' || gateway.length === 0) throw new McpmuxError('MCPMUX_CONFIG_INVALID', 'deriving a requestState key needs the gateway as "NS/NAME"');
-  return new Uint8Array(hkdfSync('sha256', master, 'mcpmux', `mcpmux/requestState/v1\0${gateway}`, 32));
-}
+/** A per-Gateway key derived from the master key with HKDF-SHA256 (the derivation the control plane shares). */
+export { deriveGatewayKey } from '../../shared/request-state-keys.ts';
 
 /** A random 32-byte key (a proxy with no key from its control plane). */
 export function randomStateKey(): Uint8Array {

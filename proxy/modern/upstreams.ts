@@ -6,7 +6,7 @@
 //   synthetic initialize and re-initialized by the session itself when the upstream forgets it.
 // What upstreams send about a request in flight (progress, logs, their own requests) reaches that
 // request through its sink, handed to the upstream request as its `relatedTo`.
-import type { ClientCapabilities, InitializeRequestParams, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { ClientCapabilities, InitializeRequestParams } from '@modelcontextprotocol/sdk/types.js';
 import { McpmuxError, errorMessage } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
 import { MCPMUX_VERSION } from '../../shared/version.ts';

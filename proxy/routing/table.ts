@@ -3,7 +3,7 @@
 // make a snapshot unservable is found here, once, so applying a table can never fail half-way and
 // the message of the error becomes the NACK's error_detail.
 import type { Implementation } from '@modelcontextprotocol/sdk/types.js';
-import type { Backend, Policy, Protocol, Route, Secret, Snapshot, StdioCommand, Target } from '../../shared/config/types.ts';
+import { protocolEraName, type Backend, type Policy, type Protocol, type Route, type Secret, type Snapshot, type StdioCommand, type Target } from '../../shared/config/types.ts';
 import { AccessPolicy } from '../auth/access.ts';
 import { Authenticator } from '../auth/authenticator.ts';
 import { errorMessage, McpmuxError } from '../../shared/errors.ts';
@@ -160,14 +160,7 @@ function compileTarget(target: Target, options: CompileOptions, secrets: Readonl
  */
 function protocolEraOf(target: Target): ProtocolEraMode {
   if (target.protocol === 'PROTOCOL_SSE' || target.protocol === 'PROTOCOL_STDIO') return 'legacy';
-  switch (target.protocolEra) {
-    case 'PROTOCOL_ERA_LEGACY':
-      return 'legacy';
-    case 'PROTOCOL_ERA_MODERN':
-      return 'modern';
-    default:
-      return 'auto';
-  }
+  return protocolEraName(target.protocolEra);
 }
 
 /**

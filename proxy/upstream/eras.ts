@@ -7,7 +7,8 @@ import type { Dispatcher } from 'undici';
 import { McpmuxError, errorMessage } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
 import { MODERN_PROTOCOL_VERSION } from '../modern/wire.ts';
-import { buildUpstreamMeta, modernRequestHeaders } from '../modern/envelope.ts';
+import { buildUpstreamMeta } from '../modern/envelope.ts';
+import { modernPostHeaders } from './modern-headers.ts';
 import type { CompiledTarget, EndpointUrl } from '../routing/table.ts';
 
 export type Era = 'legacy' | 'modern';
@@ -151,12 +152,7 @@ export class EraDirectory {
         origin: endpoint.origin,
         path: endpoint.path,
         method: 'POST',
-        headers: {
-          ...endpoint.headers,
-          'content-type': 'application/json',
-          accept: 'application/json, text/event-stream',
-          ...modernRequestHeaders('server/discover', MODERN_PROTOCOL_VERSION, undefined),
-        },
+        headers: modernPostHeaders(endpoint, 'server/discover', undefined),
         body,
         signal: AbortSignal.timeout(this.#options.timeoutMs ?? 5_000),
       });

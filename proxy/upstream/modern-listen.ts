@@ -7,8 +7,7 @@ import type { Dispatcher } from 'undici';
 import type { JSONRPCNotification } from '@modelcontextprotocol/sdk/types.js';
 import { errorMessage } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
-import { modernRequestHeaders } from '../modern/envelope.ts';
-import { MODERN_PROTOCOL_VERSION } from '../modern/wire.ts';
+import { modernPostHeaders } from './modern-headers.ts';
 import type { EndpointUrl } from '../routing/table.ts';
 import { SseParser } from './sse.ts';
 
@@ -74,12 +73,7 @@ export class ModernListen {
         origin: endpoint.origin,
         path: endpoint.path,
         method: 'POST',
-        headers: {
-          ...endpoint.headers,
-          'content-type': 'application/json',
-          accept: 'application/json, text/event-stream',
-          ...modernRequestHeaders('subscriptions/listen', MODERN_PROTOCOL_VERSION, undefined),
-        },
+        headers: modernPostHeaders(endpoint, 'subscriptions/listen', undefined),
         body: JSON.stringify({ jsonrpc: '2.0', id: `listen-${this.#nextId++}`, method: 'subscriptions/listen', params: { _meta: this.#options.meta, notifications: this.#options.notifications } }),
         signal: this.#stop.signal,
         bodyTimeout: 0,

@@ -12,13 +12,14 @@ import type { Dispatcher } from 'undici';
 import type { ClientCapabilities, InitializeRequestParams, InitializeResult, JSONRPCRequest, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { McpmuxError, errorMessage } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
-import { buildUpstreamMeta, modernRequestHeaders } from '../modern/envelope.ts';
+import { buildUpstreamMeta } from '../modern/envelope.ts';
 import { META_KEYS, MODERN_PROTOCOL_VERSION, nameField } from '../modern/wire.ts';
 import type { EndpointUrl } from '../routing/table.ts';
 import { InFlight, type OutgoingResponse, type RequestOptions, type UpstreamConnection, type UpstreamMessage, type UpstreamOptions, type UpstreamResponse } from './connection.ts';
 import type { DiscoverResult, EraDirectory } from './eras.ts';
-import { exchange, postHeaders, type Exchange } from './exchange.ts';
+import { exchange, type Exchange } from './exchange.ts';
 import { ModernListen } from './modern-listen.ts';
+import { modernPostHeaders } from './modern-headers.ts';
 import { mcpParamHeaders } from '../modern/mcp-param.ts';
 import type { ToolParams } from '../modern/tool-params.ts';
 
@@ -51,8 +52,6 @@ export class ModernUpstream implements UpstreamConnection {
   readonly #closed = new AbortController();
   readonly #calls = new Set<Exchange>();
   readonly #inFlight = new InFlight(() => void this.close());
-  /** Headers every POST carries (the endpoint's credential, content negotiation, our version). */
-  readonly #baseHeaders: Readonly<Record<string, string>>;
   #nextId = 1;
   #initParams: InitializeRequestParams | undefined;
   #initResult: InitializeResult | undefined;
@@ -75,7 +74,6 @@ export class ModernUpstream implements UpstreamConnection {
     this.#options = options;
     this.#dispatcher = options.dispatcher;
     this.#logger = options.logger;
-    this.#baseHeaders = postHeaders(undefined, MODERN_PROTOCOL_VERSION, options.endpoint.headers);
     this.#listening = options.listen ?? options.onMessage !== undefined;
   }
 
@@ -205,7 +203,7 @@ export class ModernUpstream implements UpstreamConnection {
     let headers = this.#headerCache.get(key);
     if (!headers) {
       if (this.#headerCache.size >= 1024) this.#headerCache.clear(); // bounded: names come from clients
-      headers = Object.freeze({ ...this.#baseHeaders, ...modernRequestHeaders(method, MODERN_PROTOCOL_VERSION, name) });
+      headers = Object.freeze(modernPostHeaders(this.endpoint, method, name));
       this.#headerCache.set(key, headers);
     }
     return headers;

@@ -8,7 +8,7 @@
 // upstream ends before answering (SEP-1699 polling) is resumed by the exchange (GET +
 // Last-Event-ID); `onStreamPaused` hears of it, so a client's own stream can do the same.
 import type { Dispatcher } from 'undici';
-import type { InitializeRequestParams, InitializeResult, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { InitializeRequestParams, InitializeResult } from '@modelcontextprotocol/sdk/types.js';
 import { McpmuxError, errorMessage } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { EndpointUrl } from '../routing/table.ts';

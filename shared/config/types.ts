@@ -8,6 +8,11 @@ export type Protocol = 'PROTOCOL_UNSPECIFIED' | 'PROTOCOL_STREAMABLE_HTTP' | 'PR
 /** UNSPECIFIED (a control plane that predates the field) means AUTO. */
 export type ProtocolEra = 'PROTOCOL_ERA_UNSPECIFIED' | 'PROTOCOL_ERA_AUTO' | 'PROTOCOL_ERA_LEGACY' | 'PROTOCOL_ERA_MODERN';
 
+/** A configured era as operators write it: unspecified (an older control plane) or unknown is auto. */
+export function protocolEraName(era: ProtocolEra | string | undefined): 'auto' | 'legacy' | 'modern' {
+  return era === 'PROTOCOL_ERA_LEGACY' ? 'legacy' : era === 'PROTOCOL_ERA_MODERN' ? 'modern' : 'auto';
+}
+
 export interface Listener {
   name: string;
   port: number;

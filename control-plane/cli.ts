@@ -45,11 +45,15 @@ export const controlPlaneCommand: Command = {
       type: 'string',
       description: `comma-separated GatewayClass names to serve (default: ${DEFAULT_FILES_GATEWAY_CLASSES.join(',')} for files, ${DEFAULT_KUBERNETES_GATEWAY_CLASSES.join(',')} for kubernetes)`,
     },
-    { name: 'leader-election-namespace', type: 'string', description: 'namespace of the leader Lease (default: $POD_NAMESPACE, else mcpmux-system)' },
+    {
+      name: 'leader-election-namespace',
+      type: 'string',
+      description: "namespace of the leader Lease, which must exist (default: $POD_NAMESPACE, else the kubeconfig context's namespace, else default)",
+    },
     { name: 'leader-election-name', type: 'string', default: 'mcpmux-control-plane', description: 'name of the leader Lease' },
     { name: 'lease-duration', type: 'number', default: 15, description: 'seconds a leader holds the Lease without renewing; it renews every 2 s' },
     { name: 'identity', type: 'string', description: 'this replica in the Lease and in Events (default: $POD_NAME, else host-pid)' },
-    { name: 'write-status', type: 'boolean', default: true, description: 'leader writes Accepted/ResolvedRefs/Programmed conditions and NACK Events' },
+    { name: 'write-status', type: 'boolean', default: true, description: 'the leader writes Accepted/ResolvedRefs/Programmed conditions; the replica holding a proxy\'s stream writes its NACK Events' },
     { name: 'provision', type: 'boolean', default: true, description: 'leader creates a proxy Deployment and Service for each Gateway of ours' },
     { name: 'proxy-image', type: 'string', default: `mcpmux/mcpmux:${MCPMUX_VERSION}`, description: 'image of provisioned proxies (a GatewayClass parametersRef ConfigMap key image overrides)' },
     { name: 'proxy-replicas', type: 'number', default: 1, description: 'replicas of provisioned proxies (ConfigMap key replicas overrides)' },
@@ -80,17 +84,20 @@ export const controlPlaneCommand: Command = {
     if (sourceName === 'kubernetes') {
       const kubeconfig = flags.kubeconfig === undefined ? undefined : flag.string(flags, 'kubeconfig');
       const context = flags.context === undefined ? undefined : flag.string(flags, 'context');
-      const client = new KubeClient(loadKubeConfig({ kubeconfig, context }));
+      const config = loadKubeConfig({ kubeconfig, context });
+      const client = new KubeClient(config);
       const namespaces = list(flags.namespace) ?? [];
       source = new KubernetesSource({ client, logger, namespaces });
-      const leaseNamespace = optional(flags['leader-election-namespace']) ?? process.env.POD_NAMESPACE ?? 'mcpmux-system';
+      // In a pod: its namespace (the chart passes it; $POD_NAMESPACE, or the in-cluster context's,
+      // which is the service account's). Outside one: the kubeconfig context's, as kubectl's default.
+      const leaseNamespace = optional(flags['leader-election-namespace']) ?? optional(process.env.POD_NAMESPACE) ?? optional(config.getContextObject(config.getCurrentContext())?.namespace) ?? 'default';
       const leaseSeconds = flag.number(flags, 'lease-duration');
       if (!(leaseSeconds >= 2)) throw new McpmuxError('MCPMUX_USAGE', 'mcpmux control-plane: --lease-duration must be at least 2 seconds');
       cluster = {
         client,
         namespaces,
         requestStateSecret: flag.string(flags, 'request-state-secret'),
-        identity: optional(flags.identity) ?? process.env.POD_NAME ?? `${hostname()}-${process.pid}`,
+        identity: optional(flags.identity) ?? optional(process.env.POD_NAME) ?? `${hostname()}-${process.pid}`,
         leaseNamespace,
         leaseName: flag.string(flags, 'leader-election-name'),
         leaseDurationMs: leaseSeconds * 1000,

@@ -9,7 +9,7 @@ import { ProxyRegistry } from './discovery/proxies.ts';
 import { DiscoveryServer } from './discovery/server.ts';
 import { JsonlEventLog } from './events/jsonl-log.ts';
 import { MemoryEventLog, type EventLog } from './events/log.ts';
-import { changesSince, replayLog } from './events/replay.ts';
+import { changedIn, missingFrom, replayLog } from './events/replay.ts';
 import { startGrpcServer, stopGrpcServer } from './grpc/server.ts';
 import type { KubeClient } from './kube/client.ts';
 import { LeaderElector } from './kube/leader.ts';
@@ -20,7 +20,7 @@ import { DEFAULT_REQUEST_STATE_SECRET, RequestStateSecret } from './kube/request
 import { randomMasterKey, readMasterKeyFile, RequestStateKeyring, watchMasterKeyFile } from './request-state/keys.ts';
 import { SnapshotCache } from './snapshots/cache.ts';
 import { Debouncer } from './snapshots/debounce.ts';
-import type { Source } from './sources/source.ts';
+import { objectId, type Source, type SourceChange } from './sources/source.ts';
 import { emptyState, reduceAll, type ClusterState } from './state/reducer.ts';
 import { Kinds, MCPMUX_CONTROLLER_NAME } from './translate/kinds.ts';
 import { isProblem, type ObjectStatus } from './translate/status.ts';
@@ -119,16 +119,17 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [metrics],
   });
-  /** When each version not yet ACKed by all its proxies was built: `group version` → performance.now(). */
-  const builtAt = new Map<string, number>();
+  /**
+   * Per group, the version not yet ACKed by all its connected proxies and when it was built
+   * (performance.now()). An ACK asks the registry's per-group counts whether it was the last one:
+   * O(1), whatever the fleet's size (never a pass over every proxy per ACK).
+   */
+  const builtAt = new Map<string, { version: string; started: number }>();
   const converged = (group: string, version: string): void => {
-    const key = `${group} ${version}`;
-    const started = builtAt.get(key);
-    if (started === undefined) return;
-    const fleet = proxies.list().filter((p) => p.group === group && p.connected);
-    if (fleet.length === 0 || fleet.some((p) => p.ackedVersion !== version)) return;
-    builtAt.delete(key);
-    convergence.observe({ group }, (performance.now() - started) / 1000);
+    const pending = builtAt.get(group);
+    if (pending?.version !== version || !proxies.converged(group, version)) return;
+    builtAt.delete(group);
+    convergence.observe({ group }, (performance.now() - pending.started) / 1000);
   };
 
   const cache = new SnapshotCache();
@@ -137,8 +138,12 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   const translateOptions = { gatewayClasses: options.gatewayClasses, allowStdio: options.source.name === 'files' };
   let state: ClusterState = emptyState();
   let events: EventLog;
-  /** Set while the source's first batch is still to be compared with a replayed state. */
-  let replayed = false;
+  /**
+   * After a replay, until the source is synced: the objects its initial state has shown. Its
+   * batches until then become what changed while the control plane was down; what it never showed
+   * was deleted meanwhile.
+   */
+  let initialSeen: Set<string> | undefined;
   /** The Secrets last handed to the source to watch, as text. */
   let secretRefsKey = '';
   if (options.eventLogPath) {
@@ -146,7 +151,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     const started = performance.now();
     const replay = replayLog(log, cache, translateOptions, logger);
     state = replay.state;
-    replayed = log.lastSeq > 0;
+    if (log.lastSeq > 0) initialSeen = new Set();
     events = log;
     logger.info({ path: log.path, lastSeq: log.lastSeq, versions: replay.restored, ms: Math.round(performance.now() - started) }, 'event log replayed');
   } else {
@@ -184,8 +189,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       for (const group of changed) {
         const version = cache.get(group)?.version;
         // A version superseded before its proxies caught up is never observed: the newer one is.
-        for (const key of builtAt.keys()) if (key.startsWith(`${group} `)) builtAt.delete(key);
-        if (version !== undefined) builtAt.set(`${group} ${version}`, started);
+        if (version === undefined) builtAt.delete(group);
+        else builtAt.set(group, { version, started });
       }
       if (Object.keys(versions).length > 0) events.recordBuild({ seq: events.lastSeq, time: Date.now(), versions });
       builds.inc();
@@ -244,20 +249,21 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     ready: () => {
       if (!synced) return { ready: false, reason: `source ${options.source.name} not synced` };
       if (!built) return { ready: false, reason: 'building first snapshots' };
+      const election = cluster?.elector.problem;
+      if (election) return { ready: false, reason: election };
       return serving ? { ready: true } : { ready: false, reason: 'gRPC server starting' };
     },
     metrics,
   });
   let grpcServer: grpc.Server | undefined;
   try {
-    await options.source.start((batch) => {
-      // After a replay, the source's first batch (everything it sees) becomes what changed meanwhile.
-      const changes = replayed ? changesSince(state, batch) : batch;
-      replayed = false;
+    const take = (changes: SourceChange[]): void => {
       const appended = events.append(options.source.name, changes);
       // One copy per touched kind per batch: a 10k-object initial list stays cheap.
       state = reduceAll(state, appended);
       lastSeq.set(events.lastSeq);
+      // The Secrets the state references now: a cluster source reads them before it counts as
+      // synced (their values are part of the first snapshot), and watches them from then on.
       if (options.source.setSecretRefs) {
         const refs = referencedSecrets(state);
         const key = refs.map((r) => `${r.namespace}/${r.name}`).join('\n');
@@ -267,13 +273,29 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
         }
       }
       if (synced) debouncer.trigger();
+    };
+    await options.source.start((batch) => {
+      if (synced || !initialSeen) return take(batch);
+      for (const change of batch) initialSeen.add(objectId(change.object));
+      const { changes, refreshed } = changedIn(state, batch);
+      // A replayed Secret has no values (the log keeps none): the one read replaces it, a delete
+      // then an upsert of the same version in one fold, with no event (it did not change).
+      if (refreshed.length > 0) state = reduceAll(state, refreshed.flatMap((object) => [{ type: 'delete' as const, object }, { type: 'upsert' as const, object }]));
+      take(changes);
     });
+    if (initialSeen) {
+      take(missingFrom(state, initialSeen));
+      initialSeen = undefined;
+    }
     synced = true;
     rebuild();
+    // The first election round before serving: a Lease that cannot be created (its namespace does
+    // not exist, RBAC) stops the start here, saying so, rather than a replica that reports ready and
+    // never leads (no status, nothing provisioned).
+    await cluster?.elector.start();
     const started = await startGrpcServer({ address: options.address, port: options.grpcPort, discovery: discovery.service(), admin: admin.handlers(), tls: options.tls });
     grpcServer = started.server;
     serving = true;
-    cluster?.elector.start();
     logger.info({ grpc: `${options.address}:${started.port}`, http: `${options.address}:${health.port}`, source: options.source.name }, 'control plane ready');
     return {
       grpcPort: started.port,
@@ -296,6 +318,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   } catch (error) {
     debouncer.cancel();
     stopKeyFile?.();
+    if (grpcServer) await stopGrpcServer(grpcServer);
     await cluster?.stop();
     await options.source.stop().catch(() => undefined);
     await health.close();

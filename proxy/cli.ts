@@ -29,7 +29,7 @@ export const proxyCommand: Command = {
   flags: [
     { name: 'control-plane', type: 'string', default: '127.0.0.1:18000', description: 'host:port of the control plane gRPC server' },
     { name: 'gateway', type: 'string', default: '', description: 'NAMESPACE/NAME of the Gateway to serve (empty: the only one)' },
-    { name: 'address', type: 'string', default: '127.0.0.1', description: 'address to bind' },
+    { name: 'address', type: 'string', default: '127.0.0.1', description: 'address to bind; a loopback one (127.0.0.1, ::1, localhost) serves both 127.0.0.1 and ::1' },
     { name: 'port', type: 'number', default: 8080, description: 'port for MCP traffic (the Gateway listener)' },
     { name: 'http-port', type: 'number', default: 15000, description: '/healthz, /readyz, /metrics' },
     { name: 'replica-id', type: 'string', default: '', description: 'unique id of this replica: letters, digits, - and _ (default: hostname-pid-random)' },
@@ -37,9 +37,12 @@ export const proxyCommand: Command = {
     { name: 'allowed-origins', type: 'string', default: '', description: 'comma-separated Origins browsers may call from, or * (default: localhost origins); others get 403' },
     { name: 'max-body-bytes', type: 'number', default: 4 * 1024 * 1024, description: 'largest request body accepted (413 above it)' },
     { name: 'max-json-depth', type: 'number', default: 64, description: 'deepest JSON nesting accepted in a client message (429 above it)' },
+    { name: 'max-sessions-per-replica', type: 'number', default: 10_000, description: 'sessions this replica holds at once, all clients together, 0 for no limit (429 above it)' },
     { name: 'max-sessions-per-principal', type: 'number', default: 100, description: 'sessions one authenticated principal may hold at once, 0 for no limit (429 above it)' },
+    { name: 'max-anonymous-sessions-per-address', type: 'number', default: 100, description: 'sessions anonymous clients from one address (an IPv6 /64) may hold at once, 0 for no limit (429 above it)' },
     { name: 'max-in-flight-per-session', type: 'number', default: 64, description: 'requests one session may have in flight at once, each possibly an open SSE stream (429 above it)' },
     { name: 'session-idle-timeout', type: 'number', default: 1800, description: 'seconds an unused session is kept' },
+    { name: 'session-initialize-timeout', type: 'number', default: 30, description: 'seconds a session opened without initialize (a legacy SSE stream) is kept before it is closed' },
     { name: 'slow-client-buffer-bytes', type: 'number', default: 8 * 1024 * 1024, description: 'unread bytes a client may leave on one stream before it is cut off (it may resume)' },
     { name: 'tls-ca', type: 'string', description: 'mTLS to the control plane: PEM CA its certificate chains to (with --tls-cert and --tls-key)' },
     { name: 'tls-cert', type: 'string', description: 'mTLS: this proxy\'s PEM certificate; its URI SANs name the gateways it may serve (mcpmux:gateway:NS/NAME)' },
@@ -85,22 +88,44 @@ export const proxyCommand: Command = {
       limits: {
         maxBodyBytes: positive(flags, 'max-body-bytes'),
         maxJsonDepth: positive(flags, 'max-json-depth'),
+        maxSessions: atLeastZero(flags, 'max-sessions-per-replica'),
         maxSessionsPerPrincipal: flag.number(flags, 'max-sessions-per-principal'),
+        maxAnonymousSessionsPerAddress: atLeastZero(flags, 'max-anonymous-sessions-per-address'),
         maxInFlightPerSession: positive(flags, 'max-in-flight-per-session'),
         sessionIdleTtlMs: positive(flags, 'session-idle-timeout') * 1000,
+        sessionInitializeTimeoutMs: positive(flags, 'session-initialize-timeout') * 1000,
         slowClientBufferBytes: positive(flags, 'slow-client-buffer-bytes'),
       },
       logger,
     });
     await waitForShutdown(logger);
+    // A shutdown ends within --drain-timeout whatever NATS, an upstream or a client does: the drain
+    // keeps to it, and should anything still hold the process open past it (and a moment for the
+    // last writes), it exits anyway, saying so.
+    const drainMs = flag.number(flags, 'drain-timeout') * 1000;
+    const overdue = setTimeout(() => {
+      logger.warn({ drainTimeoutMs: drainMs }, 'shutdown overran --drain-timeout: exiting now');
+      process.exit(1);
+    }, drainMs + SHUTDOWN_GRACE_MS);
+    overdue.unref();
     await running.close();
     return 0;
   },
 };
 
+/** After --drain-timeout, what a shutdown may still take (the last log lines, closing the health port) before the process exits regardless. */
+const SHUTDOWN_GRACE_MS = 1_000;
+
 /** A number flag that must be above zero, or a usage error naming it. */
 function positive(flags: Parameters<typeof flag.number>[0], name: string): number {
   const value = flag.number(flags, name);
   if (!(value > 0)) throw new McpmuxError('MCPMUX_USAGE', `mcpmux proxy: --${name} must be above 0`);
+  return value;
+}
+
+/** A number flag that must not be negative (0 turns its limit off), or a usage error naming it. */
+function atLeastZero(flags: Parameters<typeof flag.number>[0], name: string): number {
+  const value = flag.number(flags, name);
+  if (!(value >= 0)) throw new McpmuxError('MCPMUX_USAGE', `mcpmux proxy: --${name} must be 0 (no limit) or more`);
   return value;
 }

@@ -5,7 +5,7 @@ import type { Logger } from '../shared/log.ts';
 import { MCPMUX_VERSION } from '../shared/version.ts';
 import { startHealthServer } from '../shared/ops/health-server.ts';
 import type { TlsMaterial } from '../shared/net/tls.ts';
-import { isLoopbackAddress } from '../shared/net/address.ts';
+import { hostPort, isLoopbackAddress } from '../shared/net/address.ts';
 import { ConfigClient } from './config/client.ts';
 import { ERA_METADATA_PREFIX } from '../shared/admin/proxy-metadata.ts';
 import { compileRoutingTable } from './routing/table.ts';
@@ -26,7 +26,17 @@ export interface ProxyOptions {
   allowedOrigins?: string[] | undefined;
   allowedHosts?: string[] | undefined;
   /** Limits (see ProxyServerOptions); undefined keeps the defaults. */
-  limits?: { maxBodyBytes?: number; maxJsonDepth?: number; maxSessionsPerPrincipal?: number; maxInFlightPerSession?: number; slowClientBufferBytes?: number; sessionIdleTtlMs?: number };
+  limits?: {
+    maxBodyBytes?: number;
+    maxJsonDepth?: number;
+    maxSessions?: number;
+    maxSessionsPerPrincipal?: number;
+    maxAnonymousSessionsPerAddress?: number;
+    maxInFlightPerSession?: number;
+    slowClientBufferBytes?: number;
+    sessionIdleTtlMs?: number;
+    sessionInitializeTimeoutMs?: number;
+  };
   /** mTLS to the control plane (see ConfigClientOptions). */
   tls?: TlsMaterial;
   tlsServerName?: string;
@@ -139,7 +149,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   });
   config.start();
   logger.info(
-    { mcp: `http://${options.address}:${server.port}`, http: `${options.address}:${health.port}`, controlPlane: options.controlPlane, replica: options.replicaId, nats: options.nats ?? 'none' },
+    { mcp: `http://${hostPort(options.address, server.port)}`, addresses: server.addresses, http: `${options.address}:${health.port}`, controlPlane: options.controlPlane, replica: options.replicaId, nats: options.nats ?? 'none' },
     'proxy listening',
   );
   return {

@@ -8,15 +8,16 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Server as NetServer, type AddressInfo } from 'node:net';
 import type { Implementation } from '@modelcontextprotocol/sdk/types.js';
-import { McpmuxError, errorMessage } from '../shared/errors.ts';
+import { McpmuxError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import { MCPMUX_VERSION } from '../shared/version.ts';
 import { MemoryEventStore, type EventStore } from './downstream/event-store.ts';
 import { HttpGuard } from './downstream/http-guard.ts';
 import { LegacySseEndpoint } from './downstream/legacy-sse.ts';
 import type { DownstreamOptions } from './downstream/options.ts';
+import { SessionAdmission } from './downstream/session-admission.ts';
 import { header } from './downstream/read-message.ts';
-import { refuse, sendError } from './downstream/respond.ts';
+import { refuse, sendError, sendInternalError } from './downstream/respond.ts';
 import { StreamableHttpEndpoint } from './downstream/streamable-http.ts';
 import { isSupportedProtocolVersion, LATEST_PROTOCOL_VERSION, LEGACY_SSE_PROTOCOL_VERSION } from './federation/initialize.ts';
 import { MuxSession } from './mux/session.ts';
@@ -62,6 +63,12 @@ export interface ProxyServerOptions {
   maxInFlightPerSession?: number;
   /** Sessions one authenticated principal may hold (0: no limit). Default 100. */
   maxSessionsPerPrincipal?: number;
+  /** Sessions this replica holds at once, all callers together (0: no limit). Default 10,000. */
+  maxSessions?: number;
+  /** Sessions anonymous callers from one client address (an IPv6 /64) may hold (0: no limit). Default 100. */
+  maxAnonymousSessionsPerAddress?: number;
+  /** A session not initialized this long after it was opened (legacy SSE: its GET) is closed. Default 30 s. */
+  sessionInitializeTimeoutMs?: number;
   /** A client that leaves this much unread on one stream is cut off (it may resume). Default 8 MiB. */
   slowClientBufferBytes?: number;
   /** Told each time a limit refuses something (the proxy counts them in a metric). */
@@ -111,6 +118,9 @@ const DEFAULTS = {
   maxBodyBytes: 4 * 1024 * 1024,
   maxJsonDepth: 64,
   maxSessionsPerPrincipal: 100,
+  maxSessions: 10_000,
+  maxAnonymousSessionsPerAddress: 100,
+  sessionInitializeTimeoutMs: 30_000,
   maxInFlightPerSession: 64,
   slowClientBufferBytes: 8 * 1024 * 1024,
   upstreamKeepAliveMs: 4_000,
@@ -118,6 +128,24 @@ const DEFAULTS = {
   legacyResumeGraceMs: 30_000,
 };
 
+
+/** What a bind to `address` listens on: a loopback bind, both loopback families (the given one first). */
+export function boundAddresses(address: string): string[] {
+  const bare = address.replace(/^\[(.*)\]$/, '$1');
+  if (bare === 'localhost' || bare === '127.0.0.1') return ['127.0.0.1', '::1'];
+  if (bare === '::1') return ['::1', '127.0.0.1'];
+  return [bare];
+}
+
+function listen(server: NetServer, port: number, address: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, address, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
 
 /** A drain waits this long after the last request: pooled connections of a balancer go idle by then. */
 const DRAIN_QUIET_MS = 1_000;
@@ -140,6 +168,8 @@ export class ProxyServer {
   readonly #eraListeners: Array<(target: string, era: 'legacy' | 'modern') => void> = [];
   #table: RoutingTable | undefined;
   #port: number | undefined;
+  /** Listeners besides the HTTP server's own (the other loopback family), feeding it their connections. */
+  readonly #alsoListening: NetServer[] = [];
   /** Requests being answered now, streams of the session excepted (what a drain waits for). */
   #inFlight = 0;
   #lastRequestAt = 0;
@@ -161,14 +191,24 @@ export class ProxyServer {
     this.#sessions = new SessionRegistry({
       logger: this.#logger,
       idleTtlMs: this.#options.sessionIdleTtlMs,
+      onRemoved: (id: string) => {
+        admission.removed(id);
+        this.#fleetSessions?.removed(id);
+      },
       ...(fleet
         ? {
             onActive: (id: string) => fleet.touch(id),
             usedElsewhere: (id: string) => this.#fleetSessions?.usedElsewhere(id) === true,
             onDeleted: (id: string) => this.#fleetSessions?.ended(id),
-            onRemoved: (id: string) => this.#fleetSessions?.removed(id),
           }
         : {}),
+    });
+    const admission = new SessionAdmission({
+      sessions: this.#sessions,
+      maxSessions: this.#options.maxSessions,
+      maxSessionsPerPrincipal: this.#options.maxSessionsPerPrincipal,
+      maxAnonymousSessionsPerAddress: this.#options.maxAnonymousSessionsPerAddress,
+      onLimit: options.onLimit,
     });
     this.#guard = new HttpGuard({ allowedOrigins: options.allowedOrigins, allowedHosts: options.allowedHosts, bindAddress: options.address });
     const createSession = (id: string, route: CompiledRoute, channel: ClientChannel, transport: TransportKind, principal: string | undefined): MuxSession =>
@@ -206,7 +246,8 @@ export class ProxyServer {
       keepAliveMs: this.#options.sseKeepAliveMs,
       maxBufferedBytes: this.#options.slowClientBufferBytes,
       maxJsonDepth: this.#options.maxJsonDepth,
-      maxSessionsPerPrincipal: this.#options.maxSessionsPerPrincipal,
+      admission,
+      uninitializedSessionTtlMs: this.#options.sessionInitializeTimeoutMs,
       maxInFlightPerSession: this.#options.maxInFlightPerSession,
       onLimit: options.onLimit,
       legacyResumeGraceMs: this.#options.legacyResumeGraceMs,
@@ -254,18 +295,66 @@ export class ProxyServer {
     this.#server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => this.#onRequest(req, res));
   }
 
-  /** Binds the port. MCP requests get 503 until the first apply(). */
+  /**
+   * Binds the port. MCP requests get 503 until the first apply(). A loopback bind (127.0.0.1, ::1,
+   * localhost) serves both loopback families on the one port, since `localhost` resolves to ::1
+   * first for many clients; without IPv6 on the machine it says so and serves IPv4 alone.
+   */
   async start(): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen(this.#options.port, this.#options.address, () => {
-        this.#server.off('error', reject);
-        resolve();
-      });
-    });
-    this.#port = (this.#server.address() as AddressInfo).port;
+    const [primary, ...others] = boundAddresses(this.#options.address);
+    // A free port picked for the first family may be taken in the other: then another one is picked.
+    for (let attempt = 1; ; attempt++) {
+      await listen(this.#server, this.#options.port, primary!);
+      const port = (this.#server.address() as AddressInfo).port;
+      try {
+        for (const address of others) {
+          const extra = await this.#listenAlso(address, port);
+          if (extra) this.#alsoListening.push(extra);
+        }
+        this.#port = port;
+        break;
+      } catch (error) {
+        await this.#stopListening();
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'EADDRINUSE' && this.#options.port === 0 && attempt < 5) continue;
+        throw error;
+      }
+    }
     this.#sessions.start();
-    this.#logger.debug({ address: this.#options.address, port: this.#port }, 'MCP port bound');
+    this.#logger.debug({ addresses: this.addresses, port: this.#port }, 'MCP port bound');
+  }
+
+  /** A second listener on `address` whose connections the HTTP server serves; undefined when the machine has no such address. */
+  async #listenAlso(address: string, port: number): Promise<NetServer | undefined> {
+    // What http.createServer sets on its own sockets (Nagle off).
+    const extra = new NetServer({ noDelay: true }, (socket) => this.#server.emit('connection', socket));
+    try {
+      await listen(extra, port, address);
+      extra.on('error', (error) => this.#logger.warn({ address, err: error.message }, 'MCP listener error'));
+      return extra;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT' || code === 'EPROTONOSUPPORT') {
+        this.#logger.warn({ address, port, code }, `${address} is not available on this machine: MCP is served on ${this.#options.address} only`);
+        return undefined;
+      }
+      if (code === 'EADDRINUSE') (error as Error).message = `port ${port} is free on ${this.#options.address} but taken on ${address} (a loopback bind serves both): ${(error as Error).message}`;
+      throw error;
+    }
+  }
+
+  async #stopListening(): Promise<void> {
+    const servers: NetServer[] = [...this.#alsoListening.splice(0)];
+    if (this.#server.listening) servers.push(this.#server);
+    await Promise.all(servers.map((server) => new Promise<void>((resolve) => NetServer.prototype.close.call(server, () => resolve()))));
+  }
+
+  /** The addresses MCP is served on (after start()). */
+  get addresses(): string[] {
+    return [this.#server, ...this.#alsoListening].flatMap((server) => {
+      const bound = server.address();
+      return bound && typeof bound === 'object' ? [bound.address] : [];
+    });
   }
 
   /** The bound port (after start()). */
@@ -333,17 +422,20 @@ export class ProxyServer {
     // on one at this very moment, and it would be reset. Answers from now on say Connection: close,
     // and the quiet period below outlasts a balancer's idle timeout; what is left is closed at the end.
     // http.Server#close() would also close idle connections (Node ≥ 19): net.Server's only stops listening.
-    const closed = new Promise<void>((resolve) => NetServer.prototype.close.call(this.#server, () => resolve()));
+    const closed = this.#stopListening();
+    // Everything below, NATS included, is done by the deadline whatever NATS does (it may be away).
+    const deadline = Date.now() + timeoutMs;
     const fleet = this.#options.fleet;
     if (fleet) {
-      await fleet.leave();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([fleet.leave(), new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))))]);
+      clearTimeout(timer);
       for (const session of this.#sessions.values()) {
         // Upstream GET streams and client streams move to the replica that adopts the session.
         session.ownerChanged(false);
         (session.channel as ClientChannel & { released?: () => void }).released?.();
       }
     }
-    const deadline = Date.now() + timeoutMs;
     // Answered, and quiet long enough for a balancer's pooled connections to us to have gone idle.
     const busy = (): boolean => this.#inFlight > 0 || [...this.#sessions.values()].some((s) => s.inFlight > 0);
     while (Date.now() < deadline && (busy() || Date.now() - this.#lastRequestAt < DRAIN_QUIET_MS)) {
@@ -358,7 +450,8 @@ export class ProxyServer {
     await closed;
     await this.#modernUpstreams.close();
     await this.#pool.close();
-    if (fleet) await fleet.close();
+    // The last writes to NATS get what is left of the time (at least a moment); then the connection is closed.
+    if (fleet) await fleet.close(Math.max(250, deadline - Date.now()));
     this.#logger.info('drained');
   }
 
@@ -369,7 +462,7 @@ export class ProxyServer {
       await this.drain(0);
       return;
     }
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    const closed = this.#stopListening();
     this.#server.closeIdleConnections();
     this.#legacy.close();
     this.#listen.closeAll();
@@ -482,11 +575,6 @@ export class ProxyServer {
   }
 
   #internalError(res: ServerResponse, error: unknown): void {
-    if (error instanceof McpmuxError) {
-      sendError(res, error);
-      return;
-    }
-    this.#logger.error({ err: errorMessage(error) }, 'unexpected error routing request');
-    sendError(res, new McpmuxError('MCPMUX_INTERNAL', `Internal error: ${errorMessage(error)}`));
+    sendInternalError(res, this.#logger, error, 'unexpected error routing request');
   }
 }

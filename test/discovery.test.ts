@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as grpc from '@grpc/grpc-js';
+import { pino } from 'pino';
 import { listenerSnapshot } from '../shared/testing/snapshots.ts';
 import type { Snapshot } from '../shared/config/types.ts';
 import { createLogger } from '../shared/log.ts';
@@ -200,6 +201,50 @@ test('a proxy already at the current version learns it is connected without a pu
     await stopGrpcServer(again.server);
   } finally {
     first.close();
+  }
+});
+
+test('a reconnect is not undone when the old stream ends after it; a proxy gone for the grace period is forgotten', async () => {
+  let now = 1_000_000;
+  const cache = new SnapshotCache();
+  const proxies = new ProxyRegistry({ now: () => now, disconnectedTtlMs: 60_000 });
+  const lines: string[] = [];
+  const recording = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+  const discovery = new DiscoveryServer({ cache, proxies, logger: recording });
+  const { server, port } = await startGrpcServer({ address: '127.0.0.1', port: 0, discovery: discovery.service(), admin: {} });
+  const address = `127.0.0.1:${port}`;
+  const v1 = snapshot('ns/gw', 80);
+  cache.setAll([v1], 1);
+  const disconnects = () => lines.filter((l) => /proxy disconnected|an older stream of the proxy ended/.test(l)).length;
+  const old = rawStream(address);
+  const fresh = rawStream(address);
+  try {
+    // The proxy's first stream is half-dead (the proxy gave up on it and reconnected): the new stream
+    // connects, then the old one's end reaches the control plane.
+    old.stream.write(request({ node: { id: 'p1', metadata: {} } }));
+    await untilLocal(() => old.responses.length === 1, 'the old stream\'s push');
+    fresh.stream.write(request({ node: { id: 'p1', metadata: {} } }));
+    await untilLocal(() => fresh.responses.length === 1, 'the new stream\'s push');
+    old.close();
+    await untilLocal(() => disconnects() === 1, 'the old stream\'s end seen');
+    assert.is(proxies.get('p1')?.connected, true, 'the proxy is connected: its live stream is the new one');
+    // A late ACK on the old stream would not count either; the new stream's does.
+    fresh.stream.write(request({ node: { id: 'p1', metadata: {} }, versionInfo: v1.version, responseNonce: fresh.responses[0]!.nonce }));
+    await untilLocal(() => proxies.get('p1')?.ackedVersion === v1.version, 'the ACK on the live stream');
+    assert.ok(proxies.converged('ns/gw', v1.version));
+
+    fresh.close();
+    await untilLocal(() => proxies.get('p1')?.connected === false, 'the proxy disconnected');
+    assert.ok(!proxies.converged('ns/gw', v1.version), 'no connected proxy: nothing converged');
+    now += 59_000;
+    assert.equal(proxies.list().map((p) => `${p.nodeId} ${p.connected}`), ['p1 false'], 'kept (disconnected) during the grace period');
+    now += 2_000;
+    assert.equal(proxies.list(), [], 'forgotten after it');
+    assert.is(proxies.get('p1'), undefined);
+  } finally {
+    old.close();
+    fresh.close();
+    await stopGrpcServer(server);
   }
 });
 

@@ -1,8 +1,8 @@
 // The image, as far as it can be checked without a Docker engine. deploy/Dockerfile lints clean;
 // every COPY from the build context names files that exist and that .dockerignore lets through; the
 // final stage runs as the provisioner's numeric non-root user with the CLI as its entrypoint; and
-// the files it copies are enough to run: every module the CLI can load (walked from
-// shared/cli/mcpmux.ts), every file those modules read beside themselves, and a copy of exactly
+// the files it copies are enough to run: every module the CLI can load (walked from the launcher
+// shared/cli/mcpmux.mjs), every file those modules read beside themselves, and a copy of exactly
 // that file set answers --version and each subcommand's --help.
 import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
@@ -20,7 +20,8 @@ import { ROOT } from './support/processes.ts';
 
 const run = promisify(execFile);
 const DOCKERFILE = 'deploy/Dockerfile';
-const ENTRY = 'shared/cli/mcpmux.ts';
+/** The launcher (plain JavaScript: it checks the Node version, then imports shared/cli/mcpmux.ts). */
+const ENTRY = 'shared/cli/mcpmux.mjs';
 const PORTS = ['8080', '15000', '15001', '18000'];
 /** Files the CLI refers to that the image leaves out on purpose, and why. */
 const LEFT_OUT: Record<string, string> = {
@@ -296,6 +297,7 @@ test('.dockerignore leaves out .git, node_modules, tests, docs and examples, and
     ['kubeconfig', true],
     ['package.json', false],
     ['package-lock.json', false],
+    ['shared/cli/mcpmux.mjs', false],
     ['shared/cli/mcpmux.ts', false],
     ['control-plane/cli.ts', false],
     ['proxy/cli.ts', false],
@@ -377,7 +379,7 @@ test('entrypoint, ports and labels', () => {
 test('every module the CLI can load is in the image, none from test/ or deploy/examples/, and bare imports are production dependencies', () => {
   const files = imageFiles();
   const reached = reachableFromCli();
-  for (const module of ['control-plane/cli.ts', 'proxy/cli.ts', 'shared/cli/dev.ts', 'shared/cli/inspect.ts']) {
+  for (const module of ['shared/cli/mcpmux.ts', 'control-plane/cli.ts', 'proxy/cli.ts', 'shared/cli/dev.ts', 'shared/cli/inspect.ts']) {
     assert.ok(reached.modules.has(module), `the walk follows the subcommand table to ${module}`);
   }
   assert.ok(reached.modules.size > 50, `the walk reached the component modules (${reached.modules.size})`);

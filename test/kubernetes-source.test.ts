@@ -162,6 +162,31 @@ test('only referenced Secrets are read, each by name; one no longer referenced i
   }
 });
 
+test('start() resolves only once every Secret its first batch references is read, or found missing', async () => {
+  // The control plane names the Secrets backends reference from inside the first batch's callback
+  // (setSecretRefs); a source that resolved before reading them made the first snapshot without them.
+  const api = await startFakeApiserver();
+  api.apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds', namespace: 'ns' }, data: { token: Buffer.from('t').toString('base64') } });
+  api.apply(service('a'));
+  // Slow Secret lists: a source that does not wait for them resolves first.
+  api.failNext(2, { status: 500, path: /\/secrets$/, method: 'GET' });
+  const batches: SourceChange[][] = [];
+  const source: KubernetesSource = new KubernetesSource({ client: new KubeClient(api.kubeConfig()), logger, backoff: { baseMs: 50, maxMs: 100 } });
+  try {
+    await source.start((changes) => {
+      batches.push(changes);
+      if (batches.length === 1) source.setSecretRefs([{ namespace: 'ns', name: 'creds' }, { namespace: 'ns', name: 'missing' }]);
+    });
+    const seen = batches.flat().filter((c) => c.object.kind === 'Secret').map((c) => `${c.type} ${c.object.metadata.namespace}/${c.object.metadata.name}`);
+    assert.equal(seen, ['upsert ns/creds'], 'the referenced Secret arrived before start() resolved');
+    assert.ok(source.status().filter((s) => s.kind === 'Secret').every((s) => s.synced), 'the missing one counts as read');
+    assert.ok(batches.flat().some((c) => c.object.kind === 'Service'));
+  } finally {
+    await source.stop();
+    await api.stop();
+  }
+});
+
 test('--namespace scopes namespaced kinds to those namespaces and skips Namespaces', async () => {
   const api = await startFakeApiserver();
   api.apply(service('in', 'team-a'));

@@ -19,6 +19,11 @@ import { diffSnapshots } from '../snapshots/diff.ts';
 import { redactObject, redactSnapshot } from '../snapshots/redact.ts';
 
 const DEFAULT_EVENT_LIMIT = 1000;
+/**
+ * New events a WatchEvents reader may fall behind by before its call is ended (RESOURCE_EXHAUSTED):
+ * the event log's default retention, so the from_seq it is told to resume from is usually retained.
+ */
+export const WATCH_MAX_BEHIND = 10_000;
 
 type Unary<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => void;
 
@@ -35,11 +40,17 @@ export class AdminServer {
   readonly #cache: SnapshotCache;
   readonly #events: EventLog;
   readonly #proxies: ProxyRegistry;
+  readonly #watchMaxBehind: number;
 
-  constructor(options: { cache: SnapshotCache; events: EventLog; proxies: ProxyRegistry }) {
+  /**
+   * `watchMaxBehind`: how many new events a WatchEvents call may have waiting for a slow reader
+   * before it is ended (default WATCH_MAX_BEHIND).
+   */
+  constructor(options: { cache: SnapshotCache; events: EventLog; proxies: ProxyRegistry; watchMaxBehind?: number }) {
     this.#cache = options.cache;
     this.#events = options.events;
     this.#proxies = options.proxies;
+    this.#watchMaxBehind = Math.max(1, options.watchMaxBehind ?? WATCH_MAX_BEHIND);
   }
 
   handlers(): grpc.UntypedServiceImplementation {
@@ -84,24 +95,78 @@ export class AdminServer {
     };
   }
 
-  /** Retained events from from_seq (0: none), then every new one, until the client cancels. */
+  /**
+   * Retained events from from_seq (0: none), then every new one, until the client cancels; at the
+   * reader's pace. An event is written only while gRPC takes more (call.write says when its buffer
+   * is full, 'drain' when to go on): the retained backlog waits in the log, new events in this
+   * call's queue, as references, never as encoded messages. A watcher more than `watchMaxBehind`
+   * new events behind is ended with RESOURCE_EXHAUSTED naming the from_seq to watch again from,
+   * rather than held on to without bound (a client that stopped reading but keeps its connection).
+   */
   watchEvents(call: grpc.ServerWritableStream<{ fromSeq: string }, AdminEvent>): void {
     const from = Number(call.request.fromSeq || 0);
-    let last = 0;
-    const send = (event: ConfigEvent): void => {
-      if (event.seq <= last) return; // a backlog event appended again by a racing subscription
-      last = event.seq;
-      call.write(toAdminEvent(event));
+    const maxBehind = this.#watchMaxBehind;
+    /** The seq of the newest event written to the call, and of the newest one taken in. */
+    let written = from > 0 ? from - 1 : this.#events.lastSeq;
+    let taken = written;
+    /** The retained backlog (read at subscription), then new events; `next` is the first not yet written. */
+    let backlog: ConfigEvent[] = [];
+    let next = 0;
+    const queue: ConfigEvent[] = [];
+    let head = 0;
+    let waiting = false; // for 'drain'
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      unsubscribe();
+      backlog = [];
+      queue.length = 0;
     };
-    // Subscribe first, then send the backlog: nothing appended in between is missed or repeated.
+    const pump = (): void => {
+      while (!done && !waiting) {
+        let event: ConfigEvent | undefined;
+        if (next < backlog.length) event = backlog[next++];
+        else if (head < queue.length) event = queue[head++];
+        else break;
+        written = event!.seq;
+        if (!call.write(toAdminEvent(event!))) waiting = true;
+      }
+      if (next >= backlog.length && backlog.length > 0) backlog = [];
+      if (head > 1024 && head * 2 > queue.length) {
+        queue.splice(0, head);
+        head = 0;
+      }
+    };
+    // Subscribe first, then read the backlog: nothing appended in between is missed or repeated.
     const unsubscribe = this.#events.subscribe((events) => {
-      for (const event of events) send(event);
+      if (done) return;
+      for (const event of events) {
+        if (event.seq <= taken) continue; // a backlog event appended again by a racing subscription
+        taken = event.seq;
+        queue.push(event);
+      }
+      if (queue.length - head > maxBehind) {
+        const details = `this watcher fell more than ${maxBehind} events behind (it reads more slowly than events arrive); ` +
+          `it was sent every event up to seq ${written}: watch again with from_seq ${written + 1}`;
+        finish();
+        call.emit('error', Object.assign(new Error(details), { code: grpc.status.RESOURCE_EXHAUSTED, details }));
+        return;
+      }
+      pump();
     });
-    if (from > 0) for (const event of this.#events.list(from)) send(event);
-    const end = (): void => unsubscribe();
-    call.on('cancelled', end);
-    call.on('close', end);
-    call.on('error', end);
+    if (from > 0) {
+      backlog = this.#events.list(from);
+      taken = Math.max(taken, backlog.at(-1)?.seq ?? 0);
+    }
+    call.on('drain', () => {
+      waiting = false;
+      pump();
+    });
+    call.on('cancelled', finish);
+    call.on('close', finish);
+    call.on('error', finish);
+    pump();
   }
 
   getSnapshot(request: GetSnapshotRequest): Snapshot {

@@ -4,7 +4,7 @@ import type { Logger } from '../../shared/log.ts';
 import type { DiscoveryRequest, DiscoveryResponse } from '../../shared/proto/messages.ts';
 import type { SnapshotCache } from '../snapshots/cache.ts';
 import { SnapshotEncoder, discoveryServiceDefinition, keysResponse } from './encode.ts';
-import type { ProxyRegistry } from './proxies.ts';
+import type { ProxyRegistry, ProxyStream } from './proxies.ts';
 import { certificateAllowsGroup, GATEWAY_URI_PREFIX } from '../../shared/net/tls.ts';
 import { requestStateKeyDelivery } from '../request-state/delivery.ts';
 import { sameKeys, type GroupKeys, type RequestStateKeySource } from '../request-state/keys.ts';
@@ -82,6 +82,8 @@ export class DiscoveryServer {
     // Headers now, so a proxy that is already current (nothing to push) still learns it is connected.
     stream.sendMetadata(new grpc.Metadata());
     let nodeId = '';
+    /** This stream's hold on the proxy's record: a newer stream of the same node id takes it over. */
+    let proxy: ProxyStream | undefined;
     let group = '';
     let acked = '';
     let nacked = '';
@@ -113,7 +115,7 @@ export class DiscoveryServer {
       }
       inFlight = { nonce, version: snapshot.version, keysOnly: false };
       stream.write(this.#encoder.response(snapshot, nonce, keys));
-      this.#proxies.update(nodeId, { sentVersion: snapshot.version });
+      if (proxy) this.#proxies.update(proxy, { sentVersion: snapshot.version });
       this.#callbacks.onPush?.(nodeId, group, snapshot.version);
     };
 
@@ -154,7 +156,7 @@ export class DiscoveryServer {
       if (!nodeId) throw new Error('the first discovery request must carry node.id');
       acked = request.versionInfo;
       const requested = request.group;
-      this.#proxies.connect(nodeId, requested, request.node?.metadata ?? {}, acked);
+      const held = (proxy = this.#proxies.connect(nodeId, requested, request.node?.metadata ?? {}, acked));
       const bind = (): boolean => {
         const resolved = resolveGroup(requested);
         if (!resolved) return false;
@@ -166,7 +168,7 @@ export class DiscoveryServer {
           }
         }
         group = resolved;
-        this.#proxies.update(nodeId, { group });
+        this.#proxies.update(held, { group });
         watchKeys();
         unsubscribe = this.#cache.subscribe(group, (snapshot) => {
           if (snapshot && snapshot.version !== nacked) nacked = '';
@@ -195,7 +197,7 @@ export class DiscoveryServer {
       if (!nodeId) return onFirstRequest(request);
       // A proxy reports facts that changed (its upstreams' eras) in its node metadata, on any request.
       const metadata = request.node?.metadata;
-      if (metadata && Object.keys(metadata).length > 0) this.#proxies.update(nodeId, { metadata: { ...this.#proxies.get(nodeId)?.metadata, ...metadata } });
+      if (metadata && Object.keys(metadata).length > 0 && proxy) this.#proxies.update(proxy, { metadata: { ...this.#proxies.get(nodeId)?.metadata, ...metadata } });
       if (!inFlight || request.responseNonce !== inFlight.nonce) {
         this.#logger.debug({ nodeId, nonce: request.responseNonce }, 'stale nonce ignored');
         return;
@@ -212,12 +214,12 @@ export class DiscoveryServer {
       if (request.errorDetail) {
         nacked = answered.version;
         const error = `${request.errorDetail.code}: ${request.errorDetail.message}`;
-        this.#proxies.update(nodeId, { lastNackVersion: answered.version, lastNackError: error, ackedVersion: request.versionInfo });
+        if (proxy) this.#proxies.update(proxy, { lastNackVersion: answered.version, lastNackError: error, ackedVersion: request.versionInfo });
         this.#logger.warn({ nodeId, group, version: answered.version, error }, 'proxy NACKed snapshot');
         this.#callbacks.onNack?.(nodeId, group, answered.version, error);
       } else {
         acked = request.versionInfo;
-        this.#proxies.update(nodeId, { ackedVersion: acked });
+        if (proxy) this.#proxies.update(proxy, { ackedVersion: acked });
         this.#callbacks.onAck?.(nodeId, group, acked);
       }
       pushIfNeeded();
@@ -229,9 +231,10 @@ export class DiscoveryServer {
       unsubscribe?.();
       unsubscribeKeys?.();
       this.#streams.delete(stream);
-      if (nodeId) {
-        this.#proxies.update(nodeId, { connected: false });
-        this.#logger.info({ nodeId, group }, 'proxy disconnected');
+      if (proxy) {
+        // Only if this stream still holds the record: a proxy that already reconnected stays connected.
+        if (this.#proxies.disconnect(proxy)) this.#logger.info({ nodeId, group }, 'proxy disconnected');
+        else this.#logger.info({ nodeId, group }, 'an older stream of the proxy ended; it is connected on a newer one');
       }
     };
 

@@ -1,8 +1,9 @@
 // A persisted event log read back at start-up: the state it ends in, the versions it recorded
-// (rebuilt, so GetSnapshot of an old version answers what was served then), and the source's first
-// batch reduced to what changed while the control plane was down.
+// (rebuilt, so GetSnapshot of an old version answers what was served then), and the source's initial
+// state reduced to what changed while the control plane was down.
 import type { Logger } from '../../shared/log.ts';
 import { canonicalJson } from '../../shared/config/version.ts';
+import { redactObject } from '../snapshots/redact.ts';
 import type { SnapshotCache } from '../snapshots/cache.ts';
 import { objectId, type SourceChange } from '../sources/source.ts';
 import { emptyState, reduceAll, type ClusterState } from '../state/reducer.ts';
@@ -41,26 +42,40 @@ export function replayLog(log: JsonlEventLog, cache: SnapshotCache, options: Tra
 }
 
 /**
- * A source's first batch (its whole view) against the state a replay ended in: upserts of objects
- * that are new or changed, and deletes of objects the source no longer has. What did not change
- * appends nothing to the log.
+ * One batch of a source's initial state against the state a replay ended in (and the batches before
+ * it): `changes` are its deletes and its upserts of objects that are new or changed, what the log
+ * appends (nothing for what did not change). The initial state may come in several batches (the
+ * kubernetes source reads referenced Secrets after the objects naming them); once it is all in,
+ * `missingFrom` gives the deletes of what it did not show.
+ *
+ * `refreshed`: Secrets the log holds at this very version, whose values it never kept (jsonl-log.ts
+ * writes them redacted). They go into the state as read, without an event: nothing changed.
  */
-export function changesSince(state: ClusterState, initial: readonly SourceChange[]): SourceChange[] {
-  const seen = new Set<string>();
+export function changedIn(state: ClusterState, batch: readonly SourceChange[]): { changes: SourceChange[]; refreshed: SourceChange['object'][] } {
   const changes: SourceChange[] = [];
-  for (const change of initial) {
+  const refreshed: SourceChange['object'][] = [];
+  for (const change of batch) {
     const { object } = change;
-    const id = objectId(object);
-    seen.add(id);
     if (change.type === 'delete') {
       changes.push(change);
       continue;
     }
+    const id = objectId(object);
     const kind = id.slice(0, id.indexOf('|'));
     const held = state.get(kind, object.metadata.namespace ?? '', object.metadata.name);
+    if (kind === 'Secret' && held && (same(held, object) || same(held, redactObject(object) as SourceChange['object']))) {
+      refreshed.push(object);
+      continue;
+    }
     if (held && same(held, object)) continue;
     changes.push(change);
   }
+  return { changes, refreshed };
+}
+
+/** Deletes of the objects of `state` that a source's initial state (`seen`, by objectId) did not show. */
+export function missingFrom(state: ClusterState, seen: ReadonlySet<string>): SourceChange[] {
+  const changes: SourceChange[] = [];
   for (const kind of state.kinds()) {
     for (const object of state.list(kind)) {
       if (!seen.has(objectId(object))) changes.push({ type: 'delete', object });

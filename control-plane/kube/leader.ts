@@ -10,10 +10,14 @@
 //  - Every write is a PUT with the resourceVersion last read: of two candidates, one wins (409 for
 //    the other).
 //  - stop() releases the lease (holder emptied, duration 1 s) so a successor takes over at once.
+//  - start() waits for the first round: a Lease that cannot be read or created for a reason no retry
+//    fixes (its namespace does not exist, RBAC forbids it, the credentials are refused) is an error
+//    at start naming the Lease and what to do, never a warning repeated forever while the replica
+//    reports ready and nothing is ever written. Until a round has succeeded, `problem` says why.
 import { EventEmitter } from 'node:events';
-import { errorMessage } from '../../shared/errors.ts';
+import { errorMessage, McpmuxError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
-import { isConflict, isNotFound, type KubeClient } from './client.ts';
+import { isConflict, isNotFound, KubeApiError, type KubeClient } from './client.ts';
 import { objectPath, collectionPath, Resources } from './resources.ts';
 
 export interface LeaderElectionOptions {
@@ -56,6 +60,9 @@ export class LeaderElector extends EventEmitter<{ change: [leading: boolean] }> 
   /** When we last renewed successfully. */
   #renewedAt = 0;
   #round: Promise<void> = Promise.resolve();
+  /** Whether a round has completed (leading or not), and the last round's error if it failed. */
+  #succeeded = false;
+  #lastError: unknown;
 
   constructor(options: LeaderElectionOptions) {
     super();
@@ -76,10 +83,29 @@ export class LeaderElector extends EventEmitter<{ change: [leading: boolean] }> 
     return this.#options.identity;
   }
 
-  start(): void {
+  /**
+   * Starts competing; resolves after the first round. Rejects (and stops) when that round failed for
+   * a reason retrying will not fix (LeaseUnavailable); other failures (the apiserver briefly away)
+   * are retried, and `problem` reports them until a round succeeds.
+   */
+  async start(): Promise<void> {
     if (!this.#stopped) return;
     this.#stopped = false;
     this.#tick();
+    await this.#round;
+    const error = this.#lastError;
+    if (!this.#succeeded && error !== undefined && permanent(error)) {
+      await this.stop();
+      const { namespace, name } = this.#options;
+      throw new LeaseUnavailable(namespace, name, error);
+    }
+  }
+
+  /** Why this replica cannot take part in the election yet (no round has succeeded); undefined once one has. */
+  get problem(): string | undefined {
+    if (this.#succeeded) return undefined;
+    const lease = `${this.#options.namespace}/${this.#options.name}`;
+    return this.#lastError === undefined ? `leader election: first round on Lease ${lease} under way` : `leader election: Lease ${lease}: ${errorMessage(this.#lastError)}`;
   }
 
   /** Stops competing; a leader releases the lease so another replica takes over without waiting. */
@@ -97,8 +123,18 @@ export class LeaderElector extends EventEmitter<{ change: [leading: boolean] }> 
   #tick(): void {
     if (this.#stopped) return;
     this.#round = this.#tryAcquireOrRenew()
+      .then(() => {
+        if (this.#lastError !== undefined && this.#succeeded) this.#options.logger.info({ lease: `${this.#options.namespace}/${this.#options.name}` }, 'leader election rounds succeed again');
+        this.#succeeded = true;
+        this.#lastError = undefined;
+      })
       .catch((error: unknown) => {
-        this.#options.logger.warn({ err: errorMessage(error), lease: `${this.#options.namespace}/${this.#options.name}` }, 'leader election round failed');
+        // The first failure of a run is a warning; the same failure again is not repeated every round.
+        const again = this.#lastError !== undefined && errorMessage(this.#lastError) === errorMessage(error);
+        this.#lastError = error;
+        const fields = { err: errorMessage(error), lease: `${this.#options.namespace}/${this.#options.name}` };
+        if (again) this.#options.logger.debug(fields, 'leader election round failed again');
+        else this.#options.logger.warn(fields, 'leader election round failed');
       })
       .finally(() => {
         // A leader that could not renew within the deadline steps down before the lease expires.
@@ -191,4 +227,29 @@ async function won(write: Promise<unknown>): Promise<boolean> {
 /** Kubernetes MicroTime: RFC 3339 with microseconds. */
 function microTime(date: Date): string {
   return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
+/**
+ * Failures of the Lease API no retry fixes: 404 on the create (the namespace does not exist; or no
+ * Lease API), 403 (RBAC), 401 (credentials), 422 (an invalid namespace, name or identity).
+ */
+function permanent(error: unknown): boolean {
+  return error instanceof KubeApiError && [401, 403, 404, 422].includes(error.status);
+}
+
+/** The first election round found the Lease unusable: what happened and what to do. */
+export class LeaseUnavailable extends McpmuxError {
+  constructor(namespace: string, name: string, cause: unknown) {
+    const status = cause instanceof KubeApiError ? cause.status : 0;
+    const what = cause instanceof KubeApiError ? cause.message.replace(/^\S+ \S+: /, '') : errorMessage(cause);
+    const hint = status === 404
+      ? `the namespace must exist: pass --leader-election-namespace NS (a namespace where this identity may create Leases), or create namespace ${namespace}`
+      : status === 403
+        ? `RBAC: this identity needs create on leases.coordination.k8s.io in ${namespace}, and get and update on Lease ${name}; or pass --leader-election-namespace NS`
+        : status === 401
+          ? 'the apiserver refused the credentials of the kubeconfig'
+          : 'check --leader-election-namespace, --leader-election-name and --identity';
+    super('MCPMUX_USAGE', `mcpmux control-plane: cannot use the leader election Lease ${namespace}/${name}: ${what}; ${hint}`, { cause });
+    this.name = 'LeaseUnavailable';
+  }
 }

@@ -1,11 +1,15 @@
 // Writes the translator's statuses to the cluster (status subresources), and Kubernetes Events on a
-// Gateway when its proxies reject a snapshot. Only the leader writes (leader.ts); the control plane
-// enables and disables this writer as leadership moves.
+// Gateway when its proxies reject a snapshot. Only the leader writes status (leader.ts); the control
+// plane enables and disables that as leadership moves. A NACK Event is written by the replica that
+// holds the proxy's stream, leader or not (only it hears the NACK), under a name derived from
+// (Gateway, version, error): when several replicas' proxies reject the same version for the same
+// reason, the first create wins and the others' AlreadyExists is the deduplication.
 //
 // One pass at a time, always from the newest statuses and state: a pass that finds the cluster
 // already saying the same writes nothing (status-patch.ts). Writes carry the resourceVersion they
 // were computed from; a 409 means the object changed meanwhile, and its watch event brings a
 // rebuild and a new pass, so a conflict is dropped, not retried. Other failures retry with backoff.
+import { createHash } from 'node:crypto';
 import { errorMessage } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
 import { apiGroup, groupKind, objectId, type KubeObject } from '../sources/source.ts';
@@ -46,8 +50,9 @@ export class StatusWriter {
   #failures = 0;
   /** What we last wrote per object, and from which resourceVersion: not written twice while the watch catches up. */
   readonly #written = new Map<string, { fromVersion: string; status: string }>();
-  /** NACK events already recorded, by group, version and error. */
+  /** NACK events already recorded (or being recorded), by their name. */
   readonly #nacks = new Set<string>();
+  #stopped = false;
   /** Status writes made (for tests and metrics). */
   writes = 0;
 
@@ -76,26 +81,30 @@ export class StatusWriter {
 
   stop(): void {
     this.#enabled = false;
+    this.#stopped = true;
     if (this.#retry) clearTimeout(this.#retry);
     this.#retry = null;
   }
 
   /**
    * A Warning Event on the Gateway of a proxy group whose proxy rejected a version, once per
-   * (group, version, error): `kubectl describe gateway` then shows why proxies run an older config.
+   * (Gateway, version, error): `kubectl describe gateway` then shows why proxies run an older config.
+   * Written whether or not this replica leads: the replica holding the proxy's stream is the only one
+   * that hears the NACK. Its name is derived from (Gateway, version, error), so the same NACK heard by
+   * several replicas (their proxies) is one Event: a create that finds it exists (409) is done.
    */
   async recordNack(gateway: KubeObject | undefined, proxy: string, version: string, error: string): Promise<void> {
-    if (!this.#enabled || !gateway) return;
-    const key = `${gateway.metadata.namespace}/${gateway.metadata.name}|${version}|${error}`;
-    if (this.#nacks.has(key)) return;
-    this.#nacks.add(key);
-    if (this.#nacks.size > 1000) this.#nacks.delete(this.#nacks.values().next().value!);
+    if (this.#stopped || !gateway) return;
     const namespace = gateway.metadata.namespace ?? 'default';
+    const name = nackEventName(gateway.metadata.name, namespace, version, error);
+    if (this.#nacks.has(name)) return;
+    this.#nacks.add(name);
+    if (this.#nacks.size > 1000) this.#nacks.delete(this.#nacks.values().next().value!);
     const time = this.#now().toISOString();
     const event = {
       apiVersion: 'v1',
       kind: 'Event',
-      metadata: { generateName: `${gateway.metadata.name}.`, namespace },
+      metadata: { name, namespace },
       involvedObject: {
         apiVersion: gateway.apiVersion,
         kind: gateway.kind,
@@ -117,6 +126,8 @@ export class StatusWriter {
     try {
       await this.#options.client.request('POST', collectionPath(Resources.Event, namespace), { body: event });
     } catch (err) {
+      if (isConflict(err)) return; // AlreadyExists: another replica (or an earlier life of this one) recorded it
+      this.#nacks.delete(name); // not recorded: the next NACK of it tries again
       this.#options.logger.warn({ err: errorMessage(err), gateway: `${namespace}/${gateway.metadata.name}` }, 'could not record the NACK as an Event');
     }
   }
@@ -170,4 +181,13 @@ export class StatusWriter {
       this.#schedule();
     }, delay);
   }
+}
+
+/**
+ * The NACK Event's name: the Gateway's name (cut so the whole stays a valid name), a dot, and 16 hex
+ * digits of a sha256 over (namespace, Gateway, version, error). Every replica derives the same.
+ */
+export function nackEventName(gateway: string, namespace: string, version: string, error: string): string {
+  const digest = createHash('sha256').update(JSON.stringify([namespace, gateway, version, error])).digest('hex').slice(0, 16);
+  return `${gateway.slice(0, 253 - 17).replace(/[.-]+$/, '')}.${digest}`;
 }

@@ -18,8 +18,11 @@
 // (setSecretRefs), and each gets its own informer on that one name (a field selector), so the
 // control plane reads no other Secret and RBAC can say so.
 //
-// Batching: the initial lists of all informers are one batch (start() resolves after it); later
-// changes are coalesced for a few milliseconds, the last change of an object winning.
+// Batching: the initial lists of all informers are one batch; the Secrets the receiver names while
+// taking it (setSecretRefs) are read next, and come as one more batch. start() resolves after both:
+// a source is synced only once every referenced Secret has been read or found missing, so the first
+// snapshot never denies callers of a guarded route for want of its API keys. Later changes are
+// coalesced for a few milliseconds, the last change of an object winning.
 import { ListWatch, Watch, type Informer, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
 import { errorMessage } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
@@ -80,9 +83,22 @@ export class KubernetesSource implements Source {
     );
     await Promise.all(this.#watchers.map((watcher) => watcher.start()));
     if (this.#stopped) return;
+    // The initial batch: the receiver names the Secrets it references (setSecretRefs) as it takes it.
+    this.#flush(true);
+    // Those Secrets are part of the initial state: until each is read (or found missing), a snapshot
+    // would deny every caller of a guarded route and leave credentialed targets unavailable. Their
+    // changes are one more batch before start() resolves (and a batch naming more Secrets, one more).
+    for (let pending = this.#unsyncedSecrets(); pending.length > 0; pending = this.#unsyncedSecrets()) {
+      await Promise.all(pending.map((watcher) => watcher.whenSynced()));
+      if (this.#stopped) return;
+      this.#flush(false);
+    }
     this.#synced = true;
-    this.#flush();
-    this.#logger.info({ objects: this.#watchers.reduce((n, w) => n + w.size, 0) }, 'kubernetes source synced');
+    this.#logger.info({ objects: this.#watchers.reduce((n, w) => n + w.size, 0), secrets: this.#secrets.size }, 'kubernetes source synced');
+  }
+
+  #unsyncedSecrets(): ResourceWatcher[] {
+    return [...this.#secrets.values()].filter((watcher) => !watcher.synced);
   }
 
   async stop(): Promise<void> {
@@ -131,7 +147,8 @@ export class KubernetesSource implements Source {
     this.#timer = setTimeout(() => this.#flush(), Math.max(0, Math.min(quietMs, this.#burstStarted + maxDelayMs - now)));
   }
 
-  #flush(): void {
+  /** Emits what is pending; the first batch even when empty (the initial state may be nothing), no other. */
+  #flush(first = false): void {
     this.#timer = null;
     const emit = this.#emit;
     if (!emit) return;
@@ -139,7 +156,7 @@ export class KubernetesSource implements Source {
     const ids = [...this.#pending.keys()].sort();
     const changes = ids.map((id) => this.#pending.get(id)!);
     this.#pending.clear();
-    if (changes.length > 0 || ids.length === 0) emit(changes);
+    if (changes.length > 0 || first) emit(changes);
   }
 }
 
@@ -164,6 +181,7 @@ class ResourceWatcher {
   #retry: NodeJS.Timeout | null = null;
   #stopped = false;
   #onSynced: (() => void) | null = null;
+  #firstSync: Promise<void> = Promise.resolve();
 
   constructor(type: ResourceType, namespace: string | undefined, options: KubernetesSourceOptions, changed: (change: SourceChange) => void, fieldSelector?: string) {
     this.type = type;
@@ -186,9 +204,14 @@ class ResourceWatcher {
 
   /** Resolves once the first list has been read (or the kind found not installed). */
   start(): Promise<void> {
-    const synced = new Promise<void>((resolve) => (this.#onSynced = resolve));
+    this.#firstSync = new Promise<void>((resolve) => (this.#onSynced = resolve));
     void this.#run();
-    return synced;
+    return this.#firstSync;
+  }
+
+  /** What start() returned: resolves once the first list has been read, or the watcher stopped. */
+  whenSynced(): Promise<void> {
+    return this.#firstSync;
   }
 
   async stop(): Promise<void> {

@@ -29,9 +29,11 @@ export type SourceName = 'files' | 'kubernetes';
 export interface Source {
   readonly name: SourceName;
   /**
-   * Emits the initial state as one batch (possibly empty), then resolves: the source is synced.
-   * Later changes are emitted as they happen, one batch per coalesced burst, never an empty one.
-   * Rejects when the initial state cannot be read at all.
+   * Emits the initial state, then resolves: the source is synced. The initial state is one batch
+   * (possibly empty), followed, for a source that reads Secrets on demand, by the batches of the
+   * Secrets named by setSecretRefs while it was taken: when start() resolves, every referenced
+   * Secret has been read or found missing. Later changes are emitted as they happen, one batch per
+   * coalesced burst, never an empty one. Rejects when the initial state cannot be read at all.
    */
   start(emit: (changes: SourceChange[]) => void): Promise<void>;
   /** Stops watching; no emit happens after it resolves. */

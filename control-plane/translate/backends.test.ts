@@ -146,10 +146,10 @@ test('MCPBackend upstreamAuth: a Secret key and a header (default authorization)
 
 test('MCPBackend authentication: JWT providers (jwksUri or a JWKS Secret) and an API key Secret; bad ones refused', () => {
   const backend = (authentication: unknown) => ({ apiVersion: 'mcpmux.dev/v1alpha1', kind: 'MCPBackend', metadata: { name: 'b', namespace: 'ns' }, spec: { targets: [], authentication } });
-  const read = readBackend(backend({ jwt: [{ issuer: 'https://idp', jwksUri: 'https://idp/jwks' }, { issuer: 'https://b', audiences: ['x'], jwks: { secretRef: { name: 's', key: 'k' } } }], apiKeys: { secretRef: { name: 'keys' } } }));
+  const read = readBackend(backend({ jwt: [{ issuer: 'https://idp', audiences: ['mcpmux', 'https://mcp.example.com/mcp'], jwksUri: 'https://idp/jwks' }, { issuer: 'https://b', audiences: ['x'], jwks: { secretRef: { name: 's', key: 'k' } } }], apiKeys: { secretRef: { name: 'keys' } } }));
   assert.equal(typeof read !== 'string' && read.authentication, {
     jwt: [
-      { issuer: 'https://idp', audiences: [], jwksUri: 'https://idp/jwks' },
+      { issuer: 'https://idp', audiences: ['mcpmux', 'https://mcp.example.com/mcp'], jwksUri: 'https://idp/jwks' },
       { issuer: 'https://b', audiences: ['x'], jwksUri: '', jwksSecret: { name: 's', key: 'k' } },
     ],
     apiKeysSecret: 'keys',
@@ -157,7 +157,10 @@ test('MCPBackend authentication: JWT providers (jwksUri or a JWKS Secret) and an
   assert.match(String(readBackend(backend({ jwt: [] }))), /needs jwt providers or apiKeys/);
   assert.match(String(readBackend(backend({ jwt: [{ issuer: 'i' }] }))), /exactly one of jwksUri and jwks.secretRef/);
   assert.match(String(readBackend(backend({ jwt: [{ jwksUri: 'https://x' }] }))), /needs an issuer/);
-  assert.match(String(readBackend(backend({ jwt: [{ issuer: 'i', jwksUri: 'ftp://x' }] }))), /http\(s\) URL/);
+  assert.match(String(readBackend(backend({ jwt: [{ issuer: 'i', audiences: ['a'], jwksUri: 'ftp://x' }] }))), /http\(s\) URL/);
+  // Audiences are required: a token's aud is always checked (docs/security.md), as the CRD's CEL rule says.
+  assert.match(String(readBackend(backend({ jwt: [{ issuer: 'https://idp', jwksUri: 'https://idp/jwks' }] }))), /^spec\.authentication\.jwt\[0\]\.audiences: a JWT provider needs audiences/);
+  assert.match(String(readBackend(backend({ jwt: [{ issuer: 'https://idp', audiences: ['a'], jwksUri: 'https://idp/jwks' }, { issuer: 'https://b', audiences: [], jwksUri: 'https://b/jwks' }] }))), /jwt\[1\]\.audiences: a JWT provider needs audiences/);
 });
 
 test('MCPBackend authorization: named rules, Allow by default, principals and globs; bad ones refused', () => {

@@ -179,6 +179,9 @@ function readAuthentication(value: unknown): AuthenticationSpec | undefined | st
     if (!jwksUri === !name) return `${where} needs exactly one of jwksUri and jwks.secretRef`;
     if (jwksUri && !/^https?:\/\/\S+$/.test(jwksUri)) return `${where}.jwksUri must be an http(s) URL`;
     if (name && !key) return `${where}.jwks.secretRef needs a name and a key`;
+    // Required (as the CRD's CEL rule says): without an audience check, a token the issuer minted
+    // for any other service (same iss, a valid signature) would be accepted here. docs/security.md.
+    if (audiences.length === 0) return `${where}.audiences: a JWT provider needs audiences: the aud values a token must carry one of (docs/security.md)`;
     jwt.push(name ? { issuer, audiences, jwksUri: '', jwksSecret: { name, key: key! } } : { issuer, audiences, jwksUri });
   }
   const apiKeysSecret = string(at(auth, 'apiKeys', 'secretRef', 'name'));

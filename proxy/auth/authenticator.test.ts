@@ -10,12 +10,14 @@ const ISSUER = 'https://idp.example';
 let signing: CryptoKey;
 let other: CryptoKey;
 let auth: Authenticator;
+let publicJwks: string;
 
 test.before(async () => {
   const pair = await generateKeyPair('ES256');
   signing = pair.privateKey;
   other = (await generateKeyPair('ES256')).privateKey;
   const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'ES256' };
+  publicJwks = JSON.stringify({ keys: [jwk] });
   auth = new Authenticator({
     jwt: [{ issuer: ISSUER, audiences: ['mcpmux'], jwksUri: '', jwksJson: JSON.stringify({ keys: [jwk] }) }],
     apiKeys: [{ principal: 'ci-bot', sha256: createHash('sha256').update('key-123').digest('hex') }],
@@ -56,6 +58,20 @@ test('expired, wrongly signed, wrong audience or issuer, no sub, unknown key, ma
   }
 });
 
+test('a provider that names no audience accepts no token: aud is always checked (no token minted for another service gets in)', async () => {
+  // The translator and the CRD refuse such a provider (docs/security.md); a snapshot that has one
+  // anyway (an older control plane) must not turn it into "any audience".
+  const unscoped = new Authenticator({ jwt: [{ issuer: ISSUER, audiences: [], jwksUri: '', jwksJson: publicJwks }], apiKeys: [] });
+  for (const aud of ['mcpmux', 'https://other-service.example/api']) {
+    const outcome = await unscoped.authenticate(`Bearer ${await token({ sub: 'a', aud })}`, undefined);
+    assert.is(outcome.ok, false, `aud ${aud} accepted by a provider with no audiences`);
+    if (!outcome.ok) {
+      assert.is(outcome.error, 'invalid_token');
+      assert.match(outcome.message, /no audience/);
+    }
+  }
+});
+
 test('a JWKS that is not a key set is refused when the policy is compiled (a NACK)', () => {
   assert.throws(() => new Authenticator({ jwt: [{ issuer: ISSUER, audiences: [], jwksUri: '', jwksJson: '{"nokeys":1}' }], apiKeys: [] }), /no keys list/);
   assert.throws(() => new Authenticator({ jwt: [], apiKeys: [{ principal: 'x', sha256: 'short' }] }), /64 hex digits/);
@@ -75,8 +91,8 @@ test('a JWKS by URI is fetched once, cached, and fetched again when a token name
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   try {
     const uri = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`;
-    const remote = new Authenticator({ jwt: [{ issuer: ISSUER, audiences: [], jwksUri: uri, jwksJson: '' }], apiKeys: [] }, { jwksCooldownMs: 0 });
-    const sign = (key: CryptoKey, kid: string) => new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid }).setIssuer(ISSUER).setSubject('s').setExpirationTime('5m').sign(key);
+    const remote = new Authenticator({ jwt: [{ issuer: ISSUER, audiences: ['mcpmux'], jwksUri: uri, jwksJson: '' }], apiKeys: [] }, { jwksCooldownMs: 0 });
+    const sign = (key: CryptoKey, kid: string) => new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid }).setIssuer(ISSUER).setAudience('mcpmux').setSubject('s').setExpirationTime('5m').sign(key);
     assert.is((await remote.authenticate(`Bearer ${await sign(first.privateKey, 'k1')}`, undefined)).ok, true);
     assert.is((await remote.authenticate(`Bearer ${await sign(first.privateKey, 'k1')}`, undefined)).ok, true);
     assert.is(fetches, 1, 'cached');

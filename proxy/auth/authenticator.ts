@@ -88,10 +88,13 @@ export class Authenticator {
     }
     const provider = this.#providers.find((p) => p.issuer === issuer);
     if (!provider) return { ok: false, error: 'invalid_token', message: `tokens of issuer ${issuer ?? '(none)'} are not accepted here` };
+    // aud is always checked: a provider naming no audience accepts no token (the control plane never
+    // sends one; an older one might), rather than a token minted for any other service of the issuer.
+    if (provider.audiences.length === 0) return { ok: false, error: 'invalid_token', message: `tokens of issuer ${provider.issuer} are refused here: no audience is configured for it` };
     try {
       const { payload } = await jwtVerify(token, provider.keys, {
         issuer: provider.issuer,
-        audience: provider.audiences.length > 0 ? provider.audiences : undefined,
+        audience: provider.audiences,
         clockTolerance: CLOCK_TOLERANCE_S,
       });
       const subject = payload.sub ?? '';

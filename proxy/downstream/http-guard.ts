@@ -4,6 +4,7 @@
 // before anything else; browser clients from allowed origins get the CORS headers they need.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { McpmuxError } from '../../shared/errors.ts';
+import { isLoopbackAddress as isLoopback } from '../../shared/net/address.ts';
 
 export interface HttpGuardOptions {
   /**
@@ -28,8 +29,9 @@ const ALLOW_HEADERS = 'content-type, authorization, x-api-key, mcp-protocol-vers
 // WWW-Authenticate too: a browser client reads the resource metadata URL from a 401.
 const EXPOSE_HEADERS = 'Mcp-Session-Id, Mcp-Protocol-Version, WWW-Authenticate';
 
+/** Whether a bind address is loopback (127.0.0.0/8, ::1 with or without brackets, localhost). */
 export function isLoopbackAddress(address: string): boolean {
-  return address === 'localhost' || address === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address);
+  return isLoopback(address);
 }
 
 /** `Host: [::1]:8080` → `[::1]`; `Host: Example.com` → `example.com`. */

@@ -6,12 +6,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Principal } from '../auth/authenticator.ts';
 import type { JSONRPCRequest, JSONRPCResponse } from '@modelcontextprotocol/sdk/types.js';
-import { McpmuxError, errorMessage } from '../../shared/errors.ts';
+import { McpmuxError } from '../../shared/errors.ts';
 import type { MuxSession } from '../mux/session.ts';
 import type { CompiledRoute } from '../routing/table.ts';
 import { parseEventId } from './event-store.ts';
 import { LegacyChannel } from './legacy-channel.ts';
-import { findSession, newSessionId, overInFlightLimit, refuseOverSessionLimit, sessionServes, type DownstreamOptions } from './options.ts';
+import { admitSession, findSession, newSessionId, overInFlightLimit, sessionServes, type DownstreamOptions } from './options.ts';
 import { header, readMessage, traceContext } from './read-message.ts';
 import { refuse, sendAccepted, sendError } from './respond.ts';
 import { errorResponse } from '../mux/jsonrpc-error.ts';
@@ -25,6 +25,10 @@ export class LegacySseEndpoint {
   readonly #options: DownstreamOptions;
   /** Sessions whose stream dropped, closed unless the client is back in time. */
   readonly #grace = new Map<string, NodeJS.Timeout>();
+  /** Sessions not initialized yet, closed unless they are in time (uninitializedSessionTtlMs). */
+  readonly #initializeBy = new Map<string, NodeJS.Timeout>();
+  /** Sessions whose initialize is under way now. */
+  readonly #initializing = new Set<string>();
 
   constructor(options: DownstreamOptions) {
     this.#options = options;
@@ -55,11 +59,21 @@ export class LegacySseEndpoint {
       await resumed.channel.attach(res, resumed.afterSeq);
       return;
     }
-    if (refuseOverSessionLimit(this.#options, principal, res, null)) return;
+    const admitted = admitSession(this.#options, principal, req, res, null);
+    if (!admitted) return;
     const id = newSessionId();
     const channel = this.#channel(id, route);
-    const session = this.#options.createSession(id, route, channel, 'sse', principal?.id);
+    let session: MuxSession;
+    try {
+      session = this.#options.createSession(id, route, channel, 'sse', principal?.id);
+    } catch (error) {
+      admitted.release();
+      throw error;
+    }
     this.#options.sessions.add(session);
+    admitted.commit(id);
+    // It exists before its initialize (the stream comes first): one never initialized is not kept.
+    this.#initializeDeadline(session, this.#options.uninitializedSessionTtlMs);
     await this.#options.fleet?.started(session, 'sse');
     this.#options.logger.debug({ session: id, route: route.name }, 'legacy SSE session opened');
     await channel.attach(res);
@@ -122,10 +136,11 @@ export class LegacySseEndpoint {
     }
   }
 
-  /** Ends the grace timers (the registry closes the sessions). */
+  /** Ends the grace and initialize timers (the registry closes the sessions). */
   close(): void {
-    for (const timer of this.#grace.values()) clearTimeout(timer);
+    for (const timer of [...this.#grace.values(), ...this.#initializeBy.values()]) clearTimeout(timer);
     this.#grace.clear();
+    this.#initializeBy.clear();
   }
 
   /** The answer to a request; undefined when the client cancelled it (a cancelled request gets none). */
@@ -137,10 +152,15 @@ export class LegacySseEndpoint {
     trace: Record<string, string> | undefined,
   ): Promise<JSONRPCResponse | undefined> {
     if (request.method === 'initialize') {
-      const response = await session.initialize(request, route.backend);
-      // Other replicas serve the client's next messages: they need the session's state first.
-      if ('result' in response) await this.#options.fleet?.started(session, 'sse');
-      return response;
+      this.#initializing.add(session.id);
+      try {
+        const response = await session.initialize(request, route.backend);
+        // Other replicas serve the client's next messages: they need the session's state first.
+        if ('result' in response) await this.#options.fleet?.started(session, 'sse');
+        return response;
+      } finally {
+        this.#initializing.delete(session.id);
+      }
     }
     const abort = new AbortController();
     const response = await session.handleRequest(request, route.backend, abort, principal, trace);
@@ -169,6 +189,47 @@ export class LegacySseEndpoint {
     return { session, channel: session.channel, afterSeq: parsed.seq };
   }
 
+  /**
+   * Closes the session (and its stream) if it is not initialized within `ms`. An initialize under
+   * way is given its time (it has its own timeout); in a fleet, a session initialized through
+   * another replica is caught up first, and one whose stream moved away is that replica's business.
+   */
+  #initializeDeadline(session: MuxSession, ms: number): void {
+    clearTimeout(this.#initializeBy.get(session.id));
+    const timer = setTimeout(() => {
+      this.#initializeBy.delete(session.id);
+      void this.#initializeDue(session).catch((error: unknown) => this.#options.logger.warn({ session: session.id, err: String(error) }, 'uninitialized session not checked'));
+    }, ms);
+    timer.unref();
+    this.#initializeBy.set(session.id, timer);
+  }
+
+  async #initializeDue(session: MuxSession): Promise<void> {
+    if (session.initialized || session.closed) return;
+    const again = Math.min(this.#options.uninitializedSessionTtlMs, 5_000);
+    if (this.#initializing.has(session.id)) {
+      this.#initializeDeadline(session, again);
+      return;
+    }
+    const fleet = this.#options.fleet;
+    if (fleet) {
+      if (!fleet.owns(session.id)) return;
+      try {
+        await fleet.catchUp(session);
+      } catch {
+        // NATS is away: whether it was initialized elsewhere cannot be told yet.
+        this.#initializeDeadline(session, again);
+        return;
+      }
+      if (session.initialized) return;
+    }
+    if (!this.#options.sessions.delete(session.id)) return;
+    clearTimeout(this.#grace.get(session.id));
+    this.#grace.delete(session.id);
+    this.#options.onLimit?.('session-initialize-timeout');
+    this.#options.logger.debug({ session: session.id, afterMs: this.#options.uninitializedSessionTtlMs }, 'legacy SSE session closed: not initialized in time');
+  }
+
   #startGrace(id: string): void {
     clearTimeout(this.#grace.get(id));
     const timer = setTimeout(() => {
@@ -179,10 +240,5 @@ export class LegacySseEndpoint {
     }, this.#options.legacyResumeGraceMs);
     timer.unref();
     this.#grace.set(id, timer);
-  }
-
-  #internalError(res: ServerResponse, error: unknown): void {
-    this.#options.logger.error({ err: errorMessage(error) }, 'unexpected error serving a legacy SSE stream');
-    sendError(res, new McpmuxError('MCPMUX_INTERNAL', `Internal error: ${errorMessage(error)}`));
   }
 }

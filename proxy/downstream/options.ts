@@ -8,10 +8,11 @@ import type { MuxSession } from '../mux/session.ts';
 import type { CompiledRoute } from '../routing/table.ts';
 import type { SessionRegistry } from '../sessions/registry.ts';
 import type { EventStore } from './event-store.ts';
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { refuse, sendError } from './respond.ts';
-import type { McpmuxError } from '../../shared/errors.ts';
+import { McpmuxError } from '../../shared/errors.ts';
+import type { Admitted, SessionAdmission } from './session-admission.ts';
 import type { FleetStreamLink } from '../fleet/shared-stream.ts';
 import type { ModernEndpoint } from '../modern/endpoint.ts';
 
@@ -32,11 +33,17 @@ export interface DownstreamOptions {
   createSession: (id: string, route: CompiledRoute, channel: ClientChannel, transport: TransportKind, principal: string | undefined) => MuxSession;
   /** Deepest JSON nesting accepted in a client message. */
   maxJsonDepth: number;
-  /** Sessions one authenticated principal may hold at once (0: no limit; anonymous callers are not counted). */
-  maxSessionsPerPrincipal: number;
+  /** Whether a new session may be created (sessions per replica, per principal, per anonymous client address). */
+  admission: SessionAdmission;
+  /** A legacy SSE session (it exists from its GET, before initialize) not initialized this long after is closed. */
+  uninitializedSessionTtlMs: number;
   /** Requests one session may have in flight at once (each may hold an SSE stream). */
   maxInFlightPerSession: number;
-  /** A limit was hit (for the metric): body-bytes, json-depth, sessions-per-principal, slow-client. */
+  /**
+   * A limit was hit (for the metric): body-bytes, json-depth, sessions-per-replica,
+   * sessions-per-principal, anonymous-sessions-per-address, session-initialize-timeout,
+   * in-flight-per-session, slow-client.
+   */
   onLimit?: (limit: string) => void;
   /** Set when replicas share sessions (proxy/fleet). */
   fleet?: DownstreamFleet;
@@ -81,15 +88,18 @@ export function newSessionId(): string {
 }
 
 /**
- * Refuses a new session when its principal holds the most it may (429); anonymous sessions are
- * bounded by the idle timeout instead. True when the refusal was sent.
+ * A place for a new session of `principal` (anonymous: counted by the client's address), or
+ * undefined once the refusal is sent (429): this replica, the principal or the address holds the
+ * most sessions it may. The caller commits the place once the session is in the registry, or
+ * releases it.
  */
-export function refuseOverSessionLimit(options: DownstreamOptions, principal: Principal | undefined, res: ServerResponse, requestId: RequestId | null): boolean {
-  if (!principal || options.maxSessionsPerPrincipal <= 0) return false;
-  if (options.sessions.countFor(principal.id) < options.maxSessionsPerPrincipal) return false;
-  options.onLimit?.('sessions-per-principal');
-  sendError(res, refuse('MCPMUX_LIMIT_EXCEEDED', `${principal.id} already holds ${options.maxSessionsPerPrincipal} sessions; end one (DELETE) or let one expire`), requestId);
-  return true;
+export function admitSession(options: DownstreamOptions, principal: Principal | undefined, req: IncomingMessage, res: ServerResponse, requestId: RequestId | null): Admitted | undefined {
+  const admitted = options.admission.admit(principal?.id, req.socket.remoteAddress);
+  if (admitted instanceof McpmuxError) {
+    sendError(res, admitted, requestId);
+    return undefined;
+  }
+  return admitted;
 }
 
 /**

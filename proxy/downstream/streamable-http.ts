@@ -8,12 +8,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Principal } from '../auth/authenticator.ts';
 import type { JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
-import { McpmuxError, errorMessage } from '../../shared/errors.ts';
+import { McpmuxError } from '../../shared/errors.ts';
 import type { MuxSession } from '../mux/session.ts';
 import type { CompiledRoute } from '../routing/table.ts';
-import { findSession, newSessionId, overInFlightLimit, refuseOverSessionLimit, sessionServes, type DownstreamOptions } from './options.ts';
+import { admitSession, findSession, newSessionId, overInFlightLimit, sessionServes, type DownstreamOptions } from './options.ts';
 import { header, readMessage, traceContext } from './read-message.ts';
-import { refuse, sendAccepted, sendError, sendJson } from './respond.ts';
+import { refuse, sendAccepted, sendError, sendInternalError, sendJson } from './respond.ts';
 import { StreamableChannel } from './streamable-channel.ts';
 import { hasModernClaim, MODERN_PROTOCOL_VERSIONS } from '../modern/wire.ts';
 import { isSupportedProtocolVersion } from '../federation/initialize.ts';
@@ -120,7 +120,7 @@ export class StreamableHttpEndpoint {
         sendError(res, refuse('MCPMUX_INVALID_REQUEST', 'initialize must not carry an Mcp-Session-Id: the session is already initialized'), incoming.message.id);
         return;
       }
-      await this.#initialize(res, route, incoming.message, principal);
+      await this.#initialize(req, res, route, incoming.message, principal);
       return;
     }
     const found = await this.#session(res, route, principal, sessionId, incoming.kind === 'request' ? incoming.message.id : null);
@@ -180,18 +180,27 @@ export class StreamableHttpEndpoint {
     if (!channel.finishRequest(request.id, response) && !res.headersSent && !res.destroyed) sendJson(res, 200, response);
   }
 
-  async #initialize(res: ServerResponse, route: CompiledRoute, request: JSONRPCRequest, principal: Principal | undefined): Promise<void> {
-    if (refuseOverSessionLimit(this.#options, principal, res, request.id)) return;
-    const id = newSessionId();
-    const channel = this.#channel(id);
-    const session = this.#options.createSession(id, route, channel, 'streamable-http', principal?.id);
-    const response = await session.initialize(request, route.backend);
+  async #initialize(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, request: JSONRPCRequest, principal: Principal | undefined): Promise<void> {
+    const admitted = admitSession(this.#options, principal, req, res, request.id);
+    if (!admitted) return;
+    let session: MuxSession;
+    let response: Awaited<ReturnType<MuxSession['initialize']>>;
+    try {
+      const id = newSessionId();
+      session = this.#options.createSession(id, route, this.#channel(id), 'streamable-http', principal?.id);
+      response = await session.initialize(request, route.backend);
+    } catch (error) {
+      admitted.release();
+      throw error;
+    }
     if ('error' in response) {
+      admitted.release();
       await session.close();
       sendJson(res, 200, response);
       return;
     }
     this.#options.sessions.add(session);
+    admitted.commit(session.id);
     await this.#options.fleet?.started(session, 'streamable-http');
     this.#options.logger.debug({ session: session.id, route: route.name }, 'session initialized');
     sendJson(res, 200, response, { 'mcp-session-id': session.id });
@@ -253,7 +262,6 @@ export class StreamableHttpEndpoint {
   }
 
   #internalError(res: ServerResponse, error: unknown): void {
-    this.#options.logger.error({ err: errorMessage(error) }, 'unexpected error serving MCP request');
-    sendError(res, new McpmuxError('MCPMUX_INTERNAL', `Internal error: ${errorMessage(error)}`));
+    sendInternalError(res, this.#options.logger, error, 'unexpected error serving MCP request');
   }
 }

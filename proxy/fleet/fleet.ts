@@ -39,6 +39,19 @@ export type FleetMessage =
 export type RecordChange = { id: string; record: SessionRecord | undefined; previous: SessionRecord | undefined };
 
 const codec = JSONCodec<unknown>();
+
+/** Waits for `work` until `deadline` (epoch ms) at most: 'late' when the deadline came first. */
+async function within(work: Promise<unknown>, deadline: number): Promise<'done' | 'late'> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), Math.max(0, deadline - Date.now()));
+  });
+  try {
+    return await Promise.race([work.then(() => 'done' as const), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 /** A replica whose heartbeat is this many intervals old is dead (the replicas bucket's max_age). */
 const HEARTBEATS_PER_TTL = 3;
 
@@ -312,13 +325,29 @@ export class Fleet {
     if (this.#connected) await this.#op('leave the fleet', () => this.#store.forgetReplica(this.replicaId)).catch(() => undefined);
   }
 
-  /** Leaves (if not done) and disconnects. */
-  async close(): Promise<void> {
-    await this.leave();
+  /**
+   * Leaves (if not done) and disconnects, within `timeoutMs` whatever NATS does. While NATS answers,
+   * what is queued is flushed first (a drain); then, or at once when NATS is unreachable or the time
+   * is up, the connection is closed. Never only drained: nats.js resolves a drain whose flush cannot
+   * happen without closing the connection, which then goes on reconnecting and keeps the process
+   * alive for good.
+   */
+  async close(timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    await within(this.leave(), deadline);
     this.#stopWatch?.();
     for (const sub of this.#subscriptions) sub.unsubscribe();
-    await this.events.close().catch(() => undefined);
-    await this.#nc.drain().catch(() => undefined);
+    await within(this.events.close().catch(() => undefined), deadline);
+    if (this.#connected && !this.#nc.isClosed() && !this.#nc.isDraining()) {
+      const drained = await within(this.#nc.drain().catch(() => undefined), deadline);
+      if (drained === 'late') this.#logger.warn({ timeoutMs }, 'NATS did not take the last writes in time: connection closed without them');
+    }
+    await this.#nc.close().catch(() => undefined);
+  }
+
+  /** Whether the NATS connection is closed for good (after close()). */
+  get closed(): boolean {
+    return this.#nc.isClosed();
   }
 
   async #join(): Promise<void> {

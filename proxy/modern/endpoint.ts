@@ -6,18 +6,18 @@
 // wire requires (resultType, cache hints, our serverInfo).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Implementation, JSONRPCRequest, RequestId } from '@modelcontextprotocol/sdk/types.js';
-import { McpmuxError, errorMessage } from '../../shared/errors.ts';
+import { McpmuxError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { Principal } from '../auth/authenticator.ts';
 import { header, traceContext } from '../downstream/read-message.ts';
-import { sendError } from '../downstream/respond.ts';
+import { sendError, sendInternalError } from '../downstream/respond.ts';
 import { cursorScope, withCursorScope, type ListKind } from '../federation/cursor.ts';
 import { LIST_METHODS } from '../federation/lists.ts';
 import { wrapUri } from '../federation/resource-uris.ts';
 import { namesArePrefixed } from '../federation/names.ts';
 import type { ProxyMetrics } from '../metrics.ts';
 import type { RequestContext } from '../mux/context.ts';
-import { errorResponse } from '../mux/jsonrpc-error.ts';
+import { errorResponse, newErrorId } from '../mux/jsonrpc-error.ts';
 import { completeOwners, listFederated } from '../mux/lists.ts';
 import { NameIndex } from '../mux/name-index.ts';
 import { ProgressRoutes } from '../mux/progress.ts';
@@ -80,7 +80,8 @@ export class ModernEndpoint {
     try {
       envelope = checkModernRequest({ method: request.method, params: request.params as Params | undefined }, (name) => header(req, name), MODERN_PROTOCOL_VERSIONS).envelope;
     } catch (error) {
-      sendError(res, error instanceof McpmuxError ? error : new McpmuxError('MCPMUX_INTERNAL', errorMessage(error)), request.id);
+      if (error instanceof McpmuxError) sendError(res, error, request.id);
+      else sendInternalError(res, this.#options.logger, error, 'checking a 2026-07-28 request failed', request.id);
       return;
     }
     this.#options.metrics?.clientEra('modern');
@@ -112,9 +113,9 @@ export class ModernEndpoint {
       this.#options.metrics?.request('subscriptions/listen', 'ok');
     } catch (error) {
       this.#options.metrics?.request('subscriptions/listen', 'error');
-      const failure = error instanceof McpmuxError ? error : new McpmuxError('MCPMUX_INTERNAL', errorMessage(error));
-      if (failure.code === 'MCPMUX_LIMIT_EXCEEDED') sendError(res, failure, request.id);
-      else new ModernResponse(res, false).finish(errorResponse(request.id, failure));
+      if (!(error instanceof McpmuxError)) sendInternalError(res, this.#options.logger, error, 'opening a subscriptions/listen stream failed', request.id);
+      else if (error.code === 'MCPMUX_LIMIT_EXCEEDED') sendError(res, error, request.id);
+      else new ModernResponse(res, false).finish(errorResponse(request.id, error));
     }
   }
 
@@ -182,9 +183,10 @@ export class ModernEndpoint {
       if ('error' in outcome) return { error: modernError(outcome.error) };
       return { result: this.#decorate(method, outcome.result, hints) };
     } catch (error) {
-      if (!(error instanceof McpmuxError)) logger.error({ err: error, method }, 'modern request failed');
+      const errorId = error instanceof McpmuxError ? undefined : newErrorId();
+      if (errorId !== undefined) logger.error({ err: error, errorId, method }, 'modern request failed');
       metrics?.request(method, abort.signal.aborted ? 'cancelled' : 'error');
-      return { error: errorResponse(request.id, error).error };
+      return { error: errorResponse(request.id, error, errorId).error };
     } finally {
       exchange.end();
       // One line per request at debug level, as a 2025 session's requests get.

@@ -28,7 +28,7 @@ import type { UpstreamPool } from '../upstream/pool.ts';
 import type { ClientChannel } from './channel.ts';
 import { TargetConnections, type SharedUpstream } from './connections.ts';
 import { fanOut, forward, type RequestContext } from './context.ts';
-import { errorResponse } from './jsonrpc-error.ts';
+import { errorResponse, newErrorId } from './jsonrpc-error.ts';
 import { completeOwners, listFederated } from './lists.ts';
 import { NameIndex } from './name-index.ts';
 import { ProgressRoutes, progressTokenOf } from './progress.ts';
@@ -301,9 +301,10 @@ export class MuxSession {
         ? { jsonrpc: '2.0', id: request.id, error: outcome.error }
         : { jsonrpc: '2.0', id: request.id, result: outcome.result };
     } catch (error) {
-      if (!(error instanceof McpmuxError)) this.#logger.error({ err: error, method: request.method }, 'request failed');
+      const errorId = error instanceof McpmuxError ? undefined : newErrorId();
+      if (errorId !== undefined) this.#logger.error({ err: error, errorId, method: request.method }, 'request failed');
       this.#options.metrics?.request(request.method, abort.signal.aborted ? 'cancelled' : 'error');
-      return errorResponse(request.id, error);
+      return errorResponse(request.id, error, errorId);
     } finally {
       if (this.#inFlight.get(request.id) === abort) this.#inFlight.delete(request.id);
       this.#serverRequests.endRelated(request.id);

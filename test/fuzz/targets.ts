@@ -232,7 +232,9 @@ export async function httpTarget(run: FuzzRun): Promise<TargetResult> {
   const upstream: Server = createEchoUpstream({ tools: 2, stateful: true });
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
   const upstreamPort = (upstream.address() as AddressInfo).port;
-  const proxy = new ProxyServer({ address: '127.0.0.1', port: 0, logger, maxBodyBytes: 64 * 1024 });
+  // Every case is an anonymous caller on loopback: without the per-address session limit, an
+  // initialize late in a run still opens a session (and exercises what follows) rather than a 429.
+  const proxy = new ProxyServer({ address: '127.0.0.1', port: 0, logger, maxBodyBytes: 64 * 1024, maxAnonymousSessionsPerAddress: 0 });
   await proxy.start();
   proxy.apply(compileRoutingTable(echoSnapshot(upstreamPort)));
   const base = `http://127.0.0.1:${proxy.port}`;

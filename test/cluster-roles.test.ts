@@ -3,7 +3,6 @@
 // Events, and the provisioner's Deployment and Service.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
 import { createLogger } from '../shared/log.ts';
 import { KubeClient } from '../control-plane/kube/client.ts';
 import { LeaderElector } from '../control-plane/kube/leader.ts';
@@ -14,10 +13,11 @@ import { emptyState, reduceAll } from '../control-plane/state/reducer.ts';
 import { MCPMUX_CONTROLLER_NAME } from '../control-plane/translate/kinds.ts';
 import { translate } from '../control-plane/translate/translate.ts';
 import { startFakeApiserver, type FakeApiserver } from './fixtures/fake-apiserver.ts';
-import { ROOT, until } from './support/processes.ts';
+import { until } from './support/processes.ts';
+import { tutorialManifests } from './support/tutorial.ts';
 
 const logger = createLogger('test', { level: process.env.MCPMUX_LOG_LEVEL ?? 'silent' });
-const SEED = readFileSync(`${ROOT}../shared/reference/seed-manifests.yaml`, 'utf8');
+const TUTORIAL = tutorialManifests();
 
 function elector(api: FakeApiserver, identity: string): LeaderElector {
   return new LeaderElector({
@@ -63,7 +63,7 @@ test('one of two replicas leads; a leader that stops hands over at once; one tha
 
 test('the status writer writes each object once, from the translator, and records a NACK Event once', async () => {
   const api = await startFakeApiserver();
-  const { objects } = parseManifests(SEED, 'seed-manifests.yaml');
+  const { objects } = parseManifests(TUTORIAL, 'tutorial.yaml');
   for (const object of objects) if (!['Deployment', 'ConfigMap'].includes(object.kind)) api.apply(object);
   const stored = objects.filter((o) => !['Deployment', 'ConfigMap'].includes(o.kind)).map((o) => api.get(o.apiVersion, o.kind, o.metadata.namespace, o.metadata.name)!);
   const state = reduceAll(emptyState(), stored.map((object) => ({ type: 'upsert' as const, object: object as never })));

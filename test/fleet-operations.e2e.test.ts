@@ -16,13 +16,7 @@ const OUTAGE_MS = 4_000;
 let fleet: FleetHarness;
 
 test.before(async () => {
-  try {
-    fleet = await startFleet({ replicas: 3 });
-  } catch (error) {
-    // uvu reports a failed hook only as failed tests, without the reason.
-    console.error('starting the fleet failed:', error);
-    throw error;
-  }
+  fleet = await startFleet({ replicas: 3 });
 });
 
 test.after(async () => {

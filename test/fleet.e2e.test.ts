@@ -17,13 +17,7 @@ const EVERYTHING = 'mcp-server-everything-3001';
 let fleet: FleetHarness;
 
 test.before(async () => {
-  try {
-    fleet = await startFleet({ replicas: 3 });
-  } catch (error) {
-    // uvu reports a failed hook only as failed tests, without the reason.
-    console.error('starting the fleet failed:', error);
-    throw error;
-  }
+  fleet = await startFleet({ replicas: 3 });
 });
 
 test.after(async () => {

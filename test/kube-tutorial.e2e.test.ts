@@ -10,18 +10,18 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startKubeCluster, type KubeCluster } from './support/kube-cluster.ts';
 import { CLI, EVERYTHING, ROOT, freePort, startNode, until, waitForHttpOk, type Managed } from './support/processes.ts';
 import { endpointSlice as endpointSliceFor } from './support/stack.ts';
+import { tutorialManifests } from './support/tutorial.ts';
 import { openListen } from '../proxy/testing/modern.ts';
 
 const NS = 'agentgateway-system';
 const GROUP = `${NS}/mcp-gateway`;
 // The tutorial's manifests as the repository keeps them (deploy/examples/tutorial/tutorial.yaml: unchanged).
-const SEED = readFileSync(`${ROOT}deploy/examples/tutorial/tutorial.yaml`, 'utf8');
+const TUTORIAL = tutorialManifests();
 const quiet = { MCPMUX_LOG_LEVEL: process.env.MCPMUX_LOG_LEVEL ?? 'info' };
 
 /**
@@ -108,16 +108,6 @@ async function waitForCondition(name: string, type: string, status: string, time
 }
 
 test.before(async () => {
-  try {
-    await setUp();
-  } catch (error) {
-    // uvu shows a failed hook only as failed tests, without the reason.
-    console.error('setting up the cluster failed:', error);
-    throw error;
-  }
-});
-
-async function setUp(): Promise<void> {
   cluster = await startKubeCluster({ gatewayApi: true });
   for (const crd of ['deploy/crds/mcpbackend.yaml', 'deploy/crds/compat/agentgatewaybackend.yaml']) {
     const result = await cluster.kubectl(['apply', '--server-side', '-f', `${ROOT}${crd}`]);
@@ -130,9 +120,9 @@ async function setUp(): Promise<void> {
   await everything.waitFor(/listening on port/);
   // The tutorial's manifests, unchanged, then the one thing a real cluster would add: endpoints.
   assert.is((await cluster.kubectl(['create', 'namespace', NS])).code, 0);
-  await apply(SEED);
+  await apply(TUTORIAL);
   await apply(endpointSlice('mcp-server-everything', everythingPort));
-}
+});
 
 test.after(async () => {
   await Promise.all(processes.map((p) => p.stop()));

@@ -11,8 +11,8 @@ import { parseParameters, settingsFrom, type ProxySettings } from './proxy-setti
 const SETTINGS: ProxySettings = { image: 'mcpmux/mcpmux:test', replicas: 2, controlPlane: 'mcpmux-control-plane.mcpmux-system.svc:18000', serviceType: 'ClusterIP' };
 
 function tutorialGateway() {
-  const text = readFileSync(new URL('../../../shared/reference/seed-manifests.yaml', import.meta.url), 'utf8');
-  const { objects } = parseManifests(text, 'seed-manifests.yaml');
+  const text = readFileSync(new URL('../../deploy/examples/tutorial/tutorial.yaml', import.meta.url), 'utf8');
+  const { objects } = parseManifests(text, 'tutorial.yaml');
   const gateway = objects.find((o) => o.kind === 'Gateway')!;
   gateway.metadata.uid = 'uid-1';
   const state = reduceAll(emptyState(), [{ type: 'upsert', object: gateway }]);

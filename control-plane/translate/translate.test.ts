@@ -2,6 +2,9 @@
 // snapshots and statuses. UPDATE_GOLDEN=1 rewrites the expected part from the current translator;
 // review the diff like any other change. Cases translate as the files source does (its gateway
 // classes, stdio targets allowed); a line "# Options: {allowStdio: false}" in the input changes that.
+// A line "# Input files: a.yaml b.yaml" adds those repository files (paths from the repository root)
+// to the case's input: the tutorial case translates deploy/examples/tutorial itself, the one copy of
+// the tutorial's manifests, rather than a copy of its own.
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +21,8 @@ import { deepFrozen } from '../../shared/config/version.ts';
 const DATA = fileURLToPath(new URL('./testdata/', import.meta.url));
 const OUTPUT_MARKER = /^# Output[ \t]*$/m;
 const OPTIONS_LINE = /^# Options:(.*)$/m;
+const INPUT_FILES_LINE = /^# Input files:(.*)$/m;
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const update = process.env.UPDATE_GOLDEN === '1';
 
 function run(input: string, file: string): TranslateResult {
@@ -27,6 +32,12 @@ function run(input: string, file: string): TranslateResult {
   const overrides = OPTIONS_LINE.exec(input);
   const options: Partial<TranslateOptions> = overrides ? (parse(overrides[1]!) as Partial<TranslateOptions>) : {};
   return translate(state, { gatewayClasses: DEFAULT_FILES_GATEWAY_CLASSES, allowStdio: true, ...options });
+}
+
+/** A case's input part, with the repository files its "# Input files:" line names appended. */
+function withInputFiles(input: string): string {
+  const files = INPUT_FILES_LINE.exec(input)?.[1]!.trim().split(/\s+/).filter(Boolean) ?? [];
+  return [input, ...files.map((file) => readFileSync(join(REPO, file), 'utf8'))].join('\n---\n');
 }
 
 /** Plain data, as the YAML side parses back (no frozen objects, no undefined members). */
@@ -52,7 +63,7 @@ for (const file of cases) {
     const marker = OUTPUT_MARKER.exec(text);
     assert.ok(marker, `${file} has no "# Output" line`);
     const input = text.slice(0, marker.index);
-    const result = run(input, file);
+    const result = run(withInputFiles(input), file);
     // Handed out sealed: every object of every snapshot frozen (built so, see version.ts sealBuilt).
     for (const snapshot of result.snapshots) assert.ok(deepFrozen(snapshot), `${file}: snapshot ${snapshot.group} is deeply frozen`);
     const actual = plain(result);
@@ -66,7 +77,7 @@ for (const file of cases) {
 }
 
 test('the tutorial exposes the tutorial target names, dialled at the local stand-ins', () => {
-  const input = readFileSync(join(DATA, 'tutorial.yaml'), 'utf8').split(OUTPUT_MARKER)[0]!;
+  const input = withInputFiles(readFileSync(join(DATA, 'tutorial.yaml'), 'utf8').split(OUTPUT_MARKER)[0]!);
   const { snapshots, statuses } = run(input, 'tutorial.yaml');
   assert.is(snapshots.length, 1);
   const snapshot = snapshots[0]!;
@@ -80,7 +91,7 @@ test('the tutorial exposes the tutorial target names, dialled at the local stand
 });
 
 test('deploy/examples/tutorial is the tutorial case (its modern demo aside): same snapshot', async () => {
-  const input = readFileSync(join(DATA, 'tutorial.yaml'), 'utf8').split(OUTPUT_MARKER)[0]!;
+  const input = withInputFiles(readFileSync(join(DATA, 'tutorial.yaml'), 'utf8').split(OUTPUT_MARKER)[0]!);
   const golden = run(input, 'tutorial.yaml');
   const examples = fileURLToPath(new URL('../../deploy/examples/tutorial/', import.meta.url));
   // The folder adds one file to the tutorial: the 2026-07-28 demo npm start federates too.

@@ -5,16 +5,13 @@
 // the translator on every backend of its golden cases, and `kubectl get` shows the printer columns.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { KubeObject } from '../../control-plane/sources/source.ts';
 import { readBackend } from '../../control-plane/translate/backends.ts';
 import { startKubeCluster, type KubeCluster } from '../support/kube-cluster.ts';
+import { TUTORIAL_MANIFESTS } from '../support/tutorial.ts';
 import {
   AGENTGATEWAY_BACKEND_CRD,
-  EXAMPLES_DIR,
   MCPBACKEND_CRD,
-  SEED_MANIFESTS,
   celRules,
   exampleBackends,
   loadCrd,
@@ -89,9 +86,9 @@ test('both CRDs are Established with their names accepted, short names and categ
 });
 
 test('the tutorial\'s manifests apply unchanged, and its AgentgatewayBackend reads back as written', async () => {
-  // The seed manifests when the handbook is next to the repository, else their copy in deploy/examples.
+  // deploy/examples/tutorial/tutorial.yaml, the repository's copy (test/tutorial-manifests.test.ts pins it).
   // (Not local-endpoints.yaml: loopback EndpointSlices are for `mcpmux dev`; a cluster refuses them.)
-  const tutorial = existsSync(SEED_MANIFESTS) ? SEED_MANIFESTS : join(EXAMPLES_DIR, 'tutorial', 'tutorial.yaml');
+  const tutorial = TUTORIAL_MANIFESTS;
   await cluster.applyYaml(tutorial);
   const backend = JSON.parse(await kubectlOk(['get', 'agbe', 'mcp-federated', '-n', 'agentgateway-system', '-o', 'json'])) as KubeDoc;
   assert.equal(backend.spec, { mcp: { targets: [{ name: 'mcp-servers', selector: { services: { matchLabels: { 'mcp-federation': 'true' } } } }] } });

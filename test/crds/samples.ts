@@ -59,7 +59,7 @@ export const VALID_SAMPLES: readonly ValidSample[] = [
       authentication: {
         jwt: [
           { issuer: 'https://idp.example', audiences: ['mcpmux'], jwksUri: 'https://idp.example/.well-known/jwks.json' },
-          { issuer: 'https://other.example', jwks: { secretRef: { name: 'other-jwks', key: 'jwks.json' } } },
+          { issuer: 'https://other.example', audiences: ['https://mcp.example.com/mcp', 'mcpmux'], jwks: { secretRef: { name: 'other-jwks', key: 'jwks.json' } } },
         ],
         apiKeys: { secretRef: { name: 'api-keys' } },
       },
@@ -204,9 +204,21 @@ export const INVALID_SAMPLES: readonly InvalidSample[] = [
   { why: 'authentication with nothing in it', object: mcpBackend('authn-empty', { targets: [], authentication: { jwt: [] } }), at: 'spec.authentication', cel: 'authentication needs jwt providers or apiKeys' },
   {
     why: 'JWT provider with both jwksUri and jwks',
-    object: mcpBackend('authn-both', { targets: [], authentication: { jwt: [{ issuer: 'https://idp', jwksUri: 'https://idp/jwks', jwks: { secretRef: { name: 'k', key: 'jwks' } } }] } }),
+    object: mcpBackend('authn-both', { targets: [], authentication: { jwt: [{ issuer: 'https://idp', audiences: ['mcpmux'], jwksUri: 'https://idp/jwks', jwks: { secretRef: { name: 'k', key: 'jwks' } } }] } }),
     at: 'spec.authentication.jwt[0]',
     cel: 'a JWT provider needs exactly one of jwksUri and jwks',
+  },
+  {
+    why: 'JWT provider without audiences (a token minted for any other service would be accepted)',
+    object: mcpBackend('authn-no-audience', { targets: [], authentication: { jwt: [{ issuer: 'https://idp', jwksUri: 'https://idp/jwks' }] } }),
+    at: 'spec.authentication.jwt[0]',
+    cel: 'a JWT provider needs audiences',
+  },
+  {
+    why: 'JWT provider with an empty audiences list',
+    object: mcpBackend('authn-empty-audiences', { targets: [], authentication: { jwt: [{ issuer: 'https://idp', audiences: [], jwksUri: 'https://idp/jwks' }] } }),
+    at: 'spec.authentication.jwt[0]',
+    cel: 'a JWT provider needs audiences',
   },
   { why: 'selector and static in one entry', object: mcpBackend('both', { targets: [{ selector: {}, static: { name: 'a', host: 'h', port: 1 } }] }), at: 'spec.targets[0]', cel: 'each target needs exactly one of selector and static' },
   { why: 'neither selector nor static', object: mcpBackend('neither', { targets: [{ name: 'x' }] }), at: 'spec.targets[0]', cel: 'each target needs exactly one of selector and static' },

@@ -17,8 +17,6 @@ export const MCPBACKEND_CRD = join(CRDS_DIR, 'mcpbackend.yaml');
 export const AGENTGATEWAY_BACKEND_CRD = join(CRDS_DIR, 'compat', 'agentgatewaybackend.yaml');
 export const EXAMPLES_DIR = join(REPO_ROOT, 'deploy', 'examples');
 export const TRANSLATOR_TESTDATA_DIR = join(REPO_ROOT, 'control-plane', 'translate', 'testdata');
-/** The tutorial's manifests in the team handbook, next to the repository; absent in a bare checkout. */
-export const SEED_MANIFESTS = join(REPO_ROOT, '..', 'shared', 'reference', 'seed-manifests.yaml');
 
 // ---------------------------------------------------------------------------------------------
 // Types
@@ -153,7 +151,7 @@ export function backendsIn(text: string, source: string): Found[] {
 }
 
 function yamlFiles(dir: string): string[] {
-  if (!existsSync(dir)) return [];
+  if (!existsSync(dir)) throw new Error(`${relative(REPO_ROOT, dir)} is missing: the checks that read it would pass on nothing`);
   const files: string[] = [];
   for (const entry of readdirSync(dir).sort()) {
     const path = join(dir, entry);
@@ -170,11 +168,6 @@ function backendsInFiles(files: readonly string[]): Found[] {
 /** Backend objects of deploy/examples/**\/*.yaml. */
 export function exampleBackends(): Found[] {
   return backendsInFiles(yamlFiles(EXAMPLES_DIR));
-}
-
-/** Backend objects of the tutorial's seed manifests; empty when the handbook is not next to the repository. */
-export function seedBackends(): Found[] {
-  return existsSync(SEED_MANIFESTS) ? backendsIn(readFileSync(SEED_MANIFESTS, 'utf8'), 'reference/seed-manifests.yaml') : [];
 }
 
 /** Backend objects of the translator's golden cases (valid and invalid ones alike). */

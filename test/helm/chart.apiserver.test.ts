@@ -10,16 +10,16 @@
 //  - `helm uninstall` keeps the CRDs.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startKubeCluster, type KubeCluster } from '../support/kube-cluster.ts';
 import { CLI, freePort, ROOT, startNode, until, waitForHttpOk, type Managed } from '../support/processes.ts';
 import { ALL_ON_VALUES, CHART, container, helm, NAMESPACE, one, parseDocs, RELEASE, render, type HelmResult } from './chart.ts';
 import { gatewayAndRoute } from '../support/manifests.ts';
+import { TUTORIAL_MANIFESTS } from '../support/tutorial.ts';
 
 const SA = `system:serviceaccount:${NAMESPACE}:mcpmux-control-plane`;
 const VALUES = join(ROOT, 'test/helm/cluster.values.yaml');
-const SEED = readFileSync(`${ROOT}../shared/reference/seed-manifests.yaml`, 'utf8');
 const TEAM = 'team-a';
 const IDENTITY = 'mcpmux-control-plane-7d9f8-abcde';
 
@@ -94,15 +94,10 @@ async function canI(checks: ReadonlyArray<readonly string[]>): Promise<Array<[st
 }
 
 test.before(async () => {
-  try {
-    const started = Date.now();
-    cluster = await startKubeCluster();
-    installed = await helmIn(['install', RELEASE, CHART, '--namespace', NAMESPACE, '--create-namespace', '-f', VALUES]);
-    console.error(`cluster ${cluster.timings.totalMs} ms, helm install ${Date.now() - started - cluster.timings.totalMs} ms`);
-  } catch (error) {
-    console.error('setting up the cluster failed:', error); // uvu shows a failed hook only as failed tests
-    throw error;
-  }
+  const started = Date.now();
+  cluster = await startKubeCluster();
+  installed = await helmIn(['install', RELEASE, CHART, '--namespace', NAMESPACE, '--create-namespace', '-f', VALUES]);
+  console.error(`cluster ${cluster.timings.totalMs} ms, helm install ${Date.now() - started - cluster.timings.totalMs} ms`);
 });
 
 test.after(async () => {
@@ -235,7 +230,7 @@ test('the real control plane as that ServiceAccount: leads, writes status, reads
 
   await cluster.applyYaml(TEAM_OBJECTS);
   await cluster.applyYaml(`apiVersion: v1\nkind: Namespace\nmetadata:\n  name: agentgateway-system\n`);
-  await cluster.applyYaml(SEED);
+  await cluster.applyYaml(TUTORIAL_MANIFESTS);
   await waitForHttpOk(`http://127.0.0.1:${httpPort}/readyz`, 30_000);
 
   await until(async () => (await getJson<{ spec: { holderIdentity?: string } }>(['get', 'lease', 'mcpmux-control-plane', '-n', NAMESPACE]))?.spec.holderIdentity === IDENTITY, 'the Lease held by the control plane', 20_000);

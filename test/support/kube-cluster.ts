@@ -173,8 +173,10 @@ export async function startKubeCluster(options: KubeClusterOptions = {}): Promis
     ], env);
     processes.push(etcd);
     await waitUntil(etcd, 'etcd answered /health', async () => {
-      const response = await fetch(`${etcdUrl}/health`);
-      return response.ok && ((await response.json()) as { health?: string }).health === 'true';
+      const response = await fetch(`${etcdUrl}/health`, { signal: AbortSignal.timeout(5000) });
+      const body = await response.text();
+      if (response.ok && (JSON.parse(body) as { health?: string }).health === 'true') return true;
+      throw new Error(`etcd /health ${response.status}: ${body.trim()}`);
     }, deadline);
     const etcdMs = Date.now() - started - toolsMs;
 
@@ -213,13 +215,21 @@ export async function startKubeCluster(options: KubeClusterOptions = {}): Promis
     let ca: Buffer | undefined;
     await waitUntil(apiserver, `${server}/readyz returned 200`, async () => {
       if (!ca) {
-        if (!existsSync(caPath)) return false;
+        if (!existsSync(caPath)) throw new Error(`no serving certificate in ${certDir} yet`);
         ca = readFileSync(caPath);
       }
-      return (await httpsGet(`${server}/readyz`, ca, token)).status === 200;
+      const readyz = await httpsGet(`${server}/readyz?verbose`, ca, token);
+      if (readyz.status === 200) return true;
+      // Which checks fail ("[-]poststarthook/… failed: reason withheld"): what a timeout reports.
+      const failing = readyz.body.split('\n').filter((line) => line.startsWith('[-]'));
+      throw new Error(`/readyz ${readyz.status}${failing.length ? `: ${failing.join(', ')}` : ''}`);
     }, deadline);
     // /readyz can pass just before the bootstrap controller has created the "default" namespace.
-    await waitUntil(apiserver, 'namespace default exists', async () => (await httpsGet(`${server}/api/v1/namespaces/default`, ca!, token)).status === 200, deadline);
+    await waitUntil(apiserver, 'namespace default exists', async () => {
+      const { status } = await httpsGet(`${server}/api/v1/namespaces/default`, ca!, token);
+      if (status === 200) return true;
+      throw new Error(`GET namespace default: ${status}`);
+    }, deadline);
     const apiserverMs = Date.now() - started - toolsMs - etcdMs;
 
     const kubeconfigPath = join(dir, 'kubeconfig');

@@ -147,8 +147,18 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await waitForHttpOk(`http://127.0.0.1:${ports.controlPlaneHttp}/readyz`);
     await waitForHttpOk(`http://127.0.0.1:${ports.proxyHttp}/readyz`);
   } catch (error) {
+    // The error names a port; what each process said (and whether it is still running) says why.
+    const report = [stack.everything, stack.fetcher, stack.controlPlane, stack.proxy].map(describeProcess).join('\n');
     await stack.stop();
-    throw error;
+    throw new Error(`the stack did not come up: ${(error as Error).message}\n${report}`, { cause: error });
   }
   return stack;
+}
+
+/** A process' state and the end of its output, for an error message. */
+export function describeProcess(managed: Managed, chars = 3000): string {
+  const { child } = managed;
+  const state = child.exitCode !== null || child.signalCode !== null ? `exited (${child.exitCode ?? child.signalCode})` : 'still running';
+  const output = managed.output().trim();
+  return `--- ${managed.name} (pid ${child.pid}), ${state}; output:\n${output.length > chars ? `…${output.slice(-chars)}` : output || '(none)'}`;
 }

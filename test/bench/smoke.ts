@@ -1,6 +1,6 @@
 // `npm run bench:smoke` (run by CI): a short overhead measurement at one session, direct, through a
 // bare Node forwarder (one more HTTP hop and nothing else) and through one proxy, in interleaved
-// rounds. It fails only when mcpmux's own cost grew: p50 through the proxy more than 1.6× p50 through
+// rounds. It fails only when mcpmux's own cost grew: p50 through the proxy more than 1.8× p50 through
 // the forwarder, a ratio taken in one run, never an absolute time. Against the forwarder, not against
 // direct: on these VMs the hop alone already makes p50 2.2–3× direct (its wake-ups and socket work),
 // so a direct ratio mostly measures the machine; mcpmux's own work is what it adds to the hop.
@@ -12,7 +12,7 @@ import { textTable } from './lib/report.ts';
 import { startEcho, startForwarder, startMcpmux } from './lib/stack.ts';
 import { sideRow, COLUMNS } from './scenarios/overhead.ts';
 
-const MAX_RATIO = 1.6;
+const MAX_RATIO = 1.8;
 const ATTEMPTS = 2;
 
 async function measure(echoUrl: string, forwarderUrl: string, mcpUrl: string): Promise<{ ratio: number; direct: number; failed: number }> {

@@ -284,7 +284,6 @@ export class ProxyServer {
       serverInfo: this.#options.serverInfo,
       requestTimeoutMs: this.#options.requestTimeoutMs,
       requestState: this.#requestState,
-      replicaId,
       listen: this.#listen,
       toolParams: this.#pool.toolParams,
       held,

@@ -44,8 +44,6 @@ export interface ModernEndpointOptions {
   requestTimeoutMs: number;
   /** Seals and opens the gateway's requestState tokens. */
   requestState: RequestStateCodec;
-  /** This replica's id (named in held calls' tokens). */
-  replicaId: string;
   /** Calls to 2025 upstreams waiting for a modern client's input. */
   held: HeldCalls;
   /** The open subscriptions/listen streams. */
@@ -131,14 +129,14 @@ export class ModernEndpoint {
   ): Promise<Outcome> {
     const { upstreams, logger, metrics } = this.#options;
     const backend = route.backend;
+    const method = request.method;
+    const cached = CACHED_METHODS.has(method);
     // Progress routes and a name index cost a Map each: made only for the requests that use them.
     const progress = envelope.progressToken === undefined ? UNUSED_PROGRESS : new ProgressRoutes();
     const exchange = new ModernExchange({
       codec: this.#options.requestState,
       principal: principal?.id,
-      replicaId: this.#options.replicaId,
       held: this.#options.held,
-      logger,
       header: (name) => header(req, name),
       toolParams: this.#options.toolParams,
       timeoutMs: this.#options.requestTimeoutMs,
@@ -147,7 +145,7 @@ export class ModernEndpoint {
     });
     // What upstreams say about this request comes back to it through this sink (their relatedTo).
     const sink: RequestSink = { message: (target, upstream, message) => this.#upstreamMessage(target, upstream, message, envelope, progress, response, exchange, backend) };
-    const hints = CACHED_METHODS.has(request.method) ? new CacheHints(principal !== undefined || backend.access !== undefined) : UNUSED_HINTS;
+    const hints = cached ? new CacheHints(principal !== undefined || backend.access !== undefined) : UNUSED_HINTS;
     const ctx: RequestContext = {
       backend,
       access: backend.access?.for(principal),
@@ -167,7 +165,7 @@ export class ModernEndpoint {
       // progress token is replaced by ours in the params' own _meta, which wins.
       upstreamMeta: envelope.meta,
       exchange,
-      onUpstreamList: !CACHED_METHODS.has(request.method) ? undefined : (target, kind, result) => {
+      onUpstreamList: !cached ? undefined : (target, kind, result) => {
         hints.add(result);
         if (kind !== 'tools' || !Array.isArray(result.tools)) return;
         this.#options.toolParams.learn(target, result.tools);
@@ -175,7 +173,6 @@ export class ModernEndpoint {
         result.tools = result.tools.filter((tool: unknown) => 'ok' in mcpParamDeclarations((tool as { inputSchema?: unknown } | null)?.inputSchema));
       },
     };
-    const method = request.method;
     const started = process.hrtime.bigint();
     try {
       const outcome = await this.#dispatch(ctx, method, request.params as Params | undefined, envelope, hints);
@@ -188,7 +185,6 @@ export class ModernEndpoint {
       metrics?.request(method, abort.signal.aborted ? 'cancelled' : 'error');
       return { error: errorResponse(request.id, error, errorId).error };
     } finally {
-      exchange.end();
       // One line per request at debug level, as a 2025 session's requests get.
       if (logger.isLevelEnabled('debug')) {
         logger.debug({ era: 'modern', request: request.id, method, ms: Number(process.hrtime.bigint() - started) / 1e6, traceparent: trace?.traceparent }, 'request answered');

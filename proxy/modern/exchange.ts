@@ -10,12 +10,11 @@
 //   the same upstream call.
 import type { JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
 import { McpmuxError } from '../../shared/errors.ts';
-import type { Logger } from '../../shared/log.ts';
 import type { UpstreamExchangeHooks } from '../mux/context.ts';
 import type { CompiledTarget } from '../routing/table.ts';
 import type { UpstreamConnection, UpstreamResponse } from '../upstream/connection.ts';
 import type { HeldCalls } from './held-calls.ts';
-import { META_KEYS } from './wire.ts';
+import { META_KEYS, MODERN_PROTOCOL_VERSION } from './wire.ts';
 import type { HeaderLookup } from './envelope.ts';
 import { checkMcpParamHeaders, mcpParamHeaders, type McpParamDeclaration } from './mcp-param.ts';
 import type { ToolParams } from './tool-params.ts';
@@ -27,9 +26,7 @@ const MRTR_METHODS = new Set(['tools/call', 'prompts/get', 'resources/read']);
 export interface ModernExchangeOptions {
   codec: RequestStateCodec;
   principal: string | undefined;
-  replicaId: string;
   held: HeldCalls;
-  logger: Logger;
   /** The client request's headers (its Mcp-Param-* ones are checked against the arguments). */
   header: HeaderLookup;
   toolParams: ToolParams;
@@ -45,9 +42,8 @@ type Params = Record<string, unknown>;
 
 export class ModernExchange implements UpstreamExchangeHooks {
   readonly #options: ModernExchangeOptions;
-  /** Server→client requests a 2025 upstream sent during this request, until run() takes them. */
+  /** Where the server→client requests of a 2025 upstream called by this request go: its held call. */
   #onServerRequest: ((target: string, upstream: UpstreamConnection, request: JSONRPCRequest) => void) | undefined;
-
 
   constructor(options: ModernExchangeOptions) {
     this.#options = options;
@@ -62,8 +58,7 @@ export class ModernExchange implements UpstreamExchangeHooks {
   ): Promise<UpstreamResponse> {
     const modern = isModern(upstream);
     // A 2025 upstream gets the params without the client's 2026-07-28 envelope in _meta.
-    const p = (modern ? (params ?? {}) : withoutEnvelope((params ?? {}) as Params)) as Params;
-    params = p;
+    const p = modern ? ((params ?? {}) as Params) : withoutEnvelope((params ?? {}) as Params);
     let send = sendWith;
     if (method === 'tools/call') {
       const pending = this.#paramHeaders(target, upstream, p);
@@ -71,14 +66,14 @@ export class ModernExchange implements UpstreamExchangeHooks {
       // A modern upstream that disagrees with the headers (-32020) changed its tools: once more, freshly learnt.
       send = async (sent) => {
         const response = await sendWith(sent, headers);
-        return 'error' in response && response.error.code === -32020 && isModern(upstream) ? this.#retryOnMismatch(target, upstream, p, sendWith, sent) : response;
+        return 'error' in response && response.error.code === -32020 && modern ? this.#retryOnMismatch(target, upstream, p, sendWith, sent) : response;
       };
     }
     if (!MRTR_METHODS.has(method)) {
       if (p.requestState !== undefined || p.inputResponses !== undefined) {
         throw new McpmuxError('MCPMUX_INVALID_PARAMS', `${method} takes no requestState or inputResponses: only tools/call, prompts/get and resources/read ask for input`);
       }
-      return send(params);
+      return send(p);
     }
     // Made when needed (a retry's token to open, a token to seal): most calls need none.
     let made: RequestStateBinding | undefined;
@@ -95,7 +90,7 @@ export class ModernExchange implements UpstreamExchangeHooks {
       const { requestState: _ours, ...rest } = p;
       sent = state.upstream === undefined ? rest : { ...rest, requestState: state.upstream };
     }
-    if (!isModern(upstream)) {
+    if (!modern) {
       // A 2025 upstream: its server→client requests during the call turn it into a held call.
       // The call's upstream request holds this request's sink as its relatedTo, so what the upstream
       // asks later (a second round) still reaches the held call through this exchange.
@@ -165,9 +160,6 @@ export class ModernExchange implements UpstreamExchangeHooks {
       .respond({ jsonrpc: '2.0', id: request.id, error: { code: -32603, message: `mcpmux cannot route ${request.method} to a 2026-07-28 client here: it asks only during tools/call, prompts/get or resources/read` } })
       .catch(() => undefined);
   }
-
-  /** The request is answered (a held call it started keeps hearing its upstream: see run()). */
-  end(): void {}
 }
 
 const NO_DECLARATIONS: readonly McpParamDeclaration[] = Object.freeze([]);
@@ -226,5 +218,5 @@ function stripMrtr(params: Params): Params {
 }
 
 function isModern(upstream: UpstreamConnection): boolean {
-  return upstream.initializeResult?.protocolVersion === '2026-07-28';
+  return upstream.initializeResult?.protocolVersion === MODERN_PROTOCOL_VERSION;
 }

@@ -218,18 +218,19 @@ export class ModernUpstream implements UpstreamConnection {
       clientInfo: init?.clientInfo,
       logLevel: this.#logLevel,
     });
-    let current = params;
     let paramHeaders = method === 'tools/call' ? await this.#paramHeaders(params, options, false) : undefined;
     let relearnt = false;
+    const send = async (sent: Params): Promise<UpstreamResponse> => {
+      const response = await this.#send(method, sent, { ...options, meta, headers: { ...options.headers, ...paramHeaders } });
+      if (!('error' in response) || response.error.code !== -32020 || method !== 'tools/call' || relearnt) return response;
+      // The upstream wants headers we did not send: its tools changed. Learn them again, once.
+      relearnt = true;
+      paramHeaders = await this.#paramHeaders(params, options, true);
+      return this.#send(method, sent, { ...options, meta, headers: { ...options.headers, ...paramHeaders } });
+    };
+    let current = params;
     for (let round = 0; ; round++) {
-      const response = await this.#send(method, current, { ...options, meta, headers: { ...options.headers, ...paramHeaders } });
-      if ('error' in response && response.error.code === -32020 && method === 'tools/call' && !relearnt) {
-        // The upstream wants headers we did not send: its tools changed. Learn them again, once.
-        relearnt = true;
-        paramHeaders = await this.#paramHeaders(params, options, true);
-        round--;
-        continue;
-      }
+      const response = await send(current);
       if ('error' in response && response.error.code === -32020) {
         return inputFailure(response.id ?? 0, method, `target ${this.target} refused the headers mcpmux sent: ${response.error.message}`, 'the upstream refused the call');
       }

@@ -5,7 +5,9 @@ import { waitForShutdown } from '../shared/cli/signals.ts';
 import { hostname } from 'node:os';
 import { MCPMUX_VERSION } from '../shared/version.ts';
 import { loadTls } from '../shared/net/tls.ts';
-import { startControlPlane, type ClusterOptions } from './control-plane.ts';
+import { isLoopbackAddress } from '../shared/net/address.ts';
+import { DEFAULT_CA_SECRET } from './pki/ca-secret.ts';
+import { startControlPlane, type ClusterOptions, type PkiOptions } from './control-plane.ts';
 import { KubeClient, loadKubeConfig } from './kube/client.ts';
 import { DEFAULT_REQUEST_STATE_SECRET } from './kube/request-state-secret.ts';
 import { FilesSource } from './sources/files.ts';
@@ -60,6 +62,19 @@ export const controlPlaneCommand: Command = {
     { name: 'proxy-service-type', type: 'string', default: 'ClusterIP', choices: ['ClusterIP', 'NodePort', 'LoadBalancer'], description: 'type of provisioned proxy Services' },
     { name: 'proxy-control-plane', type: 'string', description: 'host:port provisioned proxies dial (default: mcpmux-control-plane.<lease namespace>.svc:<grpc-port>)' },
     { name: 'event-log-retention', type: 'number', default: 10000, description: 'events kept for ListEvents and history (in memory, and in the --event-log file)' },
+    {
+      name: 'discovery-tls',
+      type: 'string',
+      default: 'auto',
+      choices: ['auto', 'ca', 'files', 'off'],
+      description:
+        'mTLS of the gRPC port. ca: the control plane\'s own CA (a Secret the leader makes; proxies trade their pod\'s ServiceAccount token for a certificate); ' +
+        'files: --tls-cert/--tls-key/--tls-ca; off: plaintext. auto: files when --tls-cert is given, else ca with the kubernetes source on a non-loopback --address, else off',
+    },
+    { name: 'ca-secret', type: 'string', default: DEFAULT_CA_SECRET, description: 'with --discovery-tls ca: the Secret in the control plane\'s namespace holding its CA (the leader creates it; rotate with mcpmux ca rotate)' },
+    { name: 'tls-names', type: 'string', description: 'with --discovery-tls ca: comma-separated DNS names and IPs of the gRPC certificate (default: the host of --proxy-control-plane and its short forms, localhost, 127.0.0.1, ::1)' },
+    { name: 'proxy-certificate-ttl', type: 'number', default: 3600, description: 'with --discovery-tls ca: seconds a proxy certificate is valid; proxies renew at two thirds' },
+    { name: 'insecure-discovery', type: 'boolean', default: false, description: 'plaintext on a non-loopback address: still send upstream credentials in snapshots (without it, targets that carry one are left out, and their backends say so)' },
     { name: 'tls-cert', type: 'string', description: 'mTLS: PEM certificate of the gRPC port (with --tls-key and --tls-ca; plaintext without)' },
     { name: 'tls-key', type: 'string', description: 'mTLS: PEM private key of --tls-cert' },
     { name: 'tls-ca', type: 'string', description: 'mTLS: PEM CA bundle proxy certificates must chain to; a proxy serves only gateways its URI SANs name (mcpmux:gateway:NS/NAME or mcpmux:gateway:*)' },
@@ -81,6 +96,14 @@ export const controlPlaneCommand: Command = {
     if (gatewayClasses.length === 0) throw new McpmuxError('MCPMUX_USAGE', 'mcpmux control-plane: --gateway-class names no class');
     let source: Source;
     let cluster: ClusterOptions | undefined;
+    let pki: PkiOptions | undefined;
+    const address = flag.string(flags, 'address');
+    const tlsFiles = loadTls({ ca: optional(flags['tls-ca']), cert: optional(flags['tls-cert']), key: optional(flags['tls-key']) }, { ca: '--tls-ca', cert: '--tls-cert', key: '--tls-key' });
+    const requested = flag.string(flags, 'discovery-tls');
+    const mode = requested !== 'auto' ? requested : tlsFiles ? 'files' : sourceName === 'kubernetes' && !isLoopbackAddress(address) ? 'ca' : 'off';
+    if (mode === 'files' && !tlsFiles) throw new McpmuxError('MCPMUX_USAGE', 'mcpmux control-plane: --discovery-tls files needs --tls-cert, --tls-key and --tls-ca');
+    if (mode !== 'files' && tlsFiles) throw new McpmuxError('MCPMUX_USAGE', `mcpmux control-plane: --tls-cert/--tls-key/--tls-ca are for --discovery-tls files, not ${mode}`);
+    if (mode === 'ca' && sourceName !== 'kubernetes') throw new McpmuxError('MCPMUX_USAGE', 'mcpmux control-plane: --discovery-tls ca keeps its CA in a Secret: it needs --source kubernetes');
     if (sourceName === 'kubernetes') {
       const kubeconfig = flags.kubeconfig === undefined ? undefined : flag.string(flags, 'kubeconfig');
       const context = flags.context === undefined ? undefined : flag.string(flags, 'context');
@@ -92,6 +115,10 @@ export const controlPlaneCommand: Command = {
       // which is the service account's). Outside one: the kubeconfig context's, as kubectl's default.
       const leaseNamespace = optional(flags['leader-election-namespace']) ?? optional(process.env.POD_NAMESPACE) ?? optional(config.getContextObject(config.getCurrentContext())?.namespace) ?? 'default';
       const leaseSeconds = flag.number(flags, 'lease-duration');
+      const proxyControlPlane = optional(flags['proxy-control-plane']) ?? `mcpmux-control-plane.${leaseNamespace}.svc:${flag.number(flags, 'grpc-port')}`;
+      const ttl = flag.number(flags, 'proxy-certificate-ttl');
+      if (!(ttl >= 10)) throw new McpmuxError('MCPMUX_USAGE', 'mcpmux control-plane: --proxy-certificate-ttl must be at least 10 seconds');
+      if (mode === 'ca') pki = { secretName: flag.string(flags, 'ca-secret'), names: list(flags['tls-names']) ?? serviceNames(proxyControlPlane), proxyCertificateTtlMs: ttl * 1000 };
       if (!(leaseSeconds >= 2)) throw new McpmuxError('MCPMUX_USAGE', 'mcpmux control-plane: --lease-duration must be at least 2 seconds');
       cluster = {
         client,
@@ -109,7 +136,8 @@ export const controlPlaneCommand: Command = {
               image: flag.string(flags, 'proxy-image'),
               replicas: flag.number(flags, 'proxy-replicas'),
               serviceType: flag.string(flags, 'proxy-service-type') as 'ClusterIP' | 'NodePort' | 'LoadBalancer',
-              controlPlane: optional(flags['proxy-control-plane']) ?? `mcpmux-control-plane.${leaseNamespace}.svc:${flag.number(flags, 'grpc-port')}`,
+              controlPlane: proxyControlPlane,
+              ...(mode === 'ca' ? { controlPlaneCa: {} } : {}),
             }
           : undefined,
       };
@@ -119,15 +147,17 @@ export const controlPlaneCommand: Command = {
     const running = await startControlPlane({
       source,
       gatewayClasses,
-      address: flag.string(flags, 'address'),
+      address,
       grpcPort: flag.number(flags, 'grpc-port'),
       httpPort: flag.number(flags, 'http-port'),
       eventLogRetention: flag.number(flags, 'event-log-retention'),
       eventLogPath: optional(flags['event-log']),
       requestStateKeyFile: optional(flags['request-state-key-file']),
-      tls: loadTls({ ca: optional(flags['tls-ca']), cert: optional(flags['tls-cert']), key: optional(flags['tls-key']) }, { ca: '--tls-ca', cert: '--tls-cert', key: '--tls-key' }),
+      tls: tlsFiles,
+      insecureDiscovery: flag.boolean(flags, 'insecure-discovery'),
       logger,
       cluster,
+      ...(pki ? { pki } : {}),
     });
     await waitForShutdown(logger);
     await running.close();
@@ -138,6 +168,19 @@ export const controlPlaneCommand: Command = {
 /** A string flag that was given, non-empty. */
 function optional(value: string | number | boolean | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : String(value);
+}
+
+/**
+ * The names proxies may dial the control plane by, from the host they are told to dial
+ * (NAME.NAMESPACE.svc[:port]): its short forms too, and loopback names for a port-forward.
+ */
+export function serviceNames(controlPlane: string): string[] {
+  const host = controlPlane.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  const names = new Set<string>([host]);
+  const service = /^([^.]+)\.([^.]+)\.svc(\.cluster\.local)?$/.exec(host);
+  if (service) for (const name of [service[1]!, `${service[1]}.${service[2]}`, `${service[1]}.${service[2]}.svc`, `${service[1]}.${service[2]}.svc.cluster.local`]) names.add(name);
+  for (const name of ['localhost', '127.0.0.1', '::1']) names.add(name);
+  return [...names];
 }
 
 /** A comma-separated flag as a list, or undefined when the flag was not given. */

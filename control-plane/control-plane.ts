@@ -26,6 +26,11 @@ import { Kinds, MCPMUX_CONTROLLER_NAME } from './translate/kinds.ts';
 import { isProblem, type ObjectStatus } from './translate/status.ts';
 import { referencedSecrets } from './translate/secret-refs.ts';
 import { translate } from './translate/translate.ts';
+import { isLoopbackAddress } from '../shared/net/address.ts';
+import { CertificateAuthority } from './pki/authority.ts';
+import { CONTROL_PLANE_CA, DEFAULT_CA_SECRET } from './pki/ca-secret.ts';
+import { certificateServiceHandlers } from './pki/certificate-service.ts';
+import { LeaderCreatedSecret } from './kube/leader-created-secret.ts';
 
 export interface ControlPlaneOptions {
   source: Source;
@@ -44,8 +49,18 @@ export interface ControlPlaneOptions {
   debounce?: { quietMs: number; maxDelayMs: number; leading?: boolean };
   /** With the kubernetes source: leader election, status writing and proxy provisioning. */
   cluster?: ClusterOptions;
-  /** mTLS on the gRPC port: proxies (and grpcurl) need a client certificate from this CA. */
+  /** mTLS on the gRPC port from files: proxies (and grpcurl) need a client certificate from this CA. */
   tls?: TlsMaterial;
+  /**
+   * mTLS from the control plane's own CA (needs `cluster`): the CA lives in a Secret the leader
+   * creates; proxies get certificates for their pods' ServiceAccount tokens (pki/).
+   */
+  pki?: PkiOptions;
+  /**
+   * Serve credential-bearing targets over plaintext discovery on a non-loopback address. Without
+   * it such a control plane leaves them out of every snapshot (their backends say why).
+   */
+  insecureDiscovery?: boolean;
   /**
    * The requestState master key file (--request-state-key-file: current, then optionally previous),
    * watched for rotations. Without it: the cluster's Secret (ClusterOptions.requestStateSecret) with
@@ -76,6 +91,15 @@ export interface ClusterOptions {
    * the leader creates it, every replica reads and watches it. Default mcpmux-request-state.
    */
   requestStateSecret?: string;
+}
+
+export interface PkiOptions {
+  /** The CA's Secret in the control plane's namespace (ClusterOptions.leaseNamespace). Default mcpmux-ca. */
+  secretName?: string;
+  /** DNS names and IPs of the gRPC serving certificate: the Service's names, and localhost for port-forwards. */
+  names: readonly string[];
+  /** Lifetime of proxy certificates (default 1 h); proxies renew at two thirds of it. */
+  proxyCertificateTtlMs?: number;
 }
 
 export interface RunningControlPlane {
@@ -135,7 +159,16 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   const cache = new SnapshotCache();
   const proxies = new ProxyRegistry();
   // stdio targets run commands on the proxies: a folder on this machine may ask for that, a cluster may not.
-  const translateOptions = { gatewayClasses: options.gatewayClasses, allowStdio: options.source.name === 'files' };
+  const secure = options.tls !== undefined || options.pki !== undefined;
+  // Plaintext discovery off loopback can be read by anything on the network between: credentials
+  // stay out of snapshots unless the operator said otherwise.
+  const withholdCredentials = !secure && !isLoopbackAddress(options.address) && options.insecureDiscovery !== true;
+  if (withholdCredentials) {
+    logger.warn({ address: options.address }, 'discovery is plaintext on a non-loopback address: targets with upstream credentials are left out of snapshots (use mTLS, the default in a cluster, or --insecure-discovery to send them anyway)');
+  } else if (!secure && !isLoopbackAddress(options.address)) {
+    logger.warn({ address: options.address }, '--insecure-discovery: upstream credentials go to proxies in plaintext; anyone who can reach the gRPC port can read them');
+  }
+  const translateOptions = { gatewayClasses: options.gatewayClasses, allowStdio: options.source.name === 'files', withholdCredentials };
   let state: ClusterState = emptyState();
   let events: EventLog;
   /**
@@ -171,7 +204,11 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     requestStateKeys.set({ current: randomMasterKey() });
     logger.info('requestState master key: a random one, in memory (proxies of this control plane share its keys until it restarts; --request-state-key-file keeps them)');
   }
-  const cluster = options.cluster ? startClusterRoles(options.cluster, options.gatewayClasses, logger, options.requestStateKeyFile ? undefined : requestStateKeys) : undefined;
+  if (options.pki && !options.cluster) throw new Error('the control plane CA (pki) needs the kubernetes source');
+  const authority = options.pki ? new CertificateAuthority({ names: options.pki.names, proxyCertificateTtlMs: options.pki.proxyCertificateTtlMs, logger }) : undefined;
+  const cluster = options.cluster
+    ? startClusterRoles(options.cluster, options.gatewayClasses, logger, options.requestStateKeyFile ? undefined : requestStateKeys, authority ? { authority, secretName: options.pki?.secretName ?? DEFAULT_CA_SECRET } : undefined)
+    : undefined;
   let synced = false;
   let built = false;
   let serving = false;
@@ -226,7 +263,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     cache,
     proxies,
     logger,
-    checkIdentity: options.tls !== undefined,
+    checkIdentity: secure,
     requestStateKeys,
     callbacks: {
       onPush: (_node, group) => pushesOf(group).inc(),
@@ -293,10 +330,23 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     // not exist, RBAC) stops the start here, saying so, rather than a replica that reports ready and
     // never leads (no status, nothing provisioned).
     await cluster?.elector.start();
-    const started = await startGrpcServer({ address: options.address, port: options.grpcPort, discovery: discovery.service(), admin: admin.handlers(), tls: options.tls });
+    if (authority) {
+      logger.info('waiting for the control plane CA (its Secret is made by the leader on first start)');
+      await authority.ready();
+    }
+    const started = await startGrpcServer({
+      address: options.address,
+      port: options.grpcPort,
+      discovery: discovery.service(),
+      admin: admin.handlers(),
+      tls: options.tls,
+      ...(authority && options.cluster
+        ? { live: authority.serving, certificates: certificateServiceHandlers({ authority, client: options.cluster.client, logger, serves: (gateway) => cache.get(gateway) !== undefined }) }
+        : {}),
+    });
     grpcServer = started.server;
     serving = true;
-    logger.info({ grpc: `${options.address}:${started.port}`, http: `${options.address}:${health.port}`, source: options.source.name }, 'control plane ready');
+    logger.info({ grpc: `${options.address}:${started.port}`, http: `${options.address}:${health.port}`, source: options.source.name, discovery: options.pki ? 'mTLS (control plane CA)' : options.tls ? 'mTLS (files)' : 'plaintext' }, 'control plane ready');
     return {
       grpcPort: started.port,
       httpPort: health.port,
@@ -306,6 +356,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       leading: () => cluster?.elector.leading ?? false,
       close: async () => {
         debouncer.cancel();
+        authority?.stop();
         stopKeyFile?.();
         await cluster?.stop();
         await options.source.stop();
@@ -317,6 +368,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     };
   } catch (error) {
     debouncer.cancel();
+    authority?.stop();
     stopKeyFile?.();
     if (grpcServer) await stopGrpcServer(grpcServer);
     await cluster?.stop();
@@ -331,7 +383,13 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
  * The leader's jobs in a cluster: status and provisioning follow the lease; so does creating the
  * requestState keys' Secret, which every replica reads (into `keyring`, when given).
  */
-function startClusterRoles(options: ClusterOptions, gatewayClasses: readonly string[], logger: Logger, keyring: RequestStateKeyring | undefined) {
+function startClusterRoles(
+  options: ClusterOptions,
+  gatewayClasses: readonly string[],
+  logger: Logger,
+  keyring: RequestStateKeyring | undefined,
+  pki: { authority: CertificateAuthority; secretName: string } | undefined,
+) {
   const elector = new LeaderElector({
     client: options.client,
     namespace: options.leaseNamespace,
@@ -358,10 +416,25 @@ function startClusterRoles(options: ClusterOptions, gatewayClasses: readonly str
       })
     : undefined;
   keySecret?.start();
+  const caSecret = pki
+    ? new LeaderCreatedSecret({
+        client: options.client,
+        namespace: options.leaseNamespace,
+        name: pki.secretName,
+        logger,
+        kind: CONTROL_PLANE_CA,
+        onValue: (ca) => {
+          void pki.authority.setCa(ca);
+          provisioner?.setCaBundle(ca.bundle);
+        },
+      })
+    : undefined;
+  caSecret?.start();
   elector.on('change', (leading) => {
     statusWriter?.setEnabled(leading);
     provisioner?.setEnabled(leading);
     keySecret?.setLeading(leading);
+    caSecret?.setLeading(leading);
   });
   return {
     elector,
@@ -375,6 +448,7 @@ function startClusterRoles(options: ClusterOptions, gatewayClasses: readonly str
       statusWriter?.stop();
       await elector.stop();
       await keySecret?.stop();
+      await caSecret?.stop();
     },
   };
 }

@@ -48,6 +48,8 @@ export const proxyCommand: Command = {
     { name: 'tls-cert', type: 'string', description: 'mTLS: this proxy\'s PEM certificate; its URI SANs name the gateways it may serve (mcpmux:gateway:NS/NAME)' },
     { name: 'tls-key', type: 'string', description: 'mTLS: PEM private key of --tls-cert' },
     { name: 'tls-server-name', type: 'string', description: 'mTLS: the name the control plane\'s certificate carries, when not the host of --control-plane' },
+    { name: 'control-plane-ca', type: 'string', description: 'mTLS from the control plane\'s own CA (what provisioned proxies use): PEM bundle to check the control plane with; with --token-file, the proxy gets and renews its certificate itself' },
+    { name: 'token-file', type: 'string', description: 'with --control-plane-ca: this pod\'s projected ServiceAccount token (audience mcpmux-control-plane), traded for a certificate naming --gateway' },
     { name: 'allowed-hosts', type: 'string', default: '', description: 'comma-separated Host names clients may use, or * (default: localhost names on a loopback bind, any otherwise)' },
     { name: 'nats', type: 'string', default: '', description: 'nats://host:port[,...] with JetStream: replicas share sessions through it, so any replica serves any request (empty: sessions stay on this replica)' },
     { name: 'nats-creds', type: 'string', description: 'NATS credentials file (JWT + NKey) for --nats; a user:password or token may also sit in the URL (nats://user:pass@host)' },
@@ -62,6 +64,11 @@ export const proxyCommand: Command = {
     const logger = createLogger('proxy');
     // It names NATS subjects: a dotted host name is made safe.
     const replicaId = flag.string(flags, 'replica-id') || `${hostname().replace(/[^A-Za-z0-9_-]/g, '-')}-${process.pid}-${randomBytes(3).toString('hex')}`;
+    const caFile = (flags['control-plane-ca'] as string | undefined) || undefined;
+    const tokenFile = (flags['token-file'] as string | undefined) || undefined;
+    if ((caFile === undefined) !== (tokenFile === undefined)) throw new McpmuxError('MCPMUX_USAGE', 'mcpmux proxy: --control-plane-ca and --token-file go together');
+    if (caFile && (flags['tls-cert'] || flags['tls-key'] || flags['tls-ca'])) throw new McpmuxError('MCPMUX_USAGE', 'mcpmux proxy: --control-plane-ca gets a certificate from the control plane; do not also give --tls-ca/--tls-cert/--tls-key');
+    if (caFile && !flag.string(flags, 'gateway')) throw new McpmuxError('MCPMUX_USAGE', 'mcpmux proxy: --control-plane-ca needs --gateway NAMESPACE/NAME (the certificate names it)');
     const running = await startProxy({
       controlPlane: flag.string(flags, 'control-plane'),
       gateway: flag.string(flags, 'gateway'),
@@ -77,6 +84,7 @@ export const proxyCommand: Command = {
         { ca: '--tls-ca', cert: '--tls-cert', key: '--tls-key' },
       ),
       tlsServerName: (flags['tls-server-name'] as string | undefined) || undefined,
+      controlPlaneCa: caFile && tokenFile ? { caFile, tokenFile } : undefined,
       nats: flag.string(flags, 'nats') || undefined,
       natsPrefix: flag.string(flags, 'nats-prefix'),
       natsCreds: (flags['nats-creds'] as string | undefined) || undefined,

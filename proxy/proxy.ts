@@ -7,6 +7,7 @@ import { startHealthServer } from '../shared/ops/health-server.ts';
 import type { TlsMaterial } from '../shared/net/tls.ts';
 import { hostPort, isLoopbackAddress } from '../shared/net/address.ts';
 import { ConfigClient } from './config/client.ts';
+import { CertificateRenewal } from './config/certificate-renewal.ts';
 import { ERA_METADATA_PREFIX } from '../shared/admin/proxy-metadata.ts';
 import { compileRoutingTable } from './routing/table.ts';
 import { ProxyServer } from './server.ts';
@@ -38,7 +39,12 @@ export interface ProxyOptions {
     sessionInitializeTimeoutMs?: number;
   };
   /** mTLS to the control plane (see ConfigClientOptions). */
-  tls?: TlsMaterial;
+  tls?: TlsMaterial | undefined;
+  /**
+   * mTLS with a certificate from the control plane's CA, for this pod's projected ServiceAccount
+   * token (config/certificate-renewal.ts): the CA bundle file and the token file.
+   */
+  controlPlaneCa?: { caFile: string; tokenFile: string } | undefined;
   tlsServerName?: string;
   /** Share sessions with the other replicas through this NATS (nats://host:port[,…]); undefined: alone. */
   nats?: string | undefined;
@@ -128,12 +134,17 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     applied.set({ group: snapshot.group, version: snapshot.version }, 1);
   };
   const applyRequestStateKeys = requestStateKeysFromControlPlane(options, server, logger);
+  const renewal = options.controlPlaneCa
+    ? new CertificateRenewal({ controlPlane: options.controlPlane, gateway: options.gateway, caFile: options.controlPlaneCa.caFile, tokenFile: options.controlPlaneCa.tokenFile, tlsServerName: options.tlsServerName, logger })
+    : undefined;
+  renewal?.start();
   const config = new ConfigClient({
     controlPlane: options.controlPlane,
     nodeId: options.replicaId,
     group: options.gateway,
     metadata: { port: String(server.port), pid: String(process.pid), version: MCPMUX_VERSION },
     tls: options.tls,
+    certificates: renewal?.live,
     tlsServerName: options.tlsServerName,
     apply,
     applyRequestStateKeys,
@@ -161,6 +172,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       // Readiness turns false first, so a balancer stops sending new work while in-flight work ends.
       await server.drain(options.drainTimeoutMs ?? 20_000);
       config.close();
+      renewal?.stop();
       await health.close();
     },
   };
@@ -182,7 +194,7 @@ function requestStateKeysFromControlPlane(options: ProxyOptions, server: ProxySe
     };
   }
   const host = options.controlPlane.replace(/^[a-z][a-z0-9+.-]*:\/\/\/?/i, '').replace(/:\d+$/, '');
-  if (!options.tls && !isLoopbackAddress(host)) {
+  if (!options.tls && !options.controlPlaneCa && !isLoopbackAddress(host)) {
     logger.warn(
       { controlPlane: options.controlPlane },
       "plaintext control plane off loopback: it sends no requestState keys, so this replica seals 2026-07-28 retries with a random key of its own and a client's retry must come back to it (use mTLS, or --request-state-key-file)",

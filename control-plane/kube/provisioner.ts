@@ -18,7 +18,12 @@
 // binary that file capability) and the net.ipv4.ip_unprivileged_port_start sysctl, namespaced and
 // "safe" since Kubernetes 1.22, which works even where capabilities are stripped.
 //
-// Proxy pods get no ServiceAccount token: the proxy never talks to the apiserver.
+// Proxy pods never talk to the apiserver: they get no API token. With the control plane's CA (its
+// default in a cluster) a Gateway's proxies run under a ServiceAccount of their own, with no role
+// bindings, whose projected token (audience mcpmux-control-plane) only the control plane accepts, in
+// exchange for a certificate naming that Gateway; and a ConfigMap next to them holds the CA bundle
+// (public certificates only) they check the control plane with. A CA rotation changes the ConfigMap,
+// never the pod template, so it rolls no pod.
 import { createHash } from 'node:crypto';
 import { errorMessage } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
@@ -31,11 +36,16 @@ import { isNotFound, type KubeClient } from './client.ts';
 import { collectionPath, objectPath, Resources, type ResourceType } from './resources.ts';
 import { SerialPasses } from './serial-passes.ts';
 import { parseParameters, settingsFrom, type ProxySettings } from './proxy-settings.ts';
+import { proxyServiceAccountName, TOKEN_AUDIENCE } from '../pki/identity.ts';
 
 export const MANAGED_BY = 'mcpmux';
 export const FIELD_MANAGER = 'mcpmux-control-plane';
 const HEALTH_PORT = 15000;
 const TLS_DIR = '/etc/mcpmux/tls';
+const CA_DIR = '/etc/mcpmux/ca';
+const TOKEN_DIR = '/var/run/secrets/mcpmux';
+/** The projected token's lifetime; the kubelet refreshes it at 80 %. */
+const TOKEN_SECONDS = 3600;
 const DEFAULT_RESOURCES = { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } };
 
 /** The two kinds only the provisioner writes (resources.ts holds what the source watches). */
@@ -45,9 +55,20 @@ export const ProxyResources = {
 } as const satisfies Record<string, ResourceType>;
 
 /** Every kind the provisioner applies and deletes, in the order it applies them. */
-const PROVISIONED: readonly ResourceType[] = [Resources.Deployment, Resources.Service, ProxyResources.HorizontalPodAutoscaler, ProxyResources.PodDisruptionBudget];
+const PROVISIONED: readonly ResourceType[] = [
+  Resources.ServiceAccount,
+  Resources.ConfigMap,
+  Resources.Deployment,
+  Resources.Service,
+  ProxyResources.HorizontalPodAutoscaler,
+  ProxyResources.PodDisruptionBudget,
+];
 
 export interface RenderedProxy {
+  /** With the control plane's CA: the ServiceAccount whose token proves the pods are this Gateway's proxies. */
+  serviceAccount?: Record<string, unknown>;
+  /** With the control plane's CA: the CA bundle proxies check the control plane with (once it is known). */
+  caBundle?: Record<string, unknown>;
   deployment: Record<string, unknown>;
   service: Record<string, unknown>;
   /** Present when the settings ask for autoscaling. */
@@ -56,7 +77,8 @@ export interface RenderedProxy {
   disruptionBudget?: Record<string, unknown>;
 }
 
-export function renderProxy(gateway: OwnedGateway, settings: ProxySettings): RenderedProxy {
+/** `caBundle`: the control plane CA's bundle, when settings.controlPlaneCa is on and it is known. */
+export function renderProxy(gateway: OwnedGateway, settings: ProxySettings, caBundle?: string): RenderedProxy {
   const { namespace, name } = gateway;
   const object = gateway.object;
   const labels = {
@@ -74,6 +96,23 @@ export function renderProxy(gateway: OwnedGateway, settings: ProxySettings): Ren
   const listener = gateway.listeners[0]!.listener;
   const lowestPort = Math.min(...gateway.listeners.map((l) => l.listener.port));
   const tls = settings.tls;
+  // A Secret made by hand wins over the control plane's CA.
+  const fromCa = tls ? undefined : settings.controlPlaneCa;
+  const serviceAccountName = proxyServiceAccountName(name);
+  const caVolumes = fromCa
+    ? [
+        { name: 'mcpmux-ca', configMap: { name: serviceAccountName } },
+        { name: 'mcpmux-token', projected: { sources: [{ serviceAccountToken: { audience: TOKEN_AUDIENCE, expirationSeconds: TOKEN_SECONDS, path: 'token' } }] } },
+      ]
+    : [];
+  const caMounts = fromCa
+    ? [
+        { name: 'mcpmux-ca', mountPath: CA_DIR, readOnly: true },
+        { name: 'mcpmux-token', mountPath: TOKEN_DIR, readOnly: true },
+      ]
+    : [];
+  const volumes = [...(tls ? [{ name: 'tls', secret: { secretName: tls.secretName } }] : []), ...caVolumes];
+  const volumeMounts = [...(tls ? [{ name: 'tls', mountPath: TLS_DIR, readOnly: true }] : []), ...caMounts];
   const deployment = {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -85,6 +124,7 @@ export function renderProxy(gateway: OwnedGateway, settings: ProxySettings): Ren
       template: {
         metadata: { labels: { ...labels }, annotations: { 'mcpmux.dev/gateway-generation': String(object.metadata.generation ?? '') } },
         spec: {
+          ...(fromCa ? { serviceAccountName } : {}),
           automountServiceAccountToken: false,
           enableServiceLinks: false,
           securityContext: {
@@ -114,6 +154,8 @@ export function renderProxy(gateway: OwnedGateway, settings: ProxySettings): Ren
                 ...(settings.nats && settings.natsReplicas && settings.natsReplicas > 1 ? ['--nats-replicas', String(settings.natsReplicas)] : []),
                 ...(tls ? ['--tls-cert', `${TLS_DIR}/tls.crt`, '--tls-key', `${TLS_DIR}/tls.key`, '--tls-ca', `${TLS_DIR}/ca.crt`] : []),
                 ...(tls?.serverName ? ['--tls-server-name', tls.serverName] : []),
+                ...(fromCa ? ['--control-plane-ca', `${CA_DIR}/ca.crt`, '--token-file', `${TOKEN_DIR}/token`] : []),
+                ...(fromCa?.serverName ? ['--tls-server-name', fromCa.serverName] : []),
               ],
               env: [
                 { name: 'MCPMUX_PROXY_REPLICA_ID', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
@@ -130,10 +172,10 @@ export function renderProxy(gateway: OwnedGateway, settings: ProxySettings): Ren
                 readOnlyRootFilesystem: true,
                 capabilities: { drop: ['ALL'], add: ['NET_BIND_SERVICE'] },
               },
-              ...(tls ? { volumeMounts: [{ name: 'tls', mountPath: TLS_DIR, readOnly: true }] } : {}),
+              ...(volumeMounts.length > 0 ? { volumeMounts } : {}),
             },
           ],
-          ...(tls ? { volumes: [{ name: 'tls', secret: { secretName: tls.secretName } }] } : {}),
+          ...(volumes.length > 0 ? { volumes } : {}),
         },
       },
     },
@@ -149,6 +191,11 @@ export function renderProxy(gateway: OwnedGateway, settings: ProxySettings): Ren
     },
   };
   const rendered: RenderedProxy = { deployment, service };
+  if (fromCa) {
+    const caMetadata = { ...metadata, name: serviceAccountName };
+    rendered.serviceAccount = { apiVersion: 'v1', kind: 'ServiceAccount', metadata: caMetadata, automountServiceAccountToken: false };
+    if (caBundle) rendered.caBundle = { apiVersion: 'v1', kind: 'ConfigMap', metadata: caMetadata, data: { 'ca.crt': caBundle } };
+  }
   if (settings.autoscaling) {
     const { minReplicas, maxReplicas, targetCPUUtilization } = settings.autoscaling;
     rendered.autoscaler = {
@@ -176,7 +223,10 @@ export function renderProxy(gateway: OwnedGateway, settings: ProxySettings): Ren
 
 /** The rendered objects with their resource types, in the order they are applied. */
 function objectsOf(rendered: RenderedProxy): Array<[ResourceType, Record<string, unknown>]> {
-  const objects: Array<[ResourceType, Record<string, unknown>]> = [[Resources.Deployment, rendered.deployment], [Resources.Service, rendered.service]];
+  const objects: Array<[ResourceType, Record<string, unknown>]> = [];
+  if (rendered.serviceAccount) objects.push([Resources.ServiceAccount, rendered.serviceAccount]);
+  if (rendered.caBundle) objects.push([Resources.ConfigMap, rendered.caBundle]);
+  objects.push([Resources.Deployment, rendered.deployment], [Resources.Service, rendered.service]);
   if (rendered.autoscaler) objects.push([ProxyResources.HorizontalPodAutoscaler, rendered.autoscaler]);
   if (rendered.disruptionBudget) objects.push([ProxyResources.PodDisruptionBudget, rendered.disruptionBudget]);
   return objects;
@@ -215,6 +265,7 @@ export class Provisioner {
   /** Parameter problems already logged (each once, not on every pass). */
   readonly #reported = new Set<string>();
   #resync: NodeJS.Timeout | null = null;
+  #caBundle: string | undefined;
   applies = 0;
 
   constructor(options: ProvisionerOptions) {
@@ -240,6 +291,13 @@ export class Provisioner {
     this.#schedule();
   }
 
+  /** The control plane CA's bundle changed (first read, or a rotation step): the ConfigMaps follow. */
+  setCaBundle(bundle: string): void {
+    if (bundle === this.#caBundle) return;
+    this.#caBundle = bundle;
+    this.#schedule();
+  }
+
   idle(): Promise<void> {
     return this.#passes.idle();
   }
@@ -258,13 +316,17 @@ export class Provisioner {
       if (gateway.listeners.length === 0 || !gateway.object.metadata.uid) continue;
       const className = String(at(gateway.object, 'spec', 'gatewayClassName') ?? '');
       const parameters = await this.#parameters(state, className);
-      for (const [type, body] of objectsOf(renderProxy(gateway, settingsFrom(settings, parameters)))) {
+      const rendered = renderProxy(gateway, settingsFrom(settings, parameters), this.#caBundle);
+      // Until the CA is read, the ConfigMap is not rendered: keep the one already there.
+      if (rendered.serviceAccount && !rendered.caBundle) wanted.add(`ConfigMap/${gateway.namespace}/${gateway.name}`);
+      for (const [type, body] of objectsOf(rendered)) {
         const key = `${type.kind}/${gateway.namespace}/${gateway.name}`;
         wanted.add(key);
         const hash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
         if (this.#applied.get(key) === hash) continue;
         try {
-          await client.request('PATCH', objectPath(type, gateway.namespace, gateway.name), {
+          const objectName = String((body.metadata as { name?: string } | undefined)?.name ?? gateway.name);
+          await client.request('PATCH', objectPath(type, gateway.namespace, objectName), {
             patch: 'apply',
             body,
             query: { fieldManager: FIELD_MANAGER, force: true },

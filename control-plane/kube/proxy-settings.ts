@@ -44,6 +44,12 @@ export interface ProxySettings {
    * (its certificate's URI SANs name the Gateway: mcpmux:gateway:NS/NAME or mcpmux:gateway:*).
    */
   tls?: { secretName: string; serverName?: string };
+  /**
+   * mTLS from the control plane's own CA (its default in a cluster): each proxy pod trades its
+   * projected ServiceAccount token for a short-lived certificate, and trusts the CA bundle the
+   * provisioner keeps in a ConfigMap next to it. `tls` (a Secret made by hand) wins over it.
+   */
+  controlPlaneCa?: { serverName?: string };
 }
 
 export interface ParsedParameters {

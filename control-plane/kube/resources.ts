@@ -39,6 +39,7 @@ export const Resources = {
   Service: core('services', 'Service'),
   Secret: core('secrets', 'Secret'),
   ConfigMap: core('configmaps', 'ConfigMap'),
+  ServiceAccount: core('serviceaccounts', 'ServiceAccount'),
   Event: core('events', 'Event'),
   EndpointSlice: { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', kind: 'EndpointSlice', namespaced: true, optional: false },
   Lease: { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true, optional: false },

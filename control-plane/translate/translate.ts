@@ -11,8 +11,8 @@
 // one changed Service costs about one backend's work plus hashing that backend's leaves of the
 // version and its top (version.ts), and the result is the same, byte for byte, as a run that had
 // never seen an earlier state.
-import type { Policy, Secret, Snapshot } from '../../shared/config/types.ts';
-import { sealParts } from '../../shared/config/version.ts';
+import type { Policy, Secret, Snapshot, Target } from '../../shared/config/types.ts';
+import { EncodedRun, sealParts } from '../../shared/config/version.ts';
 import type { KubeObject } from '../sources/source.ts';
 import type { ClusterState } from '../state/state.ts';
 import type { BackendSpec } from './backends.ts';
@@ -40,6 +40,12 @@ export interface TranslateOptions {
    * Default false: such targets are left out and their backend says so (StdioNotAllowed).
    */
   allowStdio?: boolean;
+  /**
+   * Leave upstream credentials out: a control plane serving plaintext discovery off loopback
+   * (control-plane.ts). A backend with one gets no targets, and ResolvedRefs False
+   * (CredentialsWithheld) says why.
+   */
+  withholdCredentials?: boolean;
 }
 
 export interface TranslateResult {
@@ -58,14 +64,14 @@ export function translate(state: ClusterState, options: TranslateOptions): Trans
   // What backends take from Secrets (upstream credential, JWKS, API keys) is read on every run (a
   // few backends have any), so a rotated Secret is a new version without any backend being
   // resolved again.
-  const fromSecrets = layout.backends.map((slot) => secretParts(state, slot.object));
+  const fromSecrets = layout.backends.map((slot) => secretParts(state, slot.object, options.withholdCredentials === true));
 
   const statuses = [...layout.statuses];
   layout.backends.forEach((slot, i) => {
     if (slot.status === undefined) return;
     const status = backendStatus(slot, resolutions[i]!);
-    const { problems } = fromSecrets[i]!;
-    statuses[slot.status] = problems.length === 0 ? status : withUnresolvedSecrets(status, problems);
+    const { problems, withheld } = fromSecrets[i]!;
+    statuses[slot.status] = withheld ? withCredentialsWithheld(status) : problems.length === 0 ? status : withUnresolvedSecrets(status, problems);
   });
 
   const snapshots = layout.groups.map((group) => {
@@ -77,8 +83,8 @@ export function translate(state: ClusterState, options: TranslateOptions): Trans
       group: group.group,
       listeners: [group.listeners],
       routes: [group.routes],
-      backends: resolved.map((r) => r.backend),
-      targets: resolved.map((r) => r.targets),
+      backends: resolved.map((r, k) => (fromSecrets[group.backends[k]!]!.withheld ? Object.freeze({ ...r.backend, targets: Object.freeze([]) as unknown as string[] }) : r.backend)),
+      targets: resolved.map((r, k) => (fromSecrets[group.backends[k]!]!.withheld ? NO_TARGETS : r.targets)),
       policies: group.backends.map((i) => fromSecrets[i]!.policy).filter((p): p is Policy => p !== undefined),
       secrets: group.backends.map((i) => fromSecrets[i]!.credential).filter((c): c is Secret => c !== undefined),
     });
@@ -86,18 +92,24 @@ export function translate(state: ClusterState, options: TranslateOptions): Trans
   return { snapshots, statuses };
 }
 
+/** A withheld backend's targets: none. */
+const NO_TARGETS = EncodedRun.encode<Target>([]);
+
 /** A backend's upstream credential and policy, and the Secrets among them that did not resolve. */
 interface SecretParts {
   credential: Secret | undefined;
   policy: Policy | undefined;
   problems: string[];
+  /** The backend has an upstream credential, left out with its targets (TranslateOptions.withholdCredentials). */
+  withheld?: boolean;
 }
 
 const NO_SECRET_PARTS: SecretParts = Object.freeze({ credential: undefined, policy: undefined, problems: [] });
 
-function secretParts(state: ClusterState, object: KubeObject): SecretParts {
+function secretParts(state: ClusterState, object: KubeObject, withhold: boolean): SecretParts {
   const spec = backendSpec(object);
   if (typeof spec === 'string' || (!spec.upstreamAuth && !spec.authentication && !spec.authorization)) return NO_SECRET_PARTS;
+  if (withhold && spec.upstreamAuth) return { credential: undefined, policy: backendPolicy(state, spec)?.policy, problems: [], withheld: true };
   const credential = upstreamCredential(state, spec);
   const policy = backendPolicy(state, spec);
   const problems = [...(typeof credential === 'string' ? [credential] : []), ...(policy?.problems ?? [])];
@@ -129,6 +141,18 @@ function withUnresolvedSecrets(status: ObjectStatus, problems: readonly string[]
   const conditions = status.conditions.some((c) => c.type === 'ResolvedRefs')
     ? status.conditions.map((c) => (c.type === 'ResolvedRefs' ? refs : c))
     : [...status.conditions, refs];
+  return Object.freeze({ ...status, conditions });
+}
+
+/** The backend's status when its credential is withheld: ResolvedRefs False (CredentialsWithheld). */
+function withCredentialsWithheld(status: ObjectStatus): ObjectStatus {
+  const refs = condition(
+    'ResolvedRefs',
+    false,
+    'CredentialsWithheld',
+    'the control plane serves discovery in plaintext on a non-loopback address, so this backend\'s upstream credential (and its targets) are left out of snapshots; use mTLS (the default in a cluster) or start it with --insecure-discovery',
+  );
+  const conditions = status.conditions.some((c) => c.type === 'ResolvedRefs') ? status.conditions.map((c) => (c.type === 'ResolvedRefs' ? refs : c)) : [...status.conditions, refs];
   return Object.freeze({ ...status, conditions });
 }
 

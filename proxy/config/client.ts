@@ -6,6 +6,7 @@ import { serviceClient } from '../../shared/proto/load.ts';
 import type { DiscoveryRequest, DiscoveryResponse, RequestStateKeys } from '../../shared/proto/messages.ts';
 import { Backoff } from './backoff.ts';
 import type { TlsMaterial } from '../../shared/net/tls.ts';
+import { liveChannelCredentials, type LiveCertificates } from '../../shared/net/live-certificates.ts';
 
 type DiscoveryClient = grpc.Client & { StreamSnapshots(): grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse> };
 
@@ -28,7 +29,9 @@ export interface ConfigClientOptions {
   logger: Logger;
   backoff?: Backoff;
   /** mTLS to the control plane: the CA its certificate chains to, and this proxy's certificate. */
-  tls?: TlsMaterial;
+  tls?: TlsMaterial | undefined;
+  /** mTLS with material that changes (a certificate from the control plane's CA, renewed); wins over `tls`. */
+  certificates?: LiveCertificates | undefined;
   /** The name the control plane's certificate must carry, when it is not the host dialled. */
   tlsServerName?: string;
 }
@@ -62,7 +65,11 @@ export class ConfigClient {
     this.#options = options;
     this.#backoff = options.backoff ?? new Backoff();
     const Client = serviceClient('DiscoveryService');
-    const credentials = options.tls ? grpc.credentials.createSsl(options.tls.ca, options.tls.key ?? null, options.tls.cert ?? null) : grpc.credentials.createInsecure();
+    const credentials = options.certificates
+      ? liveChannelCredentials(options.certificates)
+      : options.tls
+        ? grpc.credentials.createSsl(options.tls.ca, options.tls.key ?? null, options.tls.cert ?? null)
+        : grpc.credentials.createInsecure();
     this.#client = new Client(options.controlPlane, credentials, {
       ...(options.tlsServerName ? { 'grpc.ssl_target_name_override': options.tlsServerName } : {}),
       // grpc-js waits up to 120 s between reconnects by default; a proxy should find a restarted

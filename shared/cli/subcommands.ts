@@ -15,6 +15,8 @@ export const SUBCOMMANDS: Record<string, SubcommandEntry> = {
   validate: { module: '../../control-plane/cli.ts', export: 'validateCommand', summary: 'check a folder of manifests and print the targets and tool prefixes it would expose' },
   snapshot: { module: './inspect.ts', export: 'snapshotCommand', summary: 'print a control plane\'s snapshots: get [VERSION], history, diff FROM [TO]' },
   proxies: { module: './inspect.ts', export: 'proxiesCommand', summary: 'list the proxies connected to a control plane and the versions they ACKed' },
+  'admin-cert': { module: '../../control-plane/pki/cli.ts', export: 'adminCertCommand', summary: 'issue a client certificate for the admin API from the control plane\'s CA Secret' },
+  ca: { module: '../../control-plane/pki/cli.ts', export: 'caCommand', summary: 'rotate the control plane\'s CA: ca rotate stage|promote|retire' },
 };
 
 /** The Command a subcommand entry names. */

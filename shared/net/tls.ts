@@ -33,6 +33,14 @@ export function loadTls(files: Partial<TlsFiles>, flags: { ca: string; cert: str
   return { ca: read(files.ca, flags.ca), cert: read(files.cert, flags.cert), key: read(files.key, flags.key) };
 }
 
+/** The URI SAN of an admin client certificate: the admin API answers it; discovery does not. */
+export const ADMIN_URI = 'mcpmux:admin';
+
+/** Whether a verified peer certificate carries this URI SAN. */
+export function certificateHasUri(certificate: PeerCertificate | undefined, uri: string): boolean {
+  return (certificate?.subjectaltname ?? '').split(/,\s*/).includes(`URI:${uri}`);
+}
+
 /** The URI SAN prefix naming the gateways a proxy certificate may serve. */
 export const GATEWAY_URI_PREFIX = 'mcpmux:gateway:';
 
@@ -41,6 +49,5 @@ export const GATEWAY_URI_PREFIX = 'mcpmux:gateway:';
  * mcpmux:gateway:<namespace>/<name>, or mcpmux:gateway:* for any.
  */
 export function certificateAllowsGroup(certificate: PeerCertificate | undefined, group: string): boolean {
-  const names = (certificate?.subjectaltname ?? '').split(/,\s*/);
-  return names.some((entry) => entry === `URI:${GATEWAY_URI_PREFIX}*` || entry === `URI:${GATEWAY_URI_PREFIX}${group}`);
+  return certificateHasUri(certificate, `${GATEWAY_URI_PREFIX}*`) || certificateHasUri(certificate, `${GATEWAY_URI_PREFIX}${group}`);
 }

@@ -5,7 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 /** Folder holding mcpmux/v1/*.proto. */
 export const PROTO_ROOT = fileURLToPath(new URL('../../proto/', import.meta.url));
 
-export const PROTO_FILES = ['mcpmux/v1/config.proto', 'mcpmux/v1/discovery.proto', 'mcpmux/v1/admin.proto'];
+export const PROTO_FILES = ['mcpmux/v1/config.proto', 'mcpmux/v1/discovery.proto', 'mcpmux/v1/admin.proto', 'mcpmux/v1/certificates.proto'];
 
 /** Options shared by both sides so the TypeScript types in shared/ hold on each. */
 export const LOADER_OPTIONS: protoLoader.Options = {
@@ -29,15 +29,17 @@ export function loadProtos(): { definition: protoLoader.PackageDefinition; grpcO
   return cached;
 }
 
-export function serviceDefinition(name: 'DiscoveryService' | 'AdminService'): grpc.ServiceDefinition {
+export type ServiceName = 'DiscoveryService' | 'AdminService' | 'CertificateService';
+
+export function serviceDefinition(name: ServiceName): grpc.ServiceDefinition {
   const service = loadProtos().definition[`mcpmux.v1.${name}`];
-  if (!service || !('StreamSnapshots' in service || 'GetSnapshot' in service)) {
+  if (!service || !('StreamSnapshots' in service || 'GetSnapshot' in service || 'IssueCertificate' in service)) {
     throw new Error(`proto service mcpmux.v1.${name} not found in ${PROTO_ROOT}`);
   }
   return service as grpc.ServiceDefinition;
 }
 
 /** A client constructor for a service, for the proxy and the CLI. */
-export function serviceClient(name: 'DiscoveryService' | 'AdminService'): grpc.ServiceClientConstructor {
+export function serviceClient(name: ServiceName): grpc.ServiceClientConstructor {
   return grpc.makeGenericClientConstructor(serviceDefinition(name), name);
 }

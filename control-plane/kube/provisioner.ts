@@ -32,7 +32,7 @@ import type { ClusterState } from '../state/state.ts';
 import { ownedGateways, type OwnedGateway } from '../translate/gateways.ts';
 import { at, record, string } from '../translate/read.ts';
 import { Kinds } from '../translate/kinds.ts';
-import { isNotFound, type KubeClient } from './client.ts';
+import { isNotFound, KubeApiError, type KubeClient } from './client.ts';
 import { collectionPath, objectPath, Resources, type ResourceType } from './resources.ts';
 import { SerialPasses } from './serial-passes.ts';
 import { parseParameters, settingsFrom, type ProxySettings } from './proxy-settings.ts';
@@ -54,15 +54,14 @@ export const ProxyResources = {
   PodDisruptionBudget: { group: 'policy', version: 'v1', plural: 'poddisruptionbudgets', kind: 'PodDisruptionBudget', namespaced: true, optional: false },
 } as const satisfies Record<string, ResourceType>;
 
-/** Every kind the provisioner applies and deletes, in the order it applies them. */
-const PROVISIONED: readonly ResourceType[] = [
-  Resources.ServiceAccount,
-  Resources.ConfigMap,
-  Resources.Deployment,
-  Resources.Service,
-  ProxyResources.HorizontalPodAutoscaler,
-  ProxyResources.PodDisruptionBudget,
-];
+/** The kinds the provisioner lists (by label) to find what it made for Gateways that are gone or no longer ours. */
+const PROVISIONED: readonly ResourceType[] = [Resources.Deployment, Resources.Service, ProxyResources.HorizontalPodAutoscaler, ProxyResources.PodDisruptionBudget];
+/**
+ * Made next to the Deployment with the control plane's CA, named after the Gateway, and deleted by
+ * name with an orphaned Deployment: listing them would need list on every ConfigMap in the cluster.
+ * (ownerReferences remove them with their Gateway in any case.)
+ */
+const COMPANIONS: readonly ResourceType[] = [Resources.ServiceAccount, Resources.ConfigMap];
 
 export interface RenderedProxy {
   /** With the control plane's CA: the ServiceAccount whose token proves the pods are this Gateway's proxies. */
@@ -317,8 +316,6 @@ export class Provisioner {
       const className = String(at(gateway.object, 'spec', 'gatewayClassName') ?? '');
       const parameters = await this.#parameters(state, className);
       const rendered = renderProxy(gateway, settingsFrom(settings, parameters), this.#caBundle);
-      // Until the CA is read, the ConfigMap is not rendered: keep the one already there.
-      if (rendered.serviceAccount && !rendered.caBundle) wanted.add(`ConfigMap/${gateway.namespace}/${gateway.name}`);
       for (const [type, body] of objectsOf(rendered)) {
         const key = `${type.kind}/${gateway.namespace}/${gateway.name}`;
         wanted.add(key);
@@ -366,11 +363,24 @@ export class Provisioner {
           try {
             await client.request('DELETE', objectPath(type, object.metadata.namespace, object.metadata.name));
             this.#applied.delete(key);
+            if (type === Resources.Deployment) await this.#deleteCompanions(object.metadata.namespace ?? '', gateway);
             logger.info({ object: `${type.kind}/${object.metadata.namespace}/${object.metadata.name}` }, 'proxy object deleted: its Gateway is gone, not ours, or no longer asks for it');
           } catch (error) {
             if (!isNotFound(error)) logger.warn({ err: errorMessage(error) }, 'could not delete a proxy object');
           }
         }
+      }
+    }
+  }
+
+  /** The ServiceAccount and CA-bundle ConfigMap of an orphaned Deployment's Gateway, by name (absent ones are fine). */
+  async #deleteCompanions(namespace: string, gateway: string): Promise<void> {
+    for (const type of COMPANIONS) {
+      try {
+        await this.#options.client.request('DELETE', objectPath(type, namespace, proxyServiceAccountName(gateway)));
+        this.#applied.delete(`${type.kind}/${namespace}/${gateway}`);
+      } catch (error) {
+        if (!isNotFound(error) && !isForbidden(error)) this.#options.logger.warn({ err: errorMessage(error), kind: type.kind }, 'could not delete a proxy object');
       }
     }
   }
@@ -399,4 +409,9 @@ export class Provisioner {
     }
     return data;
   }
+}
+
+/** Without the control plane's CA the chart grants no delete on ServiceAccounts or ConfigMaps: nothing of ours to delete then. */
+function isForbidden(error: unknown): boolean {
+  return error instanceof KubeApiError && error.status === 403;
 }

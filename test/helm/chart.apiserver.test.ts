@@ -161,6 +161,14 @@ test('kubectl auth can-i: the ServiceAccount can do each thing the control plane
     ['create', 'secrets', '-n', NAMESPACE],
     ['get', 'secrets/mcpmux-request-state', '-n', NAMESPACE],
     ['watch', 'secrets/mcpmux-request-state', '-n', NAMESPACE],
+    // tls.mode ca (the default): the CA's Secret, TokenReviews, and each Gateway's proxy ServiceAccount and CA-bundle ConfigMap
+    ['get', 'secrets/mcpmux-ca', '-n', NAMESPACE],
+    ['watch', 'secrets/mcpmux-ca', '-n', NAMESPACE],
+    ['create', 'tokenreviews.authentication.k8s.io'],
+    ['create', 'serviceaccounts', '-n', TEAM],
+    ['patch', 'serviceaccounts', '-n', TEAM],
+    ['delete', 'configmaps', '-n', TEAM],
+    ['patch', 'configmaps', '-n', TEAM],
     ['create', 'deployments.apps', '-n', TEAM],
     ['patch', 'deployments.apps', '-n', TEAM],
     ['delete', 'deployments.apps', '-n', TEAM],
@@ -176,6 +184,13 @@ test('kubectl auth can-i: the ServiceAccount can do each thing the control plane
     ['patch', 'secrets/mcpmux-request-state', '-n', NAMESPACE],
     ['delete', 'secrets/mcpmux-request-state', '-n', NAMESPACE],
     ['list', 'configmaps', '-n', NAMESPACE],
+    ['list', 'configmaps', '-n', TEAM],
+    ['get', 'configmaps', '-n', TEAM],
+    ['list', 'serviceaccounts', '-n', TEAM],
+    ['update', 'secrets/mcpmux-ca', '-n', NAMESPACE],
+    ['patch', 'secrets/mcpmux-ca', '-n', NAMESPACE],
+    ['create', 'serviceaccounts', '--subresource=token', '-n', TEAM],
+    ['create', 'rolebindings.rbac.authorization.k8s.io', '-n', NAMESPACE],
     ['get', 'configmaps/other', '-n', NAMESPACE],
     ['get', 'configmaps/mcpmux-proxy-defaults', '-n', TEAM],
     ['update', 'leases.coordination.k8s.io/kube-controller-manager', '-n', 'kube-system'],
@@ -194,7 +209,7 @@ test('kubectl auth can-i: the ServiceAccount can do each thing the control plane
     ['patch', 'httproutes.gateway.networking.k8s.io', '-n', TEAM],
     ['delete', 'gateways.gateway.networking.k8s.io', '-n', TEAM],
     ['create', 'customresourcedefinitions.apiextensions.k8s.io'],
-    ['create', 'serviceaccounts/token', '-n', NAMESPACE],
+    ['create', 'serviceaccounts', '--subresource=token', '-n', NAMESPACE],
     ['patch', 'nodes'],
     ['*', '*'],
   ];
@@ -267,6 +282,29 @@ test('the real control plane as that ServiceAccount: leads, writes status, reads
   const keys = await getJson<{ data: { current: string } }>(['get', 'secret', 'mcpmux-request-state', '-n', NAMESPACE]);
   assert.is(Buffer.from(keys!.data.current, 'base64').length, 32);
   await controlPlane.waitFor(/requestState master keys read from their Secret/, 10_000);
+
+  // mTLS by default: the CA Secret, and for each Gateway a ServiceAccount and a CA-bundle ConfigMap; a
+  // proxy started with those files (and a token of that ServiceAccount) gets its certificate, then snapshots.
+  await until(async () => (await kube(['get', 'secret/mcpmux-ca', '-n', NAMESPACE])).code === 0, 'the CA Secret', 20_000);
+  await until(async () => (await kube(['get', 'configmap/mcpmux-proxy-team-gateway', 'serviceaccount/mcpmux-proxy-team-gateway', '-n', TEAM])).code === 0, 'the proxies\' ServiceAccount and CA bundle', 20_000);
+  const bundle = (await getJson<{ data: Record<string, string> }>(['get', 'configmap', 'mcpmux-proxy-team-gateway', '-n', TEAM]))!.data['ca.crt']!;
+  const proxyToken = await kube(['create', 'token', 'mcpmux-proxy-team-gateway', '-n', TEAM, '--audience', 'mcpmux-control-plane', '--duration=1h']);
+  assert.is(proxyToken.code, 0, proxyToken.stderr);
+  const files = join(cluster.kubeconfigPath, '..');
+  writeFileSync(join(files, 'proxy-ca.crt'), bundle);
+  writeFileSync(join(files, 'proxy-token'), proxyToken.stdout.trim());
+  const proxyHttp = await freePort();
+  const proxyProcess = startNode('proxy', [
+    CLI, 'proxy', '--control-plane', `localhost:${grpcPort}`, '--gateway', `${TEAM}/team-gateway`, '--port', '0', '--http-port', String(proxyHttp),
+    '--control-plane-ca', join(files, 'proxy-ca.crt'), '--token-file', join(files, 'proxy-token'),
+  ], { MCPMUX_LOG_LEVEL: 'info' });
+  try {
+    await waitForHttpOk(`http://127.0.0.1:${proxyHttp}/readyz`, 30_000).catch((error: unknown) => {
+      throw new Error(`${(error as Error).message}\n${proxyProcess.output()}\n${controlPlane?.output()}`);
+    });
+  } finally {
+    await proxyProcess.stop();
+  }
 
   assert.not.match(controlPlane.output(), /forbidden|\b403\b/i, controlPlane.output().split('\n').filter((l) => /forbidden|403/i.test(l)).slice(0, 5).join('\n'));
 });

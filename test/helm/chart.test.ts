@@ -44,6 +44,10 @@ const DEFAULT_CLUSTER_RULES = [
   'apps deployments: create,delete,list,patch',
   'autoscaling horizontalpodautoscalers: create,delete,list,patch',
   'policy poddisruptionbudgets: create,delete,list,patch',
+  // tls.mode ca (the default): proxy tokens checked; each Gateway's proxy ServiceAccount and CA-bundle ConfigMap, by name (never listed)
+  'authentication.k8s.io tokenreviews: create',
+  'core serviceaccounts: create,delete,patch',
+  'core configmaps: create,delete,patch',
 ].sort();
 
 const DEFAULT_NAMESPACE_RULES = [
@@ -53,6 +57,8 @@ const DEFAULT_NAMESPACE_RULES = [
   // requestState master keys (kube/request-state-secret.ts): the leader creates the one Secret, every replica reads and watches it by name
   'core secrets: create',
   'core secrets/mcpmux-request-state: get,watch',
+  // the control plane's CA (pki/ca-secret.ts): created by the leader, read and watched by name
+  'core secrets/mcpmux-ca: get,watch',
 ].sort();
 
 let defaults: KubeDoc[];
@@ -93,6 +99,7 @@ test('the default objects, all in the release namespace except the cluster-scope
     'ConfigMap/mcpmux-proxy-defaults',
     'Deployment/mcpmux-control-plane',
     'GatewayClass/mcpmux',
+    'NetworkPolicy/mcpmux-control-plane',
     'Pod/mcpmux-test-readyz',
     'PodDisruptionBudget/mcpmux-control-plane',
     'Role/mcpmux-control-plane',
@@ -133,6 +140,7 @@ test('RBAC follows the options: no provisioning or status rules when those are o
   const { docs } = await render(['--set', 'controlPlane.provision=false', '--set', 'controlPlane.writeStatus=false']);
   assert.equal(rulesOf(one(docs, 'ClusterRole')), [
     'agentgateway.dev agentgatewaybackends: list,watch',
+    'authentication.k8s.io tokenreviews: create',
     'core namespaces: list,watch',
     'core secrets: list,watch',
     'core services: list,watch',
@@ -146,6 +154,7 @@ test('RBAC follows the options: no provisioning or status rules when those are o
   assert.equal(rulesOf(one(docs, 'Role')), [
     'coordination.k8s.io leases/mcpmux-control-plane: get,update',
     'coordination.k8s.io leases: create',
+    'core secrets/mcpmux-ca: get,watch',
     'core secrets/mcpmux-request-state: get,watch',
     'core secrets: create',
   ]);
@@ -154,7 +163,8 @@ test('RBAC follows the options: no provisioning or status rules when those are o
 
   // watchNamespaces: cluster-wide only what is cluster-scoped; the rest in a Role per namespace.
   assert.equal(rulesOf(one(allOn, 'ClusterRole')), ['gateway.networking.k8s.io gatewayclasses/status: patch', 'gateway.networking.k8s.io gatewayclasses: list,watch']);
-  const namespaced = DEFAULT_CLUSTER_RULES.filter((l) => !/gatewayclasses|namespaces/.test(l));
+  // All on uses tls.mode secret: no TokenReviews, no proxy ServiceAccounts or CA-bundle ConfigMaps.
+  const namespaced = DEFAULT_CLUSTER_RULES.filter((l) => !/gatewayclasses|namespaces|tokenreviews|serviceaccounts|core configmaps/.test(l));
   for (const namespace of ['team-a', 'team-b']) {
     const role = allOn.find((d) => d.kind === 'Role' && d.metadata.namespace === namespace)!;
     assert.equal(rulesOf(role), namespaced, namespace);
@@ -354,14 +364,20 @@ test('NOTES: how to connect (port-forward to the Gateway\'s Service, the /mcp UR
   assert.match(notes, /kubectl -n <namespace> port-forward svc\/<gateway> 8080:80/);
   assert.match(notes, /http:\/\/127\.0\.0\.1:8080\/mcp/);
   assert.match(notes, /kubectl -n mcpmux-system port-forward svc\/mcpmux-control-plane 18000:18000/);
-  assert.match(notes, /grpcurl -plaintext 127\.0\.0\.1:18000 list/);
+  assert.match(notes, /npx mcpmux admin-cert --namespace mcpmux-system --ca-secret mcpmux-ca --out mcpmux-admin/);
+  assert.match(notes, /grpcurl -cacert mcpmux-admin\/ca\.crt -cert mcpmux-admin\/admin\.crt -key mcpmux-admin\/admin\.key 127\.0\.0\.1:18000 list/);
+  assert.match(notes, /only provisioned proxies and pods in mcpmux-system reach the gRPC port/);
+  const plaintext = await renderNotes(['--set', 'tls.mode=off']);
+  assert.match(plaintext, /grpcurl -plaintext 127\.0\.0\.1:18000 list/);
+  assert.match(plaintext, /WARNING: discovery is plaintext .* Targets with upstream credentials are left out/s);
   assert.match(notes, /kubectl get gatewayclass mcpmux /);
   assert.not.match(notes, /WARNING/);
   assert.match(notes, /Secret mcpmux-system\/mcpmux-request-state/);
   assert.not.match(notes, /Without mTLS/, 'one proxy replica: nothing to share');
   const replicated = await renderNotes(['--set', 'proxy.replicas=3']);
   assert.match(replicated, /WARNING: proxies run more than one replica without NATS/);
-  assert.match(replicated, /Without mTLS \(tls\.enabled\) no proxy gets them/);
+  assert.not.match(replicated, /Without mTLS/, 'mTLS is the default: replicas get the keys');
+  assert.match(await renderNotes(['--set', 'proxy.replicas=3', '--set', 'tls.mode=off']), /Without mTLS \(tls\.mode off\) no proxy gets them/);
   const secured = await renderNotes(['-f', ALL_ON_VALUES]);
   assert.match(secured, /grpcurl -cacert ca\.crt -cert client\.crt -key client\.key -servername mcpmux-control-plane\.mcpmux-system\.svc 127\.0\.0\.1:18000 list/);
   assert.match(secured, /Secret mcpmux-proxy-tls/);
@@ -377,7 +393,8 @@ test('the schema and the templates refuse bad values with a message naming them'
     [['--set', 'nats.url=localhost:4222'], /url/],
     [['--set', 'proxy.podDisruptionBudget.minAvailable=half'], /minAvailable/],
     [['--set', 'controlPlane.logLevel=loud'], /logLevel/],
-    [['--set', 'tls.enabled=true'], /secretName is required with tls\.enabled/],
+    [['--set', 'tls.mode=secret'], /secretName is required with tls\.mode secret/],
+    [['--set', 'tls.mode=auto'], /mode/],
     [['--set', 'nats.enabled=true', '--set', 'nats.url=nats://x:4222'], /nats\.enabled .* or nats\.url .*not both/],
     [['--set', 'nats.enabled=true', '--set', 'nats.replicas=2'], /odd number/],
     [['--set-string', 'gatewayClass.description=' + 'x'.repeat(65)], /description/],

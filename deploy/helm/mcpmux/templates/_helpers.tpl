@@ -34,6 +34,18 @@
 {{- printf "%s-request-state" (include "mcpmux.fullname" .) | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
+{{/* The Secret of the control plane's own CA (tls.mode ca). */}}
+{{- define "mcpmux.ca.secretName" -}}
+{{- default (printf "%s-ca" (include "mcpmux.fullname" .) | trunc 63 | trimSuffix "-") .Values.tls.caSecretName }}
+{{- end }}
+
+{{/* The names the control plane's gRPC certificate carries (tls.mode ca): its Service's, and loopback for port-forwards. */}}
+{{- define "mcpmux.ca.names" -}}
+{{- $svc := include "mcpmux.controlPlane.name" . -}}
+{{- $ns := .Release.Namespace -}}
+{{- printf "%s,%s.%s,%s.%s.svc,%s.%s.svc.cluster.local,localhost,127.0.0.1,::1" $svc $svc $ns $svc $ns $svc $ns }}
+{{- end }}
+
 {{/* The GatewayClass's parameters ConfigMap. */}}
 {{- define "mcpmux.proxyDefaults.name" -}}
 {{- printf "%s-proxy-defaults" (include "mcpmux.fullname" .) | trunc 63 | trimSuffix "-" }}

@@ -192,4 +192,28 @@ test('each bad parameter is reported by key and ignored, the rest still applies'
   });
 });
 
+test('with the control plane\'s CA: a ServiceAccount of the Gateway\'s own, the CA bundle ConfigMap once the CA is known, a projected token for our audience; a Secret made by hand wins', () => {
+  const gateway = tutorialGateway();
+  const settings: ProxySettings = { ...SETTINGS, controlPlaneCa: {} };
+  const before = renderProxy(gateway, settings);
+  assert.ok(before.serviceAccount);
+  assert.is(before.caBundle, undefined, 'no ConfigMap before the CA is read');
+  const after = renderProxy(gateway, settings, 'BUNDLE');
+  assert.equal((after.caBundle as { data: Record<string, string> }).data, { 'ca.crt': 'BUNDLE' });
+  assert.equal(after.deployment, before.deployment, 'the bundle is not in the pod template: a rotation rolls no pod');
+  const sa = after.serviceAccount as { metadata: { name: string; namespace: string; ownerReferences: unknown[] }; automountServiceAccountToken: boolean };
+  assert.is(sa.metadata.name, 'mcpmux-proxy-mcp-gateway');
+  assert.is(sa.metadata.namespace, 'agentgateway-system');
+  assert.is(sa.metadata.ownerReferences.length, 1, 'owned by the Gateway: removed with it');
+  assert.is(sa.automountServiceAccountToken, false);
+  const pod = (after.deployment as { spec: { template: { spec: { serviceAccountName: string; automountServiceAccountToken: boolean; volumes: Array<{ name: string; projected?: unknown }>; containers: Container[] } } } }).spec.template.spec;
+  assert.is(pod.serviceAccountName, 'mcpmux-proxy-mcp-gateway');
+  assert.is(pod.automountServiceAccountToken, false);
+  assert.equal(pod.volumes.find((v) => v.name === 'mcpmux-token')?.projected, { sources: [{ serviceAccountToken: { audience: 'mcpmux-control-plane', expirationSeconds: 3600, path: 'token' } }] });
+  assert.match(pod.containers[0]!.args.join(' '), /--control-plane-ca \/etc\/mcpmux\/ca\/ca\.crt --token-file \/var\/run\/secrets\/mcpmux\/token/);
+  const byHand = renderProxy(gateway, { ...settings, tls: { secretName: 'proxy-tls' } }, 'BUNDLE');
+  assert.is(byHand.serviceAccount, undefined);
+  assert.not.match((byHand.deployment as { spec: { template: { spec: { containers: Container[] } } } }).spec.template.spec.containers[0]!.args.join(' '), /--token-file/);
+});
+
 test.run();

@@ -385,6 +385,26 @@ test('NOTES: how to connect (port-forward to the Gateway\'s Service, the /mcp UR
   assert.match(secured, /never install agentgateway itself/);
 });
 
+test('NetworkPolicy: the gRPC port admits provisioned proxies from any namespace and the release namespace (and allowFrom); the HTTP port stays open; off with networkPolicy.enabled=false', async () => {
+  type Peer = { namespaceSelector?: Record<string, unknown>; podSelector?: { matchLabels?: Record<string, string> } };
+  type Policy = { spec: { podSelector: { matchLabels: Record<string, string> }; policyTypes: string[]; ingress: Array<{ ports: Array<{ port: string }>; from?: Peer[] }> } };
+  const policy = one(defaults, 'NetworkPolicy') as unknown as Policy;
+  const service = one(defaults, 'Service') as unknown as { spec: { selector: Record<string, string> } };
+  assert.equal(policy.spec.podSelector.matchLabels, service.spec.selector, 'the control plane pods');
+  assert.equal(policy.spec.policyTypes, ['Ingress']);
+  const grpc = policy.spec.ingress.find((rule) => rule.ports.some((p) => p.port === 'grpc'))!;
+  assert.equal(grpc.from, [
+    { namespaceSelector: {}, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'mcpmux-proxy', 'app.kubernetes.io/managed-by': 'mcpmux' } } },
+    { podSelector: {} },
+  ]);
+  const http = policy.spec.ingress.find((rule) => rule.ports.some((p) => p.port === 'http'))!;
+  assert.is(http.from, undefined, 'probes and scrapes from anywhere');
+  const extra = (one(allOn, 'NetworkPolicy') as unknown as Policy).spec.ingress.find((rule) => rule.ports.some((p) => p.port === 'grpc'))!;
+  assert.equal(extra.from!.at(-1), { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'platform-ops' } } });
+  const { docs } = await render(['--set', 'networkPolicy.enabled=false']);
+  assert.not.ok(docs.some((d) => d.kind === 'NetworkPolicy'));
+});
+
 test('the schema and the templates refuse bad values with a message naming them', async () => {
   const cases: Array<[string[], RegExp]> = [
     [['--set', 'bogus=1'], /additional properties 'bogus' not allowed/],

@@ -288,6 +288,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       if (!built) return { ready: false, reason: 'building first snapshots' };
       const election = cluster?.elector.problem;
       if (election) return { ready: false, reason: election };
+      if (authority && authority.bundle === undefined) return { ready: false, reason: `waiting for the control plane CA (Secret ${options.cluster?.leaseNamespace}/${options.pki?.secretName ?? DEFAULT_CA_SECRET}, made by the leader)` };
       return serving ? { ready: true } : { ready: false, reason: 'gRPC server starting' };
     },
     metrics,

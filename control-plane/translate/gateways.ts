@@ -142,7 +142,7 @@ function readListeners(gateway: KubeObject): { listeners: GatewayListener[]; inv
     const hostname = string(spec.hostname);
     const allowsRoutes = allowsHTTPRoute(at(spec, 'allowedRoutes', 'kinds'));
     listeners.push({
-      listener: { name, port, protocol, hostnames: hostname ? [hostname] : [] },
+      listener: { name, port, protocol, hostnames: hostname ? [hostname] : [], certificateSecrets: [] },
       allowedNamespaces: allowed,
       allowsHTTPRoute: allowsRoutes,
     });

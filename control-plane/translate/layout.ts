@@ -185,7 +185,7 @@ function addRoutes(build: GroupBuild, matches: ReadRoute['matches'], listeners: 
     if (won.length === 0) continue;
     const backend = `${match.backend.namespace}/${match.backend.name}`;
     const existing = build.routes.get(match.name);
-    build.routes.set(match.name, { name: match.name, listeners: [...(existing?.listeners ?? []), ...won], pathPrefix: match.pathPrefix, backend });
+    build.routes.set(match.name, { name: match.name, listeners: [...(existing?.listeners ?? []), ...won], pathPrefix: match.pathPrefix, backend, hostnames: [] });
     build.backends.set(backendId(match.backend), match.backend);
   }
   return conflicts;

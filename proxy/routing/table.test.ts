@@ -146,10 +146,10 @@ test('IPv6 endpoint addresses are bracketed', () => {
 test('routes are normalized and sorted longest prefix first; a route without listeners is not served', () => {
   const s = base();
   s.routes = [
-    { name: 'r-root', listeners: ['http'], pathPrefix: '/', backend: BACKEND },
-    { name: 'r-mcp', listeners: ['http'], pathPrefix: '/mcp/', backend: BACKEND },
-    { name: 'r-team', listeners: ['http'], pathPrefix: '/mcp/team', backend: BACKEND },
-    { name: 'r-none', listeners: [], pathPrefix: '/nowhere', backend: BACKEND },
+    { name: 'r-root', listeners: ['http'], pathPrefix: '/', backend: BACKEND, hostnames: [] },
+    { name: 'r-mcp', listeners: ['http'], pathPrefix: '/mcp/', backend: BACKEND, hostnames: [] },
+    { name: 'r-team', listeners: ['http'], pathPrefix: '/mcp/team', backend: BACKEND, hostnames: [] },
+    { name: 'r-none', listeners: [], pathPrefix: '/nowhere', backend: BACKEND, hostnames: [] },
   ];
   const table = compileRoutingTable(s);
   assert.equal(table.routes.map((r) => r.pathPrefix), ['/mcp/team', '/mcp', '/']);
@@ -157,8 +157,8 @@ test('routes are normalized and sorted longest prefix first; a route without lis
 
 test('two routes with one prefix and one backend are one route', () => {
   const s = base();
-  s.listeners.push({ name: 'other', port: 8080, protocol: 'HTTP', hostnames: [] });
-  s.routes.push({ name: 'r2', listeners: ['other'], pathPrefix: '/mcp', backend: BACKEND });
+  s.listeners.push({ name: 'other', port: 8080, protocol: 'HTTP', hostnames: [], certificateSecrets: [] });
+  s.routes.push({ name: 'r2', listeners: ['other'], pathPrefix: '/mcp', backend: BACKEND, hostnames: [] });
   assert.is(compileRoutingTable(s).routes.length, 1);
 });
 
@@ -195,7 +195,7 @@ const invalid: Array<[string, (s: Snapshot) => void, RegExp]> = [
     (s) => {
       s.backends.push({ ...s.backends[0]!, name: 'ns/b2', targets: ['t'] });
       s.targets.push(target('ns/b2', 't', 'http://10.0.0.9:80/mcp'));
-      s.routes.push({ name: 'r2', listeners: ['http'], pathPrefix: '/mcp/', backend: 'ns/b2' });
+      s.routes.push({ name: 'r2', listeners: ['http'], pathPrefix: '/mcp/', backend: 'ns/b2', hostnames: [] });
     },
     /routes "agentgateway-system\/mcp\/0\/0" and "r2" both serve path prefix "\/mcp" with different backends/,
   ],

@@ -304,8 +304,8 @@ function echoSnapshot(port: number): Snapshot {
   return {
     version: 'fuzz',
     group: 'ns/gw',
-    listeners: [{ name: 'http', port: 80, protocol: 'HTTP', hostnames: [] }],
-    routes: [{ name: 'ns/r/0/0', listeners: ['http'], pathPrefix: '/mcp', backend: 'ns/b' }],
+    listeners: [{ name: 'http', port: 80, protocol: 'HTTP', hostnames: [], certificateSecrets: [] }],
+    routes: [{ name: 'ns/r/0/0', listeners: ['http'], pathPrefix: '/mcp', backend: 'ns/b', hostnames: [] }],
     backends: [{ name: 'ns/b', prefixMode: 'PREFIX_MODE_ALWAYS', failureMode: 'FAILURE_MODE_OPEN', targets: ['echo'], toolInclude: [], toolExclude: [], serverInfo: null, instructions: '' }],
     targets: [
       {

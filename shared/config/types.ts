@@ -20,7 +20,7 @@ export interface Listener {
   protocol: string;
   /** Empty means any host; `*.example.com` is a wildcard (not the bare domain). */
   hostnames: string[];
-  /** HTTPS: snapshot Secrets with `tls.crt` and `tls.key` (PEM). None on an HTTPS listener: not served (handshakes refused). */
+  /** HTTPS: snapshot Secrets with `tls.crt` and `tls.key` (PEM); a name not in `secrets` did not resolve. None usable: not served (handshakes refused). */
   certificateSecrets: string[];
 }
 

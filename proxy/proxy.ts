@@ -18,6 +18,8 @@ export interface ProxyOptions {
   gateway: string;
   address: string;
   port: number;
+  /** Gateway listener port → port to serve it on (--listener-ports); undefined: the lowest listener port on `port`. */
+  listenerPorts?: ReadonlyMap<number, number> | undefined;
   httpPort: number;
   replicaId: string;
   /** Run stdio targets' commands (see CompileOptions.allowStdio). */
@@ -92,6 +94,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     metrics: promProxyMetrics(metrics),
     address: options.address,
     port: options.port,
+    ...(options.listenerPorts ? { listenerPorts: options.listenerPorts } : {}),
     logger,
     ...limits,
     onLimit: (limit) => limitHits.inc({ limit }),
@@ -132,7 +135,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     controlPlane: options.controlPlane,
     nodeId: options.replicaId,
     group: options.gateway,
-    metadata: { port: String(server.port), pid: String(process.pid), version: MCPMUX_VERSION },
+    metadata: { port: String(server.port), pid: String(process.pid), version: MCPMUX_VERSION, ...(options.listenerPorts ? { listenerPorts: [...options.listenerPorts].map(([gateway]) => `${gateway}=${server.portOf(gateway)}`).join(',') } : {}) },
     tls: options.tls,
     tlsServerName: options.tlsServerName,
     apply,
@@ -149,7 +152,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   });
   config.start();
   logger.info(
-    { mcp: `http://${hostPort(options.address, server.port)}`, addresses: server.addresses, http: `${options.address}:${health.port}`, controlPlane: options.controlPlane, replica: options.replicaId, nats: options.nats ?? 'none' },
+    { mcp: `http://${hostPort(options.address, server.port)}`, ...(options.listenerPorts ? { listenerPorts: [...options.listenerPorts].map(([gateway]) => `${gateway}=${server.portOf(gateway)}`) } : {}), addresses: server.addresses, http: `${options.address}:${health.port}`, controlPlane: options.controlPlane, replica: options.replicaId, nats: options.nats ?? 'none' },
     'proxy listening',
   );
   return {

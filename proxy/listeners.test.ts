@@ -8,7 +8,10 @@ import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
 import { connect as tlsConnect, type PeerCertificate } from 'node:tls';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { request } from 'undici';
+import { until } from '../shared/testing/processes.ts';
 import type { Backend, Listener, Route, Snapshot } from '../shared/config/types.ts';
 import { createLogger } from '../shared/log.ts';
 import { compileRoutingTable } from './routing/table.ts';
@@ -220,6 +223,29 @@ test('a listener without hostnames on an HTTPS port answers clients that send no
     assert.is((certificate as PeerCertificate).fingerprint256, MCP.fingerprint, 'the one port (--port) serves the Gateway\'s only listener, over TLS');
     const answer = await tlsInitialize(proxy.port, undefined, `localhost:${proxy.port}`, [MCP.cert], {});
     assert.is(answer.serverName, 'secure', answer.body);
+  } finally {
+    await proxy.close();
+  }
+});
+
+test('without listener ports, --port serves the Gateway\'s lowest listener port (as before for one listener), and says which listeners it does not serve', async () => {
+  const lines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n')) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  const proxy = new ProxyServer({ address: '127.0.0.1', port: 0, logger: pino({ level: 'warn' }, sink) });
+  await proxy.start();
+  try {
+    proxy.apply(compileRoutingTable(snapshot('v1', MCP)));
+    const plain = await plainInitialize(proxy.port, `localhost:${proxy.port}`);
+    assert.is(plain.serverName, 'plain', 'port 80, the lowest, plain HTTP');
+    await until(() => lines.some((l) => String(l.msg).includes('listeners not served by this proxy')), 'the warning');
+    const warning = lines.find((l) => String(l.msg).includes('listeners not served by this proxy'))!;
+    assert.equal(warning.listeners, ['https (port 443)', 'other (port 443)']);
+    assert.match(String(warning.msg), /--listener-ports/);
   } finally {
     await proxy.close();
   }

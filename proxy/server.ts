@@ -26,7 +26,7 @@ import { StreamableHttpEndpoint } from './downstream/streamable-http.ts';
 import { isSupportedProtocolVersion, LATEST_PROTOCOL_VERSION, LEGACY_SSE_PROTOCOL_VERSION } from './federation/initialize.ts';
 import { MuxSession } from './mux/session.ts';
 import { matchRoute, type RouteMatch } from './routing/match.ts';
-import { listenerIndex, routeFor, routeView, selectListener, type ListenerPort, type ServedListener as ServedListenerOf } from './routing/hosts.ts';
+import { listenerIndex, routeFor, routeView, selectListener, type ListenerPort, type ServedListener } from './routing/hosts.ts';
 import { PortBinding } from './downstream/port-binding.ts';
 import { requestHostname } from '../shared/net/hostnames.ts';
 import { RESOURCE_METADATA_PATH, sendUnauthorized, serveResourceMetadata } from './auth/resource-metadata.ts';
@@ -486,11 +486,11 @@ export class ProxyServer {
         sendError(res, new McpmuxError('MCPMUX_NO_SNAPSHOT', 'mcpmux has no configuration yet; retry shortly'), null, { 'retry-after': '1' });
         return;
       }
-      const served = this.#listenerOf(req, table, binding);
+      const { served, hostname } = this.#listenerOf(req, table, binding);
       // A listener with hostnames took this Host by name: the default Host allow-list (localhost
       // names on a loopback bind) is for listeners without any; one given explicitly holds everywhere.
-      this.#guard.check(req, res, served.listener.listener.hostnames.length === 0 || this.#guard.hostsConfigured);
-      const view = routeView(served.listener, served.hostname);
+      this.#guard.check(req, res, served.listener.hostnames.length === 0 || this.#guard.hostsConfigured);
+      const view = routeView(served, hostname);
       const url = req.url ?? '/';
       const query = url.indexOf('?');
       const pathname = query === -1 ? url : url.slice(0, query);
@@ -536,7 +536,7 @@ export class ProxyServer {
    * as Gateway API says); on TLS, a Host another listener than the SNI's takes (421: the client
    * reused a connection for a name its certificate was not chosen for).
    */
-  #listenerOf(req: IncomingMessage, table: RoutingTable, binding: PortBinding): { listener: ServedListenerOf; hostname: string } {
+  #listenerOf(req: IncomingMessage, table: RoutingTable, binding: PortBinding): { served: ServedListener; hostname: string } {
     const port = this.#portOf(binding.gatewayPort, table);
     if (!port) throw new McpmuxError('MCPMUX_ROUTE_NOT_FOUND', 'No listener of this Gateway is served on this port');
     const hostname = requestHostname(req.headers.host ?? '');
@@ -550,7 +550,7 @@ export class ProxyServer {
       }
     }
     if (!listener) throw new McpmuxError('MCPMUX_ROUTE_NOT_FOUND', `No listener of this Gateway takes host ${JSON.stringify(hostname)} on this port`);
-    return { listener: listenerIndex(table).listeners.get(listener.name)!, hostname };
+    return { served: listenerIndex(table).listeners.get(listener.name)!, hostname };
   }
 
   /** Serves an MCP request on its route, as `principal` (undefined: anonymous). */

@@ -303,7 +303,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       // The Secrets the state references now: a cluster source reads them before it counts as
       // synced (their values are part of the first snapshot), and watches them from then on.
       if (options.source.setSecretRefs) {
-        const refs = referencedSecrets(state);
+        const refs = referencedSecrets(state, { gatewayClasses: options.gatewayClasses, controllerName: MCPMUX_CONTROLLER_NAME });
         const key = refs.map((r) => `${r.namespace}/${r.name}`).join('\n');
         if (key !== secretRefsKey) {
           secretRefsKey = key;

@@ -49,9 +49,10 @@ export async function validateDir(dir: string, options: ValidateOptions): Promis
 function describeSnapshot(snapshot: Snapshot): string[] {
   const lines = [`group ${snapshot.group} (version ${snapshot.version})`];
   for (const l of snapshot.listeners) {
-    lines.push(`  listener ${l.name}: ${l.protocol} port ${l.port}${l.hostnames.length ? ` hosts ${l.hostnames.join(', ')}` : ''}`);
+    const certificates = l.certificateSecrets.map((name) => `${name}${snapshot.secrets.some((s) => s.name === name) ? '' : ' (unresolved)'}`);
+    lines.push(`  listener ${l.name}: ${l.protocol} port ${l.port}${l.hostnames.length ? ` hosts ${l.hostnames.join(', ')}` : ''}${certificates.length ? ` certificates ${certificates.join(', ')}` : ''}`);
   }
-  for (const r of snapshot.routes) lines.push(`  route ${r.name}: ${r.pathPrefix} -> ${r.backend} (listeners ${r.listeners.join(', ')})`);
+  for (const r of snapshot.routes) lines.push(`  route ${r.name}: ${r.pathPrefix} -> ${r.backend} (listeners ${r.listeners.join(', ')}${r.hostnames.length ? `; hosts ${r.hostnames.join(', ')}` : ''})`);
   if (snapshot.routes.length === 0) lines.push('  no routes');
   for (const backend of snapshot.backends) {
     const targets = snapshot.targets.filter((t) => t.backend === backend.name);

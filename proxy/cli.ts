@@ -7,6 +7,7 @@ import { McpmuxError } from '../shared/errors.ts';
 import { startProxy } from './proxy.ts';
 import { loadTls } from '../shared/net/tls.ts';
 import { readKeyFile } from './modern/key-file.ts';
+import { parseListenerPorts } from './listener-ports.ts';
 
 /** A comma-separated flag as a list; empty means "use the default" (undefined). */
 function list(value: string): string[] | undefined {
@@ -17,12 +18,17 @@ function list(value: string): string[] | undefined {
 export const proxyCommand: Command = {
   name: 'proxy',
   summary: 'Serve one federated MCP endpoint (streamable HTTP) for a Gateway, configured live by the control plane.',
-  usage: 'mcpmux proxy [--control-plane 127.0.0.1:18000] [--gateway NAMESPACE/NAME] [--port 8080] [--http-port 15000]',
+  usage: 'mcpmux proxy [--control-plane 127.0.0.1:18000] [--gateway NAMESPACE/NAME] [--port 8080 | --listener-ports 80=8080,443=8443] [--http-port 15000]',
   description:
-    'Locally the Gateway listener\'s port (80 in the tutorial) is served on --port. With --gateway omitted the proxy serves the\n' +
-    'only Gateway there is. If the control plane goes away the proxy keeps serving its last snapshot and reconnects.',
+    'Locally the Gateway\'s listener port (80 in the tutorial; its lowest, when it has several) is served on --port. With\n' +
+    '--listener-ports each Gateway listener port is served on its own port, with its own protocol: HTTP, or HTTPS with the\n' +
+    'certificate of the listener\'s certificateRefs (SNI chooses among listeners sharing a port); --port is then not used.\n' +
+    'A request reaches the listener of its port that takes its Host, and that listener\'s routes only. With --gateway omitted\n' +
+    'the proxy serves the only Gateway there is. If the control plane goes away the proxy keeps serving its last snapshot\n' +
+    'and reconnects.',
   examples: [
     'mcpmux proxy --port 8080',
+    'mcpmux proxy --listener-ports 80=8080,443=8443   # an HTTP listener on 80 and an HTTPS one on 443',
     'mcpmux proxy --gateway agentgateway-system/mcp-gateway --control-plane 127.0.0.1:18000',
     'mcpmux proxy --nats nats://nats:4222 --replica-id proxy-0   # one of several replicas sharing sessions',
   ],
@@ -30,7 +36,8 @@ export const proxyCommand: Command = {
     { name: 'control-plane', type: 'string', default: '127.0.0.1:18000', description: 'host:port of the control plane gRPC server' },
     { name: 'gateway', type: 'string', default: '', description: 'NAMESPACE/NAME of the Gateway to serve (empty: the only one)' },
     { name: 'address', type: 'string', default: '127.0.0.1', description: 'address to bind; a loopback one (127.0.0.1, ::1, localhost) serves both 127.0.0.1 and ::1' },
-    { name: 'port', type: 'number', default: 8080, description: 'port for MCP traffic (the Gateway listener)' },
+    { name: 'port', type: 'number', default: 8080, description: 'port for MCP traffic: the Gateway\'s (lowest) listener port is served here, unless --listener-ports is given' },
+    { name: 'listener-ports', type: 'string', default: '', description: 'GATEWAY_PORT=PORT,... : serve each Gateway listener port on its own port (HTTP or HTTPS, as the listener says; 0 picks a free one); listeners on ports not listed are not served' },
     { name: 'http-port', type: 'number', default: 15000, description: '/healthz, /readyz, /metrics' },
     { name: 'replica-id', type: 'string', default: '', description: 'unique id of this replica: letters, digits, - and _ (default: hostname-pid-random)' },
     { name: 'allow-stdio', type: 'boolean', default: false, description: 'run the commands of stdio targets (local development; mcpmux dev sets it)' },
@@ -50,7 +57,7 @@ export const proxyCommand: Command = {
     { name: 'tls-server-name', type: 'string', description: 'mTLS: the name the control plane\'s certificate carries, when not the host of --control-plane' },
     { name: 'control-plane-ca', type: 'string', description: 'mTLS from the control plane\'s own CA (what provisioned proxies use): PEM bundle to check the control plane with; with --token-file, the proxy gets and renews its certificate itself' },
     { name: 'token-file', type: 'string', description: 'with --control-plane-ca: this pod\'s projected ServiceAccount token (audience mcpmux-control-plane), traded for a certificate naming --gateway' },
-    { name: 'allowed-hosts', type: 'string', default: '', description: 'comma-separated Host names clients may use, or * (default: localhost names on a loopback bind, any otherwise)' },
+    { name: 'allowed-hosts', type: 'string', default: '', description: 'comma-separated Host names (*.example.com wildcards) clients may use, or * (default: localhost names on a loopback bind, any otherwise, for listeners without hostnames; a listener with hostnames takes those)' },
     { name: 'nats', type: 'string', default: '', description: 'nats://host:port[,...] with JetStream: replicas share sessions through it, so any replica serves any request (empty: sessions stay on this replica)' },
     { name: 'nats-creds', type: 'string', description: 'NATS credentials file (JWT + NKey) for --nats; a user:password or token may also sit in the URL (nats://user:pass@host)' },
     { name: 'nats-ca', type: 'string', description: 'PEM CA of the NATS server\'s certificate: TLS to NATS (also on with tls:// URLs)' },
@@ -74,6 +81,7 @@ export const proxyCommand: Command = {
       gateway: flag.string(flags, 'gateway'),
       address: flag.string(flags, 'address'),
       port: flag.number(flags, 'port'),
+      listenerPorts: parseListenerPorts(flag.string(flags, 'listener-ports')),
       httpPort: flag.number(flags, 'http-port'),
       replicaId,
       allowStdio: flag.boolean(flags, 'allow-stdio'),

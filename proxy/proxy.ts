@@ -19,6 +19,8 @@ export interface ProxyOptions {
   gateway: string;
   address: string;
   port: number;
+  /** Gateway listener port → port to serve it on (--listener-ports); undefined: the lowest listener port on `port`. */
+  listenerPorts?: ReadonlyMap<number, number> | undefined;
   httpPort: number;
   replicaId: string;
   /** Run stdio targets' commands (see CompileOptions.allowStdio). */
@@ -98,6 +100,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     metrics: promProxyMetrics(metrics),
     address: options.address,
     port: options.port,
+    ...(options.listenerPorts ? { listenerPorts: options.listenerPorts } : {}),
     logger,
     ...limits,
     onLimit: (limit) => limitHits.inc({ limit }),
@@ -142,7 +145,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     controlPlane: options.controlPlane,
     nodeId: options.replicaId,
     group: options.gateway,
-    metadata: { port: String(server.port), pid: String(process.pid), version: MCPMUX_VERSION },
+    metadata: { port: String(server.port), pid: String(process.pid), version: MCPMUX_VERSION, ...(options.listenerPorts ? { listenerPorts: [...options.listenerPorts].map(([gateway]) => `${gateway}=${server.portOf(gateway)}`).join(',') } : {}) },
     tls: options.tls,
     certificates: renewal?.live,
     tlsServerName: options.tlsServerName,
@@ -160,7 +163,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   });
   config.start();
   logger.info(
-    { mcp: `http://${hostPort(options.address, server.port)}`, addresses: server.addresses, http: `${options.address}:${health.port}`, controlPlane: options.controlPlane, replica: options.replicaId, nats: options.nats ?? 'none' },
+    { mcp: `http://${hostPort(options.address, server.port)}`, ...(options.listenerPorts ? { listenerPorts: [...options.listenerPorts].map(([gateway]) => `${gateway}=${server.portOf(gateway)}`) } : {}), addresses: server.addresses, http: `${options.address}:${health.port}`, controlPlane: options.controlPlane, replica: options.replicaId, nats: options.nats ?? 'none' },
     'proxy listening',
   );
   return {

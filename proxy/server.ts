@@ -1,12 +1,16 @@
-// The proxy's data plane: one HTTP server, the routing table it currently serves (swapped
-// atomically by apply()), the downstream sessions (streamable HTTP and legacy SSE at each route's
-// prefix) and the upstream connection pool. Host and Origin are checked before anything else.
+// The proxy's data plane: a bound port per Gateway listener port (proxy/downstream/port-binding.ts:
+// plain HTTP, or HTTPS terminated with the certificate SNI picks), the routing table it currently
+// serves (swapped atomically by apply()), the downstream sessions (streamable HTTP and legacy SSE
+// at each route's prefix) and the upstream connection pool. A request reaches the listener of its
+// port that takes its Host (proxy/routing/hosts.ts), and only that listener's routes; Host and
+// Origin are checked before anything else.
 //
-// Locally the Gateway's listener port (80 in the tutorial) is served on the proxy's --port: for now
-// the routes of ALL listeners of the snapshot are served on this one port. Per-listener ports come
-// with the cluster issue.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { Server as NetServer, type AddressInfo } from 'node:net';
+// Where each Gateway port is served is the operator's choice (listenerPorts: `mcpmux proxy
+// --listener-ports 80=8080,443=8443`; the provisioner maps each to itself in a cluster). Without
+// it the proxy serves the Gateway's lowest listener port on its one --port, as the tutorial's
+// single HTTP listener on 80 is served on 8080.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import type { Implementation } from '@modelcontextprotocol/sdk/types.js';
 import { McpmuxError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
@@ -22,6 +26,9 @@ import { StreamableHttpEndpoint } from './downstream/streamable-http.ts';
 import { isSupportedProtocolVersion, LATEST_PROTOCOL_VERSION, LEGACY_SSE_PROTOCOL_VERSION } from './federation/initialize.ts';
 import { MuxSession } from './mux/session.ts';
 import { matchRoute, type RouteMatch } from './routing/match.ts';
+import { listenerIndex, routeFor, routeView, selectListener, type ListenerPort, type ServedListener } from './routing/hosts.ts';
+import { PortBinding } from './downstream/port-binding.ts';
+import { requestHostname } from '../shared/net/hostnames.ts';
 import { RESOURCE_METADATA_PATH, sendUnauthorized, serveResourceMetadata } from './auth/resource-metadata.ts';
 import type { Principal } from './auth/authenticator.ts';
 import type { RoutingTable } from './routing/table.ts';
@@ -44,8 +51,17 @@ import { randomUUID } from 'node:crypto';
 export interface ProxyServerOptions {
   /** Address to bind, e.g. 127.0.0.1 (loopback outside a cluster) or 0.0.0.0. */
   address: string;
-  /** Port to bind; 0 picks a free one (read it back from `port` after start()). */
+  /**
+   * Port to bind when `listenerPorts` is not given: the Gateway's lowest listener port is served
+   * there. 0 picks a free one (read it back from `port` after start()).
+   */
   port: number;
+  /**
+   * Gateway listener port → port to bind, one bound port per entry (0 picks a free one: read it
+   * back from portOf()). Listeners on ports not mapped are not served by this proxy (said in the
+   * log when a table is applied).
+   */
+  listenerPorts?: ReadonlyMap<number, number>;
   logger: Logger;
   /** Per upstream request, when the target sets none. Default 60 s. */
   requestTimeoutMs?: number;
@@ -129,23 +145,7 @@ const DEFAULTS = {
 };
 
 
-/** What a bind to `address` listens on: a loopback bind, both loopback families (the given one first). */
-export function boundAddresses(address: string): string[] {
-  const bare = address.replace(/^\[(.*)\]$/, '$1');
-  if (bare === 'localhost' || bare === '127.0.0.1') return ['127.0.0.1', '::1'];
-  if (bare === '::1') return ['::1', '127.0.0.1'];
-  return [bare];
-}
-
-function listen(server: NetServer, port: number, address: string): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, address, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-}
+export { boundAddresses } from './downstream/port-binding.ts';
 
 /** A drain waits this long after the last request: pooled connections of a balancer go idle by then. */
 const DRAIN_QUIET_MS = 1_000;
@@ -155,7 +155,6 @@ type ResolvedOptions = ProxyServerOptions & typeof DEFAULTS & { serverInfo: Impl
 export class ProxyServer {
   readonly #options: ResolvedOptions;
   readonly #logger: Logger;
-  readonly #server: Server;
   readonly #pool: UpstreamPool;
   readonly #sessions: SessionRegistry;
   readonly #guard: HttpGuard;
@@ -167,9 +166,8 @@ export class ProxyServer {
   readonly #listen: ListenStreams;
   readonly #eraListeners: Array<(target: string, era: 'legacy' | 'modern') => void> = [];
   #table: RoutingTable | undefined;
-  #port: number | undefined;
-  /** Listeners besides the HTTP server's own (the other loopback family), feeding it their connections. */
-  readonly #alsoListening: NetServer[] = [];
+  /** One per bound port. */
+  readonly #bindings: PortBinding[];
   /** Requests being answered now, streams of the session excepted (what a drain waits for). */
   #inFlight = 0;
   #lastRequestAt = 0;
@@ -215,6 +213,7 @@ export class ProxyServer {
       new MuxSession({
         id,
         routePrefix: route.pathPrefix,
+        routeName: route.name,
         principal,
         channel,
         pool: this.#pool,
@@ -233,7 +232,7 @@ export class ProxyServer {
           fleet,
           registry: this.#sessions,
           logger: this.#logger,
-          route: (prefix) => this.#table?.routes.find((r) => r.pathPrefix === prefix),
+          route: (name, prefix) => (this.#table ? routeFor(this.#table, name, prefix) : undefined),
           createSession,
           onAdopted: () => options.metrics?.adopted(),
         })
@@ -291,75 +290,55 @@ export class ProxyServer {
     });
     this.#streamable = new StreamableHttpEndpoint(downstream);
     this.#legacy = new LegacySseEndpoint(downstream);
-    this.#server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => this.#onRequest(req, res));
+    const onRequest = (req: IncomingMessage, res: ServerResponse, binding: PortBinding): void => this.#onRequest(req, res, binding);
+    const bind = (gatewayPort: number | undefined, port: number): PortBinding =>
+      new PortBinding({ address: options.address, port, gatewayPort, current: () => this.#portOf(gatewayPort), onRequest, logger: this.#logger });
+    const mapped = options.listenerPorts ? [...options.listenerPorts] : [];
+    const bindPorts = mapped.map(([, port]) => port).filter((port) => port !== 0);
+    if (new Set(bindPorts).size !== bindPorts.length) throw new McpmuxError('MCPMUX_USAGE', 'listenerPorts binds one port for two Gateway ports');
+    this.#bindings = mapped.length > 0 ? mapped.map(([gatewayPort, port]) => bind(gatewayPort, port)) : [bind(undefined, options.port)];
+  }
+
+  /** The listeners of a Gateway port in the current table (undefined gatewayPort: its lowest). */
+  #portOf(gatewayPort: number | undefined, table = this.#table): ListenerPort | undefined {
+    if (!table) return undefined;
+    const index = listenerIndex(table);
+    return gatewayPort === undefined ? index.firstPort : index.ports.get(gatewayPort);
   }
 
   /**
-   * Binds the port. MCP requests get 503 until the first apply(). A loopback bind (127.0.0.1, ::1,
-   * localhost) serves both loopback families on the one port, since `localhost` resolves to ::1
-   * first for many clients; without IPv6 on the machine it says so and serves IPv4 alone.
+   * Binds the ports. MCP requests get 503 until the first apply(). A loopback bind (127.0.0.1, ::1,
+   * localhost) serves both loopback families on each port, since `localhost` resolves to ::1 first
+   * for many clients; without IPv6 on the machine it says so and serves IPv4 alone.
    */
   async start(): Promise<void> {
-    const [primary, ...others] = boundAddresses(this.#options.address);
-    // A free port picked for the first family may be taken in the other: then another one is picked.
-    for (let attempt = 1; ; attempt++) {
-      await listen(this.#server, this.#options.port, primary!);
-      const port = (this.#server.address() as AddressInfo).port;
-      try {
-        for (const address of others) {
-          const extra = await this.#listenAlso(address, port);
-          if (extra) this.#alsoListening.push(extra);
-        }
-        this.#port = port;
-        break;
-      } catch (error) {
-        await this.#stopListening();
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code === 'EADDRINUSE' && this.#options.port === 0 && attempt < 5) continue;
-        throw error;
-      }
-    }
-    this.#sessions.start();
-    this.#logger.debug({ addresses: this.addresses, port: this.#port }, 'MCP port bound');
-  }
-
-  /** A second listener on `address` whose connections the HTTP server serves; undefined when the machine has no such address. */
-  async #listenAlso(address: string, port: number): Promise<NetServer | undefined> {
-    // What http.createServer sets on its own sockets (Nagle off).
-    const extra = new NetServer({ noDelay: true }, (socket) => this.#server.emit('connection', socket));
     try {
-      await listen(extra, port, address);
-      extra.on('error', (error) => this.#logger.warn({ address, err: error.message }, 'MCP listener error'));
-      return extra;
+      for (const binding of this.#bindings) await binding.start();
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT' || code === 'EPROTONOSUPPORT') {
-        this.#logger.warn({ address, port, code }, `${address} is not available on this machine: MCP is served on ${this.#options.address} only`);
-        return undefined;
-      }
-      if (code === 'EADDRINUSE') (error as Error).message = `port ${port} is free on ${this.#options.address} but taken on ${address} (a loopback bind serves both): ${(error as Error).message}`;
+      await Promise.all(this.#bindings.map((binding) => binding.stopListening()));
       throw error;
     }
+    this.#sessions.start();
+    this.#logger.debug({ addresses: this.addresses, ports: this.#bindings.map((b) => `${b.gatewayPort ?? 'first'}=${b.port}`) }, 'MCP ports bound');
   }
 
   async #stopListening(): Promise<void> {
-    const servers: NetServer[] = [...this.#alsoListening.splice(0)];
-    if (this.#server.listening) servers.push(this.#server);
-    await Promise.all(servers.map((server) => new Promise<void>((resolve) => NetServer.prototype.close.call(server, () => resolve()))));
+    await Promise.all(this.#bindings.map((binding) => binding.stopListening()));
   }
 
   /** The addresses MCP is served on (after start()). */
   get addresses(): string[] {
-    return [this.#server, ...this.#alsoListening].flatMap((server) => {
-      const bound = server.address();
-      return bound && typeof bound === 'object' ? [bound.address] : [];
-    });
+    return [...new Set(this.#bindings.flatMap((binding) => binding.addresses))];
   }
 
-  /** The bound port (after start()). */
+  /** The first bound port (after start()): the only one unless listenerPorts maps several. */
   get port(): number {
-    if (this.#port === undefined) throw new Error('ProxyServer.port read before start()');
-    return this.#port;
+    return this.#bindings[0]!.port;
+  }
+
+  /** Where a Gateway listener port is served (after start()); undefined when it is not. */
+  portOf(gatewayPort: number): number | undefined {
+    return this.#bindings.find((binding) => binding.gatewayPort === gatewayPort)?.port;
   }
 
   /** Downstream sessions open now (both transports). */
@@ -385,12 +364,27 @@ export class ProxyServer {
    * are closed) and meeting new ones on first use. No connection is dropped.
    */
   apply(table: RoutingTable): void {
+    const previous = this.#table;
     this.#table = table;
+    for (const binding of this.#bindings) binding.applied();
     for (const session of this.#sessions.values()) {
-      session.retain(table.routes.find((r) => r.pathPrefix === session.routePrefix)?.backend);
+      const route = routeFor(table, session.routeName, session.routePrefix);
+      if (route) session.routeName = route.name;
+      session.retain(route?.backend);
     }
     this.#listen.applied(table);
     this.#logger.info({ version: table.version, routes: table.routes.length }, 'routing table applied');
+    this.#sayUnserved(table, previous);
+  }
+
+  /** Listeners of the table on ports this proxy does not serve: said when that changes, not on every table. */
+  #sayUnserved(table: RoutingTable, previous: RoutingTable | undefined): void {
+    const unserved = (t: RoutingTable | undefined): string[] =>
+      (t?.listeners ?? []).filter((l) => !this.#bindings.some((b) => this.#portOf(b.gatewayPort, t) === listenerIndex(t!).ports.get(l.port))).map((l) => `${l.name} (port ${l.port})`);
+    const now = unserved(table);
+    if (now.length === 0 || now.join() === unserved(previous).join()) return;
+    const hint = this.#options.listenerPorts ? 'add it to --listener-ports' : 'serve each listener port with --listener-ports GATEWAY_PORT=PORT,...';
+    this.#logger.warn({ listeners: now }, `listeners not served by this proxy: ${hint}`);
   }
 
   /** Told each upstream era verdict (target name, era), e.g. to report it to the control plane. */
@@ -445,7 +439,7 @@ export class ProxyServer {
     this.#listen.closeAll();
     if (fleet) await this.#sessions.detachAll();
     else await this.#sessions.closeAll();
-    this.#server.closeAllConnections();
+    for (const binding of this.#bindings) binding.closeAllConnections();
     await closed;
     await this.#modernUpstreams.close();
     await this.#pool.close();
@@ -462,17 +456,17 @@ export class ProxyServer {
       return;
     }
     const closed = this.#stopListening();
-    this.#server.closeIdleConnections();
+    for (const binding of this.#bindings) binding.closeIdleConnections();
     this.#legacy.close();
     this.#listen.closeAll();
     await this.#sessions.closeAll();
-    this.#server.closeAllConnections();
+    for (const binding of this.#bindings) binding.closeAllConnections();
     await closed;
     await this.#modernUpstreams.close();
     await this.#pool.close();
   }
 
-  #onRequest(req: IncomingMessage, res: ServerResponse): void {
+  #onRequest(req: IncomingMessage, res: ServerResponse, binding: PortBinding): void {
     // Read once: the whole request runs on the table it started with.
     const table = this.#table;
     this.#lastRequestAt = Date.now();
@@ -486,21 +480,26 @@ export class ProxyServer {
     }
     if (this.#draining) res.setHeader('connection', 'close');
     try {
-      this.#guard.check(req, res);
       if (!table) {
+        this.#guard.check(req, res);
         req.resume();
         sendError(res, new McpmuxError('MCPMUX_NO_SNAPSHOT', 'mcpmux has no configuration yet; retry shortly'), null, { 'retry-after': '1' });
         return;
       }
+      const { served, hostname } = this.#listenerOf(req, table, binding);
+      // A listener with hostnames took this Host by name: the default Host allow-list (localhost
+      // names on a loopback bind) is for listeners without any; one given explicitly holds everywhere.
+      this.#guard.check(req, res, served.listener.hostnames.length === 0 || this.#guard.hostsConfigured);
+      const view = routeView(served, hostname);
       const url = req.url ?? '/';
       const query = url.indexOf('?');
       const pathname = query === -1 ? url : url.slice(0, query);
       if (pathname.startsWith(RESOURCE_METADATA_PATH)) {
         req.resume();
-        serveResourceMetadata(req, res, table, pathname);
+        serveResourceMetadata(req, res, view, pathname);
         return;
       }
-      const match = matchRoute(table, pathname);
+      const match = matchRoute(view, pathname);
       if (!match || match.endpoint === undefined) {
         req.resume();
         sendError(res, new McpmuxError('MCPMUX_ROUTE_NOT_FOUND', `No MCP endpoint at ${pathname}`));
@@ -529,6 +528,29 @@ export class ProxyServer {
     } catch (error) {
       this.#internalError(res, error);
     }
+  }
+
+  /**
+   * The listener of the request's port that takes its Host (hosts.ts), or a refusal (thrown, and
+   * answered as such): no listener of this Gateway on this port, or none that takes the Host (404,
+   * as Gateway API says); on TLS, a Host another listener than the SNI's takes (421: the client
+   * reused a connection for a name its certificate was not chosen for).
+   */
+  #listenerOf(req: IncomingMessage, table: RoutingTable, binding: PortBinding): { served: ServedListener; hostname: string } {
+    const port = this.#portOf(binding.gatewayPort, table);
+    if (!port) throw new McpmuxError('MCPMUX_ROUTE_NOT_FOUND', 'No listener of this Gateway is served on this port');
+    const hostname = requestHostname(req.headers.host ?? '');
+    const listener = selectListener(port, hostname || undefined);
+    const socket = req.socket as Partial<TLSSocket>;
+    if (socket.encrypted) {
+      const sni = typeof socket.servername === 'string' ? socket.servername.toLowerCase() : undefined;
+      const chosen = selectListener(port, sni);
+      if (listener && chosen && listener !== chosen) {
+        throw new McpmuxError('MCPMUX_MISDIRECTED', `Host ${hostname} is not served on this TLS connection (its certificate is for ${sni ?? 'clients without SNI'}): open a connection for ${hostname}`);
+      }
+    }
+    if (!listener) throw new McpmuxError('MCPMUX_ROUTE_NOT_FOUND', `No listener of this Gateway takes host ${JSON.stringify(hostname)} on this port`);
+    return { served: listenerIndex(table).listeners.get(listener.name)!, hostname };
   }
 
   /** Serves an MCP request on its route, as `principal` (undefined: anonymous). */

@@ -25,6 +25,8 @@ export const ErrorCodes = {
   // DNS rebinding protection: an Origin or Host not on the allow-list.
   MCPMUX_FORBIDDEN_ORIGIN: { httpStatus: 403, jsonRpc: -32600 },
   MCPMUX_FORBIDDEN_HOST: { httpStatus: 403, jsonRpc: -32600 },
+  // A request on a TLS connection whose Host another listener than the SNI's takes (RFC 9110 421).
+  MCPMUX_MISDIRECTED: { httpStatus: 421, jsonRpc: -32600 },
   // A second GET stream for a session that already has one.
   MCPMUX_STREAM_CONFLICT: { httpStatus: 409, jsonRpc: -32600 },
   // A request on a session whose initialize has not completed (legacy SSE sessions exist before it).

@@ -32,6 +32,8 @@ test('--help lists every subcommand; each subcommand has its own help', async ()
   const proxyHelp = await mcpmux('proxy', '--help');
   assert.match(proxyHelp.stdout, /--port N\s+.*\(default 8080\)/);
   assert.match(proxyHelp.stdout, /env MCPMUX_PROXY_PORT/);
+  assert.match(proxyHelp.stdout, /--listener-ports VALUE\s+GATEWAY_PORT=PORT,\.\.\./);
+  assert.match(proxyHelp.stdout, /mcpmux proxy --listener-ports 80=8080,443=8443/);
 });
 
 test('--version prints the package version', async () => {
@@ -47,6 +49,9 @@ test('usage errors exit 2 with a message that says what to do', async () => {
   const badFlag = await mcpmux('proxy', '--port', 'eighty');
   assert.is(badFlag.code, 2);
   assert.match(badFlag.stderr, /--port must be a whole number, not "eighty" \(see mcpmux proxy --help\)/);
+  const badPorts = await mcpmux('proxy', '--listener-ports', '80=8080,443');
+  assert.is(badPorts.code, 2);
+  assert.match(badPorts.stderr, /--listener-ports: "443" is not GATEWAY_PORT=PORT/);
   const badEnv = await exec(process.execPath, [CLI, 'proxy'], { cwd: ROOT, env: { ...process.env, MCPMUX_PROXY_PORT: 'x' } }).catch((e: { code: number; stderr: string }) => e);
   assert.is((badEnv as { code: number }).code, 2);
   assert.match((badEnv as { stderr: string }).stderr, /MCPMUX_PROXY_PORT must be a whole number/);

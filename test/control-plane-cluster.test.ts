@@ -9,7 +9,8 @@
 //    round that fails for a passing reason keeps /readyz false, saying why, until one succeeds.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -82,6 +83,47 @@ test('a referenced Secret that does not exist does not hold the start: the backe
     const snapshot = cp.cache.get('team/gw')!;
     assert.equal(snapshot.policies[0]?.authentication?.apiKeys, [], 'fail closed');
     assert.ok(snapshot.secrets.length > 0, 'the Secret that exists was read');
+  } finally {
+    await cp.close();
+    await api.stop();
+  }
+});
+
+/** A self-signed certificate for mcp.example.test and its key, made with the openssl CLI. */
+function certificate(): { cert: string; key: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'mcpmux-cert-'));
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'tls.key', '-out', 'tls.crt', '-days', '2', '-subj', '/CN=mcp.example.test'], { cwd: dir, stdio: 'ignore' });
+    return { cert: readFileSync(join(dir, 'tls.crt'), 'utf8'), key: readFileSync(join(dir, 'tls.key'), 'utf8') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('an HTTPS listener\'s certificate Secret is read by name before the first snapshot, and a rotation is a new version carrying the new certificate', async () => {
+  const api = await startFakeApiserver();
+  seed(api);
+  api.apply({
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'Gateway',
+    metadata: { name: 'gw', namespace: 'team' },
+    spec: { gatewayClassName: 'mcpmux', listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }, { name: 'https', port: 443, protocol: 'HTTPS', hostname: 'mcp.example.test', tls: { certificateRefs: [{ name: 'mcp-cert' }] } }] },
+  });
+  const tlsSecret = (pair: { cert: string; key: string }) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'mcp-cert', namespace: 'team' }, type: 'kubernetes.io/tls', data: { 'tls.crt': b64(pair.cert), 'tls.key': b64(pair.key) } });
+  const [first, second] = [certificate(), certificate()];
+  api.apply(tlsSecret(first));
+  api.apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'unrelated', namespace: 'team' }, type: 'kubernetes.io/tls', data: { 'tls.crt': b64(first.cert), 'tls.key': b64(first.key) } });
+  const source = new KubernetesSource({ client: new KubeClient(api.kubeConfig()), logger });
+  const cp = await startControlPlane({ source, gatewayClasses: ['mcpmux'], address: '127.0.0.1', grpcPort: 0, httpPort: 0, eventLogRetention: 1000, logger });
+  try {
+    const snapshot = cp.cache.get('team/gw')!;
+    assert.is(cp.cache.versions('team/gw').length, 1, 'one version: the certificate was read before the first build');
+    assert.equal(snapshot.secrets.find((s) => s.name === 'tls/team/mcp-cert')?.data, { 'tls.crt': first.cert, 'tls.key': first.key });
+    assert.ok(source.status().some((s) => s.kind === 'Secret' && s.objects === 1 && s.namespace === 'team'), 'the certificate Secret is watched');
+    assert.not.ok(cp.events.list(1).some((e) => e.name === 'unrelated'), 'a Secret nothing references is never read');
+    api.apply(tlsSecret(second));
+    await until(() => cp.cache.get('team/gw')!.secrets.find((s) => s.name === 'tls/team/mcp-cert')?.data['tls.crt'] === second.cert, 'the rotated certificate in a new version');
+    assert.is.not(cp.cache.get('team/gw')!.version, snapshot.version);
   } finally {
     await cp.close();
     await api.stop();

@@ -23,8 +23,8 @@ function snapshot(port: number): Snapshot {
   return {
     version: 'v1',
     group: 'ns/gw',
-    listeners: [{ name: 'http', port: 80, protocol: 'HTTP', hostnames: [] }],
-    routes: [{ name: 'ns/r/0/0', listeners: ['http'], pathPrefix: '/mcp', backend: 'ns/b' }],
+    listeners: [{ name: 'http', port: 80, protocol: 'HTTP', hostnames: [], certificateSecrets: [] }],
+    routes: [{ name: 'ns/r/0/0', listeners: ['http'], pathPrefix: '/mcp', backend: 'ns/b', hostnames: [] }],
     backends: [{ name: 'ns/b', prefixMode: 'PREFIX_MODE_ALWAYS', failureMode: 'FAILURE_MODE_OPEN', targets: ['echo'], toolInclude: [], toolExclude: [], serverInfo: null, instructions: '' }],
     targets: [{ backend: 'ns/b', name: 'echo', endpoints: [{ address: '127.0.0.1', port, ready: true }], path: '/mcp', protocol: 'PROTOCOL_STREAMABLE_HTTP', scheme: 'http', timeouts: { requestMs: 0, initializeMs: 0 }, authSecret: '', source: 't', stdio: null, protocolEra: 'PROTOCOL_ERA_AUTO' }],
     policies: [{ name: 'p', backends: ['ns/b'], authentication: { jwt: [], apiKeys: [{ principal: 'bot', sha256: createHash('sha256').update(KEY).digest('hex') }] }, authorization: null }],

@@ -99,7 +99,7 @@ test('odd snapshots: stdio targets, secrets, server info, targets of no backend,
   const long = 'l'.repeat(20_000);
   const cases: Array<[string, Partial<Snapshot>]> = [
     ['every kind of member', {
-      routes: [{ name: 'ns/r/0/0', listeners: ['http', 'https'], pathPrefix: '/mcp', backend: 'ns/b' }],
+      routes: [{ name: 'ns/r/0/0', listeners: ['http', 'https'], pathPrefix: '/mcp', backend: 'ns/b', hostnames: [] }],
       backends: [backend('ns/b', { serverInfo: { name: 'srv', version: '' } }), backend('ns/c', { instructions: long })],
       targets: [t('a', 'ns/b'), t('b', 'ns/b', { stdio: { command: 'npx', args: ['-y', 'pkg'], env: { B: '1', A: '2' }, cwd: '' }, protocol: 'PROTOCOL_STDIO', endpoints: [] }), t('c', 'ns/c')],
       policies: [{ name: 'p', backends: ['ns/b'], authentication: { jwt: [{ issuer: 'https://idp.example', audiences: ['mcp'], jwksUri: '', jwksJson: '{"keys":[]}' }], apiKeys: [{ principal: 'ci', sha256: 'ab'.repeat(32) }] }, authorization: { rules: [{ name: 'r', effect: 'deny', subjects: ['a'], groups: [], scopes: ['s'], tools: ['x_*'], targets: [] }] } }],
@@ -110,12 +110,12 @@ test('odd snapshots: stdio targets, secrets, server info, targets of no backend,
       targets: [t('a', 'ns/b'), t('b', 'ns/zzz'), t('c', 'ns/b'), t('d', 'ns/b')],
     }],
     ['empty strings, zeros, false, no endpoints, no timeouts, empty lists', {
-      listeners: [{ name: '', port: 0, protocol: '', hostnames: [] }],
+      listeners: [{ name: '', port: 0, protocol: '', hostnames: [], certificateSecrets: [] }],
       backends: [backend('', { targets: [], toolInclude: [], prefixMode: 'PREFIX_MODE_UNSPECIFIED' })],
       targets: [t('', '', { endpoints: [{ address: '', port: 0, ready: false }], timeouts: null, path: '', scheme: '', source: '' })],
     }],
     ['unicode, surrogate pairs and a lone surrogate, long names', {
-      listeners: [{ name: 'ñ'.repeat(100), port: 65535, protocol: 'HTTP', hostnames: ['😀.example.com', 'x'.repeat(200)] }],
+      listeners: [{ name: 'ñ'.repeat(100), port: 65535, protocol: 'HTTP', hostnames: ['😀.example.com', 'x'.repeat(200)], certificateSecrets: [] }],
       targets: [t('ünï', 'ns/b', { path: '/😀/x' }), t('lone', 'ns/b', { source: 'a\ud800b' }), t('lone-short', 'ns/b', { path: '\udc00' })],
       backends: [backend('ns/b')],
     }],
@@ -134,6 +134,20 @@ test('odd snapshots: stdio targets, secrets, server info, targets of no backend,
         t('numeric', 'ns/c', { protocolEra: 3 }),
       ],
     }],
+    ['HTTPS listeners naming their certificate Secrets, routes with hostnames, listeners sharing a port', {
+      listeners: [
+        { name: 'http', port: 80, protocol: 'HTTP', hostnames: [], certificateSecrets: [] },
+        { name: 'https', port: 443, protocol: 'HTTPS', hostnames: ['mcp.example.test'], certificateSecrets: ['tls/ns/mcp-cert', 'tls/ns/mcp-ecdsa'] },
+        { name: 'wild', port: 443, protocol: 'HTTPS', hostnames: ['*.example.test'], certificateSecrets: [] },
+      ],
+      routes: [
+        { name: 'ns/r/0/0', listeners: ['http', 'https'], pathPrefix: '/mcp', backend: 'ns/b', hostnames: ['mcp.example.test', '*.a.example.test'] },
+        { name: 'ns/r/1/0', listeners: ['wild'], pathPrefix: '/', backend: 'ns/b', hostnames: [] },
+      ],
+      backends: [backend('ns/b')],
+      targets: [t('a', 'ns/b')],
+      secrets: [{ name: 'tls/ns/mcp-cert', data: { 'tls.crt': '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n', 'tls.key': 'k' } }],
+    }],
     ['values of other types than the model gives, which proto-loader converts', {
       listeners: [{ name: 'http', port: '80', protocol: 'HTTP', hostnames: [] } as unknown as Snapshot['listeners'][number]],
       backends: [backend('ns/b', { prefixMode: 2, serverInfo: { name: 'n' } }), backend('ns/c', { failureMode: 'NOT_A_MODE' }), backend('ns/d', { toolExclude: ['a', 7] })],
@@ -150,6 +164,21 @@ test('odd snapshots: stdio targets, secrets, server info, targets of no backend,
     assertSameEncoding(sealSnapshot(structuredClone(plain)), `${name} (sealed)`);
     assertSameEncoding(sealSnapshot(structuredClone(plain)), `${name} (sealed, again)`);
   }
+});
+
+test('listener certificate Secrets and route hostnames reach a proxy as sent; an older snapshot without them decodes as none', () => {
+  const s = sealSnapshot({
+    ...snapshot(8000),
+    listeners: [{ name: 'https', port: 443, protocol: 'HTTPS', hostnames: ['mcp.example.test'], certificateSecrets: ['tls/ns/cert'] }],
+    routes: [{ name: 'ns/r/0/0', listeners: ['https'], pathPrefix: '/mcp', backend: 'ns/b', hostnames: ['mcp.example.test'] }],
+  });
+  const decoded = deserialize(encodeSnapshotResponse(s)).snapshot;
+  assert.equal(decoded.listeners[0]!.certificateSecrets, ['tls/ns/cert']);
+  assert.equal(decoded.routes[0]!.hostnames, ['mcp.example.test']);
+  // As an older control plane encodes them: no listener field 5, no route field 5.
+  const older = plainSerialize({ snapshot: { ...s, listeners: [{ name: 'http', port: 80, protocol: 'HTTP', hostnames: [] }], routes: [{ name: 'r', listeners: ['http'], pathPrefix: '/mcp', backend: 'ns/b' }] } } as unknown as DiscoveryResponse);
+  assert.equal(deserialize(older).snapshot.listeners[0]!.certificateSecrets, []);
+  assert.equal(deserialize(older).snapshot.routes[0]!.hostnames, []);
 });
 
 test('the protocol era reaches a proxy as it was sent; a snapshot without one decodes as UNSPECIFIED (auto)', () => {

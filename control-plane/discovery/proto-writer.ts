@@ -20,20 +20,20 @@ function record(value: unknown): Fields | undefined {
 // with proto-loader. protobufjs leaves out a field that is null or undefined and writes every other
 // one, empty strings, zeros and false included; a repeated field is left out when empty.
 
-/** Listener (Snapshot field 3): name 1, port 2, protocol 3, hostnames 4. */
+/** Listener (Snapshot field 3): name 1, port 2, protocol 3, hostnames 4, certificate_secrets 5. */
 export function writeListener(w: Writer, value: unknown): boolean {
   const m = record(value);
   if (!m) return false;
   const at = w.begin(0x1a);
-  return w.optString(0x0a, m.name) && w.optUint32(0x10, m.port) && w.optString(0x1a, m.protocol) && w.strings(0x22, m.hostnames) && w.end(at);
+  return w.optString(0x0a, m.name) && w.optUint32(0x10, m.port) && w.optString(0x1a, m.protocol) && w.strings(0x22, m.hostnames) && w.strings(0x2a, m.certificateSecrets) && w.end(at);
 }
 
-/** Route (Snapshot field 4): name 1, listeners 2, path_prefix 3, backend 4. */
+/** Route (Snapshot field 4): name 1, listeners 2, path_prefix 3, backend 4, hostnames 5. */
 export function writeRoute(w: Writer, value: unknown): boolean {
   const m = record(value);
   if (!m) return false;
   const at = w.begin(0x22);
-  return w.optString(0x0a, m.name) && w.strings(0x12, m.listeners) && w.optString(0x1a, m.pathPrefix) && w.optString(0x22, m.backend) && w.end(at);
+  return w.optString(0x0a, m.name) && w.strings(0x12, m.listeners) && w.optString(0x1a, m.pathPrefix) && w.optString(0x22, m.backend) && w.strings(0x2a, m.hostnames) && w.end(at);
 }
 
 /** Backend (Snapshot field 5): name 1, prefix_mode 2, failure_mode 3, targets 4, tool_include 5, tool_exclude 6, server_info 7, instructions 8. */

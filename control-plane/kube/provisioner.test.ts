@@ -54,7 +54,8 @@ test("the tutorial's Gateway gets deploy/mcp-gateway listening on port 80, non-r
   const args = container.args.join(' ');
   assert.match(args, /^proxy /);
   assert.match(args, /--gateway agentgateway-system\/mcp-gateway/);
-  assert.match(args, /--port 80 /);
+  assert.match(args, /--listener-ports 80=80 /, 'the listener port, served as itself');
+  assert.match(args, /--allowed-hosts \*( |$)/, 'a listener without hostnames takes any Host, as before');
   assert.match(args, /--address 0\.0\.0\.0/);
   assert.match(args, /--control-plane mcpmux-control-plane\.mcpmux-system\.svc:18000/);
 
@@ -64,6 +65,36 @@ test("the tutorial's Gateway gets deploy/mcp-gateway listening on port 80, non-r
   assert.is(s.spec.type, 'ClusterIP');
   const podLabels = (deployment as { spec: { template: { metadata: { labels: Record<string, string> } } } }).spec.template.metadata.labels;
   for (const [key, value] of Object.entries(s.spec.selector)) assert.is(podLabels[key], value, `pod has the Service's selector label ${key}`);
+});
+
+/** A Gateway of ours with these listeners (and a uid, as the apiserver gives one). */
+function gatewayWith(listeners: unknown[]) {
+  const gateway = { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'gw', namespace: 'edge', uid: 'uid-2' }, spec: { gatewayClassName: 'mcpmux', listeners } };
+  return ownedGateways(reduceAll(emptyState(), [{ type: 'upsert', object: gateway }]), ['mcpmux'], MCPMUX_CONTROLLER_NAME).gateways[0]!;
+}
+
+const https = (name: string, hostname: string) => ({ name, port: 443, protocol: 'HTTPS', hostname, tls: { certificateRefs: [{ name: `${name}-cert` }] } });
+
+test('each listener port is a container port and a Service port targeting it; HTTPS listeners sharing 443 share it; the proxy is told the mapping', () => {
+  const gateway = gatewayWith([https('mcp', 'mcp.example.test'), { name: 'http', port: 80, protocol: 'HTTP' }, https('other', 'other.example.test'), { name: 'tcp', port: 9000, protocol: 'TCP' }]);
+  const { deployment, service } = renderProxy(gateway, SETTINGS);
+  const pod = (deployment as { spec: { template: { spec: { containers: Container[]; securityContext: { sysctls: unknown } } } } }).spec.template.spec;
+  const container = pod.containers[0]!;
+  assert.equal(container.ports, [{ name: 'http', containerPort: 80, protocol: 'TCP' }, { name: 'mcp', containerPort: 443, protocol: 'TCP' }, { name: 'health', containerPort: 15000, protocol: 'TCP' }] as never);
+  const args = container.args.join(' ');
+  assert.match(args, / --listener-ports 80=80,443=443 /);
+  assert.not.match(args, /--port /);
+  assert.match(args, / --allowed-hosts \*( |$)/, 'the HTTP listener has no hostname: any Host, as before');
+  assert.equal((service as { spec: { ports: unknown } }).spec.ports, [{ name: 'http', port: 80, targetPort: 80, protocol: 'TCP' }, { name: 'mcp', port: 443, targetPort: 443, protocol: 'TCP' }]);
+  assert.equal(pod.securityContext.sysctls, [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '80' }]);
+});
+
+test('when every listener has hostnames, the proxy allows exactly those Hosts (no *)', () => {
+  const gateway = gatewayWith([https('mcp', 'mcp.example.test'), { name: 'web', port: 8080, protocol: 'HTTP', hostname: '*.example.test' }]);
+  const container = (renderProxy(gateway, SETTINGS).deployment as { spec: { template: { spec: { containers: Container[] } } } }).spec.template.spec.containers[0]!;
+  const args = container.args.join(' ');
+  assert.match(args, / --allowed-hosts \*\.example\.test,mcp\.example\.test( |$)/);
+  assert.match(args, / --listener-ports 443=443,8080=8080 /);
 });
 
 test('GatewayClass parameters override the flags; bad values fall back to them', () => {

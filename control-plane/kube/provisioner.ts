@@ -13,8 +13,12 @@
 // controllers' fields (an HPA's replicas, a mesh's annotations) are left alone, and applying the same
 // rendering twice changes nothing.
 //
-// The proxy listens in the pod on the listener's port (80 in the tutorial), as a non-root user. Two
-// things let it bind a port below 1024: the NET_BIND_SERVICE capability (the image gives the node
+// The proxy listens in the pod on each listener port of the Gateway (80 in the tutorial; 80 and 443
+// for an HTTP and an HTTPS listener), each as itself (`--listener-ports 80=80,443=443`), and the
+// Service exposes each of them targeting that container port: listeners sharing a port (HTTPS
+// listeners told apart by SNI) share it. The proxy's Host allow-list comes from the listeners'
+// hostnames when every listener has some; a listener without hostnames takes any Host, as before
+// (`*`). The proxy runs as a non-root user; two things let it bind a port below 1024: the NET_BIND_SERVICE capability (the image gives the node
 // binary that file capability) and the net.ipv4.ip_unprivileged_port_start sysctl, namespaced and
 // "safe" since Kubernetes 1.22, which works even where capabilities are stripped.
 //
@@ -91,9 +95,8 @@ export function renderProxy(gateway: OwnedGateway, settings: ProxySettings, caBu
     { apiVersion: object.apiVersion, kind: object.kind, name, uid: String(object.metadata.uid ?? ''), controller: true, blockOwnerDeletion: true },
   ];
   const metadata = { name, namespace, labels, ownerReferences };
-  // The proxy serves one port: the first listener's (the tutorial has one, http on 80).
-  const listener = gateway.listeners[0]!.listener;
-  const lowestPort = Math.min(...gateway.listeners.map((l) => l.listener.port));
+  const ports = listenerPorts(gateway);
+  const lowestPort = Math.min(...ports.map((p) => p.port));
   const tls = settings.tls;
   // A Secret made by hand wins over the control plane's CA.
   const fromCa = tls ? undefined : settings.controlPlaneCa;
@@ -146,9 +149,9 @@ export function renderProxy(gateway: OwnedGateway, settings: ProxySettings, caBu
                 '--control-plane', settings.controlPlane,
                 '--gateway', `${namespace}/${name}`,
                 '--address', '0.0.0.0',
-                '--port', String(listener.port),
+                '--listener-ports', ports.map((p) => `${p.port}=${p.port}`).join(','),
                 '--http-port', String(HEALTH_PORT),
-                '--allowed-hosts', '*',
+                '--allowed-hosts', allowedHosts(gateway),
                 ...(settings.nats ? ['--nats', settings.nats] : []),
                 ...(settings.nats && settings.natsReplicas && settings.natsReplicas > 1 ? ['--nats-replicas', String(settings.natsReplicas)] : []),
                 ...(tls ? ['--tls-cert', `${TLS_DIR}/tls.crt`, '--tls-key', `${TLS_DIR}/tls.key`, '--tls-ca', `${TLS_DIR}/ca.crt`] : []),
@@ -160,7 +163,7 @@ export function renderProxy(gateway: OwnedGateway, settings: ProxySettings, caBu
                 { name: 'MCPMUX_PROXY_REPLICA_ID', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
               ],
               ports: [
-                { name: portName(listener.name), containerPort: listener.port, protocol: 'TCP' },
+                ...ports.map((p) => ({ name: p.name, containerPort: p.port, protocol: 'TCP' })),
                 { name: 'health', containerPort: HEALTH_PORT, protocol: 'TCP' },
               ],
               readinessProbe: { httpGet: { path: '/readyz', port: HEALTH_PORT }, periodSeconds: 5, failureThreshold: 3, ...settings.probes?.readiness },
@@ -186,7 +189,7 @@ export function renderProxy(gateway: OwnedGateway, settings: ProxySettings, caBu
     spec: {
       type: settings.serviceType,
       selector,
-      ports: gateway.listeners.map((l) => ({ name: portName(l.listener.name), port: l.listener.port, targetPort: listener.port, protocol: 'TCP' })),
+      ports: ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.port, protocol: 'TCP' })),
     },
   };
   const rendered: RenderedProxy = { deployment, service };
@@ -235,6 +238,33 @@ function objectsOf(rendered: RenderedProxy): Array<[ResourceType, Record<string,
 function portName(name: string): string {
   const clean = name.toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '');
   return (clean || 'mcp').slice(0, 15).replace(/-+$/, '') || 'mcp';
+}
+
+/**
+ * The Gateway's listener ports, lowest first, each named after its first listener (in spec order),
+ * unique (`port-<n>` when two names come out the same, or the health port's).
+ */
+export function listenerPorts(gateway: OwnedGateway): Array<{ port: number; name: string }> {
+  const first = new Map<number, string>();
+  for (const { listener } of gateway.listeners) if (!first.has(listener.port)) first.set(listener.port, listener.name);
+  const taken = new Set(['health']);
+  return [...first].sort(([a], [b]) => a - b).map(([port, listener]) => {
+    let name = portName(listener);
+    if (taken.has(name) || !/[a-z]/.test(name)) name = `port-${port}`;
+    taken.add(name);
+    return { port, name };
+  });
+}
+
+/**
+ * The proxy's --allowed-hosts: the listeners' hostnames when each has some (a Host none of them
+ * takes is refused), else `*`: a listener without hostnames takes any Host (a cluster's names are
+ * configured on the listener, not guessed).
+ */
+export function allowedHosts(gateway: OwnedGateway): string {
+  const listeners = gateway.listeners.map((l) => l.listener);
+  if (listeners.length === 0 || listeners.some((l) => l.hostnames.length === 0)) return '*';
+  return [...new Set(listeners.flatMap((l) => l.hostnames))].sort().join(',');
 }
 
 export interface ProvisionerOptions {

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { hostnamesIntersect } from './attach.ts';
+import { effectiveHostnames, hostnamesIntersect } from './attach.ts';
 
 test('hostnamesIntersect follows Gateway API wildcard rules', () => {
   const table: Array<[string, string, boolean]> = [
@@ -16,6 +16,15 @@ test('hostnamesIntersect follows Gateway API wildcard rules', () => {
     ['*.example.com', 'badexample.com', false],
   ];
   for (const [a, b, expected] of table) assert.is(hostnamesIntersect(a, b), expected, `${a} ∩ ${b}`);
+});
+
+test('the hostnames a route serves on a listener: the intersections, the listener\'s, the route\'s, or any', () => {
+  assert.equal(effectiveHostnames([], []), ['']);
+  assert.equal(effectiveHostnames(['*.example.com'], []), ['*.example.com']);
+  assert.equal(effectiveHostnames([], ['a.example.com', 'b.org', 'a.example.com']), ['a.example.com', 'b.org']);
+  assert.equal(effectiveHostnames(['*.example.com'], ['a.example.com', 'b.org', '*.x.example.com']), ['a.example.com', '*.x.example.com']);
+  assert.equal(effectiveHostnames(['a.example.com'], ['*.example.com']), ['a.example.com']);
+  assert.equal(effectiveHostnames(['a.example.com'], ['b.example.com']), []);
 });
 
 test.run();

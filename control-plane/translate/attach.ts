@@ -8,12 +8,19 @@ import type { KubeObject } from '../sources/source.ts';
 import type { RouteProblem } from './routes.ts';
 import { selectorMatches } from './selectors.ts';
 import type { ParentRef } from './status.ts';
+import { hostnamesIntersect, intersectHostnames } from '../../shared/net/hostnames.ts';
 
 export interface Attachment {
   gateway: OwnedGateway;
   parentRef: ParentRef;
   /** Names of the listeners the route lands on; empty when rejected. */
   listeners: string[];
+  /**
+   * Per listener it lands on (same order), the hostnames it serves there: its spec.hostnames
+   * intersected with the listener's (Gateway API), or the listener's own when it has none; `''`
+   * stands for any (neither has any).
+   */
+  hostnames: string[][];
   rejected?: RouteProblem;
 }
 
@@ -21,7 +28,7 @@ export interface Attachment {
 export function attach(route: KubeObject, gateways: ReadonlyMap<string, OwnedGateway>, index: ClusterIndex): Attachment[] {
   const attachments: Attachment[] = [];
   const routeNamespace = route.metadata.namespace ?? '';
-  const hostnames = list(at(route, 'spec', 'hostnames')).filter((h): h is string => typeof h === 'string');
+  const hostnames = list(at(route, 'spec', 'hostnames')).filter((h): h is string => typeof h === 'string').map((h) => h.toLowerCase());
   for (const ref of records(at(route, 'spec', 'parentRefs'))) {
     const parentRef: ParentRef = {
       group: string(ref.group) ?? GATEWAY_API_GROUP,
@@ -38,7 +45,7 @@ export function attach(route: KubeObject, gateways: ReadonlyMap<string, OwnedGat
     if (!gateway) continue;
 
     const reject = (reason: string, message: string): void => {
-      attachments.push({ gateway, parentRef, listeners: [], rejected: { reason, message } });
+      attachments.push({ gateway, parentRef, listeners: [], hostnames: [], rejected: { reason, message } });
     };
     const named = gateway.listeners.filter(
       (l) => (sectionName === undefined || l.listener.name === sectionName) && (port === undefined || l.listener.port === port),
@@ -52,12 +59,13 @@ export function attach(route: KubeObject, gateways: ReadonlyMap<string, OwnedGat
       reject('NotAllowedByListeners', `the listeners of Gateway ${gateway.group} do not allow HTTPRoutes from namespace ${routeNamespace}`);
       continue;
     }
-    const matching = allowed.filter((l) => hostnames.length === 0 || l.listener.hostnames.length === 0 || l.listener.hostnames.some((h) => hostnames.some((r) => hostnamesIntersect(h, r))));
+    const served = allowed.map((l) => effectiveHostnames(l.listener.hostnames, hostnames));
+    const matching = allowed.filter((_, i) => served[i]!.length > 0);
     if (matching.length === 0) {
       reject('NoMatchingListenerHostname', `no listener of Gateway ${gateway.group} matches the route's hostnames ${hostnames.join(', ')}`);
       continue;
     }
-    attachments.push({ gateway, parentRef, listeners: matching.map((l) => l.listener.name) });
+    attachments.push({ gateway, parentRef, listeners: matching.map((l) => l.listener.name), hostnames: served.filter((h) => h.length > 0) });
   }
   return attachments;
 }
@@ -79,10 +87,20 @@ function namespaceAllowed(listener: GatewayListener, gateway: OwnedGateway, name
 }
 
 /** Gateway API hostname intersection: equal, or a "*." wildcard covering the other (or both wildcards nesting). */
-export function hostnamesIntersect(a: string, b: string): boolean {
-  const x = a.toLowerCase();
-  const y = b.toLowerCase();
-  if (x === y) return true;
-  const covers = (wild: string, other: string): boolean => wild.startsWith('*.') && other.endsWith(wild.slice(1)) && other.length > wild.length - 1;
-  return covers(x, y) || covers(y, x);
+export { hostnamesIntersect };
+
+/**
+ * The hostnames a route serves on a listener (Gateway API): a route without hostnames takes the
+ * listener's (`''`, any, when the listener has none either); a listener without any takes the
+ * route's; otherwise each intersection of the two. Empty: they share no hostname.
+ */
+export function effectiveHostnames(listener: readonly string[], route: readonly string[]): string[] {
+  if (route.length === 0) return listener.length === 0 ? [''] : [...listener];
+  if (listener.length === 0) return [...new Set(route)];
+  const found = new Set<string>();
+  for (const l of listener) for (const r of route) {
+    const both = intersectHostnames(l, r);
+    if (both !== undefined) found.add(both);
+  }
+  return [...found];
 }

@@ -11,9 +11,10 @@ import type { KubeObject } from '../sources/source.ts';
 import type { ClusterState } from '../state/state.ts';
 import { attach, type Attachment } from './attach.ts';
 import type { ClusterIndex } from './cluster-index.ts';
-import { ownedGateways, type OwnedGateway } from './gateways.ts';
+import { ownedGateways, type GatewayListener, type OwnedGateway } from './gateways.ts';
 import { Kinds } from './kinds.ts';
 import { sortBy, uniqueSorted } from './order.ts';
+import { at, list } from './read.ts';
 import { backendSpec } from './resolve-cache.ts';
 import { readHTTPRoute, type BackendKey, type ReadRoute, type RouteProblem } from './routes.ts';
 import { condition, sortStatuses, type Condition, type ObjectStatus } from './status.ts';
@@ -30,10 +31,18 @@ export interface GroupLayout {
   group: string;
   /** Sorted by name; encoded once per layout (version.ts). */
   listeners: EncodedRun<Listener>;
-  /** Sorted by name; encoded once per layout. */
+  /**
+   * In precedence order, encoded once per layout: routes in namespace/name order, then their rules
+   * and matches in spec order. Where two serve the same path for the same hostname on a listener,
+   * the first serves it: the order proxies break such ties in, as the layout did (addRoutes).
+   */
   routes: EncodedRun<Route>;
   /** Indexes into Layout.backends of the valid backends this Gateway serves, sorted by backend name. */
   backends: readonly number[];
+  /** Where the Gateway's status is in Layout.statuses: its HTTPS listeners' conditions depend on Secrets, judged per run. */
+  status: number;
+  /** The served HTTPS listeners, in spec order. */
+  tls: readonly GatewayListener[];
 }
 
 export interface Layout {
@@ -70,7 +79,7 @@ export function layoutOf(state: ClusterState, options: LayoutOptions, index: Clu
 interface GroupBuild {
   gateway: OwnedGateway;
   routes: Map<string, Route>;
-  /** "<listener>\0<path prefix>" → the route name that serves it (first come, in sorted route order). */
+  /** "<listener>\0<hostname>\0<path prefix>" → the route name that serves it (first come, in sorted route order). */
   claims: Map<string, string>;
   backends: Map<string, BackendKey>;
 }
@@ -115,12 +124,13 @@ function computeLayout(state: ClusterState, options: LayoutOptions, index: Clust
     }
     const usable = route.matches.filter((m) => !invalid.has(backendId(m.backend)));
     const problems = [...route.unresolved, ...invalid.values()];
+    const hasHostnames = list(at(object, 'spec', 'hostnames')).some((h) => typeof h === 'string');
     for (const attachment of attachments) {
       for (const listener of attachment.rejected ? [] : attachment.listeners) {
         const key = `${attachment.gateway.group}\0${listener}`;
         attached.set(key, (attached.get(key) ?? 0) + 1);
       }
-      const conflicts = attachment.rejected ? [] : addRoutes(builds.get(attachment.gateway.group)!, usable, attachment.listeners);
+      const conflicts = attachment.rejected ? [] : addRoutes(builds.get(attachment.gateway.group)!, usable, attachment, hasHostnames);
       statuses.push(routeStatus(route, attachment, problems, [...route.partial, ...conflicts]));
     }
   }
@@ -152,40 +162,62 @@ function computeLayout(state: ClusterState, options: LayoutOptions, index: Clust
     if (id !== undefined) slots[position.get(id)!]!.status = i;
   });
 
+  const statusOf = new Map<string, number>();
+  sorted.forEach((status, i) => {
+    if (status.listeners && status.kind === 'Gateway') statusOf.set(`${status.namespace}/${status.name}`, i);
+  });
   const groups = [...builds.values()].map((build): GroupLayout => {
     const served = sortBy(build.backends.values(), (key) => [`${key.namespace}/${key.name}`]);
     return {
       group: build.gateway.group,
       listeners: EncodedRun.encode(sortBy(build.gateway.listeners.map((l) => l.listener), (l) => [l.name])),
-      routes: EncodedRun.encode(sortBy(build.routes.values(), (r) => [r.name]).map((r) => ({ ...r, listeners: uniqueSorted(r.listeners) }))),
+      // Insertion order is claim order (see GroupLayout.routes).
+      routes: EncodedRun.encode([...build.routes.values()].map((r) => ({ ...r, listeners: uniqueSorted(r.listeners), hostnames: uniqueSorted(r.hostnames) }))),
       backends: served.map((key) => position.get(backendId(key))!),
+      status: statusOf.get(build.gateway.group)!,
+      tls: build.gateway.listeners.filter((l) => l.listener.protocol === 'HTTPS'),
     };
   });
   return { groups: sortBy(groups, (g) => [g.group]), backends: slots, statuses: sorted };
 }
 
 /**
- * Adds a route's matches to a Gateway on the given listeners. A (listener, path prefix) pair already
- * served by an earlier route stays with it; routes are visited in namespace/name order, so which one
- * wins never depends on timing. Returns the conflicts, for the route's status.
+ * Adds a route's matches to a Gateway on the listeners it attached to, each for the hostnames it
+ * serves there. A (listener, hostname, path prefix) already served by an earlier route stays with
+ * it; routes are visited in namespace/name order, so which one wins never depends on timing.
+ * Returns the conflicts, for the route's status.
  */
-function addRoutes(build: GroupBuild, matches: ReadRoute['matches'], listeners: string[]): string[] {
+function addRoutes(build: GroupBuild, matches: ReadRoute['matches'], attachment: Attachment, hasHostnames: boolean): string[] {
   const conflicts: string[] = [];
   for (const match of matches) {
-    const won = listeners.filter((listener) => {
-      const claim = `${listener}\0${match.pathPrefix}`;
-      const owner = build.claims.get(claim);
-      if (owner !== undefined && owner !== match.name) {
-        conflicts.push(`${match.name}: path ${match.pathPrefix} on listener ${listener} is already served by ${owner}`);
-        return false;
+    const won: string[] = [];
+    const wonHostnames: string[] = [];
+    attachment.listeners.forEach((listener, i) => {
+      let any = false;
+      for (const hostname of attachment.hostnames[i] ?? ['']) {
+        const claim = `${listener}\0${hostname}\0${match.pathPrefix}`;
+        const owner = build.claims.get(claim);
+        if (owner !== undefined && owner !== match.name) {
+          conflicts.push(`${match.name}: path ${match.pathPrefix} on listener ${listener}${hostname ? ` for ${hostname}` : ''} is already served by ${owner}`);
+          continue;
+        }
+        build.claims.set(claim, match.name);
+        any = true;
+        wonHostnames.push(hostname);
       }
-      build.claims.set(claim, match.name);
-      return true;
+      if (any) won.push(listener);
     });
     if (won.length === 0) continue;
     const backend = `${match.backend.namespace}/${match.backend.name}`;
     const existing = build.routes.get(match.name);
-    build.routes.set(match.name, { name: match.name, listeners: [...(existing?.listeners ?? []), ...won], pathPrefix: match.pathPrefix, backend });
+    build.routes.set(match.name, {
+      name: match.name,
+      listeners: [...(existing?.listeners ?? []), ...won],
+      pathPrefix: match.pathPrefix,
+      backend,
+      // A route without hostnames serves what its listeners take: none of its own.
+      hostnames: hasHostnames ? [...(existing?.hostnames ?? []), ...wonHostnames] : [],
+    });
     build.backends.set(backendId(match.backend), match.backend);
   }
   return conflicts;

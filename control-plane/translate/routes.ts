@@ -3,7 +3,8 @@
 // which listeners each route lands on.
 import type { KubeObject } from '../sources/source.ts';
 import type { ClusterState } from '../state/state.ts';
-import { BACKEND_REF_KINDS, GATEWAY_API_GROUP, Kinds } from './kinds.ts';
+import { BACKEND_REF_KINDS, GATEWAY_API_GROUP } from './kinds.ts';
+import { referenceGranted } from './reference-grants.ts';
 import { at, integer, list, record, records, string } from './read.ts';
 
 export interface BackendKey {
@@ -92,7 +93,7 @@ function resolveBackendRef(ref: Readonly<Record<string, unknown>>, routeNamespac
     return { reason: 'InvalidKind', message: `${kind}${group ? `.${group}` : ''} is not an MCP backend (AgentgatewayBackend.agentgateway.dev or MCPBackend.mcpmux.dev)` };
   }
   if (!name) return { reason: 'BackendNotFound', message: 'backendRef has no name' };
-  if (namespace !== routeNamespace && !referenceGranted(state, routeNamespace, { group, kind, namespace, name })) {
+  if (namespace !== routeNamespace && !referenceGranted(state, { group: GATEWAY_API_GROUP, kind: 'HTTPRoute', namespace: routeNamespace }, { group, kind, namespace, name })) {
     return {
       reason: 'RefNotPermitted',
       message: `${kind} ${namespace}/${name} is in another namespace and no ReferenceGrant there allows HTTPRoutes from ${routeNamespace}`,
@@ -105,18 +106,4 @@ function resolveBackendRef(ref: Readonly<Record<string, unknown>>, routeNamespac
     return { reason: 'BackendNameConflict', message: `${namespace}/${name} names both an AgentgatewayBackend and an MCPBackend; rename one` };
   }
   return { groupKind, namespace, name };
-}
-
-/** Whether a ReferenceGrant in the target namespace lets HTTPRoutes of `from` reference the object. */
-function referenceGranted(state: ClusterState, from: string, to: { group: string; kind: string; namespace: string; name: string }): boolean {
-  return state.list(Kinds.ReferenceGrant).some((grant) => {
-    if (grant.metadata.namespace !== to.namespace) return false;
-    const fromOk = records(at(grant, 'spec', 'from')).some(
-      (f) => f.group === GATEWAY_API_GROUP && f.kind === 'HTTPRoute' && f.namespace === from,
-    );
-    const toOk = records(at(grant, 'spec', 'to')).some(
-      (t) => (string(t.group) ?? '') === to.group && t.kind === to.kind && (string(t.name) ?? to.name) === to.name,
-    );
-    return fromOk && toOk;
-  });
 }

@@ -1,6 +1,9 @@
-// The Secrets backends reference (MCPBackend spec.upstreamAuth.secretRef, and spec.authentication's
-// JWKS and API keys, in the backend's namespace): what a cluster source must read, and nothing else.
+// The Secrets the translator reads: those backends reference (MCPBackend spec.upstreamAuth.secretRef,
+// and spec.authentication's JWKS and API keys, in the backend's namespace) and the certificates of
+// our Gateways' HTTPS listeners (certificateRefs in the Gateway's namespace, or in another one a
+// ReferenceGrant opens to it). What a cluster source must read, and nothing else.
 import type { ClusterState } from '../state/state.ts';
+import { ownedGateways } from './gateways.ts';
 import { Kinds } from './kinds.ts';
 import { at, records, string } from './read.ts';
 
@@ -9,9 +12,18 @@ export interface SecretRef {
   name: string;
 }
 
+/** Which Gateways are ours (their certificates are read; another controller's are not). */
+export interface SecretRefOptions {
+  gatewayClasses: readonly string[];
+  controllerName: string;
+}
+
 /** Sorted and without duplicates, so a caller can compare two answers as text. */
-export function referencedSecrets(state: ClusterState): SecretRef[] {
+export function referencedSecrets(state: ClusterState, options: SecretRefOptions): SecretRef[] {
   const refs = new Map<string, SecretRef>();
+  for (const gateway of ownedGateways(state, options.gatewayClasses, options.controllerName).gateways) {
+    for (const { certificates } of gateway.listeners) for (const ref of certificates) refs.set(`${ref.namespace}/${ref.name}`, ref);
+  }
   for (const backend of state.list(Kinds.MCPBackend)) {
     const namespace = backend.metadata.namespace ?? '';
     const auth = at(backend, 'spec', 'authentication');

@@ -51,7 +51,7 @@ test('there is a golden case for each required scenario', () => {
   for (const name of ['tutorial', 'no-endpoint-slice', 'url-annotation', 'sse-appprotocol', 'non-mcp-appprotocol-ignored',
     'other-gateway-class-ignored', 'name-collision-across-namespaces', 'mcpbackend-static-target',
     'route-with-unresolved-backend', 'two-gateways', 'naming-and-filters', 'invalid-tool-filter', 'stdio-target',
-    'stdio-target-not-allowed', 'protocol-era', 'protocol-era-problems']) {
+    'stdio-target-not-allowed', 'protocol-era', 'protocol-era-problems', 'https-listeners', 'hostname-intersection']) {
     assert.ok(cases.includes(`${name}.yaml`), `missing testdata/${name}.yaml`);
   }
 });

@@ -12,7 +12,7 @@
 // version and its top (version.ts), and the result is the same, byte for byte, as a run that had
 // never seen an earlier state.
 import type { Policy, Secret, Snapshot, Target } from '../../shared/config/types.ts';
-import { EncodedRun, sealParts } from '../../shared/config/version.ts';
+import { deepFreeze, EncodedRun, sealParts } from '../../shared/config/version.ts';
 import type { KubeObject } from '../sources/source.ts';
 import type { ClusterState } from '../state/state.ts';
 import type { BackendSpec } from './backends.ts';
@@ -20,7 +20,10 @@ import { ClusterIndex } from './cluster-index.ts';
 import { Kinds, MCPMUX_CONTROLLER_NAME } from './kinds.ts';
 import { layoutOf, type BackendSlot } from './layout.ts';
 import { backendSpec, resolveCached, type Resolution, type Resolved } from './resolve-cache.ts';
-import { condition, type ObjectStatus } from './status.ts';
+import { condition, type Condition, type ObjectStatus } from './status.ts';
+import { gatewayProgrammed, INVALID_ROUTE_KINDS, type CertificateRefProblem, type GatewayListener } from './gateways.ts';
+import { compareStrings } from './order.ts';
+import { readTlsSecret, tlsSnapshotSecret } from './tls-secrets.ts';
 import { upstreamSecretName } from './targets.ts';
 import { backendPolicy, secretValue } from './authentication.ts';
 
@@ -67,6 +70,13 @@ export function translate(state: ClusterState, options: TranslateOptions): Trans
   const fromSecrets = layout.backends.map((slot) => secretParts(state, slot.object, options.withholdCredentials === true));
 
   const statuses = [...layout.statuses];
+  // HTTPS listeners' certificates, read on every run for the same reason: a rotated Secret is a
+  // new version (proxies swap the certificate live), a broken one a listener status.
+  const certificates = layout.groups.map((group) => {
+    const parts = listenerCertificates(state, group.tls, options.withholdCredentials === true);
+    if (parts.listeners.size > 0) statuses[group.status] = withCertificateStatuses(statuses[group.status]!, parts.listeners);
+    return parts.secrets;
+  });
   layout.backends.forEach((slot, i) => {
     if (slot.status === undefined) return;
     const status = backendStatus(slot, resolutions[i]!);
@@ -74,7 +84,7 @@ export function translate(state: ClusterState, options: TranslateOptions): Trans
     statuses[slot.status] = withheld ? withCredentialsWithheld(status) : problems.length === 0 ? status : withUnresolvedSecrets(status, problems);
   });
 
-  const snapshots = layout.groups.map((group) => {
+  const snapshots = layout.groups.map((group, g) => {
     // The layout lists only valid backends, sorted by name; each one's targets are sorted by name
     // and carry that backend's name, unique in a snapshot (routes.ts refuses two kinds sharing
     // one), so the concatenation is in (backend, name) order without sorting 10k targets again.
@@ -86,7 +96,7 @@ export function translate(state: ClusterState, options: TranslateOptions): Trans
       backends: resolved.map((r, k) => (fromSecrets[group.backends[k]!]!.withheld ? Object.freeze({ ...r.backend, targets: Object.freeze([]) as unknown as string[] }) : r.backend)),
       targets: resolved.map((r, k) => (fromSecrets[group.backends[k]!]!.withheld ? NO_TARGETS : r.targets)),
       policies: group.backends.map((i) => fromSecrets[i]!.policy).filter((p): p is Policy => p !== undefined),
-      secrets: group.backends.map((i) => fromSecrets[i]!.credential).filter((c): c is Secret => c !== undefined),
+      secrets: [...group.backends.map((i) => fromSecrets[i]!.credential).filter((c): c is Secret => c !== undefined), ...certificates[g]!],
     });
   });
   return { snapshots, statuses };
@@ -94,6 +104,63 @@ export function translate(state: ClusterState, options: TranslateOptions): Trans
 
 /** A withheld backend's targets: none. */
 const NO_TARGETS = EncodedRun.encode<Target>([]);
+
+/** What a Gateway's HTTPS listeners take from Secrets: the certificates (sorted by name), and each listener's ResolvedRefs and Programmed conditions. */
+interface ListenerCertificates {
+  secrets: Secret[];
+  listeners: Map<string, { resolvedRefs: Condition; programmed: Condition }>;
+}
+
+const NO_CERTIFICATES: ListenerCertificates = Object.freeze({ secrets: [], listeners: new Map() });
+
+/** `withhold`: plaintext discovery off loopback (TranslateOptions.withholdCredentials): no private key goes to proxies, so no listener is programmed. */
+function listenerCertificates(state: ClusterState, listeners: readonly GatewayListener[], withhold: boolean): ListenerCertificates {
+  if (listeners.length === 0) return NO_CERTIFICATES;
+  const secrets = new Map<string, Secret>();
+  const conditions = new Map<string, { resolvedRefs: Condition; programmed: Condition }>();
+  for (const { listener, certificates, certificateProblems, allowsHTTPRoute } of listeners) {
+    const problems: CertificateRefProblem[] = [...certificateProblems];
+    let usable = 0;
+    for (const { namespace, name } of certificates) {
+      const pair = readTlsSecret(state.get(Kinds.Secret, namespace, name), namespace, name);
+      if (typeof pair === 'string') {
+        problems.push({ reason: 'InvalidCertificateRef', message: pair });
+        continue;
+      }
+      usable++;
+      if (withhold) continue;
+      const secret = tlsSnapshotSecret(namespace, name, pair);
+      secrets.set(secret.name, secret);
+    }
+    const resolvedRefs =
+      problems.length > 0
+        ? condition('ResolvedRefs', false, problems[0]!.reason, problems.map((p) => p.message).join('; '))
+        : allowsHTTPRoute
+          ? condition('ResolvedRefs', true, 'ResolvedRefs', `certificate${certificates.length > 1 ? 's' : ''} ${certificates.map((c) => `${c.namespace}/${c.name}`).join(', ')} resolved`)
+          : INVALID_ROUTE_KINDS;
+    const programmed =
+      usable > 0 && withhold
+        ? condition('Programmed', false, 'Invalid', 'the certificate is withheld: the control plane serves discovery in plaintext on a non-loopback address, so no private key goes to proxies (use mTLS, the default in a cluster, or --insecure-discovery); the proxies refuse TLS handshakes on this listener')
+        : usable > 0
+        ? condition('Programmed', true, 'Programmed', 'served by the proxies of this Gateway, TLS terminated with its certificate')
+        : condition('Programmed', false, 'Invalid', 'no usable certificate: the proxies refuse TLS handshakes on this listener until one resolves');
+    conditions.set(listener.name, { resolvedRefs, programmed });
+  }
+  return { secrets: [...secrets.values()].sort((a, b) => compareStrings(a.name, b.name)), listeners: conditions };
+}
+
+/** The Gateway's status with its HTTPS listeners' conditions as the Secrets say, and Programmed as its listeners are. */
+function withCertificateStatuses(status: ObjectStatus, listeners: ListenerCertificates['listeners']): ObjectStatus {
+  const patched = (status.listeners ?? []).map((entry) => {
+    const found = listeners.get(entry.name);
+    if (!found) return entry;
+    return { ...entry, conditions: entry.conditions.map((c) => (c.type === 'ResolvedRefs' ? found.resolvedRefs : c.type === 'Programmed' ? found.programmed : c)) };
+  });
+  const anyServed = patched.some((l) => l.conditions.some((c) => c.type === 'Programmed' && c.status === 'True'));
+  const group = `${status.namespace}/${status.name}`;
+  const conditions = status.conditions.map((c) => (c.type === 'Programmed' ? gatewayProgrammed(anyServed, group) : c));
+  return deepFreeze({ ...status, conditions, listeners: patched });
+}
 
 /** A backend's upstream credential and policy, and the Secrets among them that did not resolve. */
 interface SecretParts {

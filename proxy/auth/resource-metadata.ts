@@ -5,16 +5,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { McpmuxError } from '../../shared/errors.ts';
 import { sendError, sendJson } from '../downstream/respond.ts';
-import type { CompiledRoute, RoutingTable } from '../routing/table.ts';
+import type { TLSSocket } from 'node:tls';
+import type { CompiledRoute, RouteView } from '../routing/table.ts';
 import type { AuthOutcome } from './authenticator.ts';
 
 export const RESOURCE_METADATA_PATH = '/.well-known/oauth-protected-resource';
 
-/** The origin the client used: the Host it sent (the guard checked it), behind a TLS proxy its scheme. */
+/** The origin the client used: the Host it sent (the guard checked it), https on an HTTPS listener or behind a TLS proxy. */
 function origin(req: IncomingMessage): string {
   const forwarded = req.headers['x-forwarded-proto'];
   const proto = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim().toLowerCase();
-  return `${proto === 'https' ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}`;
+  const secure = (req.socket as Partial<TLSSocket>).encrypted === true || proto === 'https';
+  return `${secure ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}`;
 }
 
 function metadataUrl(req: IncomingMessage, route: CompiledRoute): string {
@@ -30,7 +32,7 @@ export function sendUnauthorized(req: IncomingMessage, res: ServerResponse, rout
 }
 
 /** GET /.well-known/oauth-protected-resource[/<route path>]: the metadata of a guarded route. */
-export function serveResourceMetadata(req: IncomingMessage, res: ServerResponse, table: RoutingTable, pathname: string): void {
+export function serveResourceMetadata(req: IncomingMessage, res: ServerResponse, table: RouteView, pathname: string): void {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     sendError(res, new McpmuxError('MCPMUX_METHOD_NOT_ALLOWED', 'resource metadata is read with GET'), null, { allow: 'GET, HEAD' });
     return;

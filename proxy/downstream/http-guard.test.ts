@@ -48,6 +48,17 @@ test('hosts: localhost names on a loopback bind, any on another, or the configur
   const configured = new HttpGuard({ bindAddress: '0.0.0.0', allowedHosts: ['mcp.example.com'] });
   assert.ok(configured.hostAllowed('mcp.example.com:80'));
   assert.not.ok(configured.hostAllowed('other.example.com'));
+  assert.ok(configured.hostsConfigured);
+  assert.not.ok(loopback.hostsConfigured, 'the default list: listeners with hostnames are not held to it (server.ts)');
+});
+
+test('configured hosts take Gateway API wildcards: *.example.com is any name under it, not the bare domain', () => {
+  const guard = new HttpGuard({ bindAddress: '0.0.0.0', allowedHosts: ['*.example.com', 'mcp.example.org'] });
+  assert.ok(guard.hostAllowed('mcp.example.com:443'));
+  assert.ok(guard.hostAllowed('a.b.example.com'));
+  assert.not.ok(guard.hostAllowed('example.com'));
+  assert.not.ok(guard.hostAllowed('evilexample.com'));
+  assert.ok(guard.hostAllowed('MCP.example.org'));
 });
 
 test.run();

@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { McpmuxError } from '../../shared/errors.ts';
 import { isLoopbackAddress as isLoopback } from '../../shared/net/address.ts';
+import { hostnameMatches, isWildcard } from '../../shared/net/hostnames.ts';
 
 export interface HttpGuardOptions {
   /**
@@ -13,8 +14,10 @@ export interface HttpGuardOptions {
    */
   allowedOrigins?: readonly string[] | undefined;
   /**
-   * Host names (without port) clients may address us by. Default: localhost names on a loopback
-   * bind, anything on another bind (a cluster's names are configured, not guessed).
+   * Host names (without port; `*.example.com` wildcards allowed) clients may address us by.
+   * Default: localhost names on a loopback bind, anything on another bind (a cluster's names are
+   * configured, not guessed). Given, it holds on every listener; the default only on listeners
+   * without hostnames (a listener's own hostnames are configured names too).
    */
   allowedHosts?: readonly string[] | undefined;
   /** The address the server binds: decides the default Host allow-list. */
@@ -48,13 +51,20 @@ export function hostName(host: string): string {
 export class HttpGuard {
   readonly #origins: ReadonlySet<string> | 'localhost' | 'any';
   readonly #hosts: ReadonlySet<string> | 'any';
+  /** `*.example.com` entries of allowedHosts, as Gateway API wildcards (hostnames.ts). */
+  readonly #wildcardHosts: readonly string[];
+  /** Whether allowedHosts was given (else the Host allow-list is the bind address's default). */
+  readonly hostsConfigured: boolean;
 
   constructor(options: HttpGuardOptions) {
     if (options.allowedOrigins === undefined) this.#origins = 'localhost';
     else if (options.allowedOrigins.includes('*')) this.#origins = 'any';
     else this.#origins = new Set(options.allowedOrigins.map((o) => o.toLowerCase().replace(/\/+$/, '')));
+    this.hostsConfigured = options.allowedHosts !== undefined;
+    const hosts = (options.allowedHosts ?? []).map(hostName);
+    this.#wildcardHosts = hosts.filter(isWildcard);
     if (options.allowedHosts !== undefined) {
-      this.#hosts = options.allowedHosts.includes('*') ? 'any' : new Set(options.allowedHosts.map(hostName));
+      this.#hosts = options.allowedHosts.includes('*') ? 'any' : new Set(hosts.filter((h) => !isWildcard(h)));
     } else {
       this.#hosts = isLoopbackAddress(options.bindAddress) ? new Set(LOCALHOST_NAMES) : 'any';
     }
@@ -68,15 +78,19 @@ export class HttpGuard {
 
   hostAllowed(host: string | undefined): boolean {
     if (this.#hosts === 'any') return true;
-    return host !== undefined && this.#hosts.has(hostName(host));
+    if (host === undefined) return false;
+    const name = hostName(host);
+    return this.#hosts.has(name) || this.#wildcardHosts.some((pattern) => hostnameMatches(pattern, name));
   }
 
   /**
    * Refuses a request from a disallowed Host or Origin (McpmuxError, 403); for an allowed browser
-   * origin, sets the CORS headers every answer needs. Returns the origin, if any.
+   * origin, sets the CORS headers every answer needs. Returns the origin, if any. `checkHost`
+   * false: the Host was matched already (a listener with hostnames took it), only the Origin is
+   * checked.
    */
-  check(req: IncomingMessage, res: ServerResponse): string | undefined {
-    if (!this.hostAllowed(req.headers.host)) {
+  check(req: IncomingMessage, res: ServerResponse, checkHost = true): string | undefined {
+    if (checkHost && !this.hostAllowed(req.headers.host)) {
       throw new McpmuxError('MCPMUX_FORBIDDEN_HOST', `Forbidden: Host ${JSON.stringify(req.headers.host ?? '')} is not allowed`);
     }
     const origin = req.headers.origin;

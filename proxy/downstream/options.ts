@@ -115,7 +115,9 @@ export function overInFlightLimit(options: DownstreamOptions, session: MuxSessio
 /**
  * Whether a session may serve this request: created on this route, by this principal. Another
  * principal's session is answered as unknown (404), never as forbidden: its existence is not told.
+ * The route is the one the session was created on (by name: two listeners, or two hostnames, may
+ * serve one prefix with different backends), at its prefix.
  */
 export function sessionServes(session: MuxSession, route: CompiledRoute, principal: Principal | undefined): boolean {
-  return session.routePrefix === route.pathPrefix && session.principal === principal?.id;
+  return session.routePrefix === route.pathPrefix && (session.routeName === undefined || session.routeName === route.name) && session.principal === principal?.id;
 }

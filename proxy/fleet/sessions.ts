@@ -23,8 +23,8 @@ export interface FleetSessionsOptions {
   fleet: Fleet;
   registry: SessionRegistry;
   logger: Logger;
-  /** The route of the table served now at a path prefix. */
-  route: (prefix: string) => CompiledRoute | undefined;
+  /** The route of the table served now for a session's route name and path prefix (hosts.ts routeFor). */
+  route: (name: string | undefined, prefix: string) => CompiledRoute | undefined;
   /** A new, not initialized session (as ProxyServer makes them, with this fleet's hooks). */
   createSession: (id: string, route: CompiledRoute, channel: ClientChannel, transport: TransportKind, principal: string | undefined) => MuxSession;
   /** This replica adopted a session of a replica that is gone (for the metric). */
@@ -118,6 +118,7 @@ export class FleetSessions implements DownstreamFleet {
       id: session.id,
       owner: this.#fleet.owner,
       routePrefix: session.routePrefix,
+      ...(session.routeName === undefined ? {} : { routeName: session.routeName }),
       transport,
       upstreams: state?.upstreams ?? {},
       ...(session.principal === undefined ? {} : { principal: session.principal }),
@@ -151,7 +152,7 @@ export class FleetSessions implements DownstreamFleet {
 
   async catchUp(session: MuxSession): Promise<void> {
     const record = (await this.#fleet.load(session.id, { fresh: true }))?.value;
-    const route = record ? this.#options.route(record.routePrefix) : undefined;
+    const route = record ? this.#options.route(record.routeName, record.routePrefix) : undefined;
     if (!record || !route || session.initialized || record.protocolVersion === undefined || record.initializeParams === undefined) return;
     session.restore({ protocolVersion: record.protocolVersion, initializeParams: record.initializeParams, upstreams: record.upstreams }, route.backend);
   }
@@ -164,7 +165,7 @@ export class FleetSessions implements DownstreamFleet {
     // The watch may not have brought the initialize made elsewhere a moment ago: ask NATS itself.
     if (record && record.protocolVersion === undefined) record = (await this.#fleet.load(id, { fresh: true }))?.value;
     if (!record) return undefined;
-    const route = this.#options.route(record.routePrefix);
+    const route = this.#options.route(record.routeName, record.routePrefix);
     const make = this.#channels.get(record.transport);
     if (!route || !make) return undefined;
     const again = this.#options.registry.get(id);

@@ -107,7 +107,7 @@ export class ModernEndpoint {
       const filter = readListenFilter(request.params as Params | undefined);
       const holder = holderOf(req, principal);
       const meta = buildUpstreamMeta({ protocolVersion: MODERN_PROTOCOL_VERSION, clientCapabilities: envelope.clientCapabilities, clientInfo: envelope.clientInfo, extra: traceMeta(envelope.meta) });
-      await this.#options.listen.open(res, request.id, holder, route.pathPrefix, route.backend, filter, meta);
+      await this.#options.listen.open(res, request.id, holder, route, filter, meta);
       this.#options.metrics?.request('subscriptions/listen', 'ok');
     } catch (error) {
       this.#options.metrics?.request('subscriptions/listen', 'error');

@@ -16,7 +16,8 @@ import { MCPMUX_VERSION } from '../../shared/version.ts';
 import { namesArePrefixed } from '../federation/names.ts';
 import { unwrapUri, wrapUri } from '../federation/resource-uris.ts';
 import { unwrapTaskId, wrapTaskIds } from '../federation/task-ids.ts';
-import type { CompiledBackend, CompiledTarget, RoutingTable } from '../routing/table.ts';
+import type { CompiledBackend, CompiledRoute, CompiledTarget, RoutingTable } from '../routing/table.ts';
+import { routeFor } from '../routing/hosts.ts';
 import type { UpstreamConnection, UpstreamMessage } from '../upstream/connection.ts';
 import { ModernListen } from '../upstream/modern-listen.ts';
 import type { UpstreamPool } from '../upstream/pool.ts';
@@ -92,6 +93,8 @@ class ListenStream {
   readonly id: RequestId;
   readonly holder: string;
   readonly routePrefix: string;
+  /** The route it was opened on, followed across tables (hosts.ts routeFor). */
+  routeName: string;
   readonly filter: ListenFilter;
   readonly #res: ServerResponse;
   readonly #logger: Logger;
@@ -106,13 +109,14 @@ class ListenStream {
   /** What was to be sent before the acknowledgement went out: the acknowledgement comes first. */
   #early: string[] | undefined = [];
 
-  constructor(id: RequestId, holder: string, routePrefix: string, filter: ListenFilter, backend: CompiledBackend, meta: Readonly<Record<string, unknown>>, res: ServerResponse, logger: Logger) {
+  constructor(id: RequestId, holder: string, route: CompiledRoute, filter: ListenFilter, meta: Readonly<Record<string, unknown>>, res: ServerResponse, logger: Logger) {
     this.id = id;
     this.meta = meta;
     this.holder = holder;
-    this.routePrefix = routePrefix;
+    this.routePrefix = route.pathPrefix;
+    this.routeName = route.name;
     this.filter = filter;
-    this.backend = backend;
+    this.backend = route.backend;
     this.#res = res;
     this.#logger = logger;
     this.#keepAlive = setInterval(() => this.#write(': keep-alive\n\n'), KEEP_ALIVE_MS);
@@ -201,13 +205,13 @@ export class ListenStreams {
    * Serves one listen request until the client closes it. `holder` names who is counted against the
    * limit (the principal, or the client's address); `meta` is the `_meta` modern upstreams get.
    */
-  async open(res: ServerResponse, id: RequestId, holder: string, routePrefix: string, backend: CompiledBackend, filter: ListenFilter, meta: Readonly<Record<string, unknown>>): Promise<void> {
+  async open(res: ServerResponse, id: RequestId, holder: string, route: CompiledRoute, filter: ListenFilter, meta: Readonly<Record<string, unknown>>): Promise<void> {
     const max = this.#options.maxPerHolder ?? 16;
     if ([...this.#streams].filter((s) => s.holder === holder).length >= max) {
       this.#options.onLimit?.('listen-streams');
       throw new McpmuxError('MCPMUX_LIMIT_EXCEEDED', `${holder} already holds ${max} subscriptions/listen streams; close one first`);
     }
-    const stream = new ListenStream(id, holder, routePrefix, filter, backend, meta, res, this.#options.logger);
+    const stream = new ListenStream(id, holder, route, filter, meta, res, this.#options.logger);
     this.#streams.add(stream);
     res.once('close', () => {
       this.#streams.delete(stream);
@@ -223,14 +227,16 @@ export class ListenStreams {
   /** A new routing table: every stream whose view changed hears it, and follows its targets. */
   applied(table: RoutingTable): void {
     for (const stream of this.#streams) {
-      const backend = table.routes.find((r) => r.pathPrefix === stream.routePrefix)?.backend;
-      if (!backend) {
+      const route = routeFor(table, stream.routeName, stream.routePrefix);
+      const backend = route?.backend;
+      if (!route || !backend) {
         stream.end(true);
         this.#streams.delete(stream);
         continue;
       }
       const changed = backend.fingerprint !== stream.backend.fingerprint;
       stream.backend = backend;
+      stream.routeName = route.name;
       if (!changed) continue;
       for (const kind of ['tools', 'prompts', 'resources'] as const) stream.listChanged(kind);
       void this.#subscribeTargets(stream);

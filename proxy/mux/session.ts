@@ -42,6 +42,8 @@ export interface MuxSessionOptions {
   id: string;
   /** The route prefix the session was created on; it is only served there. */
   routePrefix: string;
+  /** The name of the route it was created on (listeners of one Gateway may serve one prefix with different routes); undefined: any route at its prefix. */
+  routeName?: string;
   /** Who opened it (an authenticated principal's id); only that principal may use it. Undefined: anonymous. */
   principal?: string;
   /** Where server→client messages go (the downstream transport's streams). */
@@ -94,6 +96,8 @@ const LIST_CHANGED_METHODS: Readonly<Record<'tools' | 'prompts' | 'resources', s
 export class MuxSession {
   readonly id: string;
   readonly routePrefix: string;
+  /** The route it is served on: its name in the table applied last (the proxy follows renames, server.ts apply()). */
+  routeName: string | undefined;
   readonly principal: string | undefined;
   readonly channel: ClientChannel;
   readonly transport: 'streamable-http' | 'sse';
@@ -127,6 +131,7 @@ export class MuxSession {
   constructor(options: MuxSessionOptions) {
     this.id = options.id;
     this.routePrefix = options.routePrefix;
+    this.routeName = options.routeName;
     this.principal = options.principal;
     this.channel = options.channel;
     this.transport = options.transport ?? 'streamable-http';

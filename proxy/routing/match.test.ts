@@ -6,8 +6,8 @@ import { compileRoutingTable } from './table.ts';
 
 const snapshot = simpleSnapshot({ version: 'v', targets: { a: 'http://127.0.0.1:1/mcp' } });
 snapshot.routes = [
-  { name: 'mcp', listeners: ['http'], pathPrefix: '/mcp', backend: BACKEND },
-  { name: 'team', listeners: ['http'], pathPrefix: '/mcp/team/', backend: BACKEND },
+  { name: 'mcp', listeners: ['http'], pathPrefix: '/mcp', backend: BACKEND, hostnames: [] },
+  { name: 'team', listeners: ['http'], pathPrefix: '/mcp/team/', backend: BACKEND, hostnames: [] },
 ];
 const table = compileRoutingTable(snapshot);
 

@@ -1,7 +1,8 @@
 // Which route serves a request path, and which of its endpoints. A route with prefix P serves the
 // MCP endpoint at exactly P (and P/); P/message is the legacy SSE POST endpoint. `/sse` is an alias
-// of P when the table has exactly one route (clients configured with the old `/sse` URL).
-import type { CompiledRoute, RoutingTable } from './table.ts';
+// of P when the view has exactly one route (clients configured with the old `/sse` URL). The view
+// is what the request's listener and Host may reach (hosts.ts), or a whole table.
+import type { CompiledRoute, RouteView } from './table.ts';
 
 export type RouteEndpoint = 'mcp' | 'legacy-message';
 
@@ -12,7 +13,7 @@ export interface RouteMatch {
 }
 
 /** Longest prefix wins, on `/` boundaries (`/mcp` does not match `/mcpx`). `pathname` has no query. */
-export function matchRoute(table: RoutingTable, pathname: string): RouteMatch | undefined {
+export function matchRoute(table: RouteView, pathname: string): RouteMatch | undefined {
   const match = matchPrefix(table, pathname);
   if (match?.endpoint === undefined && table.sseAlias && (pathname === '/sse' || pathname === '/sse/')) {
     return { route: table.sseAlias, endpoint: 'mcp' };
@@ -20,7 +21,7 @@ export function matchRoute(table: RoutingTable, pathname: string): RouteMatch | 
   return match;
 }
 
-function matchPrefix(table: RoutingTable, pathname: string): RouteMatch | undefined {
+function matchPrefix(table: RouteView, pathname: string): RouteMatch | undefined {
   for (const route of table.routes) {
     const prefix = route.pathPrefix;
     let rest: string;

@@ -4,6 +4,9 @@ import type { Snapshot } from '../../shared/config/types.ts';
 import { McpmuxError } from '../../shared/errors.ts';
 import { BACKEND, simpleSnapshot, stdioTarget, target } from '../testing/snapshots.ts';
 import { compileRoutingTable } from './table.ts';
+import { testCertificate } from '../testing/certificates.ts';
+
+const PEM = testCertificate('mcp.example.test');
 
 function base(): Snapshot {
   return simpleSnapshot({
@@ -146,20 +149,41 @@ test('IPv6 endpoint addresses are bracketed', () => {
 test('routes are normalized and sorted longest prefix first; a route without listeners is not served', () => {
   const s = base();
   s.routes = [
-    { name: 'r-root', listeners: ['http'], pathPrefix: '/', backend: BACKEND },
-    { name: 'r-mcp', listeners: ['http'], pathPrefix: '/mcp/', backend: BACKEND },
-    { name: 'r-team', listeners: ['http'], pathPrefix: '/mcp/team', backend: BACKEND },
-    { name: 'r-none', listeners: [], pathPrefix: '/nowhere', backend: BACKEND },
+    { name: 'r-root', listeners: ['http'], pathPrefix: '/', backend: BACKEND, hostnames: [] },
+    { name: 'r-mcp', listeners: ['http'], pathPrefix: '/mcp/', backend: BACKEND, hostnames: [] },
+    { name: 'r-team', listeners: ['http'], pathPrefix: '/mcp/team', backend: BACKEND, hostnames: [] },
+    { name: 'r-none', listeners: [], pathPrefix: '/nowhere', backend: BACKEND, hostnames: [] },
   ];
   const table = compileRoutingTable(s);
   assert.equal(table.routes.map((r) => r.pathPrefix), ['/mcp/team', '/mcp', '/']);
 });
 
-test('two routes with one prefix and one backend are one route', () => {
+test('one prefix on two listeners is two routes, each its own listener\'s, to one backend or two', () => {
   const s = base();
-  s.listeners.push({ name: 'other', port: 8080, protocol: 'HTTP', hostnames: [] });
-  s.routes.push({ name: 'r2', listeners: ['other'], pathPrefix: '/mcp', backend: BACKEND });
-  assert.is(compileRoutingTable(s).routes.length, 1);
+  s.listeners.push({ name: 'other', port: 8080, protocol: 'HTTP', hostnames: [], certificateSecrets: [] });
+  s.backends.push({ ...s.backends[0]!, name: 'ns/b2', targets: ['t'] });
+  s.targets.push(target('ns/b2', 't', 'http://10.0.0.9:80/mcp'));
+  s.routes.push({ name: 'r2', listeners: ['other'], pathPrefix: '/mcp', backend: 'ns/b2', hostnames: [] });
+  const table = compileRoutingTable(s);
+  assert.equal(table.routes.map((r) => [r.name, r.listeners, r.backend.name]), [['agentgateway-system/mcp/0/0', ['http'], BACKEND], ['r2', ['other'], 'ns/b2']]);
+  assert.is(table.sseAlias, undefined, 'two routes: no /sse alias for the whole table');
+});
+
+test('listeners: lowercase hostnames, HTTPS with the certificates the snapshot holds, none when its Secret is missing (no NACK)', () => {
+  const s = base();
+  s.listeners.push(
+    { name: 'https', port: 443, protocol: 'HTTPS', hostnames: ['MCP.example.test'], certificateSecrets: ['tls/ns/cert'] },
+    { name: 'unresolved', port: 8443, protocol: 'HTTPS', hostnames: [], certificateSecrets: ['tls/ns/missing'] },
+  );
+  s.secrets.push({ name: 'tls/ns/cert', data: { 'tls.crt': PEM.cert, 'tls.key': PEM.key } });
+  const table = compileRoutingTable(s);
+  const [http, https, unresolved] = table.listeners;
+  assert.equal([http!.protocol, http!.tls], ['HTTP', undefined]);
+  assert.equal(https!.hostnames, ['mcp.example.test']);
+  assert.ok(https!.tls?.context, 'a TLS context from the Secret');
+  assert.equal(https!.tls?.certs, [PEM.cert]);
+  assert.is(unresolved!.tls, undefined, 'no certificate: the listener refuses handshakes, the snapshot is still served');
+  assert.is(compileRoutingTable(s).listeners[1]!.tls, https!.tls, 'the same certificates: the same context, not made again');
 });
 
 // Every way a snapshot cannot be served, with the message the NACK will carry.
@@ -195,9 +219,28 @@ const invalid: Array<[string, (s: Snapshot) => void, RegExp]> = [
     (s) => {
       s.backends.push({ ...s.backends[0]!, name: 'ns/b2', targets: ['t'] });
       s.targets.push(target('ns/b2', 't', 'http://10.0.0.9:80/mcp'));
-      s.routes.push({ name: 'r2', listeners: ['http'], pathPrefix: '/mcp/', backend: 'ns/b2' });
+      s.routes.push({ name: 'r2', listeners: ['http'], pathPrefix: '/mcp/', backend: 'ns/b2', hostnames: [] });
     },
-    /routes "agentgateway-system\/mcp\/0\/0" and "r2" both serve path prefix "\/mcp" with different backends/,
+    /routes "agentgateway-system\/mcp\/0\/0" and "r2" both serve path prefix "\/mcp" on listener "http" with different backends/,
+  ],
+  ['a listener protocol not served', (s) => (s.listeners[0]!.protocol = 'TCP'), /listener "http": protocol "TCP" is not served \(HTTP, HTTPS\)/],
+  ['HTTP and HTTPS on one port', (s) => s.listeners.push({ name: 'tls', port: 80, protocol: 'HTTPS', hostnames: [], certificateSecrets: [] }), /listeners "http", "tls" share port 80 with different protocols/],
+  ['two listeners taking one hostname on one port', (s) => s.listeners.push({ name: 'again', port: 80, protocol: 'HTTP', hostnames: [], certificateSecrets: [] }), /listeners "http" and "again" both take any hostname on port 80/],
+  [
+    'a certificate Secret without its key',
+    (s) => {
+      s.listeners.push({ name: 'https', port: 443, protocol: 'HTTPS', hostnames: [], certificateSecrets: ['tls/c'] });
+      s.secrets.push({ name: 'tls/c', data: { 'tls.crt': PEM.cert } });
+    },
+    /listener "https": certificate Secret "tls\/c" needs tls\.crt and tls\.key/,
+  ],
+  [
+    'a certificate Secret that is not a certificate',
+    (s) => {
+      s.listeners.push({ name: 'https', port: 443, protocol: 'HTTPS', hostnames: [], certificateSecrets: ['tls/c'] });
+      s.secrets.push({ name: 'tls/c', data: { 'tls.crt': 'not PEM', 'tls.key': PEM.key } });
+    },
+    /listener "https": its certificates \(tls\/c\) cannot be used/,
   ],
 ];
 

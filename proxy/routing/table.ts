@@ -1,14 +1,16 @@
-// Compiles a config snapshot into the routing table the data plane reads on every request: path
-// prefix → backend → targets with their endpoint URLs already built. Pure; everything that could
+// Compiles a config snapshot into the routing table the data plane reads on every request: listeners
+// (port, protocol, hostnames, TLS contexts), path prefix → backend → targets with their endpoint URLs
+// already built. Pure; everything that could
 // make a snapshot unservable is found here, once, so applying a table can never fail half-way and
 // the message of the error becomes the NACK's error_detail.
 import type { Implementation } from '@modelcontextprotocol/sdk/types.js';
-import { protocolEraName, type Backend, type Policy, type Protocol, type Route, type Secret, type Snapshot, type StdioCommand, type Target } from '../../shared/config/types.ts';
+import { protocolEraName, type Backend, type Listener, type Policy, type Protocol, type Route, type Secret, type Snapshot, type StdioCommand, type Target } from '../../shared/config/types.ts';
 import { AccessPolicy } from '../auth/access.ts';
 import { Authenticator } from '../auth/authenticator.ts';
 import { errorMessage, McpmuxError } from '../../shared/errors.ts';
 import { compileToolFilter, type ToolFilter } from '../federation/tool-filter.ts';
 import { endpointUrl, stdioEndpoint, type EndpointUrl } from './target-url.ts';
+import { listenerCertificates, type ListenerCertificates } from './tls-contexts.ts';
 
 export type { EndpointUrl };
 
@@ -77,16 +79,38 @@ export interface CompiledRoute {
   /** Normalized: starts with `/`, no trailing `/` (except the root prefix `/`). */
   readonly pathPrefix: string;
   readonly backend: CompiledBackend;
+  /** Lowercase; empty: any host its listeners take. */
+  readonly hostnames: readonly string[];
 }
 
-export interface RoutingTable {
-  /** The snapshot's version: opaque, compared for equality only. */
-  readonly version: string;
-  readonly group: string;
-  /** Longest prefix first, so the first match wins. */
+/** What a request may match, in order: the first route whose prefix matches the path serves it. */
+export interface RouteView {
   readonly routes: readonly CompiledRoute[];
   /** The route `/sse` also serves: the only one, when there is exactly one. */
   readonly sseAlias: CompiledRoute | undefined;
+}
+
+export type ListenerProtocol = 'HTTP' | 'HTTPS';
+
+export interface CompiledListener {
+  readonly name: string;
+  /** The Gateway's port; where the proxy binds it is its own business (ProxyServerOptions.listenerPorts). */
+  readonly port: number;
+  readonly protocol: ListenerProtocol;
+  /** Lowercase; empty: any host. */
+  readonly hostnames: readonly string[];
+  /** HTTPS: its certificates; undefined when none is in the snapshot (its TLS handshakes are refused). */
+  readonly tls: ListenerCertificates | undefined;
+}
+
+export interface RoutingTable extends RouteView {
+  /** The snapshot's version: opaque, compared for equality only. */
+  readonly version: string;
+  readonly group: string;
+  /** Every route served (on some listener), longest prefix first; in snapshot order among equals. */
+  readonly routes: readonly CompiledRoute[];
+  /** In snapshot order (sorted by name). What a listener serves is derived from `routes` (hosts.ts). */
+  readonly listeners: readonly CompiledListener[];
 }
 
 /** Target names split tool names on their first `_`, so they must never contain one. */
@@ -260,7 +284,41 @@ function compileRoute(
   if (!PATH_PREFIX.test(route.pathPrefix)) {
     throw invalid(`route "${route.name}": path prefix "${route.pathPrefix}" must start with "/" and have no spaces, "?" or "#"`);
   }
-  return { name: route.name, listeners: route.listeners, pathPrefix: normalizePathPrefix(route.pathPrefix), backend };
+  const hostnames = Object.freeze((route.hostnames ?? []).map((h) => h.toLowerCase()));
+  return { name: route.name, listeners: route.listeners, pathPrefix: normalizePathPrefix(route.pathPrefix), backend, hostnames };
+}
+
+/**
+ * A listener as the proxy serves it. HTTP or HTTPS only (the control plane sends nothing else);
+ * an HTTPS listener's certificates are those of its certificateSecrets in the snapshot.
+ */
+function compileListener(listener: Listener, secrets: ReadonlyMap<string, Secret>): CompiledListener {
+  if (!Number.isInteger(listener.port) || listener.port < 1 || listener.port > 65535) {
+    throw invalid(`listener "${listener.name}": port ${listener.port} is not in 1-65535`);
+  }
+  if (listener.protocol !== 'HTTP' && listener.protocol !== 'HTTPS') {
+    throw invalid(`listener "${listener.name}": protocol ${JSON.stringify(listener.protocol)} is not served (HTTP, HTTPS)`);
+  }
+  const tls = listener.protocol === 'HTTPS' ? listenerCertificates(listener.name, listener.certificateSecrets ?? [], secrets) : undefined;
+  return { name: listener.name, port: listener.port, protocol: listener.protocol, hostnames: Object.freeze((listener.hostnames ?? []).map((h) => h.toLowerCase())), tls };
+}
+
+/** Listeners sharing a port must speak one protocol and take distinct hostnames (or one of them none): a request reaches one listener. */
+function checkDistinct(listeners: readonly CompiledListener[]): void {
+  const byPort = new Map<number, CompiledListener[]>();
+  for (const l of listeners) byPort.set(l.port, [...(byPort.get(l.port) ?? []), l]);
+  for (const [port, onPort] of byPort) {
+    const protocols = new Set(onPort.map((l) => l.protocol));
+    if (protocols.size > 1) throw invalid(`listeners ${onPort.map((l) => `"${l.name}"`).join(', ')} share port ${port} with different protocols`);
+    const taken = new Map<string, string>();
+    for (const l of onPort) {
+      for (const hostname of l.hostnames.length === 0 ? [''] : l.hostnames) {
+        const other = taken.get(hostname);
+        if (other !== undefined) throw invalid(`listeners "${other}" and "${l.name}" both take ${hostname ? `hostname ${hostname}` : 'any hostname'} on port ${port}`);
+        taken.set(hostname, l.name);
+      }
+    }
+  }
 }
 
 /**
@@ -269,15 +327,13 @@ function compileRoute(
  * with no listener is kept out (it attaches nowhere).
  */
 export function compileRoutingTable(snapshot: Snapshot, options: CompileOptions = {}): RoutingTable {
-  const listeners = uniqueByName('listener', snapshot.listeners);
-  for (const listener of listeners.values()) {
-    if (!Number.isInteger(listener.port) || listener.port < 1 || listener.port > 65535) {
-      throw invalid(`listener "${listener.name}": port ${listener.port} is not in 1-65535`);
-    }
-  }
+  uniqueByName('listener', snapshot.listeners);
+  const secrets = new Map((snapshot.secrets ?? []).map((secret) => [secret.name, secret]));
+  const listeners = snapshot.listeners.map((listener) => compileListener(listener, secrets));
+  checkDistinct(listeners);
+  const listenersByName = new Map(listeners.map((l) => [l.name, l]));
   const backendsIn = uniqueByName('backend', snapshot.backends);
 
-  const secrets = new Map((snapshot.secrets ?? []).map((secret) => [secret.name, secret]));
   const targets = new Map<string, CompiledTarget>();
   for (const target of snapshot.targets) {
     if (!backendsIn.has(target.backend)) {
@@ -295,23 +351,30 @@ export function compileRoutingTable(snapshot: Snapshot, options: CompileOptions 
   for (const backend of backendsIn.values()) backends.set(backend.name, compileBackend(backend, targets, policies.get(backend.name)));
 
   uniqueByName('route', snapshot.routes);
-  // Every listener is served on the proxy's one port for now (per-listener ports come with the
-  // cluster issue), so two routes with one prefix must agree on the backend whatever their listener.
-  const byPrefix = new Map<string, CompiledRoute>();
+  // Each listener serves its own routes (hosts.ts): one prefix may lead to different backends on
+  // different listeners, or for different hostnames. Two routes serving one prefix for the same
+  // hostnames on one listener must agree on the backend: the control plane never sends two.
+  const served = new Map<string, CompiledRoute>();
+  const routes: CompiledRoute[] = [];
   for (const route of snapshot.routes) {
-    const compiled = compileRoute(route, listeners, backends);
+    const compiled = compileRoute(route, listenersByName, backends);
     if (compiled.listeners.length === 0) continue;
-    const other = byPrefix.get(compiled.pathPrefix);
-    if (other && other.backend !== compiled.backend) {
-      throw invalid(
-        `routes "${other.name}" and "${compiled.name}" both serve path prefix "${compiled.pathPrefix}" ` +
-          `with different backends ("${other.backend.name}", "${compiled.backend.name}")`,
-      );
+    for (const listener of compiled.listeners) {
+      const key = `${listener}\u0000${compiled.pathPrefix}\u0000${[...compiled.hostnames].sort().join(',')}`;
+      const other = served.get(key);
+      if (other && other.backend !== compiled.backend) {
+        throw invalid(
+          `routes "${other.name}" and "${compiled.name}" both serve path prefix "${compiled.pathPrefix}" on listener "${listener}" ` +
+            `with different backends ("${other.backend.name}", "${compiled.backend.name}")`,
+        );
+      }
+      if (!other) served.set(key, compiled);
     }
-    if (!other) byPrefix.set(compiled.pathPrefix, compiled);
+    routes.push(compiled);
   }
-
-  const routes = [...byPrefix.values()].sort((a, b) => b.pathPrefix.length - a.pathPrefix.length);
-  // Every listener is served on one port for now, so `/sse` is unambiguous only with one route.
-  return { version: snapshot.version, group: snapshot.group, routes, sseAlias: routes.length === 1 ? routes[0] : undefined };
+  // Longest prefix first; the sort is stable, so among equal prefixes the snapshot's order (the
+  // control plane's precedence order) decides.
+  routes.sort((a, b) => b.pathPrefix.length - a.pathPrefix.length);
+  // `/sse` is unambiguous only with one route (hosts.ts makes the same rule per listener).
+  return { version: snapshot.version, group: snapshot.group, routes, sseAlias: routes.length === 1 ? routes[0] : undefined, listeners };
 }

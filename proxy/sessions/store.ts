@@ -15,6 +15,8 @@ export interface SessionRecord {
   /** Whom the session belongs to (proxy/auth); absent: anonymous. */
   principal?: string;
   routePrefix: string;
+  /** The route's name (absent in records of replicas that predate it: the route at routePrefix). */
+  routeName?: string;
   transport: 'streamable-http' | 'sse';
   protocolVersion?: string;
   /** What the client sent in initialize (capabilities, clientInfo): every upstream handshake repeats it. */

@@ -53,8 +53,8 @@ export function simpleSnapshot(spec: SimpleSnapshot): Snapshot {
   return {
     version: spec.version,
     group: 'agentgateway-system/mcp-gateway',
-    listeners: [{ name: 'http', port: 80, protocol: 'HTTP', hostnames: [] }],
-    routes: [{ name: 'agentgateway-system/mcp/0/0', listeners: ['http'], pathPrefix: spec.pathPrefix ?? '/mcp', backend: backendName }],
+    listeners: [{ name: 'http', port: 80, protocol: 'HTTP', hostnames: [], certificateSecrets: [] }],
+    routes: [{ name: 'agentgateway-system/mcp/0/0', listeners: ['http'], pathPrefix: spec.pathPrefix ?? '/mcp', backend: backendName, hostnames: [] }],
     backends: [
       {
         name: backendName,

@@ -152,15 +152,16 @@ export function writeMember(w: JsonWriter, value: unknown): void {
   w.text(canonicalJson(value));
 }
 
-const ROUTE_FIELDS: readonly string[] = ['name', 'listeners', 'pathPrefix', 'backend'];
+const ROUTE_FIELDS: readonly string[] = ['name', 'listeners', 'pathPrefix', 'backend', 'hostnames'];
 
 /** canonicalJson() of a Route exactly as the translator builds it (see writeTarget): a thousand of them in a route layout. */
 function writeRoute(w: JsonWriter, value: unknown): boolean {
   if (!hasFields(value, ROUTE_FIELDS)) return false;
-  const { name, listeners, pathPrefix, backend } = value;
+  const { name, listeners, pathPrefix, backend, hostnames } = value;
   if (typeof name !== 'string' || typeof pathPrefix !== 'string' || typeof backend !== 'string') return false;
   w.ascii('{"backend":');
   w.string(backend);
+  if (!writeStrings(w, ',"hostnames":', hostnames)) return false;
   if (!writeStrings(w, ',"listeners":', listeners)) return false;
   w.ascii(',"name":');
   w.string(name);

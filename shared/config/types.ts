@@ -16,8 +16,12 @@ export function protocolEraName(era: ProtocolEra | string | undefined): 'auto' |
 export interface Listener {
   name: string;
   port: number;
+  /** HTTP or HTTPS. */
   protocol: string;
+  /** Empty means any host; `*.example.com` is a wildcard (not the bare domain). */
   hostnames: string[];
+  /** HTTPS: snapshot Secrets with `tls.crt` and `tls.key` (PEM); a name not in `secrets` did not resolve. None usable: not served (handshakes refused). */
+  certificateSecrets: string[];
 }
 
 export interface Route {
@@ -25,6 +29,8 @@ export interface Route {
   listeners: string[];
   pathPrefix: string;
   backend: string;
+  /** Effective hostnames (the route's, intersected with its listeners'); empty: any host its listeners take. */
+  hostnames: string[];
 }
 
 export interface ServerInfo {

@@ -6,7 +6,7 @@ import type { SnapshotContent, Target } from './types.ts';
 
 const content = (): SnapshotContent => ({
   group: 'ns/gw',
-  listeners: [{ name: 'http', port: 80, protocol: 'HTTP', hostnames: [] }],
+  listeners: [{ name: 'http', port: 80, protocol: 'HTTP', hostnames: [], certificateSecrets: [] }],
   routes: [],
   backends: [],
   targets: [],
@@ -95,7 +95,7 @@ test('canonicalJson is the reference encoding for awkward values', () => {
 
 test('the version does not depend on key order', () => {
   const a = content();
-  const b = { secrets: [], policies: [], targets: [], backends: [], routes: [], listeners: [{ hostnames: [], protocol: 'HTTP', port: 80, name: 'http' }], group: 'ns/gw' };
+  const b = { secrets: [], policies: [], targets: [], backends: [], routes: [], listeners: [{ hostnames: [], protocol: 'HTTP', port: 80, name: 'http' , certificateSecrets: [] }], group: 'ns/gw' };
   assert.is(snapshotVersion(a), snapshotVersion(b));
   assert.match(snapshotVersion(a), /^[0-9a-f]{16}$/);
 });
@@ -161,9 +161,12 @@ test('backends written by the fast path read exactly as the reference encoding, 
 });
 
 test('routes written by the fast path read exactly as the reference encoding, and odd ones too', () => {
-  const route = { name: 'ns/r/0/0', listeners: ['http', 'https'], pathPrefix: '/mcp', backend: 'ns/b' };
+  const route = { name: 'ns/r/0/0', listeners: ['http', 'https'], pathPrefix: '/mcp', backend: 'ns/b', hostnames: [] };
   const odd = [
     route,
+    { ...route, hostnames: ['mcp.example.test', '*.example.test'] },
+    { ...route, hostnames: ['a', null as unknown as string] },
+    { name: 'older', listeners: ['l'], pathPrefix: '/', backend: 'b', hostnames: [] },
     { ...route, name: 'quote " \\ ünï \ud800', listeners: [] },
     { ...route, listeners: ['a', 1 as unknown as string] },
     { ...route, extra: true },
@@ -288,7 +291,7 @@ test('any change moves the version: a backend, the order of targets, which backe
     { ...base, targets: targets.map((t, i) => (i === 3 ? { ...t, backend: targets[0]!.backend } : t)) },
     { ...base, targets: targets.slice(0, 8) },
     { ...base, targets: [...targets, targets[8]!] },
-    { ...base, routes: [{ name: 'r', listeners: ['http'], pathPrefix: '/mcp', backend: 'ns/backend-0' }] },
+    { ...base, routes: [{ name: 'r', listeners: ['http'], pathPrefix: '/mcp', backend: 'ns/backend-0', hostnames: [] }] },
     { ...base, targets: targets.map((t, i) => (i === 4 ? { ...t, protocolEra: 'PROTOCOL_ERA_MODERN' as const } : t)) },
     { ...base, targets: targets.map((t, i) => (i === 4 ? { ...t, protocolEra: 'PROTOCOL_ERA_LEGACY' as const } : t)) },
   ];

@@ -6,7 +6,7 @@ import type { Secret, Snapshot, Target } from '../config/types.ts';
 export function listenerSnapshot(group: string, port: number, parts: { targets?: Target[]; secrets?: Secret[] } = {}): Snapshot {
   return sealSnapshot({
     group,
-    listeners: [{ name: 'http', port, protocol: 'HTTP', hostnames: [] }],
+    listeners: [{ name: 'http', port, protocol: 'HTTP', hostnames: [], certificateSecrets: [] }],
     routes: [],
     backends: [],
     targets: parts.targets ?? [],

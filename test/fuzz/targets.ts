@@ -17,6 +17,7 @@ import { translate } from '../../control-plane/translate/translate.ts';
 import { compileRoutingTable } from '../../proxy/routing/table.ts';
 import { ProxyServer } from '../../proxy/server.ts';
 import { createEchoUpstream } from '../bench/fixtures/echo-upstream.ts';
+import { testCertificate } from '../../proxy/testing/certificates.ts';
 import { buildUpstreamMeta, checkModernRequest, modernRequestHeaders, traceMeta } from '../../proxy/modern/envelope.ts';
 import { decodeHeaderValue, encodeHeaderValue, sameHeaderText, trimOws } from '../../proxy/modern/header-value.ts';
 import { checkMcpParamHeaders, mcpParamDeclarations, mcpParamHeaders } from '../../proxy/modern/mcp-param.ts';
@@ -76,7 +77,7 @@ const fieldValue: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
       fc.constantFrom('name', 'port', 'appProtocol', 'targets', 'selector', 'static', 'matchLabels', 'matchExpressions', 'key', 'operator', 'values', 'services',
         'host', 'protocol', 'mcp', 'listeners', 'parentRefs', 'rules', 'backendRefs', 'matches', 'path', 'value', 'type', 'group', 'kind', 'namespace',
         'gatewayClassName', 'controllerName', 'ports', 'endpoints', 'addresses', 'conditions', 'ready', 'upstreamAuth', 'authentication', 'authorization',
-        'secretRef', 'jwt', 'issuer', 'jwksUri', 'apiKeys', 'tools', 'prefixMode', 'command', 'args'),
+        'secretRef', 'jwt', 'issuer', 'jwksUri', 'apiKeys', 'tools', 'prefixMode', 'command', 'args', 'tls', 'certificateRefs', 'mode', 'hostname', 'hostnames'),
       tie('value'),
       { maxKeys: 4 },
     ),
@@ -118,12 +119,38 @@ const PATHS: ReadonlyArray<readonly (string | number)[]> = [
   ['spec', 'mcp', 'targets', 0, 'selector', 'services', 'matchExpressions'], ['spec', 'ports'], ['spec', 'ports', 0, 'appProtocol'], ['spec', 'ports', 0, 'port'],
   ['spec', 'ports', 0, 'name'], ['endpoints'], ['endpoints', 0, 'addresses'], ['endpoints', 0, 'conditions'], ['ports'], ['ports', 0, 'port'], ['ports', 0, 'name'],
   ['metadata', 'labels'], ['metadata', 'annotations'], ['metadata', 'namespace'], ['spec', 'authentication'], ['spec', 'authorization'], ['spec', 'upstreamAuth'],
+  // HTTPS listeners and hostnames (the HTTPS base below has a listener with a certificate).
+  ['spec', 'listeners', 1], ['spec', 'listeners', 1, 'tls'], ['spec', 'listeners', 1, 'tls', 'mode'], ['spec', 'listeners', 1, 'tls', 'certificateRefs'],
+  ['spec', 'listeners', 1, 'tls', 'certificateRefs', 0, 'namespace'], ['spec', 'listeners', 1, 'hostname'], ['spec', 'listeners', 1, 'port'], ['spec', 'listeners', 1, 'protocol'],
+  ['spec', 'hostnames'], ['type'], ['data'], ['stringData'],
 ];
 
-const mutatedTutorial: fc.Arbitrary<KubeObject[]> = fc
-  .array(fc.record({ object: fc.nat({ max: TUTORIAL.length - 1 }), path: fc.constantFrom(...PATHS), leaf: fieldValue }), { minLength: 1, maxLength: 4 })
+/**
+ * The tutorial with a second listener on its Gateway, HTTPS on 443 for mcp.example.test with the
+ * certificate of a kubernetes.io/tls Secret (made once, with openssl), and the route's hostname:
+ * valid, so mutations reach the TLS reading and hostname intersection.
+ */
+function httpsTutorial(): KubeObject[] {
+  const { cert, key } = testCertificate('mcp.example.test');
+  const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'mcp-cert', namespace: 'agentgateway-system' }, type: 'kubernetes.io/tls', data: { 'tls.crt': Buffer.from(cert).toString('base64'), 'tls.key': Buffer.from(key).toString('base64') } } as unknown as KubeObject;
+  return [
+    ...TUTORIAL.map((object) => {
+      if (object.kind === 'Gateway') {
+        const listeners = (object.spec as { listeners: unknown[] }).listeners;
+        return { ...object, spec: { ...(object.spec as object), listeners: [...listeners, { name: 'https', port: 443, protocol: 'HTTPS', hostname: 'mcp.example.test', tls: { mode: 'Terminate', certificateRefs: [{ name: 'mcp-cert' }] } }] } } as KubeObject;
+      }
+      if (object.kind === 'HTTPRoute') return { ...object, spec: { ...(object.spec as object), hostnames: ['mcp.example.test', '*.example.test'] } } as KubeObject;
+      return object;
+    }),
+    secret,
+  ];
+}
+
+function mutatedFrom(base: readonly KubeObject[]): fc.Arbitrary<KubeObject[]> {
+  return fc
+  .array(fc.record({ object: fc.nat({ max: base.length - 1 }), path: fc.constantFrom(...PATHS), leaf: fieldValue }), { minLength: 1, maxLength: 4 })
   .map((mutations) => {
-    const objects = [...TUTORIAL];
+    const objects = [...base];
     for (const { object, path, leaf } of mutations) {
       const mutated = replaced(objects[object], path, leaf) as KubeObject;
       // Identity stays valid: both sources guarantee string names and namespaces (the files source
@@ -134,6 +161,7 @@ const mutatedTutorial: fc.Arbitrary<KubeObject[]> = fc
     }
     return objects;
   });
+}
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
@@ -143,7 +171,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 export function translatorTarget(run: FuzzRun): Promise<TargetResult> {
   return timed('objects → translator → routing table', run.cases, () => {
     fc.assert(
-      fc.property(fc.oneof(fc.array(kubeObject, { maxLength: 12 }), mutatedTutorial), (objects) => {
+      fc.property(fc.oneof(fc.array(kubeObject, { maxLength: 12 }), mutatedFrom(TUTORIAL), mutatedFrom(httpsTutorial())), (objects) => {
         const state = reduceAll(emptyState(), objects.map((object) => ({ type: 'upsert' as const, object })));
         for (const classes of [['mcpmux', 'agentgateway'], ['mcpmux']]) {
           const { snapshots } = translate(state, { gatewayClasses: classes, allowStdio: classes.length === 2 });
@@ -304,8 +332,8 @@ function echoSnapshot(port: number): Snapshot {
   return {
     version: 'fuzz',
     group: 'ns/gw',
-    listeners: [{ name: 'http', port: 80, protocol: 'HTTP', hostnames: [] }],
-    routes: [{ name: 'ns/r/0/0', listeners: ['http'], pathPrefix: '/mcp', backend: 'ns/b' }],
+    listeners: [{ name: 'http', port: 80, protocol: 'HTTP', hostnames: [], certificateSecrets: [] }],
+    routes: [{ name: 'ns/r/0/0', listeners: ['http'], pathPrefix: '/mcp', backend: 'ns/b', hostnames: [] }],
     backends: [{ name: 'ns/b', prefixMode: 'PREFIX_MODE_ALWAYS', failureMode: 'FAILURE_MODE_OPEN', targets: ['echo'], toolInclude: [], toolExclude: [], serverInfo: null, instructions: '' }],
     targets: [
       {

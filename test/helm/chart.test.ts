@@ -363,6 +363,8 @@ test('NOTES: how to connect (port-forward to the Gateway\'s Service, the /mcp UR
   const notes = await renderNotes();
   assert.match(notes, /kubectl -n <namespace> port-forward svc\/<gateway> 8080:80/);
   assert.match(notes, /http:\/\/127\.0\.0\.1:8080\/mcp/);
+  assert.match(notes, /kubectl -n <namespace> port-forward svc\/<gateway> 8443:443/, 'an HTTPS listener, reached by its name');
+  assert.match(notes, /HTTPS listeners are served over TLS with the kubernetes\.io\/tls\s+Secret of their tls\.certificateRefs, no longer as plain HTTP/);
   assert.match(notes, /kubectl -n mcpmux-system port-forward svc\/mcpmux-control-plane 18000:18000/);
   assert.match(notes, /npx mcpmux admin-cert --namespace mcpmux-system --ca-secret mcpmux-ca --out mcpmux-admin/);
   assert.match(notes, /grpcurl -cacert mcpmux-admin\/ca\.crt -cert mcpmux-admin\/admin\.crt -key mcpmux-admin\/admin\.key 127\.0\.0\.1:18000 list/);

@@ -114,7 +114,14 @@ export async function csrPublicKey(pem: string): Promise<x509.PublicKey> {
   } catch (error) {
     throw new McpmuxError('MCPMUX_USAGE', `the certificate signing request does not parse: ${(error as Error).message}`);
   }
-  if (!(await csr.verify())) throw new McpmuxError('MCPMUX_USAGE', 'the certificate signing request is not signed by its own key');
+  let verified: boolean;
+  try {
+    // A key that is not a point of the curve, an unknown algorithm: refused like a bad signature.
+    verified = await csr.verify();
+  } catch (error) {
+    throw new McpmuxError('MCPMUX_USAGE', `the certificate signing request's key or signature is unusable: ${(error as Error).message}`);
+  }
+  if (!verified) throw new McpmuxError('MCPMUX_USAGE', 'the certificate signing request is not signed by its own key');
   return csr.publicKey;
 }
 

@@ -247,12 +247,16 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   let reported = new Map<string, string>();
   const reportProblems = (statuses: readonly ObjectStatus[]): void => {
     const now = new Map<string, string>();
+    const note = (where: string, c: { reason: string; message: string }): void => {
+      now.set(where, `${c.reason}: ${c.message}`);
+      if (reported.get(where) !== now.get(where)) logger.warn({ object: where, reason: c.reason }, c.message);
+    };
     for (const status of statuses) {
-      for (const c of status.conditions.filter(isProblem)) {
-        const where = `${status.kind} ${status.namespace ? `${status.namespace}/` : ''}${status.name} ${c.type}`;
-        now.set(where, `${c.reason}: ${c.message}`);
-        if (reported.get(where) !== now.get(where)) logger.warn({ object: where, reason: c.reason }, c.message);
-      }
+      const object = `${status.kind} ${status.namespace ? `${status.namespace}/` : ''}${status.name}`;
+      for (const c of status.conditions.filter(isProblem)) note(`${object} ${c.type}`, c);
+      // A Gateway's listeners have conditions of their own (a missing certificate on one of them
+      // leaves the Gateway Programmed): without a status writer (the files source) the log is where they show.
+      for (const listener of status.listeners ?? []) for (const c of listener.conditions.filter(isProblem)) note(`${object} listener ${listener.name} ${c.type}`, c);
     }
     for (const where of reported.keys()) if (!now.has(where)) logger.info({ object: where }, 'problem resolved');
     reported = now;

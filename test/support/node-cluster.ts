@@ -242,10 +242,29 @@ export function ensureSmokeBinary(): Promise<string> {
   return smokeBinary;
 }
 
-/** Image archives in IMAGES_DIR (built by `npm run image`), if any: what the cluster tier can import beyond its own. */
-export function builtImageArchives(): string[] {
+export interface BuiltImage {
+  /** The name pods use, e.g. localhost/mcpmux:0.1.0. */
+  ref: string;
+  /** docker or OCI archive, for importImage(). */
+  archive: string;
+}
+
+/**
+ * The images `npm run image` built into IMAGES_DIR, each described by a <name>.json beside its
+ * archive ({ref, archive, ...}); none when that has not run. This is where the real images come in.
+ */
+export function builtImages(): BuiltImage[] {
   if (!existsSync(IMAGES_DIR)) return [];
-  return readdirSync(IMAGES_DIR).filter((name) => name.endsWith('.tar')).map((name) => join(IMAGES_DIR, name));
+  const images: BuiltImage[] = [];
+  for (const name of readdirSync(IMAGES_DIR).filter((n) => n.endsWith('.json')).sort()) {
+    try {
+      const { ref, archive } = JSON.parse(readFileSync(join(IMAGES_DIR, name), 'utf8')) as { ref?: unknown; archive?: unknown };
+      if (typeof ref === 'string' && typeof archive === 'string' && existsSync(archive)) images.push({ ref, archive });
+    } catch {
+      // Not an image description (or one being written): skip it.
+    }
+  }
+  return images;
 }
 
 // ---------------------------------------------------------------------------------------------

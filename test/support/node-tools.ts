@@ -29,8 +29,10 @@ const DEBIAN_PACKAGES: Record<string, string> = {
   conntrack: '/usr/sbin/conntrack',
   // PID 1 of the cluster's PID namespace: it reaps the shims that containerd leaves orphaned.
   tini: '/usr/bin/tini',
-  // setpriv (parent-death signal) and unshare/nsenter (the namespaces).
+  // setpriv (parent-death signal) and unshare (the namespaces).
   'util-linux': '/usr/bin/setpriv',
+  // ip: the node address and the Service route inside the namespace.
+  iproute2: '/sbin/ip',
 };
 
 export interface NodeTools {

@@ -8,7 +8,9 @@
 //   ports and CPU while the next files run.
 // - Tools that tests install on first use (a kube-apiserver built from source: ~11 minutes cold) are
 //   installed first, when a selected file needs them, so that no file's timeout runs during a build.
-// Usage: node test/run-tests.ts [filter-substring ...]
+// - test/cluster/ (the cluster tier: a real node with containerd, kubelet and pods; root only) runs
+//   only with --cluster (`npm run test:cluster`), and then alone, each file with a 15-minute timeout.
+// Usage: node test/run-tests.ts [--cluster] [filter-substring ...]
 // (MCPMUX_TEST_ROOT=<folder> runs the tests of another tree: test/run-tests.test.ts plants some.)
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -17,7 +19,9 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = process.env.MCPMUX_TEST_ROOT ? `${resolve(process.env.MCPMUX_TEST_ROOT)}/` : fileURLToPath(new URL('..', import.meta.url));
 const FOLDERS = ['shared', 'control-plane', 'proxy', 'deploy', 'test'];
-const FILE_TIMEOUT_MS = Number(process.env.MCPMUX_TEST_FILE_TIMEOUT_MS ?? 180_000);
+const CLUSTER_TIER = process.argv.includes('--cluster');
+const CLUSTER_DIR = join(ROOT, 'test', 'cluster');
+const FILE_TIMEOUT_MS = Number(process.env.MCPMUX_TEST_FILE_TIMEOUT_MS ?? (CLUSTER_TIER ? 900_000 : 180_000));
 const CONCURRENCY = Number(process.env.MCPMUX_TEST_CONCURRENCY ?? 2);
 const HOOKS = new URL('./support/uvu-hooks.ts', import.meta.url).href;
 const SUPPORT = fileURLToPath(new URL('./support/', import.meta.url));
@@ -41,6 +45,7 @@ const INSTALLERS: Record<string, { script: string; args: string[] }> = {
   'tools.ts': { script: 'install-tools.ts', args: ['grpcurl', 'nats-server', 'helm'] },
   'python.ts': { script: 'install-tools.ts', args: ['python-fetcher', 'python-modern'] },
   'kube-tools.ts': { script: 'kube-tools.ts', args: [] },
+  'node-tools.ts': { script: 'node-tools.ts', args: [] },
 };
 
 /** The support modules of INSTALLERS that `files` import, directly or through other modules of the repository. */
@@ -146,9 +151,10 @@ function runFile(file: string): Promise<FileResult> {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const filters = process.argv.slice(2);
+  const filters = process.argv.slice(2).filter((arg) => arg !== '--cluster');
   const files = FOLDERS.filter((folder) => existsSync(join(ROOT, folder)))
     .flatMap((folder) => findTests(join(ROOT, folder)))
+    .filter((file) => file.startsWith(`${CLUSTER_DIR}/`) === CLUSTER_TIER)
     .filter((file) => filters.length === 0 || filters.some((f) => file.includes(f)))
     .sort();
 

@@ -17,6 +17,17 @@ export interface KubeClusterOptions {
   authorizationMode?: string;
   /** Extra kube-apiserver flags, appended last (so they win). */
   apiserverArgs?: string[];
+  /**
+   * The address the kube-apiserver binds, advertises (the `kubernetes` Service's endpoint) and is
+   * reached on; its self-signed certificate names it. Default 127.0.0.1. The cluster tier uses its
+   * node's address, inside its own network namespace, so that pods reach the API too.
+   */
+  address?: string;
+  /**
+   * Keep the ServiceAccount admission plugin (pods get their account's token mounted). Only with a
+   * controller manager that creates the accounts (the cluster tier's node-cluster.ts); off by default.
+   */
+  serviceAccountAdmission?: boolean;
   /** How long etcd plus kube-apiserver may take to become ready (default 90 s; a busy 2-core CI box is slow). */
   readyTimeoutMs?: number;
 }
@@ -30,7 +41,7 @@ export interface CommandResult {
 export interface KubeCluster {
   /** A kubeconfig (current context = the admin token) for kubectl and @kubernetes/client-node. */
   kubeconfigPath: string;
-  /** https://127.0.0.1:<port> */
+  /** https://<address>:<port> (127.0.0.1 unless options.address) */
   server: string;
   /** Bearer token of an admin in system:masters. */
   token: string;
@@ -189,13 +200,14 @@ export async function startKubeCluster(options: KubeClusterOptions = {}): Promis
     const certDir = join(dir, 'certs');
     mkdirSync(certDir);
 
-    const server = `https://127.0.0.1:${apiPort}`;
+    const address = options.address ?? '127.0.0.1';
+    const server = `https://${address}:${apiPort}`;
     const apiserver = startProcess('kube-apiserver', tools.kubeApiserver, [
       `--etcd-servers=${etcdUrl}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
+      `--bind-address=${address}`,
+      `--advertise-address=${address}`,
       `--secure-port=${apiPort}`,
-      // It writes a self-signed serving cert (with a 127.0.0.1 SAN, and its CA) here.
+      // It writes a self-signed serving cert (with a SAN for the address, and its CA) here.
       `--cert-dir=${certDir}`,
       `--token-auth-file=${join(dir, 'tokens.csv')}`,
       `--authorization-mode=${options.authorizationMode ?? 'RBAC'}`,
@@ -204,7 +216,7 @@ export async function startKubeCluster(options: KubeClusterOptions = {}): Promis
       `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
       '--service-cluster-ip-range=10.96.0.0/16',
       // No controller manager creates "default" service accounts, so Pods would be refused.
-      '--disable-admission-plugins=ServiceAccount',
+      ...(options.serviceAccountAdmission ? [] : ['--disable-admission-plugins=ServiceAccount']),
       // Fewer start-up hooks and background writes; nothing here tests them.
       '--enable-priority-and-fairness=false',
       '--profiling=false',

@@ -13,7 +13,7 @@ import { CACHE_DIR } from './tools.ts';
 const run = promisify(execFile);
 
 const MODULES_DIR = fileURLToPath(new URL('./kube/', import.meta.url));
-const KUBERNETES_MODULE = join(MODULES_DIR, 'kubernetes');
+export const KUBERNETES_MODULE = join(MODULES_DIR, 'kubernetes');
 const ETCD_MODULE = join(MODULES_DIR, 'etcd');
 
 export const GATEWAY_API_MODULE = 'sigs.k8s.io/gateway-api';
@@ -34,7 +34,7 @@ export interface KubeTools {
 export const kubeToolsTiming: { built: boolean; steps: Record<string, number> } = { built: false, steps: {} };
 
 /** The version a wrapper module's go.mod requires of `path` (so the cache key follows go.mod). */
-function requiredVersion(moduleDir: string, path: string): string {
+export function requiredVersion(moduleDir: string, path: string): string {
   const goMod = readFileSync(join(moduleDir, 'go.mod'), 'utf8');
   const match = new RegExp(`^\\s*(?:require\\s+)?${path.replaceAll('.', '\\.')}\\s+(v\\S+)`, 'm').exec(goMod);
   if (!match?.[1]) throw new KubeToolsError(`${join(moduleDir, 'go.mod')} does not require ${path}`);
@@ -49,16 +49,20 @@ export const ETCD_VERSION = requiredVersion(ETCD_MODULE, 'go.etcd.io/etcd/server
  * (hack/lib/version.sh) does it, without which `kubectl version` and /version report v0.0.0-master;
  * stripped symbols (-s -w) and no local paths (-trimpath) for smaller, reproducible binaries.
  */
-function buildFlags(): { kubernetes: string[]; etcd: string[] } {
+export function buildFlags(): { kubernetes: string[]; etcd: string[] } {
   const [major, minor] = KUBERNETES_VERSION.slice(1).split('.');
   const stamp = Object.entries({ gitVersion: KUBERNETES_VERSION, gitMajor: major, gitMinor: minor, gitTreeState: 'clean' })
     .flatMap(([key, value]) => [`-X k8s.io/client-go/pkg/version.${key}=${value}`, `-X k8s.io/component-base/version.${key}=${value}`]);
   return { kubernetes: ['-trimpath', `-ldflags=-s -w ${stamp.join(' ')}`], etcd: ['-trimpath', '-ldflags=-s -w'] };
 }
 
-/** Hash of every file in the wrapper modules and of the build flags: any change gets fresh binaries. */
-function buildHash(): string {
-  const hash = createHash('sha256').update(JSON.stringify(buildFlags()));
+/**
+ * Hash of every file in the given wrapper modules and of the build flags: any change gets fresh
+ * binaries. Each cache folder hashes only the modules it is built from, so adding a module (the
+ * cluster tier's containerd, say) does not throw away the kube-apiserver.
+ */
+export function buildHash(modules: readonly string[], flags: unknown): string {
+  const hash = createHash('sha256').update(JSON.stringify(flags));
   const walk = (dir: string): void => {
     for (const entry of readdirSync(dir).sort()) {
       const path = join(dir, entry);
@@ -66,13 +70,13 @@ function buildHash(): string {
       else hash.update(relative(MODULES_DIR, path)).update('\0').update(readFileSync(path)).update('\0');
     }
   };
-  walk(MODULES_DIR);
+  for (const module of modules) walk(module);
   return hash.digest('hex').slice(0, 10);
 }
 
 /** $CACHE/kube/<k8s version>-etcd-<etcd version>-<build hash>; binaries in its bin/ */
 export function kubeToolsDir(): string {
-  return join(CACHE_DIR, 'kube', `${KUBERNETES_VERSION}-etcd-${ETCD_VERSION}-${buildHash()}`);
+  return join(CACHE_DIR, 'kube', `${KUBERNETES_VERSION}-etcd-${ETCD_VERSION}-${buildHash([KUBERNETES_MODULE, ETCD_MODULE], buildFlags())}`);
 }
 
 const BINARIES = ['kube-apiserver', 'kubectl', 'etcd'] as const;
@@ -83,7 +87,7 @@ function toolsIn(bin: string): KubeTools {
 
 const complete = (bin: string): boolean => BINARIES.every((name) => existsSync(join(bin, name)));
 
-function goEnv(): NodeJS.ProcessEnv {
+export function goEnv(): NodeJS.ProcessEnv {
   return {
     ...process.env,
     // Never fetch another Go toolchain behind our back; a newer one must be asked for explicitly.
@@ -97,7 +101,7 @@ function goEnv(): NodeJS.ProcessEnv {
 
 const tail = (text: string, chars = 3000): string => (text.length > chars ? `…${text.slice(-chars)}` : text).trim();
 
-async function go(what: string, args: string[], cwd: string): Promise<string> {
+export async function go(what: string, args: string[], cwd: string): Promise<string> {
   try {
     return (await run(process.env.GO ?? 'go', args, { cwd, env: goEnv(), maxBuffer: 64 * 1024 * 1024 })).stdout;
   } catch (error) {
@@ -123,7 +127,7 @@ export function alive(pid: number): boolean {
  * Runs `work` holding an exclusive lock file, so two test processes never build the same thing twice;
  * `done()` says whether another holder already produced the result. A lock whose holder died is taken over.
  */
-async function withLock<T>(lockPath: string, done: () => boolean, work: () => Promise<T>, waitMs = 60 * 60_000): Promise<T | undefined> {
+export async function withLock<T>(lockPath: string, done: () => boolean, work: () => Promise<T>, waitMs = 60 * 60_000): Promise<T | undefined> {
   const deadline = Date.now() + waitMs;
   let told = false;
   for (;;) {

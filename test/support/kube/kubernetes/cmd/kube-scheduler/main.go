@@ -1,0 +1,19 @@
+// kube-scheduler exactly as k8s.io/kubernetes/cmd/kube-scheduler builds it, plus dying with its
+// parent when MCPMUX_DIE_WITH_PARENT=1 (set by test/support/node-cluster.ts).
+package main
+
+import (
+	"os"
+
+	"k8s.io/component-base/cli"
+	_ "k8s.io/component-base/logs/json/register" // for JSON log format registration
+	_ "k8s.io/component-base/metrics/prometheus/clientgo"
+	_ "k8s.io/component-base/metrics/prometheus/version" // for version metric registration
+	"k8s.io/kubernetes/cmd/kube-scheduler/app"
+
+	_ "mcpmux.test/kube/kubernetes/internal/parentdeath"
+)
+
+func main() {
+	os.Exit(cli.Run(app.NewSchedulerCommand()))
+}

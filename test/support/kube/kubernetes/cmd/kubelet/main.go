@@ -1,0 +1,20 @@
+// kubelet exactly as k8s.io/kubernetes/cmd/kubelet builds it (same release as the kube-apiserver), plus
+// dying with its parent when MCPMUX_DIE_WITH_PARENT=1 (set by test/support/node-cluster.ts).
+package main
+
+import (
+	"context"
+	"os"
+
+	"k8s.io/component-base/cli"
+	_ "k8s.io/component-base/logs/json/register"          // for JSON log format registration
+	_ "k8s.io/component-base/metrics/prometheus/clientgo" // for client metric registration
+	_ "k8s.io/component-base/metrics/prometheus/version"  // for version metric registration
+	"k8s.io/kubernetes/cmd/kubelet/app"
+
+	_ "mcpmux.test/kube/kubernetes/internal/parentdeath"
+)
+
+func main() {
+	os.Exit(cli.Run(app.NewKubeletCommand(context.Background())))
+}

@@ -53,24 +53,22 @@ function currentLimit(row: string): string | undefined {
 }
 
 /**
- * --ulimit flags that keep a container's nofile and nproc at this process's own limits, nproc at
- * most `nprocCap`: buildah lowers its own RLIMIT_NPROC to its default (32768) before it starts runc,
- * so asking for the host's higher value would be a raise there.
+ * buildah and podman lower their own RLIMIT_NPROC to 32768 (their default) before they start runc:
+ * asking a container for more is a raise there, which fails like any other (seen here: "error
+ * setting rlimit type 6: operation not permitted" with the host's 96367).
  */
-export function ulimitFlags(nprocCap = Number.POSITIVE_INFINITY): string[] {
+const ENGINE_NPROC = 32768;
+
+/** --ulimit flags that keep a container's nofile at this process's limits and nproc at most ENGINE_NPROC. */
+export function ulimitFlags(): string[] {
   const flags: string[] = [];
   const nofile = currentLimit('Max open files');
   const nproc = currentLimit('Max processes');
   if (nofile) flags.push('--ulimit', `nofile=${nofile}`);
-  if (nproc) {
-    const capped = nproc.split(':').map((v) => (v === '-1' || Number(v) > nprocCap ? String(nprocCap) : v));
-    flags.push('--ulimit', `nproc=${capped.join(':')}`);
-  }
+  const capped = (nproc ?? `${ENGINE_NPROC}:${ENGINE_NPROC}`).split(':').map((v) => (v === '-1' || Number(v) > ENGINE_NPROC ? String(ENGINE_NPROC) : v));
+  flags.push('--ulimit', `nproc=${capped.join(':')}`);
   return flags;
 }
-
-/** buildah's own RLIMIT_NPROC while it builds (its --ulimit default). */
-export const BUILDAH_NPROC = 32768;
 
 export interface RunOptions {
   /** Milliseconds before the command is killed. */

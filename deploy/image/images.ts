@@ -14,7 +14,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CACHE_DIR, GO_TOOLS } from '../../test/support/tools.ts';
 import { baseKey, ensureBase, IMAGES_DIR, type BaseName } from './bases.ts';
-import { buildah, BUILDAH_NPROC, imageId, podman, run, runtimePath, ulimitFlags } from './containers.ts';
+import { buildah, imageId, podman, run, runtimePath, ulimitFlags } from './containers.ts';
 import { contextFiles, readDockerignore } from './dockerignore.ts';
 import { ensureHostPackages } from './host.ts';
 import { withLock } from './lock.ts';
@@ -266,7 +266,7 @@ async function buildLocked(spec: ImageSpec, options: BuildOptions, log: (line: s
       'host',
       '--runtime',
       runtimePath(),
-      ...ulimitFlags(BUILDAH_NPROC),
+      ...ulimitFlags(),
       '--volume',
       `${home}:/root`,
       ...Object.entries({ ...spec.buildArgs, ...(base ? { [spec.base!.arg]: base.ref } : {}) }).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]),

@@ -198,7 +198,7 @@ function buildHome(): string {
 }
 
 /** The key of `spec` with this context folder and base key. */
-function imageKey(spec: ImageSpec, context: string, baseKeyValue: string): string {
+export function imageKey(spec: ImageSpec, context: string, baseKeyValue: string): string {
   const hash = createHash('sha256');
   hash.update(JSON.stringify({ v: RECIPE_VERSION, name: spec.name, tag: spec.tag, args: spec.buildArgs, base: baseKeyValue }));
   hash.update(readFileSync(join(ROOT, spec.dockerfile)));

@@ -21,6 +21,10 @@ const page = readFileSync(join(ROOT, 'docs/kind.md'), 'utf8');
 
 /** Shell lines of the page's ```sh blocks, continuations joined. */
 const lines = [...page.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((m) => (m[1] ?? '').replace(/\\\n\s*/g, ' ').split('\n')).map((l) => l.trim()).filter(Boolean);
+const imageOf = (name: string): string => {
+  const spec = IMAGES.find((i) => i.name === name)!;
+  return `${spec.name}:${spec.tag}`;
+};
 const words = (line: string): string[] => [...line.matchAll(/'([^']*)'|"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3] ?? '');
 
 test('it builds mcpmux:VERSION from deploy/Dockerfile and loads it into kind', () => {
@@ -32,11 +36,16 @@ test('it builds mcpmux:VERSION from deploy/Dockerfile and loads it into kind', (
 test('its helm flags are chart values, and with them every mcpmux pod runs the loaded image, never pulled', async () => {
   const install = lines.find((l) => l.startsWith('helm install mcpmux deploy/helm/mcpmux'));
   assert.ok(install, 'a helm install line');
-  const argv = words(install);
-  const sets = argv.flatMap((w, i) => (w === '--set' ? [argv[i + 1]!] : []));
+  const setsOf = (line: string): string[] => {
+    const argv = words(line);
+    return argv.flatMap((w, i) => (w === '--set' ? [argv[i + 1]!] : []));
+  };
+  const sets = setsOf(install);
   assert.ok(sets.includes('image.repository=mcpmux') && sets.includes(`image.tag=${pkg.version}`) && sets.includes('image.pullPolicy=Never'), sets.join(' '));
   const values = parseYaml(readFileSync(join(ROOT, 'deploy/helm/mcpmux/values.yaml'), 'utf8')) as Record<string, unknown>;
-  for (const set of sets) {
+  const everySet = lines.filter((l) => l.startsWith('helm ')).flatMap(setsOf);
+  assert.ok(everySet.includes('nats.image.repository=mcpmux-nats'), 'the local NATS image is set too');
+  for (const set of everySet) {
     const path = set.split('=')[0]!.split('.');
     let at: unknown = values;
     for (const key of path) at = (at as Record<string, unknown> | undefined)?.[key];
@@ -49,6 +58,14 @@ test('its helm flags are chart values, and with them every mcpmux pod runs the l
   const defaults = (one(docs, 'ConfigMap', 'mcpmux-proxy-defaults') as unknown as { data: Record<string, string> }).data;
   assert.is(defaults.image, `mcpmux:${pkg.version}`, 'provisioned proxies run it too');
   assert.is(defaults.imagePullPolicy, 'Never');
+  // The upgrade to the local NATS: its StatefulSet runs that image's nats-server (on its PATH).
+  const upgrade = lines.find((l) => l.startsWith('helm upgrade mcpmux deploy/helm/mcpmux'));
+  assert.ok(upgrade, 'a helm upgrade line for NATS');
+  const withNats = await render([...sets, ...setsOf(upgrade)].flatMap((s) => ['--set', s]));
+  const nats = container(one(withNats.docs, 'StatefulSet'));
+  assert.is(nats.image, imageOf('mcpmux-nats'));
+  assert.is(nats.imagePullPolicy, 'Never');
+  assert.equal(nats.command, ['nats-server']);
   // The chart's defaults are the same image: after `kind load`, the flags only make it explicit.
   const plain = await render();
   assert.is(container(one(plain.docs, 'Deployment', 'mcpmux-control-plane')).image, `mcpmux:${pkg.version}`);

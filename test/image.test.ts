@@ -9,9 +9,12 @@
 //   with the tutorial's own Deployment command, the Python fetcher, and NATS for the proxy's
 //   sessions. An MCP client run inside the namespace initializes, lists both servers' tools and
 //   calls one of each through the gateway.
+// - The fetcher image also runs the tutorial's fetcher Deployment as written (its ConfigMap's app.py
+//   mounted over /app/app.py, `python3 /app/app.py` on 0.0.0.0:8000).
 // A cold build takes minutes; test/run-tests.ts builds before the files run (test/support/images.ts).
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'uvu';
@@ -162,6 +165,27 @@ imageTest('the tutorial runs in containers: control plane, proxy on port 80, bot
   assert.ok(connz.num_connections >= 1, `NATS connections: ${connz.num_connections}`);
   const health = await inNamespace(['-e', "fetch('http://127.0.0.1:8222/healthz?js-enabled-only=true').then(r => r.text()).then(t => process.stdout.write(t))"]);
   assert.match(health, /"status":\s*"ok"/);
+});
+
+imageTest("the fetcher image runs the tutorial's Deployment as written: its ConfigMap's app.py mounted at /app/app.py, `python3 /app/app.py`", async () => {
+  const objects = parseAllDocuments(readFileSync(TUTORIAL_MANIFESTS, 'utf8')).map((d) => d.toJS() as { kind?: string; metadata?: { name?: string }; data?: Record<string, string>; spec?: { template: { spec: { containers: Array<{ command: string[]; volumeMounts: Array<{ mountPath: string; subPath: string }> }> } } } });
+  const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata?.name === 'mcp-website-fetcher')!.spec!.template.spec.containers[0]!;
+  const configMap = objects.find((o) => o.kind === 'ConfigMap' && o.metadata?.name === 'mcp-website-fetcher-fix')!;
+  assert.equal(deployment.command, ['python3', '/app/app.py']);
+  const mount = deployment.volumeMounts[0]!;
+  const dir = mkdtempSync(join(tmpdir(), 'mcpmux-image-fetcher-'));
+  try {
+    writeFileSync(join(dir, mount.subPath), configMap.data![mount.subPath]!);
+    // As written, it binds 0.0.0.0:8000: the namespace's loopback is all there is to reach.
+    const fetcher = startContainer('tutorial-fetcher', ['--volume', `${join(dir, mount.subPath)}:${mount.mountPath}:ro`, ref('mcp-website-fetcher'), ...deployment.command]);
+    await fetcher.waitFor(/Uvicorn running on http:\/\/0\.0\.0\.0:8000/, 60_000);
+    const direct = JSON.parse(await inNamespace(['test/support/mcp-probe.ts', 'http://127.0.0.1:8000/mcp'])) as { server: { name: string }; tools: string[] };
+    assert.is(direct.server.name, 'mcp-website-fetcher');
+    assert.equal(direct.tools, ['fetch']);
+    await fetcher.stop();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 imageTest('mcpmux-nats answers --version with the pinned nats-server version', async () => {

@@ -57,7 +57,7 @@ export const controlPlaneCommand: Command = {
     { name: 'identity', type: 'string', description: 'this replica in the Lease and in Events (default: $POD_NAME, else host-pid)' },
     { name: 'write-status', type: 'boolean', default: true, description: 'the leader writes Accepted/ResolvedRefs/Programmed conditions; the replica holding a proxy\'s stream writes its NACK Events' },
     { name: 'provision', type: 'boolean', default: true, description: 'leader creates a proxy Deployment and Service for each Gateway of ours' },
-    { name: 'proxy-image', type: 'string', default: `mcpmux/mcpmux:${MCPMUX_VERSION}`, description: 'image of provisioned proxies (a GatewayClass parametersRef ConfigMap key image overrides)' },
+    { name: 'proxy-image', type: 'string', default: `mcpmux:${MCPMUX_VERSION}`, description: 'image of provisioned proxies (a GatewayClass parametersRef ConfigMap key image overrides)' },
     { name: 'proxy-replicas', type: 'number', default: 1, description: 'replicas of provisioned proxies (ConfigMap key replicas overrides)' },
     { name: 'proxy-service-type', type: 'string', default: 'ClusterIP', choices: ['ClusterIP', 'NodePort', 'LoadBalancer'], description: 'type of provisioned proxy Services' },
     { name: 'proxy-control-plane', type: 'string', description: 'host:port provisioned proxies dial (default: mcpmux-control-plane.<lease namespace>.svc:<grpc-port>)' },

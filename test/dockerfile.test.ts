@@ -16,6 +16,7 @@ import { validate } from 'dockerfile-utils';
 import ts from 'typescript';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { contextFiles, ignored, parseDockerignore } from '../deploy/image/dockerignore.ts';
 import { ROOT } from './support/processes.ts';
 
 const run = promisify(execFile);
@@ -37,59 +38,6 @@ function installedForProduction(name: string): boolean {
   return entry !== undefined && entry.dev !== true;
 }
 const dockerfileText = readFileSync(join(ROOT, DOCKERFILE), 'utf8');
-
-// --- .dockerignore, matched as Docker matches it (moby/patternmatcher) ---------------------------
-
-interface IgnoreRule {
-  pattern: string;
-  regex: RegExp;
-  exclusion: boolean;
-}
-
-function compilePattern(pattern: string): RegExp {
-  let source = '^';
-  for (let i = 0; i < pattern.length; i++) {
-    const ch = pattern[i]!;
-    if (ch === '*' && pattern[i + 1] === '*') {
-      i++;
-      if (pattern[i + 1] === '/') i++;
-      source += i + 1 >= pattern.length ? '.*' : '(.*/)?';
-    } else if (ch === '*') source += '[^/]*';
-    else if (ch === '?') source += '[^/]';
-    else if (ch === '\\') source += i + 1 < pattern.length ? `\\${pattern[++i]}` : '\\\\';
-    else if (ch === '[' || ch === ']') source += ch;
-    else source += ch.replace(/[.+^${}()|]/g, '\\$&');
-  }
-  return new RegExp(`${source}$`);
-}
-
-function parseDockerignore(text: string): IgnoreRule[] {
-  const rules: IgnoreRule[] = [];
-  for (const raw of text.split('\n')) {
-    let line = raw.trim();
-    if (line === '' || line.startsWith('#')) continue;
-    const exclusion = line.startsWith('!');
-    if (exclusion) line = line.slice(1).trim();
-    // filepath.Clean, then a leading "/" dropped: patterns are relative to the context root.
-    let pattern = posix.normalize(line).replace(/\/+$/, '');
-    if (pattern.length > 1 && pattern.startsWith('/')) pattern = pattern.slice(1);
-    rules.push({ pattern, regex: compilePattern(pattern), exclusion });
-  }
-  return rules;
-}
-
-/** Whether Docker leaves `file` (relative to the context, "/"-separated) out of the build context. */
-function ignored(rules: readonly IgnoreRule[], file: string): boolean {
-  const parents = posix.dirname(file) === '.' ? [] : posix.dirname(file).split('/');
-  let matched = false;
-  for (const rule of rules) {
-    if (rule.exclusion !== matched) continue;
-    let match = rule.regex.test(file);
-    for (let i = 0; !match && i < parents.length; i++) match = rule.regex.test(parents.slice(0, i + 1).join('/'));
-    if (match) matched = !rule.exclusion;
-  }
-  return matched;
-}
 
 const ignoreRules = parseDockerignore(readFileSync(join(ROOT, '.dockerignore'), 'utf8'));
 
@@ -305,6 +253,15 @@ test('.dockerignore leaves out .git, node_modules, tests, docs and examples, and
     ['deploy/crds/mcpbackend.yaml', false],
   ];
   for (const [file, expected] of cases) assert.is(ignored(ignoreRules, file), expected, `${file} ${expected ? 'left out' : 'kept'}`);
+});
+
+test('the build context (what deploy/image/build.ts hashes) is exactly the files the COPYs take', () => {
+  const context = contextFiles(ROOT, ignoreRules);
+  assert.ok(context.includes('shared/cli/mcpmux.mjs') && context.includes('package-lock.json'), 'the runtime files are in it');
+  assert.equal(context.filter((f) => /^(node_modules|\.git|test|docs)\//.test(f) || f.endsWith('.test.ts')), [], 'no dependency, test or doc file');
+  const copied = new Set(imageFiles().values());
+  assert.equal(context.filter((f) => !copied.has(f)), [], 'context files no COPY takes');
+  assert.equal([...copied].filter((f) => !context.includes(f)), [], 'copied files missing from the context');
 });
 
 test('every COPY from the build context names files that exist and are not left out of it', () => {

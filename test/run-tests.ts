@@ -46,6 +46,8 @@ const INSTALLERS: Record<string, { script: string; args: string[] }> = {
   'python.ts': { script: 'install-tools.ts', args: ['python-fetcher', 'python-modern'] },
   'kube-tools.ts': { script: 'kube-tools.ts', args: [] },
   'node-tools.ts': { script: 'node-tools.ts', args: [] },
+  // The images deploy/image builds (about 4 minutes cold, well past one file's timeout).
+  'images.ts': { script: 'images.ts', args: [] },
 };
 
 /** The support modules of INSTALLERS that `files` import, directly or through other modules of the repository. */

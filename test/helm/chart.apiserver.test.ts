@@ -270,7 +270,7 @@ test('the real control plane as that ServiceAccount: leads, writes status, reads
   const proxyArgs = proxy!.spec.template.spec.containers[0]!.args.join(' ');
   assert.match(proxyArgs, new RegExp(`--nats nats://mcpmux-nats\\.${NAMESPACE}\\.svc:4222`));
   assert.match(proxyArgs, new RegExp(`--control-plane mcpmux-control-plane\\.${NAMESPACE}\\.svc:18000`));
-  assert.is(proxy!.spec.template.spec.containers[0]!.image, 'mcpmux/mcpmux:0.1.0');
+  assert.is(proxy!.spec.template.spec.containers[0]!.image, 'mcpmux:0.1.0');
   const hpa = await getJson<{ spec: { minReplicas: number; maxReplicas: number; scaleTargetRef: { name: string } } }>(['get', 'hpa', 'team-gateway', '-n', TEAM]);
   assert.equal([hpa!.spec.minReplicas, hpa!.spec.maxReplicas, hpa!.spec.scaleTargetRef.name], [2, 5, 'team-gateway']);
   const pdb = await getJson<{ spec: { minAvailable: number } }>(['get', 'pdb', 'team-gateway', '-n', TEAM]);

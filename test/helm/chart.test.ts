@@ -88,7 +88,7 @@ test('Chart.yaml: apiVersion v2, version 0.1.0, appVersion the package.json vers
   assert.is(chart.name, 'mcpmux');
   assert.is(chart.version, '0.1.0');
   assert.is(chart.appVersion, pkg.version);
-  assert.is(container(one(defaults, 'Deployment')).image, `mcpmux/mcpmux:${pkg.version}`);
+  assert.is(container(one(defaults, 'Deployment')).image, `mcpmux:${pkg.version}`);
 });
 
 test('the default objects, all in the release namespace except the cluster-scoped ones', () => {
@@ -212,7 +212,7 @@ test('the control plane: its arguments parse with the real CLI; leader election,
       identity: 'mcpmux-control-plane-abc12',
       writeStatus: true,
       provision: true,
-      proxyImage: 'mcpmux/mcpmux:0.1.0',
+      proxyImage: 'mcpmux:0.1.0',
       proxyControlPlane: `mcpmux-control-plane.${NAMESPACE}.svc:18000`,
     },
   );
@@ -278,7 +278,7 @@ test('the GatewayClass names our controller; its parameters ConfigMap parses in 
   const parsed = parseParameters(data);
   assert.equal(parsed.problems, []);
   assert.equal(parsed.overrides, {
-    image: 'mcpmux/mcpmux:0.1.0',
+    image: 'mcpmux:0.1.0',
     imagePullPolicy: 'IfNotPresent',
     replicas: 1,
     serviceType: 'ClusterIP',

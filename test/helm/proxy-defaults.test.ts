@@ -43,7 +43,7 @@ test("the chart's GatewayClass and ConfigMap drive the proxy; a hand edit of the
       const deployment = api.get('apps/v1', 'Deployment', 'team-a', 'mcp') as unknown as { spec: { template: { spec: { containers: Array<{ args: string[]; image: string }> } } } } | undefined;
       return deployment ? `${deployment.spec.template.spec.containers[0]!.image} ${deployment.spec.template.spec.containers[0]!.args.join(' ')}` : '';
     };
-    assert.match(args(), /^mcpmux\/mcpmux:0\.1\.0 /, "the ConfigMap's image over the flag's");
+    assert.match(args(), /^mcpmux:0\.1\.0 /, "the ConfigMap's image over the flag's");
     assert.match(args(), /--nats nats:\/\/nats\.shared\.svc:4222/);
 
     // kubectl edit of the ConfigMap: nothing the control plane watches changes.

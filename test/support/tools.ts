@@ -9,7 +9,7 @@ const run = promisify(execFile);
 export const CACHE_DIR = process.env.MCPMUX_CACHE ?? join(homedir(), '.cache', 'mcpmux');
 export const TOOLS_BIN = join(CACHE_DIR, 'bin');
 
-const GO_TOOLS = {
+export const GO_TOOLS = {
   grpcurl: 'github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.3',
   // The session store's server (issue 8): JetStream KV and request/reply, pinned to 2.14.x.
   'nats-server': 'github.com/nats-io/nats-server/v2@v2.14.9',

@@ -17,7 +17,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Resolver } from 'node:dns/promises';
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -155,8 +155,20 @@ async function prepareNamespaces(): Promise<void> {
   const links = (await sh('ip', ['-o', 'link', 'show'])).split('\n').filter(Boolean).map((line) => line.split(':')[1]!.trim().split('@')[0]!);
   if (links.some((name) => name !== 'lo')) throw new NodeClusterError(`refusing to set up the node: this network namespace already has ${links.join(', ')}; it must be a fresh one from runInClusterNamespaces()`);
   if (readlinkSync('/proc/1/exe').split('/').pop() !== 'tini') throw new NodeClusterError(`PID 1 here is ${readlinkSync('/proc/1/exe')}, not tini: not the cluster's PID namespace`);
+  // What must stay visible under a masked folder: the repository (a clone in /tmp, as .ci/run makes)
+  // and the tool cache (MCPMUX_CACHE may point there). Each is held open before its folder is masked
+  // and bound back from that handle after (/proc/PID/fd/N still names the hidden directory).
+  const keep = [fileURLToPath(new URL('../../', import.meta.url)), CACHE_DIR].filter(existsSync).map((path) => realpathSync(path));
   for (const [dir, mode] of [['/tmp', '1777'], ['/run', '0755'], ['/var/lib', '0755'], ['/var/log', '0755']] as const) {
+    const under = keep.filter((path) => path === dir || path.startsWith(`${dir}/`)).filter((path, i, all) => !all.some((other, j) => j !== i && path.startsWith(`${other}/`)));
+    const held = under.map((path) => ({ path, fd: openSync(path, 'r') }));
     await sh('mount', ['-t', 'tmpfs', '-o', `mode=${mode}`, 'mcpmux-node', dir]);
+    for (const { path, fd } of held) {
+      mkdirSync(path, { recursive: true });
+      // --no-canonicalize: mount(8) would otherwise resolve the handle's path to the new, empty folder.
+      await sh('mount', ['--no-canonicalize', '--bind', `/proc/${process.pid}/fd/${fd}`, path]);
+      closeSync(fd);
+    }
   }
   mkdirSync(join(STATE_DIR, 'sysctl'), { recursive: true });
   for (const [key, value] of Object.entries(KUBELET_SYSCTLS)) {

@@ -415,9 +415,9 @@ export class Provisioner {
     }
   }
 
-  /** The data of the ConfigMap a GatewayClass's parametersRef names, if any. */
+  /** The data of the ConfigMap a GatewayClass's parametersRef names, if any (see parametersClass). */
   async #parameters(state: ClusterState, className: string): Promise<Record<string, string> | undefined> {
-    const gatewayClass = state.get(Kinds.GatewayClass, '', className);
+    const gatewayClass = parametersClass(state, className, this.#options.gatewayClasses, this.#options.controllerName);
     const ref = record(at(gatewayClass, 'spec', 'parametersRef'));
     if (!ref || string(ref.kind) !== 'ConfigMap' || (string(ref.group) ?? '') !== '') return undefined;
     const namespace = string(ref.namespace);
@@ -439,6 +439,24 @@ export class Provisioner {
     }
     return data;
   }
+}
+
+/**
+ * The GatewayClass whose parametersRef a Gateway of `className` takes: its own class; or, when no
+ * GatewayClass of that name exists (a name served only through --gateway-class, like the agentgateway
+ * tutorial's `agentgateway` with the chart's controlPlane.extraGatewayClasses), the first served class
+ * that does exist and is ours — the chart's own, whose ConfigMap holds the values the user set. Without
+ * this the tutorial's proxies took the flags alone: `helm upgrade --set nats.enabled=true` gave them no
+ * NATS, and proxy.replicas above 1 then split one client's session over replicas that do not share it.
+ */
+export function parametersClass(state: ClusterState, className: string, gatewayClasses: readonly string[], controllerName: string): KubeObject | undefined {
+  const own = state.get(Kinds.GatewayClass, '', className);
+  if (own) return own;
+  for (const name of gatewayClasses) {
+    const candidate = state.get(Kinds.GatewayClass, '', name);
+    if (candidate && string(at(candidate, 'spec', 'controllerName')) === controllerName) return candidate;
+  }
+  return undefined;
 }
 
 /** Without the control plane's CA the chart grants no delete on ServiceAccounts or ConfigMaps: nothing of ours to delete then. */

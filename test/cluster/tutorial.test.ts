@@ -28,6 +28,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startProcess, until, type Managed } from '../../shared/testing/processes.ts';
 import { CHART, helm, NAMESPACE, RELEASE } from '../helm/chart.ts';
+// Type-only, for the runner: importing images.ts makes test/run-tests.ts build (or reuse, while their
+// inputs hold) the images first, so the pods run this checkout's code, not an older build's.
+import type { BuildResult as _ImagesBuiltFirst } from '../support/images.ts';
 import { installedInspector } from '../support/inspector.ts';
 import { ensureKubeTools } from '../support/kube-tools.ts';
 import { builtImages, insideClusterNamespaces, runInClusterNamespaces, startNodeCluster, type BuiltImage, type NodeCluster } from '../support/node-cluster.ts';
@@ -284,6 +287,123 @@ spec:
     } finally {
       await client.close();
     }
+  });
+  /** The proxy Service's ClusterIP URL: from the node's network namespace, each new connection goes to a pod kube-proxy picks. */
+  const serviceUrl = async (): Promise<string> => `http://${(await kubectl(['-n', NS, 'get', 'service', 'mcp-gateway', '-o', 'jsonpath={.spec.clusterIP}'])).trim()}/mcp`;
+
+  /** Waits until deploy/mcp-gateway has `replicas` pods, all of the current template, ready. */
+  async function proxiesReady(replicas: number): Promise<void> {
+    await until(async () => {
+      const deployment = await json<{ metadata: { generation: number }; spec: { replicas: number }; status: { observedGeneration?: number; readyReplicas?: number; updatedReplicas?: number; replicas?: number } }>(['-n', NS, 'get', 'deployment', 'mcp-gateway']);
+      const { status } = deployment;
+      return deployment.spec.replicas === replicas && status.observedGeneration === deployment.metadata.generation && status.readyReplicas === replicas && status.updatedReplicas === replicas && status.replicas === replicas;
+    }, `deploy/mcp-gateway with ${replicas} ready replicas`, 180_000).catch(async (error: Error) => {
+      throw new TutorialStepError(`${error.message}\n${await diagnose(NS)}`);
+    });
+  }
+
+  const echo = async (client: Client, message: string): Promise<void> => {
+    const result = await client.callTool({ name: 'mcp-server-everything-3001_echo', arguments: { message } });
+    const text = (result.content as Array<{ text?: string }>).map((c) => c.text ?? '').join('');
+    if (text !== `Echo: ${message}`) throw new TutorialStepError(`echo ${message} answered ${JSON.stringify(result)}`);
+  };
+
+  test('3 proxy replicas with NATS through the chart\'s values: one session\'s requests land on several pods; deleting one pod does not end it', async () => {
+    const started = Date.now();
+    // The provisioner owns replicas (kubectl scale would be undone): the chart's proxy.replicas, in its
+    // GatewayClass's parameters, is how they change; nats.enabled adds the chart's NATS and its URL there.
+    await helmOk(['upgrade', RELEASE, CHART, '-n', NAMESPACE, '--reuse-values', '--set', 'proxy.replicas=3', '--set', 'nats.enabled=true', '--wait', '--timeout', '180s']);
+    await proxiesReady(3);
+    timings.scaleOut = Date.now() - started;
+    const args = (await json<{ spec: { template: { spec: { containers: Array<{ args: string[] }> } } } }>(['-n', NS, 'get', 'deployment', 'mcp-gateway'])).spec.template.spec.containers[0]!.args.join(' ');
+    assert.match(args, new RegExp(`--nats nats://mcpmux-nats\\.${NAMESPACE}\\.svc:4222`));
+
+    const client = await connect(await serviceUrl(), 'fleet', freshConnectionFetch);
+    try {
+      const before = await requestsByPod();
+      for (let i = 0; i < 30; i++) await echo(client, `fleet-${i}`);
+      const after = await requestsByPod();
+      const served = [...after].filter(([pod, count]) => count > (before.get(pod) ?? 0)).map(([pod]) => pod);
+      assert.ok(served.length >= 2, `one session's 30 calls reached ${served.length} pod(s): ${JSON.stringify([...after])}`);
+      console.log(`30 calls of one session answered by ${served.length} of 3 pods`);
+
+      const victim = served[0]!;
+      const deleted = Date.now();
+      await kubectl(['-n', NS, 'delete', 'pod', victim, '--wait=false']);
+      let failures = 0;
+      const errors: string[] = [];
+      for (let i = 0; i < 30; i++) {
+        try {
+          await echo(client, `after-delete-${i}`);
+        } catch (error) {
+          failures++;
+          errors.push((error as Error).message);
+        }
+        await sleep(100);
+      }
+      assert.is(failures, 0, `calls of the session failed after pod ${victim} was deleted: ${errors.slice(0, 5).join(' | ')}`);
+      console.log(`pod ${victim} deleted; the session's next 30 calls over ${seconds(Date.now() - deleted)} all answered`);
+      await proxiesReady(3);
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('helm upgrade with a changed proxy value rolls the proxies; a client calling all along sees no failed request', async () => {
+    const oldPods = new Set((await json<PodList>(['-n', NS, 'get', 'pods', '-l', PROXY_SELECTOR])).items.map((p) => p.metadata.name));
+    const client = await connect(await serviceUrl(), 'rollout', freshConnectionFetch);
+    let calls = 0;
+    const errors: string[] = [];
+    let running = true;
+    const loop = (async () => {
+      while (running) {
+        try {
+          await echo(client, `rollout-${calls}`);
+        } catch (error) {
+          errors.push((error as Error).message);
+        }
+        calls++;
+        await sleep(50);
+      }
+    })();
+    try {
+      const started = Date.now();
+      await helmOk(['upgrade', RELEASE, CHART, '-n', NAMESPACE, '--reuse-values', '--set', 'proxy.resources.requests.cpu=50m', '--wait', '--timeout', '180s']);
+      // The GatewayClass's checksum changed; the control plane re-renders deploy/mcp-gateway: new pods.
+      await until(async () => (await json<PodList>(['-n', NS, 'get', 'pods', '-l', PROXY_SELECTOR])).items.every((p) => !oldPods.has(p.metadata.name)), 'every proxy pod replaced', 180_000);
+      await proxiesReady(3);
+      timings.rollout = Date.now() - started;
+      await sleep(2000);
+    } finally {
+      running = false;
+      await loop;
+      await client.close();
+    }
+    assert.ok(calls > 20, `only ${calls} calls during the rollout`);
+    assert.is(errors.length, 0, `${errors.length} of ${calls} calls failed during the rollout: ${errors.slice(0, 5).join(' | ')}`);
+    console.log(`rollout of 3 proxies in ${seconds(timings.rollout!)}: ${calls} calls of one session, 0 failed`);
+  });
+
+  test('helm test passes; no pod logged a permission error', async () => {
+    const result = await helmOk(['test', RELEASE, '-n', NAMESPACE, '--timeout', '120s']);
+    assert.match(result, /TEST SUITE:\s+mcpmux-test-readyz[\s\S]*Phase:\s+Succeeded/);
+    const problems = await permissionErrors();
+    assert.equal(problems, [], problems.join('\n'));
+  });
+  test('helm uninstall: what stays is what docs/kind.md lists; deleting the tutorial removes the proxies', async () => {
+    await helmOk(['uninstall', RELEASE, '-n', NAMESPACE, '--wait', '--timeout', '120s']);
+    const names = async (namespace: string, kinds: string): Promise<string[]> =>
+      (await kubectl(['-n', namespace, 'get', kinds, '-o', 'jsonpath={range .items[*]}{.kind}/{.metadata.name}{"\\n"}{end}'])).split('\n').filter((line) => line && !line.startsWith('ServiceAccount/default') && !line.startsWith('ConfigMap/kube-root-ca.crt') && !line.startsWith('Service/kubernetes')).sort();
+    // No pre-delete hook: the control plane is gone, and what it made at run time stays (docs/kind.md
+    // "Uninstall"): its two Secrets, and the tutorial Gateway's proxy objects (owned by that Gateway).
+    assert.equal(await names(NAMESPACE, 'deployments,services,secrets,configmaps,serviceaccounts'), ['Secret/mcpmux-ca', 'Secret/mcpmux-request-state']);
+    const proxyObjects = ['ConfigMap/mcpmux-proxy-mcp-gateway', 'Deployment/mcp-gateway', 'Service/mcp-gateway', 'ServiceAccount/mcpmux-proxy-mcp-gateway'];
+    const tutorialObjects = (await names(NS, 'deployments,services,configmaps,serviceaccounts')).filter((name) => proxyObjects.includes(name));
+    assert.equal(tutorialObjects, proxyObjects);
+    assert.is((await cluster.kubectl(['get', 'gatewayclass', 'mcpmux'])).code, 1, 'the chart\'s GatewayClass is gone');
+    // Deleting the tutorial (its Gateway) lets the garbage collector take the proxy objects.
+    await kubectl(['delete', '-f', TUTORIAL_MANIFESTS, '--wait=true', '--timeout=120s']);
+    await until(async () => (await names(NS, 'deployments,services,configmaps,serviceaccounts')).every((name) => !proxyObjects.includes(name)), 'the proxy objects collected with their Gateway', 60_000);
   });
 }
 

@@ -48,6 +48,8 @@ const INSTALLERS: Record<string, { script: string; args: string[] }> = {
   'node-tools.ts': { script: 'node-tools.ts', args: [] },
   // The images deploy/image builds (about 4 minutes cold, well past one file's timeout).
   'images.ts': { script: 'images.ts', args: [] },
+  // The MCP Inspector from npm, for the cluster tier (whose namespaces reach no registry).
+  'inspector.ts': { script: 'inspector.ts', args: [] },
 };
 
 /** The support modules of INSTALLERS that `files` import, directly or through other modules of the repository. */

@@ -51,6 +51,9 @@ test("the tutorial's Gateway gets deploy/mcp-gateway listening on port 80, non-r
   assert.is(container.securityContext.readOnlyRootFilesystem, true);
   assert.equal(container.readinessProbe.httpGet, { path: '/readyz', port: 15000 });
   assert.equal(container.livenessProbe.httpGet, { path: '/healthz', port: 15000 });
+  // A deleted pod keeps serving until Services have dropped it, then drains within the grace period.
+  assert.equal((container as unknown as { lifecycle: unknown }).lifecycle, { preStop: { sleep: { seconds: 5 } } });
+  assert.is((pod as unknown as { terminationGracePeriodSeconds: number }).terminationGracePeriodSeconds, 35);
   const args = container.args.join(' ');
   assert.match(args, /^proxy /);
   assert.match(args, /--gateway agentgateway-system\/mcp-gateway/);

@@ -50,6 +50,15 @@ const CA_DIR = '/etc/mcpmux/ca';
 const TOKEN_DIR = '/var/run/secrets/mcpmux';
 /** The projected token's lifetime; the kubelet refreshes it at 80 %. */
 const TOKEN_SECONDS = 3600;
+/**
+ * Seconds a deleted proxy pod keeps serving before its SIGTERM (a preStop sleep, done by the kubelet:
+ * the image needs no shell). The proxy stops listening at SIGTERM, but kube-proxies and balancers drop
+ * the pod from the Service only once they see it terminating; without the pause, new connections sent
+ * to it in between were refused (7 of 245 calls failed in a rollout of 3 replicas on a real node).
+ */
+export const PRE_STOP_SECONDS = 5;
+/** The pause, the proxy's default --drain-timeout (20 s) and its last second, with room to spare. */
+export const TERMINATION_GRACE_SECONDS = 35;
 const DEFAULT_RESOURCES = { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } };
 
 /** The two kinds only the provisioner writes (resources.ts holds what the source watches). */
@@ -129,6 +138,7 @@ export function renderProxy(gateway: OwnedGateway, settings: ProxySettings, caBu
           ...(fromCa ? { serviceAccountName } : {}),
           automountServiceAccountToken: false,
           enableServiceLinks: false,
+          terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
           securityContext: {
             runAsNonRoot: true,
             runAsUser: 10001,
@@ -169,6 +179,7 @@ export function renderProxy(gateway: OwnedGateway, settings: ProxySettings, caBu
               readinessProbe: { httpGet: { path: '/readyz', port: HEALTH_PORT }, periodSeconds: 5, failureThreshold: 3, ...settings.probes?.readiness },
               livenessProbe: { httpGet: { path: '/healthz', port: HEALTH_PORT }, periodSeconds: 10, failureThreshold: 3, ...settings.probes?.liveness },
               resources: settings.resources ?? DEFAULT_RESOURCES,
+              lifecycle: { preStop: { sleep: { seconds: PRE_STOP_SECONDS } } },
               securityContext: {
                 allowPrivilegeEscalation: false,
                 readOnlyRootFilesystem: true,
@@ -415,9 +426,9 @@ export class Provisioner {
     }
   }
 
-  /** The data of the ConfigMap a GatewayClass's parametersRef names, if any. */
+  /** The data of the ConfigMap a GatewayClass's parametersRef names, if any (see parametersClass). */
   async #parameters(state: ClusterState, className: string): Promise<Record<string, string> | undefined> {
-    const gatewayClass = state.get(Kinds.GatewayClass, '', className);
+    const gatewayClass = parametersClass(state, className, this.#options.gatewayClasses, this.#options.controllerName);
     const ref = record(at(gatewayClass, 'spec', 'parametersRef'));
     if (!ref || string(ref.kind) !== 'ConfigMap' || (string(ref.group) ?? '') !== '') return undefined;
     const namespace = string(ref.namespace);
@@ -439,6 +450,24 @@ export class Provisioner {
     }
     return data;
   }
+}
+
+/**
+ * The GatewayClass whose parametersRef a Gateway of `className` takes: its own class; or, when no
+ * GatewayClass of that name exists (a name served only through --gateway-class, like the agentgateway
+ * tutorial's `agentgateway` with the chart's controlPlane.extraGatewayClasses), the first served class
+ * that does exist and is ours — the chart's own, whose ConfigMap holds the values the user set. Without
+ * this the tutorial's proxies took the flags alone: `helm upgrade --set nats.enabled=true` gave them no
+ * NATS, and proxy.replicas above 1 then split one client's session over replicas that do not share it.
+ */
+export function parametersClass(state: ClusterState, className: string, gatewayClasses: readonly string[], controllerName: string): KubeObject | undefined {
+  const own = state.get(Kinds.GatewayClass, '', className);
+  if (own) return own;
+  for (const name of gatewayClasses) {
+    const candidate = state.get(Kinds.GatewayClass, '', name);
+    if (candidate && string(at(candidate, 'spec', 'controllerName')) === controllerName) return candidate;
+  }
+  return undefined;
 }
 
 /** Without the control plane's CA the chart grants no delete on ServiceAccounts or ConfigMaps: nothing of ours to delete then. */

@@ -56,4 +56,40 @@ test("the chart's GatewayClass and ConfigMap drive the proxy; a hand edit of the
   }
 });
 
+test("a served class with no GatewayClass object (the tutorial's agentgateway) takes the chart's parameters, not the flags alone", async () => {
+  const { docs } = await render(['--set', 'nats.enabled=true', '--set', 'proxy.replicas=3', '--set', 'controlPlane.extraGatewayClasses={agentgateway}']);
+  const api = await startFakeApiserver();
+  const provisioner = new Provisioner({
+    client: new KubeClient(api.kubeConfig()),
+    logger,
+    settings: { image: 'mcpmux/mcpmux:flags', replicas: 1, controlPlane: `mcpmux-control-plane.${NAMESPACE}.svc:18000`, serviceType: 'ClusterIP' },
+    gatewayClasses: ['mcpmux', 'agentgateway'],
+    controllerName: MCPMUX_CONTROLLER_NAME,
+    namespaces: [],
+    resyncMs: 100,
+  });
+  try {
+    api.apply(one(docs, 'ConfigMap', 'mcpmux-proxy-defaults') as never);
+    const gatewayClass = api.apply(one(docs, 'GatewayClass') as never);
+    const gateway = api.apply({
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'Gateway',
+      metadata: { name: 'mcp-gateway', namespace: 'agentgateway-system' },
+      spec: { gatewayClassName: 'agentgateway', listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }] },
+    });
+    const state = reduceAll(emptyState(), [gatewayClass, gateway].map((object) => ({ type: 'upsert' as const, object: object as never })));
+    provisioner.setEnabled(true);
+    provisioner.update(state);
+    await provisioner.idle();
+    const deployment = api.get('apps/v1', 'Deployment', 'agentgateway-system', 'mcp-gateway') as unknown as { spec: { replicas: number; template: { spec: { containers: Array<{ args: string[]; image: string }> } } } };
+    assert.is(deployment.spec.replicas, 3, "the chart's proxy.replicas");
+    assert.match(deployment.spec.template.spec.containers[0]!.args.join(' '), new RegExp(`--nats nats://mcpmux-nats\\.${NAMESPACE}\\.svc:4222`), "the chart's NATS");
+    assert.is(deployment.spec.template.spec.containers[0]!.image, 'mcpmux:0.1.0', "the chart's image over the flag's");
+  } finally {
+    provisioner.setEnabled(false);
+    await provisioner.idle();
+    await api.stop();
+  }
+});
+
 test.run();

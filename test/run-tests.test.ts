@@ -93,6 +93,29 @@ test('starts a process and leaves it running', async () => {
 test.run();
 `;
 
+test('skipped tests are counted as skipped, not failed; a file that runs and skips nothing is a failure', async () => {
+  const { root, code, out } = await runPlanted({
+    'test/skips.test.ts': `import { test } from 'uvu';
+test('runs', () => {});
+test.skip('later', () => {});
+test.skip('later too', () => {});
+test.run();
+`,
+    'test/all-skipped.test.ts': `import { test } from 'uvu';
+test.skip('needs an image', () => {});
+test.run();
+`,
+  });
+  try {
+    assert.is(code, 0, out);
+    assert.match(out, /^ok {3}test\/skips\.test\.ts {2}1 passed, 0 failed/m);
+    assert.match(out, /^ok {3}test\/all-skipped\.test\.ts {2}0 passed, 0 failed/m);
+    assert.match(out, /\n1 passed, 0 failed, 3 skipped\n$/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
 test('what a file leaves running, or runs when it times out, goes with it', async () => {
   const { root, out } = await runPlanted({ 'test/leave.test.ts': starter(false), 'test/hang.test.ts': starter(true) }, { MCPMUX_TEST_FILE_TIMEOUT_MS: '4000' });
   try {

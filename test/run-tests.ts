@@ -145,7 +145,8 @@ function runFile(file: string): Promise<FileResult> {
       const passed = Number(/Passed:\s+(\d+)/.exec(output)?.[1] ?? 0);
       const skipped = Number(/Skipped:\s+(\d+)/.exec(output)?.[1] ?? 0);
       // A file that crashed or never reported counts as one failure, so nothing fails silently.
-      const failed = code === 0 && total > 0 ? total - passed - skipped : Math.max(1, total - passed - skipped);
+      // uvu's Total leaves skipped tests out. A clean exit with nothing run and nothing skipped is a failure too.
+      const failed = code === 0 ? (total === 0 && skipped === 0 ? 1 : Math.max(0, total - passed)) : Math.max(1, total - passed);
       if (failed > 0 && passed === 0 && total > 0 && !/\[uvu-hooks\]|FAIL /.test(output)) {
         output += `\n[run-tests] ${relative(ROOT, file)}: no test passed and none reported an error (exit ${code ?? signal}): a failing hook that uvu-hooks did not see?\n`;
       }

@@ -1,6 +1,7 @@
-// One image build at a time on this machine: `npm run image`, the image test and the cluster tests
-// may all ask for the same images at once, and two buildah builds of one tag would race (and halve
-// the machine's two cores each).
+// One long build at a time on this machine, across processes: `npm run image`, the image test and
+// the cluster tests may all ask for the same images at once, and two buildah builds of one tag would
+// race (and halve the machine's two cores each); test files running side by side may all want the
+// same Python venv (test/support/python.ts).
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -40,7 +41,7 @@ export async function withLock<T>(path: string, timeoutMs: number, work: () => P
       }
       // An empty lock may be mid-write: taken over only once it is a few seconds old.
       if (holder > 0 ? !alive(holder) : age > 5_000) rmSync(path, { force: true });
-      else if (Date.now() > deadline) throw new LockTimeoutError(`timed out after ${timeoutMs} ms waiting for ${path} (held by pid ${holder}, an image build)`);
+      else if (Date.now() > deadline) throw new LockTimeoutError(`timed out after ${timeoutMs} ms waiting for ${path} (held by pid ${holder})`);
       else {
         if (!told) onWait?.(holder);
         told = true;

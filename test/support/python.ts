@@ -6,9 +6,10 @@
 // - a modern (2026-07-28) server on the Python SDK's 2.x line, `mcp==2.3.0`
 //   (test/fixtures/python-modern/server.py), in ~/.cache/mcpmux/venv-modern.
 // Usage outside tests: node test/support/install-tools.ts python-fetcher python-modern
+import { withLock } from '../../deploy/image/lock.ts';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startProcess, type Managed } from '../../shared/testing/processes.ts';
@@ -57,48 +58,8 @@ function run(command: string, args: string[], timeoutMs: number): Promise<{ ok: 
   });
 }
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
-
 /** One installer of a venv at a time across test processes (the runner runs files in parallel). */
-async function withLock<T>(lock: string, work: () => Promise<T>): Promise<T> {
-  mkdirSync(CACHE_DIR, { recursive: true });
-  const deadline = Date.now() + INSTALL_TIMEOUT_MS;
-  for (;;) {
-    try {
-      const fd = openSync(lock, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      let holder = 0;
-      let age = 0;
-      try {
-        holder = Number(readFileSync(lock, 'utf8')) || 0;
-        age = Date.now() - statSync(lock).mtimeMs;
-      } catch {
-        continue; // released meanwhile
-      }
-      // A lock left by a process that died (killed mid-install) is taken over; an empty one may be
-      // mid-write, so it is only taken over once it is a few seconds old.
-      if (holder > 0 ? !alive(holder) : age > 5_000) rmSync(lock, { force: true });
-      else if (Date.now() > deadline) throw new Error(`timed out waiting for ${lock} (held by pid ${holder})`);
-      else await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-  try {
-    return await work();
-  } finally {
-    rmSync(lock, { force: true });
-  }
-}
+const installLock = <T>(lock: string, work: () => Promise<T>): Promise<T> => withLock(lock, INSTALL_TIMEOUT_MS, work);
 
 /** A venv's python, built on first use: `ensure()` once per process, retried after a failure. */
 class CachedVenv {
@@ -142,7 +103,7 @@ class CachedVenv {
     const started = Date.now();
     this.timing.installed = false;
     if (!(await this.#ready())) {
-      await withLock(`${dir}.lock`, async () => {
+      await installLock(`${dir}.lock`, async () => {
         if (await this.#ready()) return; // another test process built it while we waited
         const base = process.env.MCPMUX_PYTHON ?? 'python3';
         const [major, minor] = minPython;

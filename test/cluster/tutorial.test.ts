@@ -40,15 +40,6 @@ if (!insideClusterNamespaces()) await runInClusterNamespaces();
 
 const run = promisify(execFile);
 const NS = 'agentgateway-system';
-/**
- * The two fleet cases (3 replicas sharing sessions through NATS; a rolling upgrade under load) fail
- * in pods now and then: a session is at times not found on another replica (MCPMUX_SESSION_NOT_FOUND,
- * issue 17's note), a product defect being chased, not a test to retry around. Until it is fixed they
- * run with MCPMUX_CLUSTER_FLEET=1 only, so the rest of the tier guards every change.
- */
-const FLEET = process.env.MCPMUX_CLUSTER_FLEET === '1';
-const fleetTest = FLEET ? test : test.skip;
-if (!FLEET && insideClusterNamespaces()) console.log('the fleet cases are skipped (a known session-lookup defect in pods, issue 17 note): MCPMUX_CLUSTER_FLEET=1 runs them');
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -317,17 +308,29 @@ spec:
     if (text !== `Echo: ${message}`) throw new TutorialStepError(`echo ${message} answered ${JSON.stringify(result)}`);
   };
 
-  fleetTest('3 proxy replicas with NATS through the chart\'s values: one session\'s requests land on several pods; deleting one pod does not end it', async () => {
+  test('3 proxy replicas with NATS through the chart\'s values: one session\'s requests land on several pods; deleting one pod does not end it', async () => {
     const started = Date.now();
     // The provisioner owns replicas (kubectl scale would be undone): the chart's proxy.replicas, in its
     // GatewayClass's parameters, is how they change; nats.enabled adds the chart's NATS and its URL there.
     await helmOk(['upgrade', RELEASE, CHART, '-n', NAMESPACE, '--reuse-values', '--set', 'proxy.replicas=3', '--set', 'nats.enabled=true', '--wait', '--timeout', '180s']);
+    // The provisioner may apply the new parameters in more than one step (replicas, then the NATS URL
+    // once the control plane has rolled too): wait for the template that has --nats, and for its pods
+    // alone to serve. Until then, a session made on a pod without NATS is rightly unknown elsewhere.
+    await until(async () => (await json<{ spec: { template: { spec: { containers: Array<{ args: string[] }> } } } }>(['-n', NS, 'get', 'deployment', 'mcp-gateway'])).spec.template.spec.containers[0]!.args.includes('--nats'), 'the proxy template with --nats', 120_000);
+    await rollout(NS, 'mcp-gateway');
     await proxiesReady(3);
+    await until(async () => {
+      const pods = await json<{ items: Array<{ metadata: { deletionTimestamp?: string } }> }>(['-n', NS, 'get', 'pods', '-l', 'app.kubernetes.io/name=mcpmux-proxy']);
+      return pods.items.length === 3 && pods.items.every((pod) => !pod.metadata.deletionTimestamp);
+    }, 'only the 3 pods with NATS left', 120_000);
     timings.scaleOut = Date.now() - started;
     const args = (await json<{ spec: { template: { spec: { containers: Array<{ args: string[] }> } } } }>(['-n', NS, 'get', 'deployment', 'mcp-gateway'])).spec.template.spec.containers[0]!.args.join(' ');
     assert.match(args, new RegExp(`--nats nats://mcpmux-nats\\.${NAMESPACE}\\.svc:4222`));
 
-    const client = await connect(await serviceUrl(), 'fleet', freshConnectionFetch);
+    const client = await connect(await serviceUrl(), 'fleet', freshConnectionFetch).catch(async (error: Error) => {
+      const logs = await cluster.kubectl(['-n', NS, 'logs', '--all-containers', '--prefix', '--tail=60', '-l', 'app.kubernetes.io/name=mcpmux-proxy']);
+      throw new TutorialStepError(`${error.message}\nproxy logs:\n${logs.stdout}${logs.stderr}`);
+    });
     try {
       const before = await requestsByPod();
       for (let i = 0; i < 30; i++) await echo(client, `fleet-${i}`);
@@ -358,7 +361,7 @@ spec:
     }
   });
 
-  fleetTest('helm upgrade with a changed proxy value rolls the proxies; a client calling all along sees no failed request', async () => {
+  test('helm upgrade with a changed proxy value rolls the proxies; a client calling all along sees no failed request', async () => {
     const oldPods = new Set((await json<PodList>(['-n', NS, 'get', 'pods', '-l', PROXY_SELECTOR])).items.map((p) => p.metadata.name));
     const client = await connect(await serviceUrl(), 'rollout', freshConnectionFetch);
     let calls = 0;

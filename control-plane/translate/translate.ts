@@ -204,11 +204,7 @@ function upstreamCredential(state: ClusterState, spec: BackendSpec): Secret | st
  * ResolvedRefs False (SecretNotFound), replacing the targets' ResolvedRefs.
  */
 function withUnresolvedSecrets(status: ObjectStatus, problems: readonly string[]): ObjectStatus {
-  const refs = condition('ResolvedRefs', false, 'SecretNotFound', problems.join('; '));
-  const conditions = status.conditions.some((c) => c.type === 'ResolvedRefs')
-    ? status.conditions.map((c) => (c.type === 'ResolvedRefs' ? refs : c))
-    : [...status.conditions, refs];
-  return Object.freeze({ ...status, conditions });
+  return withResolvedRefs(status, condition('ResolvedRefs', false, 'SecretNotFound', problems.join('; ')));
 }
 
 /** The backend's status when its credential is withheld: ResolvedRefs False (CredentialsWithheld). */
@@ -219,6 +215,11 @@ function withCredentialsWithheld(status: ObjectStatus): ObjectStatus {
     'CredentialsWithheld',
     'the control plane serves discovery in plaintext on a non-loopback address, so this backend\'s upstream credential (and its targets) are left out of snapshots; use mTLS (the default in a cluster) or start it with --insecure-discovery',
   );
+  return withResolvedRefs(status, refs);
+}
+
+/** The status with `refs` as its ResolvedRefs condition (replacing the targets', or added). */
+function withResolvedRefs(status: ObjectStatus, refs: Condition): ObjectStatus {
   const conditions = status.conditions.some((c) => c.type === 'ResolvedRefs') ? status.conditions.map((c) => (c.type === 'ResolvedRefs' ? refs : c)) : [...status.conditions, refs];
   return Object.freeze({ ...status, conditions });
 }

@@ -52,7 +52,7 @@ export interface ProxyOptions {
   nats?: string | undefined;
   /** Names of the NATS buckets, stream and subjects. Default mcpmux. */
   natsPrefix?: string | undefined;
-  /** NATS credentials file and TLS CA (see proxy/fleet/nats-connect.ts). */
+  /** NATS credentials file and TLS CA (see shared/net/nats-connect.ts). */
   natsCreds?: string | undefined;
   natsCa?: string | undefined;
   /** Copies JetStream keeps of the session buckets and event stream (3 on a clustered NATS). */

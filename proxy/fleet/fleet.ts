@@ -12,7 +12,7 @@ import type { Logger } from '../../shared/log.ts';
 import { NatsSessionStore } from '../sessions/nats-store.ts';
 import { StoreConflict, type ReplicaInfo, type SessionRecord, type Versioned } from '../sessions/store.ts';
 import { JetStreamEventLog } from './event-log.ts';
-import { natsConnectionOptions, type NatsAccess } from './nats-connect.ts';
+import { natsConnectionOptions, type NatsAccess } from '../../shared/net/nats-connect.ts';
 
 export interface FleetOptions extends NatsAccess {
   /** Names of the buckets, stream and subjects (several fleets may share a NATS). Default mcpmux. */

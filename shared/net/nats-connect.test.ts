@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { McpmuxError } from '../../shared/errors.ts';
+import { McpmuxError } from '../errors.ts';
 import { natsConnectionOptions } from './nats-connect.ts';
 
 test('credentials are lifted out of the URLs; several servers; TLS from tls:// or a CA', () => {

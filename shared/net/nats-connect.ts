@@ -4,7 +4,7 @@
 // anyone who can read the buckets can use those sessions, so a production NATS needs both.
 import { readFileSync } from 'node:fs';
 import { credsAuthenticator, type ConnectionOptions } from 'nats';
-import { McpmuxError, errorMessage } from '../../shared/errors.ts';
+import { McpmuxError, errorMessage } from '../errors.ts';
 
 export interface NatsAccess {
   /** nats://[user:password@|token@]host:port, comma-separated for several. */

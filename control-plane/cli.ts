@@ -61,7 +61,7 @@ export const controlPlaneCommand: Command = {
     { name: 'proxy-replicas', type: 'number', default: 1, description: 'replicas of provisioned proxies (ConfigMap key replicas overrides)' },
     { name: 'proxy-service-type', type: 'string', default: 'ClusterIP', choices: ['ClusterIP', 'NodePort', 'LoadBalancer'], description: 'type of provisioned proxy Services' },
     { name: 'proxy-control-plane', type: 'string', description: 'host:port provisioned proxies dial (default: mcpmux-control-plane.<lease namespace>.svc:<grpc-port>)' },
-    { name: 'event-log-retention', type: 'number', default: 10000, description: 'events kept for ListEvents and history (in memory, and in the --event-log file)' },
+    { name: 'event-log-retention', type: 'number', default: 10000, description: 'events kept for ListEvents and history (in memory, in the --event-log file; with nats, the window kept after compaction: between this and twice this)' },
     {
       name: 'discovery-tls',
       type: 'string',
@@ -78,7 +78,22 @@ export const controlPlaneCommand: Command = {
     { name: 'tls-cert', type: 'string', description: 'mTLS: PEM certificate of the gRPC port (with --tls-key and --tls-ca; plaintext without)' },
     { name: 'tls-key', type: 'string', description: 'mTLS: PEM private key of --tls-cert' },
     { name: 'tls-ca', type: 'string', description: 'mTLS: PEM CA bundle proxy certificates must chain to; a proxy serves only gateways its URI SANs name (mcpmux:gateway:NS/NAME or mcpmux:gateway:*)' },
-    { name: 'event-log', type: 'string', description: 'JSONL file to keep the event log in: history (ListVersions, GetSnapshot of old versions) survives restarts' },
+    {
+      name: 'event-log',
+      type: 'string',
+      default: 'memory',
+      description:
+        'where the history (ListEvents, ListVersions, GetSnapshot of old versions) lives: memory (this replica, lost on restart); ' +
+        'nats (a JetStream stream on --nats shared by every replica: the leader appends, all serve the same versions; needs --source kubernetes); ' +
+        'or a JSONL FILE (survives restarts of one replica)',
+    },
+    { name: 'nats', type: 'string', description: 'with --event-log nats: nats://host:4222[,...] with JetStream (credentials may sit in the URL: nats://user:pass@host)' },
+    { name: 'nats-creds', type: 'string', description: 'NATS credentials file (JWT + NKey) for --nats' },
+    { name: 'nats-ca', type: 'string', description: "PEM CA of the NATS server's certificate: TLS to NATS (also on with tls:// URLs)" },
+    { name: 'nats-replicas', type: 'number', default: 1, description: 'copies JetStream keeps of the history stream and its base: 3 on a clustered NATS' },
+    { name: 'event-log-stream', type: 'string', default: 'MCPMUX_EVENTS', description: 'with --event-log nats: the JetStream stream (its base is in the object store <stream>_base)' },
+    { name: 'event-log-max-age', type: 'number', default: 7 * 24 * 3600, description: 'with --event-log nats: seconds JetStream keeps a record; compaction keeps the window younger than half of it (0: no limit)' },
+    { name: 'event-log-max-bytes', type: 'number', default: 256 * 1024 * 1024, description: 'with --event-log nats: size limit of the history stream in bytes (compaction keeps it far below for sane retention)' },
     {
       name: 'request-state-key-file',
       type: 'string',
@@ -144,6 +159,15 @@ export const controlPlaneCommand: Command = {
     } else {
       source = new FilesSource({ dir: flag.string(flags, 'dir'), logger });
     }
+    const eventLog = flag.string(flags, 'event-log');
+    const natsUrl = optional(flags.nats);
+    if (eventLog === 'nats' && !natsUrl) throw new McpmuxError('MCPMUX_USAGE', 'mcpmux control-plane: --event-log nats needs --nats nats://host:4222');
+    if (eventLog === 'nats' && sourceName !== 'kubernetes') throw new McpmuxError('MCPMUX_USAGE', 'mcpmux control-plane: --event-log nats needs --source kubernetes (only the elected leader writes the shared history)');
+    if (eventLog !== 'nats' && natsUrl) throw new McpmuxError('MCPMUX_USAGE', `mcpmux control-plane: --nats is for --event-log nats (the event log is ${eventLog})`);
+    for (const name of ['event-log-max-age', 'event-log-max-bytes', 'nats-replicas'] as const) {
+      const value = flag.number(flags, name);
+      if (!Number.isSafeInteger(value) || value < (name === 'nats-replicas' ? 1 : 0)) throw new McpmuxError('MCPMUX_USAGE', `mcpmux control-plane: --${name} must be a whole number${name === 'nats-replicas' ? ' of at least 1' : ' (0: no limit)'}`);
+    }
     const running = await startControlPlane({
       source,
       gatewayClasses,
@@ -151,7 +175,18 @@ export const controlPlaneCommand: Command = {
       grpcPort: flag.number(flags, 'grpc-port'),
       httpPort: flag.number(flags, 'http-port'),
       eventLogRetention: flag.number(flags, 'event-log-retention'),
-      eventLogPath: optional(flags['event-log']),
+      ...(eventLog !== 'memory' && eventLog !== 'nats' ? { eventLogPath: eventLog } : {}),
+      ...(eventLog === 'nats' && natsUrl
+        ? {
+            sharedHistory: {
+              nats: { servers: natsUrl, credsFile: optional(flags['nats-creds']), caFile: optional(flags['nats-ca']) },
+              stream: flag.string(flags, 'event-log-stream'),
+              maxAgeMs: flag.number(flags, 'event-log-max-age') * 1000,
+              maxBytes: flag.number(flags, 'event-log-max-bytes'),
+              replicas: flag.number(flags, 'nats-replicas'),
+            },
+          }
+        : {}),
       requestStateKeyFile: optional(flags['request-state-key-file']),
       tls: tlsFiles,
       insecureDiscovery: flag.boolean(flags, 'insecure-discovery'),

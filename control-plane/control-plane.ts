@@ -31,6 +31,12 @@ import { CertificateAuthority } from './pki/authority.ts';
 import { CONTROL_PLANE_CA, DEFAULT_CA_SECRET } from './pki/ca-secret.ts';
 import { certificateServiceHandlers } from './pki/certificate-service.ts';
 import { LeaderCreatedSecret } from './kube/leader-created-secret.ts';
+import { connect, type NatsConnection } from 'nats';
+import { natsConnectionOptions, type NatsAccess } from '../shared/net/nats-connect.ts';
+import { HistoryStream } from './events/history-stream.ts';
+import { ReplicatedHistory } from './events/replicated-history.ts';
+import type { BuildRecord } from './events/log.ts';
+import type { TranslateResult } from './translate/translate.ts';
 
 export interface ControlPlaneOptions {
   source: Source;
@@ -41,6 +47,11 @@ export interface ControlPlaneOptions {
   eventLogRetention: number;
   /** A JSONL file the event log is kept in and read back from on start (history survives restarts); in memory when absent. */
   eventLogPath?: string;
+  /**
+   * The history on a NATS JetStream stream shared by every replica (events/replicated-history.ts):
+   * the leader appends, every replica builds the same versions from it. Needs `cluster`.
+   */
+  sharedHistory?: SharedHistoryOptions;
   logger: Logger;
   /**
    * Rebuild coalescing (snapshots/debounce.ts): an isolated change rebuilds at once; changes within
@@ -67,6 +78,19 @@ export interface ControlPlaneOptions {
    * the kubernetes source, else a random key kept in memory.
    */
   requestStateKeyFile?: string | undefined;
+}
+
+export interface SharedHistoryOptions {
+  nats: NatsAccess;
+  /** JetStream stream name (default MCPMUX_EVENTS); its base is in the object store `<stream>_base`. */
+  stream: string;
+  /** Stream max age (0: none) and max bytes. */
+  maxAgeMs: number;
+  maxBytes: number;
+  /** Copies JetStream keeps (3 on a clustered NATS). */
+  replicas: number;
+  /** How often the leader checks whether to compact by age (default a minute). */
+  compactCheckMs?: number;
 }
 
 export interface ClusterOptions {
@@ -108,6 +132,8 @@ export interface RunningControlPlane {
   cache: SnapshotCache;
   events: EventLog;
   proxies: ProxyRegistry;
+  /** With --event-log nats: the shared history (its base, its anomalies). */
+  history?: ReplicatedHistory;
   /** With a cluster: whether this replica holds the leader lease. */
   leading(): boolean;
   close(): Promise<void>;
@@ -179,7 +205,38 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   let initialSeen: Set<string> | undefined;
   /** The Secrets last handed to the source to watch, as text. */
   let secretRefsKey = '';
-  if (options.eventLogPath) {
+  let history: ReplicatedHistory | undefined;
+  let nats: NatsConnection | undefined;
+  /** The leader's translation for the build record it is appending: applied when the record comes back. */
+  let ownBuild: { seq: number; result: TranslateResult; state: ClusterState; started: number } | undefined;
+  if (options.sharedHistory) {
+    if (!options.cluster) throw new Error('the shared history (--event-log nats) needs the kubernetes source: only a leader writes it');
+    if (options.eventLogPath) throw new Error('name one event log: a file or nats');
+    const shared = options.sharedHistory;
+    nats = await connect(natsConnectionOptions(shared.nats, `mcpmux-control-plane ${options.cluster.identity}`));
+    try {
+      const stream = await HistoryStream.open(nats, { stream: shared.stream, maxAgeMs: shared.maxAgeMs, maxBytes: shared.maxBytes, replicas: shared.replicas, logger });
+      history = new ReplicatedHistory({
+        stream,
+        source: options.source.name,
+        retention: options.eventLogRetention,
+        maxAgeMs: shared.maxAgeMs,
+        logger,
+        compactCheckMs: shared.compactCheckMs,
+        onEvents: () => {
+          lastSeq.set(history!.log.lastSeq);
+          watchSecrets();
+          if (history!.leading) debouncer.trigger();
+        },
+        onBuild: (build, catchingUp) => applyBuild(build, catchingUp),
+        onTakeover: () => debouncer.trigger(),
+      });
+    } catch (error) {
+      await nats.close();
+      throw error;
+    }
+    events = history.log;
+  } else if (options.eventLogPath) {
     const log = JsonlEventLog.open({ path: options.eventLogPath, retention: options.eventLogRetention, logger });
     const started = performance.now();
     const replay = replayLog(log, cache, translateOptions, logger);
@@ -190,6 +247,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   } else {
     events = new MemoryEventLog({ retention: options.eventLogRetention });
   }
+  /** Where the history lives, as `mcpmux proxies` and the ready log line say. */
+  const historyDescription = (): string =>
+    history ? `nats stream ${history.streamName} (shared by every replica)` : options.eventLogPath ? `file ${options.eventLogPath} (this replica)` : 'memory (this replica only; lost on restart)';
   // The requestState master keys (docs/security.md): never in a snapshot, an event, an admin answer or a log.
   const requestStateKeys = new RequestStateKeyring();
   let stopKeyFile: (() => void) | undefined;
@@ -207,40 +267,138 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   if (options.pki && !options.cluster) throw new Error('the control plane CA (pki) needs the kubernetes source');
   const authority = options.pki ? new CertificateAuthority({ names: options.pki.names, proxyCertificateTtlMs: options.pki.proxyCertificateTtlMs, logger }) : undefined;
   const cluster = options.cluster
-    ? startClusterRoles(options.cluster, options.gatewayClasses, logger, options.requestStateKeyFile ? undefined : requestStateKeys, authority ? { authority, secretName: options.pki?.secretName ?? DEFAULT_CA_SECRET } : undefined)
+    ? startClusterRoles(options.cluster, options.gatewayClasses, logger, options.requestStateKeyFile ? undefined : requestStateKeys, authority ? { authority, secretName: options.pki?.secretName ?? DEFAULT_CA_SECRET } : undefined, (leading) => history?.setLeading(leading))
     : undefined;
   let synced = false;
   let built = false;
   let serving = false;
+  /**
+   * The Secrets the state references now: a cluster source reads them before it counts as synced
+   * (their values are part of the first snapshot), and watches them from then on. With a shared
+   * history, those its state names too (this replica builds with values it reads itself).
+   */
+  const watchSecrets = (): void => {
+    if (!options.source.setSecretRefs) return;
+    const refOptions = { gatewayClasses: options.gatewayClasses, controllerName: MCPMUX_CONTROLLER_NAME };
+    const refs = new Map<string, { namespace: string; name: string }>();
+    for (const from of history ? [history.sourceView, history.state] : [state]) {
+      for (const ref of referencedSecrets(from, refOptions)) refs.set(`${ref.namespace}/${ref.name}`, ref);
+    }
+    const key = [...refs.keys()].sort().join('\n');
+    if (key === secretRefsKey) return;
+    secretRefsKey = key;
+    options.source.setSecretRefs([...refs.values()]);
+  };
 
+  /**
+   * Which event made which version: the versions new to the history (not a restart rebuilding the
+   * version it served last); a group that disappeared maps to "".
+   */
+  const newVersions = (snapshots: TranslateResult['snapshots']): Record<string, string> => {
+    const versions: Record<string, string> = {};
+    for (const snapshot of snapshots) if (cache.versions(snapshot.group)[0]?.version !== snapshot.version) versions[snapshot.group] = snapshot.version;
+    for (const group of cache.groups()) if (!snapshots.some((s) => s.group === group)) versions[group] = '';
+    return versions;
+  };
+  /** Serves a translation: the cache (and so the proxies), statuses, logs. `leader`: this replica made it, and times its convergence. */
+  const serve = (result: TranslateResult, from: ClusterState, eventSeq: number, started: number, timeConvergence: boolean, builtAtMs?: number): void => {
+    const { snapshots, statuses } = result;
+    state = from;
+    const changed = cache.setAll(snapshots, eventSeq, builtAtMs);
+    for (const group of changed) {
+      const version = cache.get(group)?.version;
+      // A version superseded before its proxies caught up is never observed: the newer one is.
+      if (version === undefined || !timeConvergence) builtAt.delete(group);
+      else builtAt.set(group, { version, started });
+    }
+    builds.inc();
+    built = true;
+    reportProblems(statuses);
+    cluster?.update(statuses, from);
+    if (changed.length > 0) {
+      logger.info({ changed: changed.map((g) => `${g}@${cache.get(g)?.version ?? 'deleted'}`), ms: Math.round(performance.now() - started) }, 'snapshots rebuilt');
+    }
+    if (snapshots.length === 0) logger.warn({ gatewayClasses: options.gatewayClasses }, 'no Gateway of a class we serve: proxies will wait');
+  };
   const rebuild = (): void => {
+    if (history) return rebuildShared(history);
     const started = performance.now();
     try {
-      const { snapshots, statuses } = translate(state, translateOptions);
-      // Which event made which version: recorded for versions new to the history (not for a
-      // restart rebuilding the version it served last).
-      const versions: Record<string, string> = {};
-      for (const snapshot of snapshots) if (cache.versions(snapshot.group)[0]?.version !== snapshot.version) versions[snapshot.group] = snapshot.version;
-      for (const group of cache.groups()) if (!snapshots.some((s) => s.group === group)) versions[group] = '';
-      const changed = cache.setAll(snapshots, events.lastSeq);
-      for (const group of changed) {
-        const version = cache.get(group)?.version;
-        // A version superseded before its proxies caught up is never observed: the newer one is.
-        if (version === undefined) builtAt.delete(group);
-        else builtAt.set(group, { version, started });
-      }
+      const result = translate(state, translateOptions);
+      const versions = newVersions(result.snapshots);
+      serve(result, state, events.lastSeq, started, true);
       if (Object.keys(versions).length > 0) events.recordBuild({ seq: events.lastSeq, time: Date.now(), versions });
-      builds.inc();
-      built = true;
-      reportProblems(statuses);
-      cluster?.update(statuses, state);
-      if (changed.length > 0) {
-        logger.info({ changed: changed.map((g) => `${g}@${cache.get(g)?.version ?? 'deleted'}`), ms: Math.round(performance.now() - started) }, 'snapshots rebuilt');
-      }
-      if (snapshots.length === 0) logger.warn({ gatewayClasses: options.gatewayClasses }, 'no Gateway of a class we serve: proxies will wait');
     } catch (error) {
       // The translator is pure and total; reaching this is a bug. Keep the last good snapshots.
       logger.error({ error: errorMessage(error) }, 'translation failed; keeping the last snapshots');
+    }
+  };
+  /**
+   * The leader's build with a shared history: translated in the writer's turn; new versions go to
+   * the stream as a build record, served when it comes back (applyBuild), as on every replica.
+   * Statuses of a build that made no new version are served at once (only the leader writes them).
+   */
+  const rebuildShared = (shared: ReplicatedHistory): void => {
+    shared.requestBuild((seq) => {
+      const started = performance.now();
+      try {
+        const { state: from } = shared.buildState();
+        const result = translate(from, translateOptions);
+        const versions = newVersions(result.snapshots);
+        if (Object.keys(versions).length === 0) {
+          serve(result, from, seq, started, false);
+          return undefined;
+        }
+        ownBuild = { seq, result, state: from, started };
+        return versions;
+      } catch (error) {
+        logger.error({ error: errorMessage(error) }, 'translation failed; keeping the last snapshots');
+        return undefined;
+      }
+    });
+  };
+  /**
+   * A build record of the shared history: every replica serves the versions it names, from the same
+   * state. While a replica catches up, past builds go into the history untranslated: each version's
+   * snapshot is made from the state it was built from when an admin call first asks for it, and only
+   * the last one is served (caughtUp). A replica joining after 10k events translates once, not per build.
+   */
+  let lastCaughtUpBuild: { build: BuildRecord; state: ClusterState } | undefined;
+  const applyBuild = (build: BuildRecord, catchingUp: boolean): void => {
+    if (catchingUp) {
+      const from = history!.buildState().state;
+      let made: TranslateResult | undefined;
+      const translated = (): TranslateResult => (made ??= translate(from, translateOptions));
+      for (const [group, version] of Object.entries(build.versions)) {
+        if (!version) continue;
+        cache.restore({
+          group,
+          version,
+          builtAt: build.time,
+          eventSeq: build.seq,
+          get snapshot() {
+            const snapshot = translated().snapshots.find((s) => s.group === group);
+            if (snapshot?.version !== version) logger.warn({ group, recorded: version, built: snapshot?.version ?? 'none', seq: build.seq }, 'a past build rebuilds differently here (another mcpmux version, or Secret values that changed since): showing what this replica builds');
+            return snapshot ?? { ...translated().snapshots[0]!, group, version };
+          },
+        });
+      }
+      lastCaughtUpBuild = { build, state: from };
+      return;
+    }
+    const started = performance.now();
+    const own = ownBuild?.seq === build.seq ? ownBuild : undefined;
+    ownBuild = undefined;
+    try {
+      const from = own?.state ?? history!.buildState().state;
+      const result = own?.result ?? translate(from, translateOptions);
+      for (const [group, version] of Object.entries(build.versions)) {
+        const made = result.snapshots.find((s) => s.group === group)?.version ?? '';
+        if (made !== version) logger.warn({ group, recorded: version, built: made, seq: build.seq }, 'a build record rebuilds differently here (another mcpmux version, or other Secret values): serving what this replica built');
+      }
+      serve(result, from, build.seq, own?.started ?? started, own !== undefined, build.time);
+    } catch (error) {
+      logger.error({ error: errorMessage(error), seq: build.seq }, 'translation failed; keeping the last snapshots');
     }
   };
   // Each problem is logged once when it appears (and once when it clears), not on every rebuild.
@@ -304,19 +462,16 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       // One copy per touched kind per batch: a 10k-object initial list stays cheap.
       state = reduceAll(state, appended);
       lastSeq.set(events.lastSeq);
-      // The Secrets the state references now: a cluster source reads them before it counts as
-      // synced (their values are part of the first snapshot), and watches them from then on.
-      if (options.source.setSecretRefs) {
-        const refs = referencedSecrets(state, { gatewayClasses: options.gatewayClasses, controllerName: MCPMUX_CONTROLLER_NAME });
-        const key = refs.map((r) => `${r.namespace}/${r.name}`).join('\n');
-        if (key !== secretRefsKey) {
-          secretRefsKey = key;
-          options.source.setSecretRefs(refs);
-        }
-      }
+      watchSecrets();
       if (synced) debouncer.trigger();
     };
     await options.source.start((batch) => {
+      if (history) {
+        // The source feeds this replica's view; the history (the leader's appends) feeds its state.
+        history.sourceBatch(batch);
+        watchSecrets();
+        return;
+      }
       if (synced || !initialSeen) return take(batch);
       for (const change of batch) initialSeen.add(objectId(change.object));
       const { changes, refreshed } = changedIn(state, batch);
@@ -329,8 +484,23 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       take(missingFrom(state, initialSeen));
       initialSeen = undefined;
     }
-    synced = true;
-    rebuild();
+    if (history) {
+      history.sourceSynced();
+      // Read the shared history to its end: its builds are served as they come, so the versions
+      // this replica serves and lists are the leader's. The election comes after: a new leader
+      // writes only once it has read everything.
+      await history.start();
+      if (lastCaughtUpBuild) {
+        const { build, state: from } = lastCaughtUpBuild;
+        lastCaughtUpBuild = undefined;
+        serve(translate(from, translateOptions), from, build.seq, performance.now(), false, build.time);
+      }
+      synced = true;
+      built = true;
+    } else {
+      synced = true;
+      rebuild();
+    }
     // The first election round before serving: a Lease that cannot be created (its namespace does
     // not exist, RBAC) stops the start here, saying so, rather than a replica that reports ready and
     // never leads (no status, nothing provisioned).
@@ -351,13 +521,14 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     });
     grpcServer = started.server;
     serving = true;
-    logger.info({ grpc: `${options.address}:${started.port}`, http: `${options.address}:${health.port}`, source: options.source.name, discovery: options.pki ? 'mTLS (control plane CA)' : options.tls ? 'mTLS (files)' : 'plaintext' }, 'control plane ready');
+    logger.info({ grpc: `${options.address}:${started.port}`, http: `${options.address}:${health.port}`, source: options.source.name, discovery: options.pki ? 'mTLS (control plane CA)' : options.tls ? 'mTLS (files)' : 'plaintext', history: historyDescription(), sinceProcessStartMs: Math.round(performance.now()) }, 'control plane ready');
     return {
       grpcPort: started.port,
       httpPort: health.port,
       cache,
       events,
       proxies,
+      ...(history ? { history } : {}),
       leading: () => cluster?.elector.leading ?? false,
       close: async () => {
         debouncer.cancel();
@@ -369,6 +540,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
         if (grpcServer) await stopGrpcServer(grpcServer);
         await health.close();
         if (events instanceof JsonlEventLog) events.close();
+        await history?.stop();
+        await nats?.close();
       },
     };
   } catch (error) {
@@ -380,6 +553,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     await options.source.stop().catch(() => undefined);
     await health.close();
     if (events instanceof JsonlEventLog) events.close();
+    await history?.stop();
+    await nats?.close();
     throw error;
   }
 }
@@ -394,6 +569,7 @@ function startClusterRoles(
   logger: Logger,
   keyring: RequestStateKeyring | undefined,
   pki: { authority: CertificateAuthority; secretName: string } | undefined,
+  onLeading: (leading: boolean) => void,
 ) {
   const elector = new LeaderElector({
     client: options.client,
@@ -440,6 +616,7 @@ function startClusterRoles(
     provisioner?.setEnabled(leading);
     keySecret?.setLeading(leading);
     caSecret?.setLeading(leading);
+    onLeading(leading);
   });
   return {
     elector,

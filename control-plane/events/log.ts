@@ -35,8 +35,8 @@ export interface MemoryEventLogOptions {
   now?: () => number;
   /** Where a throwing listener is reported; it never stops the others. */
   logger?: Logger;
-  /** Events and builds to start from (a persisted log read back), oldest first. */
-  restored?: { events: ConfigEvent[]; builds: BuildRecord[] };
+  /** Events and builds to start from (a persisted log read back), oldest first; `lastSeq` when no event is kept. */
+  restored?: { events: ConfigEvent[]; builds: BuildRecord[]; lastSeq?: number };
 }
 
 export class MemoryEventLog implements EventLog {
@@ -56,7 +56,7 @@ export class MemoryEventLog implements EventLog {
     if (options.restored) {
       this.#events = options.restored.events.slice(-this.#retention);
       this.#builds = options.restored.builds.slice(-this.#retention);
-      this.#lastSeq = options.restored.events.at(-1)?.seq ?? 0;
+      this.#lastSeq = options.restored.events.at(-1)?.seq ?? options.restored.lastSeq ?? 0;
     }
   }
 
@@ -75,30 +75,41 @@ export class MemoryEventLog implements EventLog {
 
   append(source: string, changes: SourceChange[]): ConfigEvent[] {
     if (changes.length === 0) return [];
-    const time = this.#now();
-    const events = changes.map(({ type, object }): ConfigEvent => ({
-      seq: ++this.#lastSeq,
-      time,
-      source,
-      kind: object.kind,
-      apiVersion: object.apiVersion,
-      namespace: object.metadata.namespace ?? '',
-      name: object.metadata.name,
-      type,
-      object,
-    }));
+    const events = numberEvents(source, changes, this.#lastSeq + 1, this.#now());
+    this.ingest(events);
+    return events;
+  }
+
+  /**
+   * Takes events numbered elsewhere (a shared history's writer), in order, each after lastSeq: the
+   * listeners hear of them as of appended ones.
+   */
+  ingest(events: readonly ConfigEvent[]): void {
+    if (events.length === 0) return;
+    if (events[0]!.seq <= this.#lastSeq) throw new Error(`event log: seq ${events[0]!.seq} does not follow ${this.#lastSeq}`);
+    this.#lastSeq = events.at(-1)!.seq;
     this.#events.push(...events);
     if (this.#events.length >= this.#retention * 2 || this.#events.length - this.#retention > 1024) {
       this.#events = this.#events.slice(-this.#retention);
     }
     for (const listener of [...this.#listeners]) {
       try {
-        listener(events);
+        listener(events as ConfigEvent[]);
       } catch (error) {
         this.#logger?.error({ err: errorMessage(error) }, 'event log listener threw');
       }
     }
-    return events;
+  }
+
+  /**
+   * Forgets the events and builds before `seq` (a shared history compacted them into its base), and
+   * moves lastSeq up to `seq - 1` when it is behind (a replica that starts from that base).
+   */
+  trimBefore(seq: number): void {
+    const first = this.#events.findIndex((event) => event.seq >= seq);
+    this.#events = first < 0 ? [] : this.#events.slice(first);
+    this.#builds = this.#builds.filter((build) => build.seq >= seq - 1);
+    this.#lastSeq = Math.max(this.#lastSeq, seq - 1);
   }
 
   list(fromSeq: number, limit = Number.POSITIVE_INFINITY): ConfigEvent[] {
@@ -118,4 +129,19 @@ export class MemoryEventLog implements EventLog {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
+}
+
+/** Source changes as events numbered from `first`, all stamped `time`. */
+export function numberEvents(source: string, changes: readonly SourceChange[], first: number, time: number): ConfigEvent[] {
+  return changes.map(({ type, object }, i): ConfigEvent => ({
+    seq: first + i,
+    time,
+    source,
+    kind: object.kind,
+    apiVersion: object.apiVersion,
+    namespace: object.metadata.namespace ?? '',
+    name: object.metadata.name,
+    type,
+    object,
+  }));
 }

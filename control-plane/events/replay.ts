@@ -5,7 +5,7 @@ import type { Logger } from '../../shared/log.ts';
 import { canonicalJson } from '../../shared/config/version.ts';
 import { redactObject } from '../snapshots/redact.ts';
 import type { SnapshotCache } from '../snapshots/cache.ts';
-import { objectId, type SourceChange } from '../sources/source.ts';
+import { objectId, type KubeObject, type SourceChange } from '../sources/source.ts';
 import { emptyState, reduceAll, type ClusterState } from '../state/reducer.ts';
 import { translate, type TranslateOptions } from '../translate/translate.ts';
 import type { JsonlEventLog } from './jsonl-log.ts';
@@ -63,11 +63,11 @@ export function changedIn(state: ClusterState, batch: readonly SourceChange[]): 
     const id = objectId(object);
     const kind = id.slice(0, id.indexOf('|'));
     const held = state.get(kind, object.metadata.namespace ?? '', object.metadata.name);
-    if (kind === 'Secret' && held && (same(held, object) || same(held, redactObject(object) as SourceChange['object']))) {
+    if (kind === 'Secret' && held && (sameObject(held, object) || sameObject(held, redactObject(object) as SourceChange['object']))) {
       refreshed.push(object);
       continue;
     }
-    if (held && same(held, object)) continue;
+    if (held && sameObject(held, object)) continue;
     changes.push(change);
   }
   return { changes, refreshed };
@@ -84,7 +84,8 @@ export function missingFrom(state: ClusterState, seen: ReadonlySet<string>): Sou
   return changes;
 }
 
-function same(held: ClusterState extends { get(...args: never[]): infer T } ? NonNullable<T> : never, object: SourceChange['object']): boolean {
+/** Whether two sightings of an object are the same: the same uid and resourceVersion, else the same content (managedFields aside). */
+export function sameObject(held: KubeObject, object: KubeObject): boolean {
   const rv = object.metadata.resourceVersion;
   if (rv !== undefined && rv === held.metadata.resourceVersion && object.metadata.uid === held.metadata.uid) return true;
   const { managedFields: _a, ...a } = held.metadata;

@@ -32,13 +32,13 @@ export class SnapshotCache {
    * Replaces the whole set of groups. Groups whose version changed (or vanished) notify their
    * subscribers; unchanged groups stay silent. Returns the groups that changed.
    */
-  setAll(snapshots: readonly Snapshot[], eventSeq: number): string[] {
+  setAll(snapshots: readonly Snapshot[], eventSeq: number, builtAt = this.#now()): string[] {
     const changed: string[] = [];
     const incoming = new Map(snapshots.map((s) => [s.group, s]));
     for (const [group, snapshot] of incoming) {
       if (this.#current.get(group)?.version === snapshot.version) continue;
       this.#current.set(group, snapshot);
-      this.#record({ group, version: snapshot.version, builtAt: this.#now(), eventSeq, snapshot });
+      this.#record({ group, version: snapshot.version, builtAt, eventSeq, snapshot });
       changed.push(group);
     }
     for (const group of [...this.#current.keys()]) {

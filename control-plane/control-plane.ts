@@ -366,9 +366,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   let lastCaughtUpBuild: { build: BuildRecord; state: ClusterState } | undefined;
   const applyBuild = (build: BuildRecord, catchingUp: boolean): void => {
     if (catchingUp) {
-      const from = history!.buildState().state;
+      const at = history!.state;
       let made: TranslateResult | undefined;
-      const translated = (): TranslateResult => (made ??= translate(from, translateOptions));
+      const translated = (): TranslateResult => (made ??= translate(history!.buildState(at).state, translateOptions));
       for (const [group, version] of Object.entries(build.versions)) {
         if (!version) continue;
         cache.restore({
@@ -383,7 +383,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
           },
         });
       }
-      lastCaughtUpBuild = { build, state: from };
+      lastCaughtUpBuild = { build, state: at };
       return;
     }
     const started = performance.now();
@@ -465,6 +465,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       watchSecrets();
       if (synced) debouncer.trigger();
     };
+    // The shared history is read while the source lists (both take a while with 10k objects); the
+    // builds read meanwhile are kept untranslated, and only the last is served, once both are done.
+    const caughtUp = history?.start();
+    caughtUp?.catch(() => undefined); // awaited below; a failure then stops the start
     await options.source.start((batch) => {
       if (history) {
         // The source feeds this replica's view; the history (the leader's appends) feeds its state.
@@ -489,10 +493,12 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       // Read the shared history to its end: its builds are served as they come, so the versions
       // this replica serves and lists are the leader's. The election comes after: a new leader
       // writes only once it has read everything.
-      await history.start();
+      await caughtUp;
       if (lastCaughtUpBuild) {
-        const { build, state: from } = lastCaughtUpBuild;
+        const { build, state: at } = lastCaughtUpBuild;
         lastCaughtUpBuild = undefined;
+        await history.secretsReady();
+        const from = history.buildState(at).state;
         serve(translate(from, translateOptions), from, build.seq, performance.now(), false, build.time);
       }
       synced = true;

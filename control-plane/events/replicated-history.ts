@@ -191,9 +191,9 @@ export class ReplicatedHistory {
    * The state to translate: the history's, with each Secret's values from this replica's source
    * when their fingerprint matches. `missing`: Secrets whose values it does not (yet) hold.
    */
-  buildState(): { state: ClusterState; missing: string[] } {
-    const secrets = this.#state.list(Kinds.Secret);
-    if (secrets.length === 0) return { state: this.#state, missing: [] };
+  buildState(at: ClusterState = this.#state): { state: ClusterState; missing: string[] } {
+    const secrets = at.list(Kinds.Secret);
+    if (secrets.length === 0) return { state: at, missing: [] };
     const missing: string[] = [];
     const withValues: SourceChange[] = [];
     for (const held of secrets) {
@@ -201,7 +201,7 @@ export class ReplicatedHistory {
       if (read && holdsValuesOf(held, read)) withValues.push({ type: 'upsert', object: read });
       else missing.push(`${held.metadata.namespace ?? ''}/${held.metadata.name}`);
     }
-    return { state: reduceAll(this.#state, withValues), missing };
+    return { state: reduceAll(at, withValues), missing };
   }
 
   async stop(): Promise<void> {
@@ -267,7 +267,7 @@ export class ReplicatedHistory {
     if (build.seq !== this.log.lastSeq) {
       this.#logger.warn({ build: build.seq, lastSeq: this.log.lastSeq }, 'history stream: a build record does not follow its event; applied to the current state');
     }
-    if (!this.#catchingUp) await this.#secretsReady(this.#options.secretWaitMs ?? 5000);
+    if (!this.#catchingUp) await this.secretsReady();
     await this.#options.onBuild(build, this.#catchingUp);
     this.log.recordBuild(build);
   }
@@ -303,8 +303,8 @@ export class ReplicatedHistory {
     return new Promise((resolve) => this.#waiters.push({ seq, resolve }));
   }
 
-  /** Waits (at most `ms`) until this replica's source holds the values of every Secret the history names. */
-  async #secretsReady(ms: number): Promise<void> {
+  /** Waits (at most `ms`, default secretWaitMs) until this replica's source holds the values of every Secret the history names. */
+  async secretsReady(ms = this.#options.secretWaitMs ?? 5000): Promise<void> {
     const deadline = performance.now() + ms;
     for (;;) {
       const { missing } = this.buildState();

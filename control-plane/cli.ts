@@ -61,6 +61,7 @@ export const controlPlaneCommand: Command = {
     { name: 'proxy-replicas', type: 'number', default: 1, description: 'replicas of provisioned proxies (ConfigMap key replicas overrides)' },
     { name: 'proxy-service-type', type: 'string', default: 'ClusterIP', choices: ['ClusterIP', 'NodePort', 'LoadBalancer'], description: 'type of provisioned proxy Services' },
     { name: 'proxy-control-plane', type: 'string', description: 'host:port provisioned proxies dial (default: mcpmux-control-plane.<lease namespace>.svc:<grpc-port>)' },
+    { name: 'disconnected-proxy-ttl', type: 'number', default: 600, description: 'seconds a disconnected proxy stays in ListProxies (mcpmux proxies) before it is forgotten' },
     { name: 'event-log-retention', type: 'number', default: 10000, description: 'events kept for ListEvents and history (in memory, in the --event-log file; with nats, the window kept after compaction: between this and twice this)' },
     {
       name: 'discovery-tls',
@@ -190,6 +191,7 @@ export const controlPlaneCommand: Command = {
       requestStateKeyFile: optional(flags['request-state-key-file']),
       tls: tlsFiles,
       insecureDiscovery: flag.boolean(flags, 'insecure-discovery'),
+      disconnectedProxyTtlMs: flag.number(flags, 'disconnected-proxy-ttl') * 1000,
       logger,
       cluster,
       ...(pki ? { pki } : {}),

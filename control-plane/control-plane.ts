@@ -35,6 +35,7 @@ import { connect, type NatsConnection } from 'nats';
 import { natsConnectionOptions, type NatsAccess } from '../shared/net/nats-connect.ts';
 import { HistoryStream } from './events/history-stream.ts';
 import { ReplicatedHistory } from './events/replicated-history.ts';
+import { FleetProxies } from './discovery/fleet-proxies.ts';
 import type { BuildRecord } from './events/log.ts';
 import type { TranslateResult } from './translate/translate.ts';
 
@@ -67,6 +68,8 @@ export interface ControlPlaneOptions {
    * creates; proxies get certificates for their pods' ServiceAccount tokens (pki/).
    */
   pki?: PkiOptions;
+  /** How long a disconnected proxy stays listed (default DISCONNECTED_PROXY_TTL_MS, 10 min). */
+  disconnectedProxyTtlMs?: number;
   /**
    * Serve credential-bearing targets over plaintext discovery on a non-loopback address. Without
    * it such a control plane leaves them out of every snapshot (their backends say why).
@@ -91,6 +94,8 @@ export interface SharedHistoryOptions {
   replicas: number;
   /** How often the leader checks whether to compact by age (default a minute). */
   compactCheckMs?: number;
+  /** How often a replica rewrites its proxies' records in the KV bucket (default 10 s; they expire after three times this). */
+  proxyRefreshMs?: number;
 }
 
 export interface ClusterOptions {
@@ -177,13 +182,15 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   const builtAt = new Map<string, { version: string; started: number }>();
   const converged = (group: string, version: string): void => {
     const pending = builtAt.get(group);
-    if (pending?.version !== version || !proxies.converged(group, version)) return;
+    if (pending?.version !== version || !(fleet ?? proxies).converged(group, version)) return;
     builtAt.delete(group);
     convergence.observe({ group }, (performance.now() - pending.started) / 1000);
   };
 
   const cache = new SnapshotCache();
-  const proxies = new ProxyRegistry();
+  /** With a shared history: every replica's proxies (discovery/fleet-proxies.ts). */
+  let fleet: FleetProxies | undefined;
+  const proxies = new ProxyRegistry({ disconnectedTtlMs: options.disconnectedProxyTtlMs, onChange: (nodeId) => fleet?.changed(nodeId) });
   // stdio targets run commands on the proxies: a folder on this machine may ask for that, a cluster may not.
   const secure = options.tls !== undefined || options.pki !== undefined;
   // Plaintext discovery off loopback can be read by anything on the network between: credentials
@@ -216,6 +223,18 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     nats = await connect(natsConnectionOptions(shared.nats, `mcpmux-control-plane ${options.cluster.identity}`));
     try {
       const stream = await HistoryStream.open(nats, { stream: shared.stream, maxAgeMs: shared.maxAgeMs, maxBytes: shared.maxBytes, replicas: shared.replicas, logger });
+      const refreshMs = shared.proxyRefreshMs ?? 10_000;
+      const kv = await nats.jetstream().views.kv(`${shared.stream}_proxies`, { ttl: refreshMs * 3, history: 1, replicas: shared.replicas });
+      fleet = new FleetProxies({
+        kv,
+        replica: options.cluster.identity,
+        local: proxies,
+        logger,
+        refreshMs,
+        ttlMs: refreshMs * 3,
+        // Only the leader times convergence (it made the version): an ACK on any replica may be the last.
+        onUpdate: (proxy) => converged(proxy.group, proxy.ackedVersion),
+      });
       history = new ReplicatedHistory({
         stream,
         source: options.source.name,
@@ -440,7 +459,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       },
     },
   });
-  const admin = new AdminServer({ cache, events, proxies });
+  const admin = new AdminServer({ cache, events, proxies: { list: () => (fleet ?? proxies).list() } });
 
   const health = await startHealthServer({
     address: options.address,
@@ -494,6 +513,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       // this replica serves and lists are the leader's. The election comes after: a new leader
       // writes only once it has read everything.
       await caughtUp;
+      await fleet?.start();
       if (lastCaughtUpBuild) {
         const { build, state: at } = lastCaughtUpBuild;
         lastCaughtUpBuild = undefined;
@@ -547,6 +567,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
         await health.close();
         if (events instanceof JsonlEventLog) events.close();
         await history?.stop();
+        await fleet?.stop();
         await nats?.close();
       },
     };
@@ -560,6 +581,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     await health.close();
     if (events instanceof JsonlEventLog) events.close();
     await history?.stop();
+    await fleet?.stop();
     await nats?.close();
     throw error;
   }

@@ -296,4 +296,86 @@ test('all replicas restart: the history is still there; a fresh replica joining 
   }
 });
 
+test('mcpmux proxies on any replica lists every proxy of every replica once; after a rolling restart of proxies the disconnected ones expire', async () => {
+  const api = await startFakeApiserver();
+  const nats = await startNatsServer();
+  const dir = mkdtempSync(join(tmpdir(), 'mcpmux-history-'));
+  const kubeconfig = join(dir, 'kubeconfig.json');
+  await api.writeKubeconfig(kubeconfig);
+  seed(api);
+  const replicas: Replica[] = [];
+  const proxies: Managed[] = [];
+  const ttl = ['--disconnected-proxy-ttl', '3'];
+  try {
+    for (const id of ['cp-a', 'cp-b']) replicas.push(await startReplica(kubeconfig, nats, id, ttl));
+    await Promise.all(replicas.map((r) => ready(r)));
+    const startProxy = async (id: string, replica: Replica): Promise<Managed> => {
+      const proxy = startNode(id, [CLI, 'proxy', '--control-plane', `127.0.0.1:${replica.grpcPort}`, '--gateway', 'team/gw', '--replica-id', id, '--port', String(await freePort()), '--http-port', String(await freePort())]);
+      proxies.push(proxy);
+      return proxy;
+    };
+    // Two proxies on cp-a, one on cp-b.
+    const [p1] = [await startProxy('proxy-1', replicas[0]!), await startProxy('proxy-2', replicas[0]!), await startProxy('proxy-3', replicas[1]!)];
+    const rows = (replica: Replica) => grpcProxies(replica.grpcPort)();
+    const connectedIds = async (replica: Replica) => (await rows(replica)).filter((p) => p.connected && p.ackedVersion).map((p) => p.nodeId).sort();
+    for (const replica of replicas) {
+      await until(async () => JSON.stringify(await connectedIds(replica)).includes('"proxy-1","proxy-2","proxy-3"'), `${replica.identity} lists the three proxies, ACKed`, 20_000);
+      const all = (await rows(replica)).map((p) => p.nodeId);
+      assert.equal(all.filter((id) => id.startsWith('proxy-')).sort(), ['proxy-1', 'proxy-2', 'proxy-3'], `${replica.identity}: each proxy once`);
+    }
+
+    // The CLI answers the same on either replica.
+    for (const replica of replicas) {
+      const cli = await runCli(['proxies', '--control-plane', `127.0.0.1:${replica.grpcPort}`]);
+      for (const id of ['proxy-1', 'proxy-2', 'proxy-3']) assert.is(cli.split(id).length - 1, 1, `mcpmux proxies on ${replica.identity} names ${id} once:\n${cli}`);
+    }
+
+    // Rolling restart: proxy-1 is replaced by proxy-4 (on cp-b); proxy-1 shows disconnected, then is gone everywhere.
+    await p1.stop();
+    await startProxy('proxy-4', replicas[1]!);
+    for (const replica of replicas) {
+      await until(async () => {
+        const now = await rows(replica);
+        return now.some((p) => p.nodeId === 'proxy-4' && p.connected) && now.some((p) => p.nodeId === 'proxy-1' && !p.connected);
+      }, `${replica.identity}: proxy-4 connected, proxy-1 disconnected`, 20_000);
+    }
+    for (const replica of replicas) {
+      await until(async () => !(await rows(replica)).some((p) => p.nodeId === 'proxy-1'), `${replica.identity}: proxy-1 expired`, 10_000);
+      assert.equal(await connectedIds(replica), ['proxy-2', 'proxy-3', 'proxy-4']);
+    }
+  } finally {
+    await Promise.all(proxies.map((p) => p.stop()));
+    await Promise.all(replicas.map((r) => r.process.stop()));
+    await nats.destroy();
+    await api.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** ListProxies of one control plane, as it comes off the wire. */
+function grpcProxies(port: number): () => Promise<Array<{ nodeId: string; connected: boolean; ackedVersion: string }>> {
+  return async () => {
+    const Client = serviceClient('AdminService');
+    const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & Record<string, Call>;
+    try {
+      return await new Promise((resolve, reject) =>
+        client.ListProxies!.call(client, {}, { deadline: new Date(Date.now() + 5000) }, (error, response) => (error ? reject(error) : resolve((response as { proxies: Array<{ nodeId: string; connected: boolean; ackedVersion: string }> }).proxies))),
+      );
+    } finally {
+      client.close();
+    }
+  };
+}
+
+/** Runs `mcpmux ARGS` to its end; its output. */
+async function runCli(args: string[]): Promise<string> {
+  const cli = startNode('mcpmux', [CLI, ...args]);
+  const code = await new Promise<number | null>((resolve) => {
+    if (cli.child.exitCode !== null) resolve(cli.child.exitCode);
+    cli.child.once('exit', resolve);
+  });
+  assert.is(code, 0, `mcpmux ${args.join(' ')} exits 0:\n${cli.output()}`);
+  return cli.output();
+}
+
 test.run();

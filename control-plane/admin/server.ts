@@ -13,7 +13,7 @@ import {
 } from '../../shared/proto/messages.ts';
 import type { ConfigEvent } from '../events/event.ts';
 import type { EventLog } from '../events/log.ts';
-import type { ProxyRegistry } from '../discovery/proxies.ts';
+import type { ProxyState } from '../discovery/proxies.ts';
 import type { SnapshotCache } from '../snapshots/cache.ts';
 import { diffSnapshots } from '../snapshots/diff.ts';
 import { redactObject, redactSnapshot } from '../snapshots/redact.ts';
@@ -24,6 +24,11 @@ const DEFAULT_EVENT_LIMIT = 1000;
  * the event log's default retention, so the from_seq it is told to resume from is usually retained.
  */
 export const WATCH_MAX_BEHIND = 10_000;
+
+/** Where ListProxies reads: this replica's registry, or the whole fleet's (discovery/fleet-proxies.ts). */
+export interface ProxyListing {
+  list(): ProxyState[];
+}
 
 type Unary<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => void;
 
@@ -39,14 +44,14 @@ class AdminError extends Error {
 export class AdminServer {
   readonly #cache: SnapshotCache;
   readonly #events: EventLog;
-  readonly #proxies: ProxyRegistry;
+  readonly #proxies: ProxyListing;
   readonly #watchMaxBehind: number;
 
   /**
    * `watchMaxBehind`: how many new events a WatchEvents call may have waiting for a slow reader
    * before it is ended (default WATCH_MAX_BEHIND).
    */
-  constructor(options: { cache: SnapshotCache; events: EventLog; proxies: ProxyRegistry; watchMaxBehind?: number }) {
+  constructor(options: { cache: SnapshotCache; events: EventLog; proxies: ProxyListing; watchMaxBehind?: number }) {
     this.#cache = options.cache;
     this.#events = options.events;
     this.#proxies = options.proxies;

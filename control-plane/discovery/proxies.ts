@@ -61,9 +61,17 @@ export class ProxyRegistry {
   #sortedIds: string[] | undefined;
   #nextStream = 0;
 
-  constructor(options: { now?: () => number; disconnectedTtlMs?: number } = {}) {
+  readonly #onChange: ((nodeId: string) => void) | undefined;
+
+  /** `onChange`: a record was made, changed or forgotten (a fleet view publishes it: fleet-proxies.ts). */
+  constructor(options: { now?: () => number; disconnectedTtlMs?: number; onChange?: (nodeId: string) => void } = {}) {
     this.#now = options.now ?? Date.now;
     this.#ttlMs = options.disconnectedTtlMs ?? DISCONNECTED_PROXY_TTL_MS;
+    this.#onChange = options.onChange;
+  }
+
+  get disconnectedTtlMs(): number {
+    return this.#ttlMs;
   }
 
   /** A stream of `nodeId` begins: it holds the record from now on (a previous stream no longer does). */
@@ -91,6 +99,7 @@ export class ProxyRegistry {
     };
     this.#proxies.set(nodeId, record);
     this.#count(record, 1);
+    this.#onChange?.(nodeId);
     return stream;
   }
 
@@ -103,6 +112,7 @@ export class ProxyRegistry {
     Object.assign(record, change);
     record.lastSeen = this.#now();
     if (counted) this.#count(record, 1);
+    this.#onChange?.(record.nodeId);
   }
 
   /** The stream ended: its proxy is disconnected (true), unless a newer stream holds the record (false). */
@@ -113,6 +123,7 @@ export class ProxyRegistry {
     record.connected = false;
     record.lastSeen = this.#now();
     this.#disconnected.set(record.nodeId, record.lastSeen);
+    this.#onChange?.(record.nodeId);
     this.#expire();
     return true;
   }
@@ -153,6 +164,11 @@ export class ProxyRegistry {
     if (counts.connected === 0) this.#groups.delete(record.group);
   }
 
+  /** Forgets records disconnected for longer than the TTL (also on each read and change). */
+  expire(): void {
+    this.#expire();
+  }
+
   /** Forgets records disconnected for longer than the TTL; oldest first, so it stops at the first one kept. */
   #expire(): void {
     if (this.#disconnected.size === 0) return;
@@ -162,6 +178,7 @@ export class ProxyRegistry {
       this.#disconnected.delete(nodeId);
       this.#proxies.delete(nodeId);
       this.#sortedIds = undefined;
+      this.#onChange?.(nodeId);
     }
   }
 }

@@ -198,7 +198,8 @@ export class ReplicatedHistory {
     const withValues: SourceChange[] = [];
     for (const held of secrets) {
       const read = this.#sourceView.get(Kinds.Secret, held.metadata.namespace ?? '', held.metadata.name);
-      if (read && holdsValuesOf(held, read)) withValues.push({ type: 'upsert', object: read });
+      // A delete first: the reducer keeps an object it holds at the same uid and resourceVersion.
+      if (read && holdsValuesOf(held, read)) withValues.push({ type: 'delete', object: held }, { type: 'upsert', object: read });
       else missing.push(`${held.metadata.namespace ?? ''}/${held.metadata.name}`);
     }
     return { state: reduceAll(at, withValues), missing };
@@ -357,7 +358,10 @@ export class ReplicatedHistory {
     for (const kind of this.#state.kinds()) {
       for (const object of this.#state.list(kind)) if (!seen.has(objectId(object))) changes.push({ type: 'delete', object });
     }
-    if (changes.length > 0) this.#logger.info({ changes: changes.length, lastSeq: this.log.lastSeq }, 'leader: appending what changed while the history was not written');
+    if (changes.length > 0) {
+      const objects = changes.slice(0, 10).map((change) => `${change.type} ${objectId(change.object)}`);
+      this.#logger.info({ changes: changes.length, objects, lastSeq: this.log.lastSeq }, 'leader: appending what changed while the history was not written');
+    }
     await this.#append(changes);
     this.#options.onTakeover();
   }

@@ -1,6 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { errorMessage } from '../shared/errors.ts';
+import { errorMessage, McpmuxError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import { startHealthServer } from '../shared/ops/health-server.ts';
 import type { TlsMaterial } from '../shared/net/tls.ts';
@@ -220,7 +220,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     if (!options.cluster) throw new Error('the shared history (--event-log nats) needs the kubernetes source: only a leader writes it');
     if (options.eventLogPath) throw new Error('name one event log: a file or nats');
     const shared = options.sharedHistory;
-    nats = await connect(natsConnectionOptions(shared.nats, `mcpmux-control-plane ${options.cluster.identity}`));
+    nats = await connect(natsConnectionOptions(shared.nats, `mcpmux-control-plane ${options.cluster.identity}`)).catch((error: unknown) => {
+      throw new McpmuxError('MCPMUX_FLEET_UNAVAILABLE', `cannot reach NATS for the shared history (--event-log nats --nats ${redactedServers(shared.nats.servers)}): ${errorMessage(error)}`, { cause: error });
+    });
     try {
       const stream = await HistoryStream.open(nats, { stream: shared.stream, maxAgeMs: shared.maxAgeMs, maxBytes: shared.maxBytes, replicas: shared.replicas, logger });
       const refreshMs = shared.proxyRefreshMs ?? 10_000;
@@ -661,4 +663,9 @@ function startClusterRoles(
       await caSecret?.stop();
     },
   };
+}
+
+/** NATS URLs as a log may show them: without the user, password or token they may carry. */
+function redactedServers(servers: string): string {
+  return servers.replace(/\/\/[^@/]*@/g, '//');
 }

@@ -211,8 +211,9 @@ export class ReplicatedHistory {
     clearTimeout(this.#resyncTimer);
     clearInterval(this.#compactTimer);
     this.#follower?.stop();
-    await this.#queue;
+    // Waiters first: a job waiting for the stream (NATS gone) must not hold the stop.
     for (const waiter of this.#waiters.splice(0)) waiter.resolve();
+    await this.#queue;
   }
 
   // ---- reading the stream ----

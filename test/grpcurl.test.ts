@@ -70,11 +70,13 @@ test('an unknown group is a clear NOT_FOUND', async () => {
   assert.match(failed!, /nope\/nope/);
 });
 
-test('ListEvents pages with page_size and next_page_token; a bad token is InvalidArgument saying what to send', async () => {
+test('ListEvents pages with page_size (or limit) and next_page_token; a bad token is InvalidArgument saying what to send', async () => {
   const first = JSON.parse(await call('-d', '{"page_size": 3}', address, 'mcpmux.v1.AdminService/ListEvents')) as { events: { seq: string }[]; nextPageToken: string };
   assert.equal(first.events.map((e) => e.seq), ['1', '2', '3']);
   const second = JSON.parse(await call('-d', JSON.stringify({ page_size: 3, page_token: first.nextPageToken }), address, 'mcpmux.v1.AdminService/ListEvents')) as { events: { seq: string }[] };
   assert.equal(second.events.map((e) => e.seq), ['4', '5', '6']);
+  const limited = JSON.parse(await call('-d', '{"from_seq": 5, "limit": 2}', address, 'mcpmux.v1.AdminService/ListEvents')) as { events: { seq: string }[] };
+  assert.equal(limited.events.map((e) => e.seq), ['5', '6'], 'limit: the former name of page_size');
   const failed = await run(grpcurl, ['-plaintext', '-d', '{"page_token": "bogus!"}', address, 'mcpmux.v1.AdminService/ListProxies']).then(
     () => undefined,
     (e: { stderr: string }) => e.stderr,

@@ -7,10 +7,10 @@ import * as assert from 'uvu/assert';
 import * as grpc from '@grpc/grpc-js';
 import { AdminClient } from '../../shared/admin/client.ts';
 import { createLogger } from '../../shared/log.ts';
-import type { AdminEvent } from '../../shared/proto/messages.ts';
 import { listenerSnapshot } from '../../shared/testing/snapshots.ts';
 import { DiscoveryServer } from '../discovery/server.ts';
 import { ProxyRegistry } from '../discovery/proxies.ts';
+import type { ConfigEvent } from '../events/event.ts';
 import { MemoryEventLog } from '../events/log.ts';
 import { startGrpcServer, stopGrpcServer } from '../grpc/server.ts';
 import { SnapshotCache } from '../snapshots/cache.ts';
@@ -19,10 +19,10 @@ import { AdminServer, MEMORY_HISTORY } from './server.ts';
 
 const logger = createLogger('test', { level: process.env.MCPMUX_LOG_LEVEL ?? 'silent' });
 
-async function serve(options: { retention?: number; historyLimit?: number; history?: () => string } = {}) {
+async function serve(options: { retention?: number; historyLimit?: number; history?: () => string; restored?: ConfigEvent[] } = {}) {
   const cache = new SnapshotCache({ historyLimit: options.historyLimit ?? 100 });
   const proxies = new ProxyRegistry();
-  const events = new MemoryEventLog({ retention: options.retention ?? 10_000 });
+  const events = new MemoryEventLog({ retention: options.retention ?? 10_000, ...(options.restored ? { restored: { events: options.restored, builds: [] } } : {}) });
   const admin = new AdminServer({ cache, events, proxies, ...(options.history ? { history: options.history } : {}) });
   const discovery = new DiscoveryServer({ cache, proxies, logger });
   const { server, port } = await startGrpcServer({ address: '127.0.0.1', port: 0, discovery: discovery.service(), admin: admin.handlers() });
@@ -31,6 +31,7 @@ async function serve(options: { retention?: number; historyLimit?: number; histo
     cache,
     proxies,
     events,
+    admin,
     client,
     async stop() {
       client.close();
@@ -146,8 +147,10 @@ test('ListEvents pages by seq (limit still works as page_size); events appended 
     }
     assert.equal(seqs, range(1, 13), 'every event once, in order');
     assert.is(page.nextPageToken, '', 'empty on the last page');
-    const limited = await (s.client as unknown as { listEventsPage(r: object): Promise<{ events: AdminEvent[] }> }).listEventsPage({ fromSeq: 5, limit: 4 });
-    assert.equal(limited.events.map((e) => Number(e.seq)), [5, 6, 7, 8], 'limit: the former page_size');
+    // limit, the former page_size (AdminClient sends only page_size; grpcurl.test sends limit over the wire).
+    const limited = s.admin.listEvents({ fromSeq: '5', limit: 4, pageSize: 0, pageToken: '' });
+    assert.equal(limited.events.map((e) => Number(e.seq)), [5, 6, 7, 8]);
+    assert.ok(limited.nextPageToken, 'and pages like it');
     const all = await s.client.listEventsPage({});
     assert.is(all.events.length, 13, 'page_size 0: the default (1000) holds them all');
     assert.is(all.nextPageToken, '');
@@ -238,6 +241,35 @@ test('WatchEvents from a seq no longer retained is OUT_OF_RANGE naming the oldes
     assert.match(future.error!.details, /from_seq 40 is past the newest event \(seq 30\)/);
     const next = await watch(31);
     assert.is(next.error, undefined, 'the next seq to come waits for it');
+  } finally {
+    await s.stop();
+  }
+});
+
+test('WatchEvents on a compacted log (each object\'s last event before the window, then every event) resumes only where no event is missing', async () => {
+  const event = (seq: number): ConfigEvent => ({ seq, time: 1, source: 'files', kind: 'Service', apiVersion: 'v1', namespace: 'ns', name: `s${seq}`, type: 'upsert', object: { apiVersion: 'v1', kind: 'Service', metadata: { name: `s${seq}`, namespace: 'ns' } } });
+  // Events 3, 4 and 6 were compacted away; every event is there from 7 on.
+  const s = await serve({ restored: [2, 5, 7, 8, 9].map(event) });
+  try {
+    const watch = (fromSeq: number) =>
+      new Promise<{ seqs: number[]; error?: grpc.ServiceError }>((resolve) => {
+        const seqs: number[] = [];
+        const stop = s.client.watchEvents(fromSeq, (e) => seqs.push(Number(e.seq)), (error) => resolve({ seqs, error }));
+        setTimeout(() => {
+          stop();
+          resolve({ seqs });
+        }, 300);
+      });
+    for (const from of [1, 2, 5, 6]) {
+      const refused = await watch(from);
+      assert.is(refused.error?.code, grpc.status.OUT_OF_RANGE, `from_seq ${from}`);
+      assert.match(refused.error!.details, new RegExp(`from_seq ${from} is no longer retained: the oldest retained event is seq 2, and every event is retained only from seq 7 on .*watch again with from_seq 7`));
+    }
+    assert.equal((await watch(7)).seqs, [7, 8, 9]);
+    // Paging from the start walks the compacted events as ListEvents always did.
+    const first = await s.client.listEventsPage({ pageSize: 2 });
+    const second = await s.client.listEventsPage({ pageSize: 2, pageToken: first.nextPageToken });
+    assert.equal([...first.events, ...second.events].map((e) => Number(e.seq)), [2, 5, 7, 8]);
   } finally {
     await s.stop();
   }

@@ -281,20 +281,21 @@ export class AdminServer {
 
   /**
    * Why the events from `from` on cannot all be given, or undefined when they can. A watch needs
-   * event `from` itself (anything else is a gap); a page needs only that retention has not passed
-   * it (a compacted log's older events have gaps of their own, which paging walks through).
+   * every one from `from` to the newest (a compacted log keeps only each object's last event before
+   * its window: resuming there would skip some); a page needs only that retention has not passed
+   * `from` (paging from_seq 0 walks through a compacted log's gaps as ListEvents always did).
    */
   #unretained(from: number, use: 'watch' | 'page'): string | undefined {
     const field = use === 'watch' ? 'from_seq' : 'page_token: the next event';
     const lastSeq = this.#events.lastSeq;
     const oldest = this.#events.list(0, 1)[0]?.seq;
     if (from > lastSeq + 1) {
-      const again = use === 'watch' ? `watch again with from_seq 0 (new events only)${oldest ? ` or from_seq ${oldest} (everything retained)` : ''}` : 'list again without page_token';
+      const again = use === 'watch' ? `watch again with from_seq 0 (new events only)${oldest ? ` or from_seq ${completeFrom(this.#events.list(0))} (the retained ones first)` : ''}` : 'list again without page_token';
       return `${field} ${from} is past the newest event (seq ${lastSeq}): it was numbered by another event history than this one (${this.#history()}): ` +
         `another replica's, or this control plane's before a restart; ${again}`;
     }
     if (oldest === undefined || from === lastSeq + 1) return undefined;
-    const present = use === 'watch' ? this.#events.list(from, 1)[0]?.seq === from : from >= oldest;
+    const present = use === 'watch' ? gapless(this.#events.list(from), from) : from >= oldest;
     if (present) return undefined;
     const complete = completeFrom(this.#events.list(0));
     const compacted = complete !== oldest ? `, and every event is retained only from seq ${complete} on (older ones were compacted to each object's last change)` : '';
@@ -323,7 +324,12 @@ function resumeAfter(records: readonly VersionRecord[], token: Extract<PageToken
   return older === -1 ? records.length : older;
 }
 
-/** The first seq from which every event up to the newest is in `events` (seqs are numbered without gaps). */
+/** Whether `events` (ascending seqs) are every event from `from` on: seqs are numbered one by one. */
+function gapless(events: readonly ConfigEvent[], from: number): boolean {
+  return events.length > 0 && events[0]!.seq === from && events.at(-1)!.seq - from + 1 === events.length;
+}
+
+/** The first seq from which every event up to the newest is in `events` (seqs are numbered one by one). */
 function completeFrom(events: readonly ConfigEvent[]): number {
   let i = events.length - 1;
   while (i > 0 && events[i - 1]!.seq === events[i]!.seq - 1) i--;

@@ -4,7 +4,7 @@ import { errorMessage, McpmuxError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import { startHealthServer } from '../shared/ops/health-server.ts';
 import type { TlsMaterial } from '../shared/net/tls.ts';
-import { AdminServer } from './admin/server.ts';
+import { AdminServer, MEMORY_HISTORY } from './admin/server.ts';
 import { ProxyRegistry } from './discovery/proxies.ts';
 import { DiscoveryServer } from './discovery/server.ts';
 import { JsonlEventLog } from './events/jsonl-log.ts';
@@ -270,7 +270,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   }
   /** Where the history lives, as `mcpmux proxies` and the ready log line say. */
   const historyDescription = (): string =>
-    history ? `nats stream ${history.streamName} (shared by every replica)` : options.eventLogPath ? `file ${options.eventLogPath} (this replica)` : 'memory (this replica only; lost on restart)';
+    history ? `nats stream ${history.streamName} (shared by every replica)` : options.eventLogPath ? `file ${options.eventLogPath}` : MEMORY_HISTORY;
   // The requestState master keys (docs/security.md): never in a snapshot, an event, an admin answer or a log.
   const requestStateKeys = new RequestStateKeyring();
   let stopKeyFile: (() => void) | undefined;
@@ -461,7 +461,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       },
     },
   });
-  const admin = new AdminServer({ cache, events, proxies: { list: () => (fleet ?? proxies).list() } });
+  const admin = new AdminServer({ cache, events, proxies: { list: () => (fleet ?? proxies).list() }, history: historyDescription });
 
   const health = await startHealthServer({
     address: options.address,

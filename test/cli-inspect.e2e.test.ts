@@ -1,6 +1,7 @@
 // `mcpmux snapshot get|history|diff` and `mcpmux proxies` against a running control plane (the
-// tutorial stack), as a user runs them: tables by default, JSON and YAML on request, secrets
-// redacted, a clear error and exit 2 when nothing listens.
+// tutorial stack), as a user runs them: tables (and a diff by kind and field) by default, every page
+// of a list followed, JSON and YAML on request, secrets redacted, a clear error and exit 2 when
+// nothing listens.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { test } from 'uvu';
@@ -57,13 +58,34 @@ test('snapshot history and diff follow a change; proxies shows the ACKed version
     assert.is.not(latest, first.version);
     const table = await mcpmux('snapshot', 'history', ...cp);
     assert.match(table.stdout, new RegExp(`${first.version}[\\s\\S]*${latest}`), 'oldest first');
+    // One version per admin call: the command follows the pages and prints the same history.
+    const paged = await mcpmux('snapshot', 'history', ...cp, '--page-size', '1');
+    assert.is(paged.code, 0, paged.stderr);
+    assert.is(paged.stdout, table.stdout, 'every page printed, in the same order');
     const diff = await mcpmux('snapshot', 'diff', first.version, ...cp);
     assert.is(diff.code, 0, diff.stderr);
     assert.match(diff.stdout, new RegExp(`${first.version} \\(event \\d+\\) → ${latest}`));
-    assert.match(diff.stdout, /added\s+target\s+agentgateway-system\/mcp-federated\/cli-extra-3007/);
+    // By kind, each resource with the fields that changed, then a summary.
+    assert.match(diff.stdout, /\ntargets\n {2}added {4}agentgateway-system\/mcp-federated\/cli-extra-3007\n(?: {4}\+ .*\n)+/);
+    assert.match(diff.stdout, / {4}\+ endpoints: \[\{"address":"cli-extra\.agentgateway-system\.svc","port":3007,"ready":true\}\]\n/);
+    assert.match(diff.stdout, /\nbackends\n {2}changed {2}agentgateway-system\/mcp-federated\n {4}\+ targets\[\]: "cli-extra-3007"\n/);
+    assert.match(diff.stdout, /\nsummary: 1 added, 1 changed, 0 removed \(targets 1, backends 1\); \d+ fields\n/);
     assert.match(diff.stdout, /upsert\s+Service\s+agentgateway-system\/cli-extra/, 'and the event that made it');
-    await until(async () => (await mcpmux('proxies', ...cp)).stdout.includes(latest), 'the proxy ACKed the new version', 10_000);
-    assert.match((await mcpmux('proxies', ...cp)).stdout, /proxy-1\s+agentgateway-system\/mcp-gateway\s+yes/);
+    // --output json: the answer as it came, the field changes in it.
+    const raw = JSON.parse((await mcpmux('snapshot', 'diff', first.version, ...cp, '--output', 'json')).stdout) as { changes: Array<{ kind: string; change: string; fields: Array<{ path: string; before: string; after: string }> }> };
+    const backend = raw.changes.find((c) => c.kind === 'backend');
+    assert.equal(backend?.fields.find((f) => f.path === 'targets[]'), { path: 'targets[]', before: '', after: '"cli-extra-3007"' });
+    // A field of a target changed: that field alone, - old + new.
+    stack.writeFile('cli-extra.yaml', federatedService('cli-extra', 3007).replace('labels:', 'annotations: {mcpmux.dev/path: /v2/mcp}, labels:'));
+    await until(async () => (await mcpmux('snapshot', 'get', ...cp, '--output', 'json')).stdout.includes('/v2/mcp'), 'the version with the new path', 10_000);
+    const changed = await mcpmux('snapshot', 'diff', latest, ...cp);
+    assert.match(changed.stdout, /\ntargets\n {2}changed {2}agentgateway-system\/mcp-federated\/cli-extra-3007\n {4}~ path: - "\/mcp" {2}\+ "\/v2\/mcp"\n\n/);
+    assert.match(changed.stdout, /summary: 0 added, 1 changed, 0 removed \(targets 1\); 1 field\n/);
+    const newest = JSON.parse((await mcpmux('snapshot', 'get', ...cp, '--output', 'json')).stdout) as { version: string };
+    await until(async () => (await mcpmux('proxies', ...cp)).stdout.includes(newest.version), 'the proxy ACKed the new version', 10_000);
+    const proxies = await mcpmux('proxies', ...cp, '--page-size', '1');
+    assert.match(proxies.stdout, /^history: memory \(this replica only\)\nproxy\s+group/, 'where the history lives, first');
+    assert.match(proxies.stdout, /proxy-1\s+agentgateway-system\/mcp-gateway\s+yes/);
     // A session makes the proxy find out its upstreams' eras, and it reports them.
     const client = await stack.connect();
     await client.listTools();

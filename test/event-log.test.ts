@@ -56,6 +56,7 @@ test('a restarted control plane answers for the versions it served before, from 
     await until(() => cp.cache.get(GROUP)?.version !== first.version, 'the second version');
     const second = cp.cache.get(GROUP)!;
     const servedOld = await admin.getSnapshot(GROUP, first.version);
+    assert.is((await admin.proxies()).history, `file ${log}`, 'ListProxies says where the history lives');
     const before = await admin.listVersions(GROUP);
     // DiffVersions: the one target whose endpoint moved, and the event that moved it.
     const diff = await admin.diffVersions(first.version, second.version, GROUP);

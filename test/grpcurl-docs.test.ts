@@ -44,9 +44,14 @@ test('every documented grpcurl command works and shows no secret', async () => {
   const versions = JSON.parse((await run(grpcurl, ['-plaintext', address, 'mcpmux.v1.AdminService/ListVersions'])).stdout) as { versions: Array<{ version: string }> };
   const version = versions.versions[0]?.version ?? '';
   assert.match(version, /^[0-9a-f]{16}$/);
+  // The token the doc's first ListEvents page answers, for its next page.
+  const firstPage = JSON.parse((await run(grpcurl, ['-plaintext', '-d', '{"from_seq": 1, "page_size": 2}', address, 'mcpmux.v1.AdminService/ListEvents'])).stdout) as { events: Array<{ seq: string }>; nextPageToken?: string };
+  assert.equal(firstPage.events.map((e) => e.seq), ['1', '2']);
+  const pageToken = firstPage.nextPageToken ?? '';
+  assert.ok(pageToken, 'a first page of 2 events has a next page');
   const seen: string[] = [];
   for (const args of commands) {
-    const resolved = args.map((a) => a.replace('127.0.0.1:18000', address).replace('VERSION', version));
+    const resolved = args.map((a) => a.replace('127.0.0.1:18000', address).replace('NEXT_PAGE_TOKEN', pageToken).replace('VERSION', version));
     const streaming = resolved.includes('-max-time');
     const outcome = await run(grpcurl, resolved, { timeout: 20_000 }).then(
       (r) => ({ ok: true, out: r.stdout + r.stderr }),
@@ -56,6 +61,7 @@ test('every documented grpcurl command works and shows no secret', async () => {
     assert.ok(outcome.ok || (streaming && /DeadlineExceeded/.test(outcome.out)), `grpcurl ${resolved.join(' ')}\n${outcome.out}`);
     assert.ok(outcome.out.trim().length > 0, `grpcurl ${resolved.join(' ')} printed something`);
     for (const secret of SECRET_VALUES) assert.not.ok(outcome.out.includes(secret), `grpcurl ${resolved.join(' ')} shows ${secret}`);
+    if (args.some((a) => a.includes('NEXT_PAGE_TOKEN'))) assert.match(outcome.out, /^\{\s*"events": \[\s*\{\s*"seq": "3"/, 'the next page goes on after the first');
     seen.push(outcome.out);
   }
   const all = seen.join('\n');

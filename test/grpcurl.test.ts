@@ -70,4 +70,22 @@ test('an unknown group is a clear NOT_FOUND', async () => {
   assert.match(failed!, /nope\/nope/);
 });
 
+test('ListEvents pages with page_size (or limit) and next_page_token; a bad token is InvalidArgument saying what to send', async () => {
+  const first = JSON.parse(await call('-d', '{"page_size": 3}', address, 'mcpmux.v1.AdminService/ListEvents')) as { events: { seq: string }[]; nextPageToken: string };
+  assert.equal(first.events.map((e) => e.seq), ['1', '2', '3']);
+  const second = JSON.parse(await call('-d', JSON.stringify({ page_size: 3, page_token: first.nextPageToken }), address, 'mcpmux.v1.AdminService/ListEvents')) as { events: { seq: string }[] };
+  assert.equal(second.events.map((e) => e.seq), ['4', '5', '6']);
+  const limited = JSON.parse(await call('-d', '{"from_seq": 5, "limit": 2}', address, 'mcpmux.v1.AdminService/ListEvents')) as { events: { seq: string }[] };
+  assert.equal(limited.events.map((e) => e.seq), ['5', '6'], 'limit: the former name of page_size');
+  const failed = await run(grpcurl, ['-plaintext', '-d', '{"page_token": "bogus!"}', address, 'mcpmux.v1.AdminService/ListProxies']).then(
+    () => undefined,
+    (e: { stderr: string }) => e.stderr,
+  );
+  assert.match(failed ?? '', /InvalidArgument/);
+  assert.match(failed ?? '', /send the next_page_token of the previous ListProxies answer unchanged/);
+  // No proxy here, but the answer says where the history lives.
+  const proxies = JSON.parse(await call(address, 'mcpmux.v1.AdminService/ListProxies')) as { history: string };
+  assert.is(proxies.history, 'memory (this replica only)');
+});
+
 test.run();

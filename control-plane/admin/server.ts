@@ -4,21 +4,30 @@ import {
   toStruct,
   toTimestamp,
   type AdminEvent,
+  type DiffVersionsRequest,
+  type DiffVersionsResponse,
   type GetSnapshotRequest,
   type ListEventsRequest,
+  type ListEventsResponse,
+  type ListProxiesRequest,
+  type ListProxiesResponse,
   type ListVersionsRequest,
-  type DiffVersionsRequest,
-  type ProxyStatus,
+  type ListVersionsResponse,
   type VersionInfo,
+  type WatchEventsRequest,
 } from '../../shared/proto/messages.ts';
 import type { ConfigEvent } from '../events/event.ts';
+import { JsonlEventLog } from '../events/jsonl-log.ts';
 import type { EventLog } from '../events/log.ts';
 import type { ProxyState } from '../discovery/proxies.ts';
-import type { SnapshotCache } from '../snapshots/cache.ts';
+import type { SnapshotCache, VersionRecord } from '../snapshots/cache.ts';
 import { diffSnapshots } from '../snapshots/diff.ts';
+import { fieldChanges } from '../snapshots/field-diff.ts';
 import { redactObject, redactSnapshot } from '../snapshots/redact.ts';
+import { decodePageToken, encodePageToken, EVENT_PAGE, pageAfter, pageSize, PageRequestError, PROXY_PAGE, VERSION_PAGE, type PageToken } from './paging.ts';
 
-const DEFAULT_EVENT_LIMIT = 1000;
+/** ListProxies' `history` when the event log is kept in this process only. */
+export const MEMORY_HISTORY = 'memory (this replica only)';
 /**
  * New events a WatchEvents reader may fall behind by before its call is ended (RESOURCE_EXHAUSTED):
  * the event log's default retention, so the from_seq it is told to resume from is usually retained.
@@ -46,36 +55,41 @@ export class AdminServer {
   readonly #events: EventLog;
   readonly #proxies: ProxyListing;
   readonly #watchMaxBehind: number;
+  readonly #history: () => string;
 
   /**
    * `watchMaxBehind`: how many new events a WatchEvents call may have waiting for a slow reader
-   * before it is ended (default WATCH_MAX_BEHIND).
+   * before it is ended (default WATCH_MAX_BEHIND). `history`: where the event history lives, for
+   * ListProxies and the errors that depend on it; by default "file PATH" for a JSONL log, else
+   * MEMORY_HISTORY (a log kept elsewhere, such as a NATS stream, should say so here).
    */
-  constructor(options: { cache: SnapshotCache; events: EventLog; proxies: ProxyListing; watchMaxBehind?: number }) {
+  constructor(options: { cache: SnapshotCache; events: EventLog; proxies: ProxyListing; watchMaxBehind?: number; history?: () => string }) {
     this.#cache = options.cache;
     this.#events = options.events;
     this.#proxies = options.proxies;
     this.#watchMaxBehind = Math.max(1, options.watchMaxBehind ?? WATCH_MAX_BEHIND);
+    const events = options.events;
+    this.#history = options.history ?? (events instanceof JsonlEventLog ? () => `file ${events.path}` : () => MEMORY_HISTORY);
   }
 
   handlers(): grpc.UntypedServiceImplementation {
     return {
       GetSnapshot: unary((request: GetSnapshotRequest): Snapshot => this.getSnapshot(request)),
-      ListVersions: unary((request: ListVersionsRequest) => ({ versions: this.listVersions(request) })),
-      ListEvents: unary((request: ListEventsRequest) => ({ events: this.listEvents(request) })),
-      ListProxies: unary(() => ({ proxies: this.listProxies() })),
-      DiffVersions: unary((request: DiffVersionsRequest) => this.diffVersions(request)),
-      WatchEvents: (call: grpc.ServerWritableStream<{ fromSeq: string }, AdminEvent>) => this.watchEvents(call),
+      ListVersions: unary((request: ListVersionsRequest): ListVersionsResponse => this.listVersions(request)),
+      ListEvents: unary((request: ListEventsRequest): ListEventsResponse => this.listEvents(request)),
+      ListProxies: unary((request: ListProxiesRequest): ListProxiesResponse => this.listProxies(request)),
+      DiffVersions: unary((request: DiffVersionsRequest): DiffVersionsResponse => this.diffVersions(request)),
+      WatchEvents: (call: grpc.ServerWritableStream<WatchEventsRequest, AdminEvent>) => this.watchEvents(call),
     };
   }
 
-  diffVersions(request: DiffVersionsRequest): Record<string, unknown> {
+  diffVersions(request: DiffVersionsRequest): DiffVersionsResponse {
     const group = this.#group(request.group);
     if (!request.fromVersion) throw new AdminError(grpc.status.INVALID_ARGUMENT, 'name from_version (see ListVersions)');
     const records = this.#cache.versions(group);
-    const find = (version: string) => {
+    const find = (version: string): VersionRecord => {
       const record = records.find((r) => r.version === version);
-      if (!record) throw new AdminError(grpc.status.NOT_FOUND, `no version ${version} of group ${group}; see ListVersions`);
+      if (!record) throw this.#versionNotFound(group, version);
       return record;
     };
     const from = find(request.fromVersion);
@@ -86,6 +100,7 @@ export class AdminServer {
       change: c.change,
       before: c.before ? toStruct(c.before) : null,
       after: c.after ? toStruct(c.after) : null,
+      fields: fieldChanges(c.before, c.after),
     }));
     // The events that lie between the two versions, when going forward in time.
     const events = to.eventSeq > from.eventSeq ? this.#events.list(from.eventSeq + 1, to.eventSeq - from.eventSeq).map(toAdminEvent) : [];
@@ -108,8 +123,14 @@ export class AdminServer {
    * new events behind is ended with RESOURCE_EXHAUSTED naming the from_seq to watch again from,
    * rather than held on to without bound (a client that stopped reading but keeps its connection).
    */
-  watchEvents(call: grpc.ServerWritableStream<{ fromSeq: string }, AdminEvent>): void {
+  watchEvents(call: grpc.ServerWritableStream<WatchEventsRequest, AdminEvent>): void {
     const from = Number(call.request.fromSeq || 0);
+    // A from_seq whose events are not all here: said now, so a resuming watcher never gets a gap.
+    const missing = from > 0 ? this.#unretained(from, 'watch') : undefined;
+    if (missing) {
+      call.emit('error', Object.assign(new Error(missing), { code: grpc.status.OUT_OF_RANGE, details: missing }));
+      return;
+    }
     const maxBehind = this.#watchMaxBehind;
     /** The seq of the newest event written to the call, and of the newest one taken in. */
     let written = from > 0 ? from - 1 : this.#events.lastSeq;
@@ -178,31 +199,115 @@ export class AdminServer {
     const group = this.#group(request.group);
     const snapshot = request.version ? this.#cache.getVersion(group, request.version) : this.#cache.get(group);
     if (!snapshot) {
-      const what = request.version ? `version ${request.version} of group ${group}` : `a snapshot for group ${group}`;
-      throw new AdminError(grpc.status.NOT_FOUND, `no ${what}; see ListVersions`);
+      if (request.version) throw this.#versionNotFound(group, request.version);
+      throw new AdminError(grpc.status.NOT_FOUND, `no snapshot for group ${group}; see ListVersions`);
     }
     return redactSnapshot(snapshot);
   }
 
-  listVersions(request: ListVersionsRequest): VersionInfo[] {
+  /**
+   * Groups by name, each group's versions newest first. The token names the last version given
+   * (group, version and the event that made it), so versions built between two calls, which come
+   * first in their group, never shift the next page.
+   */
+  listVersions(request: ListVersionsRequest): ListVersionsResponse {
+    const size = pageSize(request.pageSize, VERSION_PAGE);
+    const token = decodePageToken('versions', request.pageToken);
+    if (token && token.q !== request.group) {
+      const of = (group: string): string => (group ? `group ${group}` : 'every group');
+      throw new PageRequestError(`page_token was given by ListVersions of ${of(token.q)}, not of ${of(request.group)}: send it with the same group, or no page_token to start again`);
+    }
     const groups = request.group ? [request.group] : this.#cache.groups();
-    return groups.flatMap((group) =>
-      this.#cache.versions(group).map((r) => ({
-        group: r.group,
-        version: r.version,
-        builtAt: toTimestamp(r.builtAt),
-        eventSeq: String(r.eventSeq),
-      })),
+    const versions: VersionInfo[] = [];
+    let last: VersionRecord | undefined;
+    let more = false;
+    // The token's group, or the one after it if it has gone meanwhile.
+    let g = token ? groups.findIndex((group) => group >= token.group) : 0;
+    if (g === -1) g = groups.length;
+    for (; g < groups.length && !more; g++) {
+      const records = this.#cache.versions(groups[g]!);
+      const start = token && groups[g] === token.group ? resumeAfter(records, token) : 0;
+      for (let i = start; i < records.length; i++) {
+        if (versions.length === size) {
+          more = true;
+          break;
+        }
+        const r = records[i]!;
+        versions.push({ group: r.group, version: r.version, builtAt: toTimestamp(r.builtAt), eventSeq: String(r.eventSeq) });
+        last = r;
+      }
+    }
+    const next = more && last ? encodePageToken({ k: 'versions', q: request.group, group: last.group, version: last.version, seq: last.eventSeq }) : '';
+    return { versions, nextPageToken: next };
+  }
+
+  /** By seq; the token is the next seq, so events appended between two calls are on a later page, none twice. */
+  listEvents(request: ListEventsRequest): ListEventsResponse {
+    const size = pageSize(request.pageSize || request.limit, EVENT_PAGE);
+    const token = decodePageToken('events', request.pageToken);
+    let from = Number(request.fromSeq || 0);
+    if (token) {
+      const missing = this.#unretained(token.next, 'page');
+      if (missing) throw new AdminError(grpc.status.OUT_OF_RANGE, missing);
+      from = token.next;
+    }
+    const events = this.#events.list(from, size);
+    const last = events.at(-1);
+    const more = events.length === size && last !== undefined && last.seq < this.#events.lastSeq;
+    return { events: events.map(toAdminEvent), nextPageToken: more ? encodePageToken({ k: 'events', next: last.seq + 1 }) : '' };
+  }
+
+  /** By node id; the token is the last node id given. */
+  listProxies(request: ListProxiesRequest): ListProxiesResponse {
+    const size = pageSize(request.pageSize, PROXY_PAGE);
+    const token = decodePageToken('proxies', request.pageToken);
+    const { items, more } = pageAfter(this.#proxies.list(), (p) => p.nodeId, token?.after ?? '', size);
+    return {
+      proxies: items.map((p) => ({ ...p, lastSeen: toTimestamp(p.lastSeen) })),
+      nextPageToken: more ? encodePageToken({ k: 'proxies', after: items.at(-1)!.nodeId }) : '',
+      history: this.#history(),
+    };
+  }
+
+  /** NOT_FOUND for a version not kept, naming the oldest kept one: asked for one older, the reader sees why. */
+  #versionNotFound(group: string, version: string): AdminError {
+    const records = this.#cache.versions(group);
+    const oldest = records.at(-1);
+    if (!oldest) {
+      const groups = this.#cache.groups();
+      return new AdminError(grpc.status.NOT_FOUND, `no version ${version} of group ${group}: no version of that group is kept (groups: ${groups.join(', ') || 'none yet'}); see ListVersions`);
+    }
+    return new AdminError(
+      grpc.status.NOT_FOUND,
+      `no version ${version} of group ${group}: it is not among the ${records.length} versions kept (history: ${this.#history()}; an older version, or one another replica or a restarted control plane built, is not here); ` +
+        `oldest available: version ${oldest.version} built at event seq ${oldest.eventSeq}; see ListVersions`,
     );
   }
 
-  listEvents(request: ListEventsRequest): AdminEvent[] {
-    const from = Number(request.fromSeq || 0);
-    return this.#events.list(from, request.limit || DEFAULT_EVENT_LIMIT).map(toAdminEvent);
-  }
-
-  listProxies(): ProxyStatus[] {
-    return this.#proxies.list().map((p) => ({ ...p, lastSeen: toTimestamp(p.lastSeen) }));
+  /**
+   * Why the events from `from` on cannot all be given, or undefined when they can. A watch needs
+   * every one from `from` to the newest (a compacted log keeps only each object's last event before
+   * its window: resuming there would skip some); a page needs only that retention has not passed
+   * `from` (paging from_seq 0 walks through a compacted log's gaps as ListEvents always did).
+   */
+  #unretained(from: number, use: 'watch' | 'page'): string | undefined {
+    const field = use === 'watch' ? 'from_seq' : 'page_token: the next event';
+    const lastSeq = this.#events.lastSeq;
+    const oldest = this.#events.list(0, 1)[0]?.seq;
+    if (from > lastSeq + 1) {
+      const again = use === 'watch' ? `watch again with from_seq 0 (new events only)${oldest ? ` or from_seq ${completeFrom(this.#events.list(0))} (the retained ones first)` : ''}` : 'list again without page_token';
+      return `${field} ${from} is past the newest event (seq ${lastSeq}): it was numbered by another event history than this one (${this.#history()}): ` +
+        `another replica's, or this control plane's before a restart; ${again}`;
+    }
+    if (oldest === undefined || from === lastSeq + 1) return undefined;
+    const present = use === 'watch' ? gapless(this.#events.list(from), from) : from >= oldest;
+    if (present) return undefined;
+    const complete = completeFrom(this.#events.list(0));
+    const compacted = complete !== oldest ? `, and every event is retained only from seq ${complete} on (older ones were compacted to each object's last change)` : '';
+    const again = use === 'watch'
+      ? `read the current state (GetSnapshot) and watch again with from_seq ${complete}`
+      : `events were dropped while paging; list again with from_seq ${oldest}, or page with a larger page_size`;
+    return `${field} ${from} is no longer retained: the oldest retained event is seq ${oldest}${compacted} (history: ${this.#history()}); ${again}`;
   }
 
   #group(requested: string): string {
@@ -214,6 +319,26 @@ export class AdminServer {
       groups.length === 0 ? 'no gateway has a snapshot yet' : `several groups exist (${groups.join(', ')}); name one in "group"`,
     );
   }
+}
+
+/** Where a token's group goes on: after its last version, or (gone meanwhile) at the first one older. */
+function resumeAfter(records: readonly VersionRecord[], token: Extract<PageToken, { k: 'versions' }>): number {
+  const at = records.findIndex((r) => r.version === token.version && r.eventSeq === token.seq);
+  if (at !== -1) return at + 1;
+  const older = records.findIndex((r) => r.eventSeq < token.seq);
+  return older === -1 ? records.length : older;
+}
+
+/** Whether `events` (ascending seqs) are every event from `from` on: seqs are numbered one by one. */
+function gapless(events: readonly ConfigEvent[], from: number): boolean {
+  return events.length > 0 && events[0]!.seq === from && events.at(-1)!.seq - from + 1 === events.length;
+}
+
+/** The first seq from which every event up to the newest is in `events` (seqs are numbered one by one). */
+function completeFrom(events: readonly ConfigEvent[]): number {
+  let i = events.length - 1;
+  while (i > 0 && events[i - 1]!.seq === events[i]!.seq - 1) i--;
+  return events[i]?.seq ?? 0;
 }
 
 function toAdminEvent(event: ConfigEvent): AdminEvent {
@@ -234,7 +359,7 @@ function unary<Req, Res>(handler: (request: Req) => Res): Unary<Req, Res> {
     try {
       callback(null, handler(call.request));
     } catch (error) {
-      const code = error instanceof AdminError ? error.code : grpc.status.INTERNAL;
+      const code = error instanceof AdminError ? error.code : error instanceof PageRequestError ? grpc.status.INVALID_ARGUMENT : grpc.status.INTERNAL;
       const details = error instanceof Error ? error.message : String(error);
       callback({ code, details, name: 'AdminError', message: details });
     }

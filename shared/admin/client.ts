@@ -5,7 +5,15 @@ import * as grpc from '@grpc/grpc-js';
 import type { Snapshot } from '../config/types.ts';
 import type { TlsMaterial } from '../net/tls.ts';
 import { serviceClient } from '../proto/load.ts';
-import type { AdminEvent, ProxyStatus, VersionInfo } from '../proto/messages.ts';
+import type {
+  AdminEvent,
+  DiffVersionsResponse,
+  ListEventsResponse,
+  ListProxiesResponse,
+  ListVersionsResponse,
+  ProxyStatus,
+  VersionInfo,
+} from '../proto/messages.ts';
 
 type UnaryMethod = (request: object, options: grpc.CallOptions, callback: (error: grpc.ServiceError | null, response: unknown) => void) => void;
 
@@ -40,24 +48,58 @@ export class AdminClient {
     return this.#call('GetSnapshot', { group, version });
   }
 
-  async listProxies(): Promise<ProxyStatus[]> {
-    return (await this.#call<{ proxies: ProxyStatus[] }>('ListProxies', {})).proxies;
+  /** Every proxy, page after page (pageSize 0: the server's default). */
+  async listProxies(pageSize = 0): Promise<ProxyStatus[]> {
+    return (await this.proxies(pageSize)).proxies;
   }
 
-  async listVersions(group = ''): Promise<VersionInfo[]> {
-    return (await this.#call<{ versions: VersionInfo[] }>('ListVersions', { group })).versions;
+  /** Every proxy, page after page, and where the control plane keeps its event history. */
+  async proxies(pageSize = 0): Promise<{ proxies: ProxyStatus[]; history: string }> {
+    const pages = await allPages('ListProxies', (pageToken) => this.listProxiesPage({ pageSize, pageToken }));
+    return { proxies: pages.flatMap((p) => p.proxies), history: pages[0]?.history ?? '' };
+  }
+
+  listProxiesPage(request: { pageSize?: number; pageToken?: string } = {}): Promise<ListProxiesResponse> {
+    return this.#call('ListProxies', request);
+  }
+
+  /** Every version of `group` ('' for every group), newest first per group, page after page. */
+  async listVersions(group = '', pageSize = 0): Promise<VersionInfo[]> {
+    const pages = await allPages('ListVersions', (pageToken) => this.listVersionsPage({ group, pageSize, pageToken }));
+    return pages.flatMap((p) => p.versions);
+  }
+
+  listVersionsPage(request: { group?: string; pageSize?: number; pageToken?: string } = {}): Promise<ListVersionsResponse> {
+    return this.#call('ListVersions', request);
+  }
+
+  /** One page of events: from `fromSeq` (first page) or `pageToken` (the ones after). */
+  listEventsPage(request: { fromSeq?: number; pageSize?: number; pageToken?: string } = {}): Promise<ListEventsResponse> {
+    const { fromSeq, ...rest } = request;
+    return this.#call('ListEvents', { ...rest, fromSeq: String(fromSeq ?? 0) });
   }
 
   diffVersions(fromVersion: string, toVersion = '', group = ''): Promise<DiffVersionsAnswer> {
     return this.#call('DiffVersions', { group, fromVersion, toVersion });
   }
 
-  /** Streams events from fromSeq (0: only new ones) into `onEvent`; returns the stop function. */
-  watchEvents(fromSeq: number, onEvent: (event: AdminEvent) => void): () => void {
+  /**
+   * Streams events from fromSeq (0: only new ones) into `onEvent`; returns the stop function. To
+   * resume after a reconnect, watch again from the last seq seen + 1. `onError` gets how the
+   * server ended the stream (OUT_OF_RANGE: from_seq is no longer retained; RESOURCE_EXHAUSTED: the
+   * reader fell behind; each names the from_seq to go on from), not the caller's own stop.
+   */
+  watchEvents(fromSeq: number, onEvent: (event: AdminEvent) => void, onError?: (error: grpc.ServiceError) => void): () => void {
     const stream = (this.#client as unknown as Record<string, (request: object) => grpc.ClientReadableStream<AdminEvent>>).WatchEvents!.call(this.#client, { fromSeq: String(fromSeq) });
+    let stopped = false;
     stream.on('data', onEvent);
-    stream.on('error', () => undefined); // cancelled by the caller
-    return () => stream.cancel();
+    stream.on('error', (error: grpc.ServiceError) => {
+      if (!stopped) onError?.(error);
+    });
+    return () => {
+      stopped = true;
+      stream.cancel();
+    };
   }
 
   close(): void {
@@ -65,12 +107,24 @@ export class AdminClient {
   }
 }
 
-export interface DiffVersionsAnswer {
-  group: string;
-  fromVersion: string;
-  toVersion: string;
-  fromEventSeq: string;
-  toEventSeq: string;
-  changes: Array<{ kind: string; name: string; change: string }>;
-  events: AdminEvent[];
+export type DiffVersionsAnswer = DiffVersionsResponse;
+
+/** A control plane that pages wrongly (the same next_page_token twice): stop rather than loop. */
+export class AdminPagingError extends Error {
+  override readonly name = 'AdminPagingError';
+}
+
+/** Pages of a List call, following next_page_token until it is empty. */
+async function allPages<P extends { nextPageToken: string }>(method: string, page: (token: string) => Promise<P>): Promise<P[]> {
+  const pages: P[] = [];
+  const seen = new Set<string>();
+  let token = '';
+  do {
+    const answer = await page(token);
+    pages.push(answer);
+    token = answer.nextPageToken;
+    if (seen.has(token)) throw new AdminPagingError(`${method} answered the next_page_token ${JSON.stringify(token)} twice: the control plane pages wrongly (a bug: report it with its version)`);
+    seen.add(token);
+  } while (token);
+  return pages;
 }

@@ -8,6 +8,7 @@ import { McpmuxError, errorMessage } from '../errors.ts';
 import { loadTls } from '../net/tls.ts';
 import type { Timestamp } from '../proto/messages.ts';
 import { flag, type Command, type FlagSpec, type FlagValues } from './command.ts';
+import { diffText } from './diff-text.ts';
 
 const CONNECTION_FLAGS: FlagSpec[] = [
   { name: 'control-plane', type: 'string', default: '127.0.0.1:18000', description: 'host:port of the control plane gRPC server' },
@@ -18,6 +19,9 @@ const CONNECTION_FLAGS: FlagSpec[] = [
   { name: 'tls-key', type: 'string', description: 'mTLS: PEM private key of --tls-cert' },
   { name: 'tls-server-name', type: 'string', description: 'mTLS: the name in the control plane\'s certificate, when not the host of --control-plane' },
 ];
+
+/** The admin API answers lists in pages; the commands follow them all, this many per call. */
+const PAGE_SIZE_FLAG: FlagSpec = { name: 'page-size', type: 'number', default: 0, description: 'items per admin API call when listing (0: the control plane\'s default); every page is printed' };
 
 function connect(flags: FlagValues): AdminClient {
   const tls = loadTls(
@@ -57,13 +61,15 @@ function print(flags: FlagValues, value: unknown, asTable: () => string): void {
 export const snapshotCommand: Command = {
   name: 'snapshot',
   summary: 'Inspect the snapshots a control plane serves: the current or an old one, their history, what changed between two.',
-  usage: 'mcpmux snapshot get [VERSION] | history | diff FROM [TO]  [--control-plane 127.0.0.1:18000] [--group NS/NAME] [--output table|json|yaml]',
+  usage: 'mcpmux snapshot get [VERSION] | history | diff FROM [TO]  [--control-plane 127.0.0.1:18000] [--group NS/NAME] [--output table|json|yaml] [--page-size N]',
   description:
     'get prints a snapshot (the current one, or VERSION from the history): routes, backends and targets, secrets redacted.\n' +
-    'history lists the versions built, newest last, with the event that made each. diff lists the resources that changed\n' +
-    'between two versions (TO defaults to the current one) and the events in between.',
-  examples: ['mcpmux snapshot get', 'mcpmux snapshot get --output yaml', 'mcpmux snapshot history', 'mcpmux snapshot diff 1a2b3c4d', 'mcpmux snapshot get --control-plane mcpmux-control-plane.mcpmux-system:18000 --output json'],
-  flags: CONNECTION_FLAGS,
+    'history lists the versions built, newest last, with the event that made each (all of them, --page-size per call).\n' +
+    'diff shows what changed between two versions (TO defaults to the current one), by kind (targets, routes, backends,\n' +
+    'listeners, policies, secrets): each resource added, removed or changed, its fields as - old / + new, a summary, and\n' +
+    'the events in between; --output json or yaml prints the control plane\'s answer as it is.',
+  examples: ['mcpmux snapshot get', 'mcpmux snapshot get --output yaml', 'mcpmux snapshot history', 'mcpmux snapshot diff 1a2b3c4d', 'mcpmux snapshot diff 1a2b3c4d --output json', 'mcpmux snapshot get --control-plane mcpmux-control-plane.mcpmux-system:18000 --output json'],
+  flags: [...CONNECTION_FLAGS, PAGE_SIZE_FLAG],
   async run(flags, positionals) {
     const [action, ...args] = positionals;
     const group = flag.string(flags, 'group');
@@ -92,7 +98,7 @@ export const snapshotCommand: Command = {
       } else if (action === 'history') {
         // The API answers newest first; a history reads oldest first, the current version last.
         const versions = (
-          await admin.listVersions(group).catch((error: unknown) => {
+          await admin.listVersions(group, flag.number(flags, 'page-size')).catch((error: unknown) => {
             throw unreachable(flags, error);
           })
         ).reverse();
@@ -102,10 +108,8 @@ export const snapshotCommand: Command = {
           throw unreachable(flags, error);
         });
         print(flags, diff, () => {
-          const head = `${diff.fromVersion} (event ${diff.fromEventSeq}) → ${diff.toVersion} (event ${diff.toEventSeq})\n\n`;
-          const changes = table(['change', 'kind', 'name'], diff.changes.map((c) => [c.change, c.kind, c.name]));
           const events = diff.events.length === 0 ? '' : `\nevents in between\n${table(['seq', 'type', 'kind', 'object'], diff.events.map((e) => [e.seq, e.type, e.kind, e.namespace ? `${e.namespace}/${e.name}` : e.name]))}`;
-          return head + changes + events;
+          return diffText(diff) + events;
         });
       }
       return 0;
@@ -118,16 +122,20 @@ export const snapshotCommand: Command = {
 export const proxiesCommand: Command = {
   name: 'proxies',
   summary: 'List the proxies connected to a control plane: the version each ACKed, and the last NACK if any.',
-  usage: 'mcpmux proxies [--control-plane 127.0.0.1:18000] [--output table|json|yaml]',
-  examples: ['mcpmux proxies', 'mcpmux proxies --output json'],
-  flags: CONNECTION_FLAGS.filter((f) => f.name !== 'group'),
+  usage: 'mcpmux proxies [--control-plane 127.0.0.1:18000] [--output table|json|yaml] [--page-size N]',
+  description:
+    'Every proxy this control plane replica knows (all pages, --page-size per call), by node id. The table\'s first line\n' +
+    'says where the control plane keeps its event history (history: memory (this replica only), file PATH, ...).',
+  examples: ['mcpmux proxies', 'mcpmux proxies --output json', 'mcpmux proxies --page-size 100'],
+  flags: [...CONNECTION_FLAGS.filter((f) => f.name !== 'group'), PAGE_SIZE_FLAG],
   async run(flags) {
     const admin = connect(flags);
     try {
-      const proxies = await admin.listProxies().catch((error: unknown) => {
+      const { proxies, history } = await admin.proxies(flag.number(flags, 'page-size')).catch((error: unknown) => {
         throw unreachable(flags, error);
       });
       print(flags, proxies, () =>
+        `history: ${history || 'not said (a control plane older than this mcpmux)'}\n` +
         table(
           ['proxy', 'group', 'connected', 'acked version', 'sent version', 'last NACK', 'last seen', 'upstream eras'],
           proxies.map((p) => [p.nodeId, p.group, p.connected ? 'yes' : 'no', p.ackedVersion, p.sentVersion, p.lastNackError ? `${p.lastNackVersion}: ${p.lastNackError}` : '', time(p.lastSeen), upstreamEras(p.metadata)]),

@@ -56,8 +56,22 @@ export interface GetSnapshotRequest {
   version: string;
 }
 
-export interface ListVersionsRequest {
+/** The paging fields of ListProxies, ListVersions and ListEvents (admin.proto says how they work). */
+export interface PageRequest {
+  /** 0: the call's default. */
+  pageSize: number;
+  /** '' for the first page. */
+  pageToken: string;
+}
+
+export interface ListVersionsRequest extends PageRequest {
   group: string;
+}
+
+export interface ListVersionsResponse {
+  versions: VersionInfo[];
+  /** '' on the last page. */
+  nextPageToken: string;
 }
 
 export interface VersionInfo {
@@ -73,9 +87,19 @@ export interface DiffVersionsRequest {
   toVersion: string;
 }
 
-export interface ListEventsRequest {
+export interface ListEventsRequest extends PageRequest {
   fromSeq: string;
+  /** The former name of pageSize, read when pageSize is 0. */
   limit: number;
+}
+
+export interface ListEventsResponse {
+  events: AdminEvent[];
+  nextPageToken: string;
+}
+
+export interface WatchEventsRequest {
+  fromSeq: string;
 }
 
 /** google.protobuf.Struct / Value as proto-loader (objects: true, oneofs: true) shapes them. */
@@ -127,4 +151,41 @@ export interface ProxyStatus {
   lastNackError: string;
   lastSeen: Timestamp;
   metadata: Record<string, string>;
+}
+
+export type ListProxiesRequest = PageRequest;
+
+export interface ListProxiesResponse {
+  proxies: ProxyStatus[];
+  nextPageToken: string;
+  /** Where the control plane's event history lives ("memory (this replica only)", "file PATH", ...). */
+  history: string;
+}
+
+/** One field that differs between two versions of a resource: values as JSON text, '' for absent. */
+export interface FieldChange {
+  path: string;
+  before: string;
+  after: string;
+}
+
+export interface ResourceChange {
+  /** "listener", "route", "backend", "target", "policy" or "secret". */
+  kind: string;
+  name: string;
+  /** "added", "removed" or "changed". */
+  change: string;
+  before: StructValue | null;
+  after: StructValue | null;
+  fields: FieldChange[];
+}
+
+export interface DiffVersionsResponse {
+  group: string;
+  fromVersion: string;
+  toVersion: string;
+  fromEventSeq: string;
+  toEventSeq: string;
+  changes: ResourceChange[];
+  events: AdminEvent[];
 }

@@ -324,6 +324,19 @@ test('mcpmux proxies on any replica lists every proxy of every replica once; aft
       assert.equal(all.filter((id) => id.startsWith('proxy-')).sort(), ['proxy-1', 'proxy-2', 'proxy-3'], `${replica.identity}: each proxy once`);
     }
 
+    // One change: the leader times its convergence to the last ACK of the fleet (proxies on both
+    // replicas); followers time nothing (they did not build it), so the fleet counts it once.
+    const count = async (replica: Replica): Promise<number> => {
+      const text = await (await fetch(`http://127.0.0.1:${replica.httpPort}/metrics`)).text();
+      return Number(/^mcpmux_convergence_seconds_count\{group="team\/gw"\} (\d+)/m.exec(text)?.[1] ?? 0);
+    };
+    const leading = replicas.find((r) => r.identity === leaderOf(api))!;
+    const following = replicas.find((r) => r !== leading)!;
+    const before = await count(leading);
+    churn(api, 7);
+    await until(async () => (await rows(following)).filter((p) => p.connected).every((p) => /./.test(p.ackedVersion)) && (await count(leading)) === before + 1, 'the leader observed the fleet converging', 20_000);
+    assert.is(await count(following), 0, 'a follower observes no convergence');
+
     // The CLI answers the same on either replica.
     for (const replica of replicas) {
       const cli = await runCli(['proxies', '--control-plane', `127.0.0.1:${replica.grpcPort}`]);

@@ -30,7 +30,8 @@ import type { BuildRecord } from './log.ts';
 
 /** One message of the stream. Events are in history form (secret-fingerprint.ts). */
 export type HistoryRecord =
-  | { event: ConfigEvent }
+  /** Events in order, numbered one after another (as many as fit in one message: eventMessages()). */
+  | { events: ConfigEvent[] }
   /** The leader built these versions from the state after event `build.seq`. */
   | { build: BuildRecord }
   /** The base moved to the state after event `compacted.eventSeq` (stream seq `streamSeq`): older records are going. */
@@ -70,6 +71,8 @@ const STREAM_NAME_IN_USE = 10058;
 /** JetStream: "wrong last sequence". */
 const WRONG_LAST_SEQUENCE = 10071;
 const BASE_OBJECT = 'base';
+/** Below NATS's default max_payload (1 MiB), with room for headers. */
+const MESSAGE_BYTES = 768 * 1024;
 const APPEND_TIMEOUT_MS = 5000;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -212,4 +215,28 @@ export class HistoryStream {
   async purgeBefore(seq: number): Promise<void> {
     await this.#jsm.streams.purge(this.name, { seq });
   }
+}
+
+/**
+ * Events as stream records: as many to a message as fit in MESSAGE_BYTES, so a 10k-object initial
+ * list is a handful of messages to append and to read back, not 10k (each costs a round of the
+ * JetStream client). An event larger than that goes alone (JetStream refuses it past max_payload,
+ * and the append says so).
+ */
+export function eventMessages(events: readonly ConfigEvent[]): HistoryRecord[] {
+  const records: HistoryRecord[] = [];
+  let batch: ConfigEvent[] = [];
+  let bytes = 0;
+  for (const event of events) {
+    const size = JSON.stringify(event).length;
+    if (batch.length > 0 && bytes + size > MESSAGE_BYTES) {
+      records.push({ events: batch });
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(event);
+    bytes += size;
+  }
+  if (batch.length > 0) records.push({ events: batch });
+  return records;
 }

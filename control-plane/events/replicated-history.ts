@@ -26,7 +26,7 @@ import { Kinds } from '../translate/kinds.ts';
 import { objectId, type KubeObject, type SourceChange } from '../sources/source.ts';
 import { emptyState, reduceAll, type ClusterState } from '../state/reducer.ts';
 import type { ConfigEvent } from './event.ts';
-import { HistoryConflict, type HistoryBase, type HistoryRecord, type HistoryStream } from './history-stream.ts';
+import { eventMessages, HistoryConflict, type HistoryBase, type HistoryRecord, type HistoryStream } from './history-stream.ts';
 import { MemoryEventLog, numberEvents, type BuildRecord } from './log.ts';
 import { sameObject } from './replay.ts';
 import { historyForm, holdsValuesOf } from './secret-fingerprint.ts';
@@ -71,8 +71,11 @@ export class ReplicatedHistory {
   readonly log: MemoryEventLog;
   #state: ClusterState = emptyState();
   #base: { state: ClusterState; eventSeq: number; streamSeq: number } = { state: emptyState(), eventSeq: 0, streamSeq: 0 };
-  /** Stream seq of each event in the window (for the base's position). */
-  #streamSeqOf = new Map<number, number>();
+  /**
+   * The last event of each message in the window → that message's stream seq: where a base may be
+   * (a base inside a message would leave a replica reading from it with half a message).
+   */
+  #messageEnds = new Map<number, number>();
   #sourceView: ClusterState = emptyState();
   #sourceSynced = false;
   #sourceChanged: Array<() => void> = [];
@@ -220,10 +223,11 @@ export class ReplicatedHistory {
 
   async #receive(record: HistoryRecord, seq: number, pending: number): Promise<void> {
     try {
-      if ('event' in record) {
-        this.#pending.events.push(record.event);
+      if ('events' in record) {
+        this.#pending.events.push(...record.events);
         this.#pending.streamSeq = seq;
-        this.#streamSeqOf.set(record.event.seq, seq);
+        const last = record.events.at(-1);
+        if (last) this.#messageEnds.set(last.seq, seq);
         if (pending === 0 || this.#pending.events.length >= APPLY_BATCH) this.#flush();
         return;
       }
@@ -279,7 +283,7 @@ export class ReplicatedHistory {
     const folded = this.log.list(this.#base.eventSeq + 1).filter((event) => event.seq <= compacted.eventSeq);
     this.#base = { state: reduceAll(this.#base.state, folded), eventSeq: compacted.eventSeq, streamSeq: compacted.streamSeq };
     this.log.trimBefore(compacted.eventSeq + 1);
-    for (const seq of this.#streamSeqOf.keys()) if (seq <= compacted.eventSeq) this.#streamSeqOf.delete(seq);
+    for (const seq of this.#messageEnds.keys()) if (seq <= compacted.eventSeq) this.#messageEnds.delete(seq);
   }
 
   /** Starts from a base read from the object store. */
@@ -387,7 +391,7 @@ export class ReplicatedHistory {
       this.log.lastSeq + 1,
       this.#now(),
     );
-    const last = await this.#stream.append(events.map((event) => ({ event })), this.#applied);
+    const last = await this.#stream.append(eventMessages(events), this.#applied);
     await this.#waitApplied(last);
   }
 
@@ -402,8 +406,14 @@ export class ReplicatedHistory {
       if (old) target = Math.max(target, old.seq);
     }
     if (target <= this.#base.eventSeq) return;
-    const streamSeq = this.#streamSeqOf.get(target);
-    if (streamSeq === undefined) return;
+    // The base goes at the end of a message: the last one ending at or before the target.
+    let streamSeq: number | undefined;
+    let at = 0;
+    for (const [end, seq] of this.#messageEnds) {
+      if (end <= target && end > at) [at, streamSeq] = [end, seq];
+    }
+    target = at;
+    if (target <= this.#base.eventSeq || streamSeq === undefined) return;
     const folded = this.log.list(this.#base.eventSeq + 1).filter((event) => event.seq <= target);
     const state = reduceAll(this.#base.state, folded);
     const objects: KubeObject[] = state.kinds().flatMap((kind) => [...state.list(kind)]);

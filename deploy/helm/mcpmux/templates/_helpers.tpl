@@ -69,6 +69,16 @@
 {{- end }}
 {{- end }}
 
+{{/*
+Copies JetStream keeps of what mcpmux stores in NATS (--nats-replicas): nats.streamReplicas, or 0 for
+3 on the chart's NATS at 3+ replicas, else 1.
+*/}}
+{{- define "mcpmux.nats.streamReplicas" -}}
+{{- $copies := int .Values.nats.streamReplicas }}
+{{- if eq $copies 0 }}{{ $copies = ternary 3 1 (and .Values.nats.enabled (ge (int .Values.nats.replicas) 3)) }}{{ end }}
+{{- $copies }}
+{{- end }}
+
 {{- define "mcpmux.image" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}

@@ -461,6 +461,35 @@ test('history mode nats without any NATS: helm fails, saying what to set', async
   assert.is((await helm(['template', 'mcpmux', CHART, '--set', 'controlPlane.history.mode=nats', '--set', 'nats.enabled=true'])).code, 0);
 });
 
+test('NOTES: which history the control plane keeps, and why it runs one replica without NATS', async () => {
+  const memory = await renderNotes();
+  assert.match(memory, /The control plane \(1 replica, the leader on Lease mcpmux-system\/mcpmux-control-plane\)/);
+  assert.match(memory, /History: in memory of the one control plane replica \(lost when it restarts; nats\.enabled=true or nats\.url\s+shares it and allows more replicas\)\./);
+  assert.match(memory, /The control plane runs 1 replica, not controlPlane\.replicas \(2\): with a history of its own,\s+each replica would list different versions\./);
+  assert.not.match(await renderNotes(['--set', 'controlPlane.replicas=1']), /runs 1 replica, not/, 'nothing to explain');
+
+  const nats = await renderNotes(['--set', 'nats.enabled=true']);
+  assert.match(nats, /The control plane \(2 replicas, one leader on Lease mcpmux-system\/mcpmux-control-plane\)/);
+  assert.match(nats, /History: NATS JetStream stream MCPMUX_EVENTS on nats:\/\/mcpmux-nats\.mcpmux-system\.svc:4222,\s+shared by the 2 control plane replicas\./);
+  assert.not.match(nats, /runs 1 replica|in memory/);
+
+  const file = await renderNotes(['--set', 'controlPlane.history.mode=file']);
+  assert.match(file, /History: file \/var\/lib\/mcpmux\/events\.jsonl on PVC mcpmux-system\/mcpmux-control-plane-history \(1Gi\), kept across\s+restarts of the one control plane replica \(nats\.enabled=true or nats\.url shares it and allows more replicas\)\./);
+  assert.match(file, /The control plane runs 1 replica, not controlPlane\.replicas \(2\)/);
+  // NATS is there but the history was kept out of it: the way to share it is the mode.
+  assert.match(await renderNotes(['--set', 'nats.enabled=true', '--set', 'controlPlane.history.mode=memory']), /History: in memory of the one control plane replica \(lost when it restarts; controlPlane\.history\.mode=nats\s+shares it/);
+
+  // Credentials in URLs stay out of NOTES; the credentials Secret is named.
+  const account = await renderNotes([
+    '--set', 'nats.url=nats://proxy:pw-proxies@nats.shared.svc:4222',
+    '--set', 'controlPlane.history.nats.url=nats://history:pw-history@nats.shared.svc:4222',
+    '--set', 'controlPlane.history.nats.credentialsSecret=mcpmux-history-nats',
+  ]);
+  assert.match(account, /History: NATS JetStream stream MCPMUX_EVENTS on nats:\/\/\*\*\*@nats\.shared\.svc:4222,\s+shared by the 2 control plane replicas \(NATS credentials from Secret mcpmux-system\/mcpmux-history-nats\)\./);
+  assert.match(account, /Proxies share sessions through NATS at nats:\/\/\*\*\*@nats\.shared\.svc:4222\./);
+  assert.not.match(account, /pw-/);
+});
+
 test('monitoring: a ServiceMonitor for the control plane and a PodMonitor for the proxies, only when asked', () => {
   assert.is(defaults.some((d) => d.apiVersion === 'monitoring.coreos.com/v1'), false);
   const sm = one(allOn, 'ServiceMonitor') as unknown as { metadata: { labels: Record<string, string> }; spec: { endpoints: Array<{ port: string; path: string }> } };

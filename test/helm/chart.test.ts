@@ -350,6 +350,7 @@ function controlPlaneOf(docs: readonly KubeDoc[]) {
   return {
     replicas: spec.replicas,
     strategy: spec.strategy?.type,
+    args,
     // In order; --event-log-retention is there whatever the mode.
     history: args.filter((a) => /^--(event-log|nats)/.test(a) && !a.startsWith('--event-log-retention=')),
     flags: parseCommandArgs(controlPlaneCommand, args.slice(1).map((a) => a.replace('$(POD_NAME)', 'p')), {}).flags,
@@ -399,6 +400,9 @@ test("history with NATS on: a JetStream stream on the chart's NATS, shared by co
   assert.equal(flags(clustered.flags), ['nats', `nats://mcpmux-nats.${NAMESPACE}.svc:4222`, 3, 'TEAM_HISTORY', 0, 4294967296]);
   assert.is(parseParameters((one(docs, 'ConfigMap', 'mcpmux-proxy-defaults') as unknown as { data: Record<string, string> }).data).overrides.natsReplicas, 3, "the proxies' copies, from the same helper");
   assert.is(controlPlaneOf((await render(['--set', 'nats.enabled=true', '--set', 'nats.replicas=3', '--set', 'nats.streamReplicas=1'])).docs).flags['nats-replicas'], 1);
+  // Numbers from a values file (or JSON) are floats to helm: printed whole all the same.
+  const floats = controlPlaneOf((await render(['--set', 'nats.enabled=true', '--set-json', 'controlPlane.eventLogRetention=1000000', '--set-json', 'controlPlane.history.maxAgeSeconds=2592000'])).docs);
+  for (const arg of ['--event-log-retention=1000000', '--event-log-max-age=2592000']) assert.ok(floats.args.includes(arg), `${arg} in ${floats.args.join(' ')}`);
 
   // An external NATS turns it on the same way; a NATS of the history's own, without one for the proxies, too.
   const external = controlPlaneOf((await render(['--set', 'nats.url=nats://nats.shared.svc:4222'])).docs);

@@ -5,14 +5,17 @@
 //  - the real control plane, run with that ServiceAccount's own token and the arguments of the
 //    rendered Deployment: it leads, writes status (GatewayClass, Gateway, HTTPRoute, MCPBackend), reads
 //    a referenced Secret by name, and provisions proxies (Deployment, Service, and from the
-//    GatewayClass's ConfigMap an HPA, a PDB and the NATS URL) without one "forbidden";
+//    GatewayClass's ConfigMap an HPA, a PDB and the NATS URL) without one "forbidden"; its history
+//    goes to a real nats-server standing in for the chart's NATS (--event-log nats, as rendered);
 //  - `helm upgrade` changing the proxy defaults reaches the proxies at once (the HPA is deleted);
 //  - `helm uninstall` keeps the CRDs.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { connect } from 'nats';
 import { startKubeCluster, type KubeCluster } from '../support/kube-cluster.ts';
+import { startNatsServer, type NatsServer } from '../support/nats.ts';
 import { CLI, freePort, ROOT, startNode, until, waitForHttpOk, type Managed } from '../support/processes.ts';
 import { ALL_ON_VALUES, CHART, container, helm, NAMESPACE, one, parseDocs, RELEASE, render, type HelmResult } from './chart.ts';
 import { gatewayAndRoute } from '../support/manifests.ts';
@@ -58,6 +61,7 @@ spec:
 
 let cluster: KubeCluster;
 let controlPlane: Managed | undefined;
+let nats: NatsServer | undefined;
 let installed: HelmResult;
 
 const kube = (args: string[], input?: string) => cluster.kubectl(args, input);
@@ -102,6 +106,7 @@ test.before(async () => {
 
 test.after(async () => {
   await controlPlane?.stop();
+  await nats?.destroy();
   await cluster?.stop();
 });
 
@@ -110,6 +115,8 @@ test('helm install: the Gateway API CRDs and ours from the chart, the GatewayCla
   assert.match(installed.stdout, /STATUS: deployed/);
   assert.match(installed.stdout, /kubectl -n <namespace> port-forward svc\/<gateway> 8080:80/);
   assert.match(installed.stdout, /http:\/\/127\.0\.0\.1:8080\/mcp/);
+  // NATS is on (cluster.values.yaml): the history is shared, so controlPlane.replicas (2) run, with a PDB.
+  assert.match(installed.stdout, new RegExp(`History: NATS JetStream stream MCPMUX_EVENTS on nats://mcpmux-nats\\.${NAMESPACE}\\.svc:4222,\\s+shared by the 2 control plane replicas\\.`));
   const crds = await kube(['get', 'crd', '-o', 'name']);
   for (const name of ['gateways.gateway.networking.k8s.io', 'httproutes.gateway.networking.k8s.io', 'gatewayclasses.gateway.networking.k8s.io', 'mcpbackends.mcpmux.dev', 'agentgatewaybackends.agentgateway.dev']) {
     assert.match(crds.stdout, new RegExp(`customresourcedefinition.apiextensions.k8s.io/${name.replaceAll('.', '\\.')}`));
@@ -133,6 +140,13 @@ test('every object of the all-on rendering passes the apiserver\'s strict valida
   assert.is(created.code, 0, created.stderr);
   assert.is(created.stdout.trim().split('\n').length, objects.length, created.stdout);
   assert.is(created.stderr.trim(), '', 'no warning (unknown or duplicate fields)');
+
+  // The history in a file: its PVC and the Deployment that mounts it (Recreate).
+  const file = (await render(['--set', 'controlPlane.history.mode=file', '--set', 'fullnameOverride=dry-run-file'])).docs.filter((d) => d.kind === 'PersistentVolumeClaim' || d.kind === 'Deployment');
+  assert.equal(file.map((d) => d.kind).sort(), ['Deployment', 'PersistentVolumeClaim']);
+  const fileCreated = await kube(['create', '--dry-run=server', '--validate=strict', '-o', 'name', '-f', '-'], file.map((o) => JSON.stringify(o)).join('\n'));
+  assert.is(fileCreated.code, 0, fileCreated.stderr);
+  assert.is(fileCreated.stderr.trim(), '', 'no warning (unknown or duplicate fields)');
 });
 
 test('kubectl auth can-i: the ServiceAccount can do each thing the control plane needs, and nothing broader', async () => {
@@ -235,9 +249,15 @@ test('the real control plane as that ServiceAccount: leads, writes status, reads
   // The arguments of the Deployment helm installed, with local ports (later flags win).
   const manifest = await helmIn(['get', 'manifest', RELEASE, '--namespace', NAMESPACE]);
   const deployment = one(parseDocs(manifest.stdout, 'helm get manifest'), 'Deployment', 'mcpmux-control-plane');
-  const args = container(deployment, 'control-plane').args!.map((a) => a.replace('$(POD_NAME)', IDENTITY));
+  assert.is((deployment as unknown as { spec: { replicas: number } }).spec.replicas, 2);
+  const rendered = container(deployment, 'control-plane').args!;
+  // The history on the chart's NATS (3 servers: 3 copies). This cluster runs no pods, so a local
+  // nats-server stands in for it: one server, one copy.
+  for (const arg of ['--event-log=nats', `--nats=nats://mcpmux-nats.${NAMESPACE}.svc:4222`, '--nats-replicas=3', '--event-log-stream=MCPMUX_EVENTS']) assert.ok(rendered.includes(arg), `${arg} in ${rendered.join(' ')}`);
+  nats = await startNatsServer();
+  const args = rendered.map((a) => a.replace('$(POD_NAME)', IDENTITY).replace(/^--nats=.*/, `--nats=${nats!.url}`));
   const [grpcPort, httpPort] = [await freePort(), await freePort()];
-  controlPlane = startNode('control-plane', [CLI, ...args, '--address=127.0.0.1', `--grpc-port=${grpcPort}`, `--http-port=${httpPort}`, `--kubeconfig=${kubeconfig}`], {
+  controlPlane = startNode('control-plane', [CLI, ...args, '--nats-replicas=1', '--address=127.0.0.1', `--grpc-port=${grpcPort}`, `--http-port=${httpPort}`, `--kubeconfig=${kubeconfig}`], {
     POD_NAME: IDENTITY,
     POD_NAMESPACE: NAMESPACE,
     MCPMUX_LOG_LEVEL: 'info',
@@ -282,6 +302,16 @@ test('the real control plane as that ServiceAccount: leads, writes status, reads
   const keys = await getJson<{ data: { current: string } }>(['get', 'secret', 'mcpmux-request-state', '-n', NAMESPACE]);
   assert.is(Buffer.from(keys!.data.current, 'base64').length, 32);
   await controlPlane.waitFor(/requestState master keys read from their Secret/, 10_000);
+
+  // The leader writes the history to the stream the chart named.
+  await controlPlane.waitFor(/leading: this replica writes the history/, 10_000);
+  const nc = await connect({ servers: nats.url });
+  try {
+    const jsm = await nc.jetstreamManager();
+    await until(async () => (await jsm.streams.info('MCPMUX_EVENTS')).state.messages > 0, 'records in the stream MCPMUX_EVENTS', 20_000);
+  } finally {
+    await nc.close();
+  }
 
   // mTLS by default: the CA Secret, and for each Gateway a ServiceAccount and a CA-bundle ConfigMap; a
   // proxy started with those files (and a token of that ServiceAccount) gets its certificate, then snapshots.

@@ -2,7 +2,8 @@
 // values and with every option on (all-on.values.yaml), then the rendered objects: RBAC rule by rule
 // (no wildcard, exactly what the control plane's code sends), security contexts, control plane
 // arguments parsed by the real CLI, the GatewayClass and its parameters parsed by the provisioner, NATS,
-// mTLS, monitoring, NOTES, the schema refusing bad values, and the CRD copies byte for byte.
+// mTLS, monitoring, the control plane's history (memory, NATS, file) and its replica count, NOTES, the
+// schema refusing bad values, and the CRD copies byte for byte.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -101,7 +102,6 @@ test('the default objects, all in the release namespace except the cluster-scope
     'GatewayClass/mcpmux',
     'NetworkPolicy/mcpmux-control-plane',
     'Pod/mcpmux-test-readyz',
-    'PodDisruptionBudget/mcpmux-control-plane',
     'Role/mcpmux-control-plane',
     'RoleBinding/mcpmux-control-plane',
     'Service/mcpmux-control-plane',
@@ -175,10 +175,10 @@ test('RBAC follows the options: no provisioning or status rules when those are o
   assert.ok(container(one(allOn, 'Deployment')).args!.includes('--namespace=team-a,team-b'));
 });
 
-test('the control plane: its arguments parse with the real CLI; leader election, identity, proxy settings, probes', () => {
+test('the control plane: its arguments parse with the real CLI; leader election, identity, proxy settings, probes', async () => {
   const deployment = one(defaults, 'Deployment');
   const spec = (deployment as unknown as { spec: { replicas: number } }).spec;
-  assert.is(spec.replicas, 2);
+  assert.is(spec.replicas, 1, 'no NATS: one replica, whose history is its own');
   const c = container(deployment, 'control-plane');
   const [subcommand, ...argv] = c.args!;
   assert.is(subcommand, 'control-plane');
@@ -228,7 +228,8 @@ test('the control plane: its arguments parse with the real CLI; leader election,
   assert.equal(service.spec.ports.map((p) => [p.name, p.port, p.targetPort]), [['grpc', 18000, 'grpc'], ['http', 15001, 'http']]);
   const podLabels = (deployment as unknown as { spec: { template: { metadata: { labels: Record<string, string> } } } }).spec.template.metadata.labels;
   for (const [key, value] of Object.entries(service.spec.selector)) assert.is(podLabels[key], value);
-  const pdb = one(defaults, 'PodDisruptionBudget') as unknown as { spec: { minAvailable: number; selector: { matchLabels: Record<string, string> } } };
+  // The PDB comes with more than one replica: with NATS (the history shared).
+  const pdb = one((await render(['--set', 'nats.enabled=true'])).docs, 'PodDisruptionBudget') as unknown as { spec: { minAvailable: number; selector: { matchLabels: Record<string, string> } } };
   assert.is(pdb.spec.minAvailable, 1);
   assert.equal(pdb.spec.selector.matchLabels, service.spec.selector);
 
@@ -340,6 +341,159 @@ test('NATS: a JetStream StatefulSet (3 clustered replicas with PVCs), client and
   });
 });
 
+/** The control plane's Deployment as the history tests see it: replicas, strategy, the history's arguments (parsed by the real CLI too), volumes. */
+function controlPlaneOf(docs: readonly KubeDoc[]) {
+  const deployment = one(docs, 'Deployment', 'mcpmux-control-plane');
+  const spec = (deployment as unknown as { spec: { replicas: number; strategy?: { type: string } } }).spec;
+  const c = container(deployment, 'control-plane');
+  const args = c.args!;
+  return {
+    replicas: spec.replicas,
+    strategy: spec.strategy?.type,
+    args,
+    // In order; --event-log-retention is there whatever the mode.
+    history: args.filter((a) => /^--(event-log|nats)/.test(a) && !a.startsWith('--event-log-retention=')),
+    flags: parseCommandArgs(controlPlaneCommand, args.slice(1).map((a) => a.replace('$(POD_NAME)', 'p')), {}).flags,
+    volumes: podSpec(deployment).volumes as Array<Record<string, unknown> & { name: string }>,
+    mounts: c.volumeMounts as Array<{ name: string; mountPath: string; readOnly?: boolean }>,
+    pdb: docs.some((d) => d.kind === 'PodDisruptionBudget' && d.metadata.name === 'mcpmux-control-plane'),
+    pvcs: docs.filter((d) => d.kind === 'PersistentVolumeClaim'),
+  };
+}
+
+test('history, without NATS: in the memory of ONE replica (whatever controlPlane.replicas says), no PDB, no --event-log flag', async () => {
+  const cp = controlPlaneOf(defaults);
+  assert.is(cp.replicas, 1, 'never two replicas with private in-memory histories');
+  assert.equal(cp.history, []);
+  assert.is(cp.flags['event-log'], 'memory', "the CLI's default");
+  assert.is(cp.pdb, false, 'a PDB on one pod would block every drain');
+  assert.equal(cp.pvcs, []);
+  assert.is(cp.strategy, undefined, 'rolling updates');
+  assert.equal(cp.volumes.map((v) => v.name), ['tmp']);
+  // Asked for in memory while NATS is there: still one replica.
+  const memory = controlPlaneOf((await render(['--set', 'nats.enabled=true', '--set', 'controlPlane.history.mode=memory', '--set', 'controlPlane.replicas=3'])).docs);
+  assert.equal([memory.replicas, memory.history, memory.pdb], [1, [], false]);
+});
+
+test("history with NATS on: a JetStream stream on the chart's NATS, shared by controlPlane.replicas replicas, with a PDB", async () => {
+  const cp = controlPlaneOf((await render(['--set', 'nats.enabled=true'])).docs);
+  assert.is(cp.replicas, 2);
+  assert.is(cp.pdb, true);
+  assert.is(cp.strategy, undefined, 'rolling updates');
+  assert.equal(cp.history, [
+    '--event-log=nats',
+    `--nats=nats://mcpmux-nats.${NAMESPACE}.svc:4222`,
+    '--nats-replicas=1',
+    '--event-log-stream=MCPMUX_EVENTS',
+    '--event-log-max-age=604800',
+    '--event-log-max-bytes=268435456',
+  ]);
+  const flags = (f: Record<string, unknown>) => [f['event-log'], f.nats, f['nats-replicas'], f['event-log-stream'], f['event-log-max-age'], f['event-log-max-bytes']];
+  assert.equal(flags(cp.flags), ['nats', `nats://mcpmux-nats.${NAMESPACE}.svc:4222`, 1, 'MCPMUX_EVENTS', 604800, 268435456], 'as the real CLI parses them');
+  assert.equal(cp.volumes.map((v) => v.name), ['tmp'], 'no credentials to mount');
+
+  // A JetStream cluster: the history gets the proxies' copies (nats.streamReplicas, 3 here); values set
+  // on the command line arrive whole (helm would print a large float as 4.294967296e+09).
+  const { docs } = await render(['--set', 'nats.enabled=true', '--set', 'nats.replicas=3', '--set', 'controlPlane.replicas=3', '--set', 'controlPlane.history.stream=TEAM_HISTORY', '--set', 'controlPlane.history.maxAgeSeconds=0', '--set', 'controlPlane.history.maxBytes=4294967296']);
+  const clustered = controlPlaneOf(docs);
+  assert.is(clustered.replicas, 3);
+  assert.equal(flags(clustered.flags), ['nats', `nats://mcpmux-nats.${NAMESPACE}.svc:4222`, 3, 'TEAM_HISTORY', 0, 4294967296]);
+  assert.is(parseParameters((one(docs, 'ConfigMap', 'mcpmux-proxy-defaults') as unknown as { data: Record<string, string> }).data).overrides.natsReplicas, 3, "the proxies' copies, from the same helper");
+  assert.is(controlPlaneOf((await render(['--set', 'nats.enabled=true', '--set', 'nats.replicas=3', '--set', 'nats.streamReplicas=1'])).docs).flags['nats-replicas'], 1);
+  // Numbers from a values file (or JSON) are floats to helm: printed whole all the same.
+  const floats = controlPlaneOf((await render(['--set', 'nats.enabled=true', '--set-json', 'controlPlane.eventLogRetention=1000000', '--set-json', 'controlPlane.history.maxAgeSeconds=2592000'])).docs);
+  for (const arg of ['--event-log-retention=1000000', '--event-log-max-age=2592000']) assert.ok(floats.args.includes(arg), `${arg} in ${floats.args.join(' ')}`);
+
+  // An external NATS turns it on the same way; a NATS of the history's own, without one for the proxies, too.
+  const external = controlPlaneOf((await render(['--set', 'nats.url=nats://nats.shared.svc:4222'])).docs);
+  assert.equal([external.replicas, external.flags.nats, external.pdb], [2, 'nats://nats.shared.svc:4222', true]);
+  const { docs: ownDocs } = await render(['--set', 'controlPlane.history.nats.url=nats://history.example:4222']);
+  assert.equal([controlPlaneOf(ownDocs).replicas, controlPlaneOf(ownDocs).flags.nats], [2, 'nats://history.example:4222']);
+  assert.is(parseParameters((one(ownDocs, 'ConfigMap', 'mcpmux-proxy-defaults') as unknown as { data: Record<string, string> }).data).overrides.nats, undefined, 'the proxies still share nothing');
+});
+
+test('history in its own NATS account: credentialsSecret mounted read-only as --nats-creds, caSecret as --nats-ca (all-on: its own URL over TLS)', async () => {
+  const withCreds = controlPlaneOf((await render(['--set', 'nats.enabled=true', '--set', 'controlPlane.history.nats.credentialsSecret=mcpmux-history-nats'])).docs);
+  assert.ok(withCreds.history.includes('--nats-creds=/etc/mcpmux/nats-creds/nats.creds'), withCreds.history.join(' '));
+  assert.is(withCreds.flags['nats-creds'], '/etc/mcpmux/nats-creds/nats.creds');
+  assert.is(withCreds.flags['nats-ca'], undefined);
+  assert.equal(withCreds.volumes.find((v) => v.name === 'nats-creds'), { name: 'nats-creds', secret: { secretName: 'mcpmux-history-nats', defaultMode: 0o440, items: [{ key: 'nats.creds', path: 'nats.creds' }] } });
+  assert.equal(withCreds.mounts.find((m) => m.name === 'nats-creds'), { name: 'nats-creds', mountPath: '/etc/mcpmux/nats-creds', readOnly: true });
+  assert.not.ok(withCreds.volumes.some((v) => v.name === 'nats-ca'));
+
+  const cp = controlPlaneOf(allOn);
+  assert.is(cp.replicas, 3);
+  assert.equal(cp.history, [
+    '--event-log=nats',
+    '--nats=tls://nats.history.svc:4222',
+    '--nats-creds=/etc/mcpmux/nats-creds/nats.creds',
+    '--nats-ca=/etc/mcpmux/nats-ca/ca.crt',
+    '--nats-replicas=3',
+    '--event-log-stream=MCPMUX_HISTORY',
+    '--event-log-max-age=86400',
+    '--event-log-max-bytes=1073741824',
+  ], 'a large number from a values file is printed whole');
+  assert.equal(cp.volumes.find((v) => v.name === 'nats-ca'), { name: 'nats-ca', secret: { secretName: 'mcpmux-history-nats-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] } });
+  assert.equal(cp.mounts.find((m) => m.name === 'nats-ca'), { name: 'nats-ca', mountPath: '/etc/mcpmux/nats-ca', readOnly: true });
+  assert.is(cp.pdb, true);
+});
+
+test('history in a file: a ReadWriteOnce PVC, one replica recreated (never rolled), --event-log=/var/lib/mcpmux/events.jsonl', async () => {
+  const cp = controlPlaneOf((await render(['--set', 'controlPlane.history.mode=file'])).docs);
+  assert.is(cp.replicas, 1);
+  assert.is(cp.strategy, 'Recreate', 'two pods cannot mount a ReadWriteOnce volume during a rolling update');
+  assert.equal(cp.history, ['--event-log=/var/lib/mcpmux/events.jsonl']);
+  assert.is(cp.flags['event-log'], '/var/lib/mcpmux/events.jsonl');
+  assert.is(cp.pdb, false);
+  assert.equal(cp.pvcs.map((p) => [p.metadata.name, p.metadata.namespace, (p as unknown as { spec: unknown }).spec]), [
+    ['mcpmux-control-plane-history', NAMESPACE, { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } }],
+  ]);
+  assert.equal(cp.volumes.find((v) => v.name === 'history'), { name: 'history', persistentVolumeClaim: { claimName: 'mcpmux-control-plane-history' } });
+  assert.equal(cp.mounts.find((m) => m.name === 'history'), { name: 'history', mountPath: '/var/lib/mcpmux' });
+
+  // Asked for while NATS is on: still a file and one replica; the size and class as given.
+  const withNats = controlPlaneOf((await render(['--set', 'nats.enabled=true', '--set', 'controlPlane.history.mode=file', '--set', 'controlPlane.history.file.size=5Gi', '--set', 'controlPlane.history.file.storageClassName=fast'])).docs);
+  assert.equal([withNats.replicas, withNats.strategy, withNats.history, withNats.pdb], [1, 'Recreate', ['--event-log=/var/lib/mcpmux/events.jsonl'], false]);
+  assert.equal((withNats.pvcs[0] as unknown as { spec: unknown }).spec, { accessModes: ['ReadWriteOnce'], storageClassName: 'fast', resources: { requests: { storage: '5Gi' } } });
+});
+
+test('history mode nats without any NATS: helm fails, saying what to set', async () => {
+  // (helm lint reports a template's fail as INFO only: install, upgrade and template fail.)
+  const result = await helm(['template', 'mcpmux', CHART, '--set', 'controlPlane.history.mode=nats']);
+  assert.is.not(result.code, 0);
+  assert.match(result.stderr, /controlPlane\.history\.mode nats needs a NATS with JetStream: set nats\.enabled=true, nats\.url or controlPlane\.history\.nats\.url/);
+  assert.is((await helm(['template', 'mcpmux', CHART, '--set', 'controlPlane.history.mode=nats', '--set', 'nats.enabled=true'])).code, 0);
+});
+
+test('NOTES: which history the control plane keeps, and why it runs one replica without NATS', async () => {
+  const memory = await renderNotes();
+  assert.match(memory, /The control plane \(1 replica, the leader on Lease mcpmux-system\/mcpmux-control-plane\)/);
+  assert.match(memory, /History: in memory of the one control plane replica \(lost when it restarts; nats\.enabled=true or nats\.url\s+shares it and allows more replicas\)\./);
+  assert.match(memory, /The control plane runs 1 replica, not controlPlane\.replicas \(2\): with a history of its own,\s+each replica would list different versions\./);
+  assert.not.match(await renderNotes(['--set', 'controlPlane.replicas=1']), /runs 1 replica, not/, 'nothing to explain');
+
+  const nats = await renderNotes(['--set', 'nats.enabled=true']);
+  assert.match(nats, /The control plane \(2 replicas, one leader on Lease mcpmux-system\/mcpmux-control-plane\)/);
+  assert.match(nats, /History: NATS JetStream stream MCPMUX_EVENTS on nats:\/\/mcpmux-nats\.mcpmux-system\.svc:4222,\s+shared by the 2 control plane replicas\./);
+  assert.not.match(nats, /runs 1 replica|in memory/);
+
+  const file = await renderNotes(['--set', 'controlPlane.history.mode=file']);
+  assert.match(file, /History: file \/var\/lib\/mcpmux\/events\.jsonl on PVC mcpmux-system\/mcpmux-control-plane-history \(1Gi\), kept across\s+restarts of the one control plane replica \(nats\.enabled=true or nats\.url shares it and allows more replicas\)\./);
+  assert.match(file, /The control plane runs 1 replica, not controlPlane\.replicas \(2\)/);
+  // NATS is there but the history was kept out of it: the way to share it is the mode.
+  assert.match(await renderNotes(['--set', 'nats.enabled=true', '--set', 'controlPlane.history.mode=memory']), /History: in memory of the one control plane replica \(lost when it restarts; controlPlane\.history\.mode=nats\s+shares it/);
+
+  // Credentials in URLs stay out of NOTES; the credentials Secret is named.
+  const account = await renderNotes([
+    '--set', 'nats.url=nats://proxy:pw-proxies@nats.shared.svc:4222',
+    '--set', 'controlPlane.history.nats.url=nats://history:pw-history@nats.shared.svc:4222',
+    '--set', 'controlPlane.history.nats.credentialsSecret=mcpmux-history-nats',
+  ]);
+  assert.match(account, /History: NATS JetStream stream MCPMUX_EVENTS on nats:\/\/\*\*\*@nats\.shared\.svc:4222,\s+shared by the 2 control plane replicas \(NATS credentials from Secret mcpmux-system\/mcpmux-history-nats\)\./);
+  assert.match(account, /Proxies share sessions through NATS at nats:\/\/\*\*\*@nats\.shared\.svc:4222\./);
+  assert.not.match(account, /pw-/);
+});
+
 test('monitoring: a ServiceMonitor for the control plane and a PodMonitor for the proxies, only when asked', () => {
   assert.is(defaults.some((d) => d.apiVersion === 'monitoring.coreos.com/v1'), false);
   const sm = one(allOn, 'ServiceMonitor') as unknown as { metadata: { labels: Record<string, string> }; spec: { endpoints: Array<{ port: string; path: string }> } };
@@ -419,6 +573,13 @@ test('the schema and the templates refuse bad values with a message naming them'
     [['--set', 'tls.mode=auto'], /mode/],
     [['--set', 'nats.enabled=true', '--set', 'nats.url=nats://x:4222'], /nats\.enabled .* or nats\.url .*not both/],
     [['--set', 'nats.enabled=true', '--set', 'nats.replicas=2'], /odd number/],
+    [['--set', 'controlPlane.history.mode=nats'], /controlPlane\.history\.mode nats needs a NATS/],
+    [['--set', 'controlPlane.history.mode=shared'], /mode/],
+    [['--set', 'controlPlane.history.stream=mcpmux.events'], /stream/],
+    [['--set', 'controlPlane.history.maxBytes=-1'], /maxBytes/],
+    [['--set', 'controlPlane.history.nats.url=nats.shared:4222'], /url/],
+    [['--set', 'controlPlane.history.nats.credentialsSecret=History_Creds'], /credentialsSecret/],
+    [['--set', 'controlPlane.history.file.size=lots'], /size/],
     [['--set-string', 'gatewayClass.description=' + 'x'.repeat(65)], /description/],
   ];
   for (const [args, message] of cases) {

@@ -69,6 +69,49 @@
 {{- end }}
 {{- end }}
 
+{{/*
+Copies JetStream keeps of what mcpmux stores in NATS (--nats-replicas, for the proxies and the control
+plane's history): nats.streamReplicas, or 0 for 3 on the chart's NATS at 3+ replicas, else 1.
+*/}}
+{{- define "mcpmux.nats.streamReplicas" -}}
+{{- $copies := int .Values.nats.streamReplicas }}
+{{- if eq $copies 0 }}{{ $copies = ternary 3 1 (and .Values.nats.enabled (ge (int .Values.nats.replicas) 3)) }}{{ end }}
+{{- $copies }}
+{{- end }}
+
+{{/* The NATS URL(s) of the control plane's history: controlPlane.history.nats.url, else the proxies'. */}}
+{{- define "mcpmux.history.natsUrl" -}}
+{{- default (include "mcpmux.nats.url" .) .Values.controlPlane.history.nats.url }}
+{{- end }}
+
+{{/*
+Where the control plane's history lives: nats, file or memory. auto is nats whenever there is a NATS
+to put it on (nats.enabled, nats.url or controlPlane.history.nats.url), else memory.
+*/}}
+{{- define "mcpmux.history.mode" -}}
+{{- $mode := .Values.controlPlane.history.mode }}
+{{- if eq $mode "auto" }}
+{{- $mode = ternary "nats" "memory" (ne (include "mcpmux.history.natsUrl" .) "") }}
+{{- end }}
+{{- if and (eq $mode "nats") (eq (include "mcpmux.history.natsUrl" .) "") }}
+{{- fail "controlPlane.history.mode nats needs a NATS with JetStream: set nats.enabled=true, nats.url or controlPlane.history.nats.url" }}
+{{- end }}
+{{- $mode }}
+{{- end }}
+
+{{/*
+Control plane replicas actually run: controlPlane.replicas with a shared (NATS) history, else 1.
+Never two replicas with private in-memory (or file) histories: each would list other versions.
+*/}}
+{{- define "mcpmux.controlPlane.replicas" -}}
+{{- ternary (int .Values.controlPlane.replicas) 1 (eq (include "mcpmux.history.mode" .) "nats") }}
+{{- end }}
+
+{{/* The PVC of the history with controlPlane.history.mode file. */}}
+{{- define "mcpmux.history.pvcName" -}}
+{{- printf "%s-history" (include "mcpmux.controlPlane.name" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
 {{- define "mcpmux.image" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}

@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { MCPMUX_VERSION } from '../shared/version.ts';
 import { loadTls } from '../shared/net/tls.ts';
 import { isLoopbackAddress } from '../shared/net/address.ts';
-import { DEFAULT_CA_SECRET } from './pki/ca-secret.ts';
+import { DEFAULT_CA_SECRET } from './pki/names.ts';
 import { startControlPlane, type ClusterOptions, type PkiOptions } from './control-plane.ts';
 import { KubeClient, loadKubeConfig } from './kube/client.ts';
 import { DEFAULT_REQUEST_STATE_SECRET } from './kube/request-state-secret.ts';

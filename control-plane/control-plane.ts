@@ -27,10 +27,10 @@ import { isProblem, type ObjectStatus } from './translate/status.ts';
 import { referencedSecrets } from './translate/secret-refs.ts';
 import { translate } from './translate/translate.ts';
 import { isLoopbackAddress } from '../shared/net/address.ts';
-import { CertificateAuthority } from './pki/authority.ts';
-import { CONTROL_PLANE_CA, DEFAULT_CA_SECRET } from './pki/ca-secret.ts';
-import { certificateServiceHandlers } from './pki/certificate-service.ts';
-import { LeaderCreatedSecret } from './kube/leader-created-secret.ts';
+import type { CertificateAuthority } from './pki/authority.ts';
+import type { CaState } from './pki/ca-secret.ts';
+import { DEFAULT_CA_SECRET } from './pki/names.ts';
+import { LeaderCreatedSecret, type SecretKind } from './kube/leader-created-secret.ts';
 import { connect, type NatsConnection } from 'nats';
 import { natsConnectionOptions, type NatsAccess } from '../shared/net/nats-connect.ts';
 import { HistoryStream } from './events/history-stream.ts';
@@ -220,7 +220,12 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     if (!options.cluster) throw new Error('the shared history (--event-log nats) needs the kubernetes source: only a leader writes it');
     if (options.eventLogPath) throw new Error('name one event log: a file or nats');
     const shared = options.sharedHistory;
-    nats = await connect(natsConnectionOptions(shared.nats, `mcpmux-control-plane ${options.cluster.identity}`)).catch((error: unknown) => {
+    // A NATS installed with this control plane (the chart's) may come up after it: wait for it
+    // rather than exit and restart, saying so; the pod is not ready meanwhile.
+    const waiting = setTimeout(() => logger.warn({ nats: redactedServers(shared.nats.servers) }, 'waiting for NATS (the shared history): not reachable yet'), 2000);
+    nats = await connect({ ...natsConnectionOptions(shared.nats, `mcpmux-control-plane ${options.cluster.identity}`), waitOnFirstConnect: true })
+      .finally(() => clearTimeout(waiting))
+      .catch((error: unknown) => {
       throw new McpmuxError('MCPMUX_FLEET_UNAVAILABLE', `cannot reach NATS for the shared history (--event-log nats --nats ${redactedServers(shared.nats.servers)}): ${errorMessage(error)}`, { cause: error });
     });
     try {
@@ -286,9 +291,13 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     logger.info('requestState master key: a random one, in memory (proxies of this control plane share its keys until it restarts; --request-state-key-file keeps them)');
   }
   if (options.pki && !options.cluster) throw new Error('the control plane CA (pki) needs the kubernetes source');
-  const authority = options.pki ? new CertificateAuthority({ names: options.pki.names, proxyCertificateTtlMs: options.pki.proxyCertificateTtlMs, logger }) : undefined;
+  // The X.509 code loads only for a control plane with its own CA.
+  const pkiModules = options.pki
+    ? await Promise.all([import('./pki/authority.ts'), import('./pki/ca-secret.ts'), import('./pki/certificate-service.ts')])
+    : undefined;
+  const authority = options.pki && pkiModules ? new pkiModules[0].CertificateAuthority({ names: options.pki.names, proxyCertificateTtlMs: options.pki.proxyCertificateTtlMs, logger }) : undefined;
   const cluster = options.cluster
-    ? startClusterRoles(options.cluster, options.gatewayClasses, logger, options.requestStateKeyFile ? undefined : requestStateKeys, authority ? { authority, secretName: options.pki?.secretName ?? DEFAULT_CA_SECRET } : undefined, (leading) => history?.setLeading(leading))
+    ? startClusterRoles(options.cluster, options.gatewayClasses, logger, options.requestStateKeyFile ? undefined : requestStateKeys, authority && pkiModules ? { authority, secretName: options.pki?.secretName ?? DEFAULT_CA_SECRET, kind: pkiModules[1].CONTROL_PLANE_CA } : undefined, (leading) => history?.setLeading(leading))
     : undefined;
   let synced = false;
   let built = false;
@@ -544,7 +553,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       admin: admin.handlers(),
       tls: options.tls,
       ...(authority && options.cluster
-        ? { live: authority.serving, certificates: certificateServiceHandlers({ authority, client: options.cluster.client, logger, serves: (gateway) => cache.get(gateway) !== undefined }) }
+        ? { live: authority.serving, certificates: pkiModules![2].certificateServiceHandlers({ authority, client: options.cluster.client, logger, serves: (gateway) => cache.get(gateway) !== undefined }) }
         : {}),
     });
     grpcServer = started.server;
@@ -598,7 +607,7 @@ function startClusterRoles(
   gatewayClasses: readonly string[],
   logger: Logger,
   keyring: RequestStateKeyring | undefined,
-  pki: { authority: CertificateAuthority; secretName: string } | undefined,
+  pki: { authority: CertificateAuthority; secretName: string; kind: SecretKind<CaState> } | undefined,
   onLeading: (leading: boolean) => void,
 ) {
   const elector = new LeaderElector({
@@ -633,7 +642,7 @@ function startClusterRoles(
         namespace: options.leaseNamespace,
         name: pki.secretName,
         logger,
-        kind: CONTROL_PLANE_CA,
+        kind: pki.kind,
         onValue: (ca) => {
           void pki.authority.setCa(ca);
           provisioner?.setCaBundle(ca.bundle);

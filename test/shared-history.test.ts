@@ -264,7 +264,7 @@ test('all replicas restart: the history is still there; a fresh replica joining 
     await ready(fresh);
     const readyMs = Math.round(performance.now() - spawned);
     const read = /"records":(\d+),"ms":(\d+),"msg":"history read from NATS"/.exec(fresh.process.output());
-    const own = Number(/"sinceProcessStartMs":(\d+)/.exec(fresh.process.output())?.[1]);
+    const own = Number((await fresh.process.waitFor(/"sinceProcessStartMs":(\d+)/, 5000))[1]);
     process.stdout.write(`fresh replica after ${before.at(-1)!.seq} events: ready ${own} ms after its process started, ${readyMs} ms after spawn as /readyz saw it (history: ${read?.[1]} records read in ${read?.[2]} ms)\n`);
     // Its own figure: process start (module loading included) to serving. Spawn-to-/readyz adds the
     // test's polling and whatever else this machine runs; it is printed, and bounded loosely.

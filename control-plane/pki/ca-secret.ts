@@ -10,7 +10,7 @@ import { X509Certificate } from 'node:crypto';
 import type { SecretKind, SecretObject } from '../kube/leader-created-secret.ts';
 import { createCa, type KeyAndCertificate } from '../../shared/pki/x509.ts';
 
-export const DEFAULT_CA_SECRET = 'mcpmux-ca';
+export { DEFAULT_CA_SECRET } from './names.ts';
 /** Ten years: the CA is rotated by hand (or `mcpmux ca rotate`), not by expiry. */
 export const CA_VALIDITY_MS = 10 * 365 * 24 * 3600_000;
 

@@ -20,6 +20,7 @@ import { DEFAULT_REQUEST_STATE_SECRET, RequestStateSecret } from './kube/request
 import { randomMasterKey, readMasterKeyFile, RequestStateKeyring, watchMasterKeyFile } from './request-state/keys.ts';
 import { SnapshotCache } from './snapshots/cache.ts';
 import { Debouncer } from './snapshots/debounce.ts';
+import { traceBuild } from './snapshots/tracing.ts';
 import { objectId, type Source, type SourceChange } from './sources/source.ts';
 import { emptyState, reduceAll, type ClusterState } from './state/reducer.ts';
 import { Kinds, MCPMUX_CONTROLLER_NAME } from './translate/kinds.ts';
@@ -213,7 +214,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   let built = false;
   let serving = false;
 
-  const rebuild = (): void => {
+  const rebuild = (): void => traceBuild({ 'mcpmux.event_log.seq': events.lastSeq }, build);
+  const build = (): void => {
     const started = performance.now();
     try {
       const { snapshots, statuses } = translate(state, translateOptions);

@@ -9,7 +9,7 @@
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace, type Attributes, type Context, type Link, type Span } from '@opentelemetry/api';
 import { McpmuxError } from '../shared/errors.ts';
 import { tracer, traceHeaders } from '../shared/telemetry/tracing.ts';
-import type { CompiledTarget } from './routing/table.ts';
+import type { CompiledTarget, EndpointUrl } from './routing/table.ts';
 import type { UpstreamConnection } from './upstream/connection.ts';
 
 /** A span and the context it is the active span of (what children and the log mixin use). */
@@ -121,21 +121,31 @@ export function upstreamTrace(client: RequestSpan, upstream: UpstreamConnection,
   const { span } = client;
   const version = upstream.initializeResult?.protocolVersion;
   if (version !== undefined) span.setAttribute('mcp.protocol.version', version);
-  if (target.stdio) {
-    span.setAttribute('network.transport', 'pipe');
-  } else {
+  span.setAttributes(target.stdio ? STDIO_ATTRIBUTES : endpointAttributes(upstream.endpoint));
+  return traceHeaders(span, client.context);
+}
+
+const STDIO_ATTRIBUTES: Attributes = Object.freeze({ 'network.transport': 'pipe' });
+
+/** An endpoint's HTTP attributes, parsed once per endpoint (a table's endpoints live as long as it is served). */
+const ENDPOINT_ATTRIBUTES = new WeakMap<EndpointUrl, Attributes>();
+
+function endpointAttributes(endpoint: EndpointUrl): Attributes {
+  let attributes = ENDPOINT_ATTRIBUTES.get(endpoint);
+  if (!attributes) {
     // endpoint.url is scheme://host:port/path: never a query or credentials (routing/target-url.ts).
-    const url = new URL(upstream.endpoint.url);
-    span.setAttributes({
+    const url = new URL(endpoint.url);
+    attributes = Object.freeze({
       'network.transport': 'tcp',
       'network.protocol.name': 'http',
       'http.request.method': 'POST',
       'server.address': url.hostname.replace(/^\[|\]$/g, ''),
       'server.port': Number(url.port || (url.protocol === 'https:' ? 443 : 80)),
-      'url.full': upstream.endpoint.url,
+      'url.full': endpoint.url,
     });
+    ENDPOINT_ATTRIBUTES.set(endpoint, attributes);
   }
-  return traceHeaders(span, client.context);
+  return attributes;
 }
 
 /**

@@ -8,7 +8,6 @@ import type { RequestSink, UpstreamConnection } from '../upstream/connection.ts'
 import type { NameIndex } from './name-index.ts';
 import { withProgressToken, type ProgressRoutes } from './progress.ts';
 import type { Outcome, ProxyMetrics } from '../metrics.ts';
-import type { Span } from '@opentelemetry/api';
 import { McpmuxError } from '../../shared/errors.ts';
 import { endSpan, inSpan, startClientSpan, upstreamTrace, withTraceMeta, type RequestSpan } from '../tracing.ts';
 
@@ -79,21 +78,16 @@ export function fanOut(ctx: RequestContext): RequestContext {
  * Sends one request to one target over the session's upstream session with it. The client's
  * progress token is replaced by one of ours for the time of the request (or removed on a fan-out).
  */
-export async function forward(ctx: RequestContext, target: CompiledTarget, method: string, params: unknown): Promise<UpstreamResponse> {
-  // ctx.span is set only with tracing on: off, no span or attribute is built here.
-  if (ctx.span) return traced(ctx, ctx.span, target, method, params);
-  return sendTo(ctx, await ctx.connections.get(target), target, method, params, ctx.trace, undefined);
+export function forward(ctx: RequestContext, target: CompiledTarget, method: string, params: unknown): Promise<UpstreamResponse> {
+  // ctx.span is set only with tracing on: off, the request goes as it always did (no span, no attribute, no extra promise).
+  return ctx.span ? traced(ctx, ctx.span, target, method, params) : sendUpstream(ctx, target, method, params, undefined);
 }
 
 /** forward() in a CLIENT span, whose context is the trace context the upstream gets (headers, and _meta where the client put it). */
 async function traced(ctx: RequestContext, parent: RequestSpan, target: CompiledTarget, method: string, params: unknown): Promise<UpstreamResponse> {
   const client = startClientSpan(parent, target, method, params);
   try {
-    const response = await inSpan(client, async () => {
-      const upstream = await ctx.connections.get(target);
-      const headers = upstreamTrace(client, upstream, target);
-      return sendTo(ctx, upstream, target, method, withTraceMeta(params, headers), headers, client.span);
-    });
+    const response = await inSpan(client, () => sendUpstream(ctx, target, method, params, client));
     endSpan(client, 'error' in response ? response : { result: response.result });
     return response;
   } catch (error) {
@@ -102,16 +96,19 @@ async function traced(ctx: RequestContext, parent: RequestSpan, target: Compiled
   }
 }
 
-/** One upstream request: progress token swapped, requestState hooks (2026-07-28 clients), metrics. */
-async function sendTo(
-  ctx: RequestContext,
-  upstream: UpstreamConnection,
-  target: CompiledTarget,
-  method: string,
-  params: unknown,
-  trace: Readonly<Record<string, string>> | undefined,
-  span: Span | undefined,
-): Promise<UpstreamResponse> {
+/**
+ * One upstream request: progress token swapped, requestState hooks (2026-07-28 clients), metrics.
+ * With a CLIENT span, the upstream is told that span as its parent (tracing on); else the client's
+ * own trace context, as it came.
+ */
+async function sendUpstream(ctx: RequestContext, target: CompiledTarget, method: string, original: unknown, client: RequestSpan | undefined): Promise<UpstreamResponse> {
+  const upstream = await ctx.connections.get(target);
+  let trace = ctx.trace;
+  let params = original;
+  if (client) {
+    trace = upstreamTrace(client, upstream, target);
+    params = withTraceMeta(original, trace);
+  }
   const token = ctx.progressToken === undefined ? undefined : ctx.progress.register(target.name, ctx.progressToken, ctx.requestId);
   const started = ctx.metrics ? process.hrtime.bigint() : 0n;
   let outcome: Outcome = 'error';
@@ -128,6 +125,6 @@ async function sendTo(
   } finally {
     if (token !== undefined) ctx.progress.release(token);
     // A sampled span is the duration's exemplar (the metric links to its trace).
-    ctx.metrics?.upstream(target.name, method, outcome, Number(process.hrtime.bigint() - started) / 1e9, span?.isRecording() ? span.spanContext() : undefined);
+    ctx.metrics?.upstream(target.name, method, outcome, Number(process.hrtime.bigint() - started) / 1e9, client?.span.isRecording() ? client.span.spanContext() : undefined);
   }
 }

@@ -1,6 +1,7 @@
 import { flag, type Command } from '../shared/cli/command.ts';
 import { McpmuxError } from '../shared/errors.ts';
 import { createLogger } from '../shared/log.ts';
+import { otlpTracesUrl, startTracing } from '../shared/telemetry/tracing.ts';
 import { waitForShutdown } from '../shared/cli/signals.ts';
 import { hostname } from 'node:os';
 import { MCPMUX_VERSION } from '../shared/version.ts';
@@ -32,6 +33,7 @@ export const controlPlaneCommand: Command = {
     'mcpmux control-plane --source kubernetes --gateway-class mcpmux,agentgateway',
     'mcpmux control-plane --source kubernetes --kubeconfig ~/.kube/config --namespace agentgateway-system',
     'grpcurl -plaintext 127.0.0.1:18000 mcpmux.v1.AdminService/GetSnapshot',
+    'mcpmux control-plane --otlp-endpoint http://jaeger-collector.observability:4318   # traces of builds and pushes',
   ],
   flags: [
     { name: 'source', type: 'string', default: 'files', choices: ['files', 'kubernetes'], description: 'where objects come from: a folder of YAML, or a cluster' },
@@ -103,9 +105,19 @@ export const controlPlaneCommand: Command = {
         're-read when it changes (default: the Secret --request-state-secret with the kubernetes source, else a random key in memory)',
     },
     { name: 'request-state-secret', type: 'string', default: DEFAULT_REQUEST_STATE_SECRET, description: 'kubernetes source: the Secret in the control plane\'s namespace (the leader Lease\'s) holding the requestState master keys; the leader creates it' },
+    {
+      name: 'otlp-endpoint',
+      type: 'string',
+      default: '',
+      description:
+        'OpenTelemetry traces over OTLP/HTTP to this collector (http://otel-collector:4318; /v1/traces is appended): a span per snapshot build and per push to a proxy. ' +
+        'Empty: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT, else no tracing',
+    },
   ],
   async run(flags) {
     const logger = createLogger('control-plane');
+    const otlp = otlpTracesUrl(flag.string(flags, 'otlp-endpoint'));
+    const stopTracing = otlp ? await startTracing({ serviceName: 'mcpmux-control-plane', endpoint: otlp, logger }) : undefined;
     const sourceName = flag.string(flags, 'source');
     const defaults = sourceName === 'kubernetes' ? DEFAULT_KUBERNETES_GATEWAY_CLASSES : DEFAULT_FILES_GATEWAY_CLASSES;
     const gatewayClasses = list(flags['gateway-class']) ?? [...defaults];
@@ -198,6 +210,7 @@ export const controlPlaneCommand: Command = {
     });
     await waitForShutdown(logger);
     await running.close();
+    await stopTracing?.();
     return 0;
   },
 };

@@ -20,6 +20,7 @@ import { DEFAULT_REQUEST_STATE_SECRET, RequestStateSecret } from './kube/request
 import { randomMasterKey, readMasterKeyFile, RequestStateKeyring, watchMasterKeyFile } from './request-state/keys.ts';
 import { SnapshotCache } from './snapshots/cache.ts';
 import { Debouncer } from './snapshots/debounce.ts';
+import { traceBuild } from './snapshots/tracing.ts';
 import { objectId, type Source, type SourceChange } from './sources/source.ts';
 import { emptyState, reduceAll, type ClusterState } from './state/reducer.ts';
 import { Kinds, MCPMUX_CONTROLLER_NAME } from './translate/kinds.ts';
@@ -352,6 +353,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   };
   const rebuild = (): void => {
     if (history) return rebuildShared(history);
+    traceBuild({ 'mcpmux.event_log.seq': events.lastSeq }, build);
+  };
+  const build = (): void => {
     const started = performance.now();
     try {
       const result = translate(state, translateOptions);
@@ -369,7 +373,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
    * Statuses of a build that made no new version are served at once (only the leader writes them).
    */
   const rebuildShared = (shared: ReplicatedHistory): void => {
-    shared.requestBuild((seq) => {
+    shared.requestBuild((seq) => traceBuild({ 'mcpmux.event_log.seq': seq }, () => {
       const started = performance.now();
       try {
         const { state: from } = shared.buildState();
@@ -385,7 +389,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
         logger.error({ error: errorMessage(error) }, 'translation failed; keeping the last snapshots');
         return undefined;
       }
-    });
+    }));
   };
   /**
    * A build record of the shared history: every replica serves the versions it names, from the same
@@ -409,7 +413,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
           get snapshot() {
             const snapshot = translated().snapshots.find((s) => s.group === group);
             if (snapshot?.version !== version) logger.warn({ group, recorded: version, built: snapshot?.version ?? 'none', seq: build.seq }, 'a past build rebuilds differently here (another mcpmux version, or Secret values that changed since): showing what this replica builds');
-            return snapshot ?? { ...translated().snapshots[0]!, group, version };
+            // The history's state at that build has no such group: a bug (the admin call says INTERNAL and logs it).
+            if (!snapshot) throw new Error(`version ${version} of ${group} (event ${build.seq}) cannot be rebuilt: the state there has no such group`);
+            return snapshot;
           },
         });
       }
@@ -470,7 +476,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       },
     },
   });
-  const admin = new AdminServer({ cache, events, proxies: { list: () => (fleet ?? proxies).list() }, history: historyDescription });
+  const admin = new AdminServer({ cache, events, proxies: { list: () => (fleet ?? proxies).list() }, history: historyDescription, logger });
 
   const health = await startHealthServer({
     address: options.address,

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { flag, type Command } from '../shared/cli/command.ts';
 import { waitForShutdown } from '../shared/cli/signals.ts';
 import { createLogger } from '../shared/log.ts';
+import { otlpTracesUrl, startTracing } from '../shared/telemetry/tracing.ts';
 import { McpmuxError } from '../shared/errors.ts';
 import { startProxy } from './proxy.ts';
 import { loadTls } from '../shared/net/tls.ts';
@@ -31,6 +32,7 @@ export const proxyCommand: Command = {
     'mcpmux proxy --listener-ports 80=8080,443=8443   # an HTTP listener on 80 and an HTTPS one on 443',
     'mcpmux proxy --gateway agentgateway-system/mcp-gateway --control-plane 127.0.0.1:18000',
     'mcpmux proxy --nats nats://nats:4222 --replica-id proxy-0   # one of several replicas sharing sessions',
+    'mcpmux proxy --otlp-endpoint http://otel-collector.observability:4318   # traces to an OpenTelemetry Collector',
   ],
   flags: [
     { name: 'control-plane', type: 'string', default: '127.0.0.1:18000', description: 'host:port of the control plane gRPC server' },
@@ -66,11 +68,22 @@ export const proxyCommand: Command = {
     { name: 'request-state-key-file', type: 'string', description: 'keys of the requestState tokens 2026-07-28 clients echo on retries: one base64/hex key of >= 32 bytes per line, current then previous (default: the control plane\'s, else a random key of this replica, so retries must come back to it)' },
     { name: 'held-call-timeout', type: 'number', default: 60, description: 'seconds a call to a 2025 upstream waits for a 2026-07-28 client to answer its questions (the client\'s retry)' },
     { name: 'drain-timeout', type: 'number', default: 20, description: 'seconds a shutdown (SIGTERM) waits for requests in flight while sessions move to other replicas' },
+    {
+      name: 'otlp-endpoint',
+      type: 'string',
+      default: '',
+      description:
+        'OpenTelemetry traces over OTLP/HTTP to this collector (http://otel-collector:4318; /v1/traces is appended): a span per MCP request continuing the client\'s trace, ' +
+        'one per upstream request under it; /metrics then speaks OpenMetrics with exemplars. Empty: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT, else no tracing',
+    },
   ],
   async run(flags) {
     const logger = createLogger('proxy');
     // It names NATS subjects: a dotted host name is made safe.
     const replicaId = flag.string(flags, 'replica-id') || `${hostname().replace(/[^A-Za-z0-9_-]/g, '-')}-${process.pid}-${randomBytes(3).toString('hex')}`;
+    // Before anything serves: the proxy's metrics registry is chosen by whether tracing is on.
+    const otlp = otlpTracesUrl(flag.string(flags, 'otlp-endpoint'));
+    const stopTracing = otlp ? await startTracing({ serviceName: 'mcpmux-proxy', endpoint: otlp, logger, attributes: { 'service.instance.id': replicaId } }) : undefined;
     const caFile = (flags['control-plane-ca'] as string | undefined) || undefined;
     const tokenFile = (flags['token-file'] as string | undefined) || undefined;
     if ((caFile === undefined) !== (tokenFile === undefined)) throw new McpmuxError('MCPMUX_USAGE', 'mcpmux proxy: --control-plane-ca and --token-file go together');
@@ -125,6 +138,7 @@ export const proxyCommand: Command = {
     }, drainMs + SHUTDOWN_GRACE_MS);
     overdue.unref();
     await running.close();
+    await stopTracing?.();
     return 0;
   },
 };

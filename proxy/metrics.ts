@@ -2,7 +2,13 @@
 // depend on prom-client, and one prom-client implementation registered with the proxy's /metrics.
 // Label values are bounded: methods outside MCP's own are counted as `other`, targets are the
 // snapshot's (a config, not client input).
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type LabelValues, type Registry, type RegistryContentType } from 'prom-client';
+
+/** The ids of a sampled span (an OpenTelemetry SpanContext has them). */
+export interface TraceIds {
+  traceId: string;
+  spanId: string;
+}
 
 /** `error`: a JSON-RPC error, or a tool result with isError. */
 export type Outcome = 'ok' | 'error' | 'cancelled';
@@ -10,8 +16,8 @@ export type Outcome = 'ok' | 'error' | 'cancelled';
 export interface ProxyMetrics {
   /** A client request answered (or abandoned), by method and outcome. */
   request(method: string, outcome: Outcome): void;
-  /** One upstream request: target, method, outcome, duration. */
-  upstream(target: string, method: string, outcome: Outcome, seconds: number): void;
+  /** One upstream request: target, method, outcome, duration; with tracing on, its span (the exemplar). */
+  upstream(target: string, method: string, outcome: Outcome, seconds: number, span?: TraceIds): void;
   /** A session of a replica that is gone was adopted by this one. */
   adopted(): void;
   /** One client request, by the MCP era it was sent in (2025: a session's; 2026: stateless). */
@@ -47,7 +53,12 @@ function methodLabel(method: string): string {
   return METHODS.has(method) ? method : 'other';
 }
 
-export function promProxyMetrics(registry: Registry): ProxyMetrics {
+/**
+ * `exemplars`: the upstream latency histogram keeps, per bucket, the trace and span id of a recent
+ * request (prom-client shows exemplars only in OpenMetrics: the registry must be an OpenMetrics one).
+ */
+export function promProxyMetrics(registry: Registry<RegistryContentType>, options: { exemplars?: boolean } = {}): ProxyMetrics {
+  const exemplars = options.exemplars === true;
   const requests = new Counter({ name: 'mcpmux_proxy_requests_total', help: 'Client requests answered, by MCP method and outcome (ok, error, cancelled)', labelNames: ['method', 'outcome'], registers: [registry] });
   const upstreamRequests = new Counter({
     name: 'mcpmux_proxy_upstream_requests_total',
@@ -61,6 +72,7 @@ export function promProxyMetrics(registry: Registry): ProxyMetrics {
     labelNames: ['target', 'method'],
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [registry],
+    enableExemplars: exemplars,
   });
   const adoptions = new Counter({ name: 'mcpmux_proxy_fleet_adoptions_total', help: 'Sessions of replicas that are gone adopted by this one', registers: [registry] });
   const eraRequests = new Counter({
@@ -89,16 +101,19 @@ export function promProxyMetrics(registry: Registry): ProxyMetrics {
     request(method, outcome) {
       requests.inc({ method: methodLabel(method), outcome });
     },
-    upstream(target, method, outcome, seconds) {
+    upstream(target, method, outcome, seconds, span) {
       const label = methodLabel(method);
       upstreamRequests.inc({ target, method: label, outcome });
-      upstreamLatency.observe({ target, method: label }, seconds);
+      // With exemplars on, prom-client's observe takes one object (labels, value, exemplar labels).
+      // (Its typings want the exemplar's labels to be the metric's own: they are not, hence the cast.)
+      if (exemplars) upstreamLatency.observe({ labels: { target, method: label }, value: seconds, exemplarLabels: (span ? { trace_id: span.traceId, span_id: span.spanId } : {}) as LabelValues<'target' | 'method'> });
+      else upstreamLatency.observe({ target, method: label }, seconds);
     },
   };
 }
 
 /** Sessions held now, by transport; read when /metrics is scraped. */
-export function sessionsGauge(registry: Registry, count: () => Record<string, number>): void {
+export function sessionsGauge(registry: Registry<RegistryContentType>, count: () => Record<string, number>): void {
   new Gauge({
     name: 'mcpmux_proxy_sessions',
     help: 'Downstream MCP sessions this replica holds, by transport',

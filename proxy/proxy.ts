@@ -1,8 +1,9 @@
 import type { RequestStateKeys } from './modern/request-state.ts';
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics, type RegistryContentType } from 'prom-client';
 import type { Snapshot } from '../shared/config/types.ts';
 import type { Logger } from '../shared/log.ts';
 import { MCPMUX_VERSION } from '../shared/version.ts';
+import { tracingEnabled } from '../shared/telemetry/tracing.ts';
 import { startHealthServer } from '../shared/ops/health-server.ts';
 import type { TlsMaterial } from '../shared/net/tls.ts';
 import { hostPort, isLoopbackAddress } from '../shared/net/address.ts';
@@ -77,7 +78,9 @@ export interface RunningProxy {
 /** A proxy replica: config client → routing table → MCP server, plus health and metrics. */
 export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const { logger } = options;
-  const metrics = new Registry();
+  // With tracing on, /metrics speaks OpenMetrics: the only format that carries exemplars (trace ids on the latency histogram).
+  const metrics = new Registry<RegistryContentType>();
+  if (tracingEnabled) metrics.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
   collectDefaultMetrics({ register: metrics });
   const applied = new Gauge({ name: 'mcpmux_proxy_snapshot_info', help: 'The snapshot version this proxy serves (value 1)', labelNames: ['group', 'version'], registers: [metrics] });
 
@@ -97,7 +100,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     : undefined;
   const server = new ProxyServer({
     ...(fleet ? { fleet } : {}),
-    metrics: promProxyMetrics(metrics),
+    metrics: promProxyMetrics(metrics, { exemplars: tracingEnabled }),
     address: options.address,
     port: options.port,
     ...(options.listenerPorts ? { listenerPorts: options.listenerPorts } : {}),

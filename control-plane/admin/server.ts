@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../../shared/log.ts';
 import type { Snapshot } from '../../shared/config/types.ts';
 import {
   toStruct,
@@ -56,6 +57,7 @@ export class AdminServer {
   readonly #proxies: ProxyListing;
   readonly #watchMaxBehind: number;
   readonly #history: () => string;
+  readonly #logger: Logger | undefined;
 
   /**
    * `watchMaxBehind`: how many new events a WatchEvents call may have waiting for a slow reader
@@ -63,7 +65,8 @@ export class AdminServer {
    * ListProxies and the errors that depend on it; by default "file PATH" for a JSONL log, else
    * MEMORY_HISTORY (a log kept elsewhere, such as a NATS stream, should say so here).
    */
-  constructor(options: { cache: SnapshotCache; events: EventLog; proxies: ProxyListing; watchMaxBehind?: number; history?: () => string }) {
+  constructor(options: { cache: SnapshotCache; events: EventLog; proxies: ProxyListing; watchMaxBehind?: number; history?: () => string; logger?: Logger }) {
+    this.#logger = options.logger;
     this.#cache = options.cache;
     this.#events = options.events;
     this.#proxies = options.proxies;
@@ -73,12 +76,14 @@ export class AdminServer {
   }
 
   handlers(): grpc.UntypedServiceImplementation {
+    const internal = (method: string) => (error: unknown): void =>
+      this.#logger?.error({ method, err: error instanceof Error ? error.stack : String(error) }, 'admin call failed inside the control plane (a bug): the caller got INTERNAL');
     return {
-      GetSnapshot: unary((request: GetSnapshotRequest): Snapshot => this.getSnapshot(request)),
-      ListVersions: unary((request: ListVersionsRequest): ListVersionsResponse => this.listVersions(request)),
-      ListEvents: unary((request: ListEventsRequest): ListEventsResponse => this.listEvents(request)),
-      ListProxies: unary((request: ListProxiesRequest): ListProxiesResponse => this.listProxies(request)),
-      DiffVersions: unary((request: DiffVersionsRequest): DiffVersionsResponse => this.diffVersions(request)),
+      GetSnapshot: unary((request: GetSnapshotRequest): Snapshot => this.getSnapshot(request), internal('GetSnapshot')),
+      ListVersions: unary((request: ListVersionsRequest): ListVersionsResponse => this.listVersions(request), internal('ListVersions')),
+      ListEvents: unary((request: ListEventsRequest): ListEventsResponse => this.listEvents(request), internal('ListEvents')),
+      ListProxies: unary((request: ListProxiesRequest): ListProxiesResponse => this.listProxies(request), internal('ListProxies')),
+      DiffVersions: unary((request: DiffVersionsRequest): DiffVersionsResponse => this.diffVersions(request), internal('DiffVersions')),
       WatchEvents: (call: grpc.ServerWritableStream<WatchEventsRequest, AdminEvent>) => this.watchEvents(call),
     };
   }
@@ -354,12 +359,14 @@ function toAdminEvent(event: ConfigEvent): AdminEvent {
   };
 }
 
-function unary<Req, Res>(handler: (request: Req) => Res): Unary<Req, Res> {
+/** `internal`: told of an error that is not the caller's (a bug): the caller only sees INTERNAL. */
+function unary<Req, Res>(handler: (request: Req) => Res, internal?: (error: unknown) => void): Unary<Req, Res> {
   return (call, callback) => {
     try {
       callback(null, handler(call.request));
     } catch (error) {
       const code = error instanceof AdminError ? error.code : error instanceof PageRequestError ? grpc.status.INVALID_ARGUMENT : grpc.status.INTERNAL;
+      if (code === grpc.status.INTERNAL) internal?.(error);
       const details = error instanceof Error ? error.message : String(error);
       callback({ code, details, name: 'AdminError', message: details });
     }

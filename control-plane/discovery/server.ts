@@ -2,7 +2,9 @@ import * as grpc from '@grpc/grpc-js';
 import type { Snapshot } from '../../shared/config/types.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { DiscoveryRequest, DiscoveryResponse } from '../../shared/proto/messages.ts';
+import type { Span } from '@opentelemetry/api';
 import type { SnapshotCache } from '../snapshots/cache.ts';
+import { endPush, startPush } from '../snapshots/tracing.ts';
 import { SnapshotEncoder, discoveryServiceDefinition, keysResponse } from './encode.ts';
 import type { ProxyRegistry, ProxyStream } from './proxies.ts';
 import { certificateAllowsGroup, GATEWAY_URI_PREFIX } from '../../shared/net/tls.ts';
@@ -88,8 +90,8 @@ export class DiscoveryServer {
     let acked = '';
     let nacked = '';
     let nonceCounter = 0;
-    /** `keysOnly`: a response that carried requestState keys and no snapshot. */
-    let inFlight: { nonce: string; version: string; keysOnly: boolean } | undefined;
+    /** `keysOnly`: a response that carried requestState keys and no snapshot. `span`: its push's, with tracing on. */
+    let inFlight: { nonce: string; version: string; keysOnly: boolean; span?: Span | undefined } | undefined;
     let unsubscribe: (() => void) | undefined;
     let unsubscribeKeys: (() => void) | undefined;
     let closed = false;
@@ -113,7 +115,7 @@ export class DiscoveryServer {
         stream.write(keysResponse(acked, nonce, keys!));
         return;
       }
-      inFlight = { nonce, version: snapshot.version, keysOnly: false };
+      inFlight = { nonce, version: snapshot.version, keysOnly: false, span: startPush(nodeId, group, snapshot.version) };
       stream.write(this.#encoder.response(snapshot, nonce, keys));
       if (proxy) this.#proxies.update(proxy, { sentVersion: snapshot.version });
       this.#callbacks.onPush?.(nodeId, group, snapshot.version);
@@ -211,6 +213,7 @@ export class DiscoveryServer {
         pushIfNeeded();
         return;
       }
+      endPush(answered.span, request.errorDetail ? 'nack' : 'ack');
       if (request.errorDetail) {
         nacked = answered.version;
         const error = `${request.errorDetail.code}: ${request.errorDetail.message}`;
@@ -228,6 +231,7 @@ export class DiscoveryServer {
     const cleanup = (): void => {
       if (closed) return;
       closed = true;
+      endPush(inFlight?.span, 'closed');
       unsubscribe?.();
       unsubscribeKeys?.();
       this.#streams.delete(stream);

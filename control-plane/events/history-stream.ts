@@ -34,12 +34,13 @@ export type HistoryRecord =
   | { events: ConfigEvent[] }
   /** The leader built these versions from the state after event `build.seq`. */
   | { build: BuildRecord }
-  /** The base moved to the state after event `compacted.eventSeq` (stream seq `streamSeq`): older records are going. */
+  /** The base moved to the state after event `compacted.eventSeq`, held in the message at `streamSeq`: older records are going. */
   | { compacted: { eventSeq: number; streamSeq: number } };
 
 /** The state at the start of the window: every object alive after event `eventSeq`, in history form. */
 export interface HistoryBase {
   eventSeq: number;
+  /** The stream seq of the message holding event `eventSeq`: a replica reads from there, skipping what the base holds. */
   streamSeq: number;
   /** When the base was written (ms since the epoch). */
   time: number;

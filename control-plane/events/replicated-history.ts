@@ -71,11 +71,8 @@ export class ReplicatedHistory {
   readonly log: MemoryEventLog;
   #state: ClusterState = emptyState();
   #base: { state: ClusterState; eventSeq: number; streamSeq: number } = { state: emptyState(), eventSeq: 0, streamSeq: 0 };
-  /**
-   * The last event of each message in the window → that message's stream seq: where a base may be
-   * (a base inside a message would leave a replica reading from it with half a message).
-   */
-  #messageEnds = new Map<number, number>();
+  /** Each event of the window → the stream seq of the message that holds it (a base's position). */
+  #streamSeqOf = new Map<number, number>();
   #sourceView: ClusterState = emptyState();
   #sourceSynced = false;
   #sourceChanged: Array<() => void> = [];
@@ -100,8 +97,9 @@ export class ReplicatedHistory {
     this.#stream = options.stream;
     this.#logger = options.logger;
     this.#now = options.now ?? Date.now;
-    // The window is at most twice the retention (compaction trims it); the log keeps all of it.
-    this.log = new MemoryEventLog({ retention: Math.max(1, options.retention) * 3, logger: options.logger, now: this.#now });
+    // The log keeps the whole window, however large one batch made it: compaction (trimBefore) is
+    // what bounds it, and it folds the window's oldest events into the base from this very log.
+    this.log = new MemoryEventLog({ retention: Number.POSITIVE_INFINITY, logger: options.logger, now: this.#now });
   }
 
   /** The state after the last applied event, Secrets in history form (no values). */
@@ -136,11 +134,12 @@ export class ReplicatedHistory {
     const base = await this.#stream.readBase();
     if (base) this.#rebase(base);
     const { first, last } = await this.#stream.bounds();
-    if (first > this.#base.streamSeq + 1 && last > 0) {
+    const from = base ? base.streamSeq : 1;
+    if (first > from && last > 0) {
       this.anomalies.gaps++;
       this.#logger.error({ stream: this.#stream.name, base: this.#base.streamSeq, first }, 'history stream: records after the base were dropped by the stream\'s limits (max age or max bytes) before a compaction: this replica\'s history starts later; raise --event-log-max-bytes/--event-log-max-age');
     }
-    this.#follower = this.#stream.follow(this.#base.streamSeq + 1, (record, seq, pending) => this.#receive(record, seq, pending));
+    this.#follower = this.#stream.follow(from, (record, seq, pending) => this.#receive(record, seq, pending));
     this.#follower.done.catch((error: unknown) => {
       if (!this.#stopped) this.#logger.error({ err: errorMessage(error), stream: this.#stream.name }, 'history stream: following it failed; this replica serves what it has');
     });
@@ -226,8 +225,7 @@ export class ReplicatedHistory {
       if ('events' in record) {
         this.#pending.events.push(...record.events);
         this.#pending.streamSeq = seq;
-        const last = record.events.at(-1);
-        if (last) this.#messageEnds.set(last.seq, seq);
+        for (const event of record.events) this.#streamSeqOf.set(event.seq, seq);
         if (pending === 0 || this.#pending.events.length >= APPLY_BATCH) this.#flush();
         return;
       }
@@ -248,6 +246,8 @@ export class ReplicatedHistory {
     const events: ConfigEvent[] = [];
     let last = this.log.lastSeq;
     for (const event of received) {
+      // The message a base falls in is read again from its start: what the base holds is skipped.
+      if (event.seq <= this.#base.eventSeq) continue;
       if (event.seq <= last) {
         // Only a writer that ignored the expected sequence could do this: never applied twice.
         this.anomalies.duplicates++;
@@ -283,7 +283,7 @@ export class ReplicatedHistory {
     const folded = this.log.list(this.#base.eventSeq + 1).filter((event) => event.seq <= compacted.eventSeq);
     this.#base = { state: reduceAll(this.#base.state, folded), eventSeq: compacted.eventSeq, streamSeq: compacted.streamSeq };
     this.log.trimBefore(compacted.eventSeq + 1);
-    for (const seq of this.#messageEnds.keys()) if (seq <= compacted.eventSeq) this.#messageEnds.delete(seq);
+    for (const seq of this.#streamSeqOf.keys()) if (seq <= compacted.eventSeq) this.#streamSeqOf.delete(seq);
   }
 
   /** Starts from a base read from the object store. */
@@ -292,7 +292,8 @@ export class ReplicatedHistory {
     this.#base = { state, eventSeq: base.eventSeq, streamSeq: base.streamSeq };
     this.#state = state;
     this.log.trimBefore(base.eventSeq + 1);
-    this.#applied = Math.max(this.#applied, base.streamSeq);
+    // The message holding the base's last event is read again (its later events are not in the base).
+    this.#applied = Math.max(this.#applied, base.streamSeq - 1);
   }
 
   #markApplied(seq: number): void {
@@ -406,14 +407,9 @@ export class ReplicatedHistory {
       if (old) target = Math.max(target, old.seq);
     }
     if (target <= this.#base.eventSeq) return;
-    // The base goes at the end of a message: the last one ending at or before the target.
-    let streamSeq: number | undefined;
-    let at = 0;
-    for (const [end, seq] of this.#messageEnds) {
-      if (end <= target && end > at) [at, streamSeq] = [end, seq];
-    }
-    target = at;
-    if (target <= this.#base.eventSeq || streamSeq === undefined) return;
+    // The base may fall inside a message: the message stays, and readers skip what the base holds.
+    const streamSeq = this.#streamSeqOf.get(target);
+    if (streamSeq === undefined) return;
     const folded = this.log.list(this.#base.eventSeq + 1).filter((event) => event.seq <= target);
     const state = reduceAll(this.#base.state, folded);
     const objects: KubeObject[] = state.kinds().flatMap((kind) => [...state.list(kind)]);
@@ -421,7 +417,7 @@ export class ReplicatedHistory {
     await this.#stream.writeBase({ eventSeq: target, streamSeq, time: this.#now(), objects });
     const appended = await this.#stream.append([{ compacted: { eventSeq: target, streamSeq } }], this.#applied);
     await this.#waitApplied(appended);
-    await this.#stream.purgeBefore(streamSeq + 1);
+    await this.#stream.purgeBefore(streamSeq);
     this.#logger.info({ stream: this.#stream.name, base: target, objects: objects.length, window: last - target, ms: Math.round(performance.now() - started) }, 'history compacted');
   }
 }

@@ -138,6 +138,7 @@ test('the chart\'s parameters: NATS, resources, probes, topology spread, HPA, PD
     tlsSecret: 'mcpmux-proxy-tls',
     tlsServerName: 'mcpmux-control-plane.mcpmux-system.svc',
     imagePullPolicy: 'Always',
+    otlpEndpoint: 'http://otel-collector.observability:4318',
   };
   const { overrides, problems } = parseParameters(data);
   assert.equal(problems, []);
@@ -150,7 +151,7 @@ test('the chart\'s parameters: NATS, resources, probes, topology spread, HPA, PD
   const pod = d.spec.template.spec;
   const container = pod.containers[0]!;
   const args = container.args.join(' ');
-  assert.match(args, / --nats nats:\/\/mcpmux-nats\.mcpmux-system\.svc:4222 --nats-replicas 3 /);
+  assert.match(args, / --nats nats:\/\/mcpmux-nats\.mcpmux-system\.svc:4222 --nats-replicas 3 --otlp-endpoint http:\/\/otel-collector\.observability:4318 /);
   assert.match(args, / --tls-cert \/etc\/mcpmux\/tls\/tls\.crt --tls-key \/etc\/mcpmux\/tls\/tls\.key --tls-ca \/etc\/mcpmux\/tls\/ca\.crt --tls-server-name mcpmux-control-plane\.mcpmux-system\.svc$/);
   assert.equal(container.resources, { requests: { cpu: '200m', memory: '256Mi' }, limits: { memory: '1Gi' } });
   assert.equal(container.readinessProbe, { httpGet: { path: '/readyz', port: 15000 }, periodSeconds: 2, failureThreshold: 5 } as never);
@@ -187,7 +188,7 @@ test('without parameters a proxy has no NATS, TLS, HPA or PDB, and keeps its rep
   const pod = d.spec.template.spec;
   assert.is(pod.volumes, undefined);
   assert.is(pod.topologySpreadConstraints, undefined);
-  assert.not.match(pod.containers[0]!.args.join(' '), /--nats|--tls/);
+  assert.not.match(pod.containers[0]!.args.join(' '), /--nats|--tls|--otlp/);
   assert.equal(pod.containers[0]!.resources, { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } });
 });
 
@@ -212,6 +213,8 @@ test('each bad parameter is reported by key and ignored, the rest still applies'
     [{ tlsServerName: 'cp.example' }, 'tlsServerName'],
     [{ imagePullPolicy: 'Sometimes' }, 'imagePullPolicy'],
     [{ replicas: '-1' }, 'replicas'],
+    [{ otlpEndpoint: 'otel-collector:4318' }, 'otlpEndpoint'],
+    [{ otlpEndpoint: 'grpc://otel-collector:4317' }, 'otlpEndpoint'],
   ];
   for (const [data, key] of table) {
     const { overrides, problems } = parseParameters({ ...data, image: 'registry.example/mcpmux:2' });

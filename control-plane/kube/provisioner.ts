@@ -164,6 +164,7 @@ export function renderProxy(gateway: OwnedGateway, settings: ProxySettings, caBu
                 '--allowed-hosts', allowedHosts(gateway),
                 ...(settings.nats ? ['--nats', settings.nats] : []),
                 ...(settings.nats && settings.natsReplicas && settings.natsReplicas > 1 ? ['--nats-replicas', String(settings.natsReplicas)] : []),
+                ...(settings.otlpEndpoint ? ['--otlp-endpoint', settings.otlpEndpoint] : []),
                 ...(tls ? ['--tls-cert', `${TLS_DIR}/tls.crt`, '--tls-key', `${TLS_DIR}/tls.key`, '--tls-ca', `${TLS_DIR}/ca.crt`] : []),
                 ...(tls?.serverName ? ['--tls-server-name', tls.serverName] : []),
                 ...(fromCa ? ['--control-plane-ca', `${CA_DIR}/ca.crt`, '--token-file', `${TOKEN_DIR}/token`] : []),

@@ -50,6 +50,8 @@ export interface ProxySettings {
    * provisioner keeps in a ConfigMap next to it. `tls` (a Secret made by hand) wins over it.
    */
   controlPlaneCa?: { serverName?: string };
+  /** OpenTelemetry traces to this OTLP/HTTP collector (the proxy's --otlp-endpoint); none: no tracing. */
+  otlpEndpoint?: string;
 }
 
 export interface ParsedParameters {
@@ -76,6 +78,7 @@ const QUANTITY = /^[+]?[0-9.]+(m|k|Ki|Mi|Gi|Ti|Pi|Ei|M|G|T|P|E|e[0-9]+)?$/;
  *   hpa.maxReplicas, hpa.minReplicas, hpa.targetCPU an HPA (on when hpa.maxReplicas is set)
  *   pdb.minAvailable                                a PDB (an integer or a percentage)
  *   tlsSecret, tlsServerName                        mTLS to the control plane
+ *   otlpEndpoint                                    http(s) URL of an OTLP collector: the proxies' --otlp-endpoint
  */
 export function parseParameters(data: Readonly<Record<string, string>>): ParsedParameters {
   const overrides: Partial<ProxySettings> = {};
@@ -148,6 +151,10 @@ export function parseParameters(data: Readonly<Record<string, string>>): ParsedP
     else bad('tlsSecret', 'must be a Secret name');
   } else if (has('tlsServerName')) {
     bad('tlsServerName', 'needs tlsSecret');
+  }
+  if (has('otlpEndpoint')) {
+    if (/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(value('otlpEndpoint'))) overrides.otlpEndpoint = value('otlpEndpoint');
+    else bad('otlpEndpoint', 'must be an http(s) URL of an OTLP/HTTP collector, e.g. http://otel-collector.observability:4318');
   }
   return { overrides, problems };
 }

@@ -1,4 +1,5 @@
 import type { Snapshot } from '../../shared/config/types.ts';
+import { noteBuilt } from './tracing.ts';
 
 /** One built version of a group, kept for history (admin ListVersions / GetSnapshot by version). */
 export interface VersionRecord {
@@ -48,7 +49,9 @@ export class SnapshotCache {
     }
     for (const group of changed) for (const listener of this.#listeners.get(group) ?? []) listener(this.#current.get(group));
     if (changed.length > 0) for (const listener of this.#anyGroupListeners) listener();
-    return changed.sort();
+    changed.sort();
+    noteBuilt(changed, (group) => this.#current.get(group)?.version);
+    return changed;
   }
 
   /**

@@ -154,7 +154,7 @@ export class LegacySseEndpoint {
     if (request.method === 'initialize') {
       this.#initializing.add(session.id);
       try {
-        const response = await session.initialize(request, route.backend);
+        const response = await session.initialize(request, route.backend, trace);
         // Other replicas serve the client's next messages: they need the session's state first.
         if ('result' in response) await this.#options.fleet?.started(session, 'sse');
         return response;

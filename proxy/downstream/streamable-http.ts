@@ -188,7 +188,7 @@ export class StreamableHttpEndpoint {
     try {
       const id = newSessionId();
       session = this.#options.createSession(id, route, this.#channel(id), 'streamable-http', principal?.id);
-      response = await session.initialize(request, route.backend);
+      response = await session.initialize(request, route.backend, traceContext(req));
     } catch (error) {
       admitted.release();
       throw error;

@@ -16,6 +16,8 @@ import { LIST_METHODS } from '../federation/lists.ts';
 import { wrapUri } from '../federation/resource-uris.ts';
 import { namesArePrefixed } from '../federation/names.ts';
 import type { ProxyMetrics } from '../metrics.ts';
+import { tracingEnabled } from '../../shared/telemetry/tracing.ts';
+import { endSpan, inSpan, startServerSpan, type RequestSpan } from '../tracing.ts';
 import type { RequestContext } from '../mux/context.ts';
 import { errorResponse, newErrorId } from '../mux/jsonrpc-error.ts';
 import { completeOwners, listFederated } from '../mux/lists.ts';
@@ -92,7 +94,13 @@ export class ModernEndpoint {
     res.once('close', () => {
       if (!res.writableFinished) abort.abort(new McpmuxError('MCPMUX_REQUEST_CANCELLED', 'the client closed the request stream'));
     });
-    const outcome = await this.#run(req, route, principal, request, envelope, response, abort, traceContext(req));
+    const trace = traceContext(req);
+    // With tracing on, the request runs in its SERVER span (its log lines carry the trace id); off, one boolean read.
+    const span = tracingEnabled ? startServerSpan(request, { protocolVersion: envelope.protocolVersion, route: route.name, headers: trace }) : undefined;
+    const outcome = span
+      ? await inSpan(span, () => this.#run(req, route, principal, request, envelope, response, abort, trace, span))
+      : await this.#run(req, route, principal, request, envelope, response, abort, trace, undefined);
+    if (span) endSpan(span, outcome);
     if ('error' in outcome) {
       // -32021 and -32020 (Mcp-Param-* headers) go with 400, as the spec's servers send them; every other handler error stays in band.
       response.finish({ jsonrpc: '2.0', id: request.id, error: outcome.error }, outcome.error.code === -32021 || outcome.error.code === -32020 ? 400 : 200);
@@ -126,6 +134,7 @@ export class ModernEndpoint {
     response: ModernResponse,
     abort: AbortController,
     trace: Record<string, string> | undefined,
+    span: RequestSpan | undefined,
   ): Promise<Outcome> {
     const { upstreams, logger, metrics } = this.#options;
     const backend = route.backend;
@@ -160,6 +169,7 @@ export class ModernEndpoint {
       names: backend.prefixMode === 'never' ? new NameIndex(completeOwners) : UNUSED_NAMES,
       metrics,
       trace,
+      span,
       // A modern upstream gets the client's own envelope: its version is ours (checked), and its
       // per-request capabilities, info, log level and trace context go on unchanged. The client's
       // progress token is replaced by ours in the params' own _meta, which wins.

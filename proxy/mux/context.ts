@@ -9,6 +9,7 @@ import type { NameIndex } from './name-index.ts';
 import { withProgressToken, type ProgressRoutes } from './progress.ts';
 import type { Outcome, ProxyMetrics } from '../metrics.ts';
 import { McpmuxError } from '../../shared/errors.ts';
+import { endSpan, inSpan, startClientSpan, upstreamTrace, withTraceMeta, type RequestSpan } from '../tracing.ts';
 
 export interface RequestContext {
   /** The backend as the table this request started on has it. */
@@ -30,8 +31,10 @@ export interface RequestContext {
   /** Who owns an unprefixed name (prefix mode never). */
   names: NameIndex;
   metrics?: ProxyMetrics | undefined;
-  /** The client's W3C trace context, passed on to the upstream requests this request makes. */
+  /** The client's W3C trace context, passed on to the upstream requests this request makes (tracing off). */
   trace?: Readonly<Record<string, string>> | undefined;
+  /** With tracing on: the request's SERVER span, parent of one CLIENT span per upstream request (proxy/tracing.ts). */
+  span?: RequestSpan | undefined;
   /** A 2026-07-28 client's request: where what upstreams say about it goes (handed to them as relatedTo). */
   sink?: RequestSink | undefined;
   /** A 2026-07-28 client's request: the `_meta` envelope modern upstreams get (see RequestOptions.meta). */
@@ -75,13 +78,42 @@ export function fanOut(ctx: RequestContext): RequestContext {
  * Sends one request to one target over the session's upstream session with it. The client's
  * progress token is replaced by one of ours for the time of the request (or removed on a fan-out).
  */
-export async function forward(ctx: RequestContext, target: CompiledTarget, method: string, params: unknown): Promise<UpstreamResponse> {
+export function forward(ctx: RequestContext, target: CompiledTarget, method: string, params: unknown): Promise<UpstreamResponse> {
+  // ctx.span is set only with tracing on: off, the request goes as it always did (no span, no attribute, no extra promise).
+  return ctx.span ? traced(ctx, ctx.span, target, method, params) : sendUpstream(ctx, target, method, params, undefined);
+}
+
+/** forward() in a CLIENT span, whose context is the trace context the upstream gets (headers, and _meta where the client put it). */
+async function traced(ctx: RequestContext, parent: RequestSpan, target: CompiledTarget, method: string, params: unknown): Promise<UpstreamResponse> {
+  const client = startClientSpan(parent, target, method, params);
+  try {
+    const response = await inSpan(client, () => sendUpstream(ctx, target, method, params, client));
+    endSpan(client, 'error' in response ? response : { result: response.result });
+    return response;
+  } catch (error) {
+    endSpan(client, { thrown: error });
+    throw error;
+  }
+}
+
+/**
+ * One upstream request: progress token swapped, requestState hooks (2026-07-28 clients), metrics.
+ * With a CLIENT span, the upstream is told that span as its parent (tracing on); else the client's
+ * own trace context, as it came.
+ */
+async function sendUpstream(ctx: RequestContext, target: CompiledTarget, method: string, original: unknown, client: RequestSpan | undefined): Promise<UpstreamResponse> {
   const upstream = await ctx.connections.get(target);
+  let trace = ctx.trace;
+  let params = original;
+  if (client) {
+    trace = upstreamTrace(client, upstream, target);
+    params = withTraceMeta(original, trace);
+  }
   const token = ctx.progressToken === undefined ? undefined : ctx.progress.register(target.name, ctx.progressToken, ctx.requestId);
   const started = ctx.metrics ? process.hrtime.bigint() : 0n;
   let outcome: Outcome = 'error';
   try {
-    const options = { timeoutMs: target.requestTimeoutMs ?? ctx.requestTimeoutMs, signal: ctx.signal, relatedTo: ctx.sink ?? ctx.requestId, headers: ctx.trace, meta: ctx.upstreamMeta };
+    const options = { timeoutMs: target.requestTimeoutMs ?? ctx.requestTimeoutMs, signal: ctx.signal, relatedTo: ctx.sink ?? ctx.requestId, headers: trace, meta: ctx.upstreamMeta };
     const send = (sent: unknown, headers?: Readonly<Record<string, string>>): Promise<UpstreamResponse> =>
       upstream.request({ method, params: withProgressToken(sent, token) }, headers ? { ...options, headers: { ...options.headers, ...headers } } : options);
     const response = await (ctx.exchange ? ctx.exchange.run(target, upstream, method, params, send) : send(params));
@@ -92,6 +124,7 @@ export async function forward(ctx: RequestContext, target: CompiledTarget, metho
     throw error;
   } finally {
     if (token !== undefined) ctx.progress.release(token);
-    ctx.metrics?.upstream(target.name, method, outcome, Number(process.hrtime.bigint() - started) / 1e9);
+    // A sampled span is the duration's exemplar (the metric links to its trace).
+    ctx.metrics?.upstream(target.name, method, outcome, Number(process.hrtime.bigint() - started) / 1e9, client?.span.isRecording() ? client.span.spanContext() : undefined);
   }
 }

@@ -37,6 +37,8 @@ import { ServerRequests } from './server-requests.ts';
 import { UpstreamRelay } from './upstream-relay.ts';
 import { UpstreamState } from './upstream-state.ts';
 import type { ProxyMetrics } from '../metrics.ts';
+import { tracingEnabled } from '../../shared/telemetry/tracing.ts';
+import { endSpan, inSpan, startServerSpan, type RequestSpan } from '../tracing.ts';
 
 export interface MuxSessionOptions {
   id: string;
@@ -234,7 +236,23 @@ export class MuxSession {
    * Fail-open: a failing target is left out with a warning; failure mode closed: the answer is an
    * error and the caller must not keep the session.
    */
-  async initialize(request: JSONRPCRequest, backend: CompiledBackend): Promise<JSONRPCResponse> {
+  initialize(request: JSONRPCRequest, backend: CompiledBackend, trace?: Readonly<Record<string, string>>): Promise<JSONRPCResponse> {
+    if (!tracingEnabled) return this.#initialize(request, backend);
+    const span = startServerSpan(request, { protocolVersion: undefined, sessionId: this.id, route: this.routeName, headers: trace });
+    return inSpan(span, async () => {
+      try {
+        const response = await this.#initialize(request, backend);
+        if (this.#protocolVersion !== undefined) span.span.setAttribute('mcp.protocol.version', this.#protocolVersion);
+        endSpan(span, 'error' in response ? response : { result: response.result });
+        return response;
+      } catch (error) {
+        endSpan(span, { thrown: error });
+        throw error;
+      }
+    });
+  }
+
+  async #initialize(request: JSONRPCRequest, backend: CompiledBackend): Promise<JSONRPCResponse> {
     if (this.#initialized) return errorResponse(request.id, new McpmuxError('MCPMUX_INVALID_REQUEST', 'the session is already initialized'));
     const params = (request.params ?? {}) as Partial<InitializeRequestParams>;
     const protocolVersion = negotiateProtocolVersion(params.protocolVersion, this.#options.fallbackProtocolVersion);
@@ -272,12 +290,26 @@ export class MuxSession {
   }
 
   /** Answers one request; never throws (errors become JSON-RPC error responses). */
-  async handleRequest(
+  handleRequest(
     request: JSONRPCRequest,
     backend: CompiledBackend,
     abort: AbortController,
     identity?: Principal,
     trace?: Readonly<Record<string, string>>,
+  ): Promise<JSONRPCResponse> {
+    // With tracing on, the request runs in its SERVER span (its log lines carry the trace id); off, one boolean read.
+    if (!tracingEnabled) return this.#answer(request, backend, abort, identity, trace, undefined);
+    const span = startServerSpan(request, { protocolVersion: this.#protocolVersion, sessionId: this.id, route: this.routeName, headers: trace });
+    return inSpan(span, () => this.#answer(request, backend, abort, identity, trace, span));
+  }
+
+  async #answer(
+    request: JSONRPCRequest,
+    backend: CompiledBackend,
+    abort: AbortController,
+    identity: Principal | undefined,
+    trace: Readonly<Record<string, string>> | undefined,
+    span: RequestSpan | undefined,
   ): Promise<JSONRPCResponse> {
     const started = process.hrtime.bigint();
     this.lastActiveAt = Date.now();
@@ -297,20 +329,25 @@ export class MuxSession {
       names: this.#names,
       metrics: this.#options.metrics,
       trace,
+      span,
     };
+    let response: JSONRPCResponse | undefined;
     try {
       const outcome = await this.#dispatch(ctx, request.method, request.params as Params);
       // A tool result with isError is a failed call too, though a JSON-RPC success.
       this.#options.metrics?.request(request.method, 'error' in outcome || outcome.result.isError === true ? 'error' : 'ok');
-      return 'error' in outcome
+      response = 'error' in outcome
         ? { jsonrpc: '2.0', id: request.id, error: outcome.error }
         : { jsonrpc: '2.0', id: request.id, result: outcome.result };
+      return response;
     } catch (error) {
       const errorId = error instanceof McpmuxError ? undefined : newErrorId();
       if (errorId !== undefined) this.#logger.error({ err: error, errorId, method: request.method }, 'request failed');
       this.#options.metrics?.request(request.method, abort.signal.aborted ? 'cancelled' : 'error');
-      return errorResponse(request.id, error, errorId);
+      response = errorResponse(request.id, error, errorId);
+      return response;
     } finally {
+      if (span) endSpan(span, response ?? { thrown: undefined });
       if (this.#inFlight.get(request.id) === abort) this.#inFlight.delete(request.id);
       this.#serverRequests.endRelated(request.id);
       // One line per request at debug level: the session id is on this logger, the request's here.

@@ -12,7 +12,7 @@ import type { Dispatcher } from 'undici';
 import type { ClientCapabilities, InitializeRequestParams, InitializeResult, JSONRPCRequest, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { McpmuxError, errorMessage } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
-import { buildUpstreamMeta } from '../modern/envelope.ts';
+import { buildUpstreamMeta, traceMeta } from '../modern/envelope.ts';
 import { META_KEYS, MODERN_PROTOCOL_VERSION, nameField } from '../modern/wire.ts';
 import type { EndpointUrl } from '../routing/table.ts';
 import { InFlight, type OutgoingResponse, type RequestOptions, type UpstreamConnection, type UpstreamMessage, type UpstreamOptions, type UpstreamResponse } from './connection.ts';
@@ -217,6 +217,8 @@ export class ModernUpstream implements UpstreamConnection {
       clientCapabilities: (init?.capabilities ?? {}) as Record<string, unknown>,
       clientInfo: init?.clientInfo,
       logLevel: this.#logLevel,
+      // The trace context goes where 2026-07-28 servers read it (SEP-414), besides the headers.
+      ...(options.headers ? { extra: traceMeta(options.headers) } : {}),
     });
     let paramHeaders = method === 'tools/call' ? await this.#paramHeaders(params, options, false) : undefined;
     let relearnt = false;

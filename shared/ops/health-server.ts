@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { Registry } from 'prom-client';
+import type { Registry, RegistryContentType } from 'prom-client';
 import { hostPort } from '../net/address.ts';
 
 export interface HealthServerOptions {
@@ -9,7 +9,8 @@ export interface HealthServerOptions {
   live?: () => boolean;
   /** Ready: it can do its job (a proxy has a snapshot; a control plane has synced and built). */
   ready: () => { ready: boolean; reason?: string };
-  metrics: Registry;
+  /** Prometheus text, or OpenMetrics (the proxy's, with tracing on: exemplars need it). */
+  metrics: Registry<RegistryContentType>;
 }
 
 /** /healthz, /readyz and /metrics on a port of their own, apart from MCP traffic. */

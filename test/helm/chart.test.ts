@@ -242,6 +242,8 @@ test('the control plane: its arguments parse with the real CLI; leader election,
   assert.is(parsed['tls-ca'], '/etc/mcpmux/tls/ca.crt');
   assert.is(parsed['proxy-image'], 'registry.example/mcpmux-proxy:0.1.0-test');
   assert.is(parsed['event-log-retention'], 5000, 'extraArgs come last and win');
+  assert.is(parsed['otlp-endpoint'], 'http://otel-collector.observability:4318', 'tracing.otlpEndpoint');
+  assert.not.ok(c.args!.some((a) => a.startsWith('--otlp-endpoint')), 'no tracing by default');
   assert.is(all.image, 'registry.example/mcpmux:0.1.0-test');
   const volumes = podSpec(one(allOn, 'Deployment')).volumes as Array<{ name: string; secret?: { secretName: string } }>;
   assert.is(volumes.find((v) => v.name === 'tls')?.secret?.secretName, 'mcpmux-control-plane-tls');
@@ -295,6 +297,7 @@ test('the GatewayClass names our controller; its parameters ConfigMap parses in 
   assert.equal(all.overrides.disruptionBudget, { minAvailable: '50%' });
   assert.equal(all.overrides.tls, { secretName: 'mcpmux-proxy-tls', serverName: 'control-plane.mcpmux.example' });
   assert.is(all.overrides.serviceType, 'LoadBalancer');
+  assert.is(all.overrides.otlpEndpoint, 'http://otel-collector.observability:4318', 'tracing.otlpEndpoint reaches the proxies');
   assert.is((one(allOn, 'GatewayClass') as KubeDoc).metadata.name, 'mcpmux-internal');
 
   // An external NATS reaches the proxies the same way.
@@ -581,6 +584,7 @@ test('the schema and the templates refuse bad values with a message naming them'
     [['--set', 'controlPlane.history.nats.credentialsSecret=History_Creds'], /credentialsSecret/],
     [['--set', 'controlPlane.history.file.size=lots'], /size/],
     [['--set-string', 'gatewayClass.description=' + 'x'.repeat(65)], /description/],
+    [['--set', 'tracing.otlpEndpoint=otel-collector:4318'], /otlpEndpoint/],
   ];
   for (const [args, message] of cases) {
     const result = await helm(['template', 'mcpmux', CHART, ...args]);

@@ -82,6 +82,26 @@ function churn(api: FakeApiserver, i: number): void {
   api.apply({ apiVersion: 'mcpmux.dev/v1alpha1', kind: 'MCPBackend', metadata: { name: 'churn', namespace: 'team' }, spec: { targets: [{ static: { name: 'moving', host: `h${i}.example`, port: 8080 } }] } });
 }
 
+/** The fake apiserver seeded with the Gateway, a real nats-server, a kubeconfig for the replicas; close() ends them. */
+async function setup(): Promise<{ api: FakeApiserver; nats: NatsServer; kubeconfig: string; close(): Promise<void> }> {
+  const api = await startFakeApiserver();
+  const nats = await startNatsServer();
+  const dir = mkdtempSync(join(tmpdir(), 'mcpmux-history-'));
+  const kubeconfig = join(dir, 'kubeconfig.json');
+  await api.writeKubeconfig(kubeconfig);
+  seed(api);
+  return {
+    api,
+    nats,
+    kubeconfig,
+    async close() {
+      await nats.destroy();
+      await api.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 async function startReplica(kubeconfig: string, nats: NatsServer, identity: string, extra: string[] = []): Promise<Replica> {
   const [grpcPort, httpPort] = [await freePort(), await freePort()];
   const child = startNode(identity, [
@@ -120,12 +140,7 @@ function checkSequence(events: AdminEvent[], who: string): void {
 }
 
 test('three replicas, the leader killed mid-churn: same versions, same events (no gap, no duplicate), same bytes for a version built before the kill', async () => {
-  const api = await startFakeApiserver();
-  const nats = await startNatsServer();
-  const dir = mkdtempSync(join(tmpdir(), 'mcpmux-history-'));
-  const kubeconfig = join(dir, 'kubeconfig.json');
-  await api.writeKubeconfig(kubeconfig);
-  seed(api);
+  const { api, nats, kubeconfig, close } = await setup();
   const replicas: Replica[] = [];
   try {
     for (const id of ['cp-a', 'cp-b', 'cp-c']) replicas.push(await startReplica(kubeconfig, nats, id));
@@ -213,19 +228,12 @@ test('three replicas, the leader killed mid-churn: same versions, same events (n
     }
   } finally {
     await Promise.all(replicas.map((r) => r.process.stop()));
-    await nats.destroy();
-    await api.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await close();
   }
 });
 
 test('all replicas restart: the history is still there; a fresh replica joining after 10k events starts from the compacted base and is ready in under 2 s', async () => {
-  const api = await startFakeApiserver();
-  const nats = await startNatsServer();
-  const dir = mkdtempSync(join(tmpdir(), 'mcpmux-history-'));
-  const kubeconfig = join(dir, 'kubeconfig.json');
-  await api.writeKubeconfig(kubeconfig);
-  seed(api);
+  const { api, nats, kubeconfig, close } = await setup();
   const replicas: Replica[] = [];
   const retention = ['--event-log-retention', '3000'];
   try {
@@ -290,19 +298,12 @@ test('all replicas restart: the history is still there; a fresh replica joining 
     }
   } finally {
     await Promise.all(replicas.map((r) => r.process.stop()));
-    await nats.destroy();
-    await api.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await close();
   }
 });
 
 test('mcpmux proxies on any replica lists every proxy of every replica once; after a rolling restart of proxies the disconnected ones expire', async () => {
-  const api = await startFakeApiserver();
-  const nats = await startNatsServer();
-  const dir = mkdtempSync(join(tmpdir(), 'mcpmux-history-'));
-  const kubeconfig = join(dir, 'kubeconfig.json');
-  await api.writeKubeconfig(kubeconfig);
-  seed(api);
+  const { api, nats, kubeconfig, close } = await setup();
   const replicas: Replica[] = [];
   const proxies: Managed[] = [];
   const ttl = ['--disconnected-proxy-ttl', '3'];
@@ -359,9 +360,7 @@ test('mcpmux proxies on any replica lists every proxy of every replica once; aft
   } finally {
     await Promise.all(proxies.map((p) => p.stop()));
     await Promise.all(replicas.map((r) => r.process.stop()));
-    await nats.destroy();
-    await api.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await close();
   }
 });
 

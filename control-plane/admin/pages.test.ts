@@ -4,6 +4,8 @@
 // naming the oldest retained seq), GetSnapshot of a version no longer kept naming the oldest kept.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { until } from '../../shared/testing/processes.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import { AdminClient } from '../../shared/admin/client.ts';
 import { createLogger } from '../../shared/log.ts';
@@ -55,15 +57,6 @@ async function failure(promise: Promise<unknown>): Promise<grpc.ServiceError> {
   );
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 test('ListProxies pages by node id: proxies that connect between pages never make a page repeat or skip one', async () => {
   const s = await serve();

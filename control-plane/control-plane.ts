@@ -1,6 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { errorMessage, McpmuxError } from '../shared/errors.ts';
+import { errorMessage } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import { startHealthServer } from '../shared/ops/health-server.ts';
 import type { TlsMaterial } from '../shared/net/tls.ts';
@@ -32,11 +32,9 @@ import type { CertificateAuthority } from './pki/authority.ts';
 import type { CaState } from './pki/ca-secret.ts';
 import { DEFAULT_CA_SECRET } from './pki/names.ts';
 import { LeaderCreatedSecret, type SecretKind } from './kube/leader-created-secret.ts';
-import { connect, type NatsConnection } from 'nats';
-import { natsConnectionOptions, type NatsAccess } from '../shared/net/nats-connect.ts';
-import { HistoryStream } from './events/history-stream.ts';
-import { ReplicatedHistory } from './events/replicated-history.ts';
-import { FleetProxies } from './discovery/fleet-proxies.ts';
+import type { ReplicatedHistory } from './events/replicated-history.ts';
+import type { FleetProxies } from './discovery/fleet-proxies.ts';
+import { openSharedHistory, type SharedHistory, type SharedHistoryOptions } from './events/shared-history.ts';
 import type { BuildRecord } from './events/log.ts';
 import type { TranslateResult } from './translate/translate.ts';
 
@@ -82,21 +80,6 @@ export interface ControlPlaneOptions {
    * the kubernetes source, else a random key kept in memory.
    */
   requestStateKeyFile?: string | undefined;
-}
-
-export interface SharedHistoryOptions {
-  nats: NatsAccess;
-  /** JetStream stream name (default MCPMUX_EVENTS); its base is in the object store `<stream>_base`. */
-  stream: string;
-  /** Stream max age (0: none) and max bytes. */
-  maxAgeMs: number;
-  maxBytes: number;
-  /** Copies JetStream keeps (3 on a clustered NATS). */
-  replicas: number;
-  /** How often the leader checks whether to compact by age (default a minute). */
-  compactCheckMs?: number;
-  /** How often a replica rewrites its proxies' records in the KV bucket (default 10 s; they expire after three times this). */
-  proxyRefreshMs?: number;
 }
 
 export interface ClusterOptions {
@@ -214,54 +197,28 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   /** The Secrets last handed to the source to watch, as text. */
   let secretRefsKey = '';
   let history: ReplicatedHistory | undefined;
-  let nats: NatsConnection | undefined;
+  let shared: SharedHistory | undefined;
   /** The leader's translation for the build record it is appending: applied when the record comes back. */
   let ownBuild: { seq: number; result: TranslateResult; state: ClusterState; started: number } | undefined;
   if (options.sharedHistory) {
     if (!options.cluster) throw new Error('the shared history (--event-log nats) needs the kubernetes source: only a leader writes it');
     if (options.eventLogPath) throw new Error('name one event log: a file or nats');
-    const shared = options.sharedHistory;
-    // A NATS installed with this control plane (the chart's) may come up after it: wait for it
-    // rather than exit and restart, saying so; the pod is not ready meanwhile.
-    const waiting = setTimeout(() => logger.warn({ nats: redactedServers(shared.nats.servers) }, 'waiting for NATS (the shared history): not reachable yet'), 2000);
-    nats = await connect({ ...natsConnectionOptions(shared.nats, `mcpmux-control-plane ${options.cluster.identity}`), waitOnFirstConnect: true })
-      .finally(() => clearTimeout(waiting))
-      .catch((error: unknown) => {
-      throw new McpmuxError('MCPMUX_FLEET_UNAVAILABLE', `cannot reach NATS for the shared history (--event-log nats --nats ${redactedServers(shared.nats.servers)}): ${errorMessage(error)}`, { cause: error });
-    });
-    try {
-      const stream = await HistoryStream.open(nats, { stream: shared.stream, maxAgeMs: shared.maxAgeMs, maxBytes: shared.maxBytes, replicas: shared.replicas, logger });
-      const refreshMs = shared.proxyRefreshMs ?? 10_000;
-      const kv = await nats.jetstream().views.kv(`${shared.stream}_proxies`, { ttl: refreshMs * 3, history: 1, replicas: shared.replicas });
-      fleet = new FleetProxies({
-        kv,
-        replica: options.cluster.identity,
-        local: proxies,
-        logger,
-        refreshMs,
-        ttlMs: refreshMs * 3,
-        // Only the leader times convergence (it made the version): an ACK on any replica may be the last.
-        onUpdate: (proxy) => converged(proxy.group, proxy.ackedVersion),
-      });
-      history = new ReplicatedHistory({
-        stream,
-        source: options.source.name,
-        retention: options.eventLogRetention,
-        maxAgeMs: shared.maxAgeMs,
-        logger,
-        compactCheckMs: shared.compactCheckMs,
+    shared = await openSharedHistory(
+      options.sharedHistory,
+      { identity: options.cluster.identity, source: options.source.name, retention: options.eventLogRetention, proxies, logger },
+      {
         onEvents: () => {
-          lastSeq.set(history!.log.lastSeq);
+          lastSeq.set(events.lastSeq);
           watchSecrets();
-          if (history!.leading) debouncer.trigger();
+          if (history?.leading) debouncer.trigger();
         },
         onBuild: (build, catchingUp) => applyBuild(build, catchingUp),
         onTakeover: () => debouncer.trigger(),
-      });
-    } catch (error) {
-      await nats.close();
-      throw error;
-    }
+        // Only the leader times convergence (it made the version): an ACK on any replica may be the last.
+        onProxyUpdate: (proxy) => converged(proxy.group, proxy.ackedVersion),
+      },
+    );
+    ({ history, fleet } = shared);
     events = history.log;
   } else if (options.eventLogPath) {
     const log = JsonlEventLog.open({ path: options.eventLogPath, retention: options.eventLogRetention, logger });
@@ -583,9 +540,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
         if (grpcServer) await stopGrpcServer(grpcServer);
         await health.close();
         if (events instanceof JsonlEventLog) events.close();
-        await history?.stop();
-        await fleet?.stop();
-        await nats?.close();
+        await shared?.close();
       },
     };
   } catch (error) {
@@ -597,9 +552,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     await options.source.stop().catch(() => undefined);
     await health.close();
     if (events instanceof JsonlEventLog) events.close();
-    await history?.stop();
-    await fleet?.stop();
-    await nats?.close();
+    await shared?.close();
     throw error;
   }
 }
@@ -680,7 +633,3 @@ function startClusterRoles(
   };
 }
 
-/** NATS URLs as a log may show them: without the user, password or token they may carry. */
-function redactedServers(servers: string): string {
-  return servers.replace(/\/\/[^@/]*@/g, '//');
-}

@@ -172,31 +172,55 @@ export class HistoryStream {
    * Reads the stream from `from` on, in order, and then each new record, until stop(). `handle` is
    * awaited before the next record (a build waits for what it needs); `pending` is how many more the
    * stream held when this one was delivered (0: caught up, for now). nats.js's ordered consumer
-   * makes a new consumer after a gap or a reconnect, from where this one stopped.
+   * makes a new consumer after a gap or a short reconnect; when it ends anyway, another one starts
+   * after the last record handled.
    */
   follow(from: number, handle: (record: HistoryRecord, seq: number, pending: number) => Promise<void> | void): { stop(): void; done: Promise<void> } {
     let messages: ConsumerMessages | undefined;
     let stopped = false;
+    let next = Math.max(1, from);
+    let wake: (() => void) | undefined;
     const done = (async () => {
-      const consumer = await this.#js.consumers.get(this.name, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: Math.max(1, from) });
-      if (stopped) return;
-      messages = await consumer.consume({ max_messages: 2048 });
-      for await (const m of messages) {
-        if (stopped) break;
-        let record: HistoryRecord;
+      // A consumer can end (NATS restarted, the stream was recreated, a long disconnect): a new one
+      // starts after the last record handled, so a follower never stops for good while running.
+      for (let failures = 0; !stopped; ) {
         try {
-          record = JSON.parse(decoder.decode(m.data)) as HistoryRecord;
+          const consumer = await this.#js.consumers.get(this.name, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: next });
+          if (stopped) return;
+          messages = await consumer.consume({ max_messages: 2048 });
+          for await (const m of messages) {
+            if (stopped) return;
+            failures = 0;
+            if (m.seq < next) continue;
+            next = m.seq + 1;
+            let record: HistoryRecord;
+            try {
+              record = JSON.parse(decoder.decode(m.data)) as HistoryRecord;
+            } catch (error) {
+              this.#logger.error({ seq: m.seq, err: errorMessage(error) }, 'history stream: a record is not JSON; skipped');
+              continue;
+            }
+            await handle(record, m.seq, m.info.pending);
+          }
         } catch (error) {
-          this.#logger.error({ seq: m.seq, err: errorMessage(error) }, 'history stream: a record is not JSON; skipped');
-          continue;
+          if (stopped) return;
+          this.#logger.warn({ err: errorMessage(error), next, stream: this.name }, 'history stream: following it stopped; following again');
         }
-        await handle(record, m.seq, m.info.pending);
+        if (stopped) return;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.min(5000, 250 * 2 ** Math.min(failures++, 4)));
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
       }
     })();
     return {
       stop: () => {
         stopped = true;
         messages?.stop();
+        wake?.();
       },
       done,
     };

@@ -50,4 +50,45 @@ test('a batch of five times the retention: the base holds every object before it
   }
 });
 
+test('NATS is down for 8 s: the follower follows again from where it was, and the leader\'s next writes reach it', async () => {
+  const nats = await startNatsServer();
+  const connections = [await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 }), await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 })];
+  const histories: ReplicatedHistory[] = [];
+  const make = async (i: number): Promise<ReplicatedHistory> => {
+    const stream = await HistoryStream.open(connections[i]!, { stream: 'RESTART_TEST', maxAgeMs: 0, maxBytes: 0, replicas: 1, logger });
+    const history = new ReplicatedHistory({ stream, source: 'kubernetes', retention: 100, maxAgeMs: 0, logger, onEvents: () => {}, onBuild: () => {}, onTakeover: () => {} });
+    histories.push(history);
+    return history;
+  };
+  const until = async (what: string, condition: () => boolean, ms = 15_000): Promise<void> => {
+    const deadline = Date.now() + ms;
+    while (!condition()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  try {
+    const leader = await make(0);
+    const follower = await make(1);
+    await Promise.all([leader.start(), follower.start()]);
+    leader.sourceBatch(Array.from({ length: 5 }, (_, i) => service(i + 1)));
+    leader.sourceSynced();
+    leader.setLeading(true);
+    await until('the follower holds the first five', () => follower.state.size === 5);
+
+    // Down long enough for the consumers' heartbeats to miss (a NATS rollout, a node drain).
+    await nats.stop();
+    await new Promise((resolve) => setTimeout(resolve, 8000));
+    await nats.restart();
+    leader.sourceBatch([service(6)]);
+    await until('the follower holds the sixth, written after the restart', () => follower.state.size === 6);
+    assert.equal(follower.log.list(0).map((e) => e.seq), [1, 2, 3, 4, 5, 6], 'no gap, no repeat');
+    assert.equal(follower.anomalies, { duplicates: 0, gaps: 0 });
+  } finally {
+    for (const history of histories) await history.stop();
+    for (const nc of connections) await nc.close();
+    await nats.destroy();
+  }
+});
+
 test.run();

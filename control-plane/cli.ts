@@ -32,6 +32,7 @@ export const controlPlaneCommand: Command = {
     'mcpmux control-plane --dir deploy/examples/tutorial',
     'mcpmux control-plane --source kubernetes --gateway-class mcpmux,agentgateway',
     'mcpmux control-plane --source kubernetes --kubeconfig ~/.kube/config --namespace agentgateway-system',
+    'mcpmux control-plane --source kubernetes --event-log nats --nats nats://nats:4222   # one history for every replica',
     'grpcurl -plaintext 127.0.0.1:18000 mcpmux.v1.AdminService/GetSnapshot',
     'mcpmux control-plane --otlp-endpoint http://jaeger-collector.observability:4318   # traces of builds and pushes',
   ],

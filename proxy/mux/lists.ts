@@ -146,6 +146,7 @@ async function listPage(
     return listCached(ctx, lists, upstream, target, kind, rest);
   }
   const result = await fetchPage(ctx, target, kind, rest, upstreamCursor);
+  ctx.onUpstreamList?.(target, kind, result);
   const items = result[kind];
   return { target: target.name, items: Array.isArray(items) ? items : [], nextCursor: nextCursorOf(result) };
 }

@@ -84,6 +84,13 @@ function definitionOf(target: CompiledTarget, credentials: WeakMap<object, strin
   return `${target.protocol}\u0000${target.protocolEra}\u0000${stableJson(target.stdio ?? null)}\u0000${credential}`;
 }
 
+/**
+ * Entries one target may hold, all kinds and scopes together: clients choose their capabilities
+ * (and so their scope), so without a bound they could make the cache grow without end. The oldest
+ * entry goes first; a missing entry only costs an upstream request.
+ */
+const MAX_ENTRIES_PER_TARGET = 64;
+
 function targetId(backend: string, name: string): string {
   return `${backend}\u0000${name}`;
 }
@@ -144,7 +151,13 @@ export class ListCache {
     if ((this.#generations.get(id) ?? 0) !== generation || !this.#valid(validity)) return;
     let byScope = this.#entries.get(id);
     if (!byScope) this.#entries.set(id, (byScope = new Map()));
-    byScope.set(scopeKey(kind, scope), { items, validity, endpoint: scope.endpoint, definition: definitionOf(target, this.#credentials) });
+    const key = scopeKey(kind, scope);
+    byScope.delete(key); // re-inserted last: the newest
+    byScope.set(key, { items, validity, endpoint: scope.endpoint, definition: definitionOf(target, this.#credentials) });
+    for (const oldest of byScope.keys()) {
+      if (byScope.size <= MAX_ENTRIES_PER_TARGET) break;
+      byScope.delete(oldest);
+    }
   }
 
   /**

@@ -239,6 +239,22 @@ test('2026-07-28 upstream: its ttlMs is honoured, and the merged list carries wh
   assert.is(modern.lists, 2);
 });
 
+test('2026-07-28 upstream listed by 2025 sessions: its ttlMs is honoured there too, and never shown to them', async () => {
+  const modern = await startModernServer({ ttlMs: 400, cacheScope: 'public' });
+  const { url } = await startProxy(compileRoutingTable(simpleSnapshot({ version: 'v1', targets: { modern: modern.url } })));
+  const one = await connect(url);
+  const two = await connect(url);
+  const listed = await one.listTools();
+  assert.equal(listed.tools.map((t) => t.name), ['modern_first']);
+  assert.is((listed as Record<string, unknown>).ttlMs, undefined, 'a 2025 client sees no cache hints');
+  assert.equal(await toolNames(two), ['modern_first']);
+  assert.is(modern.lists, 1, 'within ttlMs: the second session is served from cache');
+  modern.tools = ['second'];
+  await sleep(450);
+  assert.equal(await toolNames(two), ['modern_second'], 'past ttlMs: asked again');
+  assert.is(modern.lists, 2);
+});
+
 test('2026-07-28 upstream: ttlMs 0 is never cached, nor a private answer for an anonymous caller', async () => {
   const none = await startModernServer({ ttlMs: 0, cacheScope: 'public' });
   const mine = await startModernServer({ ttlMs: 60_000, cacheScope: 'private' });

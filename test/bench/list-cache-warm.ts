@@ -84,14 +84,26 @@ const ups = await Promise.all(Array.from({ length: 10 }, () => upstream()));
 const proxy = new ProxyServer({ address: '127.0.0.1', port: 0, logger: createLogger('bench', { level: 'silent' }) });
 await proxy.start();
 proxy.apply(compileRoutingTable(simpleSnapshot({ version: 'v1', targets: Object.fromEntries(ups.map((u, i) => [`t${i}`, u.url])) })));
+// The same payload as the direct list: one 100-tool target through mcpmux (the proxy's own cost).
+const single = new ProxyServer({ address: '127.0.0.1', port: 0, logger: createLogger('bench', { level: 'silent' }) });
+await single.start();
+single.apply(compileRoutingTable(simpleSnapshot({ version: 'v1', targets: { t0: ups[0]!.url } })));
 const out: Record<string, unknown> = { n: N };
 for (const raw of [true, false]) {
   const direct = await measure(ups[0]!.url, 100, raw);
   const before = upstreamLists;
   const viaMux = await measure(`http://127.0.0.1:${proxy.port}/mcp`, 1000, raw);
   out[raw ? 'upstreamListsViaMuxRaw' : 'upstreamListsViaMuxSdk'] = upstreamLists - before;
-  out[raw ? 'raw' : 'sdkClient'] = { directOneUpstream100: direct, mcpmuxWarm10x100: viaMux, ratioMedian: Number((viaMux.median / direct.median).toFixed(2)) };
+  const one = await measure(`http://127.0.0.1:${single.port}/mcp`, 100, raw);
+  out[raw ? 'raw' : 'sdkClient'] = {
+    directOneUpstream100: direct,
+    mcpmuxWarm10x100: viaMux,
+    ratioMedian: Number((viaMux.median / direct.median).toFixed(2)),
+    mcpmuxWarm1x100: one,
+    ratioSamePayload: Number((one.median / direct.median).toFixed(2)),
+  };
 }
 console.log(JSON.stringify(out));
 await proxy.close();
+await single.close();
 for (const u of ups) u.close();

@@ -66,6 +66,7 @@ export const proxyCommand: Command = {
     { name: 'nats-replicas', type: 'number', default: 1, description: 'copies JetStream keeps of the session buckets and event stream: 3 on a clustered NATS, so losing a NATS server loses no session' },
     { name: 'nats-prefix', type: 'string', default: 'mcpmux', description: 'names of the NATS buckets, stream and subjects (fleets sharing one NATS need different ones)' },
     { name: 'request-state-key-file', type: 'string', description: 'keys of the requestState tokens 2026-07-28 clients echo on retries: one base64/hex key of >= 32 bytes per line, current then previous (default: the control plane\'s, else a random key of this replica, so retries must come back to it)' },
+    { name: 'list-cache-ttl', type: 'number', default: 0, description: 'seconds a 2025 upstream\'s tools/prompts/resources list is served from cache when the upstream does not declare listChanged (0: always asked; lists with listChanged are cached until their list_changed, 2026-07-28 ones for their ttlMs)' },
     { name: 'held-call-timeout', type: 'number', default: 60, description: 'seconds a call to a 2025 upstream waits for a 2026-07-28 client to answer its questions (the client\'s retry)' },
     { name: 'drain-timeout', type: 'number', default: 20, description: 'seconds a shutdown (SIGTERM) waits for requests in flight while sessions move to other replicas' },
     {
@@ -114,6 +115,7 @@ export const proxyCommand: Command = {
       drainTimeoutMs: flag.number(flags, 'drain-timeout') * 1000,
       ...(flags['request-state-key-file'] ? { requestStateKeys: readKeyFile(flag.string(flags, 'request-state-key-file')) } : {}),
       heldCallMs: positive(flags, 'held-call-timeout') * 1000,
+      listCacheTtlMs: listCacheTtl(flags) * 1000,
       limits: {
         maxBodyBytes: positive(flags, 'max-body-bytes'),
         maxJsonDepth: positive(flags, 'max-json-depth'),
@@ -154,6 +156,12 @@ function positive(flags: Parameters<typeof flag.number>[0], name: string): numbe
 }
 
 /** A number flag that must not be negative (0 turns its limit off), or a usage error naming it. */
+function listCacheTtl(flags: Parameters<typeof flag.number>[0]): number {
+  const value = flag.number(flags, 'list-cache-ttl');
+  if (!(value >= 0)) throw new McpmuxError('MCPMUX_USAGE', 'mcpmux proxy: --list-cache-ttl must be 0 (off) or more seconds');
+  return value;
+}
+
 function atLeastZero(flags: Parameters<typeof flag.number>[0], name: string): number {
   const value = flag.number(flags, name);
   if (!(value >= 0)) throw new McpmuxError('MCPMUX_USAGE', `mcpmux proxy: --${name} must be 0 (no limit) or more`);

@@ -64,6 +64,8 @@ export interface ProxyOptions {
   requestStateKeys?: RequestStateKeys | undefined;
   /** How long a call to a 2025 upstream waits for a 2026-07-28 client's retry. */
   heldCallMs?: number | undefined;
+  /** How long a 2025 upstream's list without listChanged is cached (ProxyServerOptions.listCacheTtlMs). Default 0: not cached. */
+  listCacheTtlMs?: number | undefined;
   logger: Logger;
 }
 
@@ -110,6 +112,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     replicaId: options.replicaId,
     ...(options.requestStateKeys ? { requestStateKeys: options.requestStateKeys } : {}),
     ...(options.heldCallMs ? { heldCallMs: options.heldCallMs } : {}),
+    ...(options.listCacheTtlMs ? { listCacheTtlMs: options.listCacheTtlMs } : {}),
     ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
     ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}),
   });

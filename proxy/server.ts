@@ -9,6 +9,7 @@
 // --listener-ports 80=8080,443=8443`; the provisioner maps each to itself in a cluster). Without
 // it the proxy serves the Gateway's lowest listener port on its one --port, as the tutorial's
 // single HTTP listener on 80 is served on 8080.
+import { ListCache } from './mux/list-cache.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Implementation } from '@modelcontextprotocol/sdk/types.js';
@@ -124,6 +125,12 @@ export interface ProxyServerOptions {
   heldCallMs?: number;
   /** This replica's id, named in held calls' requestState tokens. Default: the fleet's, else a random one. */
   replicaId?: string;
+  /**
+   * How long a 2025 upstream's list is served from the list cache when the upstream does not
+   * declare listChanged for it. Default 0: such lists are always asked (those with listChanged are
+   * cached until their list_changed; 2026-07-28 ones for their own ttlMs).
+   */
+  listCacheTtlMs?: number;
 }
 
 const DEFAULTS = {
@@ -164,6 +171,8 @@ export class ProxyServer {
   readonly #modernUpstreams: ModernUpstreams;
   readonly #requestState: RequestStateCodec;
   readonly #listen: ListenStreams;
+  /** The upstream lists every session and modern request of this server shares (mux/list-cache.ts). */
+  readonly #lists: ListCache;
   readonly #eraListeners: Array<(target: string, era: 'legacy' | 'modern') => void> = [];
   #table: RoutingTable | undefined;
   /** One per bound port. */
@@ -177,6 +186,7 @@ export class ProxyServer {
     const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
     this.#options = { ...DEFAULTS, serverInfo: { name: 'mcpmux', version: MCPMUX_VERSION }, ...defined } as ResolvedOptions;
     this.#logger = options.logger;
+    this.#lists = new ListCache({ legacyTtlMs: this.#options.listCacheTtlMs ?? 0 });
     this.#pool = new UpstreamPool({
       keepAliveTimeoutMs: this.#options.upstreamKeepAliveMs,
       logger: this.#logger,
@@ -226,6 +236,7 @@ export class ProxyServer {
         transport,
         ...(this.#fleetSessions ? { fleet: this.#fleetSessions.hooks(id) } : {}),
         metrics: options.metrics,
+        listCache: this.#lists,
       });
     this.#fleetSessions = fleet
       ? new FleetSessions({
@@ -287,6 +298,7 @@ export class ProxyServer {
       toolParams: this.#pool.toolParams,
       held,
       metrics: options.metrics,
+      listCache: this.#lists,
     });
     this.#streamable = new StreamableHttpEndpoint(downstream);
     this.#legacy = new LegacySseEndpoint(downstream);
@@ -366,6 +378,8 @@ export class ProxyServer {
   apply(table: RoutingTable): void {
     const previous = this.#table;
     this.#table = table;
+    // Before any request runs on it: lists of targets that changed or left are not served again.
+    this.#lists.retain(table.routes);
     for (const binding of this.#bindings) binding.applied();
     for (const session of this.#sessions.values()) {
       const route = routeFor(table, session.routeName, session.routePrefix);

@@ -20,14 +20,18 @@ export const LIST_METHODS: Readonly<Record<string, ListKind>> = {
 /** One target's answer to one list request. */
 export interface TargetPage {
   target: string;
-  /** The upstream result's items, freshly parsed (renamed in place). */
+  /** The upstream result's items: freshly parsed, or a cached list (read only either way). */
   items: readonly unknown[];
   nextCursor: string | undefined;
 }
 
 type Item = Record<string, unknown>;
 
-/** The items of one target as the client sees them; items without the expected key are dropped. */
+/**
+ * The items of one target as the client sees them; items without the expected key are dropped.
+ * Each is a shallow copy with its key rewritten: the page's items may be a cached list other
+ * sessions are served too (mux/list-cache.ts), so they are never changed.
+ */
 export function exposeItems(kind: ListKind, prefixed: boolean, page: TargetPage): Item[] {
   const out: Item[] = [];
   for (const raw of page.items) {
@@ -37,26 +41,25 @@ export function exposeItems(kind: ListKind, prefixed: boolean, page: TargetPage)
       case 'tools':
       case 'prompts':
         if (typeof item.name !== 'string') continue;
-        item.name = exposeName(prefixed, page.target, item.name);
+        out.push({ ...item, name: exposeName(prefixed, page.target, item.name) });
         break;
       case 'resources':
         if (typeof item.uri !== 'string') continue;
-        item.uri = wrapUri(prefixed, page.target, item.uri);
+        out.push({ ...item, uri: wrapUri(prefixed, page.target, item.uri) });
         break;
       case 'resourceTemplates':
         if (typeof item.uriTemplate !== 'string') continue;
-        item.uriTemplate = wrapUri(prefixed, page.target, item.uriTemplate);
+        out.push({ ...item, uriTemplate: wrapUri(prefixed, page.target, item.uriTemplate) });
         break;
       case 'tasks':
         if (typeof item.taskId !== 'string') continue;
-        item.taskId = wrapTaskId(page.target, item.taskId);
+        out.push({ ...item, taskId: wrapTaskId(page.target, item.taskId) });
         break;
       default: {
         const never: never = kind;
         throw new Error(`unknown list kind ${String(never)}`);
       }
     }
-    out.push(item);
   }
   return out;
 }

@@ -18,7 +18,9 @@ import { namesArePrefixed } from '../federation/names.ts';
 import type { ProxyMetrics } from '../metrics.ts';
 import { tracingEnabled } from '../../shared/telemetry/tracing.ts';
 import { endSpan, inSpan, startServerSpan, type RequestSpan } from '../tracing.ts';
-import type { RequestContext } from '../mux/context.ts';
+import type { ListCacheScope, RequestContext } from '../mux/context.ts';
+import { stableJson, type ListCache } from '../mux/list-cache.ts';
+import { ModernUpstream } from '../upstream/modern.ts';
 import { errorResponse, newErrorId } from '../mux/jsonrpc-error.ts';
 import { completeOwners, listFederated } from '../mux/lists.ts';
 import { NameIndex } from '../mux/name-index.ts';
@@ -36,7 +38,7 @@ import { mcpParamDeclarations } from './mcp-param.ts';
 import type { ToolParams } from './tool-params.ts';
 import type { RequestStateCodec } from './request-state.ts';
 import { ModernResponse } from './respond.ts';
-import type { ModernUpstreams } from './upstreams.ts';
+import { bridgedCapabilities, type ModernUpstreams } from './upstreams.ts';
 import { LOG_LEVELS, META_KEYS, MODERN_PROTOCOL_VERSION, MODERN_PROTOCOL_VERSIONS, TASKS_EXTENSION } from './wire.ts';
 
 export interface ModernEndpointOptions {
@@ -53,6 +55,8 @@ export interface ModernEndpointOptions {
   /** What each target's tools declare with x-mcp-header. */
   toolParams: ToolParams;
   metrics?: ProxyMetrics | undefined;
+  /** The server's upstream list cache; undefined: every list is asked of the upstreams. */
+  listCache?: ListCache | undefined;
 }
 
 type Params = Record<string, unknown>;
@@ -62,6 +66,8 @@ type Outcome = { result: Params } | { error: { code: number; message: string; da
 const UNUSED_PROGRESS = new ProgressRoutes();
 const UNUSED_NAMES = new NameIndex(completeOwners);
 const UNUSED_HINTS = new CacheHints(true);
+
+const LIST_METHOD_NAMES = new Set(Object.keys(LIST_METHODS));
 
 /** Methods whose complete results carry cache hints. */
 const CACHED_METHODS = new Set(['server/discover', 'tools/list', 'prompts/list', 'resources/list', 'resources/templates/list', 'resources/read']);
@@ -182,6 +188,7 @@ export class ModernEndpoint {
         // A tool whose x-mcp-header declarations are invalid must be dropped by clients: not listed.
         result.tools = result.tools.filter((tool: unknown) => 'ok' in mcpParamDeclarations((tool as { inputSchema?: unknown } | null)?.inputSchema));
       },
+      lists: LIST_METHOD_NAMES.has(method) ? this.#listScope(envelope, principal) : undefined,
     };
     const started = process.hrtime.bigint();
     try {
@@ -200,6 +207,25 @@ export class ModernEndpoint {
         logger.debug({ era: 'modern', request: request.id, method, ms: Number(process.hrtime.bigint() - started) / 1e6, traceparent: trace?.traceparent }, 'request answered');
       }
     }
+  }
+
+  /**
+   * A list request's view of the list cache: a modern upstream is told the request's whole client
+   * capabilities (in its _meta), a pooled 2025 session only the bridged ones (upstreams.ts).
+   */
+  #listScope(envelope: ModernEnvelope, principal: Principal | undefined): ListCacheScope | undefined {
+    const cache = this.#options.listCache;
+    if (!cache) return undefined;
+    let modern: string | undefined;
+    let bridged: string | undefined;
+    return {
+      cache,
+      clientCapabilities: (upstream) =>
+        upstream instanceof ModernUpstream
+          ? (modern ??= stableJson(envelope.clientCapabilities))
+          : (bridged ??= stableJson(bridgedCapabilities(envelope.clientCapabilities))),
+      principal: principal?.id,
+    };
   }
 
   async #dispatch(ctx: RequestContext, method: string, params: Params | undefined, envelope: ModernEnvelope, hints: CacheHints): Promise<Outcome> {

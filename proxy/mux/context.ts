@@ -5,6 +5,7 @@ import type { Access } from '../auth/access.ts';
 import type { CompiledBackend, CompiledTarget } from '../routing/table.ts';
 import type { UpstreamResponse } from '../upstream/session.ts';
 import type { RequestSink, UpstreamConnection } from '../upstream/connection.ts';
+import type { ListCache } from './list-cache.ts';
 import type { NameIndex } from './name-index.ts';
 import { withProgressToken, type ProgressRoutes } from './progress.ts';
 import type { Outcome, ProxyMetrics } from '../metrics.ts';
@@ -46,6 +47,17 @@ export interface RequestContext {
    * hints, and what the gateway learns from tools); the callee may drop items from `result` in place.
    */
   onUpstreamList?: ((target: CompiledTarget, kind: string, result: Record<string, unknown>) => void) | undefined;
+  /** Where upstream lists are cached, and what of this caller an upstream's list may depend on; undefined: nothing cached. */
+  lists?: ListCacheScope | undefined;
+}
+
+/** A caller's view of the list cache (mux/list-cache.ts). */
+export interface ListCacheScope {
+  cache: ListCache;
+  /** The client capabilities `upstream` is told of for this caller, as stable JSON (see stableJson). */
+  clientCapabilities(upstream: UpstreamConnection): string;
+  /** The caller's principal id (undefined: anonymous): the key of lists an upstream says are private. */
+  principal: string | undefined;
 }
 
 /** Where a request's handlers get their upstream connections. */

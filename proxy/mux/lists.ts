@@ -11,7 +11,10 @@ import { namesArePrefixed } from '../federation/names.ts';
 import { mergeUnprefixed, ownersOf } from '../federation/unprefixed.ts';
 import { bothFilters, type ToolFilter } from '../federation/tool-filter.ts';
 import type { CompiledBackend, CompiledTarget } from '../routing/table.ts';
-import { fanOut, forward, type RequestContext } from './context.ts';
+import type { UpstreamConnection } from '../upstream/connection.ts';
+import { MODERN_PROTOCOL_VERSION } from '../modern/wire.ts';
+import { fanOut, forward, type ListCacheScope, type RequestContext } from './context.ts';
+import type { CachedKind, IdentityScope, ListCache, ListEntry, Validity } from './list-cache.ts';
 
 /** Pages one target may take to list one kind completely; past it the list is cut (with a warning). */
 const MAX_PAGES_PER_TARGET = 100;
@@ -123,7 +126,11 @@ async function listComplete(ctx: RequestContext, kind: ListKind): Promise<Target
   );
 }
 
-/** One page of one target; undefined when the target does not offer this kind of list. */
+/**
+ * One page of one target; undefined when the target does not offer this kind of list. A first page
+ * (no upstream cursor) may be served from the list cache, and is then the target's whole list; one
+ * fetched while caching is possible is followed to its end and stored whole (see fetchCached).
+ */
 async function listPage(
   ctx: RequestContext,
   target: CompiledTarget,
@@ -131,24 +138,148 @@ async function listPage(
   rest: Record<string, unknown>,
   upstreamCursor: string | undefined,
 ): Promise<TargetPage | undefined> {
-  const method = METHOD_OF[kind];
   const upstream = await ctx.connections.get(target);
   if (!declares(kind, upstream.initializeResult?.capabilities)) return undefined;
+  const lists = ctx.lists;
+  // Parameters besides the cursor (and _meta) could change the answer: such lists are not cached.
+  if (lists && kind !== 'tasks' && upstreamCursor === undefined && Object.keys(rest).every((k) => k === '_meta')) {
+    return listCached(ctx, lists, upstream, target, kind, rest);
+  }
+  const result = await fetchPage(ctx, target, kind, rest, upstreamCursor);
+  ctx.onUpstreamList?.(target, kind, result);
+  const items = result[kind];
+  return { target: target.name, items: Array.isArray(items) ? items : [], nextCursor: nextCursorOf(result) };
+}
+
+/** One upstream page, as the upstream answered (after the caller's onUpstreamList saw it). */
+async function fetchPage(ctx: RequestContext, target: CompiledTarget, kind: ListKind, rest: Record<string, unknown>, upstreamCursor: string | undefined): Promise<Record<string, unknown>> {
+  const method = METHOD_OF[kind];
   const params = upstreamCursor === undefined ? rest : { ...rest, cursor: upstreamCursor };
   const response = await forward(fanOut(ctx), target, method, Object.keys(params).length > 0 ? params : undefined);
   if ('error' in response) {
     throw new McpmuxError('MCPMUX_UPSTREAM_PROTOCOL', `target ${target.name} answered ${method} with error ${response.error.code}: ${response.error.message}`);
   }
-  const result = response.result as Record<string, unknown>;
-  ctx.onUpstreamList?.(target, kind, result);
-  const items = result[kind];
+  return response.result as Record<string, unknown>;
+}
+
+function nextCursorOf(result: Record<string, unknown>): string | undefined {
   const next = result.nextCursor;
-  return {
-    target: target.name,
-    items: Array.isArray(items) ? items : [],
-    // An empty string is no cursor: some servers send "" on their last page.
-    nextCursor: typeof next === 'string' && next !== '' ? next : undefined,
+  // An empty string is no cursor: some servers send "" on their last page.
+  return typeof next === 'string' && next !== '' ? next : undefined;
+}
+
+/** The identity scope of a caller's list at an upstream, without and with its principal. */
+function scopesOf(lists: ListCacheScope, upstream: UpstreamConnection): [IdentityScope, IdentityScope | undefined] {
+  const base: IdentityScope = {
+    endpoint: upstream.endpoint.url,
+    protocolVersion: upstream.initializeResult?.protocolVersion ?? '',
+    clientCapabilities: lists.clientCapabilities(upstream),
+    principal: '',
   };
+  return [base, lists.principal === undefined ? undefined : { ...base, principal: lists.principal }];
+}
+
+/** The first page of a target's list: from the cache, or fetched (every page) and cached when the upstream allows it. */
+async function listCached(
+  ctx: RequestContext,
+  lists: ListCacheScope,
+  upstream: UpstreamConnection,
+  target: CompiledTarget,
+  kind: CachedKind,
+  rest: Record<string, unknown>,
+): Promise<TargetPage> {
+  const { cache } = lists;
+  const [shared, own] = scopesOf(lists, upstream);
+  const hit = cache.get(target, kind, shared) ?? (own ? cache.get(target, kind, own) : undefined);
+  if (hit) return fromCache(ctx, cache, target, kind, hit);
+  // Taken before the request: a list_changed (or a stream reopened) while it runs must not be cached over.
+  const generation = cache.generation(target);
+  const token = upstream.listWatch?.();
+  const first = await fetchPage(ctx, target, kind, rest, undefined);
+  let validity = validityOf(cache, upstream, kind, first, token, own !== undefined);
+  if (validity === undefined) {
+    // Not cacheable: an ordinary page, its cursor passed on.
+    ctx.onUpstreamList?.(target, kind, first);
+    const seen = first[kind];
+    return { target: target.name, items: Array.isArray(seen) ? seen : [], nextCursor: nextCursorOf(first) };
+  }
+  const items: unknown[] = [];
+  /** What this caller sees of them: the pages as its onUpstreamList left them. */
+  const visible: unknown[] = [];
+  let page = first;
+  for (let n = 1; ; n++) {
+    // Raw items are kept before the caller's onUpstreamList (which may filter what this caller sees).
+    const raw = page[kind];
+    if (Array.isArray(raw)) items.push(...(raw as unknown[]));
+    ctx.onUpstreamList?.(target, kind, page);
+    const seen = page[kind];
+    if (Array.isArray(seen)) visible.push(...(seen as unknown[]));
+    const next = nextCursorOf(page);
+    if (next === undefined) break;
+    if (n >= MAX_PAGES_PER_TARGET) {
+      ctx.logger.warn({ target: target.name, method: METHOD_OF[kind], pages: MAX_PAGES_PER_TARGET }, 'list cut: too many pages');
+      validity = undefined; // a cut list is not kept
+      break;
+    }
+    page = await fetchPage(ctx, target, kind, rest, next);
+    // Once followed, the list is read to its end even if a later page may not be kept.
+    if (validity) validity = narrower(validity, validityOf(cache, upstream, kind, page, token, own !== undefined));
+  }
+  if (validity) cache.put(target, kind, validity.kind === 'until' && validity.scope === 'private' && own ? own : shared, items, validity, generation);
+  return { target: target.name, items: visible, nextCursor: undefined };
+}
+
+/**
+ * A cached list served: the caller's onUpstreamList sees it as one upstream result, with the hints
+ * left of a 2026-07-28 answer's (what the merged result's own cache hints are made from).
+ */
+function fromCache(ctx: RequestContext, cache: ListCache, target: CompiledTarget, kind: CachedKind, entry: ListEntry): TargetPage {
+  if (!ctx.onUpstreamList) return { target: target.name, items: entry.items, nextCursor: undefined };
+  const result: Record<string, unknown> = { [kind]: entry.items };
+  const validity = entry.validity;
+  if (validity.kind === 'until' && validity.hinted) {
+    result.ttlMs = Math.max(0, validity.expiresAt - cache.now());
+    result.cacheScope = validity.scope;
+  }
+  ctx.onUpstreamList(target, kind, result);
+  const seen = result[kind];
+  return { target: target.name, items: Array.isArray(seen) ? seen : [], nextCursor: undefined };
+}
+
+/**
+ * How long an upstream's answer may be kept: a 2026-07-28 answer by its own ttlMs and cacheScope
+ * (private: only with a principal to key it by); a 2025 one until its list_changed when it declares
+ * listChanged and we hear its notifications, else for the proxy's TTL for 2025 lists (if any).
+ */
+function validityOf(
+  cache: ListCache,
+  upstream: UpstreamConnection,
+  kind: CachedKind,
+  result: Record<string, unknown>,
+  token: string | undefined,
+  hasPrincipal: boolean,
+): Validity | undefined {
+  if (result.ttlMs !== undefined || result.resultType !== undefined) {
+    const ttl = typeof result.ttlMs === 'number' && Number.isFinite(result.ttlMs) ? Math.floor(result.ttlMs) : 0;
+    const scope = result.cacheScope === 'private' ? 'private' : 'public';
+    if (ttl <= 0 || (scope === 'private' && !hasPrincipal)) return undefined;
+    return { kind: 'until', expiresAt: cache.now() + ttl, scope, hinted: true };
+  }
+  // A 2026-07-28 upstream's answer without its hints (a 2025 session's request strips them): not kept.
+  if (upstream.initializeResult?.protocolVersion === MODERN_PROTOCOL_VERSION) return undefined;
+  const capabilities = upstream.initializeResult?.capabilities;
+  const listChanged = kind === 'tools' ? capabilities?.tools?.listChanged : kind === 'prompts' ? capabilities?.prompts?.listChanged : capabilities?.resources?.listChanged;
+  if (listChanged === true && token !== undefined && upstream.listWatch?.() === token) return { kind: 'until-changed', watch: upstream, token };
+  if (cache.legacyTtlMs > 0) return { kind: 'until', expiresAt: cache.now() + cache.legacyTtlMs, scope: 'public', hinted: false };
+  return undefined;
+}
+
+/** The most restrictive of two pages' validities (a list is kept only as long as its shortest-lived page). */
+function narrower(a: Validity, b: Validity | undefined): Validity | undefined {
+  if (b === undefined) return undefined;
+  if (a.kind === 'until-changed') return b;
+  if (b.kind === 'until-changed') return a;
+  return { kind: 'until', expiresAt: Math.min(a.expiresAt, b.expiresAt), scope: a.scope === 'private' || b.scope === 'private' ? 'private' : 'public', hinted: a.hinted || b.hinted };
 }
 
 /** Runs one job per target in parallel; failures are left out with a warning, or thrown in failure mode closed. */

@@ -27,9 +27,10 @@ import type { CompiledBackend, CompiledTarget } from '../routing/table.ts';
 import type { UpstreamPool } from '../upstream/pool.ts';
 import type { ClientChannel } from './channel.ts';
 import { TargetConnections, type SharedUpstream } from './connections.ts';
-import { fanOut, forward, type RequestContext } from './context.ts';
+import { fanOut, forward, type ListCacheScope, type RequestContext } from './context.ts';
 import { errorResponse, newErrorId } from './jsonrpc-error.ts';
 import { completeOwners, listFederated } from './lists.ts';
+import { stableJson, type ListCache } from './list-cache.ts';
 import { NameIndex } from './name-index.ts';
 import { ProgressRoutes, progressTokenOf } from './progress.ts';
 import { callTool, complete, forwardByUri, forwardTask, getPrompt, subscription } from './routed.ts';
@@ -64,6 +65,8 @@ export interface MuxSessionOptions {
   /** Set when replicas share sessions (NATS): this replica's part in it. */
   fleet?: SessionFleetHooks;
   metrics?: ProxyMetrics | undefined;
+  /** The server's upstream list cache; undefined: every list is asked of the upstreams. */
+  listCache?: ListCache | undefined;
 }
 
 /** What a session needs from the fleet when several replicas serve it (proxy/fleet). */
@@ -129,6 +132,8 @@ export class MuxSession {
   #visibility = '';
   /** What upstreams keep for this session (logging level, subscriptions), restored when they forget. */
   readonly #state: UpstreamState;
+  /** This session's view of the list cache, once the capabilities its upstreams are told are known. */
+  #lists: ListCacheScope | undefined;
 
   constructor(options: MuxSessionOptions) {
     this.id = options.id;
@@ -166,6 +171,7 @@ export class MuxSession {
       },
       onReinitialized: (target) => {
         this.#logger.info({ target }, 'target re-initialized; telling the client its lists may have changed');
+        if (this.#backend) this.#options.listCache?.invalidate(this.#backend.name, target, ['tools', 'prompts', 'resources', 'resourceTemplates']);
         this.#names.invalidate();
         // The upstream forgot the session's state: restore what we know of it.
         const compiled = this.#backend?.targetsByName.get(target);
@@ -199,6 +205,7 @@ export class MuxSession {
     this.#backend = backend;
     this.#visibility = backend.fingerprint;
     this.#connections.setInitializeParams(state.initializeParams);
+    this.#useListCache(state.initializeParams);
     // Lists may have been asked for elsewhere: any list change is news.
     for (const kind of ['tools', 'prompts', 'resources'] as const) this.#listed.add(kind);
     for (const target of backend.targets) {
@@ -259,11 +266,13 @@ export class MuxSession {
     this.#protocolVersion = protocolVersion;
     this.#backend = backend;
     this.#visibility = backend.fingerprint;
-    this.#connections.setInitializeParams({
+    const upstreamParams: InitializeRequestParams = {
       protocolVersion,
       capabilities: upstreamCapabilities(params.capabilities),
       clientInfo: params.clientInfo ?? { name: 'unknown', version: '0' },
-    });
+    };
+    this.#connections.setInitializeParams(upstreamParams);
+    this.#useListCache(upstreamParams);
     const settled = await Promise.allSettled(backend.targets.map((target) => this.#connections.get(target)));
     const capabilities: ServerCapabilities[] = [];
     const instructions: Array<{ target: string; instructions: string | undefined }> = [];
@@ -330,6 +339,7 @@ export class MuxSession {
       metrics: this.#options.metrics,
       trace,
       span,
+      lists: this.#lists,
     };
     let response: JSONRPCResponse | undefined;
     try {
@@ -512,9 +522,23 @@ export class MuxSession {
     else if (kind === 'resources' || kind === 'resourceTemplates') this.#listed.add('resources');
   }
 
+  /**
+   * The session's upstreams are told these capabilities whatever their era (a modern upstream gets
+   * them in every request's _meta): they are what its lists may depend on besides the target.
+   */
+  #useListCache(params: InitializeRequestParams): void {
+    const cache = this.#options.listCache;
+    if (!cache) return;
+    const capabilities = stableJson(params.capabilities);
+    // The upstream is told nothing of the principal: sessions of different principals share lists (authorization filters after).
+    this.#lists = { cache, clientCapabilities: () => capabilities, principal: this.principal };
+  }
+
   /** A target's own list_changed: news for the client only if it has listed that kind. */
   #targetListChanged(target: string, kind: ListKind): void {
     if (kind !== 'tools' && kind !== 'prompts' && kind !== 'resources') return;
+    // The upstream's list changed for every session: its cached lists of that kind go, in every scope.
+    if (this.#backend) this.#options.listCache?.invalidate(this.#backend.name, target, kind === 'resources' ? ['resources', 'resourceTemplates'] : [kind]);
     this.#names.invalidate(kind);
     if (!this.#listed.has(kind)) {
       this.#logger.debug({ target, kind }, 'list_changed before the client listed anything: not relayed');

@@ -82,6 +82,12 @@ export interface UpstreamConnection {
   /** The upstream's answer to the last initialize; undefined before it. */
   readonly initializeResult: InitializeResult | undefined;
   readonly closed: boolean;
+  /**
+   * Whether the upstream's list_changed notifications reach us now, as a token that changes
+   * whenever some may have been missed (a stream reopened, a new handshake); undefined when they
+   * do not (no stream, not listening). A cached list leans on it (mux/list-cache.ts).
+   */
+  listWatch?(): string | undefined;
   /** initialize, then notifications/initialized. Throws if the upstream refuses or fails. */
   initialize(params: InitializeRequestParams, options: RequestOptions): Promise<InitializeResult>;
   /** One request; the upstream's response (result or JSON-RPC error). Re-initializes once if the upstream lost the session. */

@@ -60,6 +60,12 @@ export class LegacySseUpstream implements UpstreamConnection {
     return this.#closed.signal.aborted;
   }
 
+  /** Notifications come on the one channel of a handshake (stdout, the SSE stream): a new handshake may have missed some. */
+  listWatch(): string | undefined {
+    const open = this.#stream !== undefined && !this.#stream.channel.ended;
+    return this.closed || !open || !this.#options.onMessage ? undefined : String(this.#handshakes);
+  }
+
   async initialize(params: InitializeRequestParams, options: RequestOptions): Promise<InitializeResult> {
     this.#initParams = params;
     this.#initTimeoutMs = options.timeoutMs;

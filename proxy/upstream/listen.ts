@@ -35,6 +35,9 @@ export class UpstreamListener {
   #lastEventId: string | undefined;
   /** The upstream's last `retry:` hint: the wait before reconnecting a stream it ended. */
   #retryMs: number | undefined;
+  /** Streams opened so far, and whether one is open now: a change of either means notifications may have been missed. */
+  #opens = 0;
+  #connected = false;
 
   constructor(options: UpstreamListenerOptions) {
     this.#options = options;
@@ -59,6 +62,11 @@ export class UpstreamListener {
     this.#stop.abort();
   }
 
+  /** The open stream's number (1 for the first), or undefined while none is open. */
+  get stream(): number | undefined {
+    return this.#connected && !this.#stop.signal.aborted ? this.#opens : undefined;
+  }
+
   async #run(firstAnswer: (opened: boolean) => void): Promise<void> {
     // A short cap: a restarted upstream is noticed within seconds, and its sessions re-initialized.
     const { initial, max } = this.#options.retryMs ?? { initial: 250, max: 5_000 };
@@ -71,7 +79,12 @@ export class UpstreamListener {
     };
     while (!this.#stop.signal.aborted) {
       const startedAt = Date.now();
-      const outcome = await this.#attempt(() => answer(true));
+      const outcome = await this.#attempt(() => {
+        this.#opens++;
+        this.#connected = true;
+        answer(true);
+      });
+      this.#connected = false;
       answer(false);
       if (this.#stop.signal.aborted) return;
       if (outcome === 'unsupported') return;

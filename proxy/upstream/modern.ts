@@ -240,7 +240,7 @@ export class ModernUpstream implements UpstreamConnection {
         // The upstream needs a capability this session did not declare: a 2025 client knows no -32021.
         return inputFailure(response.id ?? 0, method, `${response.error.message} (declare it in initialize)`);
       }
-      if (!('result' in response) || (response.result as { resultType?: unknown }).resultType !== 'input_required') return stripModern(response);
+      if (!('result' in response) || (response.result as { resultType?: unknown }).resultType !== 'input_required') return stripModern(response, method);
       if (round >= MAX_INPUT_ROUNDS) return inputFailure(response.id, method, `target ${this.target} asked for input more than ${MAX_INPUT_ROUNDS} times`);
       const result = response.result as { inputRequests?: unknown; requestState?: unknown };
       let inputResponses: Record<string, unknown>;
@@ -359,11 +359,18 @@ function looksLegacy(error: { code: number; message: string }): boolean {
   return error.code === -32000 && /initializ|session/i.test(error.message);
 }
 
-/** What a 2025 client sees of a modern result: no resultType, no cache hints (their schema has none). */
-function stripModern(response: UpstreamResponse): UpstreamResponse {
+/** List methods: their results are merged into new ones by the mux (mux/lists.ts), never passed on as they are. */
+const LISTS = new Set(['tools/list', 'prompts/list', 'resources/list', 'resources/templates/list']);
+
+/**
+ * What a 2025 client sees of a modern result: no resultType, no cache hints (their schema has
+ * none). A list keeps its hints: the list cache honours them, and the merged list the client gets
+ * is built anew, without them.
+ */
+function stripModern(response: UpstreamResponse, method: string): UpstreamResponse {
   if (!('result' in response)) return response;
-  const { resultType: _type, ttlMs: _ttl, cacheScope: _scope, ...rest } = response.result as Params;
-  return { ...response, result: rest };
+  const { resultType: _type, ttlMs, cacheScope, ...rest } = response.result as Params;
+  return { ...response, result: LISTS.has(method) ? { ...rest, ttlMs, cacheScope } : rest };
 }
 
 /** A bridged input round that cannot complete: tools/call says so in its result, others as an error. */

@@ -62,6 +62,8 @@ export class UpstreamSession implements UpstreamConnection {
   #initTimeoutMs = 10_000;
   #handshakes = 0;
   #listener: UpstreamListener | undefined;
+  /** GET stream listeners made so far (see listWatch). */
+  #listeners = 0;
   #reinitializing: Promise<void> | undefined;
   readonly #inFlight = new InFlight(() => void this.close());
   /** Exchanges under way, aborted by close(). */
@@ -88,6 +90,12 @@ export class UpstreamSession implements UpstreamConnection {
 
   get closed(): boolean {
     return this.#closed.signal.aborted;
+  }
+
+  /** The handshake and the GET stream notifications come on: a new one of either may have missed some. */
+  listWatch(): string | undefined {
+    const stream = this.#listener?.stream;
+    return stream === undefined || this.closed || this.#reinitializing ? undefined : `${this.#handshakes}:${this.#listeners}:${stream}`;
   }
 
   /**
@@ -242,6 +250,7 @@ export class UpstreamSession implements UpstreamConnection {
       },
     });
     this.#listener = listener;
+    this.#listeners++;
     const opened = await listener.start(timeoutMs);
     if (!opened) this.#logger.debug({ target: this.target }, 'upstream offers no GET stream');
   }

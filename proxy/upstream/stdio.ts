@@ -90,6 +90,11 @@ export class StdioUpstream implements UpstreamConnection {
     return this.#closed.signal.aborted;
   }
 
+  /** Notifications come on the one channel of a handshake (stdout, the SSE stream): a new handshake may have missed some. */
+  listWatch(): string | undefined {
+    return this.closed || !this.#options.onMessage || this.#handshakes === 0 ? undefined : String(this.#handshakes);
+  }
+
   /** The process id of the process serving this session; undefined when none runs. */
   get pid(): number | undefined {
     const child = this.#child;

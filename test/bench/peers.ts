@@ -1,8 +1,10 @@
 // Peer MCP gateways measured beside mcpmux, in front of the same upstream and driven by the same
 // driver in the same run: mcp-hub (npm; legacy SSE on its unified /mcp endpoint), FastMCP's proxy
 // (PyPI `fastmcp`, create_proxy over streamable HTTP; once with a fresh backend session per
-// request, its default, and once sharing one connected session) and magg (PyPI, an MCP
-// aggregator built on FastMCP). Each is installed once into the cache, never into the project:
+// request, its default, and once sharing one connected session), magg (PyPI, an MCP
+// aggregator built on FastMCP), IBM ContextForge (PyPI `mcp-contextforge-gateway`, on its
+// embedded SQLite), LiteLLM's MCP gateway (PyPI `litellm[proxy]`) and Lasso's MCP gateway (PyPI
+// `mcp-gateway`; installed, then skipped: it speaks stdio only, see startLasso). Each is installed once into the cache, never into the project:
 //   npm packages   $MCPMUX_CACHE/peers/<name>        (npm install --prefix, pinned)
 //   PyPI packages  $MCPMUX_CACHE/peers/venv-<name>   (python -m venv + pip install, pinned)
 // with a marker naming what was installed, so a later run reuses it. A peer that cannot be
@@ -11,6 +13,7 @@
 // Self-check (not a test, so `npm test` never installs peers):  node test/bench/peers.ts
 // starts an echo upstream, every peer in front of it, and prints each one's p50 beside the direct one.
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +24,8 @@ import { legacySseEndpoint } from './lib/legacy-sse-client.ts';
 
 export interface Peer {
   name: string;
+  /** The peer's process, for its memory (its children, uvicorn workers say, included by the caller). */
+  pid: number;
   /** The peer's own version (and what it runs on, where that matters). */
   version: string;
   endpoint: BenchEndpoint;
@@ -37,6 +42,13 @@ export const PEERS_DIR = join(CACHE_DIR, 'peers');
 const MCP_HUB = { name: 'mcp-hub', version: '4.2.1' };
 const FASTMCP = { name: 'fastmcp', version: '4.2.3' };
 const MAGG = { name: 'magg', version: '1.3.0' };
+const CONTEXTFORGE = { name: 'mcp-contextforge-gateway', version: '1.1.0' };
+// 1.110.x's `proxy` extra requires `litellm-proxy==<same version>`, which PyPI does not serve
+// (pip: "No matching distribution found for litellm-proxy==1.110.2"); 1.100.0's extra lists
+// its dependencies itself.
+const LITELLM = { name: 'litellm', version: '1.100.0' };
+// mcp-gateway 1.2.1 imports mcp.server.fastmcp, which mcp 2.x removed: pinned to the last 1.x.
+const LASSO = { name: 'mcp-gateway', version: '1.2.1', mcp: '1.30.0' };
 
 const INSTALL_TIMEOUT_MS = 10 * 60_000;
 const READY_TIMEOUT_MS = 60_000;
@@ -132,7 +144,7 @@ const atLeast = (python: Python, minor: number): boolean => python.tuple[1] >= m
  * it was built from the same requirement and interpreter and `check` (Python code) still runs.
  * Resolves with the venv's python and what `check` printed.
  */
-function ensureVenv(name: string, requirement: string, python: Python, check: string): Promise<{ python: string; checked: string }> {
+function ensureVenv(name: string, requirement: string | readonly string[], python: Python, check: string): Promise<{ python: string; checked: string }> {
   // Once per process and venv: two peers on one venv wait for the same install.
   let ensured = venvs.get(name);
   if (!ensured) {
@@ -144,7 +156,9 @@ function ensureVenv(name: string, requirement: string, python: Python, check: st
 }
 const venvs = new Map<string, Promise<{ python: string; checked: string }>>();
 
-async function installVenv(name: string, requirement: string, python: Python, check: string): Promise<{ python: string; checked: string }> {
+async function installVenv(name: string, requirements: string | readonly string[], python: Python, check: string): Promise<{ python: string; checked: string }> {
+  const list = typeof requirements === 'string' ? [requirements] : requirements;
+  const requirement = list.join(' ');
   const dir = join(PEERS_DIR, `venv-${name}`);
   const venvPython = join(dir, 'bin', 'python');
   const marker = `${requirement} on ${python.path} ${python.version}`;
@@ -157,7 +171,7 @@ async function installVenv(name: string, requirement: string, python: Python, ch
   mkdirSync(PEERS_DIR, { recursive: true });
   const venv = await run(python.path, ['-m', 'venv', dir], 120_000);
   if (!venv.ok) throw new Error(`\`${python.path} -m venv ${dir}\` failed (on Debian/Ubuntu: apt-get install python3-venv): ${venv.output}`);
-  const pip = await run(venvPython, ['-m', 'pip', 'install', '--quiet', requirement], INSTALL_TIMEOUT_MS);
+  const pip = await run(venvPython, ['-m', 'pip', 'install', '--quiet', ...list], INSTALL_TIMEOUT_MS);
   if (!pip.ok) throw new Error(`pip install ${requirement} (Python ${python.version}) failed: ${pip.output.slice(-2000)}`);
   const probe = await run(venvPython, ['-c', check], 60_000);
   if (!probe.ok) throw new Error(`${requirement} installed into ${dir} but does not import: ${probe.output.slice(-2000)}`);
@@ -220,7 +234,7 @@ async function launch(name: string, version: string, endpoint: BenchEndpoint, ch
     await stop();
     throw error;
   }
-  return { name, version, endpoint, stop };
+  return { name, pid: child.child.pid ?? 0, version, endpoint, stop };
 }
 
 // mcp-hub listens on every interface and has no option for the host: this preload makes a
@@ -308,6 +322,126 @@ async function startMagg(upstreamUrl: string, connections: number, python: Pytho
   return launch('magg', `${MAGG.version} (fastmcp ${venv.checked.split('\n').pop()}, Python ${python.version})`, endpoint, child, home);
 }
 
+/** GETs `url` until it answers 2xx; fails at once if `child` exits. */
+async function waitForOk(url: string, child: Managed, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline && child.child.exitCode === null && child.child.signalCode === null) {
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
+      await response.body?.cancel();
+      if (response.ok) return;
+      last = `HTTP ${response.status}`;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  const status = child.child.exitCode !== null || child.child.signalCode !== null ? `exited (${child.child.exitCode ?? child.child.signalCode})` : `did not answer ${url} within ${timeoutMs} ms`;
+  throw new Error(`${child.name} ${status}; last error: ${last || 'none'}; output:\n${outputTail(child.output())}`);
+}
+
+/** A secret no strength check rejects (ContextForge refuses weak or placeholder ones). */
+const secret = (): string => `Mb1-${randomBytes(24).toString('base64url')}`;
+
+/**
+ * IBM ContextForge: `mcpgateway --host 127.0.0.1 --port P` (uvicorn, one worker) on its default
+ * embedded SQLite in a scratch folder, with JWT auth on (its default) and a token made by its own
+ * `mcpgateway.utils.create_jwt_token` for the admin user it bootstraps. The upstream is registered
+ * through the admin API (POST /gateways, transport STREAMABLEHTTP; SSRF_ALLOW_LOCALHOST so a
+ * loopback URL is accepted), and the driver calls its global streamable HTTP /mcp, where the tool
+ * is `<gateway>-<tool>`: `echo-echo`. Its rate limiter (100 tool calls a minute by default) is
+ * off, as it would otherwise be what is measured.
+ */
+async function startContextForge(upstreamUrl: string, connections: number, python: Python): Promise<Peer> {
+  const venv = await ensureVenv('contextforge', `${CONTEXTFORGE.name}==${CONTEXTFORGE.version}`, python, `import importlib.metadata as m; print(m.version("${CONTEXTFORGE.name}"))`);
+  const home = mkdtempSync(join(tmpdir(), 'mcpmux-peer-contextforge-'));
+  const port = await freePort();
+  const env = {
+    ...PYTHON_ENV,
+    HOME: home,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    DATABASE_URL: `sqlite:///${join(home, 'mcp.db')}`,
+    JWT_SECRET_KEY: secret(),
+    AUTH_ENCRYPTION_SECRET: secret(),
+    PLATFORM_ADMIN_PASSWORD: secret(),
+    DEFAULT_USER_PASSWORD: secret(),
+    BASIC_AUTH_PASSWORD: secret(),
+    MCPGATEWAY_ADMIN_API_ENABLED: 'true',
+    MCPGATEWAY_UI_ENABLED: 'false',
+    PLUGINS_ENABLED: 'false',
+    SSRF_ALLOW_LOCALHOST: 'true',
+    RATE_LIMITING_ENABLED: 'false',
+    TOOL_RATE_LIMIT: '100000000',
+    LOG_LEVEL: 'WARNING',
+  };
+  const child = startProcess('contextforge', venv.python.replace(/python$/, 'mcpgateway'), ['--host', '127.0.0.1', '--port', String(port), '--no-access-log'], env, home);
+  const stopEarly = async (): Promise<void> => {
+    await child.stop();
+    rmSync(home, { recursive: true, force: true });
+  };
+  let token: string;
+  try {
+    const made = await run(venv.python, ['-c', `import os, sys; os.environ.update(${JSON.stringify(env)}); sys.argv = ["create_jwt_token", "-u", "admin@example.com", "--admin", "-e", "600"]; import runpy; runpy.run_module("mcpgateway.utils.create_jwt_token", run_name="__main__")`], 120_000);
+    // Its output holds the token on a line of its own, and warnings about elevated claims.
+    token = made.output.split('\n').find((line) => /^[\w-]+\.[\w-]+\.[\w-]+$/.test(line.trim()))?.trim() ?? '';
+    if (!made.ok || !token) throw new Error(`mcpgateway.utils.create_jwt_token failed: ${outputTail(made.output, 5)}`);
+    await waitForOk(`http://127.0.0.1:${port}/health`, child, 120_000);
+    const registered = await fetch(`http://127.0.0.1:${port}/gateways`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'echo', url: upstreamUrl, transport: 'STREAMABLEHTTP' }),
+    });
+    const body = await registered.text();
+    if (!registered.ok) throw new Error(`POST /gateways: HTTP ${registered.status}: ${body.slice(0, 500)}`);
+  } catch (error) {
+    await stopEarly();
+    throw error;
+  }
+  const endpoint = streamableEndpoint({ name: 'contextforge', url: `http://127.0.0.1:${port}/mcp`, tool: 'echo-echo', connections, headers: { authorization: `Bearer ${token}` } });
+  return launch('contextforge', `${venv.checked.split('\n').pop()} (SQLite, Python ${python.version})`, endpoint, child, home);
+}
+
+/**
+ * LiteLLM's MCP gateway: `litellm --config config.yaml --host 127.0.0.1 --port P` (uvicorn, one
+ * worker, no database) with no models, one `mcp_servers` entry {url: upstream, transport: http}
+ * and a master key; its streamable HTTP endpoint is /mcp/ and names the tool `<server>-<tool>`:
+ * `echo-echo`. The model cost map is read from the package (no fetch at start); uvicorn's access
+ * log is off.
+ */
+async function startLiteLlm(upstreamUrl: string, connections: number, python: Python): Promise<Peer> {
+  const venv = await ensureVenv('litellm', `${LITELLM.name}[proxy]==${LITELLM.version}`, python, 'import importlib.metadata as m, fastapi, uvicorn, mcp; print(m.version("litellm"))');
+  const home = mkdtempSync(join(tmpdir(), 'mcpmux-peer-litellm-'));
+  const key = `sk-${randomBytes(16).toString('hex')}`;
+  const config = join(home, 'config.yaml');
+  writeFileSync(
+    config,
+    `model_list: []\nmcp_servers:\n  echo:\n    url: ${JSON.stringify(upstreamUrl)}\n    transport: http\ngeneral_settings:\n  master_key: ${key}\nlitellm_settings:\n  telemetry: false\n`,
+  );
+  const logConfig = join(home, 'log.json');
+  writeFileSync(logConfig, JSON.stringify({ version: 1, disable_existing_loggers: false, loggers: { 'uvicorn.access': { level: 'WARNING' } } }));
+  const port = await freePort();
+  const env = { ...PYTHON_ENV, HOME: home, LITELLM_LOCAL_MODEL_COST_MAP: 'True', LITELLM_LOG: 'ERROR' };
+  const child = startProcess('litellm', venv.python.replace(/python$/, 'litellm'), ['--config', config, '--host', '127.0.0.1', '--port', String(port), '--log_config', logConfig], env, home);
+  const endpoint = streamableEndpoint({ name: 'litellm', url: `http://127.0.0.1:${port}/mcp/`, tool: 'echo-echo', connections, headers: { authorization: `Bearer ${key}` } });
+  return launch('litellm', `${venv.checked.split('\n').pop()} (Python ${python.version})`, endpoint, child, home);
+}
+
+/**
+ * Lasso's MCP gateway is installed (so a broken install shows here) but not started: 1.2.1 reaches
+ * the servers of its mcp.json only by starting them as subprocesses over stdio
+ * (mcp_gateway/server.py: stdio_client(StdioServerParameters(command=…))) and serves only stdio
+ * (gateway.py main(): mcp.run()), so it can neither sit in front of the echo upstream's streamable
+ * HTTP URL nor answer the driver's HTTP without a bridge on each side that would be measured too.
+ */
+async function startLasso(python: Python): Promise<Peer> {
+  const venv = await ensureVenv('lasso', [`${LASSO.name}==${LASSO.version}`, `mcp==${LASSO.mcp}`], python, `import importlib.metadata as m, mcp_gateway.gateway; print(m.version("${LASSO.name}"))`);
+  throw new Error(
+    `mcp-gateway ${venv.checked.split('\n').pop()} (Lasso) speaks stdio only: it starts the servers of its mcp.json as subprocesses (stdio_client(StdioServerParameters(command=…))) and serves over stdio (mcp.run()), so it cannot front the echo upstream's streamable HTTP URL`,
+  );
+}
+
 /**
  * Installs (once, into the cache) and starts every peer in front of `upstreamUrl`, each on a free
  * loopback port, resolved once one echo call through it worked. Peers that could not be
@@ -327,6 +461,9 @@ export async function startPeers(upstreamUrl: string, options: { connections: nu
     { name: 'fastmcp-proxy', start: async () => startFastmcpProxy(upstreamUrl, connections, await needPython(10, `fastmcp ${FASTMCP.version}`), false) },
     { name: 'fastmcp-proxy-shared', start: async () => startFastmcpProxy(upstreamUrl, connections, await needPython(10, `fastmcp ${FASTMCP.version}`), true) },
     { name: 'magg', start: async () => startMagg(upstreamUrl, connections, await needPython(12, `magg ${MAGG.version}`)) },
+    { name: 'contextforge', start: async () => startContextForge(upstreamUrl, connections, await needPython(12, `${CONTEXTFORGE.name} ${CONTEXTFORGE.version}`)) },
+    { name: 'litellm', start: async () => startLiteLlm(upstreamUrl, connections, await needPython(10, `litellm ${LITELLM.version}`)) },
+    { name: 'lasso', start: async () => startLasso(await needPython(10, `${LASSO.name} ${LASSO.version}`)) },
   ];
   // Installs run side by side (the cold start is mostly waiting on registries).
   const outcomes = await Promise.allSettled(starters.map((starter) => starter.start()));

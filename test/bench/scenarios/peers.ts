@@ -1,9 +1,11 @@
 // Peers side by side: the same echo upstream called directly, through mcpmux and through each peer
-// gateway (mcp-hub from npm; magg and a FastMCP proxy from PyPI where Python is present), with the
-// same driver in interleaved rounds of one run. Peers are installed into the cache by peers.ts,
-// never as project dependencies; one that cannot be installed or started is reported as skipped.
+// gateway (mcp-hub from npm; magg, a FastMCP proxy, IBM ContextForge and LiteLLM's MCP gateway from
+// PyPI where Python is present), with the same driver in interleaved rounds of one run, and each
+// side's resident memory after each level. Peers are installed into the cache by peers.ts, never
+// as project dependencies; one that cannot be installed or started is reported as skipped.
 import { streamableEndpoint, type BenchEndpoint } from '../lib/clients.ts';
 import { interleave, medianRate } from '../lib/driver.ts';
+import { treeRssBytes } from '../lib/proc-stats.ts';
 import { check, ms, type Cell, type Check, type Scenario } from '../lib/result.ts';
 import { startEcho, startMcpmux } from '../lib/stack.ts';
 import { startPeers } from '../peers.ts';
@@ -11,6 +13,9 @@ import { COLUMNS, sideRow } from './overhead.ts';
 
 /** One session (latency), then 16 (throughput: every side saturated by the same driver). */
 const LEVELS = [1, 16];
+
+const RSS = 'RSS';
+const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
 export const peers: Scenario = async ({ quick }) => {
   const echo = await startEcho();
@@ -26,6 +31,13 @@ export const peers: Scenario = async ({ quick }) => {
     streamableEndpoint({ name: 'mcpmux', url: mcpmux.mcpUrl, tool: 'echo_echo', connections }),
     ...started.peers.map((peer) => peer.endpoint),
   ];
+  // Whose memory each side's row shows: direct, the echo upstream's own; mcpmux, its proxy (the
+  // control plane is in a note); a peer, its process and any children it started.
+  const pids = new Map<string, number>([
+    ['direct', echo.process.child.pid ?? 0],
+    ['mcpmux', mcpmux.proxy.child.pid ?? 0],
+    ...started.peers.map((peer): [string, number] => [peer.endpoint.name, peer.pid]),
+  ]);
   try {
     for (const sessions of LEVELS) {
       // Slow peers (a Python proxy opening a backend session per call) get fewer calls: each round
@@ -42,7 +54,8 @@ export const peers: Scenario = async ({ quick }) => {
       if (!direct || !ours) throw new Error('peers: a side did not run');
       for (const endpoint of endpoints) {
         const result = results.get(endpoint.name);
-        if (result) rows.push(sideRow(sessions, endpoint.name, result, direct));
+        const pid = pids.get(endpoint.name) ?? 0;
+        if (result) rows.push({ ...sideRow(sessions, endpoint.name, result, direct), [RSS]: pid > 0 ? mib(treeRssBytes(pid)) : '' });
       }
       const directP50 = direct.latencies.percentile(50);
       const oursAdded = ours.latencies.percentile(50) - directP50;
@@ -60,6 +73,8 @@ export const peers: Scenario = async ({ quick }) => {
       }
     }
     for (const peer of started.peers) notes.push(`${peer.name} ${peer.version}`);
+    const controlPlane = mcpmux.controlPlane.child.pid;
+    if (controlPlane) notes.push(`RSS: resident memory after each level, of the process and its children; mcpmux's control plane (not in its row) ${mib(treeRssBytes(controlPlane))}`);
   } finally {
     await Promise.all(endpoints.map((endpoint) => endpoint.close()));
     await Promise.all(started.peers.map((peer) => peer.stop()));
@@ -68,8 +83,8 @@ export const peers: Scenario = async ({ quick }) => {
   }
   return {
     id: 'peers',
-    title: 'Peers side by side over the same echo upstream: added latency (1 session) and throughput (16 sessions), interleaved rounds',
-    columns: COLUMNS,
+    title: 'Peers side by side over the same echo upstream: added latency (1 session), throughput (16 sessions) and memory, interleaved rounds',
+    columns: [...COLUMNS, RSS],
     rows,
     checks,
     notes,

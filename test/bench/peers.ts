@@ -29,8 +29,19 @@ export interface Peer {
   /** The peer's own version (and what it runs on, where that matters). */
   version: string;
   endpoint: BenchEndpoint;
+  /** Where it serves streamable HTTP, and the headers every request needs (absent: it does not). */
+  streamable?: { url: string; headers?: Record<string, string> };
   stop(): Promise<void>;
 }
+
+/** An upstream a peer fronts; the first is `echo`, the driver calls its echo tool. */
+interface Upstream {
+  name: string;
+  url: string;
+}
+
+/** `echo`, `echo1`, `echo2`… for one URL or several (a fan-out). */
+const named = (urls: string | readonly string[]): Upstream[] => (typeof urls === 'string' ? [urls] : urls).map((url, i) => ({ name: i === 0 ? 'echo' : `echo${i}`, url }));
 
 export interface Skipped {
   name: string;
@@ -222,7 +233,7 @@ async function waitUntilEchoes(endpoint: BenchEndpoint, child: Managed, timeoutM
 }
 
 /** Waits until `endpoint` on the started `child` echoes, and makes the Peer (or cleans up when it never does). */
-async function launch(name: string, version: string, endpoint: BenchEndpoint, child: Managed, workDir: string | undefined): Promise<Peer> {
+async function launch(name: string, version: string, endpoint: BenchEndpoint, child: Managed, workDir: string | undefined, streamable?: Peer['streamable']): Promise<Peer> {
   const stop = async (): Promise<void> => {
     await endpoint.close().catch(() => {});
     await child.stop();
@@ -234,7 +245,7 @@ async function launch(name: string, version: string, endpoint: BenchEndpoint, ch
     await stop();
     throw error;
   }
-  return { name, pid: child.child.pid ?? 0, version, endpoint, stop };
+  return { name, pid: child.child.pid ?? 0, version, endpoint, ...(streamable ? { streamable } : {}), stop };
 }
 
 // mcp-hub listens on every interface and has no option for the host: this preload makes a
@@ -249,7 +260,7 @@ const LOOPBACK_ONLY = `data:text/javascript,${encodeURIComponent(
  * `<server>__<tool>`. HOME and XDG dirs point at a scratch folder, where a fresh marketplace cache
  * is seeded so it does not fetch its registry from the internet at start.
  */
-async function startMcpHub(upstreamUrl: string, connections: number): Promise<Peer> {
+async function startMcpHub(upstreams: readonly Upstream[], connections: number): Promise<Peer> {
   const cli = await ensureNpmPackage(MCP_HUB, 'dist/cli.js');
   const home = mkdtempSync(join(tmpdir(), 'mcpmux-peer-mcp-hub-'));
   const xdg = { XDG_DATA_HOME: join(home, 'data'), XDG_STATE_HOME: join(home, 'state'), XDG_CONFIG_HOME: join(home, 'config') };
@@ -265,7 +276,7 @@ async function startMcpHub(upstreamUrl: string, connections: number): Promise<Pe
     }),
   );
   const config = join(home, 'mcp-hub.json');
-  writeFileSync(config, JSON.stringify({ mcpServers: { echo: { url: upstreamUrl } } }, null, 2));
+  writeFileSync(config, JSON.stringify({ mcpServers: Object.fromEntries(upstreams.map((u) => [u.name, { url: u.url }])) }, null, 2));
   const port = await freePort();
   const child = startNode('mcp-hub', ['--import', LOOPBACK_ONLY, cli, '--port', String(port), '--config', config], { HOME: home, ...xdg }, home);
   const endpoint = legacySseEndpoint({ name: 'mcp-hub', url: `http://127.0.0.1:${port}/mcp`, tool: 'echo__echo', connections });
@@ -294,13 +305,16 @@ asyncio.run(main())
 
 const PYTHON_ENV = { PYTHONUNBUFFERED: '1', FASTMCP_CHECK_FOR_UPDATES: 'off', FASTMCP_SHOW_SERVER_BANNER: 'false' };
 
-async function startFastmcpProxy(upstreamUrl: string, connections: number, python: Python, shared: boolean): Promise<Peer> {
+async function startFastmcpProxy(upstreams: readonly Upstream[], connections: number, python: Python, shared: boolean): Promise<Peer> {
   const name = shared ? 'fastmcp-proxy-shared' : 'fastmcp-proxy';
+  const upstreamUrl = upstreams[0]?.url ?? '';
+  if (upstreams.length !== 1) throw new Error(`${name} fronts one server here (create_proxy(url)), not ${upstreams.length}`);
   const venv = await ensureVenv('fastmcp', `${FASTMCP.name}==${FASTMCP.version}`, python, 'import fastmcp.server; print(fastmcp.__version__)');
   const port = await freePort();
   const child = startProcess(name, venv.python, ['-c', FASTMCP_PROXY, upstreamUrl, String(port), shared ? 'shared' : 'fresh'], PYTHON_ENV);
-  const endpoint = streamableEndpoint({ name, url: `http://127.0.0.1:${port}/mcp`, tool: 'echo', connections });
-  return launch(name, `${venv.checked.split('\n').pop()} (Python ${python.version})`, endpoint, child, undefined);
+  const url = `http://127.0.0.1:${port}/mcp`;
+  const endpoint = streamableEndpoint({ name, url, tool: 'echo', connections });
+  return launch(name, `${venv.checked.split('\n').pop()} (Python ${python.version})`, endpoint, child, undefined, { url });
 }
 
 /**
@@ -308,18 +322,19 @@ async function startFastmcpProxy(upstreamUrl: string, connections: number, pytho
  * whose .magg/config.json names the upstream as an HTTP server with prefix `echo` (tool
  * `echo_echo`). HOME is the scratch folder too, so no ~/.ssh/magg key turns bearer auth on.
  */
-async function startMagg(upstreamUrl: string, connections: number, python: Python): Promise<Peer> {
+async function startMagg(upstreams: readonly Upstream[], connections: number, python: Python): Promise<Peer> {
   const requirement = `${MAGG.name}==${MAGG.version}`;
   const venv = await ensureVenv('magg', requirement, python, 'import importlib.metadata as m, magg.server; print(m.version("fastmcp"))');
   const home = mkdtempSync(join(tmpdir(), 'mcpmux-peer-magg-'));
   const config = join(home, '.magg', 'config.json');
   mkdirSync(join(home, '.magg'));
-  writeFileSync(config, JSON.stringify({ servers: { echo: { name: 'echo', source: 'mcpmux-bench', uri: upstreamUrl, prefix: 'echo', enabled: true } } }, null, 2));
+  writeFileSync(config, JSON.stringify({ servers: Object.fromEntries(upstreams.map((u) => [u.name, { name: u.name, source: 'mcpmux-bench', uri: u.url, prefix: u.name, enabled: true }])) }, null, 2));
   const port = await freePort();
   const env = { ...PYTHON_ENV, HOME: home, MAGG_CONFIG_PATH: config, MAGG_AUTO_RELOAD: 'false', MAGG_LOG_LEVEL: 'WARNING', MAGG_PRIVATE_KEY: '' };
   const child = startProcess('magg', venv.python, ['-m', 'magg', 'serve', '--http', '--host', '127.0.0.1', '--port', String(port), '--no-banner'], env, home);
-  const endpoint = streamableEndpoint({ name: 'magg', url: `http://127.0.0.1:${port}/mcp`, tool: 'echo_echo', connections });
-  return launch('magg', `${MAGG.version} (fastmcp ${venv.checked.split('\n').pop()}, Python ${python.version})`, endpoint, child, home);
+  const url = `http://127.0.0.1:${port}/mcp`;
+  const endpoint = streamableEndpoint({ name: 'magg', url, tool: 'echo_echo', connections });
+  return launch('magg', `${MAGG.version} (fastmcp ${venv.checked.split('\n').pop()}, Python ${python.version})`, endpoint, child, home, { url });
 }
 
 /** GETs `url` until it answers 2xx; fails at once if `child` exits. */
@@ -350,10 +365,11 @@ const secret = (): string => `Mb1-${randomBytes(24).toString('base64url')}`;
  * `mcpgateway.utils.create_jwt_token` for the admin user it bootstraps. The upstream is registered
  * through the admin API (POST /gateways, transport STREAMABLEHTTP; SSRF_ALLOW_LOCALHOST so a
  * loopback URL is accepted), and the driver calls its global streamable HTTP /mcp, where the tool
- * is `<gateway>-<tool>`: `echo-echo`. Its rate limiter (100 tool calls a minute by default) is
+ * is `<gateway>-<tool>`: `echo-echo`. At start it forks process pools of its own (a sandboxed jq
+ * worker pool and a validation pool: 4 children here), which its RSS includes. Its rate limiter (100 tool calls a minute by default) is
  * off, as it would otherwise be what is measured.
  */
-async function startContextForge(upstreamUrl: string, connections: number, python: Python): Promise<Peer> {
+async function startContextForge(upstreams: readonly Upstream[], connections: number, python: Python): Promise<Peer> {
   const venv = await ensureVenv('contextforge', `${CONTEXTFORGE.name}==${CONTEXTFORGE.version}`, python, `import importlib.metadata as m; print(m.version("${CONTEXTFORGE.name}"))`);
   const home = mkdtempSync(join(tmpdir(), 'mcpmux-peer-contextforge-'));
   const port = await freePort();
@@ -388,19 +404,22 @@ async function startContextForge(upstreamUrl: string, connections: number, pytho
     token = made.output.split('\n').find((line) => /^[\w-]+\.[\w-]+\.[\w-]+$/.test(line.trim()))?.trim() ?? '';
     if (!made.ok || !token) throw new Error(`mcpgateway.utils.create_jwt_token failed: ${outputTail(made.output, 5)}`);
     await waitForOk(`http://127.0.0.1:${port}/health`, child, 120_000);
-    const registered = await fetch(`http://127.0.0.1:${port}/gateways`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'echo', url: upstreamUrl, transport: 'STREAMABLEHTTP' }),
-    });
-    const body = await registered.text();
-    if (!registered.ok) throw new Error(`POST /gateways: HTTP ${registered.status}: ${body.slice(0, 500)}`);
+    for (const upstream of upstreams) {
+      const registered = await fetch(`http://127.0.0.1:${port}/gateways`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: upstream.name, url: upstream.url, transport: 'STREAMABLEHTTP' }),
+      });
+      const body = await registered.text();
+      if (!registered.ok) throw new Error(`POST /gateways (${upstream.name}): HTTP ${registered.status}: ${body.slice(0, 500)}`);
+    }
   } catch (error) {
     await stopEarly();
     throw error;
   }
-  const endpoint = streamableEndpoint({ name: 'contextforge', url: `http://127.0.0.1:${port}/mcp`, tool: 'echo-echo', connections, headers: { authorization: `Bearer ${token}` } });
-  return launch('contextforge', `${venv.checked.split('\n').pop()} (SQLite, Python ${python.version})`, endpoint, child, home);
+  const streamable = { url: `http://127.0.0.1:${port}/mcp`, headers: { authorization: `Bearer ${token}` } };
+  const endpoint = streamableEndpoint({ name: 'contextforge', ...streamable, tool: 'echo-echo', connections });
+  return launch('contextforge', `${venv.checked.split('\n').pop()} (SQLite, Python ${python.version})`, endpoint, child, home, streamable);
 }
 
 /**
@@ -410,22 +429,23 @@ async function startContextForge(upstreamUrl: string, connections: number, pytho
  * `echo-echo`. The model cost map is read from the package (no fetch at start); uvicorn's access
  * log is off.
  */
-async function startLiteLlm(upstreamUrl: string, connections: number, python: Python): Promise<Peer> {
+async function startLiteLlm(upstreams: readonly Upstream[], connections: number, python: Python): Promise<Peer> {
   const venv = await ensureVenv('litellm', `${LITELLM.name}[proxy]==${LITELLM.version}`, python, 'import importlib.metadata as m, fastapi, uvicorn, mcp; print(m.version("litellm"))');
   const home = mkdtempSync(join(tmpdir(), 'mcpmux-peer-litellm-'));
   const key = `sk-${randomBytes(16).toString('hex')}`;
   const config = join(home, 'config.yaml');
   writeFileSync(
     config,
-    `model_list: []\nmcp_servers:\n  echo:\n    url: ${JSON.stringify(upstreamUrl)}\n    transport: http\ngeneral_settings:\n  master_key: ${key}\nlitellm_settings:\n  telemetry: false\n`,
+    `model_list: []\nmcp_servers:\n${upstreams.map((u) => `  ${u.name}:\n    url: ${JSON.stringify(u.url)}\n    transport: http\n`).join('')}general_settings:\n  master_key: ${key}\nlitellm_settings:\n  telemetry: false\n`,
   );
   const logConfig = join(home, 'log.json');
   writeFileSync(logConfig, JSON.stringify({ version: 1, disable_existing_loggers: false, loggers: { 'uvicorn.access': { level: 'WARNING' } } }));
   const port = await freePort();
   const env = { ...PYTHON_ENV, HOME: home, LITELLM_LOCAL_MODEL_COST_MAP: 'True', LITELLM_LOG: 'ERROR' };
   const child = startProcess('litellm', venv.python.replace(/python$/, 'litellm'), ['--config', config, '--host', '127.0.0.1', '--port', String(port), '--log_config', logConfig], env, home);
-  const endpoint = streamableEndpoint({ name: 'litellm', url: `http://127.0.0.1:${port}/mcp/`, tool: 'echo-echo', connections, headers: { authorization: `Bearer ${key}` } });
-  return launch('litellm', `${venv.checked.split('\n').pop()} (Python ${python.version})`, endpoint, child, home);
+  const streamable = { url: `http://127.0.0.1:${port}/mcp/`, headers: { authorization: `Bearer ${key}` } };
+  const endpoint = streamableEndpoint({ name: 'litellm', ...streamable, tool: 'echo-echo', connections });
+  return launch('litellm', `${venv.checked.split('\n').pop()} (Python ${python.version})`, endpoint, child, home, streamable);
 }
 
 /**
@@ -443,12 +463,14 @@ async function startLasso(python: Python): Promise<Peer> {
 }
 
 /**
- * Installs (once, into the cache) and starts every peer in front of `upstreamUrl`, each on a free
+ * Installs (once, into the cache) and starts every peer (or those `only` names) in front of
+ * `upstreamUrls` (named echo, echo1, echo2…; the driver calls echo's tool), each on a free
  * loopback port, resolved once one echo call through it worked. Peers that could not be
  * installed or started are in `skipped` with the reason.
  */
-export async function startPeers(upstreamUrl: string, options: { connections: number }): Promise<{ peers: Peer[]; skipped: Skipped[] }> {
+export async function startPeers(upstreamUrls: string | readonly string[], options: { connections: number; only?: readonly string[] }): Promise<{ peers: Peer[]; skipped: Skipped[] }> {
   const { connections } = options;
+  const upstreams = named(upstreamUrls);
   const python = findPython();
   const needPython = async (minor: number, why: string): Promise<Python> => {
     const found = await python;
@@ -457,20 +479,21 @@ export async function startPeers(upstreamUrl: string, options: { connections: nu
     return found;
   };
   const starters: { name: string; start: () => Promise<Peer> }[] = [
-    { name: 'mcp-hub', start: () => startMcpHub(upstreamUrl, connections) },
-    { name: 'fastmcp-proxy', start: async () => startFastmcpProxy(upstreamUrl, connections, await needPython(10, `fastmcp ${FASTMCP.version}`), false) },
-    { name: 'fastmcp-proxy-shared', start: async () => startFastmcpProxy(upstreamUrl, connections, await needPython(10, `fastmcp ${FASTMCP.version}`), true) },
-    { name: 'magg', start: async () => startMagg(upstreamUrl, connections, await needPython(12, `magg ${MAGG.version}`)) },
-    { name: 'contextforge', start: async () => startContextForge(upstreamUrl, connections, await needPython(12, `${CONTEXTFORGE.name} ${CONTEXTFORGE.version}`)) },
-    { name: 'litellm', start: async () => startLiteLlm(upstreamUrl, connections, await needPython(10, `litellm ${LITELLM.version}`)) },
+    { name: 'mcp-hub', start: () => startMcpHub(upstreams, connections) },
+    { name: 'fastmcp-proxy', start: async () => startFastmcpProxy(upstreams, connections, await needPython(10, `fastmcp ${FASTMCP.version}`), false) },
+    { name: 'fastmcp-proxy-shared', start: async () => startFastmcpProxy(upstreams, connections, await needPython(10, `fastmcp ${FASTMCP.version}`), true) },
+    { name: 'magg', start: async () => startMagg(upstreams, connections, await needPython(12, `magg ${MAGG.version}`)) },
+    { name: 'contextforge', start: async () => startContextForge(upstreams, connections, await needPython(12, `${CONTEXTFORGE.name} ${CONTEXTFORGE.version}`)) },
+    { name: 'litellm', start: async () => startLiteLlm(upstreams, connections, await needPython(10, `litellm ${LITELLM.version}`)) },
     { name: 'lasso', start: async () => startLasso(await needPython(10, `${LASSO.name} ${LASSO.version}`)) },
   ];
+  const chosen = options.only ? starters.filter((starter) => options.only?.includes(starter.name)) : starters;
   // Installs run side by side (the cold start is mostly waiting on registries).
-  const outcomes = await Promise.allSettled(starters.map((starter) => starter.start()));
+  const outcomes = await Promise.allSettled(chosen.map((starter) => starter.start()));
   const peers: Peer[] = [];
   const skipped: Skipped[] = [];
   outcomes.forEach((outcome, i) => {
-    const name = (starters[i] as { name: string }).name;
+    const name = (chosen[i] as { name: string }).name;
     if (outcome.status === 'fulfilled') peers.push(outcome.value);
     else skipped.push({ name, reason: outcome.reason instanceof Error ? outcome.reason.message : String(outcome.reason) });
   });

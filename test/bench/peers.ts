@@ -4,7 +4,8 @@
 // request, its default, and once sharing one connected session), magg (PyPI, an MCP
 // aggregator built on FastMCP), IBM ContextForge (PyPI `mcp-contextforge-gateway`, on its
 // embedded SQLite), LiteLLM's MCP gateway (PyPI `litellm[proxy]`) and Lasso's MCP gateway (PyPI
-// `mcp-gateway`; installed, then skipped: it speaks stdio only, see startLasso). Each is installed once into the cache, never into the project:
+// `mcp-gateway`; stdio only towards its servers, so each upstream is reached through a stdio
+// bridge, see startLasso). Each is installed once into the cache, never into the project:
 //   npm packages   $MCPMUX_CACHE/peers/<name>        (npm install --prefix, pinned)
 //   PyPI packages  $MCPMUX_CACHE/peers/venv-<name>   (python -m venv + pip install, pinned)
 // with a marker naming what was installed, so a later run reuses it. A peer that cannot be
@@ -241,6 +242,17 @@ async function launch(name: string, version: string, endpoint: BenchEndpoint, ch
   };
   try {
     await waitUntilEchoes(endpoint, child);
+    // Once more in a new session, the first one ended: the driver's sessions come after it.
+    try {
+      const session = await endpoint.open();
+      try {
+        await session.call();
+      } finally {
+        await session.close();
+      }
+    } catch (error) {
+      throw new Error(`${name} echoed in a first session but not in a second one: ${(error as Error).message}`, { cause: error });
+    }
   } catch (error) {
     await stop();
     throw error;
@@ -448,18 +460,66 @@ async function startLiteLlm(upstreams: readonly Upstream[], connections: number,
   return launch('litellm', `${venv.checked.split('\n').pop()} (Python ${python.version})`, endpoint, child, home, streamable);
 }
 
+// Lasso's gateway serves its FastMCP (mcp 1.x) object, which runs streamable HTTP as well as
+// the stdio its CLI hardcodes; it reaches its servers over stdio only, so each upstream is this
+// bridge: a stdio MCP server passing tools/list and tools/call to the upstream's streamable HTTP
+// over one session.
+const LASSO_SERVE = `
+import sys
+from mcp_gateway import gateway
+gateway.cli_args = gateway.parse_args(["--mcp-json-path", sys.argv[1]])
+gateway.mcp.settings.host = "127.0.0.1"
+gateway.mcp.settings.port = int(sys.argv[2])
+gateway.mcp.settings.log_level = "WARNING"
+gateway.mcp.run(transport="streamable-http")
+`;
+const STDIO_BRIDGE = `
+import sys, anyio
+from mcp import ClientSession
+from mcp.client.streamable_http import streamablehttp_client
+from mcp.server.lowlevel import Server
+from mcp.server.stdio import stdio_server
+async def main():
+    async with streamablehttp_client(sys.argv[1]) as (read, write, _):
+        async with ClientSession(read, write) as upstream:
+            await upstream.initialize()
+            server = Server("stdio-bridge")
+            @server.list_tools()
+            async def list_tools():
+                return (await upstream.list_tools()).tools
+            @server.call_tool(validate_input=False)
+            async def call_tool(name, arguments):
+                return (await upstream.call_tool(name, arguments)).content
+            async with stdio_server() as (r, w):
+                await server.run(r, w, server.create_initialization_options())
+anyio.run(main)
+`;
+
 /**
- * Lasso's MCP gateway is installed (so a broken install shows here) but not started: 1.2.1 reaches
- * the servers of its mcp.json only by starting them as subprocesses over stdio
- * (mcp_gateway/server.py: stdio_client(StdioServerParameters(command=…))) and serves only stdio
- * (gateway.py main(): mcp.run()), so it can neither sit in front of the echo upstream's streamable
- * HTTP URL nor answer the driver's HTTP without a bridge on each side that would be measured too.
+ * Lasso's MCP gateway 1.2.1 (`lasso+stdio-bridge`): mcp_gateway.gateway's FastMCP served over
+ * streamable HTTP at /mcp (its CLI, `mcp-gateway`, serves stdio only), no plugins, with an
+ * mcp.json whose servers are STDIO_BRIDGE processes, one per upstream: Lasso starts its servers as
+ * subprocesses over stdio (server.py: stdio_client(StdioServerParameters(command=…))) and has no
+ * HTTP client. The bridge is a hop the other sides do not have, so the row measures Lasso and the
+ * bridge together. Tools are `<server>_<tool>`: `echo_echo`.
+ *
+ * With mcp 1.30 this fails after the first session: FastMCP runs Lasso's lifespan (which starts
+ * its servers and registers their tools) for each MCP session over HTTP, and the tools the first
+ * session registered keep calling that session's servers, closed when it ends (anyio
+ * ClosedResourceError, which Lasso turns into a result mcp 1.30 rejects). launch()'s second
+ * session check then skips it with that error.
  */
-async function startLasso(python: Python): Promise<Peer> {
+async function startLasso(upstreams: readonly Upstream[], connections: number, python: Python): Promise<Peer> {
   const venv = await ensureVenv('lasso', [`${LASSO.name}==${LASSO.version}`, `mcp==${LASSO.mcp}`], python, `import importlib.metadata as m, mcp_gateway.gateway; print(m.version("${LASSO.name}"))`);
-  throw new Error(
-    `mcp-gateway ${venv.checked.split('\n').pop()} (Lasso) speaks stdio only: it starts the servers of its mcp.json as subprocesses (stdio_client(StdioServerParameters(command=…))) and serves over stdio (mcp.run()), so it cannot front the echo upstream's streamable HTTP URL`,
-  );
+  const home = mkdtempSync(join(tmpdir(), 'mcpmux-peer-lasso-'));
+  const config = join(home, 'mcp.json');
+  const servers = Object.fromEntries(upstreams.map((u) => [u.name, { command: venv.python, args: ['-c', STDIO_BRIDGE, u.url] }]));
+  writeFileSync(config, JSON.stringify({ mcpServers: { 'mcp-gateway': { command: 'mcp-gateway', servers } } }, null, 2));
+  const port = await freePort();
+  const child = startProcess('lasso', venv.python, ['-c', LASSO_SERVE, config, String(port)], { ...PYTHON_ENV, HOME: home }, home);
+  const url = `http://127.0.0.1:${port}/mcp`;
+  const endpoint = streamableEndpoint({ name: 'lasso+stdio-bridge', url, tool: 'echo_echo', connections });
+  return launch('lasso+stdio-bridge', `${venv.checked.split('\n').pop()} (mcp ${LASSO.mcp}, Python ${python.version}; a stdio bridge per upstream)`, endpoint, child, home, { url });
 }
 
 /**
@@ -485,7 +545,7 @@ export async function startPeers(upstreamUrls: string | readonly string[], optio
     { name: 'magg', start: async () => startMagg(upstreams, connections, await needPython(12, `magg ${MAGG.version}`)) },
     { name: 'contextforge', start: async () => startContextForge(upstreams, connections, await needPython(12, `${CONTEXTFORGE.name} ${CONTEXTFORGE.version}`)) },
     { name: 'litellm', start: async () => startLiteLlm(upstreams, connections, await needPython(10, `litellm ${LITELLM.version}`)) },
-    { name: 'lasso', start: async () => startLasso(await needPython(10, `${LASSO.name} ${LASSO.version}`)) },
+    { name: 'lasso+stdio-bridge', start: async () => startLasso(upstreams, connections, await needPython(10, `${LASSO.name} ${LASSO.version}`)) },
   ];
   const chosen = options.only ? starters.filter((starter) => options.only?.includes(starter.name)) : starters;
   // Installs run side by side (the cold start is mostly waiting on registries).

@@ -1,7 +1,9 @@
 // Peers side by side: the same echo upstream called directly, through mcpmux and through each peer
 // gateway (mcp-hub from npm; magg, a FastMCP proxy, IBM ContextForge and LiteLLM's MCP gateway from
 // PyPI where Python is present), with the same driver in interleaved rounds of one run, and each
-// side's resident memory after each level. Peers are installed into the cache by peers.ts, never
+// side's resident memory after each level; then tools/list over 10 targets through mcpmux and the
+// peers that federate them over streamable HTTP (Lasso's mcp-gateway is tried and, as things stand,
+// skipped: see peers.ts). Peers are installed into the cache by peers.ts, never
 // as project dependencies; one that cannot be installed or started is reported as skipped.
 import { StreamableClient, streamableEndpoint, type BenchEndpoint } from '../lib/clients.ts';
 import { interleave, medianRate } from '../lib/driver.ts';
@@ -85,7 +87,7 @@ export const peers: Scenario = async ({ quick }) => {
   rows.push(...(await listFanOut(quick, notes)));
   return {
     id: 'peers',
-    title: 'Peers side by side over the same echo upstream: added latency (1 session), throughput (16 sessions) and memory, interleaved rounds',
+    title: 'Peers side by side over the same echo upstream: added latency (1 session), throughput (16 sessions) and memory, interleaved rounds; tools/list over 10 targets (list/10)',
     columns: [...COLUMNS, RSS],
     rows,
     checks,

@@ -70,6 +70,8 @@ export interface StreamableOptions {
   tool: string;
   /** Keep-alive sockets to the endpoint; at least the number of concurrent sessions. */
   connections: number;
+  /** Sent with every request (a peer's bearer token, say). */
+  headers?: Record<string, string>;
 }
 
 export interface PostAnswer {
@@ -83,9 +85,11 @@ export interface PostAnswer {
 export class StreamableClient {
   readonly #pool: Pool;
   readonly #path: string;
+  readonly #headers: Record<string, string>;
 
-  constructor(url: string, connections: number) {
+  constructor(url: string, connections: number, headers: Record<string, string> = {}) {
     const parsed = new URL(url);
+    this.#headers = headers;
     this.#pool = new Pool(parsed.origin, { connections, pipelining: 1, keepAliveTimeout: 60_000 });
     this.#path = parsed.pathname + parsed.search;
   }
@@ -94,7 +98,7 @@ export class StreamableClient {
     const response = await this.#pool.request({
       path: this.#path,
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...this.#headers, ...headers },
       body: JSON.stringify(message),
     });
     const body = await response.body.text();
@@ -130,7 +134,7 @@ export class StreamableClient {
   /** DELETE the session the headers name (nothing for a stateless server). */
   async end(headers: Record<string, string>): Promise<void> {
     if (!headers['mcp-session-id']) return;
-    const response = await this.#pool.request({ path: this.#path, method: 'DELETE', headers });
+    const response = await this.#pool.request({ path: this.#path, method: 'DELETE', headers: { ...this.#headers, ...headers } });
     await response.body.dump();
   }
 
@@ -141,7 +145,7 @@ export class StreamableClient {
 
 /** Streamable HTTP: POST initialize, then tools/call per call on the same Mcp-Session-Id (if any). */
 export function streamableEndpoint(options: StreamableOptions): BenchEndpoint {
-  const client = new StreamableClient(options.url, options.connections);
+  const client = new StreamableClient(options.url, options.connections, options.headers);
   return {
     name: options.name,
     async open() {

@@ -1,6 +1,6 @@
 // CPU time and memory of a child process, read from /proc (Linux), so a scenario can report what
 // a component cost without asking the component.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 
@@ -25,4 +25,45 @@ export async function cpuDuring<T>(pids: readonly number[], work: () => Promise<
   const value = await work();
   const after = pids.map((pid) => sampleProcess(pid).cpuMs);
   return { value, cpuMs: after.map((ms, i) => ms - (before[i] ?? 0)) };
+}
+
+/** The pids of a process's children, grandchildren and so on (Linux: /proc/PID/task/TID/children). */
+export function descendants(pid: number): number[] {
+  const found: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    const next = queue.shift() as number;
+    let tasks: string[] = [];
+    try {
+      tasks = readdirSync(`/proc/${next}/task`);
+    } catch {
+      continue; // gone
+    }
+    for (const tid of tasks) {
+      let children = '';
+      try {
+        children = readFileSync(`/proc/${next}/task/${tid}/children`, 'utf8');
+      } catch {
+        continue;
+      }
+      for (const child of children.trim().split(/\s+/).filter(Boolean).map(Number)) {
+        found.push(child);
+        queue.push(child);
+      }
+    }
+  }
+  return found;
+}
+
+/** Resident memory of a process and all its descendants (a gateway's workers, a peer's helpers), in bytes; 0 once it is gone. */
+export function treeRssBytes(pid: number): number {
+  let total = 0;
+  for (const each of [pid, ...descendants(pid)]) {
+    try {
+      total += sampleProcess(each).rssBytes;
+    } catch {
+      // exited in between
+    }
+  }
+  return total;
 }

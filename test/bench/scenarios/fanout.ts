@@ -11,7 +11,7 @@ const TARGETS = 10;
 const TOOLS = 100;
 const PAGE_SIZE = 10;
 
-interface Timed {
+export interface Timed {
   latencies: Latencies;
   tools: number;
 }
@@ -29,7 +29,7 @@ async function timeInitialize(client: StreamableClient, count: number): Promise<
 }
 
 /** `count` tools/list calls on one session, following nextCursor to the end each time. */
-async function timeToolsList(client: StreamableClient, count: number): Promise<Timed> {
+export async function timeToolsList(client: StreamableClient, count: number): Promise<Timed> {
   const headers = await client.initialize();
   const latencies = new Latencies();
   let tools = 0;

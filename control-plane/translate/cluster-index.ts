@@ -225,6 +225,11 @@ export class ClusterIndex implements ServiceLookup {
     return this.#namespacesToken;
   }
 
+  /** Builds the index of a namespace's MCP Services now (translate/derived.ts: as its Services arrive), as a read of them would. */
+  indexServices(namespace: string): void {
+    this.#servicesIn(namespace);
+  }
+
   #servicesIn(namespace: string): NamespaceServices | undefined {
     const bucket = this.#services.get(namespace);
     return bucket ? servicesOf(this.derived, bucket) : undefined;

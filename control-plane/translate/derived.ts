@@ -1,7 +1,8 @@
 // What the translator derives from single objects (state.ts, DerivedData), derived as the objects
 // arrive: the reducer hands each new state and what arrived in it to deriveOnArrival(), so a
 // translation from scratch reads what it needs of 10k Services and their EndpointSlices (their MCP
-// ports, their endpoints at those ports) and of 1k backends (their specs) instead of the objects.
+// ports, each namespace's index of them, their endpoints at those ports) and of 1k backends (their
+// specs) instead of the objects.
 // Each derivation is a function of its object alone; whatever was not derived here (or failed
 // here) the translator derives on first use, with the same result.
 import type { KubeObject } from '../sources/source.ts';
@@ -20,6 +21,14 @@ export function deriveOnArrival(state: ClusterState, edits: Edits): void {
     const backends = kind === Kinds.MCPBackend || kind === Kinds.AgentgatewayBackend;
     if (!services && !slices && !backends) continue;
     for (const [namespace, changes] of namespaces) {
+      if (services) {
+        // The namespace's index of MCP Services too, the one selectors are answered from.
+        try {
+          (index ??= new ClusterIndex(state)).indexServices(namespace);
+        } catch {
+          // Left to the translator, as below.
+        }
+      }
       for (const [name, object] of changes) {
         if (!object) continue;
         try {

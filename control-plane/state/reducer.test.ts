@@ -89,4 +89,29 @@ test('cluster-scoped objects are keyed by name alone', () => {
   assert.is(state.get('GatewayClass.gateway.networking.k8s.io', '', 'mcpmux')?.metadata.name, 'mcpmux');
 });
 
+
+test('derived data: derived once per object and lineage, undefined kept as such, arrivals derived by the reducer', async () => {
+  const { MCP_SERVICE } = await import('../translate/cluster-index.ts');
+  let calls = 0;
+  const counting = { kinds: ['Service'], derive: (o: KubeObject) => (calls++, o.metadata.name === 'none' ? undefined : { name: o.metadata.name }) };
+  const state = reduceAll(emptyState(), [upsert(service('a')), upsert(service('none'))]);
+  const a = state.get('Service', 'default', 'a')!;
+  const none = state.get('Service', 'default', 'none')!;
+  const first = state.derived.of(counting, a);
+  assert.is(state.derived.of(counting, a), first);
+  assert.is(state.derived.of(counting, none), undefined);
+  assert.is(state.derived.of(counting, none), undefined);
+  assert.is(calls, 2);
+  // Later states of the lineage share it; another lineage derives for itself.
+  assert.is(reduce(state, upsert(service('b'))).derived.of(counting, a), first);
+  assert.is(calls, 2);
+  reduceAll(emptyState(), [upsert(a)]).derived.of(counting, a);
+  assert.is(calls, 3);
+  // The reducer derived the Service's MCP ports as it arrived (no MCP port here: undefined, kept).
+  const mcp = reduce(emptyState(), upsert({ ...service('m'), spec: { ports: [{ name: 'mcp', port: 80, appProtocol: 'mcpmux.dev/mcp' }] } }));
+  const derived = mcp.derived.of(MCP_SERVICE, mcp.get('Service', 'default', 'm')!);
+  assert.is(derived?.ports[0]?.targetName, 'm-mcp');
+  assert.is(state.derived.of(MCP_SERVICE, a), undefined);
+});
+
 test.run();

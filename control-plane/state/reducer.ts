@@ -2,6 +2,8 @@
 // log to any sequence number rebuilds exactly the state the control plane had then.
 import type { ConfigEvent } from '../events/event.ts';
 import { groupKind, type KubeObject } from '../sources/source.ts';
+// What the translator reads of each object is derived as it arrives (translate/derived.ts).
+import { deriveOnArrival } from '../translate/derived.ts';
 import type { ClusterState } from './state.ts';
 
 // The state's entry point for callers: start from emptyState(), fold events with reduce()/reduceAll().
@@ -52,7 +54,10 @@ export function reduceAll(state: ClusterState, events: Iterable<StateChange>): C
     if (!pending) pending = nested(nested(edits, kind), namespace);
     pending.set(name, next);
   }
-  return edits.size === 0 ? state : state.withEdits(edits);
+  if (edits.size === 0) return state;
+  const next = state.withEdits(edits);
+  deriveOnArrival(next, edits);
+  return next;
 }
 
 function nested<V>(map: Map<string, Map<string, V>>, key: string): Map<string, V> {

@@ -9,6 +9,43 @@
 // 10k Services for one event.
 import type { KubeObject } from '../sources/source.ts';
 
+/**
+ * What is read out of one object, derived once per object: a Service's MCP ports, an
+ * EndpointSlice's endpoints, a backend's spec (control-plane/translate/derived.ts lists them). A
+ * function of the object alone, so the result stands for as long as the object does (objects in a
+ * state are frozen values, replaced, never edited).
+ */
+export interface Derivation<T> {
+  /** The group-qualified kinds it reads, as groupKind() spells them. */
+  readonly kinds: readonly string[];
+  derive(object: KubeObject): T;
+}
+
+/**
+ * Derived data of objects, kept by object identity beside the states that hold them: one per
+ * lineage of states (emptyState() makes a new one; every state reduced from it shares it). The
+ * reducer fills it as objects arrive (reducer.ts), so a translation reads what it needs of 10k
+ * Services instead of reading the Services; anything not derived yet is derived on first use, the
+ * same way. Weak: an object dropped from every state takes its entries with it.
+ */
+export class DerivedData {
+  readonly #tables = new Map<Derivation<unknown>, WeakMap<KubeObject, unknown>>();
+
+  /** `derivation` of `object`, derived now if it was not yet. */
+  of<T>(derivation: Derivation<T>, object: KubeObject): T {
+    let table = this.#tables.get(derivation);
+    if (!table) this.#tables.set(derivation, (table = new WeakMap()));
+    const kept = table.get(object);
+    if (kept !== undefined) return (kept === UNDEFINED ? undefined : kept) as T;
+    const value = derivation.derive(object);
+    table.set(object, value === undefined ? UNDEFINED : value);
+    return value;
+  }
+}
+
+/** A derivation that came out undefined, as its table holds it (one lookup answers both "derived?" and what). */
+const UNDEFINED: unique symbol = Symbol('undefined');
+
 /** The objects of one kind in one namespace, by name. Never changed once a state holds it. */
 export type NamespaceBucket = ReadonlyMap<string, KubeObject>;
 /** The buckets of one kind, by namespace ("" for cluster-scoped objects). */
@@ -23,10 +60,13 @@ const NO_BUCKETS: KindBuckets = new Map();
 
 export class ClusterState {
   readonly #kinds: ReadonlyMap<string, KindBuckets>;
+  /** What is derived from this state's objects (shared with the states before and after it). */
+  readonly derived: DerivedData;
 
   /** Use `emptyState()` and `reduce()`; this is for the reducer. */
-  constructor(kinds: ReadonlyMap<string, KindBuckets>) {
+  constructor(kinds: ReadonlyMap<string, KindBuckets>, derived: DerivedData) {
     this.#kinds = kinds;
+    this.derived = derived;
   }
 
   /** `groupKind` as `groupKind()` spells it: "Service", "Gateway.gateway.networking.k8s.io". */
@@ -85,17 +125,18 @@ export class ClusterState {
       if (buckets.size > 0) kinds.set(groupKind, buckets);
       else kinds.delete(groupKind);
     }
-    return new ClusterState(kinds);
+    return new ClusterState(kinds, this.derived);
   }
 }
 
 /** kind → namespace → name → the new object, or undefined for a delete. */
 export type Edits = ReadonlyMap<string, ReadonlyMap<string, ReadonlyMap<string, KubeObject | undefined>>>;
 
-const EMPTY = new ClusterState(new Map());
+const NO_KINDS: ReadonlyMap<string, KindBuckets> = new Map();
 
+/** An empty state, the start of a lineage with derived data of its own (see DerivedData). */
 export function emptyState(): ClusterState {
-  return EMPTY;
+  return new ClusterState(NO_KINDS, new DerivedData());
 }
 
 /** Namespaces of a kind in code-unit order: "a" < "a-b" < "b", as list() promises. */

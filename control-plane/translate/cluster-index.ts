@@ -10,7 +10,7 @@
 // are kept per Service object, so answers also compare by identity when a bucket did change.
 import type { Protocol } from '../../shared/config/types.ts';
 import type { KubeObject } from '../sources/source.ts';
-import type { ClusterState, KindBuckets, NamespaceBucket } from '../state/state.ts';
+import type { ClusterState, Derivation, DerivedData, KindBuckets, NamespaceBucket } from '../state/state.ts';
 import { mcpProtocol } from './app-protocol.ts';
 import { Annotations, Kinds, Labels } from './kinds.ts';
 import { serviceTargetName } from './naming.ts';
@@ -54,6 +54,8 @@ export interface ServiceLookup {
   selectServices(namespace: string, selector: LabelSelector): McpService[];
   /** EndpointSlices of a Service, sorted by name; undefined when it has none at all. */
   slicesOf(namespace: string, service: string): readonly KubeObject[] | undefined;
+  /** What is derived from the state's objects (state.ts): read through it, never recorded. */
+  readonly derived: DerivedData;
 }
 
 /** One read a ServiceLookup answers, with its arguments. */
@@ -82,8 +84,6 @@ interface NamespaceServices {
    * selector first names it (selectors name a few keys; Services carry many).
    */
   byLabel: Map<string, ReadonlyMap<string, readonly McpService[]>>;
-  /** Every Service of the namespace by name, with what it reads as (undefined: not an MCP one). */
-  read: ReadonlyMap<string, { object: KubeObject; service: McpService | undefined }>;
 }
 
 /** The token of a namespace with nothing of the kind in it. */
@@ -93,16 +93,17 @@ const NONE: unique symbol = Symbol('none');
 const servicesByBucket = new WeakMap<NamespaceBucket, NamespaceServices>();
 const slicesByBucket = new WeakMap<NamespaceBucket, ReadonlyMap<string, readonly KubeObject[]>>();
 /**
- * The Services index built last for each namespace (one per namespace ever seen). When a Service
- * changes, its namespace's index is built again, and every other Service of it keeps its McpService
- * from here, the same object: answers and targets built from it compare by identity.
+ * A Service as a backend selecting it sees it, derived once per Service object (state.ts: as it
+ * arrives). When a Service changes, its namespace's index is built again, and every other Service
+ * of it keeps its McpService, the same object: answers and targets built from it compare by identity.
  */
-const latestServices = new Map<string, NamespaceServices>();
+export const MCP_SERVICE: Derivation<McpService | undefined> = Object.freeze({ kinds: [Kinds.Service], derive: readMcpService });
 const namespaceLabelsByObject = new WeakMap<KubeObject, Readonly<Record<string, string>>>();
 const namespacesByKind = new WeakMap<KindBuckets, ReadonlyMap<string, KubeObject>>();
 
 export class ClusterIndex implements ServiceLookup {
   readonly #state: ClusterState;
+  readonly derived: DerivedData;
   readonly #services: KindBuckets;
   readonly #slices: KindBuckets;
   #namespaces: readonly string[] | undefined;
@@ -110,6 +111,7 @@ export class ClusterIndex implements ServiceLookup {
 
   constructor(state: ClusterState) {
     this.#state = state;
+    this.derived = state.derived;
     this.#services = state.buckets(Kinds.Service);
     this.#slices = state.buckets(Kinds.EndpointSlice);
   }
@@ -118,7 +120,7 @@ export class ClusterIndex implements ServiceLookup {
     if (!this.#namespaces) {
       const names = new Set(namespaceObjects(this.#state).keys());
       for (const [namespace, bucket] of this.#services) {
-        if (!names.has(namespace) && servicesOf(namespace, bucket).all.length > 0) names.add(namespace);
+        if (!names.has(namespace) && servicesOf(this.derived, bucket).all.length > 0) names.add(namespace);
       }
       this.#namespaces = [...names].sort(compareStrings);
     }
@@ -223,9 +225,14 @@ export class ClusterIndex implements ServiceLookup {
     return this.#namespacesToken;
   }
 
+  /** Builds the index of a namespace's MCP Services now (translate/derived.ts: as its Services arrive), as a read of them would. */
+  indexServices(namespace: string): void {
+    this.#servicesIn(namespace);
+  }
+
   #servicesIn(namespace: string): NamespaceServices | undefined {
     const bucket = this.#services.get(namespace);
-    return bucket ? servicesOf(namespace, bucket) : undefined;
+    return bucket ? servicesOf(this.derived, bucket) : undefined;
   }
 
   #namespaceObject(namespace: string): KubeObject | undefined {
@@ -241,24 +248,25 @@ function sameAnswer(a: unknown, b: unknown): boolean {
   return true;
 }
 
-function servicesOf(namespace: string, bucket: NamespaceBucket): NamespaceServices {
+function servicesOf(derived: DerivedData, bucket: NamespaceBucket): NamespaceServices {
   let services = servicesByBucket.get(bucket);
   if (!services) {
-    const earlier = latestServices.get(namespace)?.read;
     const all: McpService[] = [];
-    const read = new Map<string, { object: KubeObject; service: McpService | undefined }>();
-    for (const name of [...bucket.keys()].sort(compareStrings)) {
-      const object = bucket.get(name)!;
-      const kept = earlier?.get(name);
-      const service = kept?.object === object ? kept.service : readMcpService(object);
-      read.set(name, { object, service });
+    for (const name of sortedNames(bucket)) {
+      const service = derived.of(MCP_SERVICE, bucket.get(name)!);
       if (service) all.push(service);
     }
-    services = { all, byLabel: new Map(), read };
+    services = { all, byLabel: new Map() };
     servicesByBucket.set(bucket, services);
-    latestServices.set(namespace, services);
   }
   return services;
+}
+
+/** A bucket's names in code-unit order: as they are when they already are (a cluster lists them sorted), else sorted. */
+function sortedNames(bucket: NamespaceBucket): string[] {
+  const names = [...bucket.keys()];
+  for (let i = 1; i < names.length; i++) if (compareStrings(names[i - 1]!, names[i]!) > 0) return names.sort(compareStrings);
+  return names;
 }
 
 /** The namespace's Services by their value of one label (see NamespaceServices.byLabel). */
@@ -277,7 +285,7 @@ function slicesOf(bucket: NamespaceBucket): ReadonlyMap<string, readonly KubeObj
   let slices = slicesByBucket.get(bucket);
   if (!slices) {
     const byService = new Map<string, KubeObject[]>();
-    for (const name of [...bucket.keys()].sort(compareStrings)) {
+    for (const name of sortedNames(bucket)) {
       const slice = bucket.get(name)!;
       const service = slice.metadata.labels?.[Labels.serviceName];
       if (service) push(byService, service, slice);

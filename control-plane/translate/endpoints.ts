@@ -10,8 +10,9 @@
 //     which is what works from a pod.
 import type { Endpoint } from '../../shared/config/types.ts';
 import type { KubeObject } from '../sources/source.ts';
+import type { Derivation, DerivedData } from '../state/state.ts';
 import type { McpPort, McpService } from './cluster-index.ts';
-import { Annotations } from './kinds.ts';
+import { Annotations, Kinds } from './kinds.ts';
 import { compareStrings, sortBy } from './order.ts';
 import { at, integer, record, string } from './read.ts';
 
@@ -25,7 +26,11 @@ export interface ResolvedEndpoints {
   problem?: string;
 }
 
-export function serviceEndpoints(service: McpService, port: McpPort, slices: readonly KubeObject[] | undefined): ResolvedEndpoints {
+/**
+ * `derived`: the state's derived data (state.ts), where a Service's one EndpointSlice keeps its
+ * endpoints at each port (SLICE_ENDPOINTS); without it they are read from the slices every time.
+ */
+export function serviceEndpoints(service: McpService, port: McpPort, slices: readonly KubeObject[] | undefined, derived?: DerivedData): ResolvedEndpoints {
   const pathAnnotation = service.annotations[Annotations.path]?.trim();
   const path = pathAnnotation ? (pathAnnotation.startsWith('/') ? pathAnnotation : `/${pathAnnotation}`) : DEFAULT_PATH;
   const url = service.annotations[Annotations.url]?.trim();
@@ -35,7 +40,11 @@ export function serviceEndpoints(service: McpService, port: McpPort, slices: rea
     if (typeof parsed !== 'string') return parsed;
     problem = `Service ${service.namespace}/${service.name}: annotation ${Annotations.url} ignored: ${parsed}`;
   }
-  const endpoints = slices ? sliceEndpoints(slices, port) : (Object.freeze([fallbackEndpoint(service, port)]) as Endpoint[]);
+  const endpoints = !slices
+    ? (Object.freeze([fallbackEndpoint(service, port)]) as Endpoint[])
+    : slices.length === 1 && derived
+      ? derived.of(SLICE_ENDPOINTS, slices[0]!).at(port.name)
+      : sliceEndpoints(slices, port);
   return problem ? { endpoints, path, scheme: 'http', problem } : { endpoints, path, scheme: 'http' };
 }
 
@@ -55,11 +64,49 @@ function endpointFromUrl(text: string, defaultPath: string): ResolvedEndpoints |
   return { endpoints: Object.freeze([Object.freeze({ address, port, ready: true })]) as Endpoint[], path, scheme };
 }
 
+/**
+ * What Service ports get from one EndpointSlice: sliceEndpoints([slice], port) by the port's name
+ * (the only thing of a port it reads), each a frozen list made once and shared by the targets of
+ * every backend selecting the Service, for as long as the slice object lives.
+ */
+export class SliceEndpoints {
+  readonly #slice: KubeObject;
+  // A Service has one MCP port, as a rule: its list inline, any others in a map.
+  #name: string | undefined;
+  #endpoints: Endpoint[] | undefined;
+  #others: Map<string, Endpoint[]> | undefined;
+
+  constructor(slice: KubeObject) {
+    this.#slice = slice;
+  }
+
+  at(servicePortName: string): Endpoint[] {
+    if (this.#name === servicePortName) return this.#endpoints!;
+    let endpoints = this.#others?.get(servicePortName);
+    if (endpoints) return endpoints;
+    endpoints = sliceEndpoints([this.#slice], { name: servicePortName });
+    if (this.#name === undefined) {
+      this.#name = servicePortName;
+      this.#endpoints = endpoints;
+    } else {
+      (this.#others ??= new Map()).set(servicePortName, endpoints);
+    }
+    return endpoints;
+  }
+}
+
+/**
+ * An EndpointSlice's endpoints per Service port name, derived once per slice object: for the MCP
+ * ports of its Service as the slice or the Service arrives (translate/derived.ts), for any other
+ * name when first asked.
+ */
+export const SLICE_ENDPOINTS: Derivation<SliceEndpoints> = Object.freeze({ kinds: [Kinds.EndpointSlice], derive: (slice: KubeObject) => new SliceEndpoints(slice) });
+
 // Written for a translation of 10k Services, each with a slice or two of a few endpoints: indexes
 // rather than iterators and helper arrays, no Map, no sorting, no copies unless there are many
 // endpoints, duplicates or unsorted slices. Endpoints and their list are frozen as they are made:
 // they go into a sealed snapshot as they are (targets.ts).
-function sliceEndpoints(slices: readonly KubeObject[], servicePort: McpPort): Endpoint[] {
+function sliceEndpoints(slices: readonly KubeObject[], servicePort: Pick<McpPort, 'name'>): Endpoint[] {
   const ordered = sortedByName(slices) ? slices : sortBy(slices, (s) => [s.metadata.name]);
   const found: Endpoint[] = [];
   /** "address|port" → index in found, once there are enough endpoints for a scan to cost more. */
@@ -125,7 +172,7 @@ function isSorted(endpoints: readonly Endpoint[]): boolean {
  * The slice port that carries the Service port (see the top of this file). Hand-written slices
  * often leave names out: a single port stands in when either side is unnamed.
  */
-function slicePort(slice: KubeObject, servicePort: McpPort): number | undefined {
+function slicePort(slice: KubeObject, servicePort: Pick<McpPort, 'name'>): number | undefined {
   const ports = slice.ports;
   if (!Array.isArray(ports)) return undefined;
   let count = 0;

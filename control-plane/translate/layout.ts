@@ -99,7 +99,7 @@ function computeLayout(state: ClusterState, options: LayoutOptions, index: Clust
     let entry = backends.get(id);
     if (!entry) {
       const object = state.get(key.groupKind, key.namespace, key.name)!; // routes.ts checked it exists
-      const spec = backendSpec(object);
+      const spec = backendSpec(state.derived, object);
       entry = typeof spec === 'string' ? { key, object, invalid: spec } : { key, object };
       backends.set(id, entry);
     }

@@ -10,6 +10,8 @@
 import type { Backend, Target } from '../../shared/config/types.ts';
 import { canonicalJson, EncodedRun, seal, sealBuilt } from '../../shared/config/version.ts';
 import type { KubeObject } from '../sources/source.ts';
+import type { Derivation, DerivedData } from '../state/state.ts';
+import { Kinds } from './kinds.ts';
 import { readBackend, type BackendSpec } from './backends.ts';
 import { ClusterIndex, type McpService, type Read, type Recorded, type ServiceLookup } from './cluster-index.ts';
 import type { LabelSelector } from './selectors.ts';
@@ -42,16 +44,13 @@ interface Entry {
 }
 
 const entries = new WeakMap<KubeObject, Entry>();
-const specs = new WeakMap<KubeObject, BackendSpec | string>();
+
+/** A backend object (MCPBackend, AgentgatewayBackend) read: readBackend(), once per object (state.ts: as it arrives). */
+export const BACKEND_SPEC: Derivation<BackendSpec | string> = Object.freeze({ kinds: [Kinds.MCPBackend, Kinds.AgentgatewayBackend], derive: readBackend });
 
 /** readBackend(), once per object. */
-export function backendSpec(object: KubeObject): BackendSpec | string {
-  let spec = specs.get(object);
-  if (spec === undefined) {
-    spec = readBackend(object);
-    specs.set(object, spec);
-  }
-  return spec;
+export function backendSpec(derived: DerivedData, object: KubeObject): BackendSpec | string {
+  return derived.of(BACKEND_SPEC, object);
 }
 
 /** resolveBackend(readBackend(object)), reusing an earlier run's result when it is still valid. */
@@ -67,7 +66,7 @@ export function resolveCached(object: KubeObject, index: ClusterIndex, options: 
       return entry.resolution;
     }
   }
-  const spec = backendSpec(object);
+  const spec = backendSpec(index.derived, object);
   if (typeof spec === 'string') {
     entries.set(object, { allowStdio: options.allowStdio, reads: [], parts: [], resolution: spec, builds: [] });
     return spec;
@@ -100,6 +99,7 @@ function sealed(resolved: ResolvedBackend, earlier: Resolved | undefined): Resol
 /** Reads like the index it wraps, and records each read with its answer. */
 class RecordingLookup implements ServiceLookup {
   readonly #index: ClusterIndex;
+  readonly derived: DerivedData;
   readonly #reads: Recorded[] = [];
   /** Namespaces and namespace labels read already (a namespace selector reads them for each selector). */
   readonly #seen = new Set<string>();
@@ -113,6 +113,7 @@ class RecordingLookup implements ServiceLookup {
 
   constructor(index: ClusterIndex) {
     this.#index = index;
+    this.derived = index.derived;
   }
 
   namespaces(): readonly string[] {

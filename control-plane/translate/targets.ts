@@ -2,6 +2,7 @@
 // targets, named by naming.ts, with endpoints from endpoints.ts. Also the backend's conditions.
 import type { Backend, Target } from '../../shared/config/types.ts';
 import type { KubeObject } from '../sources/source.ts';
+import type { DerivedData } from '../state/state.ts';
 import { MCP_APP_PROTOCOLS } from './app-protocol.ts';
 import type { BackendSpec, StaticTarget, StdioTarget } from './backends.ts';
 import type { McpPort, McpService, ServiceLookup } from './cluster-index.ts';
@@ -112,7 +113,7 @@ export function resolveBackend(
     const before = reusable?.get(port.key);
     const build = before !== undefined && before.port === port && before.name === name && before.era === era && sameMembers(before.slices, slices)
       ? before
-      : serviceTarget(spec, service, port, name, slices, era);
+      : serviceTarget(spec, service, port, name, slices, era, index.derived);
     builds.push(build);
     targets.push(build.target);
     if (build.problems) problems.push(...build.problems);
@@ -217,8 +218,9 @@ function serviceTarget(
   name: string,
   slices: readonly KubeObject[] | undefined,
   era: ProtocolEraSetting | undefined,
+  derived: DerivedData,
 ): ServiceTargetBuild {
-  const resolved = serviceEndpoints(service, port, slices);
+  const resolved = serviceEndpoints(service, port, slices, derived);
   const { era: protocolEra, problems: eraProblems } = resolveProtocolEra({
     protocol: port.protocol,
     configured: era,

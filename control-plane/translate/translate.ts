@@ -174,7 +174,7 @@ interface SecretParts {
 const NO_SECRET_PARTS: SecretParts = Object.freeze({ credential: undefined, policy: undefined, problems: [] });
 
 function secretParts(state: ClusterState, object: KubeObject, withhold: boolean): SecretParts {
-  const spec = backendSpec(object);
+  const spec = backendSpec(state.derived, object);
   if (typeof spec === 'string' || (!spec.upstreamAuth && !spec.authentication && !spec.authorization)) return NO_SECRET_PARTS;
   if (withhold && spec.upstreamAuth) return { credential: undefined, policy: backendPolicy(state, spec)?.policy, problems: [], withheld: true };
   const credential = upstreamCredential(state, spec);

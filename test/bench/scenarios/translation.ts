@@ -85,7 +85,8 @@ export const translation: Scenario = async ({ quick }) => {
     `cluster: ${TARGET_SIZE.services} Services (one MCP port each) with one EndpointSlice of ${TARGET_SIZE.endpointsPerService} endpoints, ${TARGET_SIZE.backends} backends ` +
       `(MCPBackend and AgentgatewayBackend, one HTTPRoute each) over ${TARGET_SIZE.namespaces} namespaces, one Gateway; snapshot ${SYNTHETIC_GROUP}: ` +
       `${snapshot.routes.length} routes, ${snapshot.backends.length} backends, ${snapshot.targets.length} targets`,
-    `full translate: ${plan.fullWarmup} warm-up runs, then ${plan.fullRuns} timed, each on a state built from fresh objects (untimed, shown as "reduce")`,
+    `full translate: ${plan.fullWarmup} warm-up runs, then ${plan.fullRuns} timed, each on a state built from fresh objects (untimed, shown as "reduce"; ` +
+      'it includes deriving what the translator reads of each object as the object arrives: control-plane/translate/derived.ts)',
     `one event: ${plan.eventWarmup} warm-up events, then ${plan.events} timed, cycling through the event kinds listed. ` +
       'The version is a hash of hashes (shared/config/version.ts): an event rehashes the leaves it changed (a backend, its run of ' +
       'targets) and 2 × 32 bytes per backend, not the whole canonical encoding',

@@ -73,7 +73,8 @@ export class ReplicatedHistory {
   #base: { state: ClusterState; eventSeq: number; streamSeq: number } = { state: emptyState(), eventSeq: 0, streamSeq: 0 };
   /** Each event of the window → the stream seq of the message that holds it (a base's position). */
   #streamSeqOf = new Map<number, number>();
-  #sourceView: ClusterState = emptyState();
+  /** Never translated (its Secrets' values are read out of it, nothing more): no derived data. */
+  #sourceView: ClusterState = emptyState({ deriveOnArrival: false });
   #sourceSynced = false;
   #sourceChanged: Array<() => void> = [];
   /** Events received and not yet reduced, with the stream seq of the last. */

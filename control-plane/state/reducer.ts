@@ -56,7 +56,7 @@ export function reduceAll(state: ClusterState, events: Iterable<StateChange>): C
   }
   if (edits.size === 0) return state;
   const next = state.withEdits(edits);
-  deriveOnArrival(next, edits);
+  if (next.derived.onArrival) deriveOnArrival(next, edits);
   return next;
 }
 

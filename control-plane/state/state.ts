@@ -30,6 +30,12 @@ export interface Derivation<T> {
  */
 export class DerivedData {
   readonly #tables = new Map<Derivation<unknown>, WeakMap<KubeObject, unknown>>();
+  /** Whether the reducer derives as objects arrive; off for states nothing translates (a first use still derives). */
+  readonly onArrival: boolean;
+
+  constructor(options: { onArrival?: boolean } = {}) {
+    this.onArrival = options.onArrival ?? true;
+  }
 
   /** `derivation` of `object`, derived now if it was not yet. */
   of<T>(derivation: Derivation<T>, object: KubeObject): T {
@@ -134,9 +140,13 @@ export type Edits = ReadonlyMap<string, ReadonlyMap<string, ReadonlyMap<string, 
 
 const NO_KINDS: ReadonlyMap<string, KindBuckets> = new Map();
 
-/** An empty state, the start of a lineage with derived data of its own (see DerivedData). */
-export function emptyState(): ClusterState {
-  return new ClusterState(NO_KINDS, new DerivedData());
+/**
+ * An empty state, the start of a lineage with derived data of its own (see DerivedData).
+ * `deriveOnArrival: false` for a lineage that is never translated (a shared history's view of what
+ * this replica's own source shows): it would pay per change for what nobody reads.
+ */
+export function emptyState(options: { deriveOnArrival?: boolean } = {}): ClusterState {
+  return new ClusterState(NO_KINDS, new DerivedData({ onArrival: options.deriveOnArrival }));
 }
 
 /** Namespaces of a kind in code-unit order: "a" < "a-b" < "b", as list() promises. */

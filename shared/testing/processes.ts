@@ -3,8 +3,34 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 
-/** A port free right now on 127.0.0.1 (for servers that cannot report the port they bound). */
-export function freePort(): Promise<number> {
+/**
+ * A port free right now on 127.0.0.1 (for servers that cannot report the port they bound), picked
+ * below the kernel's ephemeral range: a port the kernel hands out (listen(0)) is also what it gives
+ * the local end of outgoing connections, so between this answer and the server's bind a client
+ * socket could take it (EADDRINUSE, seen in CI). Ports below the range are only ever taken by a
+ * bind; two callers racing for one still see EADDRINUSE here and move on.
+ */
+export async function freePort(): Promise<number> {
+  const [low, high] = FREE_PORT_RANGE;
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = low + Math.floor(Math.random() * (high - low));
+    if (await bindable(port)) return port;
+  }
+  return kernelPort();
+}
+
+/** Below Linux's default ephemeral range (32768-60999) and above the well-known and registered ports most services use. */
+const FREE_PORT_RANGE = [20_000, 32_000] as const;
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+function kernelPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -23,6 +23,7 @@ import {
   type StreamConfig,
 } from 'nats';
 import { McpmuxError, errorMessage } from '../../shared/errors.ts';
+import { addOrUpdateStream } from '../../shared/net/jetstream-stream.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { KubeObject } from '../sources/source.ts';
 import type { ConfigEvent } from './event.ts';
@@ -67,8 +68,6 @@ export class HistoryConflict extends McpmuxError {
 }
 
 const STREAM_NAME = /^[A-Za-z0-9_-]{1,200}$/;
-/** JetStream: "stream name already in use with a different configuration". */
-const STREAM_NAME_IN_USE = 10058;
 /** JetStream: "wrong last sequence". */
 const WRONG_LAST_SEQUENCE = 10071;
 const BASE_OBJECT = 'base';
@@ -106,23 +105,17 @@ export class HistoryStream {
       // We publish no message ids; the window only has to be valid (below max_age when there is one).
       duplicate_window: nanos(options.maxAgeMs > 0 ? Math.min(options.maxAgeMs, 120_000) : 120_000),
     };
-    const config: Partial<StreamConfig> = {
+    const config: Partial<StreamConfig> & { name: string } = {
       name: options.stream,
       subjects: [`mcpmux.history.${options.stream}`],
       storage: StorageType.File,
       num_replicas: options.replicas,
       retention: RetentionPolicy.Limits,
       discard: DiscardPolicy.Old,
-      ...limits,
     };
-    try {
-      await jsm.streams.add(config);
-    } catch (error) {
-      if (!(error instanceof NatsError && error.api_error?.err_code === STREAM_NAME_IN_USE)) {
-        throw new McpmuxError('MCPMUX_FLEET_UNAVAILABLE', `cannot create the history stream ${options.stream} on NATS (is JetStream on?): ${errorMessage(error)}`, { cause: error });
-      }
-      await jsm.streams.update(options.stream, limits);
-    }
+    await addOrUpdateStream(jsm, config, limits).catch((error: unknown) => {
+      throw new McpmuxError('MCPMUX_FLEET_UNAVAILABLE', `cannot create the history stream ${options.stream} on NATS (is JetStream on?): ${errorMessage(error)}`, { cause: error });
+    });
     const bucket = `${options.stream}_base`;
     // nats.js 2.29 copies its `replicas` option into the stream configuration, which the server
     // refuses ("unknown field"): the object store's stream is made here, as nats.js would make it.

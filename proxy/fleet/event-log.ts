@@ -17,9 +17,9 @@ import {
   type JetStreamManager,
   type JsMsg,
   type NatsConnection,
-  type StreamConfig,
 } from 'nats';
 import { McpmuxError, errorMessage } from '../../shared/errors.ts';
+import { addOrUpdateStream } from '../../shared/net/jetstream-stream.ts';
 
 export interface EventLogOptions {
   /** Stream name prefix; the stream is `<prefix>-events`, subjects `<prefix>.events.<sessionId>.<streamKey>`. */
@@ -58,8 +58,6 @@ const PULL_EXPIRES_MS = 10_000;
 const INACTIVE_THRESHOLD_MS = 30_000;
 /** Between a lost consumer and the next one, jittered; the last one repeats. */
 const RETRY_DELAYS_MS = [100, 500, 1000, 2000];
-/** JetStream's answer when a stream exists with another configuration. */
-const STREAM_NAME_IN_USE = 10058;
 
 /** A NATS subject token we can put a caller's value in: no separators, wildcards, spaces or controls. */
 const TOKEN = /^[^\s.*>\u0000-\u001f\u007f]+$/u;
@@ -102,22 +100,11 @@ export class JetStreamEventLog {
       // We publish no message ids, so the window only has to be valid.
       duplicate_window: nanos(Math.min(maxAgeMs, 120_000)),
     };
-    const config: Partial<StreamConfig> = {
-      name,
-      subjects: [`${prefix}.events.>`],
-      storage: StorageType.File,
-      num_replicas: options.replicas ?? 1,
-      retention: RetentionPolicy.Limits,
-      discard: DiscardPolicy.Old,
-      ...limits,
-    };
-    try {
-      // An add with the same configuration succeeds, so replicas starting together agree.
-      await jsm.streams.add(config);
-    } catch (error) {
-      if (!(error instanceof NatsError && error.api_error?.err_code === STREAM_NAME_IN_USE)) throw error;
-      await jsm.streams.update(name, limits);
-    }
+    await addOrUpdateStream(
+      jsm,
+      { name, subjects: [`${prefix}.events.>`], storage: StorageType.File, num_replicas: options.replicas ?? 1, retention: RetentionPolicy.Limits, discard: DiscardPolicy.Old },
+      limits,
+    );
     return new JetStreamEventLog(nc, jsm, prefix);
   }
 

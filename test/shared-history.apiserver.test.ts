@@ -5,21 +5,18 @@
 // (the killed one back) serve the new version and list the same events.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import * as grpc from '@grpc/grpc-js';
-import { serviceClient } from '../shared/proto/load.ts';
+import { AdminClient } from '../shared/admin/client.ts';
 import type { AdminEvent } from '../shared/proto/messages.ts';
 import { startKubeCluster, type KubeCluster } from './support/kube-cluster.ts';
 import { startNatsServer, type NatsServer } from './support/nats.ts';
 import { CLI, freePort, startNode, until, waitForHttpOk, type Managed } from './support/processes.ts';
 
 const ROOT = new URL('../', import.meta.url).pathname;
-type Call = (request: object, options: grpc.CallOptions, callback: (error: grpc.ServiceError | null, response: unknown) => void) => void;
-
-async function call<T>(port: number, method: string, request: object): Promise<T> {
-  const Client = serviceClient('AdminService');
-  const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & Record<string, Call>;
+/** One admin call to one replica. */
+async function withAdmin<T>(port: number, call: (client: AdminClient) => Promise<T>): Promise<T> {
+  const client = new AdminClient(`127.0.0.1:${port}`);
   try {
-    return await new Promise((resolve, reject) => client[method]!.call(client, request, { deadline: new Date(Date.now() + 10_000) }, (error, response) => (error ? reject(error) : resolve(response as T))));
+    return await call(client);
   } finally {
     client.close();
   }
@@ -97,7 +94,7 @@ async function startReplica(identity: string) {
   return replica;
 }
 
-const version = async (port: number): Promise<string> => (await call<{ version: string }>(port, 'GetSnapshot', { group: 'team/gw' })).version;
+const version = async (port: number): Promise<string> => (await withAdmin(port, (client) => client.getSnapshot('team/gw'))).version;
 const leader = async (): Promise<string> => {
   const lease = await cluster.kubectl(['get', 'lease', '-n', 'mcpmux', 'mcpmux-control-plane', '-o', 'jsonpath={.spec.holderIdentity}']);
   return lease.stdout.trim();
@@ -127,7 +124,7 @@ test('two replicas on a real apiserver: the same version with the Secret each re
   const back = await startReplica(`${killed.identity}-again`);
   await until(async () => (await version(back.grpcPort)) === (await version(survivor.grpcPort)), 'the returning replica at the same version', 20_000);
 
-  const events = async (port: number) => (await call<{ events: AdminEvent[] }>(port, 'ListEvents', { fromSeq: '0' })).events;
+  const events = (port: number): Promise<AdminEvent[]> => withAdmin(port, (client) => client.listEvents());
   const [es, eb] = [await events(survivor.grpcPort), await events(back.grpcPort)];
   assert.equal(eb, es, 'both list the same events');
   const secretEvents = es.filter((e) => e.kind === 'Secret');

@@ -8,13 +8,13 @@
 //    (compacted) is ready in under 2 s.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import * as grpc from '@grpc/grpc-js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'nats';
-import { serviceClient } from '../shared/proto/load.ts';
-import type { AdminEvent, VersionInfo } from '../shared/proto/messages.ts';
+import { AdminClient } from '../shared/admin/client.ts';
+import type { Snapshot } from '../shared/config/types.ts';
+import type { AdminEvent, ProxyStatus, VersionInfo } from '../shared/proto/messages.ts';
 import { startFakeApiserver, type FakeApiserver } from './fixtures/fake-apiserver.ts';
 import { startNatsServer, type NatsServer } from './support/nats.ts';
 import { CLI, freePort, startNode, until, waitForHttpOk, type Managed } from './support/processes.ts';
@@ -29,26 +29,13 @@ interface Replica {
   process: Managed;
 }
 
-type Call = (request: object, options: grpc.CallOptions, callback: (error: grpc.ServiceError | null, response: unknown) => void) => void;
-
-/** A raw AdminService client: the calls these tests compare, answers as they come off the wire. */
+/** The admin calls these tests compare, on one replica (lists followed page after page). */
 function admin(port: number) {
-  const Client = serviceClient('AdminService');
-  const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & Record<string, Call>;
-  const call = <T>(method: string, request: object): Promise<T> =>
-    new Promise((resolve, reject) => client[method]!.call(client, request, { deadline: new Date(Date.now() + 10_000) }, (error, response) => (error ? reject(error) : resolve(response as T))));
+  const client = new AdminClient(`127.0.0.1:${port}`);
   return {
-    events: async (): Promise<AdminEvent[]> => {
-      const all: AdminEvent[] = [];
-      for (let from = 0; ; ) {
-        const page = (await call<{ events: AdminEvent[] }>('ListEvents', { fromSeq: String(from), limit: 5000 })).events;
-        all.push(...page);
-        if (page.length < 5000) return all;
-        from = Number(page.at(-1)!.seq) + 1;
-      }
-    },
-    versions: async (group: string): Promise<VersionInfo[]> => (await call<{ versions: VersionInfo[] }>('ListVersions', { group })).versions,
-    snapshot: (group: string, version = ''): Promise<Record<string, unknown>> => call('GetSnapshot', { group, version }),
+    events: (): Promise<AdminEvent[]> => client.listEvents(),
+    versions: (group: string): Promise<VersionInfo[]> => client.listVersions(group),
+    snapshot: (group: string, version = ''): Promise<Snapshot> => client.getSnapshot(group, version),
     close: () => client.close(),
   };
 }
@@ -381,15 +368,12 @@ test('mcpmux proxies on any replica lists every proxy of every replica once; aft
   }
 });
 
-/** ListProxies of one control plane, as it comes off the wire. */
-function grpcProxies(port: number): () => Promise<Array<{ nodeId: string; connected: boolean; ackedVersion: string }>> {
+/** ListProxies of one control plane (every page). */
+function grpcProxies(port: number): () => Promise<ProxyStatus[]> {
   return async () => {
-    const Client = serviceClient('AdminService');
-    const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & Record<string, Call>;
+    const client = new AdminClient(`127.0.0.1:${port}`, { timeoutMs: 5000 });
     try {
-      return await new Promise((resolve, reject) =>
-        client.ListProxies!.call(client, {}, { deadline: new Date(Date.now() + 5000) }, (error, response) => (error ? reject(error) : resolve((response as { proxies: Array<{ nodeId: string; connected: boolean; ackedVersion: string }> }).proxies))),
-      );
+      return await client.listProxies();
     } finally {
       client.close();
     }

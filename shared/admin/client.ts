@@ -73,6 +73,12 @@ export class AdminClient {
     return this.#call('ListVersions', request);
   }
 
+  /** Every retained event from `fromSeq` (0: the oldest retained), page after page. */
+  async listEvents(fromSeq = 0, pageSize = 0): Promise<AdminEvent[]> {
+    const pages = await allPages('ListEvents', (pageToken) => this.listEventsPage(pageToken ? { pageSize, pageToken } : { fromSeq, pageSize }));
+    return pages.flatMap((p) => p.events);
+  }
+
   /** One page of events: from `fromSeq` (first page) or `pageToken` (the ones after). */
   listEventsPage(request: { fromSeq?: number; pageSize?: number; pageToken?: string } = {}): Promise<ListEventsResponse> {
     const { fromSeq, ...rest } = request;

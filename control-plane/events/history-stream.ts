@@ -145,8 +145,13 @@ export class HistoryStream {
    * seq of the last one; rejects with HistoryConflict when the stream had moved on.
    */
   async append(records: readonly HistoryRecord[], after: number): Promise<number> {
+    return this.appendText(records.map((record) => JSON.stringify(record)), after);
+  }
+
+  /** append() of records already in JSON text (eventMessages()). */
+  async appendText(records: readonly string[], after: number): Promise<number> {
     // Pipelined: each expects the one before it, so a conflict fails the first and every later one.
-    const acks = records.map((record, i) => this.#js.publish(this.subject, encoder.encode(JSON.stringify(record)), { expect: { lastSequence: after + i }, timeout: APPEND_TIMEOUT_MS }));
+    const acks = records.map((record, i) => this.#js.publish(this.subject, encoder.encode(record), { expect: { lastSequence: after + i }, timeout: APPEND_TIMEOUT_MS }));
     const settled = await Promise.allSettled(acks);
     let last = after;
     for (const [i, outcome] of settled.entries()) {
@@ -236,25 +241,26 @@ export class HistoryStream {
 }
 
 /**
- * Events as stream records: as many to a message as fit in MESSAGE_BYTES, so a 10k-object initial
- * list is a handful of messages to append and to read back, not 10k (each costs a round of the
- * JetStream client). An event larger than that goes alone (JetStream refuses it past max_payload,
- * and the append says so).
+ * Events as stream records, in JSON text: as many to a message as fit in MESSAGE_BYTES, so a
+ * 10k-object initial list is a handful of messages to append and to read back, not 10k (each costs
+ * a round of the JetStream client). Each event is serialised once, its text both measured and sent.
+ * An event larger than that goes alone (JetStream refuses it past max_payload, and the append says so).
  */
-export function eventMessages(events: readonly ConfigEvent[]): HistoryRecord[] {
-  const records: HistoryRecord[] = [];
-  let batch: ConfigEvent[] = [];
+export function eventMessages(events: readonly ConfigEvent[]): string[] {
+  const messages: string[] = [];
+  let batch: string[] = [];
   let bytes = 0;
+  const flush = (): void => {
+    messages.push(`{"events":[${batch.join(',')}]}`);
+    batch = [];
+    bytes = 0;
+  };
   for (const event of events) {
-    const size = JSON.stringify(event).length;
-    if (batch.length > 0 && bytes + size > MESSAGE_BYTES) {
-      records.push({ events: batch });
-      batch = [];
-      bytes = 0;
-    }
-    batch.push(event);
-    bytes += size;
+    const text = JSON.stringify(event);
+    if (batch.length > 0 && bytes + text.length > MESSAGE_BYTES) flush();
+    batch.push(text);
+    bytes += text.length + 1;
   }
-  if (batch.length > 0) records.push({ events: batch });
-  return records;
+  if (batch.length > 0) flush();
+  return messages;
 }

@@ -393,7 +393,7 @@ export class ReplicatedHistory {
       this.log.lastSeq + 1,
       this.#now(),
     );
-    const last = await this.#stream.append(eventMessages(events), this.#applied);
+    const last = await this.#stream.appendText(eventMessages(events), this.#applied);
     await this.#waitApplied(last);
   }
 

@@ -108,9 +108,12 @@ export class FleetProxies {
 
   /** Whether `group` has connected proxies in the fleet and every one of them ACKed `version`. */
   converged(group: string, version: string): boolean {
+    // Asked on every ACK and bucket update while a version is pending: one pass, no sorted copy.
+    const now = this.#now();
     let connected = 0;
-    for (const state of this.list()) {
-      if (state.group !== group || !state.connected) continue;
+    for (const entries of this.#byNode.values()) {
+      const state = this.#best(entries, now)?.state;
+      if (!state || state.group !== group || !state.connected) continue;
       if (state.ackedVersion !== version) return false;
       connected++;
     }

@@ -4,6 +4,7 @@
 // of a shared machine spreads over all of them instead of favouring one.
 import { Latencies } from './histogram.ts';
 import type { BenchEndpoint, BenchSession } from './clients.ts';
+import { preciseCpuMs } from './proc-stats.ts';
 
 export interface LoadResult {
   latencies: Latencies;
@@ -15,10 +16,17 @@ export interface LoadResult {
   elapsedMs: number;
   /** Calls per second of each round. */
   roundRates: number[];
+  /** CPU time (user + system, from /proc) the side's own process spent in measured rounds; 0 when no pid was given. */
+  cpuMs: number;
+}
+
+/** CPU µs per successful call of a side's own process, over its measured rounds only. */
+export function cpuPerCallUs(result: LoadResult): number {
+  return (result.cpuMs * 1000) / Math.max(1, result.ok);
 }
 
 export function emptyResult(): LoadResult {
-  return { latencies: new Latencies(), ok: 0, failed: 0, errors: new Map(), elapsedMs: 0, roundRates: [] };
+  return { latencies: new Latencies(), ok: 0, failed: 0, errors: new Map(), elapsedMs: 0, roundRates: [], cpuMs: 0 };
 }
 
 export interface LoadBound {
@@ -89,6 +97,11 @@ export interface InterleaveOptions {
   warmupCalls: number;
   /** A side's round also ends after this long, so a slow side (a peer 100× slower) bounds the run. */
   maxRoundMs?: number;
+  /**
+   * The process to charge each side's CPU to (by endpoint name), sampled from /proc around that
+   * side's measured rounds only, so what other sides cost the machine meanwhile is not counted.
+   */
+  cpuPids?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -109,7 +122,10 @@ export async function interleave(endpoints: readonly BenchEndpoint[], options: I
         const side = sides[(round + i) % sides.length];
         if (!side) continue;
         const deadline = options.maxRoundMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.maxRoundMs;
+        const pid = options.cpuPids?.[side.endpoint.name];
+        const before = pid ? preciseCpuMs(pid) : 0;
         await runLoad(side.sessions, { calls: options.callsPerRound, into: side.result, stop: () => Date.now() > deadline });
+        if (pid) side.result.cpuMs += preciseCpuMs(pid) - before;
       }
     }
   } finally {

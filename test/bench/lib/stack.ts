@@ -10,8 +10,14 @@ import { freePort, startNode, waitForHttpOk, type Managed } from '../../../share
 const CLI = fileURLToPath(new URL('../../../shared/cli/mcpmux.ts', import.meta.url));
 const ECHO = fileURLToPath(new URL('../fixtures/echo-upstream.ts', import.meta.url));
 const QUIET = { MCPMUX_LOG_LEVEL: process.env.MCPMUX_BENCH_LOG_LEVEL ?? 'warn' };
-// MCPMUX_BENCH_PROFILE=DIR writes a CPU profile of the proxy there (open it in Chrome DevTools or speedscope).
-const PROXY_ENV = process.env.MCPMUX_BENCH_PROFILE ? { ...QUIET, NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.MCPMUX_BENCH_PROFILE}` } : QUIET;
+// MCPMUX_BENCH_PROFILE=DIR writes CPU profiles of the proxy and of the bare forwarder there, sampled
+// every 100 µs (open them in Chrome DevTools or speedscope, or read them with profile-summary.ts).
+const PROFILE_ENV: Record<string, string> = process.env.MCPMUX_BENCH_PROFILE
+  ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-interval=100 --cpu-prof-dir=${process.env.MCPMUX_BENCH_PROFILE}` }
+  : process.env.MCPMUX_BENCH_PERF_MAP
+    ? { NODE_OPTIONS: '--perf-basic-prof' } // JIT symbols in /tmp/perf-PID.map, for `perf record -p PID`
+    : {};
+const PROXY_ENV: Record<string, string> = { ...QUIET, ...PROFILE_ENV };
 
 export interface EchoProcess {
   url: string;
@@ -144,7 +150,7 @@ const FORWARDER = fileURLToPath(new URL('../fixtures/bare-forwarder.ts', import.
 
 /** The bare forwarder (fixtures/bare-forwarder.ts) in front of `upstreamUrl`: the floor of a Node hop. */
 export async function startForwarder(upstreamUrl: string): Promise<EchoProcess> {
-  const process = startNode('forwarder', [FORWARDER, '--upstream', upstreamUrl]);
+  const process = startNode('forwarder', [FORWARDER, '--upstream', upstreamUrl], PROFILE_ENV);
   const match = await process.waitFor(/listening on (http:\/\/\S+)/);
   return { url: String(match[1]), process };
 }

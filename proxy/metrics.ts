@@ -3,6 +3,7 @@
 // Label values are bounded: methods outside MCP's own are counted as `other`, targets are the
 // snapshot's (a config, not client input).
 import { Counter, Gauge, Histogram, type LabelValues, type Registry, type RegistryContentType } from 'prom-client';
+import { TableCounter, TableHistogram } from './metric-tables.ts';
 
 /** The ids of a sampled span (an OpenTelemetry SpanContext has them). */
 export interface TraceIds {
@@ -59,27 +60,28 @@ function methodLabel(method: string): string {
  */
 export function promProxyMetrics(registry: Registry<RegistryContentType>, options: { exemplars?: boolean } = {}): ProxyMetrics {
   const exemplars = options.exemplars === true;
-  const requests = new Counter({ name: 'mcpmux_proxy_requests_total', help: 'Client requests answered, by MCP method and outcome (ok, error, cancelled)', labelNames: ['method', 'outcome'], registers: [registry] });
-  const upstreamRequests = new Counter({
+  // Counted in tables on the request path, handed to prom-client when scraped (metric-tables.ts).
+  const requests = new TableCounter(registry, { name: 'mcpmux_proxy_requests_total', help: 'Client requests answered, by MCP method and outcome (ok, error, cancelled)', labelNames: ['method', 'outcome'] });
+  const upstreamRequests = new TableCounter(registry, {
     name: 'mcpmux_proxy_upstream_requests_total',
     help: 'Requests sent to upstream targets, by target, MCP method and outcome',
     labelNames: ['target', 'method', 'outcome'],
-    registers: [registry],
   });
-  const upstreamLatency = new Histogram({
+  const latency = {
     name: 'mcpmux_proxy_upstream_request_duration_seconds',
     help: 'Time from sending a request to a target to its answer, by target and MCP method',
     labelNames: ['target', 'method'],
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-    registers: [registry],
-    enableExemplars: exemplars,
-  });
+  };
+  // Exemplars (tracing on) need prom-client's own histogram; without them the table's is cheaper.
+  const upstreamLatency = exemplars
+    ? new Histogram({ ...latency, registers: [registry], enableExemplars: true })
+    : new TableHistogram(registry, latency);
   const adoptions = new Counter({ name: 'mcpmux_proxy_fleet_adoptions_total', help: 'Sessions of replicas that are gone adopted by this one', registers: [registry] });
-  const eraRequests = new Counter({
+  const eraRequests = new TableCounter(registry, {
     name: 'mcpmux_proxy_client_requests_by_era_total',
     help: 'Client requests by MCP era: legacy (2025-11-25 and older, in a session) or modern (2026-07-28, stateless); when legacy stays at 0, 2025 support can go',
     labelNames: ['era'],
-    registers: [registry],
   });
   const upstreamEras = new Gauge({
     name: 'mcpmux_proxy_upstream_era',
@@ -89,7 +91,7 @@ export function promProxyMetrics(registry: Registry<RegistryContentType>, option
   });
   return {
     clientEra(era) {
-      eraRequests.inc({ era });
+      eraRequests.inc([era]);
     },
     upstreamEra(target, era) {
       upstreamEras.set({ target, era }, 1);
@@ -99,15 +101,18 @@ export function promProxyMetrics(registry: Registry<RegistryContentType>, option
       adoptions.inc();
     },
     request(method, outcome) {
-      requests.inc({ method: methodLabel(method), outcome });
+      requests.inc([methodLabel(method), outcome]);
     },
     upstream(target, method, outcome, seconds, span) {
       const label = methodLabel(method);
-      upstreamRequests.inc({ target, method: label, outcome });
+      upstreamRequests.inc([target, label, outcome]);
+      if (upstreamLatency instanceof TableHistogram) {
+        upstreamLatency.observe([target, label], seconds);
+        return;
+      }
       // With exemplars on, prom-client's observe takes one object (labels, value, exemplar labels).
       // (Its typings want the exemplar's labels to be the metric's own: they are not, hence the cast.)
-      if (exemplars) upstreamLatency.observe({ labels: { target, method: label }, value: seconds, exemplarLabels: (span ? { trace_id: span.traceId, span_id: span.spanId } : {}) as LabelValues<'target' | 'method'> });
-      else upstreamLatency.observe({ target, method: label }, seconds);
+      upstreamLatency.observe({ labels: { target, method: label }, value: seconds, exemplarLabels: (span ? { trace_id: span.traceId, span_id: span.spanId } : {}) as LabelValues<'target' | 'method'> });
     },
   };
 }

@@ -6,8 +6,7 @@ import { readBody } from './body.ts';
 import { classifyMessage, type IncomingMessage } from './jsonrpc.ts';
 import { refuse, sendError } from './respond.ts';
 
-/** A message as parsed, with the text it came as (what a request may be forwarded from, json/tool-call-frames.ts). */
-export type ClientMessage = Exclude<IncomingMessage, { kind: 'invalid' }> & { raw: string };
+export type ClientMessage = Exclude<IncomingMessage, { kind: 'invalid' }>;
 
 export function header(req: HttpRequest, name: string): string | undefined {
   const value = req.headers[name];
@@ -44,11 +43,9 @@ export async function readMessage(req: HttpRequest, res: ServerResponse, limits:
     return undefined;
   }
   let parsed: unknown;
-  let text: string;
   try {
     const body = await readBody(req, limits.maxBodyBytes);
-    text = body.toString('utf8');
-    parsed = JSON.parse(text);
+    parsed = JSON.parse(body.toString('utf8'));
   } catch (error) {
     if (error instanceof McpmuxError && error.code === 'MCPMUX_BODY_TOO_LARGE') limits.onLimit?.('body-bytes');
     sendError(res, error instanceof McpmuxError ? error : refuse('MCPMUX_PARSE_ERROR', 'Parse error: the body is not valid JSON'));
@@ -68,9 +65,7 @@ export async function readMessage(req: HttpRequest, res: ServerResponse, limits:
     sendError(res, refuse('MCPMUX_INVALID_REQUEST', `Invalid request: ${incoming.reason}`), incoming.id);
     return undefined;
   }
-  const message = incoming as ClientMessage;
-  message.raw = text;
-  return message;
+  return incoming;
 }
 
 /** The W3C trace context a client sent (traceparent, tracestate), to pass on to upstreams; undefined without one. */

@@ -6,10 +6,9 @@ import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { McpmuxError, errorMessage, type ErrorCode } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
 import { errorResponse } from '../mux/jsonrpc-error.ts';
-import { encodeMessage } from '../json/raw-result.ts';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = encodeMessage(body);
+  const text = JSON.stringify(body);
   res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }

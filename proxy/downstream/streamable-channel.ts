@@ -15,7 +15,6 @@ import type { ClientChannel } from '../mux/channel.ts';
 import { eventId, parseEventId, type EventStore } from './event-store.ts';
 import { SseStream } from './sse-stream.ts';
 import { errorResponse } from '../mux/jsonrpc-error.ts';
-import { encodeMessage } from '../json/raw-result.ts';
 import type { FleetStreamLink } from '../fleet/shared-stream.ts';
 
 export interface StreamableChannelOptions {
@@ -132,7 +131,7 @@ export class StreamableChannel implements ClientChannel {
       return false;
     }
     if (this.#closed) return true;
-    this.#write(stream, encodeMessage(response));
+    this.#write(stream, JSON.stringify(response));
     const conn = stream.conn;
     if (conn?.open) {
       // Delivered: nothing left to replay.

@@ -128,7 +128,7 @@ export class StreamableHttpEndpoint {
     const { session, channel } = found;
     switch (incoming.kind) {
       case 'request':
-        await this.#request(res, route, session, channel, incoming.message, acceptsSse(accept), principal, traceContext(req), incoming.raw);
+        await this.#request(res, route, session, channel, incoming.message, acceptsSse(accept), principal, traceContext(req));
         return;
       case 'notification':
         session.handleNotification(incoming.message);
@@ -154,7 +154,6 @@ export class StreamableHttpEndpoint {
     sse: boolean,
     principal: Principal | undefined,
     trace: Record<string, string> | undefined,
-    raw: string,
   ): Promise<void> {
     const overLimit = overInFlightLimit(this.#options, session);
     if (overLimit) {
@@ -175,7 +174,7 @@ export class StreamableHttpEndpoint {
         if (!res.writableFinished) abandon();
       });
     }
-    const response = await session.handleRequest(request, route.backend, abort, principal, trace, raw);
+    const response = await session.handleRequest(request, route.backend, abort, principal, trace);
     const reason: unknown = abort.signal.reason;
     if (reason instanceof McpmuxError && reason.code === 'MCPMUX_REQUEST_CANCELLED' && channel.abandonRequest(request.id)) return;
     if (!channel.finishRequest(request.id, response) && !res.headersSent && !res.destroyed) sendJson(res, 200, response);

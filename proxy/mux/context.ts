@@ -5,7 +5,6 @@ import type { Access } from '../auth/access.ts';
 import type { CompiledBackend, CompiledTarget } from '../routing/table.ts';
 import type { UpstreamResponse } from '../upstream/session.ts';
 import type { RequestSink, UpstreamConnection } from '../upstream/connection.ts';
-import type { RawResultRule } from '../json/tool-call-frames.ts';
 import type { ListCache } from './list-cache.ts';
 import type { NameIndex } from './name-index.ts';
 import { withProgressToken, type ProgressRoutes } from './progress.ts';
@@ -50,14 +49,6 @@ export interface RequestContext {
   onUpstreamList?: ((target: CompiledTarget, kind: string, result: Record<string, unknown>) => void) | undefined;
   /** Where upstream lists are cached, and what of this caller an upstream's list may depend on; undefined: nothing cached. */
   lists?: ListCacheScope | undefined;
-  /** The client's message as it came (a 2025 session's request over HTTP): a tools/call may be forwarded from it as text. */
-  rawRequest?: string | undefined;
-}
-
-/** A request forwarded as text (json/tool-call-frames.ts): its params, and how its result may stay text. */
-export interface RawForward {
-  params: string;
-  result: RawResultRule;
 }
 
 /** A caller's view of the list cache (mux/list-cache.ts). */
@@ -99,9 +90,9 @@ export function fanOut(ctx: RequestContext): RequestContext {
  * Sends one request to one target over the session's upstream session with it. The client's
  * progress token is replaced by one of ours for the time of the request (or removed on a fan-out).
  */
-export function forward(ctx: RequestContext, target: CompiledTarget, method: string, params: unknown, raw?: RawForward): Promise<UpstreamResponse> {
+export function forward(ctx: RequestContext, target: CompiledTarget, method: string, params: unknown): Promise<UpstreamResponse> {
   // ctx.span is set only with tracing on: off, the request goes as it always did (no span, no attribute, no extra promise).
-  return ctx.span ? traced(ctx, ctx.span, target, method, params) : sendUpstream(ctx, target, method, params, undefined, raw);
+  return ctx.span ? traced(ctx, ctx.span, target, method, params) : sendUpstream(ctx, target, method, params, undefined);
 }
 
 /** forward() in a CLIENT span, whose context is the trace context the upstream gets (headers, and _meta where the client put it). */
@@ -122,7 +113,7 @@ async function traced(ctx: RequestContext, parent: RequestSpan, target: Compiled
  * With a CLIENT span, the upstream is told that span as its parent (tracing on); else the client's
  * own trace context, as it came.
  */
-async function sendUpstream(ctx: RequestContext, target: CompiledTarget, method: string, original: unknown, client: RequestSpan | undefined, raw?: RawForward): Promise<UpstreamResponse> {
+async function sendUpstream(ctx: RequestContext, target: CompiledTarget, method: string, original: unknown, client: RequestSpan | undefined): Promise<UpstreamResponse> {
   const upstream = await ctx.connections.get(target);
   let trace = ctx.trace;
   let params = original;
@@ -137,13 +128,7 @@ async function sendUpstream(ctx: RequestContext, target: CompiledTarget, method:
     const options = { timeoutMs: target.requestTimeoutMs ?? ctx.requestTimeoutMs, signal: ctx.signal, relatedTo: ctx.sink ?? ctx.requestId, headers: trace, meta: ctx.upstreamMeta };
     const send = (sent: unknown, headers?: Readonly<Record<string, string>>): Promise<UpstreamResponse> =>
       upstream.request({ method, params: withProgressToken(sent, token) }, headers ? { ...options, headers: { ...options.headers, ...headers } } : options);
-    // As text only when nothing rewrites the params on the way (a progress token, trace context, a 2026-07-28 exchange).
-    const asText = raw !== undefined && token === undefined && client === undefined && ctx.exchange === undefined;
-    const response = await (ctx.exchange
-      ? ctx.exchange.run(target, upstream, method, params, send)
-      : asText
-        ? upstream.request({ method, params, rawParams: raw.params, rawResult: raw.result }, options)
-        : send(params));
+    const response = await (ctx.exchange ? ctx.exchange.run(target, upstream, method, params, send) : send(params));
     outcome = 'error' in response || (response.result as { isError?: unknown }).isError === true ? 'error' : 'ok';
     return response;
   } catch (error) {

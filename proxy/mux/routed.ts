@@ -8,8 +8,6 @@ import { unwrapTaskId, wrapTaskIds } from '../federation/task-ids.ts';
 import type { CompiledTarget } from '../routing/table.ts';
 import type { UpstreamResponse } from '../upstream/session.ts';
 import { forward, type RequestContext } from './context.ts';
-import { RawJsonResult } from '../json/raw-result.ts';
-import { splicedToolCallParams } from '../json/tool-call-frames.ts';
 import { mergedUnprefixed } from './lists.ts';
 
 type Params = Record<string, unknown>;
@@ -91,14 +89,9 @@ async function targetOfUri(ctx: RequestContext, exposed: string): Promise<{ targ
 }
 
 export async function callTool(ctx: RequestContext, params: Params | undefined): Promise<UpstreamResponse> {
-  const exposed = requireString(params, 'name', 'tools/call');
-  const { target, name } = await targetOfName(ctx, 'tool', exposed);
-  // The client's own text, with the upstream's name spliced in, when a scan proves it says what was parsed.
-  const rawParams = ctx.rawRequest === undefined ? undefined : splicedToolCallParams(ctx.rawRequest, exposed, name);
-  const raw = rawParams === undefined ? undefined : { params: rawParams, result: { contentUrisWrapped: prefixed(ctx) } };
-  const response = await forward(ctx, target, 'tools/call', { ...params, name }, raw);
-  // Kept as text: the scan found nothing in it to rewrite.
-  if (!('result' in response) || response.result instanceof RawJsonResult) return response;
+  const { target, name } = await targetOfName(ctx, 'tool', requireString(params, 'name', 'tools/call'));
+  const response = await forward(ctx, target, 'tools/call', { ...params, name });
+  if (!('result' in response)) return response;
   wrapContentUris(prefixed(ctx), target.name, (response.result as Params).content);
   // A call made as a task (2025-11-25) answers with the task: its id must route back here.
   return { ...response, result: wrapTaskIds(target.name, response.result) as Params };

@@ -305,12 +305,11 @@ export class MuxSession {
     abort: AbortController,
     identity?: Principal,
     trace?: Readonly<Record<string, string>>,
-    raw?: string,
   ): Promise<JSONRPCResponse> {
     // With tracing on, the request runs in its SERVER span (its log lines carry the trace id); off, one boolean read.
-    if (!tracingEnabled) return this.#answer(request, backend, abort, identity, trace, undefined, raw);
+    if (!tracingEnabled) return this.#answer(request, backend, abort, identity, trace, undefined);
     const span = startServerSpan(request, { protocolVersion: this.#protocolVersion, sessionId: this.id, route: this.routeName, headers: trace });
-    return inSpan(span, () => this.#answer(request, backend, abort, identity, trace, span, undefined));
+    return inSpan(span, () => this.#answer(request, backend, abort, identity, trace, span));
   }
 
   async #answer(
@@ -320,7 +319,6 @@ export class MuxSession {
     identity: Principal | undefined,
     trace: Readonly<Record<string, string>> | undefined,
     span: RequestSpan | undefined,
-    raw: string | undefined,
   ): Promise<JSONRPCResponse> {
     const started = process.hrtime.bigint();
     this.lastActiveAt = Date.now();
@@ -342,7 +340,6 @@ export class MuxSession {
       trace,
       span,
       lists: this.#lists,
-      rawRequest: raw,
     };
     let response: JSONRPCResponse | undefined;
     try {

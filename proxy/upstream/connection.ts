@@ -7,7 +7,6 @@ import type { InitializeRequestParams, InitializeResult, JSONRPCNotification, JS
 import { McpmuxError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { EndpointUrl } from '../routing/table.ts';
-import type { RawResultRule } from '../json/tool-call-frames.ts';
 import type { UpstreamResponse } from './exchange.ts';
 
 export type { UpstreamResponse };
@@ -72,22 +71,6 @@ export interface RequestOptions {
   meta?: Readonly<Record<string, unknown>> | undefined;
 }
 
-/** One request to an upstream. */
-export interface UpstreamRequest {
-  method: string;
-  params?: unknown;
-  /**
-   * The same params as JSON text, to be sent as they are (a tools/call spliced from the client's
-   * text, json/tool-call-frames.ts). An optimisation: a connection may ignore it and send `params`.
-   */
-  rawParams?: string | undefined;
-  /**
-   * Keep a tools/call result that needs no rewriting as the text the upstream sent (a
-   * RawJsonResult, json/raw-result.ts). Also an optimisation a connection may ignore.
-   */
-  rawResult?: RawResultRule | undefined;
-}
-
 /** A JSON-RPC response we send upstream (to one of its requests). */
 export type OutgoingResponse =
   | { jsonrpc: '2.0'; id: RequestId; result: Record<string, unknown> }
@@ -108,7 +91,7 @@ export interface UpstreamConnection {
   /** initialize, then notifications/initialized. Throws if the upstream refuses or fails. */
   initialize(params: InitializeRequestParams, options: RequestOptions): Promise<InitializeResult>;
   /** One request; the upstream's response (result or JSON-RPC error). Re-initializes once if the upstream lost the session. */
-  request(message: UpstreamRequest, options: RequestOptions): Promise<UpstreamResponse>;
+  request(message: { method: string; params?: unknown }, options: RequestOptions): Promise<UpstreamResponse>;
   notify(method: string, params: unknown, options: RequestOptions): Promise<void>;
   /** Answers one of the upstream's requests; best effort. */
   respond(message: OutgoingResponse): Promise<void>;

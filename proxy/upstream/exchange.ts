@@ -16,7 +16,6 @@ import type { Dispatcher } from 'undici';
 import type { JSONRPCErrorResponse, JSONRPCMessage, JSONRPCNotification, JSONRPCRequest, JSONRPCResultResponse, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { McpmuxError, errorMessage } from '../../shared/errors.ts';
 import type { EndpointUrl } from '../routing/table.ts';
-import { rawToolResult, type RawResultRule } from '../json/tool-call-frames.ts';
 import { SseParser } from './sse.ts';
 
 export type UpstreamResponse = JSONRPCResultResponse | JSONRPCErrorResponse;
@@ -34,8 +33,6 @@ export interface ExchangeRequest {
   body: string;
   /** The id of the request being sent; undefined for notifications and responses. */
   expectId: RequestId | undefined;
-  /** A JSON answer whose result needs no rewriting is kept as text (see UpstreamRequest.rawResult). */
-  rawResult?: RawResultRule | undefined;
   sessionId: string | undefined;
   protocolVersion: string | undefined;
   /** The request headers, from postHeaders(sessionId, protocolVersion): a session builds them once. */
@@ -242,14 +239,6 @@ class ExchangeHandler implements Dispatcher.DispatchHandler, Exchange {
     switch (this.#mode) {
       case 'json': {
         const text = this.#body();
-        if (request.rawResult && typeof request.expectId === 'number') {
-          const raw = rawToolResult(text, request.expectId, request.rawResult);
-          if (raw) {
-            // The one place a RawJsonResult becomes a result: it serialises to the same JSON (toJSON).
-            this.#settle({ kind: 'response', message: { jsonrpc: '2.0', id: request.expectId, result: raw as unknown as JSONRPCResultResponse['result'] }, sessionId: this.#sessionId });
-            return;
-          }
-        }
         let parsed: unknown;
         try {
           parsed = JSON.parse(text);

@@ -22,10 +22,8 @@ import {
   type UpstreamConnection,
   type UpstreamMessage,
   type UpstreamOptions,
-  type UpstreamRequest,
   type UpstreamResponse,
 } from './connection.ts';
-import type { RawResultRule } from '../json/tool-call-frames.ts';
 import { exchange, postHeaders, type Exchange, type ExchangeOutcome } from './exchange.ts';
 import { UpstreamListener } from './listen.ts';
 
@@ -140,7 +138,7 @@ export class UpstreamSession implements UpstreamConnection {
    * Sends one request and returns the upstream's response (result or JSON-RPC error, with the
    * upstream's id). An expired upstream session is re-initialized once and the request retried.
    */
-  request(message: UpstreamRequest, options: RequestOptions): Promise<UpstreamResponse> {
+  request(message: { method: string; params?: unknown }, options: RequestOptions): Promise<UpstreamResponse> {
     return this.#inFlight.track(() => this.#requestOnce(message, options));
   }
 
@@ -149,7 +147,7 @@ export class UpstreamSession implements UpstreamConnection {
     this.#inFlight.closeWhenIdle();
   }
 
-  async #requestOnce(message: UpstreamRequest, options: RequestOptions): Promise<UpstreamResponse> {
+  async #requestOnce(message: { method: string; params?: unknown }, options: RequestOptions): Promise<UpstreamResponse> {
     const sentWith = this.#sessionId;
     const outcome = await this.#send(message, options);
     if (outcome !== 'session-expired') return outcome;
@@ -266,15 +264,16 @@ export class UpstreamSession implements UpstreamConnection {
     await this.#reinitializing;
   }
 
-  async #send(message: UpstreamRequest, options: RequestOptions): Promise<UpstreamResponse | 'session-expired'> {
+  async #send(message: { method: string; params?: unknown }, options: RequestOptions): Promise<UpstreamResponse | 'session-expired'> {
     if (this.#reinitializing) await this.#reinitializing;
     const id = this.#nextId++;
-    let body: string;
-    if (message.rawParams !== undefined) body = `{"jsonrpc":"2.0","id":${id},"method":${JSON.stringify(message.method)},"params":${message.rawParams}}`;
-    else if (message.params === undefined) body = JSON.stringify({ jsonrpc: '2.0', id, method: message.method });
-    else body = JSON.stringify({ jsonrpc: '2.0', id, method: message.method, params: message.params });
+    const body = JSON.stringify(
+      message.params === undefined
+        ? { jsonrpc: '2.0', id, method: message.method }
+        : { jsonrpc: '2.0', id, method: message.method, params: message.params },
+    );
     try {
-      const outcome = await this.#post(body, id, options, message.rawResult);
+      const outcome = await this.#post(body, id, options);
       if (outcome.kind === 'session-expired') return 'session-expired';
       if (outcome.kind !== 'response') throw new McpmuxError('MCPMUX_UPSTREAM_PROTOCOL', `target ${this.target} did not answer ${message.method}`);
       return outcome.message;
@@ -289,7 +288,7 @@ export class UpstreamSession implements UpstreamConnection {
     }
   }
 
-  async #post(body: string, expectId: number | undefined, options: RequestOptions, rawResult?: RawResultRule): Promise<ExchangeOutcome> {
+  async #post(body: string, expectId: number | undefined, options: RequestOptions): Promise<ExchangeOutcome> {
     if (this.closed) throw this.#closed.signal.reason as Error;
     const call = exchange({
       dispatcher: this.#dispatcher,
@@ -297,7 +296,6 @@ export class UpstreamSession implements UpstreamConnection {
       target: this.target,
       body,
       expectId,
-      rawResult,
       sessionId: this.#sessionId,
       protocolVersion: this.#protocolVersion,
       headers: options.headers ? { ...this.#postHeaders, ...options.headers } : this.#postHeaders,

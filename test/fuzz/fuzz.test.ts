@@ -5,7 +5,6 @@ import * as assert from 'uvu/assert';
 import { discoveryTarget, httpTarget, listenTarget, mcpParamTarget, modernTarget, requestStateTarget, translatorTarget, yamlTarget } from './targets.ts';
 import { hostsTarget, httpsTarget, tlsSecretTarget } from './listener-targets.ts';
 import { pkiTarget } from './pki-targets.ts';
-import { rawJsonTarget } from './raw-json-targets.ts';
 
 const seed = Number(process.env.MCPMUX_FUZZ_SEED ?? 20261125);
 
@@ -21,7 +20,5 @@ test('Hosts and hostname patterns into intersection, listener selection and rout
 test('certificate Secrets into the control plane\'s reading, and what it accepts into a TLS context', async () => assert.is((await tlsSecretTarget({ seed, cases: 300 })).cases, 300));
 test('TLS handshakes and requests with random SNI and Host into a proxy with listeners sharing 443', async () => assert.is((await httpsTarget({ seed, cases: 200 })).cases, 200));
 test('CSRs and CA Secrets into the control plane CA\'s checks', async () => assert.is((await pkiTarget({ seed, cases: 200 })).cases, 200));
-
-test('client tools/calls and upstream answers (duplicate keys, escapes) into the text splicing', async () => assert.is((await rawJsonTarget({ seed, cases: 2000 })).cases, 2000));
 
 test.run();

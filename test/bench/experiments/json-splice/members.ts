@@ -1,10 +1,10 @@
-// Finding the members of a JSON object in its text without parsing it: the key of each direct
+// (An experiment, not used by the proxy: see bench.ts.) Finding the members of a JSON object in its text without parsing it: the key of each direct
 // member and where its value starts and ends, so a message can be forwarded with one value
 // replaced (a tool's name, an id) instead of being parsed and serialised again.
 //
 // The scan checks the grammar as JSON.parse would (structure, literals, numbers, escapes, no raw
-// control characters) without building anything: it walks from token to token and jumps over the
-// inside of strings with indexOf. It never guesses: a key written with an escape (`"n\u0061me"` is
+// control characters in strings) without building anything: it walks from token to token, and
+// over long strings with one native search. It never guesses: a key written with an escape (`"n\u0061me"` is
 // `name` to a parser) at the level read, text that is not JSON, or nesting deeper than
 // MAX_DEPTH makes it answer undefined, and the caller parses instead.
 
@@ -32,18 +32,30 @@ const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
+const MINUS = 0x2d;
+const PLUS = 0x2b;
+const DOT = 0x2e;
+const ZERO = 0x30;
+const NINE = 0x39;
 
 /** Deeper values are left to the parser (no stack is at risk in a scan). */
 export const MAX_DEPTH = 64;
 
-const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
-/** Control characters: raw in a string, JSON forbids them; between tokens (tabs, line breaks) it allows some. */
-const CONTROL = /[\u0000-\u001f]/;
-/** An escape: valid ones as a unit, so `\\\\` is two; a lone backslash is group 1, an invalid one. */
-const ESCAPE = /\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})|(\\)/g;
+/** Long strings are checked by one regex over them; short ones character by character (a regex call costs more). */
+const LONG_STRING = 48;
+/** A raw control character, or a backslash (whose escape is then checked one by one). */
+const CONTROL_OR_BACKSLASH = /[\u0000-\u001f\\]/;
 
 function isWhitespace(code: number): boolean {
   return code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09;
+}
+
+function isDigit(code: number): boolean {
+  return code >= ZERO && code <= NINE;
+}
+
+function isHex(code: number): boolean {
+  return (code >= ZERO && code <= NINE) || (code >= 0x41 && code <= 0x46) || (code >= 0x61 && code <= 0x66);
 }
 
 export function skipWhitespace(text: string, at: number): number {
@@ -52,32 +64,61 @@ export function skipWhitespace(text: string, at: number): number {
   return i;
 }
 
-/**
- * Whether `text` is free of what the scan does not check inside strings: raw control characters
- * (stricter than JSON, which allows tabs and line breaks between tokens: compact text has none,
- * and a text with them is parsed instead) and invalid escapes. One pass over the whole text, done
- * once, so the scan of strings can jump.
- */
-export function charactersValid(text: string): boolean {
-  if (CONTROL.test(text)) return false;
-  if (text.indexOf('\\') === -1) return true;
-  ESCAPE.lastIndex = 0;
-  for (let found = ESCAPE.exec(text); found; found = ESCAPE.exec(text)) if (found[1] !== undefined) return false;
-  return true;
+/** Just past the escape whose backslash is at `at`; -1 when it is not a JSON escape. */
+function skipEscape(text: string, at: number): number {
+  const code = text.charCodeAt(at + 1);
+  // " \ / b f n r t
+  if (code === QUOTE || code === BACKSLASH || code === 0x2f || code === 0x62 || code === 0x66 || code === 0x6e || code === 0x72 || code === 0x74) return at + 2;
+  if (code !== 0x75) return -1; // u
+  for (let k = at + 2; k < at + 6; k++) if (!isHex(text.charCodeAt(k))) return -1;
+  return at + 6;
 }
 
-/** Just past the string whose opening quote is at `at`; -1 when it never closes. */
+/** Just past the string whose opening quote is at `at`; -1 when it never closes, or holds a raw control character or an invalid escape. */
 export function skipString(text: string, at: number): number {
-  let from = at + 1;
+  let i = at + 1;
   for (;;) {
-    const quote = text.indexOf('"', from);
+    const quote = text.indexOf('"', i);
     if (quote === -1) return -1;
-    // A quote preceded by an odd number of backslashes is escaped.
-    let backslashes = 0;
-    for (let k = quote - 1; k > at && text.charCodeAt(k) === BACKSLASH; k--) backslashes++;
-    if (backslashes % 2 === 0) return quote + 1;
-    from = quote + 1;
+    // The stretch up to that quote: plain characters, or escapes (one of which may escape the quote).
+    if (quote - i >= LONG_STRING && !CONTROL_OR_BACKSLASH.test(text.slice(i, quote))) return quote + 1;
+    while (i < quote) {
+      const code = text.charCodeAt(i);
+      if (code === BACKSLASH) {
+        i = skipEscape(text, i);
+        if (i === -1) return -1;
+      } else if (code < 0x20) {
+        return -1;
+      } else {
+        i++;
+      }
+    }
+    if (i === quote) return quote + 1;
+    // The last escape ended past the quote: it was `\"`, the string goes on.
   }
+}
+
+/** Just past the number that starts at `at` (JSON's grammar); -1 when there is none. */
+function skipNumber(text: string, at: number): number {
+  let i = at;
+  if (text.charCodeAt(i) === MINUS) i++;
+  if (text.charCodeAt(i) === ZERO) i++;
+  else if (isDigit(text.charCodeAt(i))) while (isDigit(text.charCodeAt(i))) i++;
+  else return -1;
+  if (text.charCodeAt(i) === DOT) {
+    i++;
+    if (!isDigit(text.charCodeAt(i))) return -1;
+    while (isDigit(text.charCodeAt(i))) i++;
+  }
+  const e = text.charCodeAt(i);
+  if (e === 0x65 || e === 0x45) {
+    i++;
+    const sign = text.charCodeAt(i);
+    if (sign === PLUS || sign === MINUS) i++;
+    if (!isDigit(text.charCodeAt(i))) return -1;
+    while (isDigit(text.charCodeAt(i))) i++;
+  }
+  return i;
 }
 
 /** Just past the value that starts at `at`; -1 when there is no JSON value there (or it nests deeper than MAX_DEPTH). */
@@ -86,11 +127,10 @@ export function skipValue(text: string, at: number, depth = 0): number {
   if (code === QUOTE) return skipString(text, at);
   if (code === OPEN_BRACE) return depth >= MAX_DEPTH ? -1 : skipObject(text, at, depth + 1);
   if (code === OPEN_BRACKET) return depth >= MAX_DEPTH ? -1 : skipArray(text, at, depth + 1);
-  if (text.startsWith('true', at)) return at + 4;
-  if (text.startsWith('false', at)) return at + 5;
-  if (text.startsWith('null', at)) return at + 4;
-  NUMBER.lastIndex = at;
-  return NUMBER.test(text) && NUMBER.lastIndex > at ? NUMBER.lastIndex : -1;
+  if (code === 0x74) return text.startsWith('true', at) ? at + 4 : -1;
+  if (code === 0x66) return text.startsWith('false', at) ? at + 5 : -1;
+  if (code === 0x6e) return text.startsWith('null', at) ? at + 4 : -1;
+  return skipNumber(text, at);
 }
 
 function skipObject(text: string, at: number, depth: number): number {
@@ -126,11 +166,7 @@ function skipArray(text: string, at: number, depth: number): number {
   }
 }
 
-/**
- * The direct members of the object that starts at `at` (after whitespace); undefined when it
- * cannot be read without parsing. The characters of the text are not checked here: call
- * charactersValid() on it once first.
- */
+/** The direct members of the object that starts at `at` (after whitespace); undefined when it cannot be read without parsing. */
 export function objectMembers(text: string, at = 0): ObjectSpan | undefined {
   let i = skipWhitespace(text, at);
   if (text.charCodeAt(i) !== OPEN_BRACE) return undefined;

@@ -1,4 +1,4 @@
-// A tools/call forwarded as text: the client's params go upstream with only the tool's name
+// (An experiment, not used by the proxy: see bench.ts.) A tools/call forwarded as text: the client's params go upstream with only the tool's name
 // replaced, and the upstream's result comes back to the client untouched, when a scan of the
 // text proves that is the same as parsing, rewriting and serialising. Whenever it cannot prove
 // it, the answer is undefined and the message takes the parsed path.
@@ -8,7 +8,7 @@
 // the first) and on escapes in keys, so a message with either, at a level the gateway reads
 // (the message, its params, the result), is never spliced. The arguments go as the client wrote
 // them, as through any forwarding proxy: the gateway decides nothing on them.
-import { charactersValid, member, objectMembers, skipWhitespace, valueText } from './members.ts';
+import { member, objectMembers, skipWhitespace, valueText } from './members.ts';
 import { RawJsonResult } from './raw-result.ts';
 
 /**
@@ -40,11 +40,11 @@ export interface RawResultRule {
  * unless the answer is exactly `{"jsonrpc":"2.0","id":expectId,"result":{...}}` (any order, no
  * other member, no duplicate) and nothing in the result is rewritten on the way to the client:
  * no task id (wrapped with the target), no resource content when URIs are wrapped. The whole
- * answer is checked to be JSON (as JSON.parse would); one with tabs or line breaks, even between
- * tokens, is parsed instead: a result's text must fit in one SSE data line.
+ * answer is checked to be JSON (as JSON.parse would); one with line breaks, even between tokens,
+ * is parsed instead: a result's text must fit in one SSE data line.
  */
 export function rawToolResult(body: string, expectId: number, rule: RawResultRule): RawJsonResult | undefined {
-  if (!charactersValid(body)) return undefined;
+  if (body.includes('\n') || body.includes('\r')) return undefined;
   const message = objectMembers(body);
   if (!message || message.duplicateKeys || message.members.length !== 3 || skipWhitespace(body, message.end) !== body.length) return undefined;
   const jsonrpc = member(message, 'jsonrpc');

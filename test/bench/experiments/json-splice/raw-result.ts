@@ -1,4 +1,4 @@
-// A JSON-RPC result kept as the text an upstream sent, to be written to the client as it came:
+// (An experiment, not used by the proxy: see bench.ts.) A JSON-RPC result kept as the text an upstream sent, to be written to the client as it came:
 // what a tools/call answer that needs no rewriting becomes (mux/raw-tool-call.ts), so the proxy
 // neither parses nor serialises it. Everything that writes a message to a client goes through
 // encodeMessage(), which splices the text in; anything else that serialises one still gets the

@@ -75,6 +75,16 @@ export interface DownstreamFleet {
  * unknown; throws MCPMUX_FLEET_UNAVAILABLE when the fleet cannot be asked.
  */
 export async function findSession(options: DownstreamOptions, id: string, transport: TransportKind, principal: Principal | undefined): Promise<MuxSession | undefined> {
+  return heldSession(options, id) ?? findSessionSlowly(options, id, transport, principal);
+}
+
+/** The session named `id` when this replica holds it ready, with no promise to wait on (the common case); undefined: ask findSession. */
+export function heldSession(options: DownstreamOptions, id: string): MuxSession | undefined {
+  const held = options.sessions.get(id);
+  return held && (held.initialized || !options.fleet) ? held : undefined;
+}
+
+async function findSessionSlowly(options: DownstreamOptions, id: string, transport: TransportKind, principal: Principal | undefined): Promise<MuxSession | undefined> {
   const held = options.sessions.get(id);
   if (!held) return options.fleet?.resolve(id, transport, principal?.id);
   // A legacy session is initialized by a POST that may have reached another replica.

@@ -11,7 +11,7 @@ import type { JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
 import { McpmuxError } from '../../shared/errors.ts';
 import type { MuxSession } from '../mux/session.ts';
 import type { CompiledRoute } from '../routing/table.ts';
-import { admitSession, findSession, newSessionId, overInFlightLimit, sessionServes, type DownstreamOptions } from './options.ts';
+import { admitSession, findSession, heldSession, newSessionId, overInFlightLimit, sessionServes, type DownstreamOptions } from './options.ts';
 import { header, readMessage, traceContext } from './read-message.ts';
 import { refuse, sendAccepted, sendError, sendInternalError, sendJson } from './respond.ts';
 import { StreamableChannel } from './streamable-channel.ts';
@@ -123,7 +123,10 @@ export class StreamableHttpEndpoint {
       await this.#initialize(req, res, route, incoming.message, principal);
       return;
     }
-    const found = await this.#session(res, route, principal, sessionId, incoming.kind === 'request' ? incoming.message.id : null);
+    const requestId = incoming.kind === 'request' ? incoming.message.id : null;
+    // A session held here is found without waiting on a promise (the fleet's lookups are the slow path).
+    const held = sessionId === undefined ? undefined : heldSession(this.#options, sessionId);
+    const found = held ? this.#serving(res, route, principal, held, requestId) : await this.#session(res, route, principal, sessionId, requestId);
     if (!found) return;
     const { session, channel } = found;
     switch (incoming.kind) {
@@ -253,6 +256,17 @@ export class StreamableHttpEndpoint {
       sendError(res, error, requestId);
       return undefined;
     }
+    return this.#serving(res, route, principal, session, requestId);
+  }
+
+  /** The session and its channel if it may serve this request, or undefined once the 404 is sent. */
+  #serving(
+    res: ServerResponse,
+    route: CompiledRoute,
+    principal: Principal | undefined,
+    session: MuxSession | undefined,
+    requestId: JSONRPCRequest['id'] | null,
+  ): { session: MuxSession; channel: StreamableChannel } | undefined {
     // A session is served only on the route (and by the transport) it was created on, to its principal.
     if (!session || !sessionServes(session, route, principal) || !(session.channel instanceof StreamableChannel)) {
       sendError(res, refuse('MCPMUX_SESSION_NOT_FOUND', 'Session not found: initialize a new session'), requestId);

@@ -52,6 +52,8 @@ interface Connection {
   ready: Promise<UpstreamConnection>;
   /** The compiled target this connection was last checked against (skips re-checks per table). */
   checked: CompiledTarget;
+  /** `ready` has resolved (handshake and afterConnect done): the session may be used without waiting. */
+  usable: boolean;
 }
 
 export class TargetConnections {
@@ -89,7 +91,7 @@ export class TargetConnections {
     session.restore(restored, this.#options.listening?.() ?? true);
     const previous = this.#connections.get(target.name);
     if (previous) closeWhenIdle(previous);
-    this.#connections.set(target.name, { session, endpoint: endpoint.url, ready: Promise.resolve(session), checked: target });
+    this.#connections.set(target.name, { session, endpoint: endpoint.url, ready: Promise.resolve(session), checked: target, usable: true });
     return true;
   }
 
@@ -127,6 +129,14 @@ export class TargetConnections {
     const failure = this.#failures.get(target.name);
     if (failure && Date.now() - failure.at < this.#options.retryAfterMs) return Promise.reject(failure.error);
     return this.#connect(target);
+  }
+
+  /** The upstream session of `target` if it is ready and still serves it (what get() would resolve to at once); never connects. */
+  ready(target: CompiledTarget): UpstreamConnection | undefined {
+    const existing = this.#connections.get(target.name);
+    // Another table's target: get() checks the endpoint again.
+    if (!existing?.usable || existing.checked !== target) return undefined;
+    return existing.session;
   }
 
   /** The upstream session of a target if its handshake completed; never connects. */
@@ -176,7 +186,7 @@ export class TargetConnections {
     if (!endpoint) return Promise.reject(new McpmuxError('MCPMUX_TARGET_UNAVAILABLE', `target ${target.name} has no ready endpoints`));
     const { afterConnect } = this.#options;
     const timeoutMs = target.initializeTimeoutMs ?? this.#options.initializeTimeoutMs;
-    const connection: Connection = { session: undefined, endpoint: endpoint.url, ready: Promise.resolve(undefined as never), checked: target };
+    const connection: Connection = { session: undefined, endpoint: endpoint.url, ready: Promise.resolve(undefined as never), checked: target, usable: false };
     connection.ready = (async (): Promise<UpstreamConnection> => {
       // The era decides the kind of connection: a 2026-07-28 upstream gets no session of its own.
       const era = target.stdio || target.protocol === 'PROTOCOL_SSE' ? 'legacy' : (await this.#options.pool.eras.verdict(target, endpoint)).era;
@@ -197,6 +207,7 @@ export class TargetConnections {
       async (session) => {
         this.#failures.delete(target.name);
         await afterConnect?.(target, session);
+        connection.usable = true;
         return session;
       },
       (error: unknown) => {

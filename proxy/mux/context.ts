@@ -64,6 +64,11 @@ export interface ListCacheScope {
 export interface UpstreamSource {
   /** The ready connection of `target` (connecting if needed). Throws MCPMUX_TARGET_UNAVAILABLE & co. */
   get(target: CompiledTarget): Promise<UpstreamConnection>;
+  /**
+   * The connection of `target` if it is ready now, with no promise to wait on (the common case, on
+   * every request's path); undefined sends the caller to get().
+   */
+  ready?(target: CompiledTarget): UpstreamConnection | undefined;
 }
 
 /**
@@ -114,7 +119,7 @@ async function traced(ctx: RequestContext, parent: RequestSpan, target: Compiled
  * own trace context, as it came.
  */
 async function sendUpstream(ctx: RequestContext, target: CompiledTarget, method: string, original: unknown, client: RequestSpan | undefined): Promise<UpstreamResponse> {
-  const upstream = await ctx.connections.get(target);
+  const upstream = ctx.connections.ready?.(target) ?? (await ctx.connections.get(target));
   let trace = ctx.trace;
   let params = original;
   if (client) {

@@ -12,6 +12,15 @@ import { mergedUnprefixed } from './lists.ts';
 
 type Params = Record<string, unknown>;
 
+interface Resolved {
+  target: CompiledTarget;
+  name: string;
+}
+
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return value instanceof Promise;
+}
+
 function prefixed(ctx: RequestContext): boolean {
   return namesArePrefixed(ctx.backend.prefixMode, ctx.backend.targets.length);
 }
@@ -44,17 +53,22 @@ function soleOwner(ctx: RequestContext, kind: string, exposed: string, owners: r
   return target;
 }
 
-/** The target and upstream name behind a tool or prompt name, or MCPMUX_UNKNOWN_NAME naming it. */
-async function targetOfName(ctx: RequestContext, kind: 'tool' | 'prompt', exposed: string): Promise<{ target: CompiledTarget; name: string }> {
+/**
+ * The target and upstream name behind a tool or prompt name, or MCPMUX_UNKNOWN_NAME naming it.
+ * A promise only when the backend merges unprefixed names (their owners may have to be listed);
+ * otherwise the answer is at hand, and a request's path does not wait on a promise for it.
+ */
+function targetOfName(ctx: RequestContext, kind: 'tool' | 'prompt', exposed: string): Resolved | Promise<Resolved> {
   const filter = ctx.backend.toolFilter;
   if (kind === 'tool' && filter && !filter.allows(exposed)) {
     throw unknown(kind, exposed, ` (backend ${ctx.backend.name} does not expose it: its tool filter leaves it out)`);
   }
   if (mergedUnprefixed(ctx.backend, kind === 'tool' ? 'tools' : 'prompts')) {
-    const owners = await ctx.names.owners(ctx, kind === 'tool' ? 'tools' : 'prompts', exposed);
-    const target = soleOwner(ctx, kind, exposed, owners);
-    authorize(ctx, kind, exposed, target);
-    return { target, name: exposed };
+    return ctx.names.owners(ctx, kind === 'tool' ? 'tools' : 'prompts', exposed).then((owners) => {
+      const target = soleOwner(ctx, kind, exposed, owners);
+      authorize(ctx, kind, exposed, target);
+      return { target, name: exposed };
+    });
   }
   const resolved = resolveName(prefixed(ctx), onlyTarget(ctx), exposed);
   const target = resolved && ctx.backend.targetsByName.get(resolved.target);
@@ -89,7 +103,8 @@ async function targetOfUri(ctx: RequestContext, exposed: string): Promise<{ targ
 }
 
 export async function callTool(ctx: RequestContext, params: Params | undefined): Promise<UpstreamResponse> {
-  const { target, name } = await targetOfName(ctx, 'tool', requireString(params, 'name', 'tools/call'));
+  const found = targetOfName(ctx, 'tool', requireString(params, 'name', 'tools/call'));
+  const { target, name } = isPromise(found) ? await found : found;
   const response = await forward(ctx, target, 'tools/call', { ...params, name });
   if (!('result' in response)) return response;
   wrapContentUris(prefixed(ctx), target.name, (response.result as Params).content);

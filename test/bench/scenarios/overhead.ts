@@ -4,7 +4,7 @@
 // A bare Node forwarder (fixtures/bare-forwarder.ts) runs alongside as the floor: what any extra
 // HTTP hop written on Node costs on this machine.
 import { streamableEndpoint, type BenchEndpoint } from '../lib/clients.ts';
-import { interleave, medianRate, type LoadResult } from '../lib/driver.ts';
+import { cpuPerCallUs, interleave, medianRate, type LoadResult } from '../lib/driver.ts';
 import { cpuDuring } from '../lib/proc-stats.ts';
 import { check, ms, type Cell, type Check, type Scenario, type ScenarioResult } from '../lib/result.ts';
 import { startEcho, startForwarder, startMcpmux } from '../lib/stack.ts';
@@ -59,9 +59,9 @@ export const overhead: Scenario = async ({ quick }) => {
         streamableEndpoint({ name: 'bare forwarder', url: forwarder.url, tool: 'echo', connections: level.sessions }),
         streamableEndpoint({ name: 'mcpmux', url: mcpmux.mcpUrl, tool: 'echo_echo', connections: level.sessions }),
       ];
-      const pids = [mcpmux.proxy.child.pid ?? 0, echo.process.child.pid ?? 0, forwarder.process.child.pid ?? 0];
-      const { value: results, cpuMs } = await cpuDuring(pids, () =>
-        interleave(endpoints, { sessions: level.sessions, rounds: level.rounds, callsPerRound: level.callsPerRound, warmupCalls: Math.min(2000, level.callsPerRound) }),
+      const cpuPids = { mcpmux: mcpmux.proxy.child.pid ?? 0, 'bare forwarder': forwarder.process.child.pid ?? 0 };
+      const { value: results, cpuMs } = await cpuDuring([echo.process.child.pid ?? 0], () =>
+        interleave(endpoints, { sessions: level.sessions, rounds: level.rounds, callsPerRound: level.callsPerRound, warmupCalls: Math.min(2000, level.callsPerRound), cpuPids }),
       );
       await Promise.all(endpoints.map((endpoint) => endpoint.close()));
       const direct = results.get('direct');
@@ -72,14 +72,22 @@ export const overhead: Scenario = async ({ quick }) => {
       const failed = direct.failed + bare.failed + through.failed;
       checks.push(check(`failed calls at ${level.sessions} sessions`, '0', String(failed), failed === 0));
       for (const [message, count] of [...direct.errors, ...bare.errors, ...through.errors]) notes.push(`${count}× ${message}`);
-      // CPU per call (warm-up included, so a slight overestimate): the upstream serves every side's calls.
-      const proxyUs = ((cpuMs[0] ?? 0) * 1000) / Math.max(1, through.ok);
-      const upstreamUs = ((cpuMs[1] ?? 0) * 1000) / Math.max(1, direct.ok + bare.ok + through.ok);
-      const forwarderUs = ((cpuMs[2] ?? 0) * 1000) / Math.max(1, bare.ok);
-      notes.push(`${level.sessions} sessions, CPU per call: mcpmux proxy ${proxyUs.toFixed(0)} µs, bare forwarder ${forwarderUs.toFixed(0)} µs, echo upstream ${upstreamUs.toFixed(0)} µs.`);
+      // CPU per call of each proxy over its own measured rounds (/proc); the upstream's over the whole run, warm-ups included.
+      const proxyUs = cpuPerCallUs(through);
+      const forwarderUs = cpuPerCallUs(bare);
+      const upstreamUs = ((cpuMs[0] ?? 0) * 1000) / Math.max(1, direct.ok + bare.ok + through.ok);
+      notes.push(`${level.sessions} sessions, CPU per call: mcpmux proxy ${proxyUs.toFixed(0)} µs, bare forwarder ${forwarderUs.toFixed(0)} µs (×${(proxyUs / forwarderUs).toFixed(2)}), echo upstream ${upstreamUs.toFixed(0)} µs.`);
       const d = direct.latencies.summary();
       const t = through.latencies.summary();
-      notes.push(`${level.sessions} sessions: mcpmux p50 − bare forwarder p50 = ${ms(t.p50 - bare.latencies.percentile(50))} (what mcpmux costs beyond the hop itself).`);
+      const beyondHop = t.p50 - bare.latencies.percentile(50);
+      notes.push(`${level.sessions} sessions: mcpmux p50 − bare forwarder p50 = ${ms(beyondHop)} (what mcpmux costs beyond the hop itself).`);
+      // Issue 19's aims against the floor: shown as checks, so a run says where it stands.
+      checks.push(check(`CPU per call / bare forwarder, ${level.sessions} sessions`, '≤ 1.15', (proxyUs / forwarderUs).toFixed(2), proxyUs / forwarderUs <= 1.15));
+      if (level.sessions === 1) checks.push(check('p50 beyond the bare forwarder, 1 session', '≤ 0.05 ms', ms(beyondHop), beyondHop <= 0.05));
+      else {
+        const share = beyondHop / bare.latencies.percentile(50);
+        checks.push(check(`p50 beyond the bare forwarder, ${level.sessions} sessions`, '≤ 10 %', `${(100 * share).toFixed(0)} %`, share <= 0.1));
+      }
       if (level.sessions === 1) {
         checks.push(check('added p50, 1 session', '≤ 0.25 ms', ms(t.p50 - d.p50), t.p50 - d.p50 <= 0.25));
         checks.push(check('added p99, 1 session', '≤ 1 ms', ms(t.p99 - d.p99), t.p99 - d.p99 <= 1));
@@ -87,6 +95,8 @@ export const overhead: Scenario = async ({ quick }) => {
       if (level.sessions === 64) {
         const ratio = medianRate(through) / medianRate(direct);
         checks.push(check('throughput through / direct, 64 sessions', '≥ 0.8', ratio.toFixed(2), ratio >= 0.8));
+        const floor = medianRate(through) / medianRate(bare);
+        checks.push(check('throughput / bare forwarder, 64 sessions', '≥ 0.95', floor.toFixed(2), floor >= 0.95));
       }
     }
   } finally {

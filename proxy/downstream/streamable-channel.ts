@@ -16,6 +16,7 @@ import { eventId, parseEventId, type EventStore } from './event-store.ts';
 import { SseStream } from './sse-stream.ts';
 import { errorResponse } from '../mux/jsonrpc-error.ts';
 import type { FleetStreamLink } from '../fleet/shared-stream.ts';
+import { timer as delayed, type DelayQueues, type Delayed } from '../delay-queue.ts';
 
 export interface StreamableChannelOptions {
   sessionId: string;
@@ -25,6 +26,8 @@ export interface StreamableChannelOptions {
   onSlowClient?: () => void;
   /** How long a request may stay undecided (JSON or SSE) before its stream opens. Default 100 ms. */
   sseAfterMs?: number;
+  /** Where undecided requests wait (one timer for the endpoint's requests); default: a timer each. */
+  holds?: DelayQueues;
   /** The `retry:` hint of priming events: how long a client waits before resuming a closed stream. Default 1 s. */
   retryMs?: number;
   /** In a fleet: the standalone stream lives in the shared buffer, and whoever holds it owns the session. */
@@ -40,7 +43,7 @@ interface RequestStream {
   /** Primed (a 2025-11-25 client): the client resumes a stream that closes before its answer. */
   primed: boolean;
   /** Not decided yet: answered as JSON if the answer comes first, else opened as SSE. */
-  held: { res: ServerResponse; prime: boolean; onAbandoned: () => void; timer: NodeJS.Timeout } | undefined;
+  held: { res: ServerResponse; prime: boolean; onAbandoned: () => void; timer: Delayed } | undefined;
 }
 
 const DEFAULT_SSE_AFTER_MS = 100;
@@ -95,11 +98,12 @@ export class StreamableChannel implements ClientChannel {
     const key = this.#options.fleet ? this.#options.fleet.requestStreamKey(n, id) : `r${n}`;
     const stream: RequestStream = { key, seq: 0, conn: undefined, resumable: false, primed: options.prime, held: undefined };
     const after = options.sseAfterMs ?? this.#options.sseAfterMs ?? DEFAULT_SSE_AFTER_MS;
-    const timer = setTimeout(() => this.#open(stream), after);
+    const open = (): void => this.#open(stream);
+    const timer = this.#options.holds ? this.#options.holds.after(after, open) : delayed(after, open);
     stream.held = { res, prime: options.prime, onAbandoned: options.onAbandoned, timer };
     res.once('close', () => {
       if (stream.held?.res === res && !res.writableFinished) {
-        clearTimeout(timer);
+        timer.cancel();
         stream.held = undefined;
         if (this.#streams.has(stream.key)) options.onAbandoned();
       }
@@ -126,7 +130,7 @@ export class StreamableChannel implements ClientChannel {
     this.#streams.delete(stream.key);
     if (stream.held) {
       // Answered before anything else happened: plain JSON, written by the caller.
-      clearTimeout(stream.held.timer);
+      stream.held.timer.cancel();
       stream.held = undefined;
       return false;
     }
@@ -258,7 +262,7 @@ export class StreamableChannel implements ClientChannel {
     this.#standalone?.end();
     this.#options.fleet?.stream.detach();
     for (const stream of this.#streams.values()) {
-      if (stream.held) clearTimeout(stream.held.timer);
+      stream.held?.timer.cancel();
       stream.conn?.end();
     }
     this.#streams.clear();
@@ -275,7 +279,7 @@ export class StreamableChannel implements ClientChannel {
     const held = stream.held;
     if (!held || this.#closed) return;
     stream.held = undefined;
-    clearTimeout(held.timer);
+    held.timer.cancel();
     const conn = this.#connect(held.res);
     stream.conn = conn;
     conn.onClose(() => {

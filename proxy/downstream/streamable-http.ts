@@ -11,6 +11,7 @@ import type { JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
 import { McpmuxError } from '../../shared/errors.ts';
 import type { MuxSession } from '../mux/session.ts';
 import type { CompiledRoute } from '../routing/table.ts';
+import { DelayQueues } from '../delay-queue.ts';
 import { admitSession, findSession, heldSession, newSessionId, overInFlightLimit, sessionServes, type DownstreamOptions } from './options.ts';
 import { header, readMessage, traceContext } from './read-message.ts';
 import { refuse, sendAccepted, sendError, sendInternalError, sendJson } from './respond.ts';
@@ -40,6 +41,8 @@ function wantsStream(request: JSONRPCRequest): boolean {
 
 export class StreamableHttpEndpoint {
   readonly #options: DownstreamOptions;
+  /** Requests held undecided between JSON and SSE, all sessions' on one timer. */
+  readonly #holds = new DelayQueues();
 
   constructor(options: DownstreamOptions) {
     this.#options = options;
@@ -53,6 +56,7 @@ export class StreamableHttpEndpoint {
       keepAliveMs: this.#options.keepAliveMs,
       maxBufferedBytes: this.#options.maxBufferedBytes,
       onSlowClient: () => this.#options.onLimit?.('slow-client'),
+      holds: this.#holds,
       ...(this.#options.fleet ? { fleet: this.#options.fleet.link(id, 'streamable-http') } : {}),
     });
   }

@@ -231,6 +231,7 @@ export class TargetConnections {
       target: target.name,
       endpoint,
       logger: this.#options.logger,
+      deadlines: this.#options.pool.deadlines,
       ...(onMessage ? { onMessage: (message: UpstreamMessage, relatedTo: Related | undefined) => onMessage(target.name, session(), message, relatedId(relatedTo)) } : {}),
       ...(onReinitialized ? { onReinitialized: () => onReinitialized(target.name) } : {}),
       ...(onStreamPaused ? { onStreamPaused: (relatedTo: Related | undefined, retryMs: number) => onStreamPaused(target.name, relatedId(relatedTo), retryMs) } : {}),

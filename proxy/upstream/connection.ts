@@ -7,6 +7,7 @@ import type { InitializeRequestParams, InitializeResult, JSONRPCNotification, JS
 import { McpmuxError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { EndpointUrl } from '../routing/table.ts';
+import type { DelayQueues } from '../delay-queue.ts';
 import type { UpstreamResponse } from './exchange.ts';
 
 export type { UpstreamResponse };
@@ -53,6 +54,8 @@ export interface UpstreamOptions {
    * polling); the connection resumes it after `retryMs` (streamable HTTP only).
    */
   onStreamPaused?: (relatedTo: Related | undefined, retryMs: number) => void;
+  /** Where request deadlines are kept (the pool's, one timer for all); default: a timer per request. */
+  deadlines?: DelayQueues;
 }
 
 export interface RequestOptions {

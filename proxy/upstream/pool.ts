@@ -6,6 +6,7 @@ import type { CompiledTarget, EndpointUrl } from '../routing/table.ts';
 import { createLogger, type Logger } from '../../shared/log.ts';
 import { EraDirectory, type Era } from './eras.ts';
 import { ToolParams } from '../modern/tool-params.ts';
+import { DelayQueues } from '../delay-queue.ts';
 
 export interface UpstreamPoolOptions {
   /** Connections per origin; undefined means unlimited (undici's default). */
@@ -26,6 +27,8 @@ export class UpstreamPool {
   readonly eras: EraDirectory;
   /** What each target's tools declare with x-mcp-header (2026-07-28 upstreams expect those headers). */
   readonly toolParams = new ToolParams();
+  /** The deadlines of upstream requests in flight, one timer per distinct timeout (delay-queue.ts). */
+  readonly deadlines = new DelayQueues();
   readonly #nextEndpoint = new Map<string, number>();
 
   constructor(options: UpstreamPoolOptions = {}) {
@@ -56,6 +59,7 @@ export class UpstreamPool {
   }
 
   async close(): Promise<void> {
+    this.deadlines.clear();
     await this.dispatcher.close();
   }
 }

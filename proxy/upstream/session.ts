@@ -26,6 +26,7 @@ import {
 } from './connection.ts';
 import { exchange, postHeaders, type Exchange, type ExchangeOutcome } from './exchange.ts';
 import { UpstreamListener } from './listen.ts';
+import { timer } from '../delay-queue.ts';
 
 export type { OutgoingResponse, RequestOptions, UpstreamMessage, UpstreamResponse };
 export interface UpstreamSessionOptions extends UpstreamOptions {
@@ -303,12 +304,10 @@ export class UpstreamSession implements UpstreamConnection {
       onServerRequest: (request) => (this.#options.onMessage ? this.#options.onMessage(request, options.relatedTo) : this.#refuse(request)),
       onPause: this.#options.onStreamPaused ? (retryMs) => this.#options.onStreamPaused?.(options.relatedTo, retryMs) : undefined,
     });
-    // One timer and, when the caller can cancel, one listener: cheaper per request than composing
-    // AbortSignals. close() aborts whatever is still in #calls.
-    const timer = setTimeout(
-      () => call.abort(new McpmuxError('MCPMUX_UPSTREAM_TIMEOUT', `target ${this.target} did not answer within ${options.timeoutMs} ms`)),
-      options.timeoutMs,
-    );
+    // One deadline (on the pool's queue: no timer of its own) and, when the caller can cancel, one
+    // listener: cheaper per request than composing AbortSignals. close() aborts whatever is still in #calls.
+    const expire = (): void => call.abort(new McpmuxError('MCPMUX_UPSTREAM_TIMEOUT', `target ${this.target} did not answer within ${options.timeoutMs} ms`));
+    const deadline = this.#options.deadlines ? this.#options.deadlines.after(options.timeoutMs, expire) : timer(options.timeoutMs, expire);
     const signal = options.signal;
     const onCancel = signal ? (): void => call.abort(abortReason(signal)) : undefined;
     if (signal && onCancel) {
@@ -319,7 +318,7 @@ export class UpstreamSession implements UpstreamConnection {
     try {
       return await call.outcome;
     } finally {
-      clearTimeout(timer);
+      deadline.cancel();
       this.#calls.delete(call);
       if (signal && onCancel) signal.removeEventListener('abort', onCancel);
     }

@@ -12,6 +12,7 @@ import { McpmuxError } from '../../shared/errors.ts';
 import type { MuxSession } from '../mux/session.ts';
 import type { CompiledRoute } from '../routing/table.ts';
 import { DelayQueues } from '../delay-queue.ts';
+import { RequestAbort } from '../request-abort.ts';
 import { admitSession, findSession, heldSession, newSessionId, overInFlightLimit, sessionServes, type DownstreamOptions } from './options.ts';
 import { header, readMessage, traceContext } from './read-message.ts';
 import { refuse, sendAccepted, sendError, sendInternalError, sendJson } from './respond.ts';
@@ -167,7 +168,7 @@ export class StreamableHttpEndpoint {
       sendError(res, overLimit, request.id);
       return;
     }
-    const abort = new AbortController();
+    const abort = new RequestAbort();
     const abandon = (): void => abort.abort(refuse('MCPMUX_REQUEST_CANCELLED', 'the client closed the connection'));
     // 2025-11-25 clients take an id-only first event (older ones may not) and resume a stream that
     // broke: each of their requests is a resumable stream from the start, as the SDK's server does.

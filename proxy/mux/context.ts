@@ -6,6 +6,7 @@ import type { CompiledBackend, CompiledTarget } from '../routing/table.ts';
 import type { UpstreamResponse } from '../upstream/session.ts';
 import type { RequestSink, UpstreamConnection } from '../upstream/connection.ts';
 import type { ListCache } from './list-cache.ts';
+import type { AbortHooks } from '../request-abort.ts';
 import type { NameIndex } from './name-index.ts';
 import { withProgressToken, type ProgressRoutes } from './progress.ts';
 import type { Outcome, ProxyMetrics } from '../metrics.ts';
@@ -24,6 +25,8 @@ export interface RequestContext {
   requestTimeoutMs: number;
   /** Aborted when the client goes away or cancels the request. */
   signal: AbortSignal;
+  /** The same cancellation as plain callbacks, when the transport made the request's controller a RequestAbort. */
+  abortHooks?: AbortHooks | undefined;
   /** The client's id for this request: what upstreams say about it travels on its stream. */
   requestId: RequestId;
   /** The client's progress token; handlers that fan out clear it (interleaved counts mean nothing). */
@@ -130,7 +133,7 @@ async function sendUpstream(ctx: RequestContext, target: CompiledTarget, method:
   const started = ctx.metrics ? process.hrtime.bigint() : 0n;
   let outcome: Outcome = 'error';
   try {
-    const options = { timeoutMs: target.requestTimeoutMs ?? ctx.requestTimeoutMs, signal: ctx.signal, relatedTo: ctx.sink ?? ctx.requestId, headers: trace, meta: ctx.upstreamMeta };
+    const options = { timeoutMs: target.requestTimeoutMs ?? ctx.requestTimeoutMs, signal: ctx.signal, abortHooks: ctx.abortHooks, relatedTo: ctx.sink ?? ctx.requestId, headers: trace, meta: ctx.upstreamMeta };
     const send = (sent: unknown, headers?: Readonly<Record<string, string>>): Promise<UpstreamResponse> =>
       upstream.request({ method, params: withProgressToken(sent, token) }, headers ? { ...options, headers: { ...options.headers, ...headers } } : options);
     const response = await (ctx.exchange ? ctx.exchange.run(target, upstream, method, params, send) : send(params));

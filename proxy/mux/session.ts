@@ -27,6 +27,7 @@ import type { CompiledBackend, CompiledTarget } from '../routing/table.ts';
 import type { UpstreamPool } from '../upstream/pool.ts';
 import type { ClientChannel } from './channel.ts';
 import { TargetConnections, type SharedUpstream } from './connections.ts';
+import { RequestAbort } from '../request-abort.ts';
 import { fanOut, forward, type ListCacheScope, type RequestContext } from './context.ts';
 import { errorResponse, newErrorId } from './jsonrpc-error.ts';
 import { completeOwners, listFederated } from './lists.ts';
@@ -332,6 +333,7 @@ export class MuxSession {
       logger: this.#logger,
       requestTimeoutMs: this.#options.requestTimeoutMs,
       signal: abort.signal,
+      abortHooks: abort instanceof RequestAbort ? abort : undefined,
       requestId: request.id,
       progressToken: progressTokenOf(request.params),
       progress: this.#progress,

@@ -8,6 +8,7 @@ import { McpmuxError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { EndpointUrl } from '../routing/table.ts';
 import type { DelayQueues } from '../delay-queue.ts';
+import type { AbortHooks } from '../request-abort.ts';
 import type { UpstreamResponse } from './exchange.ts';
 
 export type { UpstreamResponse };
@@ -62,6 +63,8 @@ export interface RequestOptions {
   timeoutMs: number;
   /** Aborting it abandons the request and tells the upstream (notifications/cancelled). */
   signal?: AbortSignal | undefined;
+  /** The same cancellation as `signal`, as plain callbacks (cheaper to listen to); when given, it is what is listened to. */
+  abortHooks?: AbortHooks | undefined;
   /** Handed back with every message that arises from this request. */
   relatedTo?: Related | undefined;
   /** Sent with this request only (W3C trace context: traceparent, tracestate). HTTP upstreams only. */

@@ -309,9 +309,11 @@ export class UpstreamSession implements UpstreamConnection {
     const expire = (): void => call.abort(new McpmuxError('MCPMUX_UPSTREAM_TIMEOUT', `target ${this.target} did not answer within ${options.timeoutMs} ms`));
     const deadline = this.#options.deadlines ? this.#options.deadlines.after(options.timeoutMs, expire) : timer(options.timeoutMs, expire);
     const signal = options.signal;
+    const hooks = options.abortHooks;
     const onCancel = signal ? (): void => call.abort(abortReason(signal)) : undefined;
     if (signal && onCancel) {
       if (signal.aborted) onCancel();
+      else if (hooks) hooks.onAbort(onCancel);
       else signal.addEventListener('abort', onCancel, { once: true });
     }
     this.#calls.add(call);
@@ -320,7 +322,10 @@ export class UpstreamSession implements UpstreamConnection {
     } finally {
       deadline.cancel();
       this.#calls.delete(call);
-      if (signal && onCancel) signal.removeEventListener('abort', onCancel);
+      if (signal && onCancel) {
+        if (hooks) hooks.offAbort(onCancel);
+        else signal.removeEventListener('abort', onCancel);
+      }
     }
   }
 

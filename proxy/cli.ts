@@ -1,5 +1,6 @@
+import cluster from 'node:cluster';
 import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { flag, type Command } from '../shared/cli/command.ts';
 import { waitForShutdown } from '../shared/cli/signals.ts';
 import { createLogger } from '../shared/log.ts';
@@ -9,6 +10,8 @@ import { startProxy } from './proxy.ts';
 import { loadTls } from '../shared/net/tls.ts';
 import { readKeyFile } from './modern/key-file.ts';
 import { parseListenerPorts } from './listener-ports.ts';
+import { runPrimary } from './workers/primary.ts';
+import { linkToPrimary, workerPlaceFromEnv } from './workers/worker-link.ts';
 
 /** A comma-separated flag as a list; empty means "use the default" (undefined). */
 function list(value: string): string[] | undefined {
@@ -32,6 +35,7 @@ export const proxyCommand: Command = {
     'mcpmux proxy --listener-ports 80=8080,443=8443   # an HTTP listener on 80 and an HTTPS one on 443',
     'mcpmux proxy --gateway agentgateway-system/mcp-gateway --control-plane 127.0.0.1:18000',
     'mcpmux proxy --nats nats://nats:4222 --replica-id proxy-0   # one of several replicas sharing sessions',
+    'mcpmux proxy --workers auto   # one worker process per available CPU behind the one port',
     'mcpmux proxy --otlp-endpoint http://otel-collector.observability:4318   # traces to an OpenTelemetry Collector',
   ],
   flags: [
@@ -68,6 +72,15 @@ export const proxyCommand: Command = {
     { name: 'request-state-key-file', type: 'string', description: 'keys of the requestState tokens 2026-07-28 clients echo on retries: one base64/hex key of >= 32 bytes per line, current then previous (default: the control plane\'s, else a random key of this replica, so retries must come back to it)' },
     { name: 'list-cache-ttl', type: 'number', default: 0, description: 'seconds a 2025 upstream\'s tools/prompts/resources list is served from cache when the upstream does not declare listChanged (0: always asked; lists with listChanged are cached until their list_changed, 2026-07-28 ones for their ttlMs)' },
     { name: 'held-call-timeout', type: 'number', default: 60, description: 'seconds a call to a 2025 upstream waits for a 2026-07-28 client to answer its questions (the client\'s retry)' },
+    {
+      name: 'workers',
+      type: 'string',
+      default: '1',
+      description:
+        'worker processes serving the one port, N or auto (one per available CPU): each is a whole proxy (own control-plane stream as replica <replica-id>-w<k>, ' +
+        'upstream connections, list caches); a primary hands them connections round-robin and serves --http-port for the pod. Without --nats a request on a session is passed ' +
+        'to the worker holding it; with --nats the workers share sessions as replicas do. 1: one process, no primary',
+    },
     { name: 'drain-timeout', type: 'number', default: 20, description: 'seconds a shutdown (SIGTERM) waits for requests in flight while sessions move to other replicas' },
     {
       name: 'otlp-endpoint',
@@ -79,9 +92,15 @@ export const proxyCommand: Command = {
     },
   ],
   async run(flags) {
-    const logger = createLogger('proxy');
+    const workers = parseWorkers(flag.string(flags, 'workers'));
     // It names NATS subjects: a dotted host name is made safe.
-    const replicaId = flag.string(flags, 'replica-id') || `${hostname().replace(/[^A-Za-z0-9_-]/g, '-')}-${process.pid}-${randomBytes(3).toString('hex')}`;
+    const podReplicaId = flag.string(flags, 'replica-id') || `${hostname().replace(/[^A-Za-z0-9_-]/g, '-')}-${process.pid}-${randomBytes(3).toString('hex')}`;
+    if (workers > 1 && cluster.isPrimary) {
+      return runPrimary({ workers, replicaId: podReplicaId, address: flag.string(flags, 'address'), httpPort: flag.number(flags, 'http-port'), drainTimeoutMs: flag.number(flags, 'drain-timeout') * 1000, logger: createLogger('proxy') });
+    }
+    const worker = workers > 1 ? workerPlaceFromEnv() : undefined;
+    const logger = worker ? createLogger('proxy').child({ worker: worker.index }) : createLogger('proxy');
+    const replicaId = worker ? `${worker.replicaId}-w${worker.index}` : podReplicaId;
     // Before anything serves: the proxy's metrics registry is chosen by whether tracing is on.
     const otlp = otlpTracesUrl(flag.string(flags, 'otlp-endpoint'));
     const stopTracing = otlp ? await startTracing({ serviceName: 'mcpmux-proxy', endpoint: otlp, logger, attributes: { 'service.instance.id': replicaId } }) : undefined;
@@ -115,6 +134,7 @@ export const proxyCommand: Command = {
       drainTimeoutMs: flag.number(flags, 'drain-timeout') * 1000,
       ...(flags['request-state-key-file'] ? { requestStateKeys: readKeyFile(flag.string(flags, 'request-state-key-file')) } : {}),
       heldCallMs: positive(flags, 'held-call-timeout') * 1000,
+      ...(worker ? { worker: { index: worker.index, count: worker.count, socketDir: worker.socketDir } } : {}),
       listCacheTtlMs: listCacheTtl(flags) * 1000,
       limits: {
         maxBodyBytes: positive(flags, 'max-body-bytes'),
@@ -129,6 +149,7 @@ export const proxyCommand: Command = {
       },
       logger,
     });
+    const unlink = worker ? linkToPrimary(running) : undefined;
     await waitForShutdown(logger);
     // A shutdown ends within --drain-timeout whatever NATS, an upstream or a client does: the drain
     // keeps to it, and should anything still hold the process open past it (and a moment for the
@@ -140,13 +161,24 @@ export const proxyCommand: Command = {
     }, drainMs + SHUTDOWN_GRACE_MS);
     overdue.unref();
     await running.close();
+    unlink?.();
     await stopTracing?.();
+    // A worker's channel to its primary would keep it alive: it is let go, and the worker exits.
+    if (worker) process.disconnect?.();
     return 0;
   },
 };
 
 /** After --drain-timeout, what a shutdown may still take (the last log lines, closing the health port) before the process exits regardless. */
 const SHUTDOWN_GRACE_MS = 1_000;
+
+/** --workers: a count of 1 or more, or auto (the CPUs this process may use). */
+function parseWorkers(value: string): number {
+  if (value === 'auto') return availableParallelism();
+  const count = Number(value);
+  if (!Number.isInteger(count) || count < 1) throw new McpmuxError('MCPMUX_USAGE', `mcpmux proxy: --workers must be a whole number of 1 or more, or auto (got ${JSON.stringify(value)})`);
+  return count;
+}
 
 /** A number flag that must be above zero, or a usage error naming it. */
 function positive(flags: Parameters<typeof flag.number>[0], name: string): number {

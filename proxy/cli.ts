@@ -4,9 +4,7 @@ import { availableParallelism, hostname } from 'node:os';
 import { flag, type Command } from '../shared/cli/command.ts';
 import { waitForShutdown } from '../shared/cli/signals.ts';
 import { createLogger } from '../shared/log.ts';
-import { otlpTracesUrl, startTracing } from '../shared/telemetry/tracing.ts';
 import { McpmuxError } from '../shared/errors.ts';
-import { startProxy } from './proxy.ts';
 import { loadTls } from '../shared/net/tls.ts';
 import { readKeyFile } from './modern/key-file.ts';
 import { parseListenerPorts } from './listener-ports.ts';
@@ -100,6 +98,8 @@ export const proxyCommand: Command = {
     }
     const worker = workers > 1 ? workerPlaceFromEnv() : undefined;
     const logger = worker ? createLogger('proxy').child({ worker: worker.index }) : createLogger('proxy');
+    // Loaded here, not by the primary of a pod of workers, which serves no MCP (and so stays small).
+    const [{ startProxy }, { otlpTracesUrl, startTracing }] = await Promise.all([import('./proxy.ts'), import('../shared/telemetry/tracing.ts')]);
     const replicaId = worker ? `${worker.replicaId}-w${worker.index}` : podReplicaId;
     // Before anything serves: the proxy's metrics registry is chosen by whether tracing is on.
     const otlp = otlpTracesUrl(flag.string(flags, 'otlp-endpoint'));

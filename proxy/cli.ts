@@ -10,6 +10,7 @@ import { readKeyFile } from './modern/key-file.ts';
 import { parseListenerPorts } from './listener-ports.ts';
 import { runPrimary } from './workers/primary.ts';
 import { linkToPrimary, workerPlaceFromEnv } from './workers/worker-link.ts';
+import { workerReplicaId } from './workers/session-routing.ts';
 
 /** A comma-separated flag as a list; empty means "use the default" (undefined). */
 function list(value: string): string[] | undefined {
@@ -100,7 +101,7 @@ export const proxyCommand: Command = {
     const logger = worker ? createLogger('proxy').child({ worker: worker.index }) : createLogger('proxy');
     // Loaded here, not by the primary of a pod of workers, which serves no MCP (and so stays small).
     const [{ startProxy }, { otlpTracesUrl, startTracing }] = await Promise.all([import('./proxy.ts'), import('../shared/telemetry/tracing.ts')]);
-    const replicaId = worker ? `${worker.replicaId}-w${worker.index}` : podReplicaId;
+    const replicaId = worker ? workerReplicaId(worker.podReplicaId, worker.index) : podReplicaId;
     // Before anything serves: the proxy's metrics registry is chosen by whether tracing is on.
     const otlp = otlpTracesUrl(flag.string(flags, 'otlp-endpoint'));
     const stopTracing = otlp ? await startTracing({ serviceName: 'mcpmux-proxy', endpoint: otlp, logger, attributes: { 'service.instance.id': replicaId } }) : undefined;
@@ -134,7 +135,7 @@ export const proxyCommand: Command = {
       drainTimeoutMs: flag.number(flags, 'drain-timeout') * 1000,
       ...(flags['request-state-key-file'] ? { requestStateKeys: readKeyFile(flag.string(flags, 'request-state-key-file')) } : {}),
       heldCallMs: positive(flags, 'held-call-timeout') * 1000,
-      ...(worker ? { worker: { index: worker.index, count: worker.count, socketDir: worker.socketDir } } : {}),
+      ...(worker ? { worker } : {}),
       listCacheTtlMs: listCacheTtl(flags) * 1000,
       limits: {
         maxBodyBytes: positive(flags, 'max-body-bytes'),

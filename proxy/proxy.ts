@@ -117,7 +117,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   let router: SessionRouter | undefined;
   if (options.worker && !fleet) {
     tagSessionIds(options.worker.index);
-    const forwarded = new Counter({ name: 'mcpmux_proxy_worker_forwarded_requests_total', help: "Requests this worker passed on to the worker holding their session (the client spread a session over connections)", registers: [metrics] });
+    const forwarded = new Counter({ name: 'mcpmux_proxy_worker_forwarded_requests_total', help: "Requests this worker passed on to the worker holding their session (the client spread a session over connections) or their held call (a 2026-07-28 retry)", registers: [metrics] });
     router = new SessionRouter(options.worker, logger, () => forwarded.inc());
   }
   const server = new ProxyServer({

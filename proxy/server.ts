@@ -279,18 +279,21 @@ export class ProxyServer {
       logger: this.#logger,
       ...(options.heldCallMs === undefined ? {} : { holdMs: options.heldCallMs }),
       ...(options.onLimit ? { onLimit: options.onLimit } : {}),
-      // In a fleet a retry may land on any replica: the one holding the call is asked over NATS.
-      ...(fleet
+      // In a fleet a retry may land on any replica: the one holding the call is asked over NATS; in
+      // a pod of workers without NATS, the worker holding it is asked over its Unix socket.
+      ...(fleet || options.sessionRouter
         ? {
             remote: async (hold: Hold, binding: RequestStateBinding, inputResponses: unknown, capabilities: Readonly<Record<string, unknown>>) =>
-              (await fleet.ask(hold.replica, 'held', { hold, binding, inputResponses, capabilities }, this.#options.requestTimeoutMs)) as UpstreamResponse,
+              (await (fleet ?? options.sessionRouter!).ask(hold.replica, 'held', { hold, binding, inputResponses, capabilities }, this.#options.requestTimeoutMs)) as UpstreamResponse,
           }
         : {}),
     });
-    fleet?.serve('held', async (payload) => {
+    const resumeHeld = async (payload: unknown): Promise<UpstreamResponse> => {
       const { hold, binding, inputResponses, capabilities } = payload as { hold: Hold; binding: RequestStateBinding; inputResponses: unknown; capabilities: Record<string, unknown> };
       return held.resume(hold, binding, inputResponses, { seal: (next) => this.#requestState.seal(binding, { upstream: undefined, hold: next }), capabilities });
-    });
+    };
+    fleet?.serve('held', resumeHeld);
+    options.sessionRouter?.serve('held', resumeHeld);
     downstream.modern = new ModernEndpoint({
       upstreams: this.#modernUpstreams,
       logger: this.#logger,

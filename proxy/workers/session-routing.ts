@@ -13,11 +13,14 @@ import type { Logger } from '../../shared/log.ts';
 import { sendError, refuse } from '../downstream/respond.ts';
 import { header } from '../downstream/read-message.ts';
 import { sessionOwner } from './session-owner.ts';
+import { McpmuxError } from '../../shared/errors.ts';
 
 /** Where this worker sits in its pod. */
 export interface WorkerPlace {
   /** 0-based; the session id tag is `w<index>_`. */
   index: number;
+  /** The pod's replica id: worker k is replica `<it>-w<k>` (workerReplicaId). */
+  podReplicaId: string;
   count: number;
   /** The pod's private directory of worker sockets (0700, made by the primary). */
   socketDir: string;
@@ -28,8 +31,18 @@ export function workerSocketPath(socketDir: string, index: number): string {
   return join(socketDir, `w${index}.sock`);
 }
 
+/** The replica id of worker `index` of the pod `podReplicaId` (its control-plane node id, the replica named in its held calls). */
+export function workerReplicaId(podReplicaId: string, index: number): string {
+  return `${podReplicaId}-w${index}`;
+}
+
 /** Request headers that carry the forwarding between workers (trusted on the private socket only). */
 const GATEWAY_PORT_HEADER = 'x-mcpmux-worker-gateway-port';
+/** On the private socket: not a client's request but a question to this worker (its kind), JSON in and out. */
+const ASK_HEADER = 'x-mcpmux-worker-ask';
+
+/** Answers one kind of question another worker of the pod asks (a held call's retry). */
+export type AskHandler = (payload: unknown) => Promise<unknown>;
 /** Headers of one hop, not passed on (RFC 9110 7.6.1). */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade']);
 
@@ -61,6 +74,7 @@ export class SessionRouter {
   /** Keep-alive connections to each other worker's socket: forwarding costs no connect per request. */
   readonly #agents = new Map<number, Agent>();
   readonly #onForward: (() => void) | undefined;
+  readonly #handlers = new Map<string, AskHandler>();
   #internal: Server | undefined;
 
   /** `onForward` is told of each request passed on to another worker (the proxy counts them). */
@@ -112,6 +126,63 @@ export class SessionRouter {
     req.pipe(upstream);
   }
 
+  /** Answers questions of `kind` from the other workers (what a fleet asks over NATS, a pod asks here). */
+  serve(kind: string, handler: AskHandler): void {
+    this.#handlers.set(kind, handler);
+  }
+
+  /**
+   * Asks the worker that is replica `replica` a question of `kind` and resolves with its answer.
+   * Throws an McpmuxError when `replica` is no worker of this pod, or it does not answer in time.
+   */
+  async ask(replica: string, kind: string, payload: unknown, timeoutMs: number): Promise<unknown> {
+    const owner = Array.from({ length: this.#place.count }, (_, k) => k).find((k) => workerReplicaId(this.#place.podReplicaId, k) === replica);
+    if (owner === undefined || owner === this.#place.index) throw new McpmuxError('MCPMUX_FLEET_UNAVAILABLE', `replica ${replica} is not another worker of this pod (${this.#place.podReplicaId}); without NATS a retry must come back to the pod that holds its call`);
+    this.#onForward?.();
+    const body = JSON.stringify(payload);
+    return new Promise((resolve, reject) => {
+      const asked = request(
+        { socketPath: workerSocketPath(this.#place.socketDir, owner), agent: this.#agent(owner), method: 'POST', path: `/${kind}`, timeout: timeoutMs, headers: { [ASK_HEADER]: kind, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        (answer) => {
+          const chunks: Buffer[] = [];
+          answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+          answer.on('error', reject);
+          answer.on('end', () => {
+            const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { result?: unknown; error?: string };
+            if (answer.statusCode === 200) resolve(parsed.result);
+            else reject(new McpmuxError('MCPMUX_FLEET_UNAVAILABLE', `worker ${owner} could not answer: ${parsed.error ?? `HTTP ${answer.statusCode}`}`));
+          });
+        },
+      );
+      asked.on('timeout', () => asked.destroy(new McpmuxError('MCPMUX_FLEET_UNAVAILABLE', `worker ${owner} did not answer within ${timeoutMs} ms`)));
+      asked.on('error', (error: NodeJS.ErrnoException) => reject(error instanceof McpmuxError ? error : new McpmuxError('MCPMUX_FLEET_UNAVAILABLE', `worker ${owner} is not reachable (${error.code ?? error.message}): it may be restarting`)));
+      asked.end(body);
+    });
+  }
+
+  /** A question from another worker: its kind's handler, JSON in, JSON out. */
+  #answer(kind: string, req: IncomingMessage, res: ServerResponse): void {
+    const reply = (status: number, body: object): void => {
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    };
+    const handler = this.#handlers.get(kind);
+    if (!handler) {
+      req.resume();
+      reply(404, { error: `this worker answers no ${kind} questions` });
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      Promise.resolve()
+        .then(() => handler(JSON.parse(Buffer.concat(chunks).toString('utf8'))))
+        .then(
+          (result) => reply(200, { result }),
+          (error: unknown) => reply(500, { error: error instanceof Error ? error.message : String(error) }),
+        );
+    });
+  }
+
   #agent(owner: number): Agent {
     let agent = this.#agents.get(owner);
     if (!agent) {
@@ -127,6 +198,11 @@ export class SessionRouter {
     // A socket file left by this worker's previous life (it died) would make the bind fail.
     rmSync(path, { force: true });
     const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+      const kind = req.headers[ASK_HEADER];
+      if (typeof kind === 'string') {
+        this.#answer(kind, req, res);
+        return;
+      }
       const raw = req.headers[GATEWAY_PORT_HEADER];
       const port = typeof raw === 'string' && raw !== '' ? Number(raw) : undefined;
       serve(req, res, port);

@@ -10,7 +10,7 @@ import type { WorkerPlace } from './session-routing.ts';
 const READY_CHECK_MS = 200;
 
 /** This worker's place in its pod, from the environment the primary gave it. */
-export function workerPlaceFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerPlace & { replicaId: string } {
+export function workerPlaceFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerPlace {
   const index = Number(env[WORKER_ENV.index]);
   const count = Number(env[WORKER_ENV.count]);
   const socketDir = env[WORKER_ENV.socketDir];
@@ -18,7 +18,7 @@ export function workerPlaceFromEnv(env: NodeJS.ProcessEnv = process.env): Worker
   if (!Number.isInteger(index) || !Number.isInteger(count) || index < 0 || index >= count || !socketDir || !replicaId) {
     throw new McpmuxError('MCPMUX_USAGE', `mcpmux proxy: a worker needs ${Object.values(WORKER_ENV).join(', ')} from its primary; run mcpmux proxy --workers N instead of starting a worker by hand`);
   }
-  return { index, count, socketDir, replicaId };
+  return { index, count, socketDir, podReplicaId: replicaId };
 }
 
 /** Reports to the primary until the returned function is called. */

@@ -21,7 +21,7 @@ function list(value: string): string[] | undefined {
 export const proxyCommand: Command = {
   name: 'proxy',
   summary: 'Serve one federated MCP endpoint (streamable HTTP) for a Gateway, configured live by the control plane.',
-  usage: 'mcpmux proxy [--control-plane 127.0.0.1:18000] [--gateway NAMESPACE/NAME] [--port 8080 | --listener-ports 80=8080,443=8443] [--http-port 15000]',
+  usage: 'mcpmux proxy [--control-plane 127.0.0.1:18000] [--gateway NAMESPACE/NAME] [--port 8080 | --listener-ports 80=8080,443=8443] [--http-port 15000] [--workers N|auto]',
   description:
     'Locally the Gateway\'s listener port (80 in the tutorial; its lowest, when it has several) is served on --port. With\n' +
     '--listener-ports each Gateway listener port is served on its own port, with its own protocol: HTTP, or HTTPS with the\n' +

@@ -50,22 +50,33 @@ function stickyEndpoint(url: string, tool: string): BenchEndpoint {
 function forwardedEndpoint(url: string, tool: string): BenchEndpoint {
   const clients: StreamableClient[] = [];
   const workerOf = (headers: Record<string, string>): string => (headers['mcp-session-id'] ?? '').slice(0, 3);
+  // One session opens at a time: opened in lockstep, the connections of each would fall on the same
+  // worker of the round-robin every time.
+  let turn: Promise<unknown> = Promise.resolve();
+  const open = async (): Promise<BenchSession> => {
+    const home = new StreamableClient(url, 1);
+    clients.push(home);
+    const headers = await home.initialize();
+    for (let attempt = 0; attempt < 16; attempt++) {
+      const other = new StreamableClient(url, 1);
+      const probe = await other.initialize();
+      await other.end(probe);
+      if (workerOf(probe) === workerOf(headers)) {
+        await other.close();
+        continue;
+      }
+      clients.push(other);
+      let nextId = 1;
+      return { call: () => callEcho(other, headers, nextId++, tool), close: () => home.end(headers) };
+    }
+    throw new BenchCallError('no connection landed on the other worker in 16 tries');
+  };
   return {
     name: 'forwarded',
-    async open() {
-      const home = new StreamableClient(url, 1);
-      clients.push(home);
-      const headers = await home.initialize();
-      for (let attempt = 0; attempt < 16; attempt++) {
-        const other = new StreamableClient(url, 1);
-        clients.push(other);
-        const probe = await other.initialize();
-        await other.end(probe);
-        if (workerOf(probe) === workerOf(headers)) continue;
-        let nextId = 1;
-        return { call: () => callEcho(other, headers, nextId++, tool), close: () => home.end(headers) };
-      }
-      throw new BenchCallError('no connection landed on the other worker in 16 tries');
+    open() {
+      const opened = turn.then(open);
+      turn = opened.catch(() => undefined);
+      return opened;
     },
     close: async () => {
       await Promise.all(clients.map((client) => client.close()));

@@ -80,6 +80,8 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
       slot.reason = message.reason;
     });
     worker.on('exit', (code, signal) => onExit(slot, worker, code, signal));
+    // A message to a worker that is going away fails here (a scrape racing its death): said, not fatal.
+    worker.on('error', (error: Error) => logger.debug({ worker: slot.index, err: error.message }, 'worker channel error'));
   };
 
   const onExit = (slot: Slot, worker: Worker, code: number | null, signal: string | null): void => {

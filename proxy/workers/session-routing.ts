@@ -148,7 +148,13 @@ export class SessionRouter {
           answer.on('data', (chunk: Buffer) => chunks.push(chunk));
           answer.on('error', reject);
           answer.on('end', () => {
-            const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { result?: unknown; error?: string };
+            let parsed: { result?: unknown; error?: string };
+            try {
+              parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { result?: unknown; error?: string };
+            } catch {
+              reject(new McpmuxError('MCPMUX_INTERNAL', `worker ${owner} answered something that is not JSON (HTTP ${answer.statusCode})`));
+              return;
+            }
             if (answer.statusCode === 200) resolve(parsed.result);
             else reject(new McpmuxError('MCPMUX_FLEET_UNAVAILABLE', `worker ${owner} could not answer: ${parsed.error ?? `HTTP ${answer.statusCode}`}`));
           });

@@ -1,16 +1,17 @@
 import cluster from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, hostname } from 'node:os';
-import { flag, type Command } from '../shared/cli/command.ts';
+import { flag, type Command, type FlagValues } from '../shared/cli/command.ts';
 import { waitForShutdown } from '../shared/cli/signals.ts';
-import { createLogger } from '../shared/log.ts';
+import { createLogger, type Logger } from '../shared/log.ts';
 import { McpmuxError } from '../shared/errors.ts';
 import { loadTls } from '../shared/net/tls.ts';
 import { readKeyFile } from './modern/key-file.ts';
 import { parseListenerPorts } from './listener-ports.ts';
 import { runPrimary } from './workers/primary.ts';
 import { linkToPrimary, workerPlaceFromEnv } from './workers/worker-link.ts';
-import { workerReplicaId } from './workers/session-routing.ts';
+import { workerReplicaId, type WorkerPlace } from './workers/session-routing.ts';
+import type { ProxyOptions } from './proxy.ts';
 
 /** A comma-separated flag as a list; empty means "use the default" (undefined). */
 function list(value: string): string[] | undefined {
@@ -95,80 +96,99 @@ export const proxyCommand: Command = {
     // It names NATS subjects: a dotted host name is made safe.
     const podReplicaId = flag.string(flags, 'replica-id') || `${hostname().replace(/[^A-Za-z0-9_-]/g, '-')}-${process.pid}-${randomBytes(3).toString('hex')}`;
     if (workers > 1 && cluster.isPrimary) {
+      // Flags are checked here, once, as a lone proxy checks them: a mistake is not N workers' to die of.
+      proxyOptions(flags, podReplicaId, undefined, createLogger('proxy'));
       return runPrimary({ workers, replicaId: podReplicaId, address: flag.string(flags, 'address'), httpPort: flag.number(flags, 'http-port'), drainTimeoutMs: flag.number(flags, 'drain-timeout') * 1000, logger: createLogger('proxy') });
     }
-    const worker = workers > 1 ? workerPlaceFromEnv() : undefined;
-    const logger = worker ? createLogger('proxy').child({ worker: worker.index }) : createLogger('proxy');
-    // Loaded here, not by the primary of a pod of workers, which serves no MCP (and so stays small).
-    const [{ startProxy }, { otlpTracesUrl, startTracing }] = await Promise.all([import('./proxy.ts'), import('../shared/telemetry/tracing.ts')]);
-    const replicaId = worker ? workerReplicaId(worker.podReplicaId, worker.index) : podReplicaId;
-    // Before anything serves: the proxy's metrics registry is chosen by whether tracing is on.
-    const otlp = otlpTracesUrl(flag.string(flags, 'otlp-endpoint'));
-    const stopTracing = otlp ? await startTracing({ serviceName: 'mcpmux-proxy', endpoint: otlp, logger, attributes: { 'service.instance.id': replicaId } }) : undefined;
-    const caFile = (flags['control-plane-ca'] as string | undefined) || undefined;
-    const tokenFile = (flags['token-file'] as string | undefined) || undefined;
-    if ((caFile === undefined) !== (tokenFile === undefined)) throw new McpmuxError('MCPMUX_USAGE', 'mcpmux proxy: --control-plane-ca and --token-file go together');
-    if (caFile && (flags['tls-cert'] || flags['tls-key'] || flags['tls-ca'])) throw new McpmuxError('MCPMUX_USAGE', 'mcpmux proxy: --control-plane-ca gets a certificate from the control plane; do not also give --tls-ca/--tls-cert/--tls-key');
-    if (caFile && !flag.string(flags, 'gateway')) throw new McpmuxError('MCPMUX_USAGE', 'mcpmux proxy: --control-plane-ca needs --gateway NAMESPACE/NAME (the certificate names it)');
-    const running = await startProxy({
-      controlPlane: flag.string(flags, 'control-plane'),
-      gateway: flag.string(flags, 'gateway'),
-      address: flag.string(flags, 'address'),
-      port: flag.number(flags, 'port'),
-      listenerPorts: parseListenerPorts(flag.string(flags, 'listener-ports')),
-      httpPort: flag.number(flags, 'http-port'),
-      replicaId,
-      allowStdio: flag.boolean(flags, 'allow-stdio'),
-      allowedOrigins: list(flag.string(flags, 'allowed-origins')),
-      allowedHosts: list(flag.string(flags, 'allowed-hosts')),
-      tls: loadTls(
-        { ca: flags['tls-ca'] as string | undefined, cert: flags['tls-cert'] as string | undefined, key: flags['tls-key'] as string | undefined },
-        { ca: '--tls-ca', cert: '--tls-cert', key: '--tls-key' },
-      ),
-      tlsServerName: (flags['tls-server-name'] as string | undefined) || undefined,
-      controlPlaneCa: caFile && tokenFile ? { caFile, tokenFile } : undefined,
-      nats: flag.string(flags, 'nats') || undefined,
-      natsPrefix: flag.string(flags, 'nats-prefix'),
-      natsCreds: (flags['nats-creds'] as string | undefined) || undefined,
-      natsCa: (flags['nats-ca'] as string | undefined) || undefined,
-      natsReplicas: positive(flags, 'nats-replicas'),
-      drainTimeoutMs: flag.number(flags, 'drain-timeout') * 1000,
-      ...(flags['request-state-key-file'] ? { requestStateKeys: readKeyFile(flag.string(flags, 'request-state-key-file')) } : {}),
-      heldCallMs: positive(flags, 'held-call-timeout') * 1000,
-      ...(worker ? { worker } : {}),
-      listCacheTtlMs: listCacheTtl(flags) * 1000,
-      limits: {
-        maxBodyBytes: positive(flags, 'max-body-bytes'),
-        maxJsonDepth: positive(flags, 'max-json-depth'),
-        maxSessions: atLeastZero(flags, 'max-sessions-per-replica'),
-        maxSessionsPerPrincipal: flag.number(flags, 'max-sessions-per-principal'),
-        maxAnonymousSessionsPerAddress: atLeastZero(flags, 'max-anonymous-sessions-per-address'),
-        maxInFlightPerSession: positive(flags, 'max-in-flight-per-session'),
-        sessionIdleTtlMs: positive(flags, 'session-idle-timeout') * 1000,
-        sessionInitializeTimeoutMs: positive(flags, 'session-initialize-timeout') * 1000,
-        slowClientBufferBytes: positive(flags, 'slow-client-buffer-bytes'),
-      },
-      logger,
-    });
-    const unlink = worker ? linkToPrimary(running) : undefined;
-    await waitForShutdown(logger);
-    // A shutdown ends within --drain-timeout whatever NATS, an upstream or a client does: the drain
-    // keeps to it, and should anything still hold the process open past it (and a moment for the
-    // last writes), it exits anyway, saying so.
-    const drainMs = flag.number(flags, 'drain-timeout') * 1000;
-    const overdue = setTimeout(() => {
-      logger.warn({ drainTimeoutMs: drainMs }, 'shutdown overran --drain-timeout: exiting now');
+    if (workers === 1) return serve(flags, podReplicaId, undefined);
+    const worker = workerPlaceFromEnv();
+    try {
+      return await serve(flags, workerReplicaId(worker.podReplicaId, worker.index), worker);
+    } catch (error) {
+      // The channel to the primary would keep a failed worker alive, or make it exit 0: it says why and exits 1.
+      createLogger('proxy').child({ worker: worker.index }).error({ err: error instanceof Error ? error.message : String(error) }, 'worker cannot start');
       process.exit(1);
-    }, drainMs + SHUTDOWN_GRACE_MS);
-    overdue.unref();
-    await running.close();
-    unlink?.();
-    await stopTracing?.();
-    // A worker's channel to its primary would keep it alive: it is let go, and the worker exits.
-    if (worker) process.disconnect?.();
-    return 0;
+    }
   },
 };
+
+/** Runs one proxy (alone, or as worker `worker` of a pod) until a signal; the exit code. */
+async function serve(flags: FlagValues, replicaId: string, worker: WorkerPlace | undefined): Promise<number> {
+  const logger = worker ? createLogger('proxy').child({ worker: worker.index }) : createLogger('proxy');
+  // Loaded here, not by the primary of a pod of workers, which serves no MCP (and so stays small).
+  const [{ startProxy }, { otlpTracesUrl, startTracing }] = await Promise.all([import('./proxy.ts'), import('../shared/telemetry/tracing.ts')]);
+  // Before anything serves: the proxy's metrics registry is chosen by whether tracing is on.
+  const otlp = otlpTracesUrl(flag.string(flags, 'otlp-endpoint'));
+  const stopTracing = otlp ? await startTracing({ serviceName: 'mcpmux-proxy', endpoint: otlp, logger, attributes: { 'service.instance.id': replicaId } }) : undefined;
+  const running = await startProxy(proxyOptions(flags, replicaId, worker, logger));
+  const unlink = worker ? linkToPrimary(running) : undefined;
+  await waitForShutdown(logger);
+  // A shutdown ends within --drain-timeout whatever NATS, an upstream or a client does: the drain
+  // keeps to it, and should anything still hold the process open past it (and a moment for the
+  // last writes), it exits anyway, saying so.
+  const drainMs = flag.number(flags, 'drain-timeout') * 1000;
+  const overdue = setTimeout(() => {
+    logger.warn({ drainTimeoutMs: drainMs }, 'shutdown overran --drain-timeout: exiting now');
+    process.exit(1);
+  }, drainMs + SHUTDOWN_GRACE_MS);
+  overdue.unref();
+  await running.close();
+  unlink?.();
+  await stopTracing?.();
+  // Its channel to the primary would keep a worker alive: let go, it exits.
+  if (worker) process.disconnect?.();
+  return 0;
+}
+
+/** The proxy's options from its flags (throws a usage error naming a bad one). */
+function proxyOptions(flags: FlagValues, replicaId: string, worker: WorkerPlace | undefined, logger: Logger): ProxyOptions {
+  const caFile = (flags['control-plane-ca'] as string | undefined) || undefined;
+  const tokenFile = (flags['token-file'] as string | undefined) || undefined;
+  if ((caFile === undefined) !== (tokenFile === undefined)) throw new McpmuxError('MCPMUX_USAGE', 'mcpmux proxy: --control-plane-ca and --token-file go together');
+  if (caFile && (flags['tls-cert'] || flags['tls-key'] || flags['tls-ca'])) throw new McpmuxError('MCPMUX_USAGE', 'mcpmux proxy: --control-plane-ca gets a certificate from the control plane; do not also give --tls-ca/--tls-cert/--tls-key');
+  if (caFile && !flag.string(flags, 'gateway')) throw new McpmuxError('MCPMUX_USAGE', 'mcpmux proxy: --control-plane-ca needs --gateway NAMESPACE/NAME (the certificate names it)');
+  return {
+    controlPlane: flag.string(flags, 'control-plane'),
+    gateway: flag.string(flags, 'gateway'),
+    address: flag.string(flags, 'address'),
+    port: flag.number(flags, 'port'),
+    listenerPorts: parseListenerPorts(flag.string(flags, 'listener-ports')),
+    httpPort: flag.number(flags, 'http-port'),
+    replicaId,
+    allowStdio: flag.boolean(flags, 'allow-stdio'),
+    allowedOrigins: list(flag.string(flags, 'allowed-origins')),
+    allowedHosts: list(flag.string(flags, 'allowed-hosts')),
+    tls: loadTls(
+      { ca: flags['tls-ca'] as string | undefined, cert: flags['tls-cert'] as string | undefined, key: flags['tls-key'] as string | undefined },
+      { ca: '--tls-ca', cert: '--tls-cert', key: '--tls-key' },
+    ),
+    tlsServerName: (flags['tls-server-name'] as string | undefined) || undefined,
+    controlPlaneCa: caFile && tokenFile ? { caFile, tokenFile } : undefined,
+    nats: flag.string(flags, 'nats') || undefined,
+    natsPrefix: flag.string(flags, 'nats-prefix'),
+    natsCreds: (flags['nats-creds'] as string | undefined) || undefined,
+    natsCa: (flags['nats-ca'] as string | undefined) || undefined,
+    natsReplicas: positive(flags, 'nats-replicas'),
+    drainTimeoutMs: flag.number(flags, 'drain-timeout') * 1000,
+    ...(flags['request-state-key-file'] ? { requestStateKeys: readKeyFile(flag.string(flags, 'request-state-key-file')) } : {}),
+    heldCallMs: positive(flags, 'held-call-timeout') * 1000,
+    ...(worker ? { worker } : {}),
+    listCacheTtlMs: listCacheTtl(flags) * 1000,
+    limits: {
+      maxBodyBytes: positive(flags, 'max-body-bytes'),
+      maxJsonDepth: positive(flags, 'max-json-depth'),
+      maxSessions: atLeastZero(flags, 'max-sessions-per-replica'),
+      maxSessionsPerPrincipal: flag.number(flags, 'max-sessions-per-principal'),
+      maxAnonymousSessionsPerAddress: atLeastZero(flags, 'max-anonymous-sessions-per-address'),
+      maxInFlightPerSession: positive(flags, 'max-in-flight-per-session'),
+      sessionIdleTtlMs: positive(flags, 'session-idle-timeout') * 1000,
+      sessionInitializeTimeoutMs: positive(flags, 'session-initialize-timeout') * 1000,
+      slowClientBufferBytes: positive(flags, 'slow-client-buffer-bytes'),
+    },
+    logger,
+  };
+}
+
 
 /** After --drain-timeout, what a shutdown may still take (the last log lines, closing the health port) before the process exits regardless. */
 const SHUTDOWN_GRACE_MS = 1_000;

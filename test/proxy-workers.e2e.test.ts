@@ -9,7 +9,11 @@ import { callEcho, StreamableClient } from './bench/lib/clients.ts';
 import { legacySseEndpoint } from './bench/lib/legacy-sse-client.ts';
 import { descendants } from './bench/lib/proc-stats.ts';
 import { startEcho, startMcpmux, type EchoProcess, type McpmuxProcesses } from './bench/lib/stack.ts';
-import { until } from '../shared/testing/processes.ts';
+import { createServer, type AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { startNode, until } from '../shared/testing/processes.ts';
+
+const CLI = fileURLToPath(new URL('../shared/cli/mcpmux.ts', import.meta.url));
 
 let echo: EchoProcess;
 let mcpmux: McpmuxProcesses;
@@ -133,6 +137,21 @@ test('SIGTERM: every worker drains and the pod exits 0, leaving no process behin
   const output = mcpmux.proxy.output();
   assert.is(output.match(/"msg":"drained"/g)?.length, 2, 'both workers drained');
   assert.match(output, /all workers stopped/);
+});
+
+test('workers that cannot start (their port is taken) stop the pod: exit 1, saying why', async () => {
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  try {
+    const port = (taken.address() as AddressInfo).port;
+    const pod = startNode('proxy-port-taken', [CLI, 'proxy', '--workers', '2', '--port', String(port), '--http-port', '0', '--control-plane', '127.0.0.1:1']);
+    const code = await new Promise<number | null>((resolve) => pod.child.once('exit', resolve));
+    assert.is(code, 1, pod.output().slice(-2000));
+    assert.match(pod.output(), /EADDRINUSE/);
+    assert.match(pod.output(), /died 3 times without ever being ready: stopping the pod/);
+  } finally {
+    taken.close();
+  }
 });
 
 test.run();

@@ -32,12 +32,20 @@ const RESTART_MIN_MS = 250;
 const RESTART_MAX_MS = 10_000;
 /** A worker that lived this long before dying starts the backoff afresh. */
 const HEALTHY_RUN_MS = 30_000;
+/**
+ * A worker that dies this many times in a row without ever having been ready cannot start (a port
+ * taken, a bad flag, a missing file): the pod stops, exit code 1, rather than restart it forever
+ * while unready, so the error shows as a failing pod and its log says why.
+ */
+const START_ATTEMPTS = 3;
 /** After the drain timeout, what the workers get to exit before they are killed. */
 const STOP_GRACE_MS = 2_000;
 
 interface Slot extends WorkerSlot {
   /** Deaths in a row, each after a short life (the backoff's exponent). */
   failures: number;
+  /** Whether this slot's worker was ever ready (in any of its lives). */
+  wasReady: boolean;
   startedAt: number;
   restartTimer: NodeJS.Timeout | undefined;
 }
@@ -49,7 +57,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   const socketDir = mkdtempSync(join(tmpdir(), 'mcpmux-workers-'));
   const own = new Registry();
   const restarts = new Counter({ name: 'mcpmux_proxy_worker_restarts_total', help: 'Workers of this pod that died and were started again', registers: [own] });
-  const slots: Slot[] = Array.from({ length: options.workers }, (_, index) => ({ index, worker: undefined, ready: false, reason: 'starting', failures: 0, startedAt: 0, restartTimer: undefined }));
+  const slots: Slot[] = Array.from({ length: options.workers }, (_, index) => ({ index, worker: undefined, ready: false, reason: 'starting', failures: 0, wasReady: false, startedAt: 0, restartTimer: undefined }));
   new Gauge({
     name: 'mcpmux_proxy_workers',
     help: 'Workers of this pod, by state (running: a live process, ready: it serves)',
@@ -61,6 +69,8 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     },
   });
   let stopping = false;
+  let giveUp!: (reason: string) => void;
+  const gaveUp = new Promise<string>((resolve) => (giveUp = resolve));
 
   const fork = (slot: Slot): void => {
     slot.restartTimer = undefined;
@@ -78,6 +88,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
       if (!isWorkerMessage(message) || message.mcpmux !== 'ready') return;
       slot.ready = message.ready;
       slot.reason = message.reason;
+      if (message.ready) slot.wasReady = true;
     });
     worker.on('exit', (code, signal) => onExit(slot, worker, code, signal));
     // A message to a worker that is going away fails here (a scrape racing its death): said, not fatal.
@@ -89,8 +100,13 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     slot.worker = undefined;
     slot.ready = false;
     if (stopping) return;
-    restarts.inc();
     slot.failures = Date.now() - slot.startedAt >= HEALTHY_RUN_MS ? 1 : slot.failures + 1;
+    if (!slot.wasReady && slot.failures >= START_ATTEMPTS) {
+      logger.error({ worker: slot.index, code, signal, attempts: slot.failures }, `worker ${slot.index} died ${slot.failures} times without ever being ready: stopping the pod (its log above says why)`);
+      giveUp(`worker ${slot.index} cannot start`);
+      return;
+    }
+    restarts.inc();
     const delay = Math.min(RESTART_MAX_MS, RESTART_MIN_MS * 2 ** (slot.failures - 1));
     logger.warn({ worker: slot.index, pid: worker.process.pid, code, signal, restartInMs: delay }, 'worker died: its sessions are gone (without NATS); starting it again');
     slot.restartTimer = setTimeout(() => fork(slot), delay);
@@ -100,7 +116,8 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   for (const slot of slots) fork(slot);
   logger.info({ workers: options.workers, pid: process.pid, http: `${options.address}:${admin.port}`, replica: options.replicaId }, 'proxy primary started its workers');
 
-  const signal = await waitForShutdown(logger);
+  const stop = await Promise.race([waitForShutdown(logger).then((signal) => ({ signal, failed: false })), gaveUp.then(() => ({ signal: 'SIGTERM', failed: true }))]);
+  const signal = stop.signal;
   stopping = true;
   for (const slot of slots) clearTimeout(slot.restartTimer);
   const running = slots.flatMap((slot) => (slot.worker ? [slot.worker] : []));
@@ -119,5 +136,5 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   await admin.close();
   rmSync(socketDir, { recursive: true, force: true });
   logger.info('all workers stopped');
-  return 0;
+  return stop.failed ? 1 : 0;
 }

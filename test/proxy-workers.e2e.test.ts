@@ -3,6 +3,7 @@
 // Every call below goes on a fresh TCP connection (its own undici pool), so the primary's
 // round-robin lands calls of one session on both workers: the worker without the session must pass
 // them to the one holding it.
+import { Client } from 'undici';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { callEcho, StreamableClient } from './bench/lib/clients.ts';
@@ -82,6 +83,36 @@ test('streamable sessions: calls on one session over many connections all reach 
     assert.is(answer.status, 404, 'the deleted session is unknown on whichever worker the request lands');
   }
   await client.close();
+});
+
+test("a session's GET stream opened on either worker's connections is the owner's, streamed back at once", async () => {
+  const opener = new StreamableClient(mcpmux.mcpUrl, 1);
+  const headers = await opener.initialize();
+  await opener.close();
+  const forwardedBefore = await total('mcpmux_proxy_worker_forwarded_requests_total');
+  // Consecutive connections alternate between the workers: one of the two GETs is passed on.
+  for (let i = 0; i < 2; i++) {
+    await until(
+      async () => {
+        const client = new Client(new URL(mcpmux.mcpUrl).origin);
+        try {
+          const response = await client.request({ path: '/mcp', method: 'GET', headers: { ...headers, accept: 'text/event-stream' } });
+          const status = response.statusCode;
+          const type = String(response.headers['content-type']);
+          response.body.destroy();
+          if (status === 409) return false; // the previous stream's close has not reached the owner yet
+          assert.is(status, 200);
+          assert.match(type, /text\/event-stream/);
+          return true;
+        } finally {
+          await client.destroy();
+        }
+      },
+      'the GET stream opened',
+      5_000,
+    );
+  }
+  assert.ok((await total('mcpmux_proxy_worker_forwarded_requests_total')) > forwardedBefore, 'one GET was passed to the owner');
 });
 
 test('a session id naming no worker of the pod is unknown: 404', async () => {

@@ -43,8 +43,8 @@ const ASK_HEADER = 'x-mcpmux-worker-ask';
 
 /** Answers one kind of question another worker of the pod asks (a held call's retry). */
 export type AskHandler = (payload: unknown) => Promise<unknown>;
-/** Headers of one hop, not passed on (RFC 9110 7.6.1). */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade']);
+/** Headers of one hop, not passed on (RFC 9110 7.6.1); Node frames each hop's body itself (chunked unless a length is known). */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
 function endToEnd(headers: IncomingHttpHeaders): IncomingHttpHeaders {
   const kept: IncomingHttpHeaders = {};

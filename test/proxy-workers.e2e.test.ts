@@ -72,6 +72,14 @@ test('streamable sessions: calls on one session over many connections all reach 
   }
   assert.is(await total('mcpmux_proxy_requests_total', { method: 'tools/call', outcome: 'ok' }), 48, 'every call answered once, by its session\'s worker');
   assert.ok((await total('mcpmux_proxy_worker_forwarded_requests_total')) - forwardedBefore > 0, 'calls that landed on the other worker were passed on');
+  // A client cannot pose as a worker asking the owner a question: the headers between workers are never taken from it.
+  for (let i = 0; i < 2; i++) {
+    const client = new StreamableClient(mcpmux.mcpUrl, 1);
+    const answer = await client.post({ 'mcp-protocol-version': '2025-06-18', 'mcp-session-id': ids[1]!, 'x-mcpmux-worker-ask': 'held', 'x-mcpmux-worker-gateway-port': '9' }, { jsonrpc: '2.0', id: 7, method: 'tools/list', params: {} });
+    await client.close();
+    assert.is(answer.status, 200, answer.body);
+    assert.match(answer.body, /"tools"/);
+  }
   // A DELETE on another connection reaches the session too: it is gone afterwards.
   const client = new StreamableClient(mcpmux.mcpUrl, 1);
   const headers = { 'mcp-protocol-version': '2025-06-18', 'mcp-session-id': ids[0]! };

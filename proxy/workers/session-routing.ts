@@ -46,9 +46,12 @@ export type AskHandler = (payload: unknown) => Promise<unknown>;
 /** Headers of one hop, not passed on (RFC 9110 7.6.1); Node frames each hop's body itself (chunked unless a length is known). */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
+/** Our own headers between workers: never taken from a client (one could otherwise pose as a worker asking a question). */
+const WORKER_HEADER_PREFIX = 'x-mcpmux-worker-';
+
 function endToEnd(headers: IncomingHttpHeaders): IncomingHttpHeaders {
   const kept: IncomingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) if (!HOP_BY_HOP.has(name)) kept[name] = value;
+  for (const [name, value] of Object.entries(headers)) if (!HOP_BY_HOP.has(name) && !name.startsWith(WORKER_HEADER_PREFIX)) kept[name] = value;
   return kept;
 }
 

@@ -5,7 +5,9 @@
 // (session-owner.ts); a worker that receives a request on another worker's session passes it on,
 // unparsed, over that worker's private Unix socket (an HTTP listener in the pod's 0700 socket
 // directory), streaming the body up and the answer (SSE included) back. Requests naming no session
-// (initialize, 2026-07-28 stateless requests) are served where they land.
+// (initialize, 2026-07-28 stateless requests) are served where they land. The same socket takes
+// the questions workers ask each other (a 2026-07-28 retry of a call another worker holds), as the
+// replicas of a fleet ask them over NATS.
 import { Agent, createServer, request, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -120,7 +122,9 @@ export class SessionRouter {
       req.resume();
       const gone = error.code === 'ECONNREFUSED' || error.code === 'ENOENT';
       this.#logger.debug({ owner, err: error.message }, gone ? "request on a session of a worker that is gone: unknown session" : 'passing a request to its worker failed');
-      sendError(res, refuse('MCPMUX_SESSION_NOT_FOUND', gone ? 'Session not found (the worker that held it restarted): initialize a new session' : 'Session not reachable just now: retry, or initialize a new session'));
+      if (gone) sendError(res, refuse('MCPMUX_SESSION_NOT_FOUND', 'Session not found (the worker that held it restarted): initialize a new session'));
+      // Anything else (a reset) may pass: the session is not declared lost for it.
+      else sendError(res, refuse('MCPMUX_FLEET_UNAVAILABLE', 'the worker holding this session did not answer just now: retry shortly'), null, { 'retry-after': '1' });
     });
     // The client went away: so does the request to the owner (which then sees its stream close).
     res.on('close', () => {

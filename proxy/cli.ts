@@ -1,14 +1,17 @@
+import cluster from 'node:cluster';
 import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
-import { flag, type Command } from '../shared/cli/command.ts';
+import { availableParallelism, hostname } from 'node:os';
+import { flag, type Command, type FlagValues } from '../shared/cli/command.ts';
 import { waitForShutdown } from '../shared/cli/signals.ts';
-import { createLogger } from '../shared/log.ts';
-import { otlpTracesUrl, startTracing } from '../shared/telemetry/tracing.ts';
+import { createLogger, type Logger } from '../shared/log.ts';
 import { McpmuxError } from '../shared/errors.ts';
-import { startProxy } from './proxy.ts';
 import { loadTls } from '../shared/net/tls.ts';
 import { readKeyFile } from './modern/key-file.ts';
 import { parseListenerPorts } from './listener-ports.ts';
+import { runPrimary } from './workers/primary.ts';
+import { linkToPrimary, workerPlaceFromEnv } from './workers/worker-link.ts';
+import { workerReplicaId, type WorkerPlace } from './workers/session-routing.ts';
+import type { ProxyOptions } from './proxy.ts';
 
 /** A comma-separated flag as a list; empty means "use the default" (undefined). */
 function list(value: string): string[] | undefined {
@@ -19,7 +22,7 @@ function list(value: string): string[] | undefined {
 export const proxyCommand: Command = {
   name: 'proxy',
   summary: 'Serve one federated MCP endpoint (streamable HTTP) for a Gateway, configured live by the control plane.',
-  usage: 'mcpmux proxy [--control-plane 127.0.0.1:18000] [--gateway NAMESPACE/NAME] [--port 8080 | --listener-ports 80=8080,443=8443] [--http-port 15000]',
+  usage: 'mcpmux proxy [--control-plane 127.0.0.1:18000] [--gateway NAMESPACE/NAME] [--port 8080 | --listener-ports 80=8080,443=8443] [--http-port 15000] [--workers N|auto]',
   description:
     'Locally the Gateway\'s listener port (80 in the tutorial; its lowest, when it has several) is served on --port. With\n' +
     '--listener-ports each Gateway listener port is served on its own port, with its own protocol: HTTP, or HTTPS with the\n' +
@@ -32,6 +35,7 @@ export const proxyCommand: Command = {
     'mcpmux proxy --listener-ports 80=8080,443=8443   # an HTTP listener on 80 and an HTTPS one on 443',
     'mcpmux proxy --gateway agentgateway-system/mcp-gateway --control-plane 127.0.0.1:18000',
     'mcpmux proxy --nats nats://nats:4222 --replica-id proxy-0   # one of several replicas sharing sessions',
+    'mcpmux proxy --workers auto   # one worker process per available CPU behind the one port',
     'mcpmux proxy --otlp-endpoint http://otel-collector.observability:4318   # traces to an OpenTelemetry Collector',
   ],
   flags: [
@@ -68,6 +72,15 @@ export const proxyCommand: Command = {
     { name: 'request-state-key-file', type: 'string', description: 'keys of the requestState tokens 2026-07-28 clients echo on retries: one base64/hex key of >= 32 bytes per line, current then previous (default: the control plane\'s, else a random key of this replica, so retries must come back to it)' },
     { name: 'list-cache-ttl', type: 'number', default: 0, description: 'seconds a 2025 upstream\'s tools/prompts/resources list is served from cache when the upstream does not declare listChanged (0: always asked; lists with listChanged are cached until their list_changed, 2026-07-28 ones for their ttlMs)' },
     { name: 'held-call-timeout', type: 'number', default: 60, description: 'seconds a call to a 2025 upstream waits for a 2026-07-28 client to answer its questions (the client\'s retry)' },
+    {
+      name: 'workers',
+      type: 'string',
+      default: '1',
+      description:
+        'worker processes serving the one port, N or auto (one per available CPU): each is a whole proxy (own control-plane stream as replica <replica-id>-w<k>, ' +
+        'upstream connections, list caches); a primary hands them connections round-robin and serves --http-port for the pod. Without --nats a request on a session is passed ' +
+        'to the worker holding it; with --nats the workers share sessions as replicas do. 1: one process, no primary',
+    },
     { name: 'drain-timeout', type: 'number', default: 20, description: 'seconds a shutdown (SIGTERM) waits for requests in flight while sessions move to other replicas' },
     {
       name: 'otlp-endpoint',
@@ -79,74 +92,114 @@ export const proxyCommand: Command = {
     },
   ],
   async run(flags) {
-    const logger = createLogger('proxy');
+    const workers = parseWorkers(flag.string(flags, 'workers'));
     // It names NATS subjects: a dotted host name is made safe.
-    const replicaId = flag.string(flags, 'replica-id') || `${hostname().replace(/[^A-Za-z0-9_-]/g, '-')}-${process.pid}-${randomBytes(3).toString('hex')}`;
-    // Before anything serves: the proxy's metrics registry is chosen by whether tracing is on.
-    const otlp = otlpTracesUrl(flag.string(flags, 'otlp-endpoint'));
-    const stopTracing = otlp ? await startTracing({ serviceName: 'mcpmux-proxy', endpoint: otlp, logger, attributes: { 'service.instance.id': replicaId } }) : undefined;
-    const caFile = (flags['control-plane-ca'] as string | undefined) || undefined;
-    const tokenFile = (flags['token-file'] as string | undefined) || undefined;
-    if ((caFile === undefined) !== (tokenFile === undefined)) throw new McpmuxError('MCPMUX_USAGE', 'mcpmux proxy: --control-plane-ca and --token-file go together');
-    if (caFile && (flags['tls-cert'] || flags['tls-key'] || flags['tls-ca'])) throw new McpmuxError('MCPMUX_USAGE', 'mcpmux proxy: --control-plane-ca gets a certificate from the control plane; do not also give --tls-ca/--tls-cert/--tls-key');
-    if (caFile && !flag.string(flags, 'gateway')) throw new McpmuxError('MCPMUX_USAGE', 'mcpmux proxy: --control-plane-ca needs --gateway NAMESPACE/NAME (the certificate names it)');
-    const running = await startProxy({
-      controlPlane: flag.string(flags, 'control-plane'),
-      gateway: flag.string(flags, 'gateway'),
-      address: flag.string(flags, 'address'),
-      port: flag.number(flags, 'port'),
-      listenerPorts: parseListenerPorts(flag.string(flags, 'listener-ports')),
-      httpPort: flag.number(flags, 'http-port'),
-      replicaId,
-      allowStdio: flag.boolean(flags, 'allow-stdio'),
-      allowedOrigins: list(flag.string(flags, 'allowed-origins')),
-      allowedHosts: list(flag.string(flags, 'allowed-hosts')),
-      tls: loadTls(
-        { ca: flags['tls-ca'] as string | undefined, cert: flags['tls-cert'] as string | undefined, key: flags['tls-key'] as string | undefined },
-        { ca: '--tls-ca', cert: '--tls-cert', key: '--tls-key' },
-      ),
-      tlsServerName: (flags['tls-server-name'] as string | undefined) || undefined,
-      controlPlaneCa: caFile && tokenFile ? { caFile, tokenFile } : undefined,
-      nats: flag.string(flags, 'nats') || undefined,
-      natsPrefix: flag.string(flags, 'nats-prefix'),
-      natsCreds: (flags['nats-creds'] as string | undefined) || undefined,
-      natsCa: (flags['nats-ca'] as string | undefined) || undefined,
-      natsReplicas: positive(flags, 'nats-replicas'),
-      drainTimeoutMs: flag.number(flags, 'drain-timeout') * 1000,
-      ...(flags['request-state-key-file'] ? { requestStateKeys: readKeyFile(flag.string(flags, 'request-state-key-file')) } : {}),
-      heldCallMs: positive(flags, 'held-call-timeout') * 1000,
-      listCacheTtlMs: listCacheTtl(flags) * 1000,
-      limits: {
-        maxBodyBytes: positive(flags, 'max-body-bytes'),
-        maxJsonDepth: positive(flags, 'max-json-depth'),
-        maxSessions: atLeastZero(flags, 'max-sessions-per-replica'),
-        maxSessionsPerPrincipal: flag.number(flags, 'max-sessions-per-principal'),
-        maxAnonymousSessionsPerAddress: atLeastZero(flags, 'max-anonymous-sessions-per-address'),
-        maxInFlightPerSession: positive(flags, 'max-in-flight-per-session'),
-        sessionIdleTtlMs: positive(flags, 'session-idle-timeout') * 1000,
-        sessionInitializeTimeoutMs: positive(flags, 'session-initialize-timeout') * 1000,
-        slowClientBufferBytes: positive(flags, 'slow-client-buffer-bytes'),
-      },
-      logger,
-    });
-    await waitForShutdown(logger);
-    // A shutdown ends within --drain-timeout whatever NATS, an upstream or a client does: the drain
-    // keeps to it, and should anything still hold the process open past it (and a moment for the
-    // last writes), it exits anyway, saying so.
-    const drainMs = flag.number(flags, 'drain-timeout') * 1000;
-    const overdue = setTimeout(() => {
-      logger.warn({ drainTimeoutMs: drainMs }, 'shutdown overran --drain-timeout: exiting now');
+    const podReplicaId = flag.string(flags, 'replica-id') || `${hostname().replace(/[^A-Za-z0-9_-]/g, '-')}-${process.pid}-${randomBytes(3).toString('hex')}`;
+    if (workers > 1 && cluster.isPrimary) {
+      // Flags are checked here, once, as a lone proxy checks them: a mistake is not N workers' to die of.
+      proxyOptions(flags, podReplicaId, undefined, createLogger('proxy'));
+      return runPrimary({ workers, replicaId: podReplicaId, address: flag.string(flags, 'address'), httpPort: flag.number(flags, 'http-port'), drainTimeoutMs: flag.number(flags, 'drain-timeout') * 1000, logger: createLogger('proxy') });
+    }
+    if (workers === 1) return serve(flags, podReplicaId, undefined);
+    const worker = workerPlaceFromEnv();
+    try {
+      return await serve(flags, workerReplicaId(worker.podReplicaId, worker.index), worker);
+    } catch (error) {
+      // The channel to the primary would keep a failed worker alive, or make it exit 0: it says why and exits 1.
+      createLogger('proxy').child({ worker: worker.index }).error({ err: error instanceof Error ? error.message : String(error) }, 'worker cannot start');
       process.exit(1);
-    }, drainMs + SHUTDOWN_GRACE_MS);
-    overdue.unref();
-    await running.close();
-    await stopTracing?.();
-    return 0;
+    }
   },
 };
 
+/** Runs one proxy (alone, or as worker `worker` of a pod) until a signal; the exit code. */
+async function serve(flags: FlagValues, replicaId: string, worker: WorkerPlace | undefined): Promise<number> {
+  const logger = worker ? createLogger('proxy').child({ worker: worker.index }) : createLogger('proxy');
+  // Loaded here, not by the primary of a pod of workers, which serves no MCP (and so stays small).
+  const [{ startProxy }, { otlpTracesUrl, startTracing }] = await Promise.all([import('./proxy.ts'), import('../shared/telemetry/tracing.ts')]);
+  // Before anything serves: the proxy's metrics registry is chosen by whether tracing is on.
+  const otlp = otlpTracesUrl(flag.string(flags, 'otlp-endpoint'));
+  const stopTracing = otlp ? await startTracing({ serviceName: 'mcpmux-proxy', endpoint: otlp, logger, attributes: { 'service.instance.id': replicaId } }) : undefined;
+  const running = await startProxy(proxyOptions(flags, replicaId, worker, logger));
+  const unlink = worker ? linkToPrimary(running) : undefined;
+  await waitForShutdown(logger);
+  // A shutdown ends within --drain-timeout whatever NATS, an upstream or a client does: the drain
+  // keeps to it, and should anything still hold the process open past it (and a moment for the
+  // last writes), it exits anyway, saying so.
+  const drainMs = flag.number(flags, 'drain-timeout') * 1000;
+  const overdue = setTimeout(() => {
+    logger.warn({ drainTimeoutMs: drainMs }, 'shutdown overran --drain-timeout: exiting now');
+    process.exit(1);
+  }, drainMs + SHUTDOWN_GRACE_MS);
+  overdue.unref();
+  await running.close();
+  unlink?.();
+  await stopTracing?.();
+  // Its channel to the primary would keep a worker alive: let go, it exits.
+  if (worker) process.disconnect?.();
+  return 0;
+}
+
+/** The proxy's options from its flags (throws a usage error naming a bad one). */
+function proxyOptions(flags: FlagValues, replicaId: string, worker: WorkerPlace | undefined, logger: Logger): ProxyOptions {
+  const caFile = (flags['control-plane-ca'] as string | undefined) || undefined;
+  const tokenFile = (flags['token-file'] as string | undefined) || undefined;
+  if ((caFile === undefined) !== (tokenFile === undefined)) throw new McpmuxError('MCPMUX_USAGE', 'mcpmux proxy: --control-plane-ca and --token-file go together');
+  if (caFile && (flags['tls-cert'] || flags['tls-key'] || flags['tls-ca'])) throw new McpmuxError('MCPMUX_USAGE', 'mcpmux proxy: --control-plane-ca gets a certificate from the control plane; do not also give --tls-ca/--tls-cert/--tls-key');
+  if (caFile && !flag.string(flags, 'gateway')) throw new McpmuxError('MCPMUX_USAGE', 'mcpmux proxy: --control-plane-ca needs --gateway NAMESPACE/NAME (the certificate names it)');
+  return {
+    controlPlane: flag.string(flags, 'control-plane'),
+    gateway: flag.string(flags, 'gateway'),
+    address: flag.string(flags, 'address'),
+    port: flag.number(flags, 'port'),
+    listenerPorts: parseListenerPorts(flag.string(flags, 'listener-ports')),
+    httpPort: flag.number(flags, 'http-port'),
+    replicaId,
+    allowStdio: flag.boolean(flags, 'allow-stdio'),
+    allowedOrigins: list(flag.string(flags, 'allowed-origins')),
+    allowedHosts: list(flag.string(flags, 'allowed-hosts')),
+    tls: loadTls(
+      { ca: flags['tls-ca'] as string | undefined, cert: flags['tls-cert'] as string | undefined, key: flags['tls-key'] as string | undefined },
+      { ca: '--tls-ca', cert: '--tls-cert', key: '--tls-key' },
+    ),
+    tlsServerName: (flags['tls-server-name'] as string | undefined) || undefined,
+    controlPlaneCa: caFile && tokenFile ? { caFile, tokenFile } : undefined,
+    nats: flag.string(flags, 'nats') || undefined,
+    natsPrefix: flag.string(flags, 'nats-prefix'),
+    natsCreds: (flags['nats-creds'] as string | undefined) || undefined,
+    natsCa: (flags['nats-ca'] as string | undefined) || undefined,
+    natsReplicas: positive(flags, 'nats-replicas'),
+    drainTimeoutMs: flag.number(flags, 'drain-timeout') * 1000,
+    ...(flags['request-state-key-file'] ? { requestStateKeys: readKeyFile(flag.string(flags, 'request-state-key-file')) } : {}),
+    heldCallMs: positive(flags, 'held-call-timeout') * 1000,
+    ...(worker ? { worker } : {}),
+    listCacheTtlMs: listCacheTtl(flags) * 1000,
+    limits: {
+      maxBodyBytes: positive(flags, 'max-body-bytes'),
+      maxJsonDepth: positive(flags, 'max-json-depth'),
+      maxSessions: atLeastZero(flags, 'max-sessions-per-replica'),
+      maxSessionsPerPrincipal: flag.number(flags, 'max-sessions-per-principal'),
+      maxAnonymousSessionsPerAddress: atLeastZero(flags, 'max-anonymous-sessions-per-address'),
+      maxInFlightPerSession: positive(flags, 'max-in-flight-per-session'),
+      sessionIdleTtlMs: positive(flags, 'session-idle-timeout') * 1000,
+      sessionInitializeTimeoutMs: positive(flags, 'session-initialize-timeout') * 1000,
+      slowClientBufferBytes: positive(flags, 'slow-client-buffer-bytes'),
+    },
+    logger,
+  };
+}
+
+
 /** After --drain-timeout, what a shutdown may still take (the last log lines, closing the health port) before the process exits regardless. */
 const SHUTDOWN_GRACE_MS = 1_000;
+
+/** --workers: a count of 1 or more, or auto (the CPUs this process may use). */
+function parseWorkers(value: string): number {
+  if (value === 'auto') return availableParallelism();
+  const count = Number(value);
+  if (!Number.isInteger(count) || count < 1) throw new McpmuxError('MCPMUX_USAGE', `mcpmux proxy: --workers must be a whole number of 1 or more, or auto (got ${JSON.stringify(value)})`);
+  return count;
+}
 
 /** A number flag that must be above zero, or a usage error naming it. */
 function positive(flags: Parameters<typeof flag.number>[0], name: string): number {

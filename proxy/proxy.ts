@@ -14,6 +14,8 @@ import { compileRoutingTable } from './routing/table.ts';
 import { ProxyServer } from './server.ts';
 import { Fleet } from './fleet/fleet.ts';
 import { promProxyMetrics, sessionsGauge } from './metrics.ts';
+import { SessionRouter, type WorkerPlace } from './workers/session-routing.ts';
+import { tagSessionIds } from './workers/session-owner.ts';
 
 export interface ProxyOptions {
   controlPlane: string;
@@ -66,12 +68,23 @@ export interface ProxyOptions {
   heldCallMs?: number | undefined;
   /** How long a 2025 upstream's list without listChanged is cached (ProxyServerOptions.listCacheTtlMs). Default 0: not cached. */
   listCacheTtlMs?: number | undefined;
+  /**
+   * This proxy is one worker of a pod (mcpmux proxy --workers N, proxy/workers): the primary serves
+   * the pod's health port (httpPort is not bound here), and without NATS sessions are routed to the
+   * worker that owns them. Undefined: a proxy on its own.
+   */
+  worker?: WorkerPlace | undefined;
   logger: Logger;
 }
 
 export interface RunningProxy {
   port: number;
+  /** The health port; 0 in a worker (the pod's primary serves it). */
   httpPort: number;
+  /** What /readyz says of this proxy. */
+  ready(): { ready: boolean; reason?: string };
+  /** What /metrics shows of this proxy. */
+  metrics: Registry<RegistryContentType>;
   server: ProxyServer;
   config: ConfigClient;
   close(): Promise<void>;
@@ -100,8 +113,16 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
         logger,
       })
     : undefined;
+  // Workers sharing sessions through NATS are fleet members like replicas; without it they route them.
+  let router: SessionRouter | undefined;
+  if (options.worker && !fleet) {
+    tagSessionIds(options.worker.index);
+    const forwarded = new Counter({ name: 'mcpmux_proxy_worker_forwarded_requests_total', help: "Requests this worker passed on to the worker holding their session (the client spread a session over connections) or their held call (a 2026-07-28 retry)", registers: [metrics] });
+    router = new SessionRouter(options.worker, logger, () => forwarded.inc());
+  }
   const server = new ProxyServer({
     ...(fleet ? { fleet } : {}),
+    ...(router ? { sessionRouter: router } : {}),
     metrics: promProxyMetrics(metrics, { exemplars: tracingEnabled }),
     address: options.address,
     port: options.port,
@@ -117,6 +138,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}),
   });
   await server.start();
+  await router?.listen((req, res, gatewayPort) => server.serveForwarded(req, res, gatewayPort));
   sessionsGauge(metrics, () => server.sessionsByTransport());
   if (fleet) {
     new Gauge({
@@ -161,20 +183,19 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   });
   // `mcpmux proxies` shows what each upstream was found to speak.
   server.onUpstreamEra((target, era) => config.report({ [`${ERA_METADATA_PREFIX}${target}`]: era }));
-  const health = await startHealthServer({
-    address: options.address,
-    port: options.httpPort,
-    ready: () => (server.draining ? { ready: false, reason: 'draining' } : server.version ? { ready: true } : { ready: false, reason: 'no snapshot yet' }),
-    metrics,
-  });
+  const ready = (): { ready: boolean; reason?: string } => (server.draining ? { ready: false, reason: 'draining' } : server.version ? { ready: true } : { ready: false, reason: 'no snapshot yet' });
+  // A worker's health is served by its pod's primary (workers/admin.ts), which asks every worker.
+  const health = options.worker ? undefined : await startHealthServer({ address: options.address, port: options.httpPort, ready, metrics });
   config.start();
   logger.info(
-    { mcp: `http://${hostPort(options.address, server.port)}`, ...(options.listenerPorts ? { listenerPorts: [...options.listenerPorts].map(([gateway]) => `${gateway}=${server.portOf(gateway)}`) } : {}), addresses: server.addresses, http: `${options.address}:${health.port}`, controlPlane: options.controlPlane, replica: options.replicaId, nats: options.nats ?? 'none' },
+    { mcp: `http://${hostPort(options.address, server.port)}`, ...(options.listenerPorts ? { listenerPorts: [...options.listenerPorts].map(([gateway]) => `${gateway}=${server.portOf(gateway)}`) } : {}), addresses: server.addresses, ...(health ? { http: `${options.address}:${health.port}` } : {}), controlPlane: options.controlPlane, replica: options.replicaId, nats: options.nats ?? 'none' },
     'proxy listening',
   );
   return {
     port: server.port,
-    httpPort: health.port,
+    httpPort: health?.port ?? 0,
+    ready,
+    metrics,
     server,
     config,
     close: async () => {
@@ -182,7 +203,8 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       await server.drain(options.drainTimeoutMs ?? 20_000);
       config.close();
       renewal?.stop();
-      await health.close();
+      await router?.close();
+      await health?.close();
     },
   };
 }

@@ -48,6 +48,7 @@ import type { UpstreamResponse } from './upstream/connection.ts';
 import { ModernUpstreams } from './modern/upstreams.ts';
 import { ListenStreams } from './modern/listen.ts';
 import { randomUUID } from 'node:crypto';
+import type { SessionRouter } from './workers/session-routing.ts';
 
 export interface ProxyServerOptions {
   /** Address to bind, e.g. 127.0.0.1 (loopback outside a cluster) or 0.0.0.0. */
@@ -131,6 +132,8 @@ export interface ProxyServerOptions {
    * cached until their list_changed; 2026-07-28 ones for their own ttlMs).
    */
   listCacheTtlMs?: number;
+  /** A worker of `mcpmux proxy --workers N` without NATS: requests on another worker's session are passed to it. */
+  sessionRouter?: SessionRouter;
 }
 
 const DEFAULTS = {
@@ -276,18 +279,21 @@ export class ProxyServer {
       logger: this.#logger,
       ...(options.heldCallMs === undefined ? {} : { holdMs: options.heldCallMs }),
       ...(options.onLimit ? { onLimit: options.onLimit } : {}),
-      // In a fleet a retry may land on any replica: the one holding the call is asked over NATS.
-      ...(fleet
+      // In a fleet a retry may land on any replica: the one holding the call is asked over NATS; in
+      // a pod of workers without NATS, the worker holding it is asked over its Unix socket.
+      ...(fleet || options.sessionRouter
         ? {
             remote: async (hold: Hold, binding: RequestStateBinding, inputResponses: unknown, capabilities: Readonly<Record<string, unknown>>) =>
-              (await fleet.ask(hold.replica, 'held', { hold, binding, inputResponses, capabilities }, this.#options.requestTimeoutMs)) as UpstreamResponse,
+              (await (fleet ?? options.sessionRouter!).ask(hold.replica, 'held', { hold, binding, inputResponses, capabilities }, this.#options.requestTimeoutMs)) as UpstreamResponse,
           }
         : {}),
     });
-    fleet?.serve('held', async (payload) => {
+    const resumeHeld = async (payload: unknown): Promise<UpstreamResponse> => {
       const { hold, binding, inputResponses, capabilities } = payload as { hold: Hold; binding: RequestStateBinding; inputResponses: unknown; capabilities: Record<string, unknown> };
       return held.resume(hold, binding, inputResponses, { seal: (next) => this.#requestState.seal(binding, { upstream: undefined, hold: next }), capabilities });
-    });
+    };
+    fleet?.serve('held', resumeHeld);
+    options.sessionRouter?.serve('held', resumeHeld);
     downstream.modern = new ModernEndpoint({
       upstreams: this.#modernUpstreams,
       logger: this.#logger,
@@ -480,7 +486,13 @@ export class ProxyServer {
     await this.#pool.close();
   }
 
-  #onRequest(req: IncomingMessage, res: ServerResponse, binding: PortBinding): void {
+  /** A request another worker of the pod passed on (its session is held here), as if it had come to the binding of `gatewayPort`. */
+  serveForwarded(req: IncomingMessage, res: ServerResponse, gatewayPort: number | undefined): void {
+    const binding = this.#bindings.find((b) => b.gatewayPort === gatewayPort) ?? this.#bindings[0]!;
+    this.#onRequest(req, res, binding, true);
+  }
+
+  #onRequest(req: IncomingMessage, res: ServerResponse, binding: PortBinding, forwarded = false): void {
     // Read once: the whole request runs on the table it started with.
     const table = this.#table;
     this.#lastRequestAt = Date.now();
@@ -504,6 +516,12 @@ export class ProxyServer {
       // A listener with hostnames took this Host by name: the default Host allow-list (localhost
       // names on a loopback bind) is for listeners without any; one given explicitly holds everywhere.
       this.#guard.check(req, res, served.listener.hostnames.length === 0 || this.#guard.hostsConfigured);
+      // Checked here (Host, Origin, TLS name) and again by the owner, which serves it on the table it has.
+      const owner = forwarded ? undefined : this.#options.sessionRouter?.ownerElsewhere(req);
+      if (owner !== undefined) {
+        this.#options.sessionRouter!.forward(req, res, owner, binding.gatewayPort);
+        return;
+      }
       const view = routeView(served, hostname);
       const url = req.url ?? '/';
       const query = url.indexOf('?');

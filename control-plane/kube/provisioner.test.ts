@@ -139,6 +139,7 @@ test('the chart\'s parameters: NATS, resources, probes, topology spread, HPA, PD
     tlsServerName: 'mcpmux-control-plane.mcpmux-system.svc',
     imagePullPolicy: 'Always',
     otlpEndpoint: 'http://otel-collector.observability:4318',
+    workers: '4',
   };
   const { overrides, problems } = parseParameters(data);
   assert.equal(problems, []);
@@ -151,6 +152,7 @@ test('the chart\'s parameters: NATS, resources, probes, topology spread, HPA, PD
   const pod = d.spec.template.spec;
   const container = pod.containers[0]!;
   const args = container.args.join(' ');
+  assert.match(args, / --workers 4 --nats /);
   assert.match(args, / --nats nats:\/\/mcpmux-nats\.mcpmux-system\.svc:4222 --nats-replicas 3 --otlp-endpoint http:\/\/otel-collector\.observability:4318 /);
   assert.match(args, / --tls-cert \/etc\/mcpmux\/tls\/tls\.crt --tls-key \/etc\/mcpmux\/tls\/tls\.key --tls-ca \/etc\/mcpmux\/tls\/ca\.crt --tls-server-name mcpmux-control-plane\.mcpmux-system\.svc$/);
   assert.equal(container.resources, { requests: { cpu: '200m', memory: '256Mi' }, limits: { memory: '1Gi' } });
@@ -188,7 +190,7 @@ test('without parameters a proxy has no NATS, TLS, HPA or PDB, and keeps its rep
   const pod = d.spec.template.spec;
   assert.is(pod.volumes, undefined);
   assert.is(pod.topologySpreadConstraints, undefined);
-  assert.not.match(pod.containers[0]!.args.join(' '), /--nats|--tls|--otlp/);
+  assert.not.match(pod.containers[0]!.args.join(' '), /--nats|--tls|--otlp|--workers/);
   assert.equal(pod.containers[0]!.resources, { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } });
 });
 
@@ -213,6 +215,8 @@ test('each bad parameter is reported by key and ignored, the rest still applies'
     [{ tlsServerName: 'cp.example' }, 'tlsServerName'],
     [{ imagePullPolicy: 'Sometimes' }, 'imagePullPolicy'],
     [{ replicas: '-1' }, 'replicas'],
+    [{ workers: '0' }, 'workers'],
+    [{ workers: 'many' }, 'workers'],
     [{ otlpEndpoint: 'otel-collector:4318' }, 'otlpEndpoint'],
     [{ otlpEndpoint: 'grpc://otel-collector:4317' }, 'otlpEndpoint'],
   ];
@@ -222,6 +226,7 @@ test('each bad parameter is reported by key and ignored, the rest still applies'
     assert.ok(problems[0]!.startsWith(`${key}: `), problems[0]);
     assert.equal(overrides, { image: 'registry.example/mcpmux:2' }, JSON.stringify(data));
   }
+  assert.equal(parseParameters({ workers: 'auto' }).overrides, { workers: 'auto' });
   // Defaults of the optional HPA keys, a percentage budget, empty values ignored.
   assert.equal(parseParameters({ 'hpa.maxReplicas': '4', 'pdb.minAvailable': '50%', nats: ' ', image: '' }), {
     overrides: { autoscaling: { minReplicas: 1, maxReplicas: 4, targetCPUUtilization: 80 }, disruptionBudget: { minAvailable: '50%' } },

@@ -162,6 +162,7 @@ export function renderProxy(gateway: OwnedGateway, settings: ProxySettings, caBu
                 '--listener-ports', ports.map((p) => `${p.port}=${p.port}`).join(','),
                 '--http-port', String(HEALTH_PORT),
                 '--allowed-hosts', allowedHosts(gateway),
+                ...(settings.workers !== undefined && settings.workers !== 1 ? ['--workers', String(settings.workers)] : []),
                 ...(settings.nats ? ['--nats', settings.nats] : []),
                 ...(settings.nats && settings.natsReplicas && settings.natsReplicas > 1 ? ['--nats-replicas', String(settings.natsReplicas)] : []),
                 ...(settings.otlpEndpoint ? ['--otlp-endpoint', settings.otlpEndpoint] : []),

@@ -27,6 +27,8 @@ export interface ProxySettings {
   controlPlane: string;
   serviceType: 'ClusterIP' | 'NodePort' | 'LoadBalancer';
   imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+  /** Worker processes per proxy pod (the proxy's --workers): a count, or `auto` (the pod's CPUs); none: 1. */
+  workers?: number | 'auto';
   /** NATS URL(s) the replicas share sessions through (the proxy's --nats); none: each keeps its own. */
   nats?: string;
   /** Copies JetStream keeps of the proxies' buckets and stream (the proxy's --nats-replicas). */
@@ -70,6 +72,7 @@ const QUANTITY = /^[+]?[0-9.]+(m|k|Ki|Mi|Gi|Ti|Pi|Ei|M|G|T|P|E|e[0-9]+)?$/;
 /**
  * A GatewayClass's parametersRef ConfigMap data, key by key:
  *   image, imagePullPolicy, replicas, serviceType   as the --proxy-* flags
+ *   workers                                         a whole number >= 1 or auto: the proxies' --workers
  *   nats                                            URL(s) for the proxies' --nats
  *   natsReplicas                                    1, 3 or 5: the proxies' --nats-replicas
  *   resources                                       JSON {requests?, limits?} of quantities
@@ -97,6 +100,11 @@ export function parseParameters(data: Readonly<Record<string, string>>): ParsedP
     const replicas = wholeNumber(value('replicas'));
     if (replicas !== undefined) overrides.replicas = replicas;
     else bad('replicas', 'must be a whole number');
+  }
+  if (has('workers')) {
+    const workers = value('workers') === 'auto' ? 'auto' : wholeNumber(value('workers'));
+    if (workers === 'auto' || (workers !== undefined && workers >= 1)) overrides.workers = workers;
+    else bad('workers', 'must be a whole number >= 1, or auto (one per CPU of the pod)');
   }
   if (has('serviceType')) {
     const type = SERVICE_TYPES.find((t) => t === value('serviceType'));

@@ -15,6 +15,7 @@ import { McpmuxError } from '../../shared/errors.ts';
 import type { Admitted, SessionAdmission } from './session-admission.ts';
 import type { FleetStreamLink } from '../fleet/shared-stream.ts';
 import type { ModernEndpoint } from '../modern/endpoint.ts';
+import { sessionIdPrefix } from '../workers/session-owner.ts';
 
 export type TransportKind = 'streamable-http' | 'sse';
 
@@ -92,9 +93,12 @@ async function findSessionSlowly(options: DownstreamOptions, id: string, transpo
   return held;
 }
 
-/** ≥128 random bits, URL-safe, visible ASCII as the spec requires of session ids (never a `.`). */
+/**
+ * ≥128 random bits, URL-safe, visible ASCII as the spec requires of session ids (never a `.`); in
+ * a worker of `mcpmux proxy --workers N` (without NATS) led by the worker's tag (workers/session-owner.ts).
+ */
 export function newSessionId(): string {
-  return randomBytes(18).toString('base64url');
+  return sessionIdPrefix() + randomBytes(18).toString('base64url');
 }
 
 /**

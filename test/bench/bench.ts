@@ -21,6 +21,7 @@ const SCENARIOS: Record<string, () => Promise<Scenario>> = {
   translation: async () => (await import('./scenarios/translation.ts')).translation,
   memory: async () => (await import('./scenarios/memory.ts')).memory,
   pushes: async () => (await import('./scenarios/pushes.ts')).pushes,
+  workers: async () => (await import('./scenarios/workers.ts')).workers,
 };
 
 const HELP = `Usage: npm run bench -- [SCENARIO ...] [--quick] [--update-docs] [--json FILE]

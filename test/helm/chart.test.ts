@@ -277,13 +277,14 @@ test('the GatewayClass names our controller; its parameters ConfigMap parses in 
   assert.is(gatewayClass.spec.controllerName, MCPMUX_CONTROLLER_NAME);
   assert.equal(gatewayClass.spec.parametersRef, { group: '', kind: 'ConfigMap', name: 'mcpmux-proxy-defaults', namespace: NAMESPACE });
   const data = (one(defaults, 'ConfigMap', 'mcpmux-proxy-defaults') as unknown as { data: Record<string, string> }).data;
-  assert.equal(Object.keys(data).sort(), ['image', 'imagePullPolicy', 'probes', 'replicas', 'resources', 'serviceType', 'topologySpread']);
+  assert.equal(Object.keys(data).sort(), ['image', 'imagePullPolicy', 'probes', 'replicas', 'resources', 'serviceType', 'topologySpread', 'workers']);
   const parsed = parseParameters(data);
   assert.equal(parsed.problems, []);
   assert.equal(parsed.overrides, {
     image: 'mcpmux:0.1.0',
     imagePullPolicy: 'IfNotPresent',
     replicas: 1,
+    workers: 1,
     serviceType: 'ClusterIP',
     resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
     probes: { readiness: { periodSeconds: 5, failureThreshold: 3 }, liveness: { periodSeconds: 10, failureThreshold: 3 } },

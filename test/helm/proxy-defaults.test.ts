@@ -57,7 +57,7 @@ test("the chart's GatewayClass and ConfigMap drive the proxy; a hand edit of the
 });
 
 test("a served class with no GatewayClass object (the tutorial's agentgateway) takes the chart's parameters, not the flags alone", async () => {
-  const { docs } = await render(['--set', 'nats.enabled=true', '--set', 'proxy.replicas=3', '--set', 'controlPlane.extraGatewayClasses={agentgateway}']);
+  const { docs } = await render(['--set', 'nats.enabled=true', '--set', 'proxy.replicas=3', '--set', 'proxy.workers=auto', '--set', 'controlPlane.extraGatewayClasses={agentgateway}']);
   const api = await startFakeApiserver();
   const provisioner = new Provisioner({
     client: new KubeClient(api.kubeConfig()),
@@ -85,6 +85,7 @@ test("a served class with no GatewayClass object (the tutorial's agentgateway) t
     assert.is(deployment.spec.replicas, 3, "the chart's proxy.replicas");
     assert.match(deployment.spec.template.spec.containers[0]!.args.join(' '), new RegExp(`--nats nats://mcpmux-nats\\.${NAMESPACE}\\.svc:4222`), "the chart's NATS");
     assert.is(deployment.spec.template.spec.containers[0]!.image, 'mcpmux:0.1.0', "the chart's image over the flag's");
+    assert.match(deployment.spec.template.spec.containers[0]!.args.join(' '), / --workers auto /, "the chart's proxy.workers");
   } finally {
     provisioner.setEnabled(false);
     await provisioner.idle();

@@ -5,7 +5,7 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, startNode, waitForHttpOk, type Managed } from '../../../shared/testing/processes.ts';
+import { freePort, startNode, startProcess, waitForHttpOk, type Managed } from '../../../shared/testing/processes.ts';
 
 const CLI = fileURLToPath(new URL('../../../shared/cli/mcpmux.ts', import.meta.url));
 const ECHO = fileURLToPath(new URL('../fixtures/echo-upstream.ts', import.meta.url));
@@ -57,6 +57,8 @@ export interface BackendTarget {
 
 export interface McpmuxProcesses {
   mcpUrl: string;
+  /** The proxy's health port: /readyz, /metrics. */
+  proxyHttpUrl: string;
   grpcAddress: string;
   controlPlane: Managed;
   proxy: Managed;
@@ -128,11 +130,28 @@ export async function startControlPlane(targets: readonly BackendTarget[], optio
   return { grpcAddress: `127.0.0.1:${grpc}`, process, writeTargets, stop };
 }
 
+export interface McpmuxOptions {
+  prefixMode?: 'always' | 'conditional' | 'never';
+  /** mcpmux proxy --workers (default: the flag's default, 1). */
+  workers?: number;
+  /** More proxy flags. */
+  proxyArgs?: readonly string[];
+  /** Pins the proxy (and its workers) to these CPUs with taskset, e.g. `1` or `0,1`. */
+  proxyCpus?: string;
+  /** More environment for the proxy (e.g. a log level). */
+  proxyEnv?: Record<string, string>;
+}
+
 /** A control plane and one proxy (the CLI's) serving `targets` as one MCPBackend at /mcp. */
-export async function startMcpmux(targets: readonly BackendTarget[], options: { prefixMode?: 'always' | 'conditional' | 'never' } = {}): Promise<McpmuxProcesses> {
+export async function startMcpmux(targets: readonly BackendTarget[], options: McpmuxOptions = {}): Promise<McpmuxProcesses> {
   const controlPlane = await startControlPlane(targets, options);
   const [port, proxyHttp] = [await freePort(), await freePort()];
-  const proxy = startNode('proxy', [CLI, 'proxy', '--control-plane', controlPlane.grpcAddress, '--port', String(port), '--http-port', String(proxyHttp), '--replica-id', 'bench-proxy'], PROXY_ENV);
+  const args = [CLI, 'proxy', '--control-plane', controlPlane.grpcAddress, '--port', String(port), '--http-port', String(proxyHttp), '--replica-id', 'bench-proxy'];
+  if (options.workers !== undefined) args.push('--workers', String(options.workers));
+  args.push(...(options.proxyArgs ?? []));
+  const env = { ...PROXY_ENV, ...options.proxyEnv };
+  // taskset execs node in its own process: the pid is the proxy's.
+  const proxy = options.proxyCpus ? startProcess('proxy', 'taskset', ['-c', options.proxyCpus, process.execPath, ...args], env) : startNode('proxy', args, env);
   const stop = async (): Promise<void> => {
     await proxy.stop();
     await controlPlane.stop();
@@ -143,7 +162,7 @@ export async function startMcpmux(targets: readonly BackendTarget[], options: { 
     await stop();
     throw error;
   }
-  return { mcpUrl: `http://127.0.0.1:${port}/mcp`, grpcAddress: controlPlane.grpcAddress, controlPlane: controlPlane.process, proxy, writeTargets: controlPlane.writeTargets, stop };
+  return { mcpUrl: `http://127.0.0.1:${port}/mcp`, proxyHttpUrl: `http://127.0.0.1:${proxyHttp}`, grpcAddress: controlPlane.grpcAddress, controlPlane: controlPlane.process, proxy, writeTargets: controlPlane.writeTargets, stop };
 }
 
 const FORWARDER = fileURLToPath(new URL('../fixtures/bare-forwarder.ts', import.meta.url));

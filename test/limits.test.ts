@@ -53,7 +53,7 @@ test.after(async () => {
   await new Promise((resolve) => upstream.close(resolve));
 });
 
-test('deeperThan counts objects and arrays, iteratively', () => {
+test('deeperThan counts objects and arrays, and stops one level past the limit (no stack at risk)', () => {
   assert.is(deeperThan({ a: [1, { b: 2 }] }, 3), false);
   assert.is(deeperThan({ a: [1, { b: [] }] }, 3), true);
   assert.is(deeperThan(JSON.parse(`${'['.repeat(100_000)}${']'.repeat(100_000)}`), 64), true);

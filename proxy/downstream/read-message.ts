@@ -23,13 +23,21 @@ export interface MessageLimits {
 
 /** Whether a parsed JSON value nests deeper than `max` (arrays and objects count one level each). */
 export function deeperThan(value: unknown, max: number): boolean {
-  // Iterative, so no stack is at risk whatever the depth.
-  const stack: Array<[unknown, number]> = [[value, 1]];
-  while (stack.length > 0) {
-    const [current, depth] = stack.pop()!;
-    if (current === null || typeof current !== 'object') continue;
-    if (depth > max) return true;
-    for (const child of Array.isArray(current) ? current : Object.values(current)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+  return nestsDeeper(value, 1, max);
+}
+
+// Recursive, without a tuple per node: the descent stops one level past `max`, so the stack holds
+// at most max + 1 frames whatever the depth of the value.
+function nestsDeeper(value: unknown, depth: number, max: number): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (depth > max) return true;
+  if (Array.isArray(value)) {
+    for (const child of value) if (child !== null && typeof child === 'object' && nestsDeeper(child, depth + 1, max)) return true;
+    return false;
+  }
+  for (const key in value) {
+    const child = (value as Record<string, unknown>)[key];
+    if (child !== null && typeof child === 'object' && nestsDeeper(child, depth + 1, max)) return true;
   }
   return false;
 }

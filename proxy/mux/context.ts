@@ -58,6 +58,8 @@ export interface ListCacheScope {
   clientCapabilities(upstream: UpstreamConnection): string;
   /** The caller's principal id (undefined: anonymous): the key of lists an upstream says are private. */
   principal: string | undefined;
+  /** Whether merged lists may be answered as pre-encoded JSON text (the caller sends them unchanged; see encoded-lists.ts). */
+  preEncoded?: boolean;
 }
 
 /** Where a request's handlers get their upstream connections. */

@@ -13,6 +13,7 @@
 // Authorization is not the cache's business: the callers filter what they serve per principal.
 import { createHash } from 'node:crypto';
 import type { ListKind } from '../federation/cursor.ts';
+import type { EncodedItem } from '../federation/encoded-lists.ts';
 import type { CompiledRoute, CompiledTarget } from '../routing/table.ts';
 import type { UpstreamConnection } from '../upstream/connection.ts';
 
@@ -43,6 +44,11 @@ export interface ListEntry {
   readonly endpoint: string;
   /** The target's definition it was fetched under (see definitionOf). */
   readonly definition: string;
+  /**
+   * The items as a 2025 session's client sees them, serialised (encoded-lists.ts), by whether names
+   * are prefixed: made by the first list served from the entry, joined by the next ones.
+   */
+  readonly encoded: Map<boolean, readonly EncodedItem[]>;
 }
 
 /** What decides, besides the target, what an upstream lists: compared whole, never in parts. */
@@ -153,7 +159,7 @@ export class ListCache {
     if (!byScope) this.#entries.set(id, (byScope = new Map()));
     const key = scopeKey(kind, scope);
     byScope.delete(key); // re-inserted last: the newest
-    byScope.set(key, { items, validity, endpoint: scope.endpoint, definition: definitionOf(target, this.#credentials) });
+    byScope.set(key, { items, validity, endpoint: scope.endpoint, definition: definitionOf(target, this.#credentials), encoded: new Map() });
     for (const oldest of byScope.keys()) {
       if (byScope.size <= MAX_ENTRIES_PER_TARGET) break;
       byScope.delete(oldest);

@@ -7,6 +7,7 @@ import type { ServerCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { McpmuxError, errorMessage } from '../../shared/errors.ts';
 import { decodeCursor, type ListKind } from '../federation/cursor.ts';
 import { LIST_METHODS, mergePages, type TargetPage } from '../federation/lists.ts';
+import { encodeItems, mergeEncoded, type EncodedItem } from '../federation/encoded-lists.ts';
 import { namesArePrefixed } from '../federation/names.ts';
 import { mergeUnprefixed, ownersOf } from '../federation/unprefixed.ts';
 import { bothFilters, type ToolFilter } from '../federation/tool-filter.ts';
@@ -15,6 +16,9 @@ import type { UpstreamConnection } from '../upstream/connection.ts';
 import { MODERN_PROTOCOL_VERSION } from '../modern/wire.ts';
 import { fanOut, forward, type ListCacheScope, type RequestContext } from './context.ts';
 import type { CachedKind, IdentityScope, ListCache, ListEntry, Validity } from './list-cache.ts';
+
+/** A target's page; one served from cache may carry its items pre-encoded for this backend. */
+type CachedPage = TargetPage & { encoded?: readonly EncodedItem[] | undefined };
 
 /** Pages one target may take to list one kind completely; past it the list is cut (with a warning). */
 const MAX_PAGES_PER_TARGET = 100;
@@ -76,7 +80,10 @@ export async function listFederated(ctx: RequestContext, method: string, kind: L
     pending.map(([target]) => target),
     pending.map(([target, upstreamCursor]) => () => listPage(ctx, target, kind, rest, upstreamCursor)),
   );
-  return mergePages(kind, namesArePrefixed(backend.prefixMode, backend.targets.length), pages, toolFilterOf(ctx));
+  const prefixed = namesArePrefixed(backend.prefixMode, backend.targets.length);
+  // Pages served from cache carry their items pre-encoded: the answer is joined from them.
+  if (pages.some((p) => p.encoded !== undefined)) return mergeEncoded(kind, prefixed, pages, toolFilterOf(ctx));
+  return mergePages(kind, prefixed, pages, toolFilterOf(ctx));
 }
 
 /** The backend's tool filter, and what the caller may use. */
@@ -137,7 +144,7 @@ async function listPage(
   kind: ListKind,
   rest: Record<string, unknown>,
   upstreamCursor: string | undefined,
-): Promise<TargetPage | undefined> {
+): Promise<CachedPage | undefined> {
   const upstream = await ctx.connections.get(target);
   if (!declares(kind, upstream.initializeResult?.capabilities)) return undefined;
   const lists = ctx.lists;
@@ -233,8 +240,15 @@ async function listCached(
  * A cached list served: the caller's onUpstreamList sees it as one upstream result, with the hints
  * left of a 2026-07-28 answer's (what the merged result's own cache hints are made from).
  */
-function fromCache(ctx: RequestContext, cache: ListCache, target: CompiledTarget, kind: CachedKind, entry: ListEntry): TargetPage {
-  if (!ctx.onUpstreamList) return { target: target.name, items: entry.items, nextCursor: undefined };
+function fromCache(ctx: RequestContext, cache: ListCache, target: CompiledTarget, kind: CachedKind, entry: ListEntry): CachedPage {
+  if (!ctx.onUpstreamList) {
+    const page: CachedPage = { target: target.name, items: entry.items, nextCursor: undefined };
+    if (ctx.lists?.preEncoded !== true) return page;
+    const prefixed = namesArePrefixed(ctx.backend.prefixMode, ctx.backend.targets.length);
+    let encoded = entry.encoded.get(prefixed);
+    if (!encoded) entry.encoded.set(prefixed, (encoded = encodeItems(kind, prefixed, page)));
+    return { ...page, encoded };
+  }
   const result: Record<string, unknown> = { [kind]: entry.items };
   const validity = entry.validity;
   if (validity.kind === 'until' && validity.hinted) {
@@ -283,14 +297,14 @@ function narrower(a: Validity, b: Validity | undefined): Validity | undefined {
 }
 
 /** Runs one job per target in parallel; failures are left out with a warning, or thrown in failure mode closed. */
-async function settle(
+async function settle<P extends TargetPage>(
   ctx: RequestContext,
   method: string,
   targets: readonly CompiledTarget[],
-  jobs: ReadonlyArray<() => Promise<TargetPage | undefined>>,
-): Promise<TargetPage[]> {
+  jobs: ReadonlyArray<() => Promise<P | undefined>>,
+): Promise<P[]> {
   const results = await Promise.allSettled(jobs.map((job) => job()));
-  const pages: TargetPage[] = [];
+  const pages: P[] = [];
   results.forEach((settled, i) => {
     if (settled.status === 'fulfilled') {
       if (settled.value) pages.push(settled.value);

@@ -531,7 +531,7 @@ export class MuxSession {
     if (!cache) return;
     const capabilities = stableJson(params.capabilities);
     // The upstream is told nothing of the principal: sessions of different principals share lists (authorization filters after).
-    this.#lists = { cache, clientCapabilities: () => capabilities, principal: this.principal };
+    this.#lists = { cache, clientCapabilities: () => capabilities, principal: this.principal, preEncoded: true };
   }
 
   /** A target's own list_changed: news for the client only if it has listed that kind. */

@@ -16,6 +16,7 @@ import type { ListKind } from '../federation/cursor.ts';
 import type { EncodedItem } from '../federation/encoded-lists.ts';
 import type { CompiledRoute, CompiledTarget } from '../routing/table.ts';
 import type { UpstreamConnection } from '../upstream/connection.ts';
+import { InitializeCache } from './initialize-cache.ts';
 
 /** Kinds that are cached: task lists change with every task, so they are always asked. */
 export type CachedKind = Exclude<ListKind, 'tasks'>;
@@ -105,7 +106,13 @@ function scopeKey(kind: CachedKind, scope: IdentityScope): string {
   return `${kind}\u0000${scope.endpoint}\u0000${scope.protocolVersion}\u0000${scope.clientCapabilities}\u0000${scope.principal}`;
 }
 
+/** Told of every invalidation (sessions serving lists of targets they have not opened: lazy-targets.ts). */
+export type InvalidationListener = (backend: string, name: string, kinds: readonly ListKind[]) => void;
+
 export class ListCache {
+  /** The targets' initialize answers, dropped with their lists on a config push (initialize-cache.ts). */
+  readonly initializeAnswers: InitializeCache;
+  readonly #listeners = new Set<InvalidationListener>();
   readonly #legacyTtlMs: number;
   readonly #now: () => number;
   /** target id → (kind + scope) → entry. */
@@ -117,6 +124,13 @@ export class ListCache {
   constructor(options: ListCacheOptions = {}) {
     this.#legacyTtlMs = Math.max(0, options.legacyTtlMs ?? 0);
     this.#now = options.now ?? Date.now;
+    this.initializeAnswers = new InitializeCache((target) => definitionOf(target, this.#credentials), stableJson);
+  }
+
+  /** Calls `listener` on every invalidation until the returned function is called. */
+  onInvalidate(listener: InvalidationListener): () => void {
+    this.#listeners.add(listener);
+    return () => void this.#listeners.delete(listener);
   }
 
   get legacyTtlMs(): number {
@@ -173,6 +187,7 @@ export class ListCache {
   invalidate(backend: string, name: string, kinds: readonly ListKind[]): void {
     const id = targetId(backend, name);
     this.#generations.set(id, (this.#generations.get(id) ?? 0) + 1);
+    for (const listener of this.#listeners) listener(backend, name, kinds);
     const byScope = this.#entries.get(id);
     if (!byScope) return;
     const prefixes = kinds.map((k) => `${k}\u0000`);
@@ -187,6 +202,7 @@ export class ListCache {
   retain(routes: readonly CompiledRoute[]): void {
     const targets = new Map<string, CompiledTarget>();
     for (const route of routes) for (const t of route.backend.targets) targets.set(targetId(t.backend, t.name), t);
+    this.initializeAnswers.retain(targets);
     for (const [id, byScope] of this.#entries) {
       const target = targets.get(id);
       if (!target) {

@@ -145,13 +145,20 @@ async function listPage(
   rest: Record<string, unknown>,
   upstreamCursor: string | undefined,
 ): Promise<CachedPage | undefined> {
-  const upstream = await ctx.connections.get(target);
-  if (!declares(kind, upstream.initializeResult?.capabilities)) return undefined;
   const lists = ctx.lists;
   // Parameters besides the cursor (and _meta) could change the answer: such lists are not cached.
-  if (lists && kind !== 'tasks' && upstreamCursor === undefined && Object.keys(rest).every((k) => k === '_meta')) {
-    return listCached(ctx, lists, upstream, target, kind, rest);
+  const cacheable = lists !== undefined && kind !== 'tasks' && upstreamCursor === undefined && Object.keys(rest).every((k) => k === '_meta');
+  // A target the session has not opened yet (lazy-targets.ts) is opened only if its list is not cached.
+  const unopened = cacheable ? lists.unopened?.(target) : undefined;
+  if (lists && unopened && kind !== 'tasks') {
+    if (!declares(kind, unopened.capabilities)) return undefined;
+    const own = lists.principal === undefined ? undefined : { ...unopened.scope, principal: lists.principal };
+    const hit = lists.cache.get(target, kind, unopened.scope) ?? (own ? lists.cache.get(target, kind, own) : undefined);
+    if (hit) return fromCache(ctx, lists.cache, target, kind, hit);
   }
+  const upstream = await ctx.connections.get(target);
+  if (!declares(kind, upstream.initializeResult?.capabilities)) return undefined;
+  if (cacheable) return listCached(ctx, lists, upstream, target, kind, rest);
   const result = await fetchPage(ctx, target, kind, rest, upstreamCursor);
   ctx.onUpstreamList?.(target, kind, result);
   const items = result[kind];

@@ -194,9 +194,16 @@ test('resumability: a tools/call stream cut mid-way is resumed with Last-Event-I
   assert.ok(again.status === 204 || again.status === 200);
 });
 
-/** A raw streamable session on 2025-06-18 that has listed tools (so list changes are news to it). */
+let rawSessions = 0;
+
+/**
+ * A raw streamable session on 2025-06-18 that has listed tools (so list changes are news to it).
+ * Its client capabilities are its own: no cached initialize answer fits them, so its upstream
+ * sessions open at initialize (rec's newest session is this one's).
+ */
 async function rawSession(): Promise<{ headers: Record<string, string> }> {
-  const init = await postJson(`${base}/mcp`, { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }, {});
+  const capabilities = { experimental: { [`raw-${++rawSessions}`]: {} } };
+  const init = await postJson(`${base}/mcp`, { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities, clientInfo: { name: 'raw', version: '1' } } }, {});
   const headers = { 'mcp-session-id': init.headers.get('mcp-session-id')!, 'mcp-protocol-version': '2025-06-18' };
   await postJson(`${base}/mcp`, { jsonrpc: '2.0', method: 'notifications/initialized' }, headers);
   assert.is((await postJson(`${base}/mcp`, { jsonrpc: '2.0', id: 2, method: 'tools/list' }, headers)).status, 200);

@@ -70,14 +70,21 @@ export class LazyTargets {
     return { initializeResult: cached.result };
   }
 
-  /** A target answered from cache and not opened since; undefined once it is open (its own session answers). */
+  /** Whether the client was answered for `target` from cache and the target has not been opened since. */
+  isUnopened(target: CompiledTarget): boolean {
+    if (!this.#told.has(target.name)) return false;
+    if (!this.#options.connections.connected(target.name)) return true;
+    this.#told.delete(target.name);
+    return false;
+  }
+
+  /**
+   * For a list: a target answered from cache and not opened since (the client is then told when
+   * the target's cached lists are dropped); undefined once it is open (its own session answers).
+   */
   unopened(target: CompiledTarget): UnopenedTarget | undefined {
     const told = this.#told.get(target.name);
-    if (!told) return undefined;
-    if (this.#options.connections.connected(target.name)) {
-      this.#told.delete(target.name);
-      return undefined;
-    }
+    if (!told || !this.isUnopened(target)) return undefined;
     this.#served.add(target.name);
     const scope: IdentityScope = { endpoint: told.endpoint, protocolVersion: told.result.protocolVersion, clientCapabilities: this.#options.clientCapabilities, principal: '' };
     return { capabilities: told.result.capabilities, scope };

@@ -499,7 +499,7 @@ export class MuxSession {
         return forwardTask(ctx, method, params);
       case 'logging/setLevel':
         this.#state.setLogLevel(params?.level);
-        return { result: await setLevelEverywhere(ctx, params, (target) => this.#lazy?.unopened(target) !== undefined) };
+        return { result: await setLevelEverywhere(ctx, params, (target) => this.#lazy?.isUnopened(target) === true) };
       case 'initialize':
         throw new McpmuxError('MCPMUX_INVALID_REQUEST', 'the session is already initialized');
       default:

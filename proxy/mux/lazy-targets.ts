@@ -72,7 +72,8 @@ export class LazyTargets {
 
   /** Whether the client was answered for `target` from cache and the target has not been opened since. */
   isUnopened(target: CompiledTarget): boolean {
-    if (!this.#told.has(target.name)) return false;
+    // An unavailable target is asked as usual (and fails as usual), never served from cache.
+    if (!this.#told.has(target.name) || target.unavailable !== undefined) return false;
     if (!this.#options.connections.connected(target.name)) return true;
     this.#told.delete(target.name);
     return false;

@@ -42,6 +42,12 @@ async function connect(url: string, capabilities: ClientCapabilities = {}): Prom
   return client;
 }
 
+/** Ends the client's session at the gateway (DELETE), which closes its upstream sessions. */
+async function end(client: Client): Promise<void> {
+  await (client.transport as StreamableHTTPClientTransport).terminateSession();
+  await client.close();
+}
+
 const initializes = (ups: CountingUpstream[]): number[] => ups.map((u) => u.initializes);
 const toolNames = async (client: Client): Promise<string[]> => (await client.listTools()).tools.map((t) => t.name).sort();
 
@@ -107,6 +113,29 @@ test('list_changed heard by another session: the next list shows the change, on 
   assert.equal(initializes(ups), [1, 2], 'the fresh session opened the changed target only');
   assert.equal(await toolNames(old), ['t0_a0', 't1_a1', 't1_b1']);
   assert.equal(await toolNames(await connect(url)), ['t0_a0', 't1_a1', 't1_b1']);
+});
+
+test('the list cache\'s watcher keeps a list valid after every session that opened the target is gone, and hears its list_changed', async () => {
+  const ups = await upstreams(1, true);
+  const url = await startProxy(ups);
+  const first = await connect(url);
+  assert.equal(await toolNames(first), ['t0_a0']);
+  await until(() => ups[0]!.watchers === 1, 'the cache opened its watcher of t0');
+  await sleep(200); // its GET stream
+  await end(first);
+  // The entry leaned on the first session only: the next list fetches again, under the watcher.
+  const second = await connect(url);
+  assert.equal(await toolNames(second), ['t0_a0']);
+  assert.is(ups[0]!.lists, 2);
+  await end(second);
+  const third = await connect(url);
+  assert.equal(await toolNames(third), ['t0_a0']);
+  assert.is(ups[0]!.lists, 2, 'no session has t0 open: served from cache, kept valid by the watcher');
+  assert.is(ups[0]!.initializes, 2, 'the third session opened nothing');
+  ups[0]!.setTools(['a0', 'b0']);
+  await ups[0]!.notifyChanged(); // only the watcher hears it (and the third session was served t0 from cache: told)
+  await until(async () => (await toolNames(third)).includes('t0_b0'), 'the change is listed');
+  assert.equal(await toolNames(await connect(url)), ['t0_a0', 't0_b0']);
 });
 
 test('--list-cache-ttl: an upstream without listChanged is listed from cache for the TTL, then asked again', async () => {

@@ -16,6 +16,7 @@ import { ProxyServer } from '../server.ts';
 import { connectClient, EVERYTHING, firstText, startUpstreams, type Upstreams } from '../testing/fixture.ts';
 import { simpleSnapshot } from '../testing/snapshots.ts';
 import { openSse, postJson, type SseReader } from '../testing/raw-http.ts';
+import { WATCHER_CLIENT } from '../mux/list-watchers.ts';
 
 const logger = createLogger('test', { level: process.env.MCPMUX_LOG_LEVEL ?? 'silent' });
 const cleanup = new Cleanup();
@@ -212,7 +213,8 @@ async function rawSession(): Promise<{ headers: Record<string, string> }> {
 
 test('the standalone stream: what came before any GET waits for it; a dropped GET resumes after its Last-Event-ID', async () => {
   const { headers } = await rawSession();
-  const upstream = rec.sessions().at(-1)!; // rec's session for this client: the newest
+  // rec's session for this client: the newest (the list cache's own watchers apart).
+  const upstream = rec.sessions().filter((server) => server.getClientVersion()?.name !== WATCHER_CLIENT).at(-1)!;
   await upstream.sendToolListChanged();
   await new Promise((r) => setTimeout(r, 100));
   const first = await openSse(`${base}/mcp`, headers);

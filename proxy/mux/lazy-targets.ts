@@ -13,9 +13,10 @@
 // then on (its answer is replaced in the cache).
 //
 // A cached list of an unopened target stays valid only as long as the list cache says: until a
-// list_changed heard by some session that has the target open (while that session's listener
-// stays up), or its TTL. When such an invalidation comes, a client that was served the target's
-// list from cache is told its list changed (it has no upstream session to hear it on).
+// list_changed heard by the cache's own watcher of the target (list-watchers.ts) or by a session
+// that has it open (while the listener that fetched it stays up), or its TTL. When such an
+// invalidation comes, a client that was served the target's list from cache is told its list
+// changed (it has no upstream session to hear it on).
 import type { InitializeRequestParams, InitializeResult, ServerCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import type { ListKind } from '../federation/cursor.ts';
 import type { CompiledTarget } from '../routing/table.ts';

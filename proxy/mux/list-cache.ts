@@ -5,7 +5,8 @@
 //
 // An entry holds every page of one upstream's answer (concatenated) and is valid:
 // - for a 2025 upstream that declares listChanged for the kind: while the connection that fetched
-//   it still hears the upstream's notifications on the same stream (no gap in which a list_changed
+//   it, or the cache's own watcher of the target (list-watchers.ts) if it listened before the fetch,
+//   still hears the upstream's notifications on the same stream (no gap in which a list_changed
 //   could have been missed), and until a list_changed of that target and kind drops it;
 // - for a 2025 upstream without listChanged: for the proxy's --list-cache-ttl (0: not cached);
 // - for a 2026-07-28 upstream: for the result's own `ttlMs` (`cacheScope: private` entries are
@@ -17,6 +18,7 @@ import type { EncodedItem } from '../federation/encoded-lists.ts';
 import type { CompiledRoute, CompiledTarget } from '../routing/table.ts';
 import type { UpstreamConnection } from '../upstream/connection.ts';
 import { InitializeCache } from './initialize-cache.ts';
+import type { ListWatchers, WatchPoint } from './list-watchers.ts';
 
 /** Kinds that are cached: task lists change with every task, so they are always asked. */
 export type CachedKind = Exclude<ListKind, 'tasks'>;
@@ -30,8 +32,11 @@ export interface ListCacheOptions {
 
 /** How long an entry is valid. */
 export type Validity =
-  /** Until a list_changed, as long as `watch` still reports `token` (see UpstreamConnection.listWatch). */
-  | { kind: 'until-changed'; watch: UpstreamConnection; token: string }
+  /**
+   * Until a list_changed, as long as `watch` still reports `token` (see UpstreamConnection.listWatch),
+   * or one of `also` (the list cache's own watchers, list-watchers.ts) still reports its token.
+   */
+  | { kind: 'until-changed'; watch: UpstreamConnection; token: string; also?: readonly WatchPoint[] }
   /**
    * Until `expiresAt` (ms, the cache's clock). `hinted`: a 2026-07-28 answer's ttlMs, and `scope`
    * its cacheScope; otherwise the proxy's TTL for 2025 lists.
@@ -112,6 +117,8 @@ export type InvalidationListener = (backend: string, name: string, kinds: readon
 export class ListCache {
   /** The targets' initialize answers, dropped with their lists on a config push (initialize-cache.ts). */
   readonly initializeAnswers: InitializeCache;
+  /** The cache's own listeners (list-watchers.ts), set by the owner once it has an upstream pool; undefined: lists lean on sessions only. */
+  watchers: ListWatchers | undefined;
   readonly #listeners = new Set<InvalidationListener>();
   readonly #legacyTtlMs: number;
   readonly #now: () => number;
@@ -203,6 +210,7 @@ export class ListCache {
     const targets = new Map<string, CompiledTarget>();
     for (const route of routes) for (const t of route.backend.targets) targets.set(targetId(t.backend, t.name), t);
     this.initializeAnswers.retain(targets);
+    this.watchers?.retain(routes);
     for (const [id, byScope] of this.#entries) {
       const target = targets.get(id);
       if (!target) {
@@ -226,6 +234,11 @@ export class ListCache {
 
   #valid(validity: Validity): boolean {
     if (validity.kind === 'until') return this.#now() < validity.expiresAt;
-    return !validity.watch.closed && validity.watch.listWatch?.() === validity.token;
+    return listening(validity) || (validity.also?.some(listening) ?? false);
   }
+}
+
+/** Whether a listener still reports the token it had: it has heard every list_changed since. */
+function listening(point: WatchPoint): boolean {
+  return !point.watch.closed && point.watch.listWatch?.() === point.token;
 }

@@ -16,6 +16,7 @@ import type { UpstreamConnection } from '../upstream/connection.ts';
 import { MODERN_PROTOCOL_VERSION } from '../modern/wire.ts';
 import { fanOut, forward, type ListCacheScope, type RequestContext } from './context.ts';
 import type { CachedKind, IdentityScope, ListCache, ListEntry, Validity } from './list-cache.ts';
+import type { WatchPoint } from './list-watchers.ts';
 
 /** A target's page; one served from cache may carry its items pre-encoded for this backend. */
 type CachedPage = TargetPage & { encoded?: readonly EncodedItem[] | undefined };
@@ -209,8 +210,9 @@ async function listCached(
   // Taken before the request: a list_changed (or a stream reopened) while it runs must not be cached over.
   const generation = cache.generation(target);
   const token = upstream.listWatch?.();
+  const point = cache.watchers?.point(target, shared);
   const first = await fetchPage(ctx, target, kind, rest, undefined);
-  let validity = validityOf(cache, upstream, kind, first, token, own !== undefined);
+  let validity = validityOf(cache, upstream, kind, first, { token, point }, own !== undefined);
   if (validity === undefined) {
     // Not cacheable: an ordinary page, its cursor passed on.
     ctx.onUpstreamList?.(target, kind, first);
@@ -237,9 +239,11 @@ async function listCached(
     }
     page = await fetchPage(ctx, target, kind, rest, next);
     // Once followed, the list is read to its end even if a later page may not be kept.
-    if (validity) validity = narrower(validity, validityOf(cache, upstream, kind, page, token, own !== undefined));
+    if (validity) validity = narrower(validity, validityOf(cache, upstream, kind, page, { token, point }, own !== undefined));
   }
   if (validity) cache.put(target, kind, validity.kind === 'until' && validity.scope === 'private' && own ? own : shared, items, validity, generation);
+  // From now on the cache listens to the target itself: later lists of it outlive this session.
+  if (validity?.kind === 'until-changed') cache.watchers?.watch(target, shared);
   return { target: target.name, items: visible, nextCursor: undefined };
 }
 
@@ -277,7 +281,7 @@ function validityOf(
   upstream: UpstreamConnection,
   kind: CachedKind,
   result: Record<string, unknown>,
-  token: string | undefined,
+  listeners: { token: string | undefined; point: WatchPoint | undefined },
   hasPrincipal: boolean,
 ): Validity | undefined {
   if (result.ttlMs !== undefined || result.resultType !== undefined) {
@@ -290,7 +294,12 @@ function validityOf(
   if (upstream.initializeResult?.protocolVersion === MODERN_PROTOCOL_VERSION) return undefined;
   const capabilities = upstream.initializeResult?.capabilities;
   const listChanged = kind === 'tools' ? capabilities?.tools?.listChanged : kind === 'prompts' ? capabilities?.prompts?.listChanged : capabilities?.resources?.listChanged;
-  if (listChanged === true && token !== undefined && upstream.listWatch?.() === token) return { kind: 'until-changed', watch: upstream, token };
+  if (listChanged === true) {
+    // The session's own listener, and the cache's watcher of the target if it listened before the fetch (list-watchers.ts).
+    const { token, point } = listeners;
+    if (token !== undefined && upstream.listWatch?.() === token) return { kind: 'until-changed', watch: upstream, token, ...(point ? { also: [point] } : {}) };
+    if (point) return { kind: 'until-changed', watch: point.watch, token: point.token };
+  }
   if (cache.legacyTtlMs > 0) return { kind: 'until', expiresAt: cache.now() + cache.legacyTtlMs, scope: 'public', hinted: false };
   return undefined;
 }

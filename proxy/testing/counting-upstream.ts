@@ -7,11 +7,14 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { WATCHER_CLIENT } from '../mux/list-watchers.ts';
 import { CallToolRequestSchema, ListToolsRequestSchema, type Tool } from '@modelcontextprotocol/sdk/types.js';
 
 export interface CountingUpstream {
   url: string;
+  /** Handshakes of sessions (the list cache's watchers not counted: see `watchers`). */
   initializes: number;
+  watchers: number;
   lists: number;
   calls: number;
   /** Handshakes being answered now, and the most seen at once (across every upstream sharing `gauge`). */
@@ -32,6 +35,7 @@ export async function startCountingUpstream(options: { listChanged: boolean; too
   const state: CountingUpstream = {
     url: '',
     initializes: 0,
+    watchers: 0,
     lists: 0,
     calls: 0,
     gauge: options.gauge ?? { now: 0, max: 0 },
@@ -59,8 +63,11 @@ export async function startCountingUpstream(options: { listChanged: boolean; too
             res.writeHead(404).end();
             return;
           }
-          // Only handshakes count (the gateway's era probe comes without a session too).
-          if ((body as { method?: unknown } | undefined)?.method === 'initialize') {
+          // Only handshakes count (the gateway's era probe comes without a session too); the list
+          // cache's own watchers (mux/list-watchers.ts) apart from the sessions'.
+          const handshake = body as { method?: unknown; params?: { clientInfo?: { name?: unknown } } } | undefined;
+          if (handshake?.method === 'initialize' && handshake.params?.clientInfo?.name === WATCHER_CLIENT) state.watchers++;
+          else if (handshake?.method === 'initialize') {
             if (state.refuseInitialize) {
               res.writeHead(503, { 'content-type': 'text/plain' }).end('not now');
               return;

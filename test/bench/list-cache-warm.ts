@@ -5,7 +5,8 @@
 //   direct initialize of one upstream.
 // Raw HTTP (fetch) on both sides: `bytes` is the time to the whole body, `parsed` adds the client's
 // JSON.parse (10x the bytes through mcpmux). The SDK client's listTools() (which also validates
-// every tool) is measured too, not interleaved. Medians and p90 over N after a warm-up.
+// every tool) is measured too, not interleaved; and, as the floor, a plain HTTP server sending the
+// same two bodies precomputed. Medians and p90 over N after a warm-up.
 // Run: node test/bench/list-cache-warm.ts [N]
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -59,6 +60,31 @@ async function upstream(): Promise<{ url: string; close: () => void }> {
   });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   return { url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`, close: () => { http.closeAllConnections(); http.close(); } };
+}
+
+/**
+ * The floor: a plain HTTP server answering the same bodies as the direct and the mcpmux list,
+ * precomputed (what 10x the bytes cost on this machine's loopback and fetch, with no MCP at all).
+ */
+async function staticBodies(): Promise<{ url: (tools: number) => string; close: () => void }> {
+  const bodies = new Map([100, 1000].map((n) => [n, JSON.stringify({ jsonrpc: '2.0', id: 1, result: { tools: Array.from({ length: n }, (_, i) => ({ ...TOOLS[i % 100]!, name: `t${Math.floor(i / 100)}_tool-${i % 100}` })) } })]));
+  const http = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const body = bodies.get(Number(req.url?.slice(1))) ?? '';
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+    });
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const port = (http.address() as AddressInfo).port;
+  return { url: (tools) => `http://127.0.0.1:${port}/${tools}`, close: () => { http.closeAllConnections(); http.close(); } };
+}
+
+/** One POST to the static server, timed to the whole body. */
+async function staticOnce(url: string): Promise<number> {
+  const started = process.hrtime.bigint();
+  await (await fetch(url, { method: 'POST', headers: ACCEPT, body: '{}' })).text();
+  return Number(process.hrtime.bigint() - started) / 1e6;
 }
 
 const ACCEPT = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
@@ -126,6 +152,7 @@ const proxy = new ProxyServer({ address: '127.0.0.1', port: 0, logger: createLog
 await proxy.start();
 proxy.apply(compileRoutingTable(simpleSnapshot({ version: 'v1', targets: Object.fromEntries(ups.map((u, i) => [`t${i}`, u.url])) })));
 const muxUrl = `http://127.0.0.1:${proxy.port}/mcp`;
+const plain = await staticBodies();
 const directUrl = ups[0]!.url;
 
 // A session that keeps every target open (its listeners keep the cached lists valid), then warm-up.
@@ -138,9 +165,11 @@ for (let i = 0; i < 50; i++) {
   await mux.list();
   await initializeOnce(directUrl);
   await initializeOnce(muxUrl);
+  await staticOnce(plain.url(100));
+  await staticOnce(plain.url(1000));
 }
 const before = { lists: upstreamLists, initializes: upstreamInitializes };
-const t = { directListBytes: [] as number[], directListParsed: [] as number[], muxListBytes: [] as number[], muxListParsed: [] as number[], directInit: [] as number[], muxInit: [] as number[] };
+const t = { directListBytes: [] as number[], directListParsed: [] as number[], muxListBytes: [] as number[], muxListParsed: [] as number[], directInit: [] as number[], muxInit: [] as number[], static100: [] as number[], static1000: [] as number[] };
 for (let i = 0; i < N; i++) {
   // Interleaved, the order alternating: neither side always runs right after the other.
   const order = i % 2 === 0 ? [direct, mux] : [mux, direct];
@@ -152,16 +181,19 @@ for (let i = 0; i < N; i++) {
     (isMux ? t.muxListParsed : t.directListParsed).push(got.parsed);
   }
   for (const url of i % 2 === 0 ? [directUrl, muxUrl] : [muxUrl, directUrl]) (url === muxUrl ? t.muxInit : t.directInit).push(await initializeOnce(url));
+  for (const n of i % 2 === 0 ? [100, 1000] : [1000, 100]) (n === 100 ? t.static100 : t.static1000).push(await staticOnce(plain.url(n)));
 }
 const during = { lists: upstreamLists - before.lists, initializes: upstreamInitializes - before.initializes };
 const ratio = (a: { p50: number }, b: { p50: number }): number => Number((a.p50 / b.p50).toFixed(2));
 const list = { directBytes: stats(t.directListBytes), muxBytes: stats(t.muxListBytes), directParsed: stats(t.directListParsed), muxParsed: stats(t.muxListParsed) };
+const floor = { static100: stats(t.static100), static1000: stats(t.static1000) };
 const init = { direct: stats(t.directInit), mux: stats(t.muxInit) };
 const sdk = { direct: await sdkList(directUrl, 100), mux: await sdkList(muxUrl, 1000) };
 console.log(JSON.stringify({
   n: N,
   upstreamRequestsDuringMeasure: { toolsList: during.lists, initialize: during.initializes, note: 'the direct side\'s own requests count here: N lists and N initializes are the direct ones' },
   toolsList10x100VsDirect1x100: { ...list, ratioBytesP50: ratio(list.muxBytes, list.directBytes), ratioParsedP50: ratio(list.muxParsed, list.directParsed) },
+  staticBodiesFloor: { ...floor, ratioP50: ratio(floor.static1000, floor.static100) },
   initialize10TargetsVsDirect1: { ...init, ratioP50: ratio(init.mux, init.direct) },
   sdkClientListTools: { ...sdk, ratioP50: ratio(sdk.mux, sdk.direct) },
 }));
@@ -169,4 +201,5 @@ await keeper.close();
 await direct.close();
 await mux.close();
 await proxy.close();
+plain.close();
 for (const u of ups) u.close();

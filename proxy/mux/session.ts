@@ -1,6 +1,7 @@
 // One downstream MCP session of the multiplexer: initialize fans out to every target of the
-// backend (a target whose answer is cached is opened on first use instead: lazy-targets.ts), then each request goes where its method says: answered here (ping), federated over all
-// targets (lists, logging/setLevel), or routed to the one target a name, URI or task id names.
+// backend (a target whose answer is cached is opened on first use instead: lazy-targets.ts), then
+// each request goes where its method says: answered here (ping), federated over all targets
+// (lists, logging/setLevel), or routed to the one target a name, URI or task id names.
 // Each request runs on the backend of the table it started with; the session itself outlives
 // tables (retain() follows the cluster and tells the client when its lists changed). What upstreams
 // send besides answers is relayed by UpstreamRelay; the client's answers to server→client requests

@@ -29,6 +29,7 @@ import { ProxyServer } from './server.ts';
 import { EVERYTHING, firstText, startUpstreams, type Upstreams } from './testing/fixture.ts';
 import { openSse, postJson } from './testing/raw-http.ts';
 import { simpleSnapshot } from './testing/snapshots.ts';
+import { WATCHER_CLIENT } from './mux/list-watchers.ts';
 
 const logger = createLogger('test', { level: process.env.MCPMUX_LOG_LEVEL ?? 'silent' });
 const cleanup = new Cleanup();
@@ -197,13 +198,15 @@ test('a server→client request never hangs: closing the client answers the upst
 
 test("a target's own list_changed is relayed to sessions that listed tools, and only to its own sessions", async () => {
   const counts = { lister: 0, quiet: 0 };
-  const lister = await connect('lister', {}, (c) => c.setNotificationHandler(ToolListChangedNotificationSchema, () => void counts.lister++));
-  const quiet = await connect('quiet', {}, (c) => c.setNotificationHandler(ToolListChangedNotificationSchema, () => void counts.quiet++));
+  // Capabilities of their own: no cached initialize answer fits them, so both open their upstream
+  // sessions at initialize, and neither is served lists another session fetched.
+  const lister = await connect('lister', { experimental: { lister: {} } }, (c) => c.setNotificationHandler(ToolListChangedNotificationSchema, () => void counts.lister++));
+  const quiet = await connect('quiet', { experimental: { quiet: {} } }, (c) => c.setNotificationHandler(ToolListChangedNotificationSchema, () => void counts.quiet++));
   await lister.listTools();
   await quiet.listTools();
-  // rec2 holds one upstream session per downstream session, in the order they initialized: the
-  // newest two are these clients'.
-  const [forLister] = rec2.sessions().slice(-2);
+  // rec2 holds one upstream session per downstream session, in the order they initialized (and the
+  // list cache's watchers, left out): the newest two are these clients'.
+  const [forLister] = rec2.sessions().filter((server) => server.getClientVersion()?.name !== WATCHER_CLIENT).slice(-2);
   await forLister!.sendToolListChanged();
   await until(() => counts.lister === 1, 'the lister heard it');
   await new Promise((r) => setTimeout(r, 200));
@@ -255,6 +258,8 @@ test('logging/setLevel is fanned out and re-applied to targets that join later',
   const client = await connect('leveller');
   assert.equal(await client.setLoggingLevel('error'), {});
   const levels = (s: RecordingServer) => s.receivedOf('logging/setLevel').map((m) => m.params?.level);
+  // rec's answer was cached: the session opens it on first use, and the level goes first.
+  await client.callTool({ name: 'rec_echo', arguments: { text: 'level' } });
   await until(() => levels(rec).includes('error'), 'rec got the level');
   const rec2Before = levels(rec2).length;
   proxy.apply(table('v3'));

@@ -10,6 +10,7 @@
 // it the proxy serves the Gateway's lowest listener port on its one --port, as the tutorial's
 // single HTTP listener on 80 is served on 8080.
 import { ListCache } from './mux/list-cache.ts';
+import { ListWatchers } from './mux/list-watchers.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Implementation } from '@modelcontextprotocol/sdk/types.js';
@@ -198,6 +199,9 @@ export class ProxyServer {
         for (const listener of this.#eraListeners) listener(target, era);
       },
     });
+    // The list cache listens to the targets whose lists it keeps until their list_changed.
+    const { initializeTimeoutMs, targetRetryMs: retryAfterMs } = this.#options;
+    this.#lists.watchers = new ListWatchers({ pool: this.#pool, logger: this.#logger, initializeTimeoutMs, retryAfterMs, invalidate: (...args) => this.#lists.invalidate(...args) });
     const fleet = options.fleet;
     this.#sessions = new SessionRegistry({
       logger: this.#logger,
@@ -462,6 +466,7 @@ export class ProxyServer {
     for (const binding of this.#bindings) binding.closeAllConnections();
     await closed;
     await this.#modernUpstreams.close();
+    await this.#lists.watchers?.close();
     await this.#pool.close();
     // The last writes to NATS get what is left of the time (at least a moment); then the connection is closed.
     if (fleet) await fleet.close(Math.max(250, deadline - Date.now()));
@@ -483,6 +488,7 @@ export class ProxyServer {
     for (const binding of this.#bindings) binding.closeAllConnections();
     await closed;
     await this.#modernUpstreams.close();
+    await this.#lists.watchers?.close();
     await this.#pool.close();
   }
 

@@ -8,6 +8,7 @@ import type { ClientChannel } from '../mux/channel.ts';
 import { eventId, type EventStore } from './event-store.ts';
 import { SseStream } from './sse-stream.ts';
 import type { FleetStreamLink } from '../fleet/shared-stream.ts';
+import { encodeMessage } from '../../shared/pre-encoded-json.ts';
 
 export interface LegacyChannelOptions {
   sessionId: string;
@@ -93,7 +94,7 @@ export class LegacyChannel implements ClientChannel {
     }
     const seq = ++this.#seq;
     const id = eventId(this.#options.sessionId, seq);
-    const data = JSON.stringify(message);
+    const data = encodeMessage(message); // a pre-encoded list result is spliced in
     this.#options.store.append(this.#options.sessionId, this.#options.sessionId, { id, seq, data });
     this.#conn?.send(data, id);
     return true;

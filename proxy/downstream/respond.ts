@@ -6,9 +6,10 @@ import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { McpmuxError, errorMessage, type ErrorCode } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
 import { errorResponse } from '../mux/jsonrpc-error.ts';
+import { encodeMessage } from '../../shared/pre-encoded-json.ts';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
+  const text = encodeMessage(body); // JSON.stringify, a pre-encoded list result spliced in
   res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }

@@ -17,6 +17,7 @@ import { SseStream } from './sse-stream.ts';
 import { errorResponse } from '../mux/jsonrpc-error.ts';
 import type { FleetStreamLink } from '../fleet/shared-stream.ts';
 import { timer as delayed, type DelayQueues, type Delayed } from '../delay-queue.ts';
+import { encodeMessage } from '../../shared/pre-encoded-json.ts';
 
 export interface StreamableChannelOptions {
   sessionId: string;
@@ -135,7 +136,7 @@ export class StreamableChannel implements ClientChannel {
       return false;
     }
     if (this.#closed) return true;
-    this.#write(stream, JSON.stringify(response));
+    this.#write(stream, encodeMessage(response)); // a pre-encoded list result is spliced in
     const conn = stream.conn;
     if (conn?.open) {
       // Delivered: nothing left to replay.

@@ -16,6 +16,7 @@ import { ProxyServer } from '../server.ts';
 import { connectClient, EVERYTHING, firstText, startUpstreams, type Upstreams } from '../testing/fixture.ts';
 import { simpleSnapshot } from '../testing/snapshots.ts';
 import { openSse, postJson, type SseReader } from '../testing/raw-http.ts';
+import { WATCHER_CLIENT } from '../mux/list-watchers.ts';
 
 const logger = createLogger('test', { level: process.env.MCPMUX_LOG_LEVEL ?? 'silent' });
 const cleanup = new Cleanup();
@@ -194,9 +195,16 @@ test('resumability: a tools/call stream cut mid-way is resumed with Last-Event-I
   assert.ok(again.status === 204 || again.status === 200);
 });
 
-/** A raw streamable session on 2025-06-18 that has listed tools (so list changes are news to it). */
+let rawSessions = 0;
+
+/**
+ * A raw streamable session on 2025-06-18 that has listed tools (so list changes are news to it).
+ * Its client capabilities are its own: no cached initialize answer fits them, so its upstream
+ * sessions open at initialize (rec's newest session is this one's).
+ */
 async function rawSession(): Promise<{ headers: Record<string, string> }> {
-  const init = await postJson(`${base}/mcp`, { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }, {});
+  const capabilities = { experimental: { [`raw-${++rawSessions}`]: {} } };
+  const init = await postJson(`${base}/mcp`, { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities, clientInfo: { name: 'raw', version: '1' } } }, {});
   const headers = { 'mcp-session-id': init.headers.get('mcp-session-id')!, 'mcp-protocol-version': '2025-06-18' };
   await postJson(`${base}/mcp`, { jsonrpc: '2.0', method: 'notifications/initialized' }, headers);
   assert.is((await postJson(`${base}/mcp`, { jsonrpc: '2.0', id: 2, method: 'tools/list' }, headers)).status, 200);
@@ -205,7 +213,8 @@ async function rawSession(): Promise<{ headers: Record<string, string> }> {
 
 test('the standalone stream: what came before any GET waits for it; a dropped GET resumes after its Last-Event-ID', async () => {
   const { headers } = await rawSession();
-  const upstream = rec.sessions().at(-1)!; // rec's session for this client: the newest
+  // rec's session for this client: the newest (the list cache's own watchers apart).
+  const upstream = rec.sessions().filter((server) => server.getClientVersion()?.name !== WATCHER_CLIENT).at(-1)!;
   await upstream.sendToolListChanged();
   await new Promise((r) => setTimeout(r, 100));
   const first = await openSse(`${base}/mcp`, headers);

@@ -7,6 +7,7 @@ import type { UpstreamResponse } from '../upstream/session.ts';
 import type { RequestSink, UpstreamConnection } from '../upstream/connection.ts';
 import type { ListCache } from './list-cache.ts';
 import type { AbortHooks } from '../request-abort.ts';
+import type { UnopenedTarget } from './lazy-targets.ts';
 import type { NameIndex } from './name-index.ts';
 import { withProgressToken, type ProgressRoutes } from './progress.ts';
 import type { Outcome, ProxyMetrics } from '../metrics.ts';
@@ -61,6 +62,10 @@ export interface ListCacheScope {
   clientCapabilities(upstream: UpstreamConnection): string;
   /** The caller's principal id (undefined: anonymous): the key of lists an upstream says are private. */
   principal: string | undefined;
+  /** Whether merged lists may be answered as pre-encoded JSON text (the caller sends them unchanged; see encoded-lists.ts). */
+  preEncoded?: boolean;
+  /** A target the session was answered for from cache and has not opened (lazy-targets.ts): its lists may come from cache without opening it. */
+  unopened?(target: CompiledTarget): UnopenedTarget | undefined;
 }
 
 /** Where a request's handlers get their upstream connections. */

@@ -5,7 +5,8 @@
 //
 // An entry holds every page of one upstream's answer (concatenated) and is valid:
 // - for a 2025 upstream that declares listChanged for the kind: while the connection that fetched
-//   it still hears the upstream's notifications on the same stream (no gap in which a list_changed
+//   it, or the cache's own watcher of the target (list-watchers.ts) if it listened before the fetch,
+//   still hears the upstream's notifications on the same stream (no gap in which a list_changed
 //   could have been missed), and until a list_changed of that target and kind drops it;
 // - for a 2025 upstream without listChanged: for the proxy's --list-cache-ttl (0: not cached);
 // - for a 2026-07-28 upstream: for the result's own `ttlMs` (`cacheScope: private` entries are
@@ -13,8 +14,11 @@
 // Authorization is not the cache's business: the callers filter what they serve per principal.
 import { createHash } from 'node:crypto';
 import type { ListKind } from '../federation/cursor.ts';
+import type { EncodedItem } from '../federation/encoded-lists.ts';
 import type { CompiledRoute, CompiledTarget } from '../routing/table.ts';
 import type { UpstreamConnection } from '../upstream/connection.ts';
+import { InitializeCache } from './initialize-cache.ts';
+import type { ListWatchers, WatchPoint } from './list-watchers.ts';
 
 /** Kinds that are cached: task lists change with every task, so they are always asked. */
 export type CachedKind = Exclude<ListKind, 'tasks'>;
@@ -28,8 +32,11 @@ export interface ListCacheOptions {
 
 /** How long an entry is valid. */
 export type Validity =
-  /** Until a list_changed, as long as `watch` still reports `token` (see UpstreamConnection.listWatch). */
-  | { kind: 'until-changed'; watch: UpstreamConnection; token: string }
+  /**
+   * Until a list_changed, as long as `watch` still reports `token` (see UpstreamConnection.listWatch),
+   * or one of `also` (the list cache's own watchers, list-watchers.ts) still reports its token.
+   */
+  | { kind: 'until-changed'; watch: UpstreamConnection; token: string; also?: readonly WatchPoint[] }
   /**
    * Until `expiresAt` (ms, the cache's clock). `hinted`: a 2026-07-28 answer's ttlMs, and `scope`
    * its cacheScope; otherwise the proxy's TTL for 2025 lists.
@@ -43,6 +50,11 @@ export interface ListEntry {
   readonly endpoint: string;
   /** The target's definition it was fetched under (see definitionOf). */
   readonly definition: string;
+  /**
+   * The items as a 2025 session's client sees them, serialised (encoded-lists.ts), by whether names
+   * are prefixed: made by the first list served from the entry, joined by the next ones.
+   */
+  readonly encoded: Map<boolean, readonly EncodedItem[]>;
 }
 
 /** What decides, besides the target, what an upstream lists: compared whole, never in parts. */
@@ -99,7 +111,15 @@ function scopeKey(kind: CachedKind, scope: IdentityScope): string {
   return `${kind}\u0000${scope.endpoint}\u0000${scope.protocolVersion}\u0000${scope.clientCapabilities}\u0000${scope.principal}`;
 }
 
+/** Told of every invalidation (sessions serving lists of targets they have not opened: lazy-targets.ts). */
+export type InvalidationListener = (backend: string, name: string, kinds: readonly ListKind[]) => void;
+
 export class ListCache {
+  /** The targets' initialize answers, dropped with their lists on a config push (initialize-cache.ts). */
+  readonly initializeAnswers: InitializeCache;
+  /** The cache's own listeners (list-watchers.ts), set by the owner once it has an upstream pool; undefined: lists lean on sessions only. */
+  watchers: ListWatchers | undefined;
+  readonly #listeners = new Set<InvalidationListener>();
   readonly #legacyTtlMs: number;
   readonly #now: () => number;
   /** target id → (kind + scope) → entry. */
@@ -111,6 +131,13 @@ export class ListCache {
   constructor(options: ListCacheOptions = {}) {
     this.#legacyTtlMs = Math.max(0, options.legacyTtlMs ?? 0);
     this.#now = options.now ?? Date.now;
+    this.initializeAnswers = new InitializeCache((target) => definitionOf(target, this.#credentials), stableJson);
+  }
+
+  /** Calls `listener` on every invalidation until the returned function is called. */
+  onInvalidate(listener: InvalidationListener): () => void {
+    this.#listeners.add(listener);
+    return () => void this.#listeners.delete(listener);
   }
 
   get legacyTtlMs(): number {
@@ -153,7 +180,7 @@ export class ListCache {
     if (!byScope) this.#entries.set(id, (byScope = new Map()));
     const key = scopeKey(kind, scope);
     byScope.delete(key); // re-inserted last: the newest
-    byScope.set(key, { items, validity, endpoint: scope.endpoint, definition: definitionOf(target, this.#credentials) });
+    byScope.set(key, { items, validity, endpoint: scope.endpoint, definition: definitionOf(target, this.#credentials), encoded: new Map() });
     for (const oldest of byScope.keys()) {
       if (byScope.size <= MAX_ENTRIES_PER_TARGET) break;
       byScope.delete(oldest);
@@ -167,6 +194,7 @@ export class ListCache {
   invalidate(backend: string, name: string, kinds: readonly ListKind[]): void {
     const id = targetId(backend, name);
     this.#generations.set(id, (this.#generations.get(id) ?? 0) + 1);
+    for (const listener of this.#listeners) listener(backend, name, kinds);
     const byScope = this.#entries.get(id);
     if (!byScope) return;
     const prefixes = kinds.map((k) => `${k}\u0000`);
@@ -181,6 +209,8 @@ export class ListCache {
   retain(routes: readonly CompiledRoute[]): void {
     const targets = new Map<string, CompiledTarget>();
     for (const route of routes) for (const t of route.backend.targets) targets.set(targetId(t.backend, t.name), t);
+    this.initializeAnswers.retain(targets);
+    this.watchers?.retain(routes);
     for (const [id, byScope] of this.#entries) {
       const target = targets.get(id);
       if (!target) {
@@ -204,6 +234,11 @@ export class ListCache {
 
   #valid(validity: Validity): boolean {
     if (validity.kind === 'until') return this.#now() < validity.expiresAt;
-    return !validity.watch.closed && validity.watch.listWatch?.() === validity.token;
+    return listening(validity) || (validity.also?.some(listening) ?? false);
   }
+}
+
+/** Whether a listener still reports the token it had: it has heard every list_changed since. */
+function listening(point: WatchPoint): boolean {
+  return !point.watch.closed && point.watch.listWatch?.() === point.token;
 }

@@ -7,6 +7,7 @@ import type { ServerCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { McpmuxError, errorMessage } from '../../shared/errors.ts';
 import { decodeCursor, type ListKind } from '../federation/cursor.ts';
 import { LIST_METHODS, mergePages, type TargetPage } from '../federation/lists.ts';
+import { encodeItems, mergeEncoded, type EncodedItem } from '../federation/encoded-lists.ts';
 import { namesArePrefixed } from '../federation/names.ts';
 import { mergeUnprefixed, ownersOf } from '../federation/unprefixed.ts';
 import { bothFilters, type ToolFilter } from '../federation/tool-filter.ts';
@@ -15,6 +16,10 @@ import type { UpstreamConnection } from '../upstream/connection.ts';
 import { MODERN_PROTOCOL_VERSION } from '../modern/wire.ts';
 import { fanOut, forward, type ListCacheScope, type RequestContext } from './context.ts';
 import type { CachedKind, IdentityScope, ListCache, ListEntry, Validity } from './list-cache.ts';
+import type { WatchPoint } from './list-watchers.ts';
+
+/** A target's page; one served from cache may carry its items pre-encoded for this backend. */
+type CachedPage = TargetPage & { encoded?: readonly EncodedItem[] | undefined };
 
 /** Pages one target may take to list one kind completely; past it the list is cut (with a warning). */
 const MAX_PAGES_PER_TARGET = 100;
@@ -76,7 +81,10 @@ export async function listFederated(ctx: RequestContext, method: string, kind: L
     pending.map(([target]) => target),
     pending.map(([target, upstreamCursor]) => () => listPage(ctx, target, kind, rest, upstreamCursor)),
   );
-  return mergePages(kind, namesArePrefixed(backend.prefixMode, backend.targets.length), pages, toolFilterOf(ctx));
+  const prefixed = namesArePrefixed(backend.prefixMode, backend.targets.length);
+  // Pages served from cache carry their items pre-encoded: the answer is joined from them.
+  if (pages.some((p) => p.encoded !== undefined)) return mergeEncoded(kind, prefixed, pages, toolFilterOf(ctx));
+  return mergePages(kind, prefixed, pages, toolFilterOf(ctx));
 }
 
 /** The backend's tool filter, and what the caller may use. */
@@ -137,14 +145,21 @@ async function listPage(
   kind: ListKind,
   rest: Record<string, unknown>,
   upstreamCursor: string | undefined,
-): Promise<TargetPage | undefined> {
-  const upstream = await ctx.connections.get(target);
-  if (!declares(kind, upstream.initializeResult?.capabilities)) return undefined;
+): Promise<CachedPage | undefined> {
   const lists = ctx.lists;
   // Parameters besides the cursor (and _meta) could change the answer: such lists are not cached.
-  if (lists && kind !== 'tasks' && upstreamCursor === undefined && Object.keys(rest).every((k) => k === '_meta')) {
-    return listCached(ctx, lists, upstream, target, kind, rest);
+  const cacheable = lists !== undefined && kind !== 'tasks' && upstreamCursor === undefined && Object.keys(rest).every((k) => k === '_meta');
+  // A target the session has not opened yet (lazy-targets.ts) is opened only if its list is not cached.
+  const unopened = cacheable ? lists.unopened?.(target) : undefined;
+  if (lists && unopened && kind !== 'tasks') {
+    if (!declares(kind, unopened.capabilities)) return undefined;
+    const own = lists.principal === undefined ? undefined : { ...unopened.scope, principal: lists.principal };
+    const hit = lists.cache.get(target, kind, unopened.scope) ?? (own ? lists.cache.get(target, kind, own) : undefined);
+    if (hit) return fromCache(ctx, lists.cache, target, kind, hit);
   }
+  const upstream = await ctx.connections.get(target);
+  if (!declares(kind, upstream.initializeResult?.capabilities)) return undefined;
+  if (cacheable) return listCached(ctx, lists, upstream, target, kind, rest);
   const result = await fetchPage(ctx, target, kind, rest, upstreamCursor);
   ctx.onUpstreamList?.(target, kind, result);
   const items = result[kind];
@@ -195,8 +210,9 @@ async function listCached(
   // Taken before the request: a list_changed (or a stream reopened) while it runs must not be cached over.
   const generation = cache.generation(target);
   const token = upstream.listWatch?.();
+  const point = cache.watchers?.point(target, shared);
   const first = await fetchPage(ctx, target, kind, rest, undefined);
-  let validity = validityOf(cache, upstream, kind, first, token, own !== undefined);
+  let validity = validityOf(cache, upstream, kind, first, { token, point }, own !== undefined);
   if (validity === undefined) {
     // Not cacheable: an ordinary page, its cursor passed on.
     ctx.onUpstreamList?.(target, kind, first);
@@ -223,9 +239,11 @@ async function listCached(
     }
     page = await fetchPage(ctx, target, kind, rest, next);
     // Once followed, the list is read to its end even if a later page may not be kept.
-    if (validity) validity = narrower(validity, validityOf(cache, upstream, kind, page, token, own !== undefined));
+    if (validity) validity = narrower(validity, validityOf(cache, upstream, kind, page, { token, point }, own !== undefined));
   }
   if (validity) cache.put(target, kind, validity.kind === 'until' && validity.scope === 'private' && own ? own : shared, items, validity, generation);
+  // From now on the cache listens to the target itself: later lists of it outlive this session.
+  if (validity?.kind === 'until-changed') cache.watchers?.watch(target, shared);
   return { target: target.name, items: visible, nextCursor: undefined };
 }
 
@@ -233,8 +251,15 @@ async function listCached(
  * A cached list served: the caller's onUpstreamList sees it as one upstream result, with the hints
  * left of a 2026-07-28 answer's (what the merged result's own cache hints are made from).
  */
-function fromCache(ctx: RequestContext, cache: ListCache, target: CompiledTarget, kind: CachedKind, entry: ListEntry): TargetPage {
-  if (!ctx.onUpstreamList) return { target: target.name, items: entry.items, nextCursor: undefined };
+function fromCache(ctx: RequestContext, cache: ListCache, target: CompiledTarget, kind: CachedKind, entry: ListEntry): CachedPage {
+  if (!ctx.onUpstreamList) {
+    const page: CachedPage = { target: target.name, items: entry.items, nextCursor: undefined };
+    if (ctx.lists?.preEncoded !== true) return page;
+    const prefixed = namesArePrefixed(ctx.backend.prefixMode, ctx.backend.targets.length);
+    let encoded = entry.encoded.get(prefixed);
+    if (!encoded) entry.encoded.set(prefixed, (encoded = encodeItems(kind, prefixed, page)));
+    return { ...page, encoded };
+  }
   const result: Record<string, unknown> = { [kind]: entry.items };
   const validity = entry.validity;
   if (validity.kind === 'until' && validity.hinted) {
@@ -256,7 +281,7 @@ function validityOf(
   upstream: UpstreamConnection,
   kind: CachedKind,
   result: Record<string, unknown>,
-  token: string | undefined,
+  listeners: { token: string | undefined; point: WatchPoint | undefined },
   hasPrincipal: boolean,
 ): Validity | undefined {
   if (result.ttlMs !== undefined || result.resultType !== undefined) {
@@ -269,7 +294,12 @@ function validityOf(
   if (upstream.initializeResult?.protocolVersion === MODERN_PROTOCOL_VERSION) return undefined;
   const capabilities = upstream.initializeResult?.capabilities;
   const listChanged = kind === 'tools' ? capabilities?.tools?.listChanged : kind === 'prompts' ? capabilities?.prompts?.listChanged : capabilities?.resources?.listChanged;
-  if (listChanged === true && token !== undefined && upstream.listWatch?.() === token) return { kind: 'until-changed', watch: upstream, token };
+  if (listChanged === true) {
+    // The session's own listener, and the cache's watcher of the target if it listened before the fetch (list-watchers.ts).
+    const { token, point } = listeners;
+    if (token !== undefined && upstream.listWatch?.() === token) return { kind: 'until-changed', watch: upstream, token, ...(point ? { also: [point] } : {}) };
+    if (point) return { kind: 'until-changed', watch: point.watch, token: point.token };
+  }
   if (cache.legacyTtlMs > 0) return { kind: 'until', expiresAt: cache.now() + cache.legacyTtlMs, scope: 'public', hinted: false };
   return undefined;
 }
@@ -283,14 +313,14 @@ function narrower(a: Validity, b: Validity | undefined): Validity | undefined {
 }
 
 /** Runs one job per target in parallel; failures are left out with a warning, or thrown in failure mode closed. */
-async function settle(
+async function settle<P extends TargetPage>(
   ctx: RequestContext,
   method: string,
   targets: readonly CompiledTarget[],
-  jobs: ReadonlyArray<() => Promise<TargetPage | undefined>>,
-): Promise<TargetPage[]> {
+  jobs: ReadonlyArray<() => Promise<P | undefined>>,
+): Promise<P[]> {
   const results = await Promise.allSettled(jobs.map((job) => job()));
-  const pages: TargetPage[] = [];
+  const pages: P[] = [];
   results.forEach((settled, i) => {
     if (settled.status === 'fulfilled') {
       if (settled.value) pages.push(settled.value);

@@ -1,6 +1,7 @@
 // One downstream MCP session of the multiplexer: initialize fans out to every target of the
-// backend, then each request goes where its method says: answered here (ping), federated over all
-// targets (lists, logging/setLevel), or routed to the one target a name, URI or task id names.
+// backend (a target whose answer is cached is opened on first use instead: lazy-targets.ts), then
+// each request goes where its method says: answered here (ping), federated over all targets
+// (lists, logging/setLevel), or routed to the one target a name, URI or task id names.
 // Each request runs on the backend of the table it started with; the session itself outlives
 // tables (retain() follows the cluster and tells the client when its lists changed). What upstreams
 // send besides answers is relayed by UpstreamRelay; the client's answers to server→client requests
@@ -28,7 +29,7 @@ import type { UpstreamPool } from '../upstream/pool.ts';
 import type { ClientChannel } from './channel.ts';
 import { TargetConnections, type SharedUpstream } from './connections.ts';
 import { RequestAbort } from '../request-abort.ts';
-import { fanOut, forward, type ListCacheScope, type RequestContext } from './context.ts';
+import type { ListCacheScope, RequestContext } from './context.ts';
 import { errorResponse, newErrorId } from './jsonrpc-error.ts';
 import { completeOwners, listFederated } from './lists.ts';
 import { stableJson, type ListCache } from './list-cache.ts';
@@ -36,6 +37,8 @@ import { NameIndex } from './name-index.ts';
 import { ProgressRoutes, progressTokenOf } from './progress.ts';
 import { callTool, complete, forwardByUri, forwardTask, getPrompt, subscription } from './routed.ts';
 import { ServerRequests } from './server-requests.ts';
+import { setLevelEverywhere } from './set-level.ts';
+import { LazyTargets } from './lazy-targets.ts';
 import { UpstreamRelay } from './upstream-relay.ts';
 import { UpstreamState } from './upstream-state.ts';
 import type { ProxyMetrics } from '../metrics.ts';
@@ -135,6 +138,8 @@ export class MuxSession {
   readonly #state: UpstreamState;
   /** This session's view of the list cache, once the capabilities its upstreams are told are known. */
   #lists: ListCacheScope | undefined;
+  /** Targets answered from cached initialize answers and opened on first use (none in a fleet). */
+  #lazy: LazyTargets | undefined;
 
   constructor(options: MuxSessionOptions) {
     this.id = options.id;
@@ -182,6 +187,7 @@ export class MuxSession {
         this.#options.fleet?.upstreamsChanged();
       },
       afterConnect: async (target, upstream) => {
+        this.#lazy?.record(target, upstream);
         await this.#state.connected(target, upstream);
         if (this.#initialized) this.#options.fleet?.upstreamsChanged();
       },
@@ -240,9 +246,10 @@ export class MuxSession {
   }
 
   /**
-   * Opens an upstream session with every target in parallel (each with its initialize timeout).
-   * Fail-open: a failing target is left out with a warning; failure mode closed: the answer is an
-   * error and the caller must not keep the session.
+   * Opens an upstream session with every target in parallel (each with its initialize timeout),
+   * but for targets whose answer is cached (opened on first use: lazy-targets.ts). Fail-open: a
+   * failing target is left out with a warning; failure mode closed: the answer is an error and the
+   * caller must not keep the session.
    */
   initialize(request: JSONRPCRequest, backend: CompiledBackend, trace?: Readonly<Record<string, string>>): Promise<JSONRPCResponse> {
     if (!tracingEnabled) return this.#initialize(request, backend);
@@ -274,7 +281,8 @@ export class MuxSession {
     };
     this.#connections.setInitializeParams(upstreamParams);
     this.#useListCache(upstreamParams);
-    const settled = await Promise.allSettled(backend.targets.map((target) => this.#connections.get(target)));
+    // Targets with a cached answer are not reached now (lazy-targets.ts); the others are opened in parallel.
+    const settled = await Promise.allSettled(backend.targets.map((target) => this.#lazy?.answer(target) ?? this.#connections.get(target)));
     const capabilities: ServerCapabilities[] = [];
     const instructions: Array<{ target: string; instructions: string | undefined }> = [];
     for (const [i, outcome] of settled.entries()) {
@@ -443,6 +451,7 @@ export class MuxSession {
     this.#closed = true;
     for (const abort of this.#inFlight.values()) abort.abort(new McpmuxError('MCPMUX_FLEET_UNAVAILABLE', `session ${this.id} moved to another replica; retry`));
     this.#inFlight.clear();
+    this.#lazy?.close();
     await this.#serverRequests.closeAll();
     this.channel.close();
     await this.#connections.detachAll();
@@ -458,6 +467,7 @@ export class MuxSession {
     for (const abort of this.#inFlight.values()) abort.abort(new McpmuxError('MCPMUX_SESSION_NOT_FOUND', `session ${this.id} was closed`));
     this.#inFlight.clear();
     // Upstreams waiting on the client hear it is gone before their sessions close.
+    this.#lazy?.close();
     await this.#serverRequests.closeAll();
     this.channel.close();
     await this.#connections.closeAll();
@@ -491,32 +501,13 @@ export class MuxSession {
       case 'tasks/cancel':
         return forwardTask(ctx, method, params);
       case 'logging/setLevel':
-        return { result: await this.#setLevel(ctx, params) };
+        this.#state.setLogLevel(params?.level);
+        return { result: await setLevelEverywhere(ctx, params, (target) => this.#lazy?.isUnopened(target) === true) };
       case 'initialize':
         throw new McpmuxError('MCPMUX_INVALID_REQUEST', 'the session is already initialized');
       default:
         throw new McpmuxError('MCPMUX_METHOD_NOT_FOUND', `Method not found: ${method}`);
     }
-  }
-
-  /** Sets the level on every target that does logging; fail-open unless failure mode closed. */
-  async #setLevel(ctx: RequestContext, params: Params): Promise<Record<string, never>> {
-    this.#state.setLogLevel(params?.level);
-    const each = fanOut(ctx);
-    const settled = await Promise.allSettled(
-      ctx.backend.targets.map(async (target) => {
-        const upstream = await ctx.connections.get(target);
-        if (!upstream.initializeResult?.capabilities.logging) return;
-        const response = await forward(each, target, 'logging/setLevel', params);
-        if ('error' in response) throw new McpmuxError('MCPMUX_UPSTREAM_PROTOCOL', `target ${target.name}: ${response.error.message}`);
-      }),
-    );
-    for (const [i, outcome] of settled.entries()) {
-      if (outcome.status === 'fulfilled') continue;
-      if (ctx.backend.failureMode === 'closed') throw outcome.reason;
-      this.#logger.warn({ target: ctx.backend.targets[i]?.name, err: errorMessage(outcome.reason) }, 'logging/setLevel not applied');
-    }
-    return {};
   }
 
   #noteListed(kind: ListKind): void {
@@ -532,15 +523,18 @@ export class MuxSession {
     const cache = this.#options.listCache;
     if (!cache) return;
     const capabilities = stableJson(params.capabilities);
+    // Not in a fleet: a replica that restores the session knows nothing of what this one has not opened.
+    const lazy = this.#options.fleet ? undefined : new LazyTargets({ cache, connections: this.#connections, params, clientCapabilities: capabilities, backend: () => this.#backend?.name, onListChanged: (target, kind) => this.#targetListChanged(target, kind, false) });
+    this.#lazy = lazy;
     // The upstream is told nothing of the principal: sessions of different principals share lists (authorization filters after).
-    this.#lists = { cache, clientCapabilities: () => capabilities, principal: this.principal };
+    this.#lists = { cache, clientCapabilities: () => capabilities, principal: this.principal, preEncoded: true, ...(lazy ? { unopened: (target) => lazy.unopened(target) } : {}) };
   }
 
-  /** A target's own list_changed: news for the client only if it has listed that kind. */
-  #targetListChanged(target: string, kind: ListKind): void {
+  /** A target's list_changed (`heardHere` false: heard by another session, of a target not open here): news for the client only if it has listed that kind. */
+  #targetListChanged(target: string, kind: ListKind, heardHere = true): void {
     if (kind !== 'tools' && kind !== 'prompts' && kind !== 'resources') return;
     // The upstream's list changed for every session: its cached lists of that kind go, in every scope.
-    if (this.#backend) this.#options.listCache?.invalidate(this.#backend.name, target, kind === 'resources' ? ['resources', 'resourceTemplates'] : [kind]);
+    if (this.#backend && heardHere) this.#options.listCache?.invalidate(this.#backend.name, target, kind === 'resources' ? ['resources', 'resourceTemplates'] : [kind]);
     this.#names.invalidate(kind);
     if (!this.#listed.has(kind)) {
       this.#logger.debug({ target, kind }, 'list_changed before the client listed anything: not relayed');

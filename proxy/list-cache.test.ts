@@ -4,14 +4,11 @@
 // have changed it: never a stale list.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { ListToolsRequestSchema, ToolListChangedNotificationSchema, type ClientCapabilities, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { ToolListChangedNotificationSchema, type ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { createLogger } from '../shared/log.ts';
 import { Cleanup, until } from '../shared/testing/processes.ts';
 import { startServerEverything, type EverythingServer } from '../shared/testing/upstreams.ts';
@@ -19,72 +16,16 @@ import { compileRoutingTable, type RoutingTable } from './routing/table.ts';
 import { ProxyServer } from './server.ts';
 import { modernMeta, postModern, MODERN } from './testing/modern.ts';
 import { simpleSnapshot, target, BACKEND } from './testing/snapshots.ts';
+import { startCountingUpstream, type CountingUpstream } from './testing/counting-upstream.ts';
 
 const logger = createLogger('test', { level: process.env.MCPMUX_LOG_LEVEL ?? 'silent' });
 const cleanup = new Cleanup();
 
-/** A stateful 2025 upstream whose tools the test sets; it counts the tools/list requests it answers. */
-interface CountingServer {
-  url: string;
-  lists: number;
-  setTools(names: string[]): void;
-  /** notifications/tools/list_changed on every open session (on its GET stream). */
-  notifyChanged(): Promise<void>;
-  close(): Promise<void>;
-}
-
-async function startCountingServer(listChanged: boolean, names: string[]): Promise<CountingServer> {
-  let tools: Tool[] = [];
-  const open = new Map<string, { server: Server; transport: StreamableHTTPServerTransport }>();
-  const state = {
-    url: '',
-    lists: 0,
-    setTools(list: string[]) {
-      tools = list.map((name) => ({ name, inputSchema: { type: 'object' as const } }));
-    },
-    async notifyChanged() {
-      await Promise.all([...open.values()].map((e) => e.server.sendToolListChanged().catch(() => undefined)));
-    },
-    close: async () => undefined as void,
-  };
-  state.setTools(names);
-  const http = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const sessionId = typeof req.headers['mcp-session-id'] === 'string' ? req.headers['mcp-session-id'] : undefined;
-      const body: unknown = chunks.length > 0 ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : undefined;
-      let entry = sessionId === undefined ? undefined : open.get(sessionId);
-      if (!entry) {
-        if (sessionId !== undefined) {
-          res.writeHead(404).end();
-          return;
-        }
-        const server = new Server({ name: 'counting', version: '1.0.0' }, { capabilities: { tools: listChanged ? { listChanged: true } : {} } });
-        server.setRequestHandler(ListToolsRequestSchema, () => {
-          state.lists++;
-          return { tools };
-        });
-        const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
-          sessionIdGenerator: () => randomUUID(),
-          onsessioninitialized: (id) => void open.set(id, { server, transport }),
-          onsessionclosed: (id) => void open.delete(id),
-        });
-        entry = { server, transport };
-        void server.connect(transport);
-      }
-      entry.transport.handleRequest(req, res, body).catch(() => res.destroy());
-    });
-  });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  state.url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`;
-  state.close = async () => {
-    for (const { transport } of open.values()) await transport.close().catch(() => undefined);
-    http.closeAllConnections();
-    await new Promise<void>((resolve) => http.close(() => resolve()));
-  };
-  cleanup.add(() => state.close());
-  return state;
+/** A stateful 2025 upstream whose tools the test sets, counting the tools/list requests it answers (proxy/testing/counting-upstream.ts). */
+async function startCountingServer(listChanged: boolean, names: string[]): Promise<CountingUpstream> {
+  const upstream = await startCountingUpstream({ listChanged, tools: names });
+  cleanup.add(() => upstream.close());
+  return upstream;
 }
 
 /** A 2026-07-28 upstream (stateless, hand-rolled) answering tools/list with these cache hints; it counts the lists. */

@@ -282,6 +282,10 @@ export async function httpTarget(run: FuzzRun): Promise<TargetResult> {
       fc.constant('['.repeat(2000)),
       fc.constant(`{"a":${'['.repeat(500)}${']'.repeat(500)}}`),
       fc.constant('x'.repeat(70 * 1024)),
+      // Duplicate keys and keys written with escapes, where parsers disagree on which one counts.
+      fc
+        .tuple(fc.constantFrom('"name"', '"n\\u0061me"', '"name"'), fc.constantFrom('"echo_echo"', '"nope"', '"echo\\u005fecho"'), fc.constantFrom('"params"', '"p\\u0061rams"'), fc.boolean())
+        .map(([key, value, params, twice]) => `{"jsonrpc":"2.0","id":7,"method":"tools/call",${params}:{${key}:${value},"name":"echo_echo","arguments":{"message":"m","message":"n"}}${twice ? `,${params}:{"name":"nope"}` : ''}}`),
     );
     const headerValue = fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom('2025-06-18', '2025-11-25', '1999-01-01', 'Bearer x', 'http://evil.example', 'http://localhost:3000', playground.sessionId, 'a:1', '0'));
     const request = fc.record({

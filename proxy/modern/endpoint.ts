@@ -40,6 +40,7 @@ import type { RequestStateCodec } from './request-state.ts';
 import { ModernResponse } from './respond.ts';
 import { bridgedCapabilities, type ModernUpstreams } from './upstreams.ts';
 import { LOG_LEVELS, META_KEYS, MODERN_PROTOCOL_VERSION, MODERN_PROTOCOL_VERSIONS, TASKS_EXTENSION } from './wire.ts';
+import { RequestAbort } from '../request-abort.ts';
 
 export interface ModernEndpointOptions {
   upstreams: ModernUpstreams;
@@ -96,7 +97,7 @@ export class ModernEndpoint {
       return;
     }
     const response = new ModernResponse(res, sse);
-    const abort = new AbortController();
+    const abort = new RequestAbort();
     res.once('close', () => {
       if (!res.writableFinished) abort.abort(new McpmuxError('MCPMUX_REQUEST_CANCELLED', 'the client closed the request stream'));
     });
@@ -138,7 +139,7 @@ export class ModernEndpoint {
     request: JSONRPCRequest,
     envelope: ModernEnvelope,
     response: ModernResponse,
-    abort: AbortController,
+    abort: RequestAbort,
     trace: Record<string, string> | undefined,
     span: RequestSpan | undefined,
   ): Promise<Outcome> {
@@ -168,6 +169,7 @@ export class ModernEndpoint {
       logger,
       requestTimeoutMs: this.#options.requestTimeoutMs,
       signal: abort.signal,
+      abortHooks: abort,
       requestId: request.id,
       sink,
       progressToken: envelope.progressToken,

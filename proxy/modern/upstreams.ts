@@ -188,6 +188,7 @@ export class ModernUpstreams {
       target: target.name,
       endpoint,
       logger: this.#options.logger,
+      deadlines: this.#options.pool.deadlines,
       onMessage: (message: UpstreamMessage, relatedTo: Related | undefined) => {
         if (typeof relatedTo === 'object') {
           relatedTo.message(target.name, upstream(), message);

@@ -73,6 +73,9 @@ export async function startRateLoad(options: RateLoadOptions): Promise<RateLoad>
       if (response.statusCode !== 200) {
         await response.body.dump();
         if (response.statusCode === 404) report.lost++;
+        // A replica that is draining refuses new streams with 503 and Retry-After (the client opens
+        // the stream again, on another replica): a break the client rides out, not a failure.
+        if (response.statusCode === 503 && response.headers['retry-after'] !== undefined) throw new Error('GET stream refused by a draining replica; opened again');
         throw new Error(`GET stream: HTTP ${response.statusCode}`);
       }
       if (resume) report.streamResumes++;

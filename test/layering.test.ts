@@ -1,0 +1,126 @@
+// Guardrails (issue 20 §3): the layering a newcomer can rely on, and the size a file may grow to.
+//  - control-plane/ and proxy/ meet only in shared/: neither imports the other, and shared/
+//    imports neither.
+//  - the translator (control-plane/translate/) does no I/O: nothing it reaches through its imports
+//    opens a file, a socket, a process or a log.
+//  - no production file passes MAX_LINES; the few that did when the rule came hold a ceiling that
+//    only goes down (issue 20 §1 splits them).
+//  - docs/architecture.md names only files that exist.
+// Each rule is also run against a planted breach, so a rule that could never fail would show.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ROOT } from './support/processes.ts';
+import { closure, importsOf, productionFiles, repoPath } from './support/imports.ts';
+
+const MAX_LINES = 500;
+/** Files over MAX_LINES when the rule came, at most as long as then: lower a ceiling when a file shrinks, drop it once under. */
+const CEILINGS: Record<string, number> = {
+  'proxy/server.ts': 639,
+  'control-plane/control-plane.ts': 635,
+  'proxy/mux/session.ts': 563,
+};
+/** Modules that reach outside the process: a pure translator imports none of them. */
+const IO_MODULES = /^(node:(fs|fs\/promises|net|http|https|http2|tls|dgram|dns|child_process|worker_threads|cluster|readline)|undici|@grpc\/grpc-js|@kubernetes\/client-node|@nats-io\/.*|nats|pino)$/;
+
+/** Imports from files under `from` (repository paths) into files under any of `forbidden`. */
+function crossings(root: string, from: string, forbidden: readonly string[]): string[] {
+  const found: string[] = [];
+  for (const file of productionFiles(root, from)) {
+    for (const edge of importsOf(file)) {
+      const target = edge.file && repoPath(root, edge.file);
+      if (target && forbidden.some((folder) => target.startsWith(`${folder}/`))) found.push(`${repoPath(root, file)}:${edge.line} imports ${target}`);
+    }
+  }
+  return found;
+}
+
+/** I/O modules the translator reaches, each with the chain of imports that reaches it. */
+function translatorIo(root: string): string[] {
+  const found: string[] = [];
+  for (const [file, chain] of closure(productionFiles(root, 'control-plane/translate'))) {
+    for (const edge of importsOf(file)) {
+      if (!edge.file && IO_MODULES.test(edge.specifier)) found.push(`${chain.map((f) => repoPath(root, f)).join(' → ')} imports ${edge.specifier}`);
+    }
+  }
+  return found;
+}
+
+function longFiles(root: string, ceilings: Record<string, number>): string[] {
+  const found: string[] = [];
+  for (const folder of ['control-plane', 'proxy', 'shared']) {
+    for (const file of productionFiles(root, folder)) {
+      const lines = readFileSync(file, 'utf8').split('\n').length - 1;
+      const path = repoPath(root, file);
+      const limit = ceilings[path] ?? MAX_LINES;
+      if (lines > limit) found.push(`${path}: ${lines} lines (at most ${limit}${path in ceilings ? ', its ceiling until it is split' : ''})`);
+    }
+  }
+  return found;
+}
+
+/** Paths docs/architecture.md names (`folder/file.ts` in backticks or links) that do not exist. */
+function missingDocPaths(root: string, doc: string): string[] {
+  const text = readFileSync(join(root, doc), 'utf8');
+  const named = new Set<string>();
+  for (const match of text.matchAll(/`((?:control-plane|proxy|shared|test|deploy|proto|docs)\/[\w./-]+\.(?:ts|proto|md|yaml|json))`/g)) named.add(match[1] as string);
+  return [...named].filter((path) => {
+    try {
+      readFileSync(join(root, path));
+      return false;
+    } catch {
+      return true;
+    }
+  });
+}
+
+test('control-plane/ and proxy/ meet only in shared/; shared/ imports neither', () => {
+  assert.equal(crossings(ROOT, 'control-plane', ['proxy']), []);
+  assert.equal(crossings(ROOT, 'proxy', ['control-plane']), []);
+  assert.equal(crossings(ROOT, 'shared', ['proxy', 'control-plane']), []);
+});
+
+test('the translator does no I/O: nothing it imports, however indirectly, opens files, sockets, processes or logs', () => {
+  const reached = closure(productionFiles(ROOT, 'control-plane/translate'));
+  assert.ok(reached.size > 20, `the translator's imports were followed (${reached.size} files)`);
+  assert.equal(translatorIo(ROOT), []);
+});
+
+test(`no production file passes ${MAX_LINES} lines (the few over it hold their ceiling)`, () => {
+  assert.equal(longFiles(ROOT, CEILINGS), []);
+});
+
+test('docs/architecture.md names only files that exist', () => {
+  assert.equal(missingDocPaths(ROOT, 'docs/architecture.md'), []);
+});
+
+test('each rule fails on a planted breach', () => {
+  const root = mkdtempSync(join(tmpdir(), 'mcpmux-layering-'));
+  try {
+    const plant = (path: string, text: string): void => {
+      mkdirSync(dirname(join(root, path)), { recursive: true });
+      writeFileSync(join(root, path), text);
+    };
+    plant('proxy/uses-cp.ts', "import { x } from '../control-plane/thing.ts';\nimport type { T } from '../control-plane/types.ts';\n");
+    plant('control-plane/thing.ts', "export const x = 1;\n");
+    plant('control-plane/types.ts', "export type T = number;\n");
+    plant('shared/up.ts', "export { y } from '../proxy/y.ts';\n");
+    plant('proxy/y.ts', "export const y = 2;\n");
+    plant('control-plane/translate/translate.ts', "import { helper } from '../helpers/helper.ts';\nexport const t = helper;\n");
+    plant('control-plane/helpers/helper.ts', "import { readFileSync } from 'node:fs';\nexport const helper = readFileSync;\n");
+    plant('proxy/long.ts', 'export const a = 1;\n'.repeat(MAX_LINES + 1));
+    plant('docs/architecture.md', '`proxy/y.ts` and `proxy/gone.ts`\n');
+    // A type-only import ties nothing at run time: only the value import is a crossing.
+    assert.equal(crossings(root, 'proxy', ['control-plane']), ['proxy/uses-cp.ts:1 imports control-plane/thing.ts']);
+    assert.equal(crossings(root, 'shared', ['proxy', 'control-plane']), ['shared/up.ts:1 imports proxy/y.ts']);
+    assert.equal(translatorIo(root), ['control-plane/translate/translate.ts → control-plane/helpers/helper.ts imports node:fs']);
+    assert.equal(longFiles(root, {}), [`proxy/long.ts: ${MAX_LINES + 1} lines (at most ${MAX_LINES})`]);
+    assert.equal(missingDocPaths(root, 'docs/architecture.md'), ['proxy/gone.ts']);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test.run();

@@ -71,4 +71,14 @@ test('help shows each flag with its default and environment variable', () => {
   assert.match(help, /Examples:\n  mcpmux control-plane --grpc-port 1/);
 });
 
+
+
+test('parseArgs edges: --bool=value, values after --, a single-dash flag we do not have', () => {
+  assert.is(parseCommandArgs(command, ['--leader-elect=false'], { MCPMUX_CONTROL_PLANE_LEADER_ELECT: 'true' }).flags['leader-elect'], false);
+  assert.equal(parseCommandArgs(command, ['a', '--', '--grpc-port', '--leader-elect=1'], {}).positionals, ['a', '--grpc-port', '--leader-elect=1']);
+  assert.throws(() => parseCommandArgs(command, ['--leader-elect=maybe'], {}), /--leader-elect must be true or false, not "maybe"/);
+  assert.throws(() => parseCommandArgs(command, ['-x'], {}), /unknown flag -x/);
+  assert.throws(() => parseCommandArgs(command, ['--grpc-port', '--source', 'files'], {}), /--grpc-port needs a value/);
+});
+
 test.run();

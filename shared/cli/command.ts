@@ -1,3 +1,4 @@
+import { parseArgs } from 'node:util';
 import { McpmuxError } from '../errors.ts';
 
 export interface FlagSpec {
@@ -28,49 +29,72 @@ export function envName(command: string, flag: string): string {
   return `MCPMUX_${command}_${flag}`.toUpperCase().replace(/-/g, '_');
 }
 
-/** Flags win over environment variables, which win over defaults. Unknown flags are errors. */
+/**
+ * Flags win over environment variables, which win over defaults. Unknown flags are errors. The
+ * argv is read by node:util's parseArgs (`--flag value`, `--flag=value`, `--no-flag` for booleans,
+ * `--` ending the flags); this layer adds the environment, the types and mcpmux's own messages.
+ */
 export function parseCommandArgs(
   command: Command,
   argv: readonly string[],
   env: Record<string, string | undefined> = process.env,
 ): { flags: FlagValues; positionals: string[]; help: boolean } {
-  const specs = new Map(command.flags.map((f) => [f.name, f]));
-  const given = new Map<string, string | boolean>();
-  const positionals: string[] = [];
-  let help = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--help' || arg === '-h') {
-      help = true;
-      continue;
-    }
-    if (arg === '--') {
-      positionals.push(...argv.slice(i + 1));
-      break;
-    }
-    if (!arg.startsWith('--')) {
-      positionals.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
-    const negated = name.startsWith('no-') && specs.get(name.slice(3))?.type === 'boolean';
-    const spec = specs.get(negated ? name.slice(3) : name);
-    if (!spec) throw usage(command, `unknown flag --${name}`);
-    if (spec.type === 'boolean') {
-      given.set(spec.name, eq === -1 ? !negated : arg.slice(eq + 1));
-      continue;
-    }
-    const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
-    if (value === undefined || (eq === -1 && value.startsWith('--'))) throw usage(command, `--${name} needs a value`);
-    given.set(spec.name, value);
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
+  for (const spec of command.flags) options[spec.name] = { type: spec.type === 'boolean' ? 'boolean' : 'string' };
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    // `--flag=value` of a boolean (`--leader-elect=false`) is read as its value, as an environment variable would be.
+    parsed = parseArgs({ args: booleanValuesApart(command, argv), options, allowPositionals: true, allowNegative: true, strict: true });
+  } catch (error) {
+    throw usage(command, parseArgsMessage(error));
   }
+  const given = new Map<string, string | boolean>();
+  for (const [name, value] of Object.entries(parsed.values)) {
+    if (name === 'help' || value === undefined) continue;
+    given.set(name, value as string | boolean);
+  }
+  for (const [name, value] of booleanValues(command, argv)) given.set(name, value);
   const flags: FlagValues = {};
   for (const spec of command.flags) {
     const raw = given.get(spec.name) ?? env[envName(command.name, spec.name)];
     flags[spec.name] = raw === undefined ? spec.default : convert(command, spec, raw, given.has(spec.name));
   }
-  return { flags, positionals, help };
+  return { flags, positionals: parsed.positionals, help: parsed.values.help === true };
+}
+
+/** `--bool=value` arguments, which parseArgs refuses (a boolean takes no value there): left out here, read by booleanValues. */
+function booleanValuesApart(command: Command, argv: readonly string[]): string[] {
+  const end = argv.indexOf('--');
+  return argv.filter((arg, i) => (end !== -1 && i > end) || booleanWithValue(command, arg) === undefined);
+}
+
+/** The `--bool=value` arguments before `--`, in order, as [flag, value]. */
+function booleanValues(command: Command, argv: readonly string[]): Array<[string, string]> {
+  const end = argv.indexOf('--');
+  const out: Array<[string, string]> = [];
+  for (const arg of end === -1 ? argv : argv.slice(0, end)) {
+    const found = booleanWithValue(command, arg);
+    if (found) out.push(found);
+  }
+  return out;
+}
+
+function booleanWithValue(command: Command, arg: string): [string, string] | undefined {
+  const eq = arg.indexOf('=');
+  if (!arg.startsWith('--') || eq === -1) return undefined;
+  const name = arg.slice(2, eq);
+  return command.flags.some((f) => f.name === name && f.type === 'boolean') ? [name, arg.slice(eq + 1)] : undefined;
+}
+
+/** parseArgs' refusal in mcpmux's words: which flag, and what is wrong with it. */
+function parseArgsMessage(error: unknown): string {
+  const code = (error as { code?: string }).code;
+  const text = error instanceof Error ? error.message : String(error);
+  const named = /'(--?[\w-]+)/.exec(text)?.[1] ?? '';
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown flag ${named}`;
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && / argument missing|ambiguous/.test(text)) return `${named} needs a value`;
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') return `${named} takes no value`;
+  return text;
 }
 
 function convert(command: Command, spec: FlagSpec, raw: string | boolean, fromFlag: boolean): string | number | boolean {

@@ -16,8 +16,8 @@ import {
   loadCrd,
   schemaOf,
   structuralProblems,
+  SchemaValidator,
   translatorTestdataBackends,
-  validate,
   type Crd,
   type KubeDoc,
   type Schema,
@@ -28,6 +28,10 @@ const crds: Record<string, Crd> = {
   MCPBackend: loadCrd(MCPBACKEND_CRD),
   AgentgatewayBackend: loadCrd(AGENTGATEWAY_BACKEND_CRD),
 };
+
+// One validator for the file: ajv compiles each CRD's schema once, on first use.
+const validator = new SchemaValidator();
+const validate = (schema: Schema, value: unknown): string[] => validator.validate(schema, value);
 
 function schemaFor(object: KubeDoc): Schema {
   const crd = crds[object.kind];

@@ -1,5 +1,5 @@
-// Sample MCPBackend and AgentgatewayBackend objects, valid and invalid, shared by crds.test.ts (the
-// small validator in schema-check.ts) and crds.apiserver.test.ts (a real apiserver, CEL included).
+// Sample MCPBackend and AgentgatewayBackend objects, valid and invalid, shared by crds.test.ts (ajv
+// plus the Kubernetes layer of schema-check.ts) and crds.apiserver.test.ts (a real apiserver, CEL included).
 import type { KubeDoc } from './schema-check.ts';
 
 /** Namespace of every sample below (the apiserver test creates it). */

@@ -12,6 +12,7 @@ import { McpmuxError } from '../../shared/errors.ts';
 import type { MuxSession } from '../mux/session.ts';
 import type { CompiledRoute } from '../routing/table.ts';
 import { DelayQueues } from '../delay-queue.ts';
+import { responseMode } from './response-mode.ts';
 import { RequestAbort } from '../request-abort.ts';
 import { admitSession, findSession, heldSession, newSessionId, overInFlightLimit, sessionServes, type DownstreamOptions } from './options.ts';
 import { header, readMessage, traceContext } from './read-message.ts';
@@ -22,9 +23,6 @@ import { isSupportedProtocolVersion } from '../federation/initialize.ts';
 
 const ALLOW = 'GET, POST, DELETE, OPTIONS';
 
-/** Requests that may send related messages before their answer: worth an SSE response. */
-const STREAMED_METHODS = new Set(['tools/call', 'prompts/get', 'resources/read', 'completion/complete', 'tasks/result']);
-
 /** Lenient: anything that admits JSON (or SSE, which clients list beside it) will do. */
 function acceptsJson(accept: string | undefined): boolean {
   if (accept === undefined || accept === '') return true;
@@ -33,11 +31,6 @@ function acceptsJson(accept: string | undefined): boolean {
 
 function acceptsSse(accept: string | undefined): boolean {
   return accept !== undefined && /text\/event-stream/i.test(accept);
-}
-
-function wantsStream(request: JSONRPCRequest): boolean {
-  if (STREAMED_METHODS.has(request.method)) return true;
-  return (request.params as { _meta?: { progressToken?: unknown } } | undefined)?._meta?.progressToken !== undefined;
 }
 
 export class StreamableHttpEndpoint {
@@ -170,11 +163,12 @@ export class StreamableHttpEndpoint {
     }
     const abort = new RequestAbort();
     const abandon = (): void => abort.abort(refuse('MCPMUX_REQUEST_CANCELLED', 'the client closed the connection'));
-    // 2025-11-25 clients take an id-only first event (older ones may not) and resume a stream that
-    // broke: each of their requests is a resumable stream from the start, as the SDK's server does.
-    const prime = (session.protocolVersion ?? '') >= '2025-11-25';
-    if (sse && (prime || wantsStream(request))) {
-      channel.openRequestStream(request.id, res, prime ? { prime, onAbandoned: abandon, sseAfterMs: 0 } : { prime, onAbandoned: abandon });
+    // JSON, SSE at once, or held between them: the table is in response-mode.ts.
+    const mode = responseMode(sse, session.protocolVersion, request);
+    if (mode === 'primed') {
+      channel.openRequestStream(request.id, res, { prime: true, onAbandoned: abandon, sseAfterMs: 0 });
+    } else if (mode === 'held') {
+      channel.openRequestStream(request.id, res, { prime: false, onAbandoned: abandon });
     } else {
       channel.trackJsonRequest(request.id);
       // A client that hangs up abandons its request; the upstream is told (notifications/cancelled).

@@ -16,6 +16,7 @@ import { eventId, parseEventId, type EventStore } from './event-store.ts';
 import { SseStream } from './sse-stream.ts';
 import { errorResponse } from '../mux/jsonrpc-error.ts';
 import type { FleetStreamLink } from '../fleet/shared-stream.ts';
+import { catchUp, FleetStandalone, LocalStandalone, STANDALONE, type StandaloneStream } from './standalone-stream.ts';
 import { timer as delayed, type DelayQueues, type Delayed } from '../delay-queue.ts';
 import { encodeMessage } from '../../shared/pre-encoded-json.ts';
 
@@ -50,8 +51,6 @@ interface RequestStream {
 const DEFAULT_SSE_AFTER_MS = 100;
 const DEFAULT_RETRY_MS = 1_000;
 
-/** The standalone (GET) stream's key; request streams are `r1`, `r2`, ... */
-const STANDALONE = 'g';
 
 export class StreamableChannel implements ClientChannel {
   readonly #options: StreamableChannelOptions;
@@ -61,20 +60,19 @@ export class StreamableChannel implements ClientChannel {
   /** Unanswered request streams by key, for resumes. */
   readonly #streams = new Map<string, RequestStream>();
   #nextKey = 1;
-  #standalone: SseStream | undefined;
-  #standaloneSeq = 0;
-  /** The last standalone event written to a live connection: a fresh GET gets what came after. */
-  #standaloneDelivered = 0;
+  /** The GET stream, on this replica or in the fleet's shared buffer (standalone-stream.ts). */
+  readonly #standalone: StandaloneStream;
   #closed = false;
 
   constructor(options: StreamableChannelOptions) {
     this.#options = options;
     this.#headers = { 'mcp-session-id': options.sessionId };
+    this.#standalone = options.fleet ? new FleetStandalone(options.fleet) : new LocalStandalone(options.store, options.sessionId);
   }
 
   /** Whether a GET stream is connected now. */
   get connected(): boolean {
-    return this.#options.fleet ? this.#options.fleet.stream.attached : this.#standalone?.open === true;
+    return this.#standalone.connected;
   }
 
   send(message: JSONRPCMessage, relatedTo?: RequestId): boolean {
@@ -185,16 +183,7 @@ export class StreamableChannel implements ClientChannel {
 
   /** A GET without Last-Event-ID: the standalone stream, with what waited for it. */
   async openStandalone(res: ServerResponse): Promise<void> {
-    const fleet = this.#options.fleet;
-    if (fleet) {
-      if (fleet.stream.attached) throw new McpmuxError('MCPMUX_STREAM_CONFLICT', 'Conflict: this session already has a GET stream open');
-      await fleet.claim();
-      await fleet.stream.attach(this.#connect(res), Math.max(fleet.stream.delivered, fleet.lastDelivered()));
-      return;
-    }
-    if (this.#standalone?.open) throw new McpmuxError('MCPMUX_STREAM_CONFLICT', 'Conflict: this session already has a GET stream open');
-    const conn = this.#connect(res);
-    await this.#attachStandalone(conn, this.#standaloneDelivered);
+    await this.#standalone.open(() => this.#connect(res));
   }
 
   /**
@@ -205,16 +194,8 @@ export class StreamableChannel implements ClientChannel {
   async resume(res: ServerResponse, lastEventId: string): Promise<void> {
     const parsed = parseEventId(lastEventId);
     if (!parsed) throw new McpmuxError('MCPMUX_INVALID_REQUEST', `Last-Event-ID ${JSON.stringify(lastEventId)} is not an event id of this server`);
-    const fleet = this.#options.fleet;
-    if (parsed.streamKey === STANDALONE && fleet) {
-      await fleet.claim();
-      await fleet.stream.attach(this.#connect(res), parsed.seq);
-      return;
-    }
     if (parsed.streamKey === STANDALONE) {
-      this.#standalone?.end();
-      this.#standalone = undefined;
-      await this.#attachStandalone(this.#connect(res), parsed.seq);
+      await this.#standalone.resume(() => this.#connect(res), parsed.seq);
       return;
     }
     const stream = this.#streams.get(parsed.streamKey);
@@ -223,12 +204,12 @@ export class StreamableChannel implements ClientChannel {
       stream.conn = undefined;
       previous?.end();
       const conn = this.#connect(res);
-      await this.#catchUp(conn, stream.key, parsed.seq, () => stream.seq);
+      await catchUp(this.#options.store, this.#options.sessionId, conn, stream.key, parsed.seq, () => stream.seq);
       if (this.#streams.has(stream.key)) stream.conn = conn;
       else conn.end(); // answered while replaying: the answer was in the replay
       return;
     }
-    const foreign = fleet?.foreignRequest(parsed.streamKey);
+    const foreign = this.#options.fleet?.foreignRequest(parsed.streamKey);
     if (foreign) {
       // The request ran on another replica. Alive: only it can continue the stream (the client
       // retries and the balancer may bring it there). Gone: the request will never be answered;
@@ -254,14 +235,13 @@ export class StreamableChannel implements ClientChannel {
 
   /** Another replica holds the session's stream now: a connection still held here is ended. */
   released(): void {
-    this.#options.fleet?.stream.detach();
+    this.#standalone.release();
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#standalone?.end();
-    this.#options.fleet?.stream.detach();
+    this.#standalone.close();
     for (const stream of this.#streams.values()) {
       stream.held?.timer.cancel();
       stream.conn?.end();
@@ -301,41 +281,6 @@ export class StreamableChannel implements ClientChannel {
   }
 
   #writeStandalone(data: string): void {
-    if (this.#options.fleet) {
-      this.#options.fleet.stream.write(data);
-      return;
-    }
-    const seq = ++this.#standaloneSeq;
-    const id = eventId(STANDALONE, seq);
-    this.#options.store.append(this.#options.sessionId, STANDALONE, { id, seq, data });
-    if (this.#standalone?.open && this.#standalone.send(data, id)) this.#standaloneDelivered = seq;
-  }
-
-  async #attachStandalone(conn: SseStream, afterSeq: number): Promise<void> {
-    this.#standaloneDelivered = await this.#catchUp(conn, STANDALONE, afterSeq, () => this.#standaloneSeq);
-    if (this.#closed || !conn.open) return;
-    this.#standalone = conn;
-    conn.onClose(() => {
-      if (this.#standalone === conn) this.#standalone = undefined;
-    });
-  }
-
-  /**
-   * Writes the stored events after `afterSeq` until none is missing, then returns the last one
-   * written. Nothing can slip in between the final check and the caller attaching `conn`: both run
-   * in the same turn.
-   */
-  async #catchUp(conn: SseStream, streamKey: string, afterSeq: number, latest: () => number): Promise<number> {
-    let last = afterSeq;
-    while (last < latest() && conn.open) {
-      const events = await this.#options.store.replay(this.#options.sessionId, streamKey, last);
-      const fresh = events.filter((e) => e.seq > last);
-      if (fresh.length === 0) break; // evicted: what is gone is gone
-      for (const event of fresh) {
-        conn.send(event.data, event.id);
-        last = event.seq;
-      }
-    }
-    return last;
+    this.#standalone.write(data);
   }
 }

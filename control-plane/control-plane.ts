@@ -37,6 +37,7 @@ import type { FleetProxies } from './discovery/fleet-proxies.ts';
 import { openSharedHistory, type SharedHistory, type SharedHistoryOptions } from './events/shared-history.ts';
 import type { BuildRecord } from './events/log.ts';
 import type { TranslateResult } from './translate/translate.ts';
+import { StartupPhases } from './startup-phases.ts';
 
 export interface ControlPlaneOptions {
   source: Source;
@@ -186,6 +187,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     logger.warn({ address: options.address }, '--insecure-discovery: upstream credentials go to proxies in plaintext; anyone who can reach the gRPC port can read them');
   }
   const translateOptions = { gatewayClasses: options.gatewayClasses, allowStdio: options.source.name === 'files', withholdCredentials };
+  const phases = new StartupPhases(logger); // replaying → syncing → building → electing → starting → serving
   let state: ClusterState = emptyState();
   let events: EventLog;
   /**
@@ -257,9 +259,6 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   const cluster = options.cluster
     ? startClusterRoles(options.cluster, options.gatewayClasses, logger, options.requestStateKeyFile ? undefined : requestStateKeys, authority && pkiModules ? { authority, secretName: options.pki?.secretName ?? DEFAULT_CA_SECRET, kind: pkiModules[1].CONTROL_PLANE_CA } : undefined, (leading) => history?.setLeading(leading))
     : undefined;
-  let synced = false;
-  let built = false;
-  let serving = false;
   /**
    * The Secrets the state references now: a cluster source reads them before it counts as synced
    * (their values are part of the first snapshot), and watches them from then on. With a shared
@@ -300,7 +299,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       else builtAt.set(group, { version, started });
     }
     builds.inc();
-    built = true;
+    if (phases.phase === 'building') phases.enter('electing'); // the first build after the sync (not one while it lists)
     reportProblems(statuses);
     cluster?.update(statuses, from);
     if (changed.length > 0) {
@@ -439,12 +438,12 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     address: options.address,
     port: options.httpPort,
     ready: () => {
-      if (!synced) return { ready: false, reason: `source ${options.source.name} not synced` };
-      if (!built) return { ready: false, reason: 'building first snapshots' };
+      if (!phases.reached('building')) return { ready: false, reason: `${phases.phase}: source ${options.source.name} not synced` };
+      if (!phases.reached('electing')) return { ready: false, reason: 'building: the first snapshots' };
       const election = cluster?.elector.problem;
       if (election) return { ready: false, reason: election };
       if (authority && authority.bundle === undefined) return { ready: false, reason: `waiting for the control plane CA (Secret ${options.cluster?.leaseNamespace}/${options.pki?.secretName ?? DEFAULT_CA_SECRET}, made by the leader)` };
-      return serving ? { ready: true } : { ready: false, reason: 'gRPC server starting' };
+      return phases.reached('serving') ? { ready: true } : { ready: false, reason: `${phases.phase}: gRPC server starting` };
     },
     metrics,
   });
@@ -456,10 +455,11 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       state = reduceAll(state, appended);
       lastSeq.set(events.lastSeq);
       watchSecrets();
-      if (synced) debouncer.trigger();
+      if (phases.reached('building')) debouncer.trigger();
     };
     // The shared history is read while the source lists (both take a while with 10k objects); the
     // builds read meanwhile are kept untranslated, and only the last is served, once both are done.
+    phases.enter('syncing');
     const caughtUp = history?.start();
     caughtUp?.catch(() => undefined); // awaited below; a failure then stops the start
     await options.source.start((batch) => {
@@ -469,7 +469,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
         watchSecrets();
         return;
       }
-      if (synced || !initialSeen) return take(batch);
+      if (phases.reached('building') || !initialSeen) return take(batch);
       for (const change of batch) initialSeen.add(objectId(change.object));
       const { changes, refreshed } = changedIn(state, batch);
       // A replayed Secret has no values (the log keeps none): the one read replaces it, a delete
@@ -495,10 +495,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
         const from = history.buildState(at).state;
         serve(translate(from, translateOptions), from, build.seq, performance.now(), false, build.time);
       }
-      synced = true;
-      built = true;
+      phases.enter('electing'); // synced, and built: the history's builds were served as they came
     } else {
-      synced = true;
+      phases.enter('building');
       rebuild();
     }
     // The first election round before serving: a Lease that cannot be created (its namespace does
@@ -509,6 +508,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       logger.info('waiting for the control plane CA (its Secret is made by the leader on first start)');
       await authority.ready();
     }
+    phases.enter('starting');
     const started = await startGrpcServer({
       address: options.address,
       port: options.grpcPort,
@@ -520,7 +520,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
         : {}),
     });
     grpcServer = started.server;
-    serving = true;
+    phases.enter('serving');
     logger.info({ grpc: `${options.address}:${started.port}`, http: `${options.address}:${health.port}`, source: options.source.name, discovery: options.pki ? 'mTLS (control plane CA)' : options.tls ? 'mTLS (files)' : 'plaintext', history: historyDescription(), sinceProcessStartMs: Math.round(performance.now()) }, 'control plane ready');
     return {
       grpcPort: started.port,

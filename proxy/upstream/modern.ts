@@ -22,7 +22,7 @@ import { ModernListen } from './modern-listen.ts';
 import { modernPostHeaders } from './modern-headers.ts';
 import { mcpParamHeaders } from '../modern/mcp-param.ts';
 import type { ToolParams } from '../modern/tool-params.ts';
-import { timer } from '../delay-queue.ts';
+import { boundExchange } from './exchange-bounds.ts';
 
 /** Rounds of input one request may need before we give up (the SDK's legacy shim allows 8). */
 export const MAX_INPUT_ROUNDS = 8;
@@ -323,17 +323,7 @@ export class ModernUpstream implements UpstreamConnection {
       // A modern upstream never sends requests on a request's stream; refused if one does.
       onServerRequest: (request) => this.#logger.warn({ target: this.target, method: request.method }, 'a 2026-07-28 upstream sent a server-to-client request; ignored'),
     });
-    const expire = (): void => call.abort(new McpmuxError('MCPMUX_UPSTREAM_TIMEOUT', `target ${this.target} did not answer within ${options.timeoutMs} ms`));
-    // On the pool's deadline queue when given (delay-queue.ts), and listening through the request's hooks when it has them (request-abort.ts).
-    const deadline = this.#options.deadlines ? this.#options.deadlines.after(options.timeoutMs, expire) : timer(options.timeoutMs, expire);
-    const signal = options.signal;
-    const hooks = options.abortHooks;
-    const onCancel = signal ? (): void => call.abort(signal.reason instanceof Error ? signal.reason : new McpmuxError('MCPMUX_REQUEST_CANCELLED', 'the request was cancelled')) : undefined;
-    if (signal && onCancel) {
-      if (signal.aborted) onCancel();
-      else if (hooks) hooks.onAbort(onCancel);
-      else signal.addEventListener('abort', onCancel, { once: true });
-    }
+    const unbound = boundExchange(call, this.target, options, this.#options.deadlines);
     this.#calls.add(call);
     try {
       const outcome = await call.outcome;
@@ -349,12 +339,8 @@ export class ModernUpstream implements UpstreamConnection {
       if (error instanceof McpmuxError && error.code === 'MCPMUX_TARGET_UNAVAILABLE' && !this.closed) this.#options.eras.forget(this.endpoint);
       throw error;
     } finally {
-      deadline.cancel();
+      unbound();
       this.#calls.delete(call);
-      if (signal && onCancel) {
-        if (hooks) hooks.offAbort(onCancel);
-        else signal.removeEventListener('abort', onCancel);
-      }
     }
   }
 }

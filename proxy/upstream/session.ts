@@ -26,7 +26,7 @@ import {
 } from './connection.ts';
 import { exchange, postHeaders, type Exchange, type ExchangeOutcome } from './exchange.ts';
 import { UpstreamListener } from './listen.ts';
-import { timer } from '../delay-queue.ts';
+import { boundExchange } from './exchange-bounds.ts';
 
 export type { OutgoingResponse, RequestOptions, UpstreamMessage, UpstreamResponse };
 export interface UpstreamSessionOptions extends UpstreamOptions {
@@ -304,28 +304,14 @@ export class UpstreamSession implements UpstreamConnection {
       onServerRequest: (request) => (this.#options.onMessage ? this.#options.onMessage(request, options.relatedTo) : this.#refuse(request)),
       onPause: this.#options.onStreamPaused ? (retryMs) => this.#options.onStreamPaused?.(options.relatedTo, retryMs) : undefined,
     });
-    // One deadline (on the pool's queue: no timer of its own) and, when the caller can cancel, one
-    // listener: cheaper per request than composing AbortSignals. close() aborts whatever is still in #calls.
-    const expire = (): void => call.abort(new McpmuxError('MCPMUX_UPSTREAM_TIMEOUT', `target ${this.target} did not answer within ${options.timeoutMs} ms`));
-    const deadline = this.#options.deadlines ? this.#options.deadlines.after(options.timeoutMs, expire) : timer(options.timeoutMs, expire);
-    const signal = options.signal;
-    const hooks = options.abortHooks;
-    const onCancel = signal ? (): void => call.abort(abortReason(signal)) : undefined;
-    if (signal && onCancel) {
-      if (signal.aborted) onCancel();
-      else if (hooks) hooks.onAbort(onCancel);
-      else signal.addEventListener('abort', onCancel, { once: true });
-    }
+    // close() aborts whatever is still in #calls.
+    const unbound = boundExchange(call, this.target, options, this.#options.deadlines);
     this.#calls.add(call);
     try {
       return await call.outcome;
     } finally {
-      deadline.cancel();
+      unbound();
       this.#calls.delete(call);
-      if (signal && onCancel) {
-        if (hooks) hooks.offAbort(onCancel);
-        else signal.removeEventListener('abort', onCancel);
-      }
     }
   }
 
@@ -343,9 +329,4 @@ export class UpstreamSession implements UpstreamConnection {
     if (this.#protocolVersion !== undefined) headers['mcp-protocol-version'] = this.#protocolVersion;
     return headers;
   }
-}
-
-function abortReason(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  return reason instanceof Error ? reason : new McpmuxError('MCPMUX_REQUEST_CANCELLED', 'the request was cancelled');
 }

@@ -78,15 +78,25 @@ export function descendants(pid: number): number[] {
   return found;
 }
 
-/** Resident memory of a process and all its descendants (a gateway's workers, a peer's helpers), in bytes; 0 once it is gone. */
-export function treeRssBytes(pid: number): number {
+/** The sum of `read` over a process and all its descendants (a gateway's workers, a peer's helpers); a process gone meanwhile counts 0. */
+function overTree(pid: number, read: (sample: ProcessSample) => number): number {
   let total = 0;
   for (const each of [pid, ...descendants(pid)]) {
     try {
-      total += sampleProcess(each).rssBytes;
+      total += read(sampleProcess(each));
     } catch {
       // exited in between
     }
   }
   return total;
+}
+
+/** Resident memory of a process and all its descendants, in bytes; 0 once it is gone. */
+export function treeRssBytes(pid: number): number {
+  return overTree(pid, (sample) => sample.rssBytes);
+}
+
+/** User + system CPU ms of a process and all its descendants (from /proc/PID/stat ticks). */
+export function treeCpuMs(pid: number): number {
+  return overTree(pid, (sample) => sample.cpuMs);
 }

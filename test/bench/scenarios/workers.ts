@@ -13,7 +13,7 @@
 import { execFileSync } from 'node:child_process';
 import { BenchCallError, callEcho, StreamableClient, streamableEndpoint, type BenchEndpoint, type BenchSession } from '../lib/clients.ts';
 import { closeSessions, emptyResult, medianRate, openSessions, runLoad, type LoadResult } from '../lib/driver.ts';
-import { descendants, sampleProcess, treeRssBytes } from '../lib/proc-stats.ts';
+import { treeCpuMs, treeRssBytes } from '../lib/proc-stats.ts';
 import { check, ms, type Cell, type Check, type Scenario, type ScenarioResult } from '../lib/result.ts';
 import { startEcho, startMcpmux, type McpmuxProcesses } from '../lib/stack.ts';
 
@@ -89,19 +89,6 @@ function pin(pid: number, cpus: string): void {
   execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
 }
 
-/** User + system CPU ms of the proxy pod: the primary and every worker. */
-function podCpuMs(primary: number): number {
-  let total = 0;
-  for (const pid of [primary, ...descendants(primary)]) {
-    try {
-      total += sampleProcess(pid).cpuMs;
-    } catch {
-      // exited in between
-    }
-  }
-  return total;
-}
-
 async function forwarded(mcpmux: McpmuxProcesses): Promise<number> {
   const text = await (await fetch(`${mcpmux.proxyHttpUrl}/metrics`)).text();
   return [...text.matchAll(/^mcpmux_proxy_worker_forwarded_requests_total\{[^}]*\} (\S+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
@@ -152,9 +139,9 @@ export const workers: Scenario = async ({ quick }) => {
       for (let i = 0; i < sides.length; i++) {
         const side = sides[(round + i) % sides.length]!;
         const primary = side.pod.mcpmux.proxy.child.pid!;
-        const [cpuBefore, forwardedBefore] = [podCpuMs(primary), await forwarded(side.pod.mcpmux)];
+        const [cpuBefore, forwardedBefore] = [treeCpuMs(primary), await forwarded(side.pod.mcpmux)];
         await runLoad(side.sessions, { calls: callsPerRound, into: side.result });
-        side.cpuMs += podCpuMs(primary) - cpuBefore;
+        side.cpuMs += treeCpuMs(primary) - cpuBefore;
         side.forwarded += (await forwarded(side.pod.mcpmux)) - forwardedBefore;
       }
     }

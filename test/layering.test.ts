@@ -18,7 +18,6 @@ import { closure, importsOf, productionFiles, repoPath } from './support/imports
 const MAX_LINES = 500;
 /** Files over MAX_LINES when the rule came, at most as long as then: lower a ceiling when a file shrinks, drop it once under. */
 const CEILINGS: Record<string, number> = {
-  'proxy/server.ts': 639,
   'proxy/mux/session.ts': 563,
 };
 /** Modules that reach outside the process: a pure translator imports none of them. */

@@ -3,9 +3,9 @@
 // each request goes where its method says: answered here (ping), federated over all targets
 // (lists, logging/setLevel), or routed to the one target a name, URI or task id names.
 // Each request runs on the backend of the table it started with; the session itself outlives
-// tables (retain() follows the cluster and tells the client when its lists changed). What upstreams
-// send besides answers is relayed by UpstreamRelay; the client's answers to server→client requests
-// go back through ServerRequests.
+// tables (retain() follows the cluster and tells the client when its lists changed). Which id
+// belongs to which request (client requests, progress tokens, server→client requests) is kept by
+// one Correlation (correlation.ts); what upstreams send besides answers is relayed by UpstreamRelay.
 import type {
   ClientCapabilities,
   Implementation,
@@ -14,7 +14,6 @@ import type {
   JSONRPCNotification,
   JSONRPCRequest,
   JSONRPCResponse,
-  RequestId,
   ServerCapabilities,
 } from '@modelcontextprotocol/sdk/types.js';
 import { McpmuxError, errorMessage } from '../../shared/errors.ts';
@@ -34,9 +33,8 @@ import { errorResponse, newErrorId } from './jsonrpc-error.ts';
 import { completeOwners, listFederated } from './lists.ts';
 import { stableJson, type ListCache } from './list-cache.ts';
 import { NameIndex } from './name-index.ts';
-import { ProgressRoutes, progressTokenOf } from './progress.ts';
+import { Correlation, progressTokenOf } from './correlation.ts';
 import { callTool, complete, forwardByUri, forwardTask, getPrompt, subscription } from './routed.ts';
-import { ServerRequests } from './server-requests.ts';
 import { setLevelEverywhere } from './set-level.ts';
 import { LazyTargets } from './lazy-targets.ts';
 import { UpstreamRelay } from './upstream-relay.ts';
@@ -115,16 +113,14 @@ export class MuxSession {
   readonly #options: MuxSessionOptions;
   readonly #logger: Logger;
   readonly #connections: TargetConnections;
-  readonly #progress = new ProgressRoutes();
   readonly #names = new NameIndex(completeOwners);
-  readonly #serverRequests: ServerRequests;
+  /** The session's ids and tokens: requests in flight, progress routes, server→client requests. */
+  readonly #correlation: Correlation;
   readonly #relay: UpstreamRelay;
-  /** Requests in flight by downstream id, so notifications/cancelled can abort them. */
-  readonly #inFlight = new Map<RequestId, AbortController>();
 
   /** Client requests being answered now. */
   get inFlight(): number {
-    return this.#inFlight.size;
+    return this.#correlation.inFlight;
   }
   /** The lists the client has asked for: a target's list_changed is news only for those. */
   readonly #listed = new Set<'tools' | 'prompts' | 'resources'>();
@@ -151,7 +147,7 @@ export class MuxSession {
     this.#options = options;
     this.#logger = options.logger.child({ session: options.id });
     this.#state = new UpstreamState({ logger: this.#logger, requestTimeoutMs: options.requestTimeoutMs });
-    this.#serverRequests = new ServerRequests({
+    this.#correlation = new Correlation({
       channel: options.channel,
       logger: this.#logger,
       timeoutMs: options.requestTimeoutMs,
@@ -159,8 +155,7 @@ export class MuxSession {
     });
     this.#relay = new UpstreamRelay({
       channel: options.channel,
-      progress: this.#progress,
-      serverRequests: this.#serverRequests,
+      correlation: this.#correlation,
       logger: this.#logger,
       urisArePrefixed: () => (this.#backend ? namesArePrefixed(this.#backend.prefixMode, this.#backend.targets.length) : true),
       onListChanged: (target, kind) => this.#targetListChanged(target, kind),
@@ -332,7 +327,7 @@ export class MuxSession {
     const started = process.hrtime.bigint();
     this.lastActiveAt = Date.now();
     this.#options.metrics?.clientEra('legacy');
-    this.#inFlight.set(request.id, abort);
+    this.#correlation.begin(request.id, abort);
     const ctx: RequestContext = {
       backend,
       // Decided per request, from the claims this request carried (a refreshed token's groups count).
@@ -344,7 +339,7 @@ export class MuxSession {
       abortHooks: abort instanceof RequestAbort ? abort : undefined,
       requestId: request.id,
       progressToken: progressTokenOf(request.params),
-      progress: this.#progress,
+      progress: this.#correlation.progress,
       names: this.#names,
       metrics: this.#options.metrics,
       trace,
@@ -368,8 +363,7 @@ export class MuxSession {
       return response;
     } finally {
       if (span) endSpan(span, response ?? { thrown: undefined });
-      if (this.#inFlight.get(request.id) === abort) this.#inFlight.delete(request.id);
-      this.#serverRequests.endRelated(request.id);
+      this.#correlation.end(request.id, abort);
       // One line per request at debug level: the session id is on this logger, the request's here.
       if (this.#logger.isLevelEnabled('debug')) {
         this.#logger.debug({ request: request.id, method: request.method, ms: Number(process.hrtime.bigint() - started) / 1e6, traceparent: trace?.traceparent }, 'request answered');
@@ -383,22 +377,14 @@ export class MuxSession {
     const fleet = fromFleet ? undefined : this.#options.fleet;
     const params = notification.params as Params;
     switch (notification.method) {
-      case 'notifications/cancelled': {
-        // Aborting the wait tells the one upstream that owns the request (the upstream connection sends notifications/cancelled).
-        const requestId = params?.requestId as RequestId | undefined;
-        const abort = requestId === undefined ? undefined : this.#inFlight.get(requestId);
-        if (abort) abort.abort(new McpmuxError('MCPMUX_REQUEST_CANCELLED', `request ${String(requestId)} was cancelled by the client`));
-        else fleet?.forward(notification); // it may run on another replica
+      case 'notifications/cancelled':
+        // Not running here: it may run on another replica.
+        if (!this.#correlation.cancelledByClient(params?.requestId)) fleet?.forward(notification);
         return;
-      }
-      case 'notifications/progress': {
-        const routed = this.#serverRequests.routeProgress(params);
-        if (!routed) fleet?.forward(notification);
-        routed?.upstream.notify(notification.method, routed.params, { timeoutMs: this.#options.requestTimeoutMs }).catch((error: unknown) =>
-          this.#logger.debug({ err: errorMessage(error) }, 'client progress not delivered'),
-        );
+      case 'notifications/progress':
+        // On a server→client request another replica asked, if not one of ours.
+        if (!this.#correlation.progressFromClient(params)) fleet?.forward(notification);
         return;
-      }
       case 'notifications/roots/list_changed':
         for (const [target, upstream] of this.#connections.established()) {
           upstream.notify(notification.method, params, { timeoutMs: this.#options.requestTimeoutMs }).catch((error: unknown) =>
@@ -416,7 +402,7 @@ export class MuxSession {
   /** The client's answer to a server→client request; false when it answers nothing we asked. */
   handleResponse(response: JSONRPCResponse, fromFleet = false): boolean {
     this.lastActiveAt = Date.now();
-    if (this.#serverRequests.resolve(response)) return true;
+    if (this.#correlation.answered(response)) return true;
     if (!this.#options.fleet || fromFleet) return false;
     this.#options.fleet.forward(response); // asked by another replica
     return true;
@@ -431,7 +417,7 @@ export class MuxSession {
     const names = new Set(backend ? backend.targets.map((t) => t.name) : []);
     for (const target of this.#backend?.targets ?? []) {
       if (names.has(target.name)) continue;
-      this.#serverRequests.dropTarget(target.name);
+      this.#correlation.dropTarget(target.name);
       this.#state.forget(target.name);
     }
     this.#connections.retain(names);
@@ -449,10 +435,8 @@ export class MuxSession {
   async detach(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const abort of this.#inFlight.values()) abort.abort(new McpmuxError('MCPMUX_FLEET_UNAVAILABLE', `session ${this.id} moved to another replica; retry`));
-    this.#inFlight.clear();
     this.#lazy?.close();
-    await this.#serverRequests.closeAll();
+    await this.#correlation.close(new McpmuxError('MCPMUX_FLEET_UNAVAILABLE', `session ${this.id} moved to another replica; retry`));
     this.channel.close();
     await this.#connections.detachAll();
   }
@@ -464,11 +448,9 @@ export class MuxSession {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const abort of this.#inFlight.values()) abort.abort(new McpmuxError('MCPMUX_SESSION_NOT_FOUND', `session ${this.id} was closed`));
-    this.#inFlight.clear();
-    // Upstreams waiting on the client hear it is gone before their sessions close.
     this.#lazy?.close();
-    await this.#serverRequests.closeAll();
+    // Upstreams waiting on the client hear it is gone before their sessions close.
+    await this.#correlation.close(new McpmuxError('MCPMUX_SESSION_NOT_FOUND', `session ${this.id} was closed`));
     this.channel.close();
     await this.#connections.closeAll();
   }
@@ -553,7 +535,7 @@ export class MuxSession {
 
 /**
  * The client's capabilities as upstreams see them. Roots, sampling and elicitation are relayed
- * (ServerRequests); client-side tasks are not (an upstream would poll the client's tasks through
+ * (Correlation); client-side tasks are not (an upstream would poll the client's tasks through
  * us), so upstreams are not told about them.
  */
 function upstreamCapabilities(capabilities: ClientCapabilities | undefined): ClientCapabilities {

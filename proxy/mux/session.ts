@@ -19,7 +19,6 @@ import type {
 import { McpmuxError, errorMessage } from '../../shared/errors.ts';
 import type { Principal } from '../auth/authenticator.ts';
 import type { Logger } from '../../shared/log.ts';
-import type { ListKind } from '../federation/cursor.ts';
 import { buildInitializeResult, mergeInstructions, negotiateProtocolVersion } from '../federation/initialize.ts';
 import { LIST_METHODS } from '../federation/lists.ts';
 import { namesArePrefixed } from '../federation/names.ts';
@@ -37,6 +36,7 @@ import { Correlation, progressTokenOf } from './correlation.ts';
 import { callTool, complete, forwardByUri, forwardTask, getPrompt, subscription } from './routed.ts';
 import { setLevelEverywhere } from './set-level.ts';
 import { LazyTargets } from './lazy-targets.ts';
+import { ALL_LIST_KINDS, ListChanges } from './list-changes.ts';
 import { UpstreamRelay } from './upstream-relay.ts';
 import { UpstreamState } from './upstream-state.ts';
 import type { ProxyMetrics } from '../metrics.ts';
@@ -94,12 +94,6 @@ type Params = Record<string, unknown> | undefined;
 /** A response without its envelope: what a handler produces before the client's id is put back. */
 type Outcome = { result: Record<string, unknown> } | { error: JSONRPCErrorResponse['error'] };
 
-const LIST_CHANGED_METHODS: Readonly<Record<'tools' | 'prompts' | 'resources', string>> = {
-  tools: 'notifications/tools/list_changed',
-  prompts: 'notifications/prompts/list_changed',
-  resources: 'notifications/resources/list_changed',
-};
-
 export class MuxSession {
   readonly id: string;
   readonly routePrefix: string;
@@ -122,8 +116,8 @@ export class MuxSession {
   get inFlight(): number {
     return this.#correlation.inFlight;
   }
-  /** The lists the client has asked for: a target's list_changed is news only for those. */
-  readonly #listed = new Set<'tools' | 'prompts' | 'resources'>();
+  /** What the client hears of list changes (of the kinds it has listed). */
+  readonly #listChanges: ListChanges;
   #protocolVersion: string | undefined;
   #initialized = false;
   #closed = false;
@@ -147,6 +141,15 @@ export class MuxSession {
     this.#options = options;
     this.#logger = options.logger.child({ session: options.id });
     this.#state = new UpstreamState({ logger: this.#logger, requestTimeoutMs: options.requestTimeoutMs });
+    this.#listChanges = new ListChanges({
+      channel: options.channel,
+      logger: this.#logger,
+      names: this.#names,
+      listCache: options.listCache,
+      backend: () => this.#backend?.name,
+      // Every replica serving the session sees the same change: its owner alone tells the client.
+      mayTell: () => this.#initialized && !this.#closed && (!options.fleet || options.fleet.isOwner()),
+    });
     this.#correlation = new Correlation({
       channel: options.channel,
       logger: this.#logger,
@@ -158,7 +161,7 @@ export class MuxSession {
       correlation: this.#correlation,
       logger: this.#logger,
       urisArePrefixed: () => (this.#backend ? namesArePrefixed(this.#backend.prefixMode, this.#backend.targets.length) : true),
-      onListChanged: (target, kind) => this.#targetListChanged(target, kind),
+      onListChanged: (target, kind) => this.#listChanges.targetChanged(target, kind),
     });
     this.#connections = new TargetConnections({
       pool: options.pool,
@@ -172,13 +175,12 @@ export class MuxSession {
       },
       onReinitialized: (target) => {
         this.#logger.info({ target }, 'target re-initialized; telling the client its lists may have changed');
-        if (this.#backend) this.#options.listCache?.invalidate(this.#backend.name, target, ['tools', 'prompts', 'resources', 'resourceTemplates']);
-        this.#names.invalidate();
+        this.#listChanges.forgetTarget(target);
         // The upstream forgot the session's state: restore what we know of it.
         const compiled = this.#backend?.targetsByName.get(target);
         const upstream = this.#connections.connected(target);
         if (compiled && upstream) void this.#state.reinitialized(compiled, upstream);
-        this.#listsChanged(['tools', 'prompts', 'resources']);
+        this.#listChanges.tell(ALL_LIST_KINDS);
         this.#options.fleet?.upstreamsChanged();
       },
       afterConnect: async (target, upstream) => {
@@ -209,7 +211,7 @@ export class MuxSession {
     this.#connections.setInitializeParams(state.initializeParams);
     this.#useListCache(state.initializeParams);
     // Lists may have been asked for elsewhere: any list change is news.
-    for (const kind of ['tools', 'prompts', 'resources'] as const) this.#listed.add(kind);
+    this.#listChanges.listedAll();
     for (const target of backend.targets) {
       const shared = state.upstreams[target.name];
       if (shared) this.#connections.adopt(target, shared);
@@ -425,7 +427,7 @@ export class MuxSession {
     this.#backend = backend;
     if (visibility === this.#visibility) return;
     this.#visibility = visibility;
-    this.#listsChanged(['tools', 'prompts', 'resources']);
+    this.#listChanges.tell(ALL_LIST_KINDS);
   }
 
   /**
@@ -460,7 +462,7 @@ export class MuxSession {
     if (!this.#initialized) throw new McpmuxError('MCPMUX_NOT_INITIALIZED', `${method}: the session is not initialized yet (send initialize first)`);
     const listKind = LIST_METHODS[method];
     if (listKind !== undefined) {
-      this.#noteListed(listKind);
+      this.#listChanges.listed(listKind);
       return { result: await listFederated(ctx, method, listKind, params) };
     }
     switch (method) {
@@ -492,11 +494,6 @@ export class MuxSession {
     }
   }
 
-  #noteListed(kind: ListKind): void {
-    if (kind === 'tools' || kind === 'prompts') this.#listed.add(kind);
-    else if (kind === 'resources' || kind === 'resourceTemplates') this.#listed.add('resources');
-  }
-
   /**
    * The session's upstreams are told these capabilities whatever their era (a modern upstream gets
    * them in every request's _meta): they are what its lists may depend on besides the target.
@@ -506,30 +503,10 @@ export class MuxSession {
     if (!cache) return;
     const capabilities = stableJson(params.capabilities);
     // Not in a fleet: a replica that restores the session knows nothing of what this one has not opened.
-    const lazy = this.#options.fleet ? undefined : new LazyTargets({ cache, connections: this.#connections, params, clientCapabilities: capabilities, backend: () => this.#backend?.name, onListChanged: (target, kind) => this.#targetListChanged(target, kind, false) });
+    const lazy = this.#options.fleet ? undefined : new LazyTargets({ cache, connections: this.#connections, params, clientCapabilities: capabilities, backend: () => this.#backend?.name, onListChanged: (target, kind) => this.#listChanges.targetChanged(target, kind, false) });
     this.#lazy = lazy;
     // The upstream is told nothing of the principal: sessions of different principals share lists (authorization filters after).
     this.#lists = { cache, clientCapabilities: () => capabilities, principal: this.principal, preEncoded: true, ...(lazy ? { unopened: (target) => lazy.unopened(target) } : {}) };
-  }
-
-  /** A target's list_changed (`heardHere` false: heard by another session, of a target not open here): news for the client only if it has listed that kind. */
-  #targetListChanged(target: string, kind: ListKind, heardHere = true): void {
-    if (kind !== 'tools' && kind !== 'prompts' && kind !== 'resources') return;
-    // The upstream's list changed for every session: its cached lists of that kind go, in every scope.
-    if (this.#backend && heardHere) this.#options.listCache?.invalidate(this.#backend.name, target, kind === 'resources' ? ['resources', 'resourceTemplates'] : [kind]);
-    this.#names.invalidate(kind);
-    if (!this.#listed.has(kind)) {
-      this.#logger.debug({ target, kind }, 'list_changed before the client listed anything: not relayed');
-      return;
-    }
-    this.#listsChanged([kind]);
-  }
-
-  #listsChanged(kinds: ReadonlyArray<'tools' | 'prompts' | 'resources'>): void {
-    if (!this.#initialized || this.#closed) return;
-    // Every replica serving the session sees the same change: its owner alone tells the client.
-    if (this.#options.fleet && !this.#options.fleet.isOwner()) return;
-    for (const kind of kinds) this.channel.send({ jsonrpc: '2.0', method: LIST_CHANGED_METHODS[kind] });
   }
 }
 

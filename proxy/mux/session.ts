@@ -7,22 +7,20 @@
 // belongs to which request (client requests, progress tokens, server→client requests) is kept by
 // one Correlation (correlation.ts); what upstreams send besides answers is relayed by UpstreamRelay.
 import type {
-  ClientCapabilities,
   Implementation,
   InitializeRequestParams,
   JSONRPCErrorResponse,
   JSONRPCNotification,
   JSONRPCRequest,
   JSONRPCResponse,
-  ServerCapabilities,
 } from '@modelcontextprotocol/sdk/types.js';
 import { McpmuxError, errorMessage } from '../../shared/errors.ts';
 import type { Principal } from '../auth/authenticator.ts';
 import type { Logger } from '../../shared/log.ts';
-import { buildInitializeResult, mergeInstructions, negotiateProtocolVersion } from '../federation/initialize.ts';
+import { negotiateProtocolVersion } from '../federation/initialize.ts';
 import { LIST_METHODS } from '../federation/lists.ts';
 import { namesArePrefixed } from '../federation/names.ts';
-import type { CompiledBackend, CompiledTarget } from '../routing/table.ts';
+import type { CompiledBackend } from '../routing/table.ts';
 import type { UpstreamPool } from '../upstream/pool.ts';
 import type { ClientChannel } from './channel.ts';
 import { TargetConnections, type SharedUpstream } from './connections.ts';
@@ -35,6 +33,7 @@ import { NameIndex } from './name-index.ts';
 import { Correlation, progressTokenOf } from './correlation.ts';
 import { callTool, complete, forwardByUri, forwardTask, getPrompt, subscription } from './routed.ts';
 import { setLevelEverywhere } from './set-level.ts';
+import { initializeTargets, upstreamInitializeParams } from './initialize-fanout.ts';
 import { LazyTargets } from './lazy-targets.ts';
 import { ALL_LIST_KINDS, ListChanges } from './list-changes.ts';
 import { UpstreamRelay } from './upstream-relay.ts';
@@ -271,37 +270,19 @@ export class MuxSession {
     this.#protocolVersion = protocolVersion;
     this.#backend = backend;
     this.#visibility = backend.fingerprint;
-    const upstreamParams: InitializeRequestParams = {
-      protocolVersion,
-      capabilities: upstreamCapabilities(params.capabilities),
-      clientInfo: params.clientInfo ?? { name: 'unknown', version: '0' },
-    };
+    const upstreamParams = upstreamInitializeParams(params, protocolVersion);
     this.#connections.setInitializeParams(upstreamParams);
     this.#useListCache(upstreamParams);
     // Targets with a cached answer are not reached now (lazy-targets.ts); the others are opened in parallel.
-    const settled = await Promise.allSettled(backend.targets.map((target) => this.#lazy?.answer(target) ?? this.#connections.get(target)));
-    const capabilities: ServerCapabilities[] = [];
-    const instructions: Array<{ target: string; instructions: string | undefined }> = [];
-    for (const [i, outcome] of settled.entries()) {
-      const target = (backend.targets[i] as CompiledTarget).name;
-      if (outcome.status === 'fulfilled') {
-        capabilities.push(outcome.value.initializeResult?.capabilities ?? {});
-        instructions.push({ target, instructions: outcome.value.initializeResult?.instructions });
-      } else if (backend.failureMode === 'closed') {
-        return errorResponse(request.id, outcome.reason);
-      } else {
-        this.#logger.warn({ target, err: errorMessage(outcome.reason) }, 'target left out of session (initialize failed)');
-      }
-    }
+    const opened = await initializeTargets(backend, (target) => this.#lazy?.answer(target) ?? this.#connections.get(target), {
+      protocolVersion,
+      serverInfo: this.#options.serverInfo,
+      logger: this.#logger,
+    });
+    if ('failed' in opened) return errorResponse(request.id, opened.failed);
     this.#initialized = true;
     this.#options.metrics?.request('initialize', 'ok');
-    const result = buildInitializeResult({
-      protocolVersion,
-      serverInfo: backend.serverInfo ?? this.#options.serverInfo,
-      capabilities,
-      instructions: mergeInstructions(backend.instructions, instructions),
-    });
-    return { jsonrpc: '2.0', id: request.id, result };
+    return { jsonrpc: '2.0', id: request.id, result: opened.result };
   }
 
   /** Answers one request; never throws (errors become JSON-RPC error responses). */
@@ -510,13 +491,3 @@ export class MuxSession {
   }
 }
 
-/**
- * The client's capabilities as upstreams see them. Roots, sampling and elicitation are relayed
- * (Correlation); client-side tasks are not (an upstream would poll the client's tasks through
- * us), so upstreams are not told about them.
- */
-function upstreamCapabilities(capabilities: ClientCapabilities | undefined): ClientCapabilities {
-  if (!capabilities) return {};
-  const { tasks: _tasks, ...rest } = capabilities;
-  return rest;
-}

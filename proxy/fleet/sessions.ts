@@ -11,7 +11,7 @@ import type { Logger } from '../../shared/log.ts';
 import { eventId } from '../downstream/event-store.ts';
 import type { DownstreamFleet, TransportKind } from '../downstream/options.ts';
 import type { ClientChannel } from '../mux/channel.ts';
-import { replicaOfServerRequest } from '../mux/server-requests.ts';
+import { replicaOfServerRequest } from '../mux/correlation.ts';
 import type { MuxSession, SessionFleetHooks } from '../mux/session.ts';
 import type { CompiledRoute } from '../routing/table.ts';
 import type { SessionRegistry } from '../sessions/registry.ts';

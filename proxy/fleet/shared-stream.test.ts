@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { replicaOfServerRequest } from '../mux/server-requests.ts';
+import { replicaOfServerRequest } from '../mux/correlation.ts';
 import { parseEventId } from '../downstream/event-store.ts';
 import { parseRequestStreamKey, requestStreamKey } from './shared-stream.ts';
 

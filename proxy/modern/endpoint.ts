@@ -24,7 +24,7 @@ import { ModernUpstream } from '../upstream/modern.ts';
 import { errorResponse, newErrorId } from '../mux/jsonrpc-error.ts';
 import { completeOwners, listFederated } from '../mux/lists.ts';
 import { NameIndex } from '../mux/name-index.ts';
-import { ProgressRoutes } from '../mux/progress.ts';
+import { ProgressRoutes } from '../mux/correlation.ts';
 import { callTool, complete, forwardByUri, forwardTask, getPrompt } from '../mux/routed.ts';
 import type { CompiledRoute } from '../routing/table.ts';
 import type { RequestSink, UpstreamConnection, UpstreamMessage } from '../upstream/connection.ts';

@@ -9,7 +9,7 @@ import type { ListCache } from './list-cache.ts';
 import type { AbortHooks } from '../request-abort.ts';
 import type { UnopenedTarget } from './lazy-targets.ts';
 import type { NameIndex } from './name-index.ts';
-import { withProgressToken, type ProgressRoutes } from './progress.ts';
+import { withProgressToken, type ProgressRoutes } from './correlation.ts';
 import type { Outcome, ProxyMetrics } from '../metrics.ts';
 import { McpmuxError } from '../../shared/errors.ts';
 import { endSpan, inSpan, startClientSpan, upstreamTrace, withTraceMeta, type RequestSpan } from '../tracing.ts';
@@ -32,6 +32,7 @@ export interface RequestContext {
   requestId: RequestId;
   /** The client's progress token; handlers that fan out clear it (interleaved counts mean nothing). */
   progressToken: ProgressToken | undefined;
+  /** Our progress tokens for the client's (correlation.ts): the session's, or a 2026-07-28 request's own. */
   progress: ProgressRoutes;
   /** Who owns an unprefixed name (prefix mode never). */
   names: NameIndex;

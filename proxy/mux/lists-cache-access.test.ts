@@ -16,7 +16,7 @@ import type { RequestContext } from './context.ts';
 import { ListCache } from './list-cache.ts';
 import { completeOwners, listFederated } from './lists.ts';
 import { NameIndex } from './name-index.ts';
-import { ProgressRoutes } from './progress.ts';
+import { ProgressRoutes } from './correlation.ts';
 
 const logger = createLogger('test', { level: 'silent' });
 const rule = (name: string, fields: Partial<AccessRule>): AccessRule => ({ name, effect: 'allow', subjects: [], groups: [], scopes: [], tools: [], targets: [], ...fields });

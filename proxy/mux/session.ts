@@ -3,28 +3,24 @@
 // each request goes where its method says: answered here (ping), federated over all targets
 // (lists, logging/setLevel), or routed to the one target a name, URI or task id names.
 // Each request runs on the backend of the table it started with; the session itself outlives
-// tables (retain() follows the cluster and tells the client when its lists changed). What upstreams
-// send besides answers is relayed by UpstreamRelay; the client's answers to server→client requests
-// go back through ServerRequests.
+// tables (retain() follows the cluster and tells the client when its lists changed). Which id
+// belongs to which request (client requests, progress tokens, server→client requests) is kept by
+// one Correlation (correlation.ts); what upstreams send besides answers is relayed by UpstreamRelay.
 import type {
-  ClientCapabilities,
   Implementation,
   InitializeRequestParams,
   JSONRPCErrorResponse,
   JSONRPCNotification,
   JSONRPCRequest,
   JSONRPCResponse,
-  RequestId,
-  ServerCapabilities,
 } from '@modelcontextprotocol/sdk/types.js';
 import { McpmuxError, errorMessage } from '../../shared/errors.ts';
 import type { Principal } from '../auth/authenticator.ts';
 import type { Logger } from '../../shared/log.ts';
-import type { ListKind } from '../federation/cursor.ts';
-import { buildInitializeResult, mergeInstructions, negotiateProtocolVersion } from '../federation/initialize.ts';
+import { negotiateProtocolVersion } from '../federation/initialize.ts';
 import { LIST_METHODS } from '../federation/lists.ts';
 import { namesArePrefixed } from '../federation/names.ts';
-import type { CompiledBackend, CompiledTarget } from '../routing/table.ts';
+import type { CompiledBackend } from '../routing/table.ts';
 import type { UpstreamPool } from '../upstream/pool.ts';
 import type { ClientChannel } from './channel.ts';
 import { TargetConnections, type SharedUpstream } from './connections.ts';
@@ -34,11 +30,12 @@ import { errorResponse, newErrorId } from './jsonrpc-error.ts';
 import { completeOwners, listFederated } from './lists.ts';
 import { stableJson, type ListCache } from './list-cache.ts';
 import { NameIndex } from './name-index.ts';
-import { ProgressRoutes, progressTokenOf } from './progress.ts';
+import { Correlation, progressTokenOf } from './correlation.ts';
 import { callTool, complete, forwardByUri, forwardTask, getPrompt, subscription } from './routed.ts';
-import { ServerRequests } from './server-requests.ts';
 import { setLevelEverywhere } from './set-level.ts';
+import { initializeTargets, upstreamInitializeParams } from './initialize-fanout.ts';
 import { LazyTargets } from './lazy-targets.ts';
+import { ALL_LIST_KINDS, ListChanges } from './list-changes.ts';
 import { UpstreamRelay } from './upstream-relay.ts';
 import { UpstreamState } from './upstream-state.ts';
 import type { ProxyMetrics } from '../metrics.ts';
@@ -96,12 +93,6 @@ type Params = Record<string, unknown> | undefined;
 /** A response without its envelope: what a handler produces before the client's id is put back. */
 type Outcome = { result: Record<string, unknown> } | { error: JSONRPCErrorResponse['error'] };
 
-const LIST_CHANGED_METHODS: Readonly<Record<'tools' | 'prompts' | 'resources', string>> = {
-  tools: 'notifications/tools/list_changed',
-  prompts: 'notifications/prompts/list_changed',
-  resources: 'notifications/resources/list_changed',
-};
-
 export class MuxSession {
   readonly id: string;
   readonly routePrefix: string;
@@ -115,19 +106,17 @@ export class MuxSession {
   readonly #options: MuxSessionOptions;
   readonly #logger: Logger;
   readonly #connections: TargetConnections;
-  readonly #progress = new ProgressRoutes();
   readonly #names = new NameIndex(completeOwners);
-  readonly #serverRequests: ServerRequests;
+  /** The session's ids and tokens: requests in flight, progress routes, server→client requests. */
+  readonly #correlation: Correlation;
   readonly #relay: UpstreamRelay;
-  /** Requests in flight by downstream id, so notifications/cancelled can abort them. */
-  readonly #inFlight = new Map<RequestId, AbortController>();
 
   /** Client requests being answered now. */
   get inFlight(): number {
-    return this.#inFlight.size;
+    return this.#correlation.inFlight;
   }
-  /** The lists the client has asked for: a target's list_changed is news only for those. */
-  readonly #listed = new Set<'tools' | 'prompts' | 'resources'>();
+  /** What the client hears of list changes (of the kinds it has listed). */
+  readonly #listChanges: ListChanges;
   #protocolVersion: string | undefined;
   #initialized = false;
   #closed = false;
@@ -151,7 +140,16 @@ export class MuxSession {
     this.#options = options;
     this.#logger = options.logger.child({ session: options.id });
     this.#state = new UpstreamState({ logger: this.#logger, requestTimeoutMs: options.requestTimeoutMs });
-    this.#serverRequests = new ServerRequests({
+    this.#listChanges = new ListChanges({
+      channel: options.channel,
+      logger: this.#logger,
+      names: this.#names,
+      listCache: options.listCache,
+      backend: () => this.#backend?.name,
+      // Every replica serving the session sees the same change: its owner alone tells the client.
+      mayTell: () => this.#initialized && !this.#closed && (!options.fleet || options.fleet.isOwner()),
+    });
+    this.#correlation = new Correlation({
       channel: options.channel,
       logger: this.#logger,
       timeoutMs: options.requestTimeoutMs,
@@ -159,11 +157,10 @@ export class MuxSession {
     });
     this.#relay = new UpstreamRelay({
       channel: options.channel,
-      progress: this.#progress,
-      serverRequests: this.#serverRequests,
+      correlation: this.#correlation,
       logger: this.#logger,
       urisArePrefixed: () => (this.#backend ? namesArePrefixed(this.#backend.prefixMode, this.#backend.targets.length) : true),
-      onListChanged: (target, kind) => this.#targetListChanged(target, kind),
+      onListChanged: (target, kind) => this.#listChanges.targetChanged(target, kind),
     });
     this.#connections = new TargetConnections({
       pool: options.pool,
@@ -177,13 +174,12 @@ export class MuxSession {
       },
       onReinitialized: (target) => {
         this.#logger.info({ target }, 'target re-initialized; telling the client its lists may have changed');
-        if (this.#backend) this.#options.listCache?.invalidate(this.#backend.name, target, ['tools', 'prompts', 'resources', 'resourceTemplates']);
-        this.#names.invalidate();
+        this.#listChanges.forgetTarget(target);
         // The upstream forgot the session's state: restore what we know of it.
         const compiled = this.#backend?.targetsByName.get(target);
         const upstream = this.#connections.connected(target);
         if (compiled && upstream) void this.#state.reinitialized(compiled, upstream);
-        this.#listsChanged(['tools', 'prompts', 'resources']);
+        this.#listChanges.tell(ALL_LIST_KINDS);
         this.#options.fleet?.upstreamsChanged();
       },
       afterConnect: async (target, upstream) => {
@@ -214,7 +210,7 @@ export class MuxSession {
     this.#connections.setInitializeParams(state.initializeParams);
     this.#useListCache(state.initializeParams);
     // Lists may have been asked for elsewhere: any list change is news.
-    for (const kind of ['tools', 'prompts', 'resources'] as const) this.#listed.add(kind);
+    this.#listChanges.listedAll();
     for (const target of backend.targets) {
       const shared = state.upstreams[target.name];
       if (shared) this.#connections.adopt(target, shared);
@@ -274,37 +270,19 @@ export class MuxSession {
     this.#protocolVersion = protocolVersion;
     this.#backend = backend;
     this.#visibility = backend.fingerprint;
-    const upstreamParams: InitializeRequestParams = {
-      protocolVersion,
-      capabilities: upstreamCapabilities(params.capabilities),
-      clientInfo: params.clientInfo ?? { name: 'unknown', version: '0' },
-    };
+    const upstreamParams = upstreamInitializeParams(params, protocolVersion);
     this.#connections.setInitializeParams(upstreamParams);
     this.#useListCache(upstreamParams);
     // Targets with a cached answer are not reached now (lazy-targets.ts); the others are opened in parallel.
-    const settled = await Promise.allSettled(backend.targets.map((target) => this.#lazy?.answer(target) ?? this.#connections.get(target)));
-    const capabilities: ServerCapabilities[] = [];
-    const instructions: Array<{ target: string; instructions: string | undefined }> = [];
-    for (const [i, outcome] of settled.entries()) {
-      const target = (backend.targets[i] as CompiledTarget).name;
-      if (outcome.status === 'fulfilled') {
-        capabilities.push(outcome.value.initializeResult?.capabilities ?? {});
-        instructions.push({ target, instructions: outcome.value.initializeResult?.instructions });
-      } else if (backend.failureMode === 'closed') {
-        return errorResponse(request.id, outcome.reason);
-      } else {
-        this.#logger.warn({ target, err: errorMessage(outcome.reason) }, 'target left out of session (initialize failed)');
-      }
-    }
+    const opened = await initializeTargets(backend, (target) => this.#lazy?.answer(target) ?? this.#connections.get(target), {
+      protocolVersion,
+      serverInfo: this.#options.serverInfo,
+      logger: this.#logger,
+    });
+    if ('failed' in opened) return errorResponse(request.id, opened.failed);
     this.#initialized = true;
     this.#options.metrics?.request('initialize', 'ok');
-    const result = buildInitializeResult({
-      protocolVersion,
-      serverInfo: backend.serverInfo ?? this.#options.serverInfo,
-      capabilities,
-      instructions: mergeInstructions(backend.instructions, instructions),
-    });
-    return { jsonrpc: '2.0', id: request.id, result };
+    return { jsonrpc: '2.0', id: request.id, result: opened.result };
   }
 
   /** Answers one request; never throws (errors become JSON-RPC error responses). */
@@ -332,7 +310,7 @@ export class MuxSession {
     const started = process.hrtime.bigint();
     this.lastActiveAt = Date.now();
     this.#options.metrics?.clientEra('legacy');
-    this.#inFlight.set(request.id, abort);
+    this.#correlation.begin(request.id, abort);
     const ctx: RequestContext = {
       backend,
       // Decided per request, from the claims this request carried (a refreshed token's groups count).
@@ -344,7 +322,7 @@ export class MuxSession {
       abortHooks: abort instanceof RequestAbort ? abort : undefined,
       requestId: request.id,
       progressToken: progressTokenOf(request.params),
-      progress: this.#progress,
+      progress: this.#correlation.progress,
       names: this.#names,
       metrics: this.#options.metrics,
       trace,
@@ -368,8 +346,7 @@ export class MuxSession {
       return response;
     } finally {
       if (span) endSpan(span, response ?? { thrown: undefined });
-      if (this.#inFlight.get(request.id) === abort) this.#inFlight.delete(request.id);
-      this.#serverRequests.endRelated(request.id);
+      this.#correlation.end(request.id, abort);
       // One line per request at debug level: the session id is on this logger, the request's here.
       if (this.#logger.isLevelEnabled('debug')) {
         this.#logger.debug({ request: request.id, method: request.method, ms: Number(process.hrtime.bigint() - started) / 1e6, traceparent: trace?.traceparent }, 'request answered');
@@ -383,22 +360,14 @@ export class MuxSession {
     const fleet = fromFleet ? undefined : this.#options.fleet;
     const params = notification.params as Params;
     switch (notification.method) {
-      case 'notifications/cancelled': {
-        // Aborting the wait tells the one upstream that owns the request (the upstream connection sends notifications/cancelled).
-        const requestId = params?.requestId as RequestId | undefined;
-        const abort = requestId === undefined ? undefined : this.#inFlight.get(requestId);
-        if (abort) abort.abort(new McpmuxError('MCPMUX_REQUEST_CANCELLED', `request ${String(requestId)} was cancelled by the client`));
-        else fleet?.forward(notification); // it may run on another replica
+      case 'notifications/cancelled':
+        // Not running here: it may run on another replica.
+        if (!this.#correlation.cancelledByClient(params?.requestId)) fleet?.forward(notification);
         return;
-      }
-      case 'notifications/progress': {
-        const routed = this.#serverRequests.routeProgress(params);
-        if (!routed) fleet?.forward(notification);
-        routed?.upstream.notify(notification.method, routed.params, { timeoutMs: this.#options.requestTimeoutMs }).catch((error: unknown) =>
-          this.#logger.debug({ err: errorMessage(error) }, 'client progress not delivered'),
-        );
+      case 'notifications/progress':
+        // On a server→client request another replica asked, if not one of ours.
+        if (!this.#correlation.progressFromClient(params)) fleet?.forward(notification);
         return;
-      }
       case 'notifications/roots/list_changed':
         for (const [target, upstream] of this.#connections.established()) {
           upstream.notify(notification.method, params, { timeoutMs: this.#options.requestTimeoutMs }).catch((error: unknown) =>
@@ -416,7 +385,7 @@ export class MuxSession {
   /** The client's answer to a server→client request; false when it answers nothing we asked. */
   handleResponse(response: JSONRPCResponse, fromFleet = false): boolean {
     this.lastActiveAt = Date.now();
-    if (this.#serverRequests.resolve(response)) return true;
+    if (this.#correlation.answered(response)) return true;
     if (!this.#options.fleet || fromFleet) return false;
     this.#options.fleet.forward(response); // asked by another replica
     return true;
@@ -431,7 +400,7 @@ export class MuxSession {
     const names = new Set(backend ? backend.targets.map((t) => t.name) : []);
     for (const target of this.#backend?.targets ?? []) {
       if (names.has(target.name)) continue;
-      this.#serverRequests.dropTarget(target.name);
+      this.#correlation.dropTarget(target.name);
       this.#state.forget(target.name);
     }
     this.#connections.retain(names);
@@ -439,7 +408,7 @@ export class MuxSession {
     this.#backend = backend;
     if (visibility === this.#visibility) return;
     this.#visibility = visibility;
-    this.#listsChanged(['tools', 'prompts', 'resources']);
+    this.#listChanges.tell(ALL_LIST_KINDS);
   }
 
   /**
@@ -449,10 +418,8 @@ export class MuxSession {
   async detach(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const abort of this.#inFlight.values()) abort.abort(new McpmuxError('MCPMUX_FLEET_UNAVAILABLE', `session ${this.id} moved to another replica; retry`));
-    this.#inFlight.clear();
     this.#lazy?.close();
-    await this.#serverRequests.closeAll();
+    await this.#correlation.close(new McpmuxError('MCPMUX_FLEET_UNAVAILABLE', `session ${this.id} moved to another replica; retry`));
     this.channel.close();
     await this.#connections.detachAll();
   }
@@ -464,11 +431,9 @@ export class MuxSession {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const abort of this.#inFlight.values()) abort.abort(new McpmuxError('MCPMUX_SESSION_NOT_FOUND', `session ${this.id} was closed`));
-    this.#inFlight.clear();
-    // Upstreams waiting on the client hear it is gone before their sessions close.
     this.#lazy?.close();
-    await this.#serverRequests.closeAll();
+    // Upstreams waiting on the client hear it is gone before their sessions close.
+    await this.#correlation.close(new McpmuxError('MCPMUX_SESSION_NOT_FOUND', `session ${this.id} was closed`));
     this.channel.close();
     await this.#connections.closeAll();
   }
@@ -478,7 +443,7 @@ export class MuxSession {
     if (!this.#initialized) throw new McpmuxError('MCPMUX_NOT_INITIALIZED', `${method}: the session is not initialized yet (send initialize first)`);
     const listKind = LIST_METHODS[method];
     if (listKind !== undefined) {
-      this.#noteListed(listKind);
+      this.#listChanges.listed(listKind);
       return { result: await listFederated(ctx, method, listKind, params) };
     }
     switch (method) {
@@ -510,11 +475,6 @@ export class MuxSession {
     }
   }
 
-  #noteListed(kind: ListKind): void {
-    if (kind === 'tools' || kind === 'prompts') this.#listed.add(kind);
-    else if (kind === 'resources' || kind === 'resourceTemplates') this.#listed.add('resources');
-  }
-
   /**
    * The session's upstreams are told these capabilities whatever their era (a modern upstream gets
    * them in every request's _meta): they are what its lists may depend on besides the target.
@@ -524,40 +484,10 @@ export class MuxSession {
     if (!cache) return;
     const capabilities = stableJson(params.capabilities);
     // Not in a fleet: a replica that restores the session knows nothing of what this one has not opened.
-    const lazy = this.#options.fleet ? undefined : new LazyTargets({ cache, connections: this.#connections, params, clientCapabilities: capabilities, backend: () => this.#backend?.name, onListChanged: (target, kind) => this.#targetListChanged(target, kind, false) });
+    const lazy = this.#options.fleet ? undefined : new LazyTargets({ cache, connections: this.#connections, params, clientCapabilities: capabilities, backend: () => this.#backend?.name, onListChanged: (target, kind) => this.#listChanges.targetChanged(target, kind, false) });
     this.#lazy = lazy;
     // The upstream is told nothing of the principal: sessions of different principals share lists (authorization filters after).
     this.#lists = { cache, clientCapabilities: () => capabilities, principal: this.principal, preEncoded: true, ...(lazy ? { unopened: (target) => lazy.unopened(target) } : {}) };
   }
-
-  /** A target's list_changed (`heardHere` false: heard by another session, of a target not open here): news for the client only if it has listed that kind. */
-  #targetListChanged(target: string, kind: ListKind, heardHere = true): void {
-    if (kind !== 'tools' && kind !== 'prompts' && kind !== 'resources') return;
-    // The upstream's list changed for every session: its cached lists of that kind go, in every scope.
-    if (this.#backend && heardHere) this.#options.listCache?.invalidate(this.#backend.name, target, kind === 'resources' ? ['resources', 'resourceTemplates'] : [kind]);
-    this.#names.invalidate(kind);
-    if (!this.#listed.has(kind)) {
-      this.#logger.debug({ target, kind }, 'list_changed before the client listed anything: not relayed');
-      return;
-    }
-    this.#listsChanged([kind]);
-  }
-
-  #listsChanged(kinds: ReadonlyArray<'tools' | 'prompts' | 'resources'>): void {
-    if (!this.#initialized || this.#closed) return;
-    // Every replica serving the session sees the same change: its owner alone tells the client.
-    if (this.#options.fleet && !this.#options.fleet.isOwner()) return;
-    for (const kind of kinds) this.channel.send({ jsonrpc: '2.0', method: LIST_CHANGED_METHODS[kind] });
-  }
 }
 
-/**
- * The client's capabilities as upstreams see them. Roots, sampling and elicitation are relayed
- * (ServerRequests); client-side tasks are not (an upstream would poll the client's tasks through
- * us), so upstreams are not told about them.
- */
-function upstreamCapabilities(capabilities: ClientCapabilities | undefined): ClientCapabilities {
-  if (!capabilities) return {};
-  const { tasks: _tasks, ...rest } = capabilities;
-  return rest;
-}

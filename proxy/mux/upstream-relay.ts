@@ -1,7 +1,8 @@
 // What one downstream session does with the messages its upstreams send besides answers: each goes
 // to the client request it belongs to (progress by token, the rest by the stream that carried it)
 // or to the session's standalone stream, with everything that names a target's thing (resource
-// URIs, task ids, ids of server→client requests, progress tokens) rewritten to the client's view.
+// URIs, task ids) rewritten to the client's view; ids of server→client requests and progress
+// tokens are looked up and rewritten by the session's Correlation (correlation.ts).
 // Nothing is broadcast: a message reaches the one session whose upstream session sent it.
 import type { JSONRPCNotification, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../../shared/log.ts';
@@ -10,13 +11,12 @@ import { wrapUri } from '../federation/resource-uris.ts';
 import { wrapTaskIds } from '../federation/task-ids.ts';
 import type { UpstreamConnection, UpstreamMessage } from '../upstream/connection.ts';
 import type { ClientChannel } from './channel.ts';
-import type { ProgressRoutes } from './progress.ts';
-import type { ServerRequests } from './server-requests.ts';
+import type { Correlation } from './correlation.ts';
 
 export interface UpstreamRelayOptions {
   channel: ClientChannel;
-  progress: ProgressRoutes;
-  serverRequests: ServerRequests;
+  /** The session's ids and tokens: progress and server→client requests are found and rewritten there. */
+  correlation: Correlation;
   logger: Logger;
   /** Whether the session's resource URIs carry their target right now (the backend's naming). */
   urisArePrefixed: () => boolean;
@@ -44,21 +44,21 @@ export class UpstreamRelay {
   relay(target: string, upstream: UpstreamConnection, message: UpstreamMessage, relatedTo: RequestId | undefined): void {
     if ('id' in message) {
       const params = wrapTaskIds(target, message.params) as Params;
-      this.#options.serverRequests.relay(target, upstream, params === undefined ? message : { ...message, params }, relatedTo);
+      this.#options.correlation.ask(target, upstream, params === undefined ? message : { ...message, params }, relatedTo);
       return;
     }
     const params = message.params as Params;
-    const { channel, progress } = this.#options;
+    const { channel, correlation } = this.#options;
     switch (message.method) {
       case 'notifications/progress': {
-        const routed = progress.route(target, params);
+        const routed = correlation.progress.route(target, params);
         if (routed) channel.send({ jsonrpc: '2.0', method: message.method, params: routed.params }, routed.relatedTo);
         else this.#options.logger.debug({ target }, 'progress for no request in flight dropped');
         return;
       }
       case 'notifications/cancelled':
         // The upstream withdrew one of its own requests to the client.
-        this.#options.serverRequests.cancelledByUpstream(target, params?.requestId, params?.reason);
+        correlation.cancelledByUpstream(target, params?.requestId, params?.reason);
         return;
       case 'notifications/message': {
         // Say which target logged: the client sees one server.

@@ -4,7 +4,7 @@
 //  - the translator (control-plane/translate/) does no I/O: nothing it reaches through its imports
 //    opens a file, a socket, a process or a log.
 //  - no production file passes MAX_LINES (the three that did when the rule came were split).
-//  - docs/architecture.md names only files that exist.
+//  - docs/architecture.md names only files that exist (full paths, and the short `mux/session.ts` form).
 // Each rule is also run against a planted breach, so a rule that could never fail would show.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -54,19 +54,30 @@ function longFiles(root: string): string[] {
 }
 
 /** Paths docs/architecture.md names (`folder/file.ts` in backticks or links) that do not exist. */
+/**
+ * Files a doc names in backquotes that do not exist. A full path (`proxy/mux/session.ts`) must exist
+ * as written; a short one (`mux/session.ts`, the doc's shorthand inside a section about one side)
+ * must exist under proxy/, control-plane/ or shared/.
+ */
 function missingDocPaths(root: string, doc: string): string[] {
   const text = readFileSync(join(root, doc), 'utf8');
   const named = new Set<string>();
-  for (const match of text.matchAll(/`((?:control-plane|proxy|shared|test|deploy|proto|docs)\/[\w./-]+\.(?:ts|proto|md|yaml|json))`/g)) named.add(match[1] as string);
-  return [...named].filter((path) => {
+  for (const match of text.matchAll(/`((?:[\w.-]+\/)+[\w.-]+\.(?:ts|proto|md|yaml|json))`/g)) named.add(match[1] as string);
+  const exists = (path: string): boolean => {
     try {
       readFileSync(join(root, path));
-      return false;
-    } catch {
       return true;
+    } catch {
+      return false;
     }
+  };
+  return [...named].filter((path) => {
+    if (FULL_PATH.test(path)) return !exists(path);
+    return !SHORT_PATH_ROOTS.some((under) => exists(`${under}/${path}`));
   });
 }
+const FULL_PATH = /^(control-plane|proxy|shared|test|deploy|proto|docs)\//;
+const SHORT_PATH_ROOTS = ['proxy', 'control-plane', 'shared'];
 
 test('control-plane/ and proxy/ meet only in shared/; shared/ imports neither', () => {
   assert.equal(crossings(ROOT, 'control-plane', ['proxy']), []);
@@ -103,13 +114,13 @@ test('each rule fails on a planted breach', () => {
     plant('control-plane/translate/translate.ts', "import { helper } from '../helpers/helper.ts';\nexport const t = helper;\n");
     plant('control-plane/helpers/helper.ts', "import { readFileSync } from 'node:fs';\nexport const helper = readFileSync;\n");
     plant('proxy/long.ts', 'export const a = 1;\n'.repeat(MAX_LINES + 1));
-    plant('docs/architecture.md', '`proxy/y.ts` and `proxy/gone.ts`\n');
+    plant('docs/architecture.md', '`proxy/y.ts`, `proxy/gone.ts`, `helpers/helper.ts` and `mux/gone.ts`\n');
     // A type-only import ties nothing at run time: only the value import is a crossing.
     assert.equal(crossings(root, 'proxy', ['control-plane']), ['proxy/uses-cp.ts:1 imports control-plane/thing.ts']);
     assert.equal(crossings(root, 'shared', ['proxy', 'control-plane']), ['shared/up.ts:1 imports proxy/y.ts']);
     assert.equal(translatorIo(root), ['control-plane/translate/translate.ts → control-plane/helpers/helper.ts imports node:fs']);
     assert.equal(longFiles(root), [`proxy/long.ts: ${MAX_LINES + 1} lines (at most ${MAX_LINES}: split it into modules with one job each)`]);
-    assert.equal(missingDocPaths(root, 'docs/architecture.md'), ['proxy/gone.ts']);
+    assert.equal(missingDocPaths(root, 'docs/architecture.md'), ['proxy/gone.ts', 'mux/gone.ts']);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -26,7 +26,7 @@ import { emptyState, reduceAll, type ClusterState } from './state/reducer.ts';
 import { Kinds, MCPMUX_CONTROLLER_NAME } from './translate/kinds.ts';
 import { isProblem, type ObjectStatus } from './translate/status.ts';
 import { referencedSecrets } from './translate/secret-refs.ts';
-import { translate } from './translate/translate.ts';
+import { translate, TranslateCache } from './translate/translate.ts';
 import { isLoopbackAddress } from '../shared/net/address.ts';
 import type { CertificateAuthority } from './pki/authority.ts';
 import type { CaState } from './pki/ca-secret.ts';
@@ -186,7 +186,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   } else if (!secure && !isLoopbackAddress(options.address)) {
     logger.warn({ address: options.address }, '--insecure-discovery: upstream credentials go to proxies in plaintext; anyone who can reach the gRPC port can read them');
   }
-  const translateOptions = { gatewayClasses: options.gatewayClasses, allowStdio: options.source.name === 'files', withholdCredentials };
+  const translateOptions = { gatewayClasses: options.gatewayClasses, allowStdio: options.source.name === 'files', withholdCredentials }, translateCache = new TranslateCache();
   const phases = new StartupPhases(logger); // replaying → syncing → building → electing → starting → serving
   let state: ClusterState = emptyState();
   let events: EventLog;
@@ -225,7 +225,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   } else if (options.eventLogPath) {
     const log = JsonlEventLog.open({ path: options.eventLogPath, retention: options.eventLogRetention, logger });
     const started = performance.now();
-    const replay = replayLog(log, cache, translateOptions, logger);
+    const replay = replayLog(log, cache, translateOptions, logger, translateCache);
     state = replay.state;
     if (log.lastSeq > 0) initialSeen = new Set();
     events = log;
@@ -314,7 +314,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   const build = (): void => {
     const started = performance.now();
     try {
-      const result = translate(state, translateOptions);
+      const result = translate(state, translateOptions, translateCache);
       const versions = newVersions(result.snapshots);
       serve(result, state, events.lastSeq, started, true);
       if (Object.keys(versions).length > 0) events.recordBuild({ seq: events.lastSeq, time: Date.now(), versions });
@@ -333,7 +333,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       const started = performance.now();
       try {
         const { state: from } = shared.buildState();
-        const result = translate(from, translateOptions);
+        const result = translate(from, translateOptions, translateCache);
         const versions = newVersions(result.snapshots);
         if (Object.keys(versions).length === 0) {
           serve(result, from, seq, started, false);
@@ -358,7 +358,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     if (catchingUp) {
       const at = history!.state;
       let made: TranslateResult | undefined;
-      const translated = (): TranslateResult => (made ??= translate(history!.buildState(at).state, translateOptions));
+      const translated = (): TranslateResult => (made ??= translate(history!.buildState(at).state, translateOptions, translateCache));
       for (const [group, version] of Object.entries(build.versions)) {
         if (!version) continue;
         cache.restore({
@@ -383,7 +383,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     ownBuild = undefined;
     try {
       const from = own?.state ?? history!.buildState().state;
-      const result = own?.result ?? translate(from, translateOptions);
+      const result = own?.result ?? translate(from, translateOptions, translateCache);
       for (const [group, version] of Object.entries(build.versions)) {
         const made = result.snapshots.find((s) => s.group === group)?.version ?? '';
         if (made !== version) logger.warn({ group, recorded: version, built: made, seq: build.seq }, 'a build record rebuilds differently here (another mcpmux version, or other Secret values): serving what this replica built');
@@ -493,7 +493,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
         lastCaughtUpBuild = undefined;
         await history.secretsReady();
         const from = history.buildState(at).state;
-        serve(translate(from, translateOptions), from, build.seq, performance.now(), false, build.time);
+        serve(translate(from, translateOptions, translateCache), from, build.seq, performance.now(), false, build.time);
       }
       phases.enter('electing'); // synced, and built: the history's builds were served as they came
     } else {

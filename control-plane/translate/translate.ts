@@ -23,9 +23,12 @@ import { backendSpec, resolveCached, type Resolution, type Resolved } from './re
 import { condition, type Condition, type ObjectStatus } from './status.ts';
 import { gatewayProgrammed, INVALID_ROUTE_KINDS, type CertificateRefProblem, type GatewayListener } from './gateways.ts';
 import { compareStrings } from './order.ts';
-import { readTlsSecret, tlsSnapshotSecret } from './tls-secrets.ts';
+import { readTlsSecret, TLS_PAIR, tlsSnapshotSecret } from './tls-secrets.ts';
 import { upstreamSecretName } from './targets.ts';
 import { backendPolicy, secretValue } from './authentication.ts';
+import { TranslateCache } from './translate-cache.ts';
+
+export { TranslateCache };
 
 /** The classes the files source serves unless told otherwise: ours, and the tutorial's. */
 export const DEFAULT_FILES_GATEWAY_CLASSES: readonly string[] = Object.freeze(['mcpmux', 'agentgateway']);
@@ -58,11 +61,15 @@ export interface TranslateResult {
   statuses: ObjectStatus[];
 }
 
-export function translate(state: ClusterState, options: TranslateOptions): TranslateResult {
+/**
+ * The translation of `state`. `cache` holds what earlier runs derived (translate-cache.ts): the
+ * caller owns it, keeps it across runs for speed, and may pass a fresh one for the same result.
+ */
+export function translate(state: ClusterState, options: TranslateOptions, cache: TranslateCache): TranslateResult {
   const index = new ClusterIndex(state);
-  const layout = layoutOf(state, { gatewayClasses: options.gatewayClasses, controllerName: options.controllerName ?? MCPMUX_CONTROLLER_NAME }, index);
+  const layout = layoutOf(state, { gatewayClasses: options.gatewayClasses, controllerName: options.controllerName ?? MCPMUX_CONTROLLER_NAME }, index, cache);
   const resolveOptions = { allowStdio: options.allowStdio === true };
-  const resolutions: Resolution[] = layout.backends.map((slot) => resolveCached(slot.object, index, resolveOptions));
+  const resolutions: Resolution[] = layout.backends.map((slot) => resolveCached(slot.object, index, resolveOptions, cache));
 
   // What backends take from Secrets (upstream credential, JWKS, API keys) is read on every run (a
   // few backends have any), so a rotated Secret is a new version without any backend being
@@ -79,7 +86,7 @@ export function translate(state: ClusterState, options: TranslateOptions): Trans
   });
   layout.backends.forEach((slot, i) => {
     if (slot.status === undefined) return;
-    const status = backendStatus(slot, resolutions[i]!);
+    const status = backendStatus(slot, resolutions[i]!, cache.backendStatuses);
     const { problems, withheld } = fromSecrets[i]!;
     statuses[slot.status] = withheld ? withCredentialsWithheld(status) : problems.length === 0 ? status : withUnresolvedSecrets(status, problems);
   });
@@ -97,7 +104,7 @@ export function translate(state: ClusterState, options: TranslateOptions): Trans
       targets: resolved.map((r, k) => (fromSecrets[group.backends[k]!]!.withheld ? NO_TARGETS : r.targets)),
       policies: group.backends.map((i) => fromSecrets[i]!.policy).filter((p): p is Policy => p !== undefined),
       secrets: [...group.backends.map((i) => fromSecrets[i]!.credential).filter((c): c is Secret => c !== undefined), ...certificates[g]!],
-    });
+    }, cache.version);
   });
   return { snapshots, statuses };
 }
@@ -122,7 +129,8 @@ function listenerCertificates(state: ClusterState, listeners: readonly GatewayLi
     const problems: CertificateRefProblem[] = [...certificateProblems];
     let usable = 0;
     for (const { namespace, name } of certificates) {
-      const pair = readTlsSecret(state.get(Kinds.Secret, namespace, name), namespace, name);
+      const found = state.get(Kinds.Secret, namespace, name);
+      const pair = found ? state.derived.of(TLS_PAIR, found) : readTlsSecret(found, namespace, name);
       if (typeof pair === 'string') {
         problems.push({ reason: 'InvalidCertificateRef', message: pair });
         continue;
@@ -224,10 +232,8 @@ function withResolvedRefs(status: ObjectStatus, refs: Condition): ObjectStatus {
   return Object.freeze({ ...status, conditions });
 }
 
-/** Each resolution's status, made once: a run after one event reuses a thousand of them. */
-const backendStatuses = new WeakMap<Resolved, ObjectStatus>();
-
-function backendStatus(slot: BackendSlot, resolution: Resolution): ObjectStatus {
+/** Each resolution's status, made once (TranslateCache.backendStatuses): a run after one event reuses a thousand of them. */
+function backendStatus(slot: BackendSlot, resolution: Resolution, backendStatuses: TranslateCache['backendStatuses']): ObjectStatus {
   const resolved = valid(slot, resolution);
   let status = backendStatuses.get(resolved);
   if (!status) {

@@ -12,7 +12,7 @@ export function canonicalJson(value: unknown): string {
   // order serializes canonically, several times faster than assembling the text in JavaScript.
   // Integer-like keys defeat that (engines put them first, in numeric order) and so does
   // "__proto__" (it cannot be assigned as data): such values take the direct path.
-  const copy = sortedCopy(value);
+  const copy = sortedCopy(value, []);
   return copy === UNSORTABLE ? directCanonicalJson(value) : (JSON.stringify(copy) ?? 'null');
 }
 
@@ -121,23 +121,6 @@ export class JsonWriter {
     buf[pos++] = 0x22;
     this.pos = pos;
   }
-}
-
-let scratchWriter: JsonWriter | undefined;
-let slabWriter: JsonWriter | undefined;
-
-/** The scratch JSON writer (everything here is synchronous), empty; one grown past a megabyte for a large list is not kept. */
-export function jsonScratch(): JsonWriter {
-  if (!scratchWriter || scratchWriter.buf.length > 1024 * 1024) scratchWriter = new JsonWriter(false);
-  scratchWriter.start = scratchWriter.pos = 0;
-  return scratchWriter;
-}
-
-/** The slab writer, ready for a piece. */
-export function jsonSlab(): JsonWriter {
-  slabWriter ??= new JsonWriter(true);
-  slabWriter.pos = slabWriter.start; // drop anything left of a piece not taken
-  return slabWriter;
 }
 
 /** A list member's canonical JSON: a Target's by the fast path, anything else by the generic one. */
@@ -315,25 +298,25 @@ const UNSORTABLE: unique symbol = Symbol('unsortable');
  * members, with what canonical JSON writes as null (functions, symbols, undefined in arrays)
  * replaced by null; UNSORTABLE when some key cannot be placed in sorted order.
  */
-function sortedCopy(value: unknown): unknown {
+function sortedCopy(value: unknown, shapes: Shape[]): unknown {
   if (value === null || typeof value !== 'object') return typeof value === 'function' || typeof value === 'symbol' ? null : value;
   if (Array.isArray(value)) {
     const copy: unknown[] = new Array<unknown>(value.length);
     for (let i = 0; i < value.length; i++) {
       const member: unknown = value[i];
-      const item = member === undefined ? null : sortedCopy(member);
+      const item = member === undefined ? null : sortedCopy(member, shapes);
       if (item === UNSORTABLE) return UNSORTABLE;
       copy[i] = item;
     }
     return copy;
   }
-  const keys = sortedKeys(Object.keys(value));
+  const keys = sortedKeys(Object.keys(value), shapes);
   const copy: Record<string, unknown> = {};
   for (const key of keys) {
     if (!isPlainKey(key)) return UNSORTABLE;
     const member: unknown = (value as Record<string, unknown>)[key];
     if (member === undefined) continue;
-    const item = sortedCopy(member);
+    const item = sortedCopy(member, shapes);
     if (item === UNSORTABLE) return UNSORTABLE;
     copy[key] = item;
   }
@@ -341,19 +324,23 @@ function sortedCopy(value: unknown): unknown {
 }
 
 /**
- * Key lists met lately, each with its sorted order. Values of one type share a key list, and
- * Array.prototype.sort allocates much more than it sorts for ten keys: 10k targets would sort 20k
- * small arrays per snapshot.
+ * A key list met earlier in one canonicalJson() call, with its sorted order. Values of one type
+ * share a key list, and Array.prototype.sort allocates much more than it sorts for ten keys: 10k
+ * targets would sort 20k small arrays per snapshot. Kept per call, not across calls: a call's
+ * result never depends on what other calls met.
  */
-const recentShapes: Array<{ keys: readonly string[]; sorted: readonly string[] }> = [];
+interface Shape {
+  keys: readonly string[];
+  sorted: readonly string[];
+}
 const RECENT_SHAPES = 16;
 
-function sortedKeys(keys: string[]): readonly string[] {
+function sortedKeys(keys: string[], shapes: Shape[]): readonly string[] {
   if (isSorted(keys)) return keys;
-  for (const shape of recentShapes) if (sameKeys(shape.keys, keys)) return shape.sorted;
+  for (const shape of shapes) if (sameKeys(shape.keys, keys)) return shape.sorted;
   const sorted = [...keys].sort();
-  recentShapes.unshift({ keys, sorted });
-  recentShapes.length = Math.min(recentShapes.length, RECENT_SHAPES);
+  shapes.unshift({ keys, sorted });
+  shapes.length = Math.min(shapes.length, RECENT_SHAPES);
   return sorted;
 }
 

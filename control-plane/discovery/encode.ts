@@ -11,8 +11,9 @@
 // The snapshot part itself is assembled from the encodings of its members. A repeated field is
 // its entries (tag, length, member) one after the other, so a snapshot's encoding is its version
 // and group followed by each list's entries, concatenated, and an entry depends on its member
-// alone. Members of a sealed snapshot are deep-frozen (shared/config/version.ts) and a translator
-// run reuses the objects of unchanged backends, targets and routes, so each entry is kept beside
+// alone. Members of a sealed snapshot never change (shared/config/version.ts: it is frozen at its
+// top, all through in tests) and a translator run reuses the objects of unchanged backends,
+// targets and routes, so for a sealed snapshot each entry is kept beside
 // its object (weak maps in the encoder's EncodeCache): a backend's entry keyed by the Backend, its targets' entries as one run
 // keyed by the same Backend (checked against the target objects, and rebuilt from the entries of
 // those that are the same), a route's by the Route. The version after one event is encoded from
@@ -233,16 +234,18 @@ function snapshotPieces(snapshot: Snapshot, cache: EncodeCache): Buffer[] {
     LIST_FIELDS.every(([, field]) => Array.isArray(snapshot[field]));
   if (!ok) return [serializeFields(cache, { version: snapshot.version, group: snapshot.group }), ...LIST_FIELDS.map(([, field]) => serializeFields(cache, { [field]: snapshot[field] }))];
   const pieces: Buffer[] = [writer.take()];
+  // Entries are kept only for a sealed snapshot's members, which never change: sealed means frozen.
+  const keep = Object.isFrozen(snapshot);
   for (const [, field] of LIST_FIELDS) {
-    if (field === 'targets') targetPieces(snapshot.targets, snapshot.backends, pieces, cache);
-    else for (const member of snapshot[field] as readonly unknown[]) pieces.push(memberEntry(field, member, cache));
+    if (field === 'targets') targetPieces(snapshot.targets, snapshot.backends, pieces, cache, keep);
+    else for (const member of snapshot[field] as readonly unknown[]) pieces.push(memberEntry(field, member, cache, keep));
   }
   return pieces;
 }
 
-/** A member's entry in its list field, kept when the member is frozen (sealed). */
-function memberEntry(field: ListField, member: unknown, cache: EncodeCache): Buffer {
-  const keep = member !== null && typeof member === 'object' && Object.isFrozen(member);
+/** A member's entry in its list field, kept for a member of a sealed snapshot (`sealed`). */
+function memberEntry(field: ListField, member: unknown, cache: EncodeCache, sealed: boolean): Buffer {
+  const keep = sealed && member !== null && typeof member === 'object';
   if (keep) {
     const kept = cache.entries[field].get(member);
     if (kept) return kept;
@@ -283,7 +286,7 @@ function writeEntry(writer: Writer, field: ListField, member: unknown): boolean 
  * of those that are), and kept. Runs without a Backend of their name in the snapshot are encoded
  * member by member.
  */
-function targetPieces(targets: readonly unknown[], backends: readonly unknown[], pieces: Buffer[], cache: EncodeCache): void {
+function targetPieces(targets: readonly unknown[], backends: readonly unknown[], pieces: Buffer[], cache: EncodeCache, sealed: boolean): void {
   const byName = new Map<string, object>();
   for (const backend of backends) {
     const name = backend !== null && typeof backend === 'object' ? (backend as Partial<Backend>).name : undefined;
@@ -294,8 +297,8 @@ function targetPieces(targets: readonly unknown[], backends: readonly unknown[],
     let end = start + 1;
     if (name !== undefined) while (end < targets.length && backendOf(targets[end]) === name) end++;
     const backend = name === undefined ? undefined : byName.get(name);
-    if (backend && Object.isFrozen(backend)) pieces.push(targetRun(backend, targets, start, end, cache).bytes);
-    else for (let i = start; i < end; i++) pieces.push(memberEntry('targets', targets[i], cache));
+    if (backend && sealed) pieces.push(targetRun(backend, targets, start, end, cache).bytes);
+    else for (let i = start; i < end; i++) pieces.push(memberEntry('targets', targets[i], cache, sealed));
     start = end;
   }
 }
@@ -323,9 +326,9 @@ function targetRun(backend: object, targets: readonly unknown[], start: number, 
   const writer = cache.scratch();
   const items = targets.slice(start, end);
   const ends: number[] = [];
-  let frozen = true;
+  let objects = true;
   for (const item of items) {
-    frozen &&= item !== null && typeof item === 'object' && Object.isFrozen(item);
+    objects &&= item !== null && typeof item === 'object';
     const at = earlierAt?.get(item);
     if (at !== undefined) {
       writer.bytes(earlier!.bytes.subarray(at === 0 ? 0 : earlier!.ends[at - 1], earlier!.ends[at]));
@@ -335,7 +338,7 @@ function targetRun(backend: object, targets: readonly unknown[], start: number, 
     ends.push(writer.pos);
   }
   const run = { items, bytes: writer.take(), ends };
-  if (frozen) cache.targetRuns.set(backend, run);
+  if (objects) cache.targetRuns.set(backend, run);
   return run;
 }
 

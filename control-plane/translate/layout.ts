@@ -6,7 +6,7 @@
 // an unchanged kind's buckets from state to state): the events a cluster sends all day, pods
 // coming and going, cost no route work.
 import type { Listener, Route } from '../../shared/config/types.ts';
-import { deepFreeze, EncodedRun } from '../../shared/config/version.ts';
+import { EncodedRun, freezeShared } from '../../shared/config/version.ts';
 import type { KubeObject } from '../sources/source.ts';
 import type { ClusterState } from '../state/state.ts';
 import { attach, type Attachment } from './attach.ts';
@@ -150,7 +150,7 @@ function computeLayout(state: ClusterState, options: LayoutOptions, index: Clust
     if (invalid === undefined) standIns.set(status, id);
     statuses.push(status);
   }
-  const sorted = sortStatuses(statuses).map((status) => deepFreeze(status));
+  const sorted = sortStatuses(statuses).map((status) => freezeShared(status));
 
   const ids = [...backends.keys()];
   const position = new Map(ids.map((id, i) => [id, i]));

@@ -9,7 +9,7 @@
 // are frozen values, replaced, never edited), in the TranslateCache the caller passes in
 // (translate-cache.ts).
 import type { Backend, Target } from '../../shared/config/types.ts';
-import { canonicalJson, EncodedRun, seal, sealBuilt, type VersionCache } from '../../shared/config/version.ts';
+import { canonicalJson, EncodedRun, seal, type VersionCache } from '../../shared/config/version.ts';
 import type { KubeObject } from '../sources/source.ts';
 import type { Derivation, DerivedData } from '../state/state.ts';
 import { Kinds } from './kinds.ts';
@@ -87,14 +87,12 @@ export function resolveCached(object: KubeObject, index: ClusterIndex, options: 
  * targets and their canonical JSON.
  */
 function sealed(resolved: ResolvedBackend, earlier: Resolved | undefined, cache: VersionCache): Resolved {
-  // resolveBackend froze every target and the backend, deeply, as it made them: sealed as they are.
   const targets = EncodedRun.encode(resolved.targets, earlier?.targets, true, cache);
   // Compared by canonical JSON only when there is an earlier one (never in a translation from scratch).
   const backendJson = earlier ? canonicalJson(resolved.backend) : undefined;
   const sameBackend = earlier !== undefined && (earlier.backendJson ?? canonicalJson(earlier.backend)) === backendJson;
-  const backend = sameBackend ? earlier.backend : sealBuilt(resolved.backend, cache);
+  const backend = sameBackend ? earlier.backend : seal(resolved.backend, cache);
   if (earlier && targets === earlier.targets && sameBackend && canonicalJson(resolved.conditions) === canonicalJson(earlier.resolved.conditions)) return earlier;
-  // The run's items and the backend are frozen already: only the conditions are walked.
   return { resolved: Object.freeze({ backend, targets: targets.items, conditions: seal(resolved.conditions, cache) }), backend, backendJson, targets };
 }
 

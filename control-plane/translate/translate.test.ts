@@ -64,7 +64,7 @@ for (const file of cases) {
     assert.ok(marker, `${file} has no "# Output" line`);
     const input = text.slice(0, marker.index);
     const result = run(withInputFiles(input), file);
-    // Handed out sealed: every object of every snapshot frozen (built so, see version.ts sealBuilt).
+    // Handed out sealed: every object of every snapshot frozen (under MCPMUX_DEBUG_FREEZE, as tests run: shared/config/freeze.ts).
     for (const snapshot of result.snapshots) assert.ok(deepFrozen(snapshot), `${file}: snapshot ${snapshot.group} is deeply frozen`);
     const actual = plain(result);
     if (update) {

@@ -12,7 +12,7 @@
 // version and its top (version.ts), and the result is the same, byte for byte, as a run that had
 // never seen an earlier state.
 import type { Policy, Secret, Snapshot, Target } from '../../shared/config/types.ts';
-import { deepFreeze, EncodedRun, sealParts } from '../../shared/config/version.ts';
+import { EncodedRun, freezeShared, sealParts } from '../../shared/config/version.ts';
 import type { KubeObject } from '../sources/source.ts';
 import type { ClusterState } from '../state/state.ts';
 import type { BackendSpec } from './backends.ts';
@@ -167,7 +167,7 @@ function withCertificateStatuses(status: ObjectStatus, listeners: ListenerCertif
   const anyServed = patched.some((l) => l.conditions.some((c) => c.type === 'Programmed' && c.status === 'True'));
   const group = `${status.namespace}/${status.name}`;
   const conditions = status.conditions.map((c) => (c.type === 'Programmed' ? gatewayProgrammed(anyServed, group) : c));
-  return deepFreeze({ ...status, conditions, listeners: patched });
+  return freezeShared({ ...status, conditions, listeners: patched });
 }
 
 /** A backend's upstream credential and policy, and the Secrets among them that did not resolve. */

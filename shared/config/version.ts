@@ -1,9 +1,10 @@
 import { hash } from 'node:crypto';
 import { canonicalJson, writeMember } from './canonical-json.ts';
 import type { Snapshot, SnapshotContent } from './types.ts';
+import { DEBUG_FREEZE, deepFrozen, freezeDeep } from './freeze.ts';
 import { LAID_OUT_KEPT, VersionCache } from './version-cache.ts';
 
-export { canonicalJson, VersionCache };
+export { canonicalJson, deepFrozen, VersionCache };
 
 // The version of a snapshot (DESIGN.md, "Versioning"): a hash of its canonical encoding, in a Merkle
 // form, so that one event rehashes what it changed and not the whole snapshot:
@@ -28,72 +29,43 @@ export { canonicalJson, VersionCache };
 // costs the changed backend's leaves plus hashing 2 × 32 bytes per backend, not the 4 MB canonical
 // JSON of a 10k-target snapshot.
 
-// Sealed values: deep-frozen by seal(), so what is derived from them can be kept for as long as
-// they live. One weak map (VersionCache.sealed, version-cache.ts) answers both "sealed?" (has an
-// entry) and "leaf digest?" (the entry, or NOT_YET), and only values seal() was called on get an
-// entry, not each object inside them: weak collections are costly to fill, and a 10k-target
-// snapshot holds 50k objects. Every function that keeps anything takes the VersionCache to keep it
-// in; those that may be called without one make a fresh one (the same results, nothing reused).
+// Sealed values: never changed once seal() is given them, so what is derived from them can be kept
+// for as long as they live. Production trusts that and freezes only a sealed value's top (what the
+// discovery encoder keeps entries by); tests, with MCPMUX_DEBUG_FREEZE=1, deep-freeze it so a write
+// anywhere in it throws (freeze.ts). One weak map (VersionCache.sealed, version-cache.ts) answers
+// both "sealed?" (has an entry) and "leaf digest?" (the entry, or NOT_YET), and only values seal()
+// was called on get an entry, not each object inside them: weak collections are costly to fill,
+// and a 10k-target snapshot holds 50k objects. Every function that keeps anything takes the
+// VersionCache to keep it in; those that may be called without one make a fresh one (the same
+// results, nothing reused).
 /** The entry of a sealed value whose digest was not needed yet. */
 const NOT_YET = null;
 
-/** Deep-freezes a value and remembers it as sealed (see above). Returns it. */
+/** Freezes a value (see above) and remembers it as sealed. Returns it. */
 export function seal<T>(value: T, cache: VersionCache = new VersionCache()): T {
   if (value !== null && typeof value === 'object' && !isSealed(value, cache)) {
-    freezeTree(value, cache);
+    freezeSealed(value, cache);
     cache.sealed.set(value, NOT_YET);
   }
   return value;
 }
 
-/**
- * Remembers as sealed a value its builder froze entirely, object by object, as it built it (the
- * translator's targets and backends: see targets.ts), without walking it again. Only for values
- * whose every object was frozen when it was made; `deepFrozen()` is how tests hold builders to it.
- */
-export function sealBuilt<T extends object>(value: T, cache: VersionCache): T {
-  if (!Object.isFrozen(value)) throw new Error('sealBuilt: the value is not frozen');
-  if (!cache.sealed.has(value)) cache.sealed.set(value, NOT_YET);
+/** Freezes a value no digest will be asked of (statuses) as seal() does, without the weak map entry. */
+export function freezeShared<T>(value: T): T {
+  if (value !== null && typeof value === 'object') freezeSealed(value, undefined);
   return value;
 }
 
-/** Deep-freezes a value that no digest will be asked of (statuses): seal() without the weak map entry. */
-export function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object') freezeTree(value, undefined);
-  return value;
-}
-
-/** Whether a value and everything it holds is frozen (for tests: what sealBuilt() trusts). */
-export function deepFrozen(value: unknown): boolean {
-  if (value === null || typeof value !== 'object') return true;
-  if (!Object.isFrozen(value)) return false;
-  return Object.values(value).every(deepFrozen);
+/** Its top in production; all of it, but for values sealed already, under MCPMUX_DEBUG_FREEZE. */
+function freezeSealed(value: object, cache: VersionCache | undefined): void {
+  if (DEBUG_FREEZE) freezeDeep(value, (member) => isSealed(member, cache));
+  else Object.freeze(value);
 }
 
 function isSealed(value: object, cache: VersionCache | undefined): boolean {
   // A sealed value is frozen, and asking Object.isFrozen costs nothing next to a weak map lookup.
   return cache !== undefined && Object.isFrozen(value) && cache.sealed.has(value);
 }
-
-/**
- * Freezes a value and everything it holds, except values already sealed (in `cache`). An object
- * that is merely frozen is still descended into: someone may have frozen only its top.
- */
-function freezeTree(value: object, cache: VersionCache | undefined): void {
-  Object.freeze(value);
-  // Indexes and for-in rather than Object.values: no array per object, for the 50k objects of a
-  // large snapshot.
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) freezeMember(value[i], cache);
-  } else {
-    for (const key in value) freezeMember((value as Record<string, unknown>)[key], cache);
-  }
-}
-
-function freezeMember(member: unknown, cache: VersionCache | undefined): void {
-  if (member !== null && typeof member === 'object' && !isSealed(member, cache)) freezeTree(member, cache);
-}
-
 
 /** The sha256 digest of a leaf (32 bytes). One-shot: no Hash object per leaf. */
 function digest(data: string | Uint8Array): Buffer {
@@ -135,15 +107,15 @@ export class EncodedRun<T> {
 
   /**
    * Seals the items and encodes them; members also in `earlier` (the same objects) keep their bytes
-   * from it, and the same items in the same order give `earlier` itself. `built`: the builder froze
-   * every item deeply as it made it (the translator's targets, targets.ts), so they are not walked
-   * again; tests hold it to that with deepFrozen().
+   * from it, and the same items in the same order give `earlier` itself. `built`: the items are
+   * new, made for this run by their builder (the translator's targets, targets.ts), so the list
+   * gets no weak map entry of its own.
    */
   static encode<T>(items: readonly T[], earlier?: EncodedRun<T>, built = false, cache: VersionCache = new VersionCache()): EncodedRun<T> {
     if (earlier && sameItems(earlier.items, items)) return earlier;
-    // Built: frozen, items and all, by their builder: the list is frozen without walking them (and
-    // without a weak map entry: nothing asks whether a run's list is sealed).
-    if (built) Object.freeze(items);
+    // Built: frozen as seal() would (freeze.ts), without a weak map entry: nothing asks whether a
+    // run's list is sealed.
+    if (built) freezeSealed(items, cache);
     else seal(items, cache);
     const known = earlier && earlier.items.length > 0 ? new Map(earlier.items.map((item, i) => [item, i])) : undefined;
     // A run made from scratch goes into the shared slab (see JsonWriter), one made again after an

@@ -268,7 +268,7 @@ type TargetFields = Pick<Target, 'endpoints' | 'path' | 'protocol' | 'scheme' | 
 function targetOf(spec: BackendSpec, name: string, fields: TargetFields): Target {
   // Fields in proto order, so goldens and admin output read like config.proto. The fast paths for
   // targets (canonical-json.ts and the discovery encoder's proto-writer.ts, both writeTarget)
-  // expect exactly these, in this order.
+  // expect exactly these, in this order: the order of shared/config/target-fields.ts.
   return {
     backend: spec.ref,
     name,

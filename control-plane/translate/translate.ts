@@ -5,7 +5,8 @@
 //
 // Incremental underneath, without giving that up: what a run derives from unchanged inputs is
 // reused from earlier runs, keyed by the identity of immutable state objects and buckets (state.ts),
-// never by time or order. The route layout (layout.ts) is kept while no Gateway-side kind changed;
+// never by time or order, and kept in the TranslateCache the caller passes in (translate-cache.ts:
+// what each part holds and why it cannot go stale), never in a module. The route layout (layout.ts) is kept while no Gateway-side kind changed;
 // each backend's targets (resolve-cache.ts) while nothing it selected changed; each target and its
 // canonical JSON (targets.ts, version.ts) while its Service and EndpointSlices did not change. So
 // one changed Service costs about one backend's work plus hashing that backend's leaves of the

@@ -2,7 +2,7 @@
 // the translator's TranslateCache holds one (control-plane/translate/translate-cache.ts); a caller
 // without one gets a fresh one per call, which gives the same versions, only without reuse.
 //
-//  - sealed: each value seal() or sealBuilt() was given → its leaf digest once asked (null until
+//  - sealed: each value seal() was given → its leaf digest once asked (null until
 //    then). Keyed by identity: a sealed value is never changed (tests deep-freeze it to hold
 //    everyone to that: freeze.ts), so its digest stands for as long as it lives. Weak: dropped
 //    with the value.

@@ -4,9 +4,11 @@
 // result, and a fresh cache gives the same result as a warm one, only slower (translate-cache.test.ts).
 //
 // Each entry is keyed by the identity of immutable inputs (state objects and buckets are values,
-// replaced, never edited: state.ts), or by the options it was made with, so an entry never goes
-// stale: it is either the answer or never looked up again. Weak maps drop theirs with the key;
-// the two lists are bounded.
+// replaced, never edited: state.ts) and the options it was made with, so an entry is never wrong
+// for its key: it is the answer, or never looked up again. The one whose answer also depends on
+// other inputs (a resolution: the Services it selected) records them and checks them on each use.
+// Weak maps drop their entries with the key; the lists (layouts here, laid-out digests in the
+// VersionCache) are bounded.
 //
 //  - resolutions (resolve-cache.ts): backend object → its resolution, the options it was made
 //    with, what it read of the cluster and those parts' tokens. Reused while every read answers

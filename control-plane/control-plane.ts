@@ -39,7 +39,7 @@ import { objectId, type SourceChange } from './sources/source.ts';
 import { StartupPhases } from './startup-phases.ts';
 import { emptyState, reduceAll, type ClusterState } from './state/reducer.ts';
 import { Kinds } from './translate/kinds.ts';
-import type { TranslateOptions } from './translate/translate.ts';
+import { TranslateCache, type TranslateOptions } from './translate/translate.ts';
 
 export type { ClusterOptions, ControlPlaneOptions, PkiOptions, RunningControlPlane } from './options.ts';
 
@@ -64,6 +64,8 @@ class ControlPlane {
   readonly #cache = new SnapshotCache();
   readonly #proxies: ProxyRegistry;
   readonly #translateOptions: TranslateOptions;
+  /** What the translator keeps from one run to the next (translate/translate-cache.ts), for this control plane's life. */
+  readonly #translateCache = new TranslateCache();
   /** Plaintext discovery needs no client certificate (no tls, no pki). */
   readonly #secure: boolean;
   readonly #secretRefs: SecretRefsWatch;
@@ -124,6 +126,7 @@ class ControlPlane {
       history: this.#history,
       cluster: this.#cluster,
       translateOptions: this.#translateOptions,
+      translateCache: this.#translateCache,
       metrics: this.#metrics,
       phases: this.#phases,
       logger: this.#logger,
@@ -164,7 +167,7 @@ class ControlPlane {
       const log = JsonlEventLog.open({ path: options.eventLogPath, retention: options.eventLogRetention, logger: this.#logger });
       this.#events = log;
       const started = performance.now();
-      const replay = replayLog(log, this.#cache, this.#translateOptions, this.#logger);
+      const replay = replayLog(log, this.#cache, this.#translateOptions, this.#logger, this.#translateCache);
       state = replay.state;
       if (log.lastSeq > 0) this.#initialSeen = new Set();
       this.#logger.info({ path: log.path, lastSeq: log.lastSeq, versions: replay.restored, ms: Math.round(performance.now() - started) }, 'event log replayed');

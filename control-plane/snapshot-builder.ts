@@ -16,7 +16,7 @@ import type { SnapshotCache } from './snapshots/cache.ts';
 import { traceBuild } from './snapshots/tracing.ts';
 import type { StartupPhases } from './startup-phases.ts';
 import type { ClusterState } from './state/reducer.ts';
-import { translate, type TranslateOptions, type TranslateResult } from './translate/translate.ts';
+import { translate, type TranslateCache, type TranslateOptions, type TranslateResult } from './translate/translate.ts';
 
 export interface SnapshotBuilderOptions {
   cache: SnapshotCache;
@@ -24,6 +24,8 @@ export interface SnapshotBuilderOptions {
   history: ReplicatedHistory | undefined;
   cluster: ClusterRoles | undefined;
   translateOptions: TranslateOptions;
+  /** The control plane's one translator cache: every translation here goes through it. */
+  translateCache: TranslateCache;
   metrics: ControlPlaneMetrics;
   phases: StartupPhases;
   logger: Logger;
@@ -56,9 +58,9 @@ export class SnapshotBuilder {
 
   #build(): void {
     const started = performance.now();
-    const { events, logger, translateOptions } = this.#o;
+    const { events, logger, translateOptions, translateCache } = this.#o;
     try {
-      const result = translate(this.state, translateOptions);
+      const result = translate(this.state, translateOptions, translateCache);
       const versions = this.#newVersions(result.snapshots);
       this.#serve(result, this.state, events.lastSeq, started, true);
       if (Object.keys(versions).length > 0) events.recordBuild({ seq: events.lastSeq, time: Date.now(), versions });
@@ -78,7 +80,7 @@ export class SnapshotBuilder {
       const started = performance.now();
       try {
         const { state: from } = shared.buildState();
-        const result = translate(from, this.#o.translateOptions);
+        const result = translate(from, this.#o.translateOptions, this.#o.translateCache);
         const versions = this.#newVersions(result.snapshots);
         if (Object.keys(versions).length === 0) {
           this.#serve(result, from, seq, started, false);
@@ -100,12 +102,12 @@ export class SnapshotBuilder {
    * the last one is served (serveCaughtUp). A replica joining after 10k events translates once, not per build.
    */
   applyBuild(build: BuildRecord, catchingUp: boolean): void {
-    const { cache, logger, translateOptions } = this.#o;
+    const { cache, logger, translateOptions, translateCache } = this.#o;
     const history = this.#o.history!;
     if (catchingUp) {
       const at = history.state;
       let made: TranslateResult | undefined;
-      const translated = (): TranslateResult => (made ??= translate(history.buildState(at).state, translateOptions));
+      const translated = (): TranslateResult => (made ??= translate(history.buildState(at).state, translateOptions, translateCache));
       for (const [group, version] of Object.entries(build.versions)) {
         if (!version) continue;
         cache.restore({
@@ -130,7 +132,7 @@ export class SnapshotBuilder {
     this.#ownBuild = undefined;
     try {
       const from = own?.state ?? history.buildState().state;
-      const result = own?.result ?? translate(from, translateOptions);
+      const result = own?.result ?? translate(from, translateOptions, translateCache);
       for (const [group, version] of Object.entries(build.versions)) {
         const made = result.snapshots.find((s) => s.group === group)?.version ?? '';
         if (made !== version) logger.warn({ group, recorded: version, built: made, seq: build.seq }, 'a build record rebuilds differently here (another mcpmux version, or other Secret values): serving what this replica built');
@@ -149,7 +151,7 @@ export class SnapshotBuilder {
     this.#lastCaughtUpBuild = undefined;
     await history.secretsReady();
     const from = history.buildState(at).state;
-    this.#serve(translate(from, this.#o.translateOptions), from, build.seq, performance.now(), false, build.time);
+    this.#serve(translate(from, this.#o.translateOptions, this.#o.translateCache), from, build.seq, performance.now(), false, build.time);
   }
 
   /**

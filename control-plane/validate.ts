@@ -9,7 +9,7 @@ import type { KubeObject } from './sources/source.ts';
 import { formatManifestError, parseManifests } from './sources/yaml.ts';
 import { emptyState, reduceAll } from './state/reducer.ts';
 import { isProblem, type ObjectStatus } from './translate/status.ts';
-import { translate } from './translate/translate.ts';
+import { translate, TranslateCache } from './translate/translate.ts';
 
 export interface ValidateOptions {
   gatewayClasses: readonly string[];
@@ -33,7 +33,7 @@ export async function validateDir(dir: string, options: ValidateOptions): Promis
   }
   const state = reduceAll(emptyState(), objects.map((object) => ({ type: 'upsert' as const, object })));
   // A folder is what the files source reads, so its stdio targets are served.
-  const { snapshots, statuses } = translate(state, { gatewayClasses: options.gatewayClasses, allowStdio: true });
+  const { snapshots, statuses } = translate(state, { gatewayClasses: options.gatewayClasses, allowStdio: true }, new TranslateCache());
   const problems = statuses.flatMap(describeProblems);
 
   const lines = [`${dir}: ${files.length} file${files.length === 1 ? '' : 's'}, ${objects.length} object${objects.length === 1 ? '' : 's'}`];

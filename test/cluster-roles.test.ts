@@ -11,7 +11,7 @@ import { StatusWriter } from '../control-plane/kube/status-writer.ts';
 import { parseManifests } from '../control-plane/sources/yaml.ts';
 import { emptyState, reduceAll } from '../control-plane/state/reducer.ts';
 import { MCPMUX_CONTROLLER_NAME } from '../control-plane/translate/kinds.ts';
-import { translate } from '../control-plane/translate/translate.ts';
+import { translate, TranslateCache } from '../control-plane/translate/translate.ts';
 import { startFakeApiserver, type FakeApiserver } from './fixtures/fake-apiserver.ts';
 import { until } from './support/processes.ts';
 import { tutorialManifests } from './support/tutorial.ts';
@@ -67,7 +67,7 @@ test('the status writer writes each object once, from the translator, and record
   for (const object of objects) if (!['Deployment', 'ConfigMap'].includes(object.kind)) api.apply(object);
   const stored = objects.filter((o) => !['Deployment', 'ConfigMap'].includes(o.kind)).map((o) => api.get(o.apiVersion, o.kind, o.metadata.namespace, o.metadata.name)!);
   const state = reduceAll(emptyState(), stored.map((object) => ({ type: 'upsert' as const, object: object as never })));
-  const { statuses } = translate(state, { gatewayClasses: ['agentgateway'] });
+  const { statuses } = translate(state, { gatewayClasses: ['agentgateway'] }, new TranslateCache());
   const writer = new StatusWriter({ client: new KubeClient(api.kubeConfig()), logger, controllerName: MCPMUX_CONTROLLER_NAME, instance: 'cp-test' });
   try {
     writer.update(statuses, state);

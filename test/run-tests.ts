@@ -125,7 +125,8 @@ function runFile(file: string): Promise<FileResult> {
   const started = Date.now();
   return new Promise((resolve) => {
     // detached: its own process group (and session), so that one kill reaches everything it started.
-    const child = spawn(process.execPath, ['--import', HOOKS, file], { cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0' }, detached: true });
+    // MCPMUX_DEBUG_FREEZE: what the translator seals is deep-frozen, so a test writing to it throws (shared/config/freeze.ts).
+    const child = spawn(process.execPath, ['--import', HOOKS, file], { cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0', MCPMUX_DEBUG_FREEZE: '1' }, detached: true });
     const pid = child.pid;
     if (pid !== undefined) groups.add(pid);
     let output = '';

@@ -11,7 +11,7 @@ import { startGrpcServer, stopGrpcServer } from '../grpc/server.ts';
 import { SnapshotCache } from '../snapshots/cache.ts';
 import { emptyState, reduceAll, type StateChange } from '../state/reducer.ts';
 import { appLabel, endpointSlice, namespaceName, service, syntheticCluster, type SyntheticSize } from '../translate/synthetic-cluster.ts';
-import { translate } from '../translate/translate.ts';
+import { translate, TranslateCache } from '../translate/translate.ts';
 import { discoveryResponseSerializer, ENCODED_SNAPSHOT, encodeResponse, encodeSnapshotResponse, keysResponse, SnapshotEncoder } from './encode.ts';
 import { ProxyRegistry } from './proxies.ts';
 import { DiscoveryServer } from './server.ts';
@@ -70,6 +70,7 @@ const upsert = (object: StateChange['object']): StateChange => ({ type: 'upsert'
 test('a translated snapshot, encoded from its members, is what proto-loader encodes; so is every version after events', () => {
   let state = reduceAll(emptyState(), syntheticCluster(SMALL).map(upsert));
   const encoder = new SnapshotEncoder();
+  const translateCache = new TranslateCache();
   const events: StateChange[][] = [
     [],
     [upsert(endpointSlice(namespaceName(1), 3, 1, 2, 1))], // one target changes, its backend does not
@@ -80,7 +81,7 @@ test('a translated snapshot, encoded from its members, is what proto-loader enco
   ];
   for (const [i, batch] of events.entries()) {
     state = reduceAll(state, batch);
-    const [snapshot] = translate(state, { gatewayClasses: ['mcpmux'] }).snapshots;
+    const [snapshot] = translate(state, { gatewayClasses: ['mcpmux'] }, translateCache).snapshots;
     assertSameEncoding(snapshot!, `after event ${i}`);
     const bytes = encoder.encode(snapshot!);
     assert.ok(bytes.equals(plainSerialize({ snapshot: snapshot! } as DiscoveryResponse)), `event ${i} through the encoder`);

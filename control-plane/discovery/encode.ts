@@ -11,9 +11,10 @@
 // The snapshot part itself is assembled from the encodings of its members. A repeated field is
 // its entries (tag, length, member) one after the other, so a snapshot's encoding is its version
 // and group followed by each list's entries, concatenated, and an entry depends on its member
-// alone. Members of a sealed snapshot are deep-frozen (shared/config/version.ts) and a translator
-// run reuses the objects of unchanged backends, targets and routes, so each entry is kept beside
-// its object (weak maps): a backend's entry keyed by the Backend, its targets' entries as one run
+// alone. Members of a sealed snapshot never change (shared/config/version.ts: it is frozen at its
+// top, all through in tests) and a translator run reuses the objects of unchanged backends,
+// targets and routes, so for a sealed snapshot each entry is kept beside
+// its object (weak maps in the encoder's EncodeCache): a backend's entry keyed by the Backend, its targets' entries as one run
 // keyed by the same Backend (checked against the target objects, and rebuilt from the entries of
 // those that are the same), a route's by the Route. The version after one event is encoded from
 // a few thousand kept buffers plus the one backend that changed, not 10k targets.
@@ -32,7 +33,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Backend, Snapshot } from '../../shared/config/types.ts';
 import { serviceDefinition } from '../../shared/proto/load.ts';
 import type { DiscoveryResponse, RequestStateKeys } from '../../shared/proto/messages.ts';
-import { scratch, varintSize, writeBackend, writeListener, writeRoute, writeTarget, writeVarint, type Writer } from './proto-writer.ts';
+import { varintSize, writeBackend, writeListener, writeRoute, writeTarget, writeVarint, Writer } from './proto-writer.ts';
 
 /** Marks a response whose snapshot part is already encoded (field 3, tag included). */
 export const ENCODED_SNAPSHOT: unique symbol = Symbol('mcpmux.discovery.encodedSnapshot');
@@ -59,13 +60,15 @@ function discoveryMethod(): grpc.MethodDefinition<unknown, unknown> {
  */
 export class SnapshotEncoder {
   readonly #current = new Map<string, { version: string; bytes: Buffer }>();
+  /** The members' entries, kept from version to version. */
+  readonly #cache = new EncodeCache();
 
   /** The encoding of `{snapshot}` as a DiscoveryResponse: field 3 only. */
   encode(snapshot: Snapshot): Buffer {
     const cached = this.#current.get(snapshot.group);
     // The version is a hash of the content: the same version is the same bytes.
     if (cached?.version === snapshot.version) return cached.bytes;
-    const bytes = encodeSnapshotResponse(snapshot);
+    const bytes = encodeSnapshotResponse(snapshot, this.#cache);
     this.#current.set(snapshot.group, { version: snapshot.version, bytes });
     return bytes;
   }
@@ -95,10 +98,11 @@ const NO_SNAPSHOT = null as unknown as Snapshot;
 
 /**
  * `{snapshot}` as a DiscoveryResponse (field 3 only), assembled from the kept entries of its
- * members: the same bytes as proto-loader's serializer gives for `{ snapshot }`.
+ * members (in `cache`; a fresh one keeps nothing from earlier calls): the same bytes as
+ * proto-loader's serializer gives for `{ snapshot }`.
  */
-export function encodeSnapshotResponse(snapshot: Snapshot): Buffer {
-  const pieces = snapshotPieces(snapshot);
+export function encodeSnapshotResponse(snapshot: Snapshot, cache: EncodeCache = new EncodeCache()): Buffer {
+  const pieces = snapshotPieces(snapshot, cache);
   let length = 0;
   for (const piece of pieces) length += piece.length;
   const out = Buffer.allocUnsafe(1 + varintSize(length) + length);
@@ -181,16 +185,6 @@ const LIST_FIELDS = [
 ] as const;
 type ListField = (typeof LIST_FIELDS)[number][1];
 
-/** Each list field's kept entries (tag included) by member object; members are sealed, so never change. */
-const entries: Readonly<Record<ListField, WeakMap<object, Buffer>>> = {
-  listeners: new WeakMap(),
-  routes: new WeakMap(),
-  backends: new WeakMap(),
-  targets: new WeakMap(), // unused for targets paired with a backend: see targetRuns
-  policies: new WeakMap(),
-  secrets: new WeakMap(),
-};
-
 /** One backend's targets (the run of consecutive targets naming it) encoded, keyed by the Backend object. */
 interface TargetRun {
   items: readonly unknown[];
@@ -198,33 +192,67 @@ interface TargetRun {
   /** Where each item's entry ends in `bytes`. */
   ends: readonly number[];
 }
-const targetRuns = new WeakMap<object, TargetRun>();
+
+/**
+ * What encoding keeps from one snapshot to the next, owned by its SnapshotEncoder. Entries are keyed
+ * by member object: members of a sealed snapshot never change, so an entry stands for as long as
+ * its object lives (weak maps drop it with the object).
+ */
+export class EncodeCache {
+  /** Each list field's entries (tag included) by member object. */
+  readonly entries: Readonly<Record<ListField, WeakMap<object, Buffer>>> = {
+    listeners: new WeakMap(),
+    routes: new WeakMap(),
+    backends: new WeakMap(),
+    targets: new WeakMap(), // unused for targets paired with a backend: see targetRuns
+    policies: new WeakMap(),
+    secrets: new WeakMap(),
+  };
+  /** Each Backend's run of targets. */
+  readonly targetRuns = new WeakMap<object, TargetRun>();
+  readonly #writer = new Writer();
+  #serialize: Serialize | undefined;
+
+  /** The one writer (encoding is synchronous), empty. */
+  scratch(): Writer {
+    this.#writer.pos = 0;
+    return this.#writer;
+  }
+
+  /** proto-loader's serializer of a DiscoveryResponse. */
+  serialize(): Serialize {
+    this.#serialize ??= discoveryMethod().responseSerialize as Serialize;
+    return this.#serialize;
+  }
+}
 
 /** The snapshot's encoding (without the field 3 wrapper), in pieces to concatenate. */
-function snapshotPieces(snapshot: Snapshot): Buffer[] {
-  const writer = scratch();
+function snapshotPieces(snapshot: Snapshot, cache: EncodeCache): Buffer[] {
+  const writer = cache.scratch();
   const ok = typeof snapshot.version === 'string' && typeof snapshot.group === 'string' &&
     writer.string(0x0a, snapshot.version) && writer.string(0x12, snapshot.group) &&
     LIST_FIELDS.every(([, field]) => Array.isArray(snapshot[field]));
-  if (!ok) return [serializeFields({ version: snapshot.version, group: snapshot.group }), ...LIST_FIELDS.map(([, field]) => serializeFields({ [field]: snapshot[field] }))];
+  if (!ok) return [serializeFields(cache, { version: snapshot.version, group: snapshot.group }), ...LIST_FIELDS.map(([, field]) => serializeFields(cache, { [field]: snapshot[field] }))];
   const pieces: Buffer[] = [writer.take()];
+  // Entries are kept only for a sealed snapshot's members, which never change: sealed means frozen.
+  const keep = Object.isFrozen(snapshot);
   for (const [, field] of LIST_FIELDS) {
-    if (field === 'targets') targetPieces(snapshot.targets, snapshot.backends, pieces);
-    else for (const member of snapshot[field] as readonly unknown[]) pieces.push(memberEntry(field, member));
+    if (field === 'targets') targetPieces(snapshot.targets, snapshot.backends, pieces, cache, keep);
+    else for (const member of snapshot[field] as readonly unknown[]) pieces.push(memberEntry(field, member, cache, keep));
   }
   return pieces;
 }
 
-/** A member's entry in its list field, kept when the member is frozen (sealed). */
-function memberEntry(field: ListField, member: unknown): Buffer {
-  const keep = member !== null && typeof member === 'object' && Object.isFrozen(member);
+/** A member's entry in its list field, kept for a member of a sealed snapshot (`sealed`). */
+function memberEntry(field: ListField, member: unknown, cache: EncodeCache, sealed: boolean): Buffer {
+  const keep = sealed && member !== null && typeof member === 'object';
   if (keep) {
-    const kept = entries[field].get(member);
+    const kept = cache.entries[field].get(member);
     if (kept) return kept;
   }
-  const writer = scratch();
-  const bytes = writeEntry(writer, field, member) ? writer.take() : serializeFields({ [field]: [member] });
-  if (keep) entries[field].set(member, bytes);
+  const writer = cache.scratch();
+  const bytes = writeEntry(writer, field, member) ? writer.take() : serializeFields(cache, { [field]: [member] });
+  if (keep) cache.entries[field].set(member, bytes);
   return bytes;
 }
 
@@ -258,7 +286,7 @@ function writeEntry(writer: Writer, field: ListField, member: unknown): boolean 
  * of those that are), and kept. Runs without a Backend of their name in the snapshot are encoded
  * member by member.
  */
-function targetPieces(targets: readonly unknown[], backends: readonly unknown[], pieces: Buffer[]): void {
+function targetPieces(targets: readonly unknown[], backends: readonly unknown[], pieces: Buffer[], cache: EncodeCache, sealed: boolean): void {
   const byName = new Map<string, object>();
   for (const backend of backends) {
     const name = backend !== null && typeof backend === 'object' ? (backend as Partial<Backend>).name : undefined;
@@ -269,8 +297,8 @@ function targetPieces(targets: readonly unknown[], backends: readonly unknown[],
     let end = start + 1;
     if (name !== undefined) while (end < targets.length && backendOf(targets[end]) === name) end++;
     const backend = name === undefined ? undefined : byName.get(name);
-    if (backend && Object.isFrozen(backend)) pieces.push(targetRun(backend, targets, start, end).bytes);
-    else for (let i = start; i < end; i++) pieces.push(memberEntry('targets', targets[i]));
+    if (backend && sealed) pieces.push(targetRun(backend, targets, start, end, cache).bytes);
+    else for (let i = start; i < end; i++) pieces.push(memberEntry('targets', targets[i], cache, sealed));
     start = end;
   }
 }
@@ -289,40 +317,37 @@ function backendOf(target: unknown): string | undefined {
 }
 
 /** The run of targets[start, end) for a backend: kept, or built from the kept one's entries and kept. */
-function targetRun(backend: object, targets: readonly unknown[], start: number, end: number): TargetRun {
-  const earlier = targetRuns.get(backend);
+function targetRun(backend: object, targets: readonly unknown[], start: number, end: number, cache: EncodeCache): TargetRun {
+  const earlier = cache.targetRuns.get(backend);
   if (earlier && sameItems(earlier.items, targets, start, end)) return earlier;
   // Entries of the earlier run's items, by item: a backend encoded again because one of its 500
   // targets changed copies the other 499.
   const earlierAt = earlier ? new Map(earlier.items.map((item, i) => [item, i])) : undefined;
-  const writer = scratch();
+  const writer = cache.scratch();
   const items = targets.slice(start, end);
   const ends: number[] = [];
-  let frozen = true;
+  let objects = true;
   for (const item of items) {
-    frozen &&= item !== null && typeof item === 'object' && Object.isFrozen(item);
+    objects &&= item !== null && typeof item === 'object';
     const at = earlierAt?.get(item);
     if (at !== undefined) {
       writer.bytes(earlier!.bytes.subarray(at === 0 ? 0 : earlier!.ends[at - 1], earlier!.ends[at]));
     } else if (!writeEntry(writer, 'targets', item)) {
-      writer.bytes(serializeFields({ targets: [item] }));
+      writer.bytes(serializeFields(cache, { targets: [item] }));
     }
     ends.push(writer.pos);
   }
   const run = { items, bytes: writer.take(), ends };
-  if (frozen) targetRuns.set(backend, run);
+  if (objects) cache.targetRuns.set(backend, run);
   return run;
 }
-
-let serializeResponse: Serialize | undefined;
 
 /**
  * Snapshot fields encoded by proto-loader, as they appear in a snapshot's encoding: the encoding of
  * `{ snapshot: fields }` without its field 3 tag and length.
  */
-function serializeFields(fields: Partial<Record<keyof Snapshot, unknown>>): Buffer {
-  serializeResponse ??= discoveryMethod().responseSerialize as Serialize;
-  const bytes = serializeResponse({ snapshot: fields });
+function serializeFields(cache: EncodeCache, fields: Partial<Record<keyof Snapshot, unknown>>): Buffer {
+  const bytes = cache.serialize()({ snapshot: fields });
   if (bytes.length === 0) return bytes; // nothing set at all (and no snapshot field either)
   let pos = 1; // past the tag of field 3
   while ((bytes[pos++]! & 0x80) !== 0); // past its length

@@ -7,16 +7,17 @@ import { redactObject } from '../snapshots/redact.ts';
 import type { SnapshotCache } from '../snapshots/cache.ts';
 import { objectId, type KubeObject, type SourceChange } from '../sources/source.ts';
 import { emptyState, reduceAll, type ClusterState } from '../state/reducer.ts';
-import { translate, type TranslateOptions } from '../translate/translate.ts';
+import { translate, TranslateCache, type TranslateOptions } from '../translate/translate.ts';
 import type { JsonlEventLog } from './jsonl-log.ts';
 
 /**
  * Replays the log: returns the final state, and restores into the cache the last `keep` builds
  * the log can rebuild. A rebuilt version that differs from the recorded one (the translator or the
  * options changed between runs) is restored under the recorded version's event all the same, and
- * logged: its content is what this build of mcpmux makes of those events.
+ * logged: its content is what this build of mcpmux makes of those events. `translateCache`: the
+ * caller's, so its first build after the replay reuses what the replay translated.
  */
-export function replayLog(log: JsonlEventLog, cache: SnapshotCache, options: TranslateOptions, logger: Logger, keep = 100): { state: ClusterState; restored: number } {
+export function replayLog(log: JsonlEventLog, cache: SnapshotCache, options: TranslateOptions, logger: Logger, translateCache = new TranslateCache(), keep = 100): { state: ClusterState; restored: number } {
   const events = log.replay();
   const builds = log.builds().filter((b) => b.seq >= log.replayableFrom).slice(-keep);
   let state = emptyState();
@@ -26,7 +27,7 @@ export function replayLog(log: JsonlEventLog, cache: SnapshotCache, options: Tra
     const until = next;
     while (next < events.length && events[next]!.seq <= build.seq) next++;
     state = reduceAll(state, events.slice(until, next));
-    const snapshots = new Map(translate(state, options).snapshots.map((s) => [s.group, s]));
+    const snapshots = new Map(translate(state, options, translateCache).snapshots.map((s) => [s.group, s]));
     for (const [group, version] of Object.entries(build.versions)) {
       const snapshot = snapshots.get(group);
       if (!version || !snapshot) continue;

@@ -10,15 +10,16 @@
 import type { KubeObject } from '../sources/source.ts';
 
 /**
- * What is read out of one object, derived once per object: a Service's MCP ports, an
- * EndpointSlice's endpoints, a backend's spec (control-plane/translate/derived.ts lists them). A
- * function of the object alone, so the result stands for as long as the object does (objects in a
- * state are frozen values, replaced, never edited).
+ * What is read out of one input, derived once per input: of an object, a Service's MCP ports, an
+ * EndpointSlice's endpoints, a backend's spec (control-plane/translate/derived.ts lists them); of a
+ * bucket, a namespace's index of MCP Services or its names in order. A function of the input
+ * alone (and of other derivations of it), so the result stands for as long as the input does
+ * (objects and buckets in a state are values, replaced, never edited).
  */
-export interface Derivation<T> {
+export interface Derivation<T, K extends object = KubeObject> {
   /** The group-qualified kinds it reads, as groupKind() spells them. */
   readonly kinds: readonly string[];
-  derive(object: KubeObject): T;
+  derive(input: K, derived: DerivedData): T;
 }
 
 /**
@@ -29,7 +30,7 @@ export interface Derivation<T> {
  * same way. Weak: an object dropped from every state takes its entries with it.
  */
 export class DerivedData {
-  readonly #tables = new Map<Derivation<unknown>, WeakMap<KubeObject, unknown>>();
+  readonly #tables = new Map<object, WeakMap<object, unknown>>();
   /** Whether the reducer derives as objects arrive; off for states nothing translates (a first use still derives). */
   readonly onArrival: boolean;
 
@@ -37,14 +38,14 @@ export class DerivedData {
     this.onArrival = options.onArrival ?? true;
   }
 
-  /** `derivation` of `object`, derived now if it was not yet. */
-  of<T>(derivation: Derivation<T>, object: KubeObject): T {
+  /** `derivation` of `input` (an object or a bucket), derived now if it was not yet. */
+  of<T, K extends object>(derivation: Derivation<T, K>, input: K): T {
     let table = this.#tables.get(derivation);
     if (!table) this.#tables.set(derivation, (table = new WeakMap()));
-    const kept = table.get(object);
+    const kept = table.get(input);
     if (kept !== undefined) return (kept === UNDEFINED ? undefined : kept) as T;
-    const value = derivation.derive(object);
-    table.set(object, value === undefined ? UNDEFINED : value);
+    const value = derivation.derive(input, this);
+    table.set(input, value === undefined ? UNDEFINED : value);
     return value;
   }
 }
@@ -59,9 +60,17 @@ export type KindBuckets = ReadonlyMap<string, NamespaceBucket>;
 
 // Sorted views, derived on first use and keyed by the (immutable) bucket they were derived from, so
 // a state that shares a bucket with an earlier one shares its sorted view too.
-const sortedBuckets = new WeakMap<NamespaceBucket, readonly KubeObject[]>();
-const sortedKinds = new WeakMap<KindBuckets, readonly KubeObject[]>();
-const sortedNamespaces = new WeakMap<KindBuckets, readonly string[]>();
+const SORTED_BUCKET: Derivation<readonly KubeObject[], NamespaceBucket> = Object.freeze({
+  kinds: [],
+  derive: (bucket: NamespaceBucket) => [...bucket.keys()].sort(compareStrings).map((name) => bucket.get(name)!),
+});
+/** Namespaces of a kind in code-unit order: "a" < "a-b" < "b", as list() promises. */
+const SORTED_NAMESPACES: Derivation<readonly string[], KindBuckets> = Object.freeze({ kinds: [], derive: (buckets: KindBuckets) => [...buckets.keys()].sort(compareStrings) });
+const SORTED_KIND: Derivation<readonly KubeObject[], KindBuckets> = Object.freeze({
+  kinds: [],
+  derive: (buckets: KindBuckets, derived: DerivedData) =>
+    derived.of(SORTED_NAMESPACES, buckets).flatMap((namespace) => derived.of(SORTED_BUCKET, buckets.get(namespace)!)),
+});
 const NO_BUCKETS: KindBuckets = new Map();
 
 export class ClusterState {
@@ -82,13 +91,7 @@ export class ClusterState {
 
   /** Every object of a kind, sorted by namespace then name (so callers inherit a stable order). */
   list(groupKind: string): readonly KubeObject[] {
-    const buckets = this.buckets(groupKind);
-    let sorted = sortedKinds.get(buckets);
-    if (!sorted) {
-      sorted = namespacesOf(buckets).flatMap((namespace) => sortedBucket(buckets.get(namespace)!));
-      sortedKinds.set(buckets, sorted);
-    }
-    return sorted;
+    return this.derived.of(SORTED_KIND, this.buckets(groupKind));
   }
 
   /**
@@ -147,25 +150,6 @@ const NO_KINDS: ReadonlyMap<string, KindBuckets> = new Map();
  */
 export function emptyState(options: { deriveOnArrival?: boolean } = {}): ClusterState {
   return new ClusterState(NO_KINDS, new DerivedData({ onArrival: options.deriveOnArrival }));
-}
-
-/** Namespaces of a kind in code-unit order: "a" < "a-b" < "b", as list() promises. */
-function namespacesOf(buckets: KindBuckets): readonly string[] {
-  let sorted = sortedNamespaces.get(buckets);
-  if (!sorted) {
-    sorted = [...buckets.keys()].sort(compareStrings);
-    sortedNamespaces.set(buckets, sorted);
-  }
-  return sorted;
-}
-
-function sortedBucket(bucket: NamespaceBucket): readonly KubeObject[] {
-  let sorted = sortedBuckets.get(bucket);
-  if (!sorted) {
-    sorted = [...bucket.keys()].sort(compareStrings).map((name) => bucket.get(name)!);
-    sortedBuckets.set(bucket, sorted);
-  }
-  return sorted;
 }
 
 function compareStrings(a: string, b: string): number {

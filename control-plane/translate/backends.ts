@@ -305,7 +305,7 @@ function readModes(object: KubeObject): Pick<BackendSpec, 'failureMode' | 'timeo
   if (initializeMs === undefined) return 'spec.timeouts.initialize must be a duration such as 10s';
   return {
     failureMode: failure === 'open' ? 'FAILURE_MODE_OPEN' : 'FAILURE_MODE_CLOSED',
-    timeouts: Object.freeze({ requestMs, initializeMs }),
+    timeouts: { requestMs, initializeMs },
   };
 }
 

@@ -89,17 +89,22 @@ interface NamespaceServices {
 /** The token of a namespace with nothing of the kind in it. */
 const NONE: unique symbol = Symbol('none');
 
-// Derived once per immutable input (state bucket or object) and shared by every run that sees it.
-const servicesByBucket = new WeakMap<NamespaceBucket, NamespaceServices>();
-const slicesByBucket = new WeakMap<NamespaceBucket, ReadonlyMap<string, readonly KubeObject[]>>();
+// Derived once per immutable input (state bucket or object), in the state's DerivedData (state.ts),
+// and shared by every run that sees it.
 /**
  * A Service as a backend selecting it sees it, derived once per Service object (state.ts: as it
  * arrives). When a Service changes, its namespace's index is built again, and every other Service
  * of it keeps its McpService, the same object: answers and targets built from it compare by identity.
  */
 export const MCP_SERVICE: Derivation<McpService | undefined> = Object.freeze({ kinds: [Kinds.Service], derive: readMcpService });
-const namespaceLabelsByObject = new WeakMap<KubeObject, Readonly<Record<string, string>>>();
-const namespacesByKind = new WeakMap<KindBuckets, ReadonlyMap<string, KubeObject>>();
+/** A namespace's bucket of Services as the index of its MCP Services. */
+const NAMESPACE_SERVICES: Derivation<NamespaceServices, NamespaceBucket> = Object.freeze({ kinds: [Kinds.Service], derive: indexServices });
+/** A namespace's bucket of EndpointSlices by the Service they belong to. */
+const SERVICE_SLICES: Derivation<ReadonlyMap<string, readonly KubeObject[]>, NamespaceBucket> = Object.freeze({ kinds: [Kinds.EndpointSlice], derive: slicesByService });
+/** The Namespace kind's buckets as Namespace objects by name. */
+const NAMESPACES_BY_NAME: Derivation<ReadonlyMap<string, KubeObject>, KindBuckets> = Object.freeze({ kinds: [Kinds.Namespace], derive: namespacesByName });
+/** A Namespace object's labels as selectors see them. */
+const NAMESPACE_LABELS: Derivation<Readonly<Record<string, string>>> = Object.freeze({ kinds: [Kinds.Namespace], derive: readNamespaceLabels });
 
 export class ClusterIndex implements ServiceLookup {
   readonly #state: ClusterState;
@@ -118,9 +123,9 @@ export class ClusterIndex implements ServiceLookup {
 
   namespaces(): readonly string[] {
     if (!this.#namespaces) {
-      const names = new Set(namespaceObjects(this.#state).keys());
+      const names = new Set(this.#namespaceObjects().keys());
       for (const [namespace, bucket] of this.#services) {
-        if (!names.has(namespace) && servicesOf(this.derived, bucket).all.length > 0) names.add(namespace);
+        if (!names.has(namespace) && this.derived.of(NAMESPACE_SERVICES, bucket).all.length > 0) names.add(namespace);
       }
       this.#namespaces = [...names].sort(compareStrings);
     }
@@ -129,7 +134,7 @@ export class ClusterIndex implements ServiceLookup {
 
   namespaceLabels(namespace: string): Readonly<Record<string, string>> {
     const object = this.#namespaceObject(namespace);
-    return object ? labelsOf(object) : { [Labels.namespaceName]: namespace };
+    return object ? this.derived.of(NAMESPACE_LABELS, object) : { [Labels.namespaceName]: namespace };
   }
 
   selectServices(namespace: string, selector: LabelSelector): McpService[] {
@@ -146,7 +151,7 @@ export class ClusterIndex implements ServiceLookup {
 
   slicesOf(namespace: string, service: string): readonly KubeObject[] | undefined {
     const bucket = this.#slices.get(namespace);
-    return bucket ? slicesOf(bucket).get(service) : undefined;
+    return bucket ? this.derived.of(SERVICE_SLICES, bucket).get(service) : undefined;
   }
 
   /** A read with how this index answers it (`answer`, when the caller has it already): see `answers()`. */
@@ -232,11 +237,15 @@ export class ClusterIndex implements ServiceLookup {
 
   #servicesIn(namespace: string): NamespaceServices | undefined {
     const bucket = this.#services.get(namespace);
-    return bucket ? servicesOf(this.derived, bucket) : undefined;
+    return bucket ? this.derived.of(NAMESPACE_SERVICES, bucket) : undefined;
   }
 
   #namespaceObject(namespace: string): KubeObject | undefined {
-    return namespaceObjects(this.#state).get(namespace);
+    return this.#namespaceObjects().get(namespace);
+  }
+
+  #namespaceObjects(): ReadonlyMap<string, KubeObject> {
+    return this.derived.of(NAMESPACES_BY_NAME, this.#state.buckets(Kinds.Namespace));
   }
 }
 
@@ -248,18 +257,13 @@ function sameAnswer(a: unknown, b: unknown): boolean {
   return true;
 }
 
-function servicesOf(derived: DerivedData, bucket: NamespaceBucket): NamespaceServices {
-  let services = servicesByBucket.get(bucket);
-  if (!services) {
-    const all: McpService[] = [];
-    for (const name of sortedNames(bucket)) {
-      const service = derived.of(MCP_SERVICE, bucket.get(name)!);
-      if (service) all.push(service);
-    }
-    services = { all, byLabel: new Map() };
-    servicesByBucket.set(bucket, services);
+function indexServices(bucket: NamespaceBucket, derived: DerivedData): NamespaceServices {
+  const all: McpService[] = [];
+  for (const name of sortedNames(bucket)) {
+    const service = derived.of(MCP_SERVICE, bucket.get(name)!);
+    if (service) all.push(service);
   }
-  return services;
+  return { all, byLabel: new Map() };
 }
 
 /** A bucket's names in code-unit order: as they are when they already are (a cluster lists them sorted), else sorted. */
@@ -281,42 +285,35 @@ function labelIndex(services: NamespaceServices, key: string): ReadonlyMap<strin
 }
 
 /** A namespace's EndpointSlices by the Service they belong to, each list sorted by slice name. */
-function slicesOf(bucket: NamespaceBucket): ReadonlyMap<string, readonly KubeObject[]> {
-  let slices = slicesByBucket.get(bucket);
-  if (!slices) {
-    const byService = new Map<string, KubeObject[]>();
-    for (const name of sortedNames(bucket)) {
-      const slice = bucket.get(name)!;
-      const service = slice.metadata.labels?.[Labels.serviceName];
-      if (service) push(byService, service, slice);
-    }
-    slices = byService;
-    slicesByBucket.set(bucket, slices);
+function slicesByService(bucket: NamespaceBucket): ReadonlyMap<string, readonly KubeObject[]> {
+  const byService = new Map<string, KubeObject[]>();
+  for (const name of sortedNames(bucket)) {
+    const slice = bucket.get(name)!;
+    const service = slice.metadata.labels?.[Labels.serviceName];
+    if (service) push(byService, service, slice);
   }
-  return slices;
+  return byService;
 }
 
 /**
  * Namespace objects by name. Namespaces are cluster-scoped, but a manifest may still give one a
  * namespace; it is found by its name all the same (the last one in list order wins).
  */
-function namespaceObjects(state: ClusterState): ReadonlyMap<string, KubeObject> {
-  const buckets = state.buckets(Kinds.Namespace);
-  let byName = namespacesByKind.get(buckets);
-  if (!byName) {
-    byName = new Map(state.list(Kinds.Namespace).map((object) => [object.metadata.name, object]));
-    namespacesByKind.set(buckets, byName);
+function namespacesByName(buckets: KindBuckets): ReadonlyMap<string, KubeObject> {
+  // In list order (namespace, then name: state.ts), so the last one of a name wins.
+  const byName = new Map<string, KubeObject>();
+  for (const namespace of [...buckets.keys()].sort(compareStrings)) {
+    const bucket = buckets.get(namespace)!;
+    for (const name of [...bucket.keys()].sort(compareStrings)) {
+      const object = bucket.get(name)!;
+      byName.set(object.metadata.name, object);
+    }
   }
   return byName;
 }
 
-function labelsOf(namespace: KubeObject): Readonly<Record<string, string>> {
-  let labels = namespaceLabelsByObject.get(namespace);
-  if (!labels) {
-    labels = Object.freeze({ ...stringMap(namespace.metadata.labels), [Labels.namespaceName]: namespace.metadata.name });
-    namespaceLabelsByObject.set(namespace, labels);
-  }
-  return labels;
+function readNamespaceLabels(namespace: KubeObject): Readonly<Record<string, string>> {
+  return Object.freeze({ ...stringMap(namespace.metadata.labels), [Labels.namespaceName]: namespace.metadata.name });
 }
 
 function readMcpService(object: KubeObject): McpService | undefined {

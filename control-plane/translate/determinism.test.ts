@@ -13,7 +13,7 @@ import { FilesSource } from '../sources/files.ts';
 import type { KubeObject, SourceChange } from '../sources/source.ts';
 import { parseManifests } from '../sources/yaml.ts';
 import { emptyState, reduce, type ClusterState } from '../state/reducer.ts';
-import { DEFAULT_FILES_GATEWAY_CLASSES, translate } from './translate.ts';
+import { DEFAULT_FILES_GATEWAY_CLASSES, translate, TranslateCache } from './translate.ts';
 
 const TUTORIAL = new URL('../../deploy/examples/tutorial/', import.meta.url);
 
@@ -40,10 +40,11 @@ async function pipeline(files: Record<string, string>) {
     log.append(source.name, changes);
     wake?.();
   });
+  const cache = new TranslateCache();
   return {
     dir,
     version: (): string => {
-      const { snapshots } = translate(state, { gatewayClasses: DEFAULT_FILES_GATEWAY_CLASSES });
+      const { snapshots } = translate(state, { gatewayClasses: DEFAULT_FILES_GATEWAY_CLASSES }, cache);
       assert.is(snapshots.length, 1);
       return snapshots[0]!.version;
     },

@@ -41,7 +41,7 @@ export function serviceEndpoints(service: McpService, port: McpPort, slices: rea
     problem = `Service ${service.namespace}/${service.name}: annotation ${Annotations.url} ignored: ${parsed}`;
   }
   const endpoints = !slices
-    ? (Object.freeze([fallbackEndpoint(service, port)]) as Endpoint[])
+    ? [fallbackEndpoint(service, port)]
     : slices.length === 1 && derived
       ? derived.of(SLICE_ENDPOINTS, slices[0]!).at(port.name)
       : sliceEndpoints(slices, port);
@@ -61,7 +61,7 @@ function endpointFromUrl(text: string, defaultPath: string): ResolvedEndpoints |
   const address = url.hostname.replace(/^\[(.*)\]$/, '$1');
   const port = url.port ? Number(url.port) : scheme === 'https' ? 443 : 80;
   const path = url.pathname === '/' ? defaultPath : `${url.pathname}${url.search}`;
-  return { endpoints: Object.freeze([Object.freeze({ address, port, ready: true })]) as Endpoint[], path, scheme };
+  return { endpoints: [{ address, port, ready: true }], path, scheme };
 }
 
 /**
@@ -104,8 +104,8 @@ export const SLICE_ENDPOINTS: Derivation<SliceEndpoints> = Object.freeze({ kinds
 
 // Written for a translation of 10k Services, each with a slice or two of a few endpoints: indexes
 // rather than iterators and helper arrays, no Map, no sorting, no copies unless there are many
-// endpoints, duplicates or unsorted slices. Endpoints and their list are frozen as they are made:
-// they go into a sealed snapshot as they are (targets.ts).
+// endpoints, duplicates or unsorted slices. Endpoints and their list go into a sealed snapshot as
+// they are (targets.ts), shared by every run until the slice changes: never written to once made.
 function sliceEndpoints(slices: readonly KubeObject[], servicePort: Pick<McpPort, 'name'>): Endpoint[] {
   const ordered = sortedByName(slices) ? slices : sortBy(slices, (s) => [s.metadata.name]);
   const found: Endpoint[] = [];
@@ -130,16 +130,16 @@ function sliceEndpoints(slices: readonly KubeObject[], servicePort: Pick<McpPort
         const at = index ? (index.get(key(address, port)) ?? -1) : scan(found, address, port);
         if (at < 0) {
           index?.set(key(address, port), found.length);
-          found.push(Object.freeze({ address, port, ready }));
+          found.push({ address, port, ready });
         } else if (ready && !found[at]!.ready) {
           // The same address in two slices (during a rollover) is ready if either says so.
-          found[at] = Object.freeze({ address, port, ready });
+          found[at] = { address, port, ready };
         }
       }
     }
   }
   // A copy either way: an array grown by push keeps room for 16 more, and 10k targets keep theirs.
-  return Object.freeze(isSorted(found) ? found.slice() : sortBy(found, (e) => [e.address, e.port])) as Endpoint[];
+  return isSorted(found) ? found.slice() : sortBy(found, (e) => [e.address, e.port]);
 }
 
 const SCAN_LIMIT = 16;
@@ -191,5 +191,5 @@ function slicePort(slice: KubeObject, servicePort: Pick<McpPort, 'name'>): numbe
 
 function fallbackEndpoint(service: McpService, port: McpPort): Endpoint {
   const externalName = at(service.object, 'spec', 'type') === 'ExternalName' ? string(at(service.object, 'spec', 'externalName')) : undefined;
-  return Object.freeze({ address: externalName || `${service.name}.${service.namespace}.svc`, port: port.port, ready: true });
+  return { address: externalName || `${service.name}.${service.namespace}.svc`, port: port.port, ready: true };
 }

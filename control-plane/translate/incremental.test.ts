@@ -22,9 +22,11 @@ import {
   TARGET_SIZE,
   type SyntheticSize,
 } from './synthetic-cluster.ts';
-import { translate, type TranslateOptions, type TranslateResult } from './translate.ts';
+import { translate, TranslateCache, type TranslateOptions, type TranslateResult } from './translate.ts';
 
 const OPTIONS: TranslateOptions = { gatewayClasses: ['mcpmux'] };
+/** One cache for the file, as a control plane keeps one; translations from scratch make their own. */
+const cache = new TranslateCache();
 const SMALL: SyntheticSize = { services: 240, backends: 40, namespaces: 4, endpointsPerService: 2 };
 
 const id = (o: KubeObject): string => `${o.apiVersion}|${o.kind}|${o.metadata.namespace ?? ''}|${o.metadata.name}`;
@@ -69,7 +71,7 @@ const text = (result: TranslateResult): string => JSON.stringify(result);
 
 test('after every kind of event, the result is exactly that of a translator that never saw the earlier states', () => {
   const cluster = new Cluster(syntheticCluster(SMALL));
-  translate(cluster.state, OPTIONS);
+  translate(cluster.state, OPTIONS, cache);
   const ns0 = namespaceName(0);
   const ns1 = namespaceName(1);
   const events: Array<[string, () => StateChange[]]> = [
@@ -99,19 +101,19 @@ test('after every kind of event, the result is exactly that of a translator that
   ];
   for (const [name, event] of events) {
     cluster.apply(event());
-    const incremental = translate(cluster.state, OPTIONS);
-    const cold = translate(cluster.fresh(), OPTIONS);
+    const incremental = translate(cluster.state, OPTIONS, cache);
+    const cold = translate(cluster.fresh(), OPTIONS, new TranslateCache());
     assert.is(text(incremental), text(cold), name);
     // Sealed as handed out, whether built now or reused from earlier runs: nothing can change them.
     for (const snapshot of [...incremental.snapshots, ...cold.snapshots]) assert.ok(deepFrozen(snapshot), `${name}: deeply frozen`);
     // And with stdio allowed, which is a different option set (cached separately).
-    assert.is(text(translate(cluster.state, { ...OPTIONS, allowStdio: true })), text(translate(cluster.fresh(), { ...OPTIONS, allowStdio: true })), `${name} (allowStdio)`);
+    assert.is(text(translate(cluster.state, { ...OPTIONS, allowStdio: true }, cache)), text(translate(cluster.fresh(), { ...OPTIONS, allowStdio: true }, new TranslateCache())), `${name} (allowStdio)`);
   }
 });
 
 test('snapshots handed out cannot be changed: writes to any part of them throw, and the next run is unaffected', () => {
   const cluster = new Cluster(syntheticCluster(SMALL));
-  const snapshot = only(translate(cluster.state, OPTIONS).snapshots);
+  const snapshot = only(translate(cluster.state, OPTIONS, cache).snapshots);
   const before = JSON.stringify(snapshot);
   const target = snapshot.targets[3]!;
   const writes: Array<() => void> = [
@@ -126,15 +128,15 @@ test('snapshots handed out cannot be changed: writes to any part of them throw, 
   ];
   for (const write of writes) assert.throws(write, TypeError);
   assert.is(JSON.stringify(snapshot), before);
-  assert.is(JSON.stringify(only(translate(cluster.state, OPTIONS).snapshots)), before);
+  assert.is(JSON.stringify(only(translate(cluster.state, OPTIONS, cache).snapshots)), before);
 });
 
 test('one EndpointSlice event rebuilds one target: every other target, backend and route is the same object as before', () => {
   const cluster = new Cluster(syntheticCluster(SMALL));
-  const before = only(translate(cluster.state, OPTIONS).snapshots);
+  const before = only(translate(cluster.state, OPTIONS, cache).snapshots);
   const ns = namespaceName(2);
   cluster.apply([upsert(endpointSlice(ns, 13, 2, 2, 1))]);
-  const after = only(translate(cluster.state, OPTIONS).snapshots);
+  const after = only(translate(cluster.state, OPTIONS, cache).snapshots);
 
   assert.is.not(after.version, before.version);
   const changed = after.targets.filter((t, i) => t !== before.targets[i]);
@@ -181,12 +183,12 @@ test('one event is far cheaper than a translation from scratch at 10k Services /
   // proportional to the cluster.
   const objects = syntheticCluster(TARGET_SIZE);
   let state = reduceAll(emptyState(), objects.map(upsert));
-  translate(state, OPTIONS);
+  translate(state, OPTIONS, cache);
   const cold: number[] = [];
   for (let i = 0; i < 2; i++) {
     const fresh = reduceAll(emptyState(), objects.map((o) => upsert(structuredClone(o))));
     const started = performance.now();
-    translate(fresh, OPTIONS);
+    translate(fresh, OPTIONS, new TranslateCache());
     cold.push(performance.now() - started);
   }
   const events: number[] = [];
@@ -194,7 +196,7 @@ test('one event is far cheaper than a translation from scratch at 10k Services /
     const n = (i * 37) % TARGET_SIZE.namespaces;
     const started = performance.now();
     state = reduceAll(state, [upsert(endpointSlice(namespaceName(n), (i * 53) % 100, n, 2, 1))]);
-    translate(state, OPTIONS);
+    translate(state, OPTIONS, cache);
     events.push(performance.now() - started);
   }
   const ratio = Math.min(...cold) / Math.min(...events);

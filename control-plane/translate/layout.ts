@@ -6,7 +6,7 @@
 // an unchanged kind's buckets from state to state): the events a cluster sends all day, pods
 // coming and going, cost no route work.
 import type { Listener, Route } from '../../shared/config/types.ts';
-import { deepFreeze, EncodedRun } from '../../shared/config/version.ts';
+import { EncodedRun, freezeShared } from '../../shared/config/version.ts';
 import type { KubeObject } from '../sources/source.ts';
 import type { ClusterState } from '../state/state.ts';
 import { attach, type Attachment } from './attach.ts';
@@ -18,6 +18,7 @@ import { at, list } from './read.ts';
 import { backendSpec } from './resolve-cache.ts';
 import { readHTTPRoute, type BackendKey, type ReadRoute, type RouteProblem } from './routes.ts';
 import { condition, sortStatuses, type Condition, type ObjectStatus } from './status.ts';
+import { LAYOUTS_KEPT, type TranslateCache } from './translate-cache.ts';
 
 /** A backend some attached route names. */
 export interface BackendSlot {
@@ -60,18 +61,15 @@ export interface LayoutOptions {
 
 /** The kinds a layout reads: a change to any of them makes a new one. */
 const LAYOUT_KINDS = [Kinds.HTTPRoute, Kinds.Gateway, Kinds.GatewayClass, Kinds.ReferenceGrant, Kinds.Namespace, Kinds.AgentgatewayBackend, Kinds.MCPBackend];
-/** Layouts kept: a few, for processes that translate with several option sets (tests). */
-const KEPT = 4;
-const kept: Array<{ inputs: readonly unknown[]; layout: Layout }> = [];
-
-/** The layout of a state, reused from an earlier run when its inputs are the same. */
-export function layoutOf(state: ClusterState, options: LayoutOptions, index: ClusterIndex): Layout {
+/** The layout of a state, reused from an earlier run (TranslateCache.layouts) when its inputs are the same. */
+export function layoutOf(state: ClusterState, options: LayoutOptions, index: ClusterIndex, cache: TranslateCache): Layout {
+  const kept = cache.layouts;
   const inputs = [options.gatewayClasses.join('\n'), options.controllerName, ...LAYOUT_KINDS.map((kind) => state.buckets(kind))];
   const at = kept.findIndex((k) => k.inputs.length === inputs.length && k.inputs.every((input, i) => input === inputs[i]));
   if (at >= 0) return kept[at]!.layout;
-  const layout = computeLayout(state, options, index);
+  const layout = computeLayout(state, options, index, cache);
   kept.unshift({ inputs, layout });
-  kept.length = Math.min(kept.length, KEPT);
+  kept.length = Math.min(kept.length, LAYOUTS_KEPT);
   return layout;
 }
 
@@ -84,7 +82,7 @@ interface GroupBuild {
   backends: Map<string, BackendKey>;
 }
 
-function computeLayout(state: ClusterState, options: LayoutOptions, index: ClusterIndex): Layout {
+function computeLayout(state: ClusterState, options: LayoutOptions, index: ClusterIndex, cache: TranslateCache): Layout {
   const owned = ownedGateways(state, options.gatewayClasses, options.controllerName);
   const builds = new Map<string, GroupBuild>(
     owned.gateways.map((gateway) => [gateway.group, { gateway, routes: new Map(), claims: new Map(), backends: new Map() }]),
@@ -152,7 +150,7 @@ function computeLayout(state: ClusterState, options: LayoutOptions, index: Clust
     if (invalid === undefined) standIns.set(status, id);
     statuses.push(status);
   }
-  const sorted = sortStatuses(statuses).map((status) => deepFreeze(status));
+  const sorted = sortStatuses(statuses).map((status) => freezeShared(status));
 
   const ids = [...backends.keys()];
   const position = new Map(ids.map((id, i) => [id, i]));
@@ -170,9 +168,9 @@ function computeLayout(state: ClusterState, options: LayoutOptions, index: Clust
     const served = sortBy(build.backends.values(), (key) => [`${key.namespace}/${key.name}`]);
     return {
       group: build.gateway.group,
-      listeners: EncodedRun.encode(sortBy(build.gateway.listeners.map((l) => l.listener), (l) => [l.name])),
+      listeners: EncodedRun.encode(sortBy(build.gateway.listeners.map((l) => l.listener), (l) => [l.name]), undefined, false, cache.version),
       // Insertion order is claim order (see GroupLayout.routes).
-      routes: EncodedRun.encode([...build.routes.values()].map((r) => ({ ...r, listeners: uniqueSorted(r.listeners), hostnames: uniqueSorted(r.hostnames) }))),
+      routes: EncodedRun.encode([...build.routes.values()].map((r) => ({ ...r, listeners: uniqueSorted(r.listeners), hostnames: uniqueSorted(r.hostnames) })), undefined, false, cache.version),
       backends: served.map((key) => position.get(backendId(key))!),
       status: statusOf.get(build.gateway.group)!,
       tls: build.gateway.listeners.filter((l) => l.listener.protocol === 'HTTPS'),

@@ -5,7 +5,7 @@ import type { KubeObject } from '../sources/source.ts';
 import { parseManifests } from '../sources/yaml.ts';
 import { emptyState, reduceAll, type ClusterState } from '../state/reducer.ts';
 import { resolveProtocolEra, type ProtocolEraSetting } from './protocol-era.ts';
-import { translate, type TranslateResult } from './translate.ts';
+import { translate, TranslateCache, type TranslateResult } from './translate.ts';
 
 test('resolveProtocolEra: annotation, then the backend entry, then auto; SSE and stdio always legacy', () => {
   const HTTP: Protocol = 'PROTOCOL_STREAMABLE_HTTP';
@@ -68,6 +68,7 @@ function state(yaml: string): ClusterState {
 }
 
 const OPTIONS = { gatewayClasses: ['mcpmux'], allowStdio: true };
+const cache = new TranslateCache();
 
 function eras(snapshot: Snapshot): Record<string, string> {
   return Object.fromEntries(snapshot.targets.map((t) => [t.name, t.protocolEra]));
@@ -101,7 +102,7 @@ spec:
 ${service('selected', '{app: x}')}
 ---
 ${service('annotated', '{app: x}', '{mcpmux.dev/protocol-era: legacy}')}
-`), OPTIONS);
+`), OPTIONS, cache);
   assert.equal(eras(result.snapshots[0]!), {
     'annotated-80': 'PROTOCOL_ERA_LEGACY',
     pinned: 'PROTOCOL_ERA_LEGACY',
@@ -124,7 +125,7 @@ spec:
 ${service('typo', '{app: x}', '{mcpmux.dev/protocol-era: stateless}')}
 ---
 ${service('fine', '{app: x}')}
-`), OPTIONS);
+`), OPTIONS, cache);
   assert.equal(eras(result.snapshots[0]!), { 'fine-80': 'PROTOCOL_ERA_LEGACY', 'typo-80': 'PROTOCOL_ERA_AUTO' });
   assert.equal(backendStatus(result), [
     'False InvalidAnnotation: Service tools/typo: annotation mcpmux.dev/protocol-era ignored: "stateless" is not auto, legacy or modern (served with protocolEra auto)',
@@ -145,7 +146,7 @@ spec:
   - selector: {matchLabels: {app: x}}
 ---
 ${service('old', '{app: x}', '{mcpmux.dev/protocol-era: modern}', 'mcpmux.dev/mcp-sse')}
-`), OPTIONS);
+`), OPTIONS, cache);
   assert.equal(eras(result.snapshots[0]!), { dev: 'PROTOCOL_ERA_LEGACY', events: 'PROTOCOL_ERA_LEGACY', 'old-80': 'PROTOCOL_ERA_LEGACY' });
   const [resolvedRefs] = backendStatus(result);
   assert.ok(resolvedRefs!.startsWith('False UnsupportedProtocolEra: '), resolvedRefs);
@@ -165,7 +166,7 @@ kind: MCPBackend
 metadata: {name: b, namespace: tools}
 spec: {targets: [{static: {name: a, host: h, port: 80}, protocolEra: ${era}}]}
 `;
-  const version = (era: string): string => translate(state(backend(era)), OPTIONS).snapshots[0]!.version;
+  const version = (era: string): string => translate(state(backend(era)), OPTIONS, cache).snapshots[0]!.version;
   const versions = ['auto', 'legacy', 'modern'].map(version);
   assert.is(new Set(versions).size, 3, versions.join(' '));
   assert.is(version('modern'), versions[2]);
@@ -192,13 +193,13 @@ spec:
 ${service('s', '{app: x}')}
 `;
   const before = state(yaml(false));
-  const first = translate(before, OPTIONS);
+  const first = translate(before, OPTIONS, cache);
   assert.equal(eras(first.snapshots[0]!), { 's-80': 'PROTOCOL_ERA_AUTO' });
   const namespace = objects(yaml(true)).find((o) => o.kind === 'Namespace')!;
   const after = reduceAll(before, [{ type: 'upsert', object: { ...namespace, metadata: { ...namespace.metadata, resourceVersion: '2' } } }]);
-  const second = translate(after, OPTIONS);
+  const second = translate(after, OPTIONS, cache);
   assert.equal(eras(second.snapshots[0]!), { 's-80': 'PROTOCOL_ERA_MODERN' });
-  assert.equal(JSON.stringify(second), JSON.stringify(translate(state(yaml(true)), OPTIONS)), 'the same as a translation from scratch');
+  assert.equal(JSON.stringify(second), JSON.stringify(translate(state(yaml(true)), OPTIONS, new TranslateCache())), 'the same as a translation from scratch');
   assert.is.not(second.snapshots[0]!.version, first.snapshots[0]!.version);
 });
 

@@ -6,9 +6,10 @@
 // again, and those reuse the targets whose Service and EndpointSlices are unchanged.
 //
 // Keyed by the backend's object, whose identity stands for its content (state.ts: objects in a state
-// are frozen values, replaced, never edited).
+// are frozen values, replaced, never edited), in the TranslateCache the caller passes in
+// (translate-cache.ts).
 import type { Backend, Target } from '../../shared/config/types.ts';
-import { canonicalJson, EncodedRun, seal, sealBuilt } from '../../shared/config/version.ts';
+import { canonicalJson, EncodedRun, seal, type VersionCache } from '../../shared/config/version.ts';
 import type { KubeObject } from '../sources/source.ts';
 import type { Derivation, DerivedData } from '../state/state.ts';
 import { Kinds } from './kinds.ts';
@@ -16,6 +17,7 @@ import { readBackend, type BackendSpec } from './backends.ts';
 import { ClusterIndex, type McpService, type Read, type Recorded, type ServiceLookup } from './cluster-index.ts';
 import type { LabelSelector } from './selectors.ts';
 import { resolveBackend, type ResolveOptions, type ResolvedBackend, type ServiceTargetBuild } from './targets.ts';
+import type { TranslateCache } from './translate-cache.ts';
 
 /**
  * A valid backend resolved, sealed, to build snapshots from: its Backend (one leaf of a version, whose
@@ -32,7 +34,8 @@ export interface Resolved {
 /** A backend's resolution, or why the backend is not valid (its Accepted=False message). */
 export type Resolution = Resolved | string;
 
-interface Entry {
+/** What TranslateCache.resolutions keeps of a backend object. */
+export interface Entry {
   allowStdio: boolean;
   /** What the resolution read, as the index of its run answered. */
   reads: readonly Recorded[];
@@ -43,8 +46,6 @@ interface Entry {
   builds: readonly ServiceTargetBuild[];
 }
 
-const entries = new WeakMap<KubeObject, Entry>();
-
 /** A backend object (MCPBackend, AgentgatewayBackend) read: readBackend(), once per object (state.ts: as it arrives). */
 export const BACKEND_SPEC: Derivation<BackendSpec | string> = Object.freeze({ kinds: [Kinds.MCPBackend, Kinds.AgentgatewayBackend], derive: readBackend });
 
@@ -54,7 +55,8 @@ export function backendSpec(derived: DerivedData, object: KubeObject): BackendSp
 }
 
 /** resolveBackend(readBackend(object)), reusing an earlier run's result when it is still valid. */
-export function resolveCached(object: KubeObject, index: ClusterIndex, options: ResolveOptions): Resolution {
+export function resolveCached(object: KubeObject, index: ClusterIndex, options: ResolveOptions, cache: TranslateCache): Resolution {
+  const entries = cache.resolutions;
   const entry = entries.get(object);
   if (entry && entry.allowStdio === options.allowStdio) {
     // Usually nothing the backend read from changed: one token per namespace it looked into.
@@ -73,7 +75,7 @@ export function resolveCached(object: KubeObject, index: ClusterIndex, options: 
   }
   const recorder = new RecordingLookup(index);
   const { resolved, builds } = resolveBackend(spec, recorder, options, entry?.builds);
-  const resolution = sealed(resolved, entry && typeof entry.resolution !== 'string' ? entry.resolution : undefined);
+  const resolution = sealed(resolved, entry && typeof entry.resolution !== 'string' ? entry.resolution : undefined, cache.version);
   entries.set(object, { allowStdio: options.allowStdio, reads: recorder.reads(), parts: recorder.parts(), resolution, builds });
   return resolution;
 }
@@ -84,16 +86,14 @@ export function resolveCached(object: KubeObject, index: ClusterIndex, options: 
  * of its targets changed keeps its Backend (and so its leaf digest, version.ts), and its other
  * targets and their canonical JSON.
  */
-function sealed(resolved: ResolvedBackend, earlier: Resolved | undefined): Resolved {
-  // resolveBackend froze every target and the backend, deeply, as it made them: sealed as they are.
-  const targets = EncodedRun.encode(resolved.targets, earlier?.targets, true);
+function sealed(resolved: ResolvedBackend, earlier: Resolved | undefined, cache: VersionCache): Resolved {
+  const targets = EncodedRun.encode(resolved.targets, earlier?.targets, true, cache);
   // Compared by canonical JSON only when there is an earlier one (never in a translation from scratch).
   const backendJson = earlier ? canonicalJson(resolved.backend) : undefined;
   const sameBackend = earlier !== undefined && (earlier.backendJson ?? canonicalJson(earlier.backend)) === backendJson;
-  const backend = sameBackend ? earlier.backend : sealBuilt(resolved.backend);
+  const backend = sameBackend ? earlier.backend : seal(resolved.backend, cache);
   if (earlier && targets === earlier.targets && sameBackend && canonicalJson(resolved.conditions) === canonicalJson(earlier.resolved.conditions)) return earlier;
-  // The run's items and the backend are frozen already: only the conditions are walked.
-  return { resolved: Object.freeze({ backend, targets: targets.items, conditions: seal(resolved.conditions) }), backend, backendJson, targets };
+  return { resolved: Object.freeze({ backend, targets: targets.items, conditions: seal(resolved.conditions, cache) }), backend, backendJson, targets };
 }
 
 /** Reads like the index it wraps, and records each read with its answer. */

@@ -73,8 +73,8 @@ const NO_CONFLICTS: Pick<NameAssignment, 'renamed' | 'dropped'> = Object.freeze(
 /**
  * The backend's targets and conditions, and how its Service targets were built (see
  * ServiceTargetBuild). Written for a translation of 10k Services: per target, the objects of the
- * target and what the next resolution needs, little else. Everything in the result is frozen as
- * it is made (resolve-cache.ts seals it without walking it again).
+ * target and what the next resolution needs, little else. Nothing in the result is written to once
+ * made: resolve-cache.ts seals it (frozen throughout in tests: shared/config/freeze.ts).
  */
 export function resolveBackend(
   spec: BackendSpec,
@@ -128,16 +128,16 @@ export function resolveBackend(
   const sorted = sortedByName(targets);
   const targetNames = new Array<string>(sorted.length);
   for (let i = 0; i < sorted.length; i++) targetNames[i] = sorted[i]!.name;
-  const backend: Backend = Object.freeze({
+  const backend: Backend = {
     name: spec.ref,
     prefixMode: spec.prefixMode,
     failureMode: spec.failureMode,
-    targets: Object.freeze(targetNames) as string[],
-    toolInclude: Object.freeze([...spec.toolInclude]) as string[],
-    toolExclude: Object.freeze([...spec.toolExclude]) as string[],
-    serverInfo: spec.serverInfo ? Object.freeze({ ...spec.serverInfo }) : null,
+    targets: targetNames,
+    toolInclude: [...spec.toolInclude],
+    toolExclude: [...spec.toolExclude],
+    serverInfo: spec.serverInfo ? { ...spec.serverInfo } : null,
     instructions: spec.instructions,
-  });
+  };
   return { resolved: { backend, targets: sorted, conditions: backendConditions(sorted, problems, assignment, refused) }, builds };
 }
 
@@ -241,17 +241,17 @@ function buildTarget(spec: BackendSpec, candidate: StaticCandidate, name: string
     case 'static': {
       const { target: s } = candidate;
       const source = `${kind}/${metadata.namespace ?? ''}/${metadata.name}:${s.port}`;
-      const endpoints = Object.freeze([Object.freeze({ address: s.host, port: s.port, ready: true })]) as Target['endpoints'];
+      const endpoints: Target['endpoints'] = [{ address: s.host, port: s.port, ready: true }];
       const { era, problems } = resolveProtocolEra({ protocol: s.protocol, configured: s.protocolEra, what: `target ${name} (${source})` });
       const target = targetOf(spec, name, { endpoints, path: s.path, protocol: s.protocol, scheme: s.scheme, source, protocolEra: era });
       return problems.length > 0 ? { target, problems } : { target };
     }
     case 'stdio': {
       const { stdio, protocolEra: configured } = candidate.target;
-      const copy = Object.freeze({ command: stdio.command, args: Object.freeze([...stdio.args]) as string[], env: Object.freeze({ ...stdio.env }), cwd: stdio.cwd });
+      const copy = { command: stdio.command, args: [...stdio.args], env: { ...stdio.env }, cwd: stdio.cwd };
       const source = `${kind}/${metadata.namespace ?? ''}/${metadata.name}`;
       const { era, problems } = resolveProtocolEra({ protocol: 'PROTOCOL_STDIO', configured, what: `target ${name} (${source})` });
-      const endpoints = Object.freeze<Target['endpoints']>([]) as Target['endpoints'];
+      const endpoints: Target['endpoints'] = [];
       const target = targetOf(spec, name, { endpoints, path: '', protocol: 'PROTOCOL_STDIO', scheme: '', source, stdio: copy, protocolEra: era });
       return problems.length > 0 ? { target, problems } : { target };
     }
@@ -264,24 +264,24 @@ function buildTarget(spec: BackendSpec, candidate: StaticCandidate, name: string
 
 type TargetFields = Pick<Target, 'endpoints' | 'path' | 'protocol' | 'scheme' | 'source' | 'protocolEra'> & Partial<Pick<Target, 'stdio'>>;
 
-/** A target, frozen with everything it holds (its endpoints and stdio command are frozen by their makers). */
+/** A target, sealed with its backend's run (resolve-cache.ts): never written to once made. */
 function targetOf(spec: BackendSpec, name: string, fields: TargetFields): Target {
   // Fields in proto order, so goldens and admin output read like config.proto. The fast paths for
   // targets (canonical-json.ts and the discovery encoder's proto-writer.ts, both writeTarget)
-  // expect exactly these, in this order.
-  return Object.freeze({
+  // expect exactly these, in this order: the order of shared/config/target-fields.ts.
+  return {
     backend: spec.ref,
     name,
     endpoints: fields.endpoints,
     path: fields.path,
     protocol: fields.protocol,
     scheme: fields.scheme,
-    timeouts: spec.timeouts, // one frozen object for all of a backend's targets (backends.ts)
+    timeouts: spec.timeouts, // one object for all of a backend's targets (backends.ts)
     authSecret: spec.upstreamAuth ? upstreamSecretName(spec) : '',
     source: fields.source,
     stdio: fields.stdio ?? null,
     protocolEra: fields.protocolEra,
-  });
+  };
 }
 
 /**

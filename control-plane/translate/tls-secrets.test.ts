@@ -14,7 +14,7 @@ import { ClusterIndex } from './cluster-index.ts';
 import { layoutOf } from './layout.ts';
 import { MCPMUX_CONTROLLER_NAME } from './kinds.ts';
 import { readTlsSecret, tlsSecretName } from './tls-secrets.ts';
-import { translate } from './translate.ts';
+import { translate, TranslateCache } from './translate.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mcpmux-tls-secrets-'));
 function pair(name: string, ...extra: string[]): { cert: string; key: string } {
@@ -78,6 +78,7 @@ const backend: KubeObject = { apiVersion: 'mcpmux.dev/v1alpha1', kind: 'MCPBacke
 
 const upsert = (object: KubeObject): StateChange => ({ type: 'upsert', object });
 const OPTIONS = { gatewayClasses: ['mcpmux'] };
+const cache = new TranslateCache();
 
 function httpsListenerStatus(result: ReturnType<typeof translate>): Record<string, string> {
   const status = result.statuses.find((s) => s.kind === 'Gateway')!;
@@ -88,22 +89,22 @@ function httpsListenerStatus(result: ReturnType<typeof translate>): Record<strin
 test('the certificate reaches the snapshot under the name its listener gives; a rotation is a new version with the same layout; a deletion is InvalidCertificateRef', () => {
   const name = tlsSecretName('edge', 'mcp-cert');
   let state = reduceAll(emptyState(), [gateway, route, backend, secret('mcp-cert', { 'tls.crt': first.cert, 'tls.key': first.key })].map(upsert));
-  const before = translate(state, OPTIONS);
+  const before = translate(state, OPTIONS, cache);
   const snapshot = before.snapshots[0]!;
   assert.equal(snapshot.listeners.find((l) => l.name === 'https')!.certificateSecrets, [name]);
   assert.equal(snapshot.listeners.find((l) => l.name === 'http')!.certificateSecrets, []);
   assert.equal(snapshot.secrets.find((s) => s.name === name)?.data, { 'tls.crt': first.cert, 'tls.key': first.key });
   assert.equal(httpsListenerStatus(before), { Accepted: 'True Accepted', Programmed: 'True Programmed', ResolvedRefs: 'True ResolvedRefs' });
-  const layout = layoutOf(state, { gatewayClasses: OPTIONS.gatewayClasses, controllerName: MCPMUX_CONTROLLER_NAME }, new ClusterIndex(state));
+  const layout = layoutOf(state, { gatewayClasses: OPTIONS.gatewayClasses, controllerName: MCPMUX_CONTROLLER_NAME }, new ClusterIndex(state), cache);
 
   state = reduceAll(state, [upsert(secret('mcp-cert', { 'tls.crt': second.cert, 'tls.key': second.key }))]);
-  const rotated = translate(state, OPTIONS);
+  const rotated = translate(state, OPTIONS, cache);
   assert.is.not(rotated.snapshots[0]!.version, snapshot.version, 'a rotated certificate is a new version');
   assert.equal(rotated.snapshots[0]!.secrets.find((s) => s.name === name)?.data, { 'tls.crt': second.cert, 'tls.key': second.key });
-  assert.is(layoutOf(state, { gatewayClasses: OPTIONS.gatewayClasses, controllerName: MCPMUX_CONTROLLER_NAME }, new ClusterIndex(state)), layout, 'no route work: the layout is reused');
+  assert.is(layoutOf(state, { gatewayClasses: OPTIONS.gatewayClasses, controllerName: MCPMUX_CONTROLLER_NAME }, new ClusterIndex(state), cache), layout, 'no route work: the layout is reused');
 
   state = reduceAll(state, [{ type: 'delete', object: secret('mcp-cert', {}) }]);
-  const deleted = translate(state, OPTIONS);
+  const deleted = translate(state, OPTIONS, cache);
   assert.not.ok(deleted.snapshots[0]!.secrets.some((s) => s.name === name), 'no certificate in the snapshot');
   assert.equal(deleted.snapshots[0]!.listeners.find((l) => l.name === 'https')!.certificateSecrets, [name], 'the listener still names it (the proxy refuses its handshakes)');
   assert.equal(httpsListenerStatus(deleted), { Accepted: 'True Accepted', Programmed: 'False Invalid', ResolvedRefs: 'False InvalidCertificateRef' });

@@ -2,11 +2,14 @@
 // checked here the way the proxy will use it (a PEM chain whose first certificate the PEM key
 // belongs to), so a Secret that could not be served is reported on the listener
 // (InvalidCertificateRef) instead of reaching proxies that would refuse the snapshot. Pure: parsing
-// keys is no I/O. Each Secret object is judged once (state objects never change).
+// keys is no I/O. Each Secret object is judged once, in the state's DerivedData (state objects never
+// change): TLS_PAIR.
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import type { Secret } from '../../shared/config/types.ts';
 import type { KubeObject } from '../sources/source.ts';
+import type { Derivation } from '../state/state.ts';
 import { secretValue } from './authentication.ts';
+import { Kinds } from './kinds.ts';
 import { string } from './read.ts';
 
 export const TLS_SECRET_TYPE = 'kubernetes.io/tls';
@@ -26,23 +29,21 @@ export interface TlsPair {
   key: string;
 }
 
-const judged = new WeakMap<KubeObject, TlsPair | string>();
-
 /**
  * The certificate and key a Secret holds, or why it cannot be served (a sentence naming the
  * Secret): missing, not of type kubernetes.io/tls, without tls.crt or tls.key, not PEM, or a key
- * that is not the certificate's.
+ * that is not the certificate's. Judged anew on every call: the translator reads TLS_PAIR.
  */
 export function readTlsSecret(secret: KubeObject | undefined, namespace: string, name: string): TlsPair | string {
   const what = `Secret ${namespace}/${name}`;
-  if (!secret) return `${what} does not exist`;
-  let result = judged.get(secret);
-  if (result === undefined) {
-    result = judge(secret, what);
-    judged.set(secret, result);
-  }
-  return result;
+  return secret ? judge(secret, what) : `${what} does not exist`;
 }
+
+/** readTlsSecret() of a Secret object found by its namespace and name, once per object. */
+export const TLS_PAIR: Derivation<TlsPair | string> = Object.freeze({
+  kinds: [Kinds.Secret],
+  derive: (secret: KubeObject) => readTlsSecret(secret, secret.metadata.namespace ?? '', secret.metadata.name),
+});
 
 function judge(secret: KubeObject, what: string): TlsPair | string {
   const type = string(secret.type) ?? '';

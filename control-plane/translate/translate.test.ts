@@ -14,7 +14,7 @@ import * as assert from 'uvu/assert';
 import { parse, stringify } from 'yaml';
 import { parseManifests } from '../sources/yaml.ts';
 import { emptyState, reduceAll } from '../state/reducer.ts';
-import { DEFAULT_FILES_GATEWAY_CLASSES, translate, type TranslateOptions, type TranslateResult } from './translate.ts';
+import { DEFAULT_FILES_GATEWAY_CLASSES, translate, TranslateCache, type TranslateOptions, type TranslateResult } from './translate.ts';
 import { validateDir } from '../validate.ts';
 import { deepFrozen } from '../../shared/config/version.ts';
 
@@ -31,7 +31,7 @@ function run(input: string, file: string): TranslateResult {
   const state = reduceAll(emptyState(), objects.map((object) => ({ type: 'upsert' as const, object })));
   const overrides = OPTIONS_LINE.exec(input);
   const options: Partial<TranslateOptions> = overrides ? (parse(overrides[1]!) as Partial<TranslateOptions>) : {};
-  return translate(state, { gatewayClasses: DEFAULT_FILES_GATEWAY_CLASSES, allowStdio: true, ...options });
+  return translate(state, { gatewayClasses: DEFAULT_FILES_GATEWAY_CLASSES, allowStdio: true, ...options }, new TranslateCache());
 }
 
 /** A case's input part, with the repository files its "# Input files:" line names appended. */
@@ -64,7 +64,7 @@ for (const file of cases) {
     assert.ok(marker, `${file} has no "# Output" line`);
     const input = text.slice(0, marker.index);
     const result = run(withInputFiles(input), file);
-    // Handed out sealed: every object of every snapshot frozen (built so, see version.ts sealBuilt).
+    // Handed out sealed: every object of every snapshot frozen (under MCPMUX_DEBUG_FREEZE, as tests run: shared/config/freeze.ts).
     for (const snapshot of result.snapshots) assert.ok(deepFrozen(snapshot), `${file}: snapshot ${snapshot.group} is deeply frozen`);
     const actual = plain(result);
     if (update) {

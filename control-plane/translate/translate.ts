@@ -5,14 +5,15 @@
 //
 // Incremental underneath, without giving that up: what a run derives from unchanged inputs is
 // reused from earlier runs, keyed by the identity of immutable state objects and buckets (state.ts),
-// never by time or order. The route layout (layout.ts) is kept while no Gateway-side kind changed;
+// never by time or order, and kept in the TranslateCache the caller passes in (translate-cache.ts:
+// what each part holds and why it cannot go stale), never in a module. The route layout (layout.ts) is kept while no Gateway-side kind changed;
 // each backend's targets (resolve-cache.ts) while nothing it selected changed; each target and its
 // canonical JSON (targets.ts, version.ts) while its Service and EndpointSlices did not change. So
 // one changed Service costs about one backend's work plus hashing that backend's leaves of the
 // version and its top (version.ts), and the result is the same, byte for byte, as a run that had
 // never seen an earlier state.
 import type { Policy, Secret, Snapshot, Target } from '../../shared/config/types.ts';
-import { deepFreeze, EncodedRun, sealParts } from '../../shared/config/version.ts';
+import { EncodedRun, freezeShared, sealParts } from '../../shared/config/version.ts';
 import type { KubeObject } from '../sources/source.ts';
 import type { ClusterState } from '../state/state.ts';
 import type { BackendSpec } from './backends.ts';
@@ -23,9 +24,12 @@ import { backendSpec, resolveCached, type Resolution, type Resolved } from './re
 import { condition, type Condition, type ObjectStatus } from './status.ts';
 import { gatewayProgrammed, INVALID_ROUTE_KINDS, type CertificateRefProblem, type GatewayListener } from './gateways.ts';
 import { compareStrings } from './order.ts';
-import { readTlsSecret, tlsSnapshotSecret } from './tls-secrets.ts';
+import { readTlsSecret, TLS_PAIR, tlsSnapshotSecret } from './tls-secrets.ts';
 import { upstreamSecretName } from './targets.ts';
 import { backendPolicy, secretValue } from './authentication.ts';
+import { TranslateCache } from './translate-cache.ts';
+
+export { TranslateCache };
 
 /** The classes the files source serves unless told otherwise: ours, and the tutorial's. */
 export const DEFAULT_FILES_GATEWAY_CLASSES: readonly string[] = Object.freeze(['mcpmux', 'agentgateway']);
@@ -58,11 +62,15 @@ export interface TranslateResult {
   statuses: ObjectStatus[];
 }
 
-export function translate(state: ClusterState, options: TranslateOptions): TranslateResult {
+/**
+ * The translation of `state`. `cache` holds what earlier runs derived (translate-cache.ts): the
+ * caller owns it, keeps it across runs for speed, and may pass a fresh one for the same result.
+ */
+export function translate(state: ClusterState, options: TranslateOptions, cache: TranslateCache): TranslateResult {
   const index = new ClusterIndex(state);
-  const layout = layoutOf(state, { gatewayClasses: options.gatewayClasses, controllerName: options.controllerName ?? MCPMUX_CONTROLLER_NAME }, index);
+  const layout = layoutOf(state, { gatewayClasses: options.gatewayClasses, controllerName: options.controllerName ?? MCPMUX_CONTROLLER_NAME }, index, cache);
   const resolveOptions = { allowStdio: options.allowStdio === true };
-  const resolutions: Resolution[] = layout.backends.map((slot) => resolveCached(slot.object, index, resolveOptions));
+  const resolutions: Resolution[] = layout.backends.map((slot) => resolveCached(slot.object, index, resolveOptions, cache));
 
   // What backends take from Secrets (upstream credential, JWKS, API keys) is read on every run (a
   // few backends have any), so a rotated Secret is a new version without any backend being
@@ -79,7 +87,7 @@ export function translate(state: ClusterState, options: TranslateOptions): Trans
   });
   layout.backends.forEach((slot, i) => {
     if (slot.status === undefined) return;
-    const status = backendStatus(slot, resolutions[i]!);
+    const status = backendStatus(slot, resolutions[i]!, cache.backendStatuses);
     const { problems, withheld } = fromSecrets[i]!;
     statuses[slot.status] = withheld ? withCredentialsWithheld(status) : problems.length === 0 ? status : withUnresolvedSecrets(status, problems);
   });
@@ -97,7 +105,7 @@ export function translate(state: ClusterState, options: TranslateOptions): Trans
       targets: resolved.map((r, k) => (fromSecrets[group.backends[k]!]!.withheld ? NO_TARGETS : r.targets)),
       policies: group.backends.map((i) => fromSecrets[i]!.policy).filter((p): p is Policy => p !== undefined),
       secrets: [...group.backends.map((i) => fromSecrets[i]!.credential).filter((c): c is Secret => c !== undefined), ...certificates[g]!],
-    });
+    }, cache.version);
   });
   return { snapshots, statuses };
 }
@@ -122,7 +130,8 @@ function listenerCertificates(state: ClusterState, listeners: readonly GatewayLi
     const problems: CertificateRefProblem[] = [...certificateProblems];
     let usable = 0;
     for (const { namespace, name } of certificates) {
-      const pair = readTlsSecret(state.get(Kinds.Secret, namespace, name), namespace, name);
+      const found = state.get(Kinds.Secret, namespace, name);
+      const pair = found ? state.derived.of(TLS_PAIR, found) : readTlsSecret(found, namespace, name);
       if (typeof pair === 'string') {
         problems.push({ reason: 'InvalidCertificateRef', message: pair });
         continue;
@@ -159,7 +168,7 @@ function withCertificateStatuses(status: ObjectStatus, listeners: ListenerCertif
   const anyServed = patched.some((l) => l.conditions.some((c) => c.type === 'Programmed' && c.status === 'True'));
   const group = `${status.namespace}/${status.name}`;
   const conditions = status.conditions.map((c) => (c.type === 'Programmed' ? gatewayProgrammed(anyServed, group) : c));
-  return deepFreeze({ ...status, conditions, listeners: patched });
+  return freezeShared({ ...status, conditions, listeners: patched });
 }
 
 /** A backend's upstream credential and policy, and the Secrets among them that did not resolve. */
@@ -224,10 +233,8 @@ function withResolvedRefs(status: ObjectStatus, refs: Condition): ObjectStatus {
   return Object.freeze({ ...status, conditions });
 }
 
-/** Each resolution's status, made once: a run after one event reuses a thousand of them. */
-const backendStatuses = new WeakMap<Resolved, ObjectStatus>();
-
-function backendStatus(slot: BackendSlot, resolution: Resolution): ObjectStatus {
+/** Each resolution's status, made once (TranslateCache.backendStatuses): a run after one event reuses a thousand of them. */
+function backendStatus(slot: BackendSlot, resolution: Resolution, backendStatuses: TranslateCache['backendStatuses']): ObjectStatus {
   const resolved = valid(slot, resolution);
   let status = backendStatuses.get(resolved);
   if (!status) {

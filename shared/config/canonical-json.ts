@@ -2,6 +2,7 @@
 // snapshot version is a hash of (see version.ts): as a string, and written as UTF-8 into reusable
 // buffers with fast paths for the snapshot's own records (targets, backends, routes), which the
 // translator encodes by the ten thousand.
+import { TARGET_FIELDS, TARGET_KEYS, type TargetFieldKind } from './target-fields.ts';
 
 /**
  * Canonical JSON: object keys sorted, no whitespace, undefined members dropped. Arrays keep their
@@ -12,7 +13,7 @@ export function canonicalJson(value: unknown): string {
   // order serializes canonically, several times faster than assembling the text in JavaScript.
   // Integer-like keys defeat that (engines put them first, in numeric order) and so does
   // "__proto__" (it cannot be assigned as data): such values take the direct path.
-  const copy = sortedCopy(value);
+  const copy = sortedCopy(value, []);
   return copy === UNSORTABLE ? directCanonicalJson(value) : (JSON.stringify(copy) ?? 'null');
 }
 
@@ -123,23 +124,6 @@ export class JsonWriter {
   }
 }
 
-let scratchWriter: JsonWriter | undefined;
-let slabWriter: JsonWriter | undefined;
-
-/** The scratch JSON writer (everything here is synchronous), empty; one grown past a megabyte for a large list is not kept. */
-export function jsonScratch(): JsonWriter {
-  if (!scratchWriter || scratchWriter.buf.length > 1024 * 1024) scratchWriter = new JsonWriter(false);
-  scratchWriter.start = scratchWriter.pos = 0;
-  return scratchWriter;
-}
-
-/** The slab writer, ready for a piece. */
-export function jsonSlab(): JsonWriter {
-  slabWriter ??= new JsonWriter(true);
-  slabWriter.pos = slabWriter.start; // drop anything left of a piece not taken
-  return slabWriter;
-}
-
 /** A list member's canonical JSON: a Target's by the fast path, anything else by the generic one. */
 export function writeMember(w: JsonWriter, value: unknown): void {
   const mark = w.pos - w.start; // relative: writing may move the piece to a new buffer
@@ -215,51 +199,77 @@ function writeStrings(w: JsonWriter, key: string, list: unknown): boolean {
   return true;
 }
 
-/** A Target's fields as the translator writes them (proto order), its Timeouts' and its Endpoints'. */
-const TARGET_FIELDS: readonly string[] = ['backend', 'name', 'endpoints', 'path', 'protocol', 'scheme', 'timeouts', 'authSecret', 'source', 'stdio', 'protocolEra'];
+/** A Target's Timeouts' and Endpoints' fields as the translator writes them. */
 const TIMEOUTS_FIELDS: readonly string[] = ['requestMs', 'initializeMs'];
 const ENDPOINT_FIELDS: readonly string[] = ['address', 'port', 'ready'];
 
-/** The keys and punctuation of a Target's canonical JSON, encoded once (see JsonWriter.seg). */
+/**
+ * A Target's fields (target-fields.ts) in the order canonical JSON writes them (keys in code-unit
+ * order), each with its key and punctuation encoded once (see JsonWriter.seg).
+ */
+const TARGET_JSON: ReadonlyArray<{ key: string; kind: TargetFieldKind; seg: Buffer }> = [...TARGET_FIELDS]
+  .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+  .map(({ key, kind }, i) => ({ key, kind, seg: Buffer.from(`${i === 0 ? '{' : ','}"${key}":`) }));
+
+/** The keys and punctuation of a Target's endpoints and timeouts, encoded once. */
 const T = {
-  authSecret: Buffer.from('{"authSecret":'),
-  backend: Buffer.from(',"backend":'),
-  endpoints: Buffer.from(',"endpoints":['),
   firstAddress: Buffer.from('{"address":'),
   address: Buffer.from(',{"address":'),
   port: Buffer.from(',"port":'),
   ready: Buffer.from(',"ready":true}'),
   notReady: Buffer.from(',"ready":false}'),
-  name: Buffer.from('],"name":'),
-  path: Buffer.from(',"path":'),
-  protocol: Buffer.from(',"protocol":'),
-  protocolEra: Buffer.from(',"protocolEra":'),
-  scheme: Buffer.from(',"scheme":'),
-  source: Buffer.from(',"source":'),
-  initializeMs: Buffer.from(',"stdio":null,"timeouts":{"initializeMs":'),
+  initializeMs: Buffer.from('{"initializeMs":'),
   requestMs: Buffer.from(',"requestMs":'),
-  end: Buffer.from('}}'),
 };
 
 /**
- * canonicalJson() of a Target exactly as the translator builds it, written out directly: several
- * times faster than the generic path, for the 10k targets of a snapshot built from scratch. False
- * for anything else (other keys or key order, a stdio command, a value of another type), with
- * something written that the caller discards; the generic path then encodes it. version.test.ts
- * holds the two to the same text.
+ * canonicalJson() of a Target exactly as the translator builds it (the fields of target-fields.ts,
+ * in that order), written out directly: several times faster than the generic path, for the 10k
+ * targets of a snapshot built from scratch. False for anything else (other keys or key order, a
+ * stdio command, a value of another type), with something written that the caller discards; the
+ * generic path then encodes it. version.test.ts holds the two to the same text.
  */
 function writeTarget(w: JsonWriter, value: unknown): boolean {
-  if (!hasFields(value, TARGET_FIELDS)) return false;
-  const { backend, name, endpoints, path, protocol, scheme, timeouts, authSecret, source, stdio, protocolEra } = value;
-  const strings = typeof backend === 'string' && typeof name === 'string' && typeof path === 'string' && typeof protocol === 'string' &&
-    typeof scheme === 'string' && typeof authSecret === 'string' && typeof source === 'string' && typeof protocolEra === 'string';
-  if (!strings || stdio !== null || !Array.isArray(endpoints)) return false;
-  if (!hasFields(timeouts, TIMEOUTS_FIELDS) || !isFinite(timeouts.requestMs) || !isFinite(timeouts.initializeMs)) return false;
-  w.seg(T.authSecret);
-  w.string(authSecret);
-  w.seg(T.backend);
-  w.string(backend);
-  w.seg(T.endpoints);
+  if (!hasFields(value, TARGET_KEYS)) return false;
+  for (let i = 0; i < TARGET_JSON.length; i++) {
+    const { key, kind, seg } = TARGET_JSON[i]!;
+    const member = value[key];
+    w.seg(seg);
+    switch (kind) {
+      case 'string':
+      case 'enum':
+        if (typeof member !== 'string') return false;
+        w.string(member);
+        break;
+      case 'endpoints':
+        if (!writeEndpoints(w, member)) return false;
+        break;
+      case 'timeouts':
+        if (!hasFields(member, TIMEOUTS_FIELDS) || !isFinite(member.requestMs) || !isFinite(member.initializeMs)) return false;
+        w.seg(T.initializeMs);
+        w.ascii(String(member.initializeMs));
+        w.seg(T.requestMs);
+        w.ascii(String(member.requestMs));
+        w.byte(0x7d);
+        break;
+      case 'stdio':
+        if (member !== null) return false;
+        w.ascii('null');
+        break;
+      default: {
+        const never: never = kind;
+        throw new Error(`unknown target field kind ${String(never)}`);
+      }
+    }
+  }
+  w.byte(0x7d);
+  return true;
+}
+
+/** A Target's endpoints as a JSON list; false if they are anything else. */
+function writeEndpoints(w: JsonWriter, endpoints: unknown): boolean {
+  if (!Array.isArray(endpoints)) return false;
+  w.byte(0x5b);
   for (let i = 0; i < endpoints.length; i++) {
     const endpoint: unknown = endpoints[i];
     if (!hasFields(endpoint, ENDPOINT_FIELDS)) return false;
@@ -271,23 +281,7 @@ function writeTarget(w: JsonWriter, value: unknown): boolean {
     w.ascii(String(port));
     w.seg(ready ? T.ready : T.notReady);
   }
-  w.seg(T.name);
-  w.string(name);
-  w.seg(T.path);
-  w.string(path);
-  w.seg(T.protocol);
-  w.string(protocol);
-  w.seg(T.protocolEra);
-  w.string(protocolEra);
-  w.seg(T.scheme);
-  w.string(scheme);
-  w.seg(T.source);
-  w.string(source);
-  w.seg(T.initializeMs);
-  w.ascii(String(timeouts.initializeMs));
-  w.seg(T.requestMs);
-  w.ascii(String(timeouts.requestMs));
-  w.seg(T.end);
+  w.byte(0x5d);
   return true;
 }
 
@@ -315,25 +309,25 @@ const UNSORTABLE: unique symbol = Symbol('unsortable');
  * members, with what canonical JSON writes as null (functions, symbols, undefined in arrays)
  * replaced by null; UNSORTABLE when some key cannot be placed in sorted order.
  */
-function sortedCopy(value: unknown): unknown {
+function sortedCopy(value: unknown, shapes: Shape[]): unknown {
   if (value === null || typeof value !== 'object') return typeof value === 'function' || typeof value === 'symbol' ? null : value;
   if (Array.isArray(value)) {
     const copy: unknown[] = new Array<unknown>(value.length);
     for (let i = 0; i < value.length; i++) {
       const member: unknown = value[i];
-      const item = member === undefined ? null : sortedCopy(member);
+      const item = member === undefined ? null : sortedCopy(member, shapes);
       if (item === UNSORTABLE) return UNSORTABLE;
       copy[i] = item;
     }
     return copy;
   }
-  const keys = sortedKeys(Object.keys(value));
+  const keys = sortedKeys(Object.keys(value), shapes);
   const copy: Record<string, unknown> = {};
   for (const key of keys) {
     if (!isPlainKey(key)) return UNSORTABLE;
     const member: unknown = (value as Record<string, unknown>)[key];
     if (member === undefined) continue;
-    const item = sortedCopy(member);
+    const item = sortedCopy(member, shapes);
     if (item === UNSORTABLE) return UNSORTABLE;
     copy[key] = item;
   }
@@ -341,19 +335,23 @@ function sortedCopy(value: unknown): unknown {
 }
 
 /**
- * Key lists met lately, each with its sorted order. Values of one type share a key list, and
- * Array.prototype.sort allocates much more than it sorts for ten keys: 10k targets would sort 20k
- * small arrays per snapshot.
+ * A key list met earlier in one canonicalJson() call, with its sorted order. Values of one type
+ * share a key list, and Array.prototype.sort allocates much more than it sorts for ten keys: 10k
+ * targets would sort 20k small arrays per snapshot. Kept per call, not across calls: a call's
+ * result never depends on what other calls met.
  */
-const recentShapes: Array<{ keys: readonly string[]; sorted: readonly string[] }> = [];
+interface Shape {
+  keys: readonly string[];
+  sorted: readonly string[];
+}
 const RECENT_SHAPES = 16;
 
-function sortedKeys(keys: string[]): readonly string[] {
+function sortedKeys(keys: string[], shapes: Shape[]): readonly string[] {
   if (isSorted(keys)) return keys;
-  for (const shape of recentShapes) if (sameKeys(shape.keys, keys)) return shape.sorted;
+  for (const shape of shapes) if (sameKeys(shape.keys, keys)) return shape.sorted;
   const sorted = [...keys].sort();
-  recentShapes.unshift({ keys, sorted });
-  recentShapes.length = Math.min(recentShapes.length, RECENT_SHAPES);
+  shapes.unshift({ keys, sorted });
+  shapes.length = Math.min(shapes.length, RECENT_SHAPES);
   return sorted;
 }
 

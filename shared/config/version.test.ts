@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { canonicalJson, EncodedRun, seal, sealParts, sealSnapshot, snapshotVersion } from './version.ts';
+import { canonicalJson, EncodedRun, seal, sealParts, sealSnapshot, snapshotVersion, VersionCache } from './version.ts';
 import type { SnapshotContent, Target } from './types.ts';
 
 const content = (): SnapshotContent => ({
@@ -240,7 +240,7 @@ test('versions from cached leaves are the versions as defined, through edits ear
     const expected = referenceVersion(c);
     assert.is(snapshotVersion(c), expected);
     assert.is(sealSnapshot({ ...c, targets: [...targets] }, { targets: backendRuns(targets) }).version, expected);
-    const parts = sealParts({ ...c, listeners: [EncodedRun.encode(c.listeners)], routes: [], targets: backendRuns(targets) });
+    const parts = sealParts({ ...c, listeners: [EncodedRun.encode(c.listeners)], routes: [], targets: backendRuns(targets) }, new VersionCache());
     assert.is(parts.version, expected, 'from parts');
     assert.equal(parts.targets, targets);
     assert.is(sealSnapshot({ ...c, targets: structuredClone(targets) }).version, expected, 'from scratch');
@@ -307,11 +307,12 @@ test("a sealed backend's leaf is hashed once: later snapshots holding the same o
   const { backends, targets } = cluster(2, 2);
   let reads = 0;
   const counted = backends.map((b) => new Proxy(b, { get: (o, key, receiver) => (reads++, Reflect.get(o, key, receiver) as unknown) }));
-  const first = sealSnapshot({ ...content(), backends: [...counted], targets: [...targets] }, { targets: backendRuns(targets) });
+  const cache = new VersionCache(); // what keeps the leaf from one snapshot to the next
+  const first = sealSnapshot({ ...content(), backends: [...counted], targets: [...targets] }, { targets: backendRuns(targets) }, cache);
   assert.ok(reads > 0);
   const before = reads;
   const runs = backendRuns(targets);
-  const second = sealSnapshot({ ...content(), group: 'ns/other', backends: [...counted], targets: [...targets] }, { targets: runs });
+  const second = sealSnapshot({ ...content(), group: 'ns/other', backends: [...counted], targets: [...targets] }, { targets: runs }, cache);
   assert.is(reads, before, 'no property of either backend was read again');
   assert.is(second.version, referenceVersion({ ...content(), group: 'ns/other', backends, targets }));
   assert.is.not(second.version, first.version);

@@ -1,8 +1,10 @@
 import { hash } from 'node:crypto';
-import { canonicalJson, jsonScratch, jsonSlab, writeMember, type JsonWriter } from './canonical-json.ts';
+import { canonicalJson, writeMember } from './canonical-json.ts';
 import type { Snapshot, SnapshotContent } from './types.ts';
+import { DEBUG_FREEZE, deepFrozen, freezeDeep } from './freeze.ts';
+import { LAID_OUT_KEPT, VersionCache } from './version-cache.ts';
 
-export { canonicalJson };
+export { canonicalJson, deepFrozen, VersionCache };
 
 // The version of a snapshot (DESIGN.md, "Versioning"): a hash of its canonical encoding, in a Merkle
 // form, so that one event rehashes what it changed and not the whole snapshot:
@@ -27,71 +29,43 @@ export { canonicalJson };
 // costs the changed backend's leaves plus hashing 2 × 32 bytes per backend, not the 4 MB canonical
 // JSON of a 10k-target snapshot.
 
-// Sealed values: deep-frozen by seal(), so what is derived from them can be kept for as long as
-// they live. One weak map answers both "sealed?" (has an entry) and "leaf digest?" (the entry, or
-// NOT_YET), and only values seal() was called on get an entry, not each object inside them: weak
-// collections are costly to fill, and a 10k-target snapshot holds 50k objects.
-const sealedDigest = new WeakMap<object, Buffer | null>();
+// Sealed values: never changed once seal() is given them, so what is derived from them can be kept
+// for as long as they live. Production trusts that and freezes only a sealed value's top (what the
+// discovery encoder keeps entries by); tests, with MCPMUX_DEBUG_FREEZE=1, deep-freeze it so a write
+// anywhere in it throws (freeze.ts). One weak map (VersionCache.sealed, version-cache.ts) answers
+// both "sealed?" (has an entry) and "leaf digest?" (the entry, or NOT_YET), and only values seal()
+// was called on get an entry, not each object inside them: weak collections are costly to fill,
+// and a 10k-target snapshot holds 50k objects. Every function that keeps anything takes the
+// VersionCache to keep it in; those that may be called without one make a fresh one (the same
+// results, nothing reused).
 /** The entry of a sealed value whose digest was not needed yet. */
 const NOT_YET = null;
 
-/** Deep-freezes a value and remembers it as sealed (see above). Returns it. */
-export function seal<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !isSealed(value)) {
-    freezeTree(value);
-    sealedDigest.set(value, NOT_YET);
+/** Freezes a value (see above) and remembers it as sealed. Returns it. */
+export function seal<T>(value: T, cache: VersionCache = new VersionCache()): T {
+  if (value !== null && typeof value === 'object' && !isSealed(value, cache)) {
+    freezeSealed(value, cache);
+    cache.sealed.set(value, NOT_YET);
   }
   return value;
 }
 
-/**
- * Remembers as sealed a value its builder froze entirely, object by object, as it built it (the
- * translator's targets and backends: see targets.ts), without walking it again. Only for values
- * whose every object was frozen when it was made; `deepFrozen()` is how tests hold builders to it.
- */
-export function sealBuilt<T extends object>(value: T): T {
-  if (!Object.isFrozen(value)) throw new Error('sealBuilt: the value is not frozen');
-  if (!sealedDigest.has(value)) sealedDigest.set(value, NOT_YET);
+/** Freezes a value no digest will be asked of (statuses) as seal() does, without the weak map entry. */
+export function freezeShared<T>(value: T): T {
+  if (value !== null && typeof value === 'object') freezeSealed(value, undefined);
   return value;
 }
 
-/** Deep-freezes a value that no digest will be asked of (statuses): seal() without the weak map entry. */
-export function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !isSealed(value)) freezeTree(value);
-  return value;
+/** Its top in production; all of it, but for values sealed already, under MCPMUX_DEBUG_FREEZE. */
+function freezeSealed(value: object, cache: VersionCache | undefined): void {
+  if (DEBUG_FREEZE) freezeDeep(value, (member) => isSealed(member, cache));
+  else Object.freeze(value);
 }
 
-/** Whether a value and everything it holds is frozen (for tests: what sealBuilt() trusts). */
-export function deepFrozen(value: unknown): boolean {
-  if (value === null || typeof value !== 'object') return true;
-  if (!Object.isFrozen(value)) return false;
-  return Object.values(value).every(deepFrozen);
-}
-
-function isSealed(value: object): boolean {
+function isSealed(value: object, cache: VersionCache | undefined): boolean {
   // A sealed value is frozen, and asking Object.isFrozen costs nothing next to a weak map lookup.
-  return Object.isFrozen(value) && sealedDigest.has(value);
+  return cache !== undefined && Object.isFrozen(value) && cache.sealed.has(value);
 }
-
-/**
- * Freezes a value and everything it holds, except values already sealed. An object that is merely
- * frozen is still descended into: someone may have frozen only its top.
- */
-function freezeTree(value: object): void {
-  Object.freeze(value);
-  // Indexes and for-in rather than Object.values: no array per object, for the 50k objects of a
-  // large snapshot.
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) freezeMember(value[i]);
-  } else {
-    for (const key in value) freezeMember((value as Record<string, unknown>)[key]);
-  }
-}
-
-function freezeMember(member: unknown): void {
-  if (member !== null && typeof member === 'object' && !isSealed(member)) freezeTree(member);
-}
-
 
 /** The sha256 digest of a leaf (32 bytes). One-shot: no Hash object per leaf. */
 function digest(data: string | Uint8Array): Buffer {
@@ -133,21 +107,21 @@ export class EncodedRun<T> {
 
   /**
    * Seals the items and encodes them; members also in `earlier` (the same objects) keep their bytes
-   * from it, and the same items in the same order give `earlier` itself. `built`: the builder froze
-   * every item deeply as it made it (the translator's targets, targets.ts), so they are not walked
-   * again; tests hold it to that with deepFrozen().
+   * from it, and the same items in the same order give `earlier` itself. `built`: the items are
+   * new, made for this run by their builder (the translator's targets, targets.ts), so the list
+   * gets no weak map entry of its own.
    */
-  static encode<T>(items: readonly T[], earlier?: EncodedRun<T>, built = false): EncodedRun<T> {
+  static encode<T>(items: readonly T[], earlier?: EncodedRun<T>, built = false, cache: VersionCache = new VersionCache()): EncodedRun<T> {
     if (earlier && sameItems(earlier.items, items)) return earlier;
-    // Built: frozen, items and all, by their builder: the list is frozen without walking them (and
-    // without a weak map entry: nothing asks whether a run's list is sealed).
-    if (built) Object.freeze(items);
-    else seal(items);
+    // Built: frozen as seal() would (freeze.ts), without a weak map entry: nothing asks whether a
+    // run's list is sealed.
+    if (built) freezeSealed(items, cache);
+    else seal(items, cache);
     const known = earlier && earlier.items.length > 0 ? new Map(earlier.items.map((item, i) => [item, i])) : undefined;
     // A run made from scratch goes into the shared slab (see JsonWriter), one made again after an
     // event into a buffer of its own: slabs full of runs that events replace one by one would
     // each be kept alive by their last run.
-    const w = earlier ? jsonScratch() : jsonSlab();
+    const w = earlier ? cache.scratch() : cache.slab();
     const ends = new Array<number>(items.length);
     let backend = items.length > 0 ? runKey(items[0]) : undefined;
     w.byte(0x5b); // [
@@ -217,28 +191,28 @@ function runKey(target: unknown): string | undefined {
 export type SnapshotRuns = { [K in 'listeners' | 'routes' | 'targets' | 'policies' | 'secrets']?: ReadonlyArray<EncodedRun<SnapshotContent[K][number]>> };
 
 /** The one place a snapshot's version is computed (see the top of this file). */
-export function snapshotVersion(content: SnapshotContent): string {
-  return versionOf(versioned(content), {});
+export function snapshotVersion(content: SnapshotContent, cache: VersionCache = new VersionCache()): string {
+  return versionOf(versioned(content), {}, cache);
 }
 
 /**
  * Seals content into a versioned, frozen snapshot. `runs` may say which runs a list is made of
  * (see SnapshotRuns).
  */
-export function sealSnapshot(content: SnapshotContent, runs: SnapshotRuns = {}): Snapshot {
+export function sealSnapshot(content: SnapshotContent, runs: SnapshotRuns = {}, cache: VersionCache = new VersionCache()): Snapshot {
   const fields = versioned(content);
   // The lists made of runs: their members are sealed with their runs.
   const made: Record<string, ReadonlyArray<EncodedRun<unknown>> | undefined> = {};
   for (const key of SORTED_KEYS) {
     const list = fields[key];
-    if (!Array.isArray(list) || isSealed(list)) continue;
+    if (!Array.isArray(list) || isSealed(list, cache)) continue;
     const given = (runs as Record<string, ReadonlyArray<EncodedRun<unknown>> | undefined>)[key];
     if (given && madeOf(list, given)) made[key] = given;
-    else for (let i = 0; i < list.length; i++) seal(list[i]);
+    else for (let i = 0; i < list.length; i++) seal(list[i], cache);
     // Its members sealed, the list is sealed without another walk.
-    sealedDigest.set(Object.freeze(list), NOT_YET);
+    cache.sealed.set(Object.freeze(list), NOT_YET);
   }
-  return seal({ ...content, version: versionOf(fields, made) });
+  return seal({ ...content, version: versionOf(fields, made, cache) }, cache);
 }
 
 /** A snapshot's content with some lists given as the runs they are made of (the translator's). */
@@ -250,20 +224,20 @@ export type SnapshotParts = Omit<SnapshotContent, 'listeners' | 'routes' | 'targ
  * sealSnapshot() for lists given as runs: each list is made here, from its runs, so it is its runs
  * by construction (nothing to check member by member: 10k targets after every event).
  */
-export function sealParts(parts: SnapshotParts): Snapshot {
+export function sealParts(parts: SnapshotParts, cache: VersionCache): Snapshot {
   const { group, backends, policies, secrets } = parts;
   const listeners = concatRuns(parts.listeners);
   const routes = concatRuns(parts.routes);
   const targets = concatRuns(parts.targets);
   const content: SnapshotContent = { group, listeners, routes, backends, targets, policies, secrets };
-  for (const list of [listeners, routes, targets]) sealedDigest.set(Object.freeze(list), NOT_YET);
+  for (const list of [listeners, routes, targets]) cache.sealed.set(Object.freeze(list), NOT_YET);
   for (const list of [backends, policies, secrets]) {
-    if (isSealed(list)) continue;
-    for (let i = 0; i < list.length; i++) seal(list[i]);
-    sealedDigest.set(Object.freeze(list), NOT_YET);
+    if (isSealed(list, cache)) continue;
+    for (let i = 0; i < list.length; i++) seal(list[i], cache);
+    cache.sealed.set(Object.freeze(list), NOT_YET);
   }
   const made = { listeners: parts.listeners, routes: parts.routes, targets: parts.targets };
-  return seal({ ...content, version: versionOf(versioned(content), made) });
+  return seal({ ...content, version: versionOf(versioned(content), made, cache) }, cache);
 }
 
 /** The runs' items in one list (flatMap is several times slower for 10k targets). */
@@ -284,23 +258,19 @@ const SORTED_KEYS: readonly string[] = ['backends', 'group', 'listeners', 'polic
  * The version: canonicalJson(M) (see the top of this file) written out, from the runs and cached
  * leaves where there are some, and hashed. `runs`: lists known to be made of them.
  */
-function versionOf(fields: Record<string, unknown>, runs: Readonly<Record<string, ReadonlyArray<EncodedRun<unknown>> | undefined>>): string {
+function versionOf(fields: Record<string, unknown>, runs: Readonly<Record<string, ReadonlyArray<EncodedRun<unknown>> | undefined>>, cache: VersionCache): string {
   let text = '{';
   for (const key of SORTED_KEYS) {
     const value = fields[key];
     if (value === undefined) continue; // as canonicalJson() drops it
     text += `${text.length === 1 ? '' : ','}"${key}":`;
     if (!Array.isArray(value)) text += canonicalJson(value);
-    else if (key === 'backends') text += `"${hexHash(concatDigests(fields.group, key, value.map(memberDigest)))}"`;
-    else if (key === 'targets') text += `"${hexHash(concatDigests(fields.group, key, targetRunDigests(value, runs[key])))}"`;
-    else text += `"${listHash(value, runs[key])}"`;
+    else if (key === 'backends') text += `"${hexHash(concatDigests(cache, fields.group, key, value.map((member) => memberDigest(member, cache))))}"`;
+    else if (key === 'targets') text += `"${hexHash(concatDigests(cache, fields.group, key, targetRunDigests(value, runs[key], cache)))}"`;
+    else text += `"${listHash(value, runs[key], cache)}"`;
   }
   return hexHash(`${text}}`).slice(0, 16);
 }
-
-/** The digests of a group's backends and targets laid end to end last time, and how many groups are kept. */
-const laidOut = new Map<string, { digests: readonly Buffer[]; bytes: Buffer }>();
-const LAID_OUT_KEPT = 32;
 
 /**
  * Digests laid end to end, in one buffer. The last layout of the same list of the same group is
@@ -308,7 +278,8 @@ const LAID_OUT_KEPT = 32;
  * last bytes then writing the few that differ costs less than a copy per digest. Kept digests are
  * compared by identity (they never change), so the bytes are the same either way.
  */
-function concatDigests(group: unknown, list: string, digests: readonly Buffer[]): Buffer {
+function concatDigests(cache: VersionCache, group: unknown, list: string, digests: readonly Buffer[]): Buffer {
+  const { laidOut } = cache;
   const key = `${typeof group === 'string' ? group : canonicalJson(group)}\0${list}`;
   const last = laidOut.get(key);
   let bytes: Buffer;
@@ -326,19 +297,19 @@ function concatDigests(group: unknown, list: string, digests: readonly Buffer[])
 }
 
 /** The leaf digest of a list member; cached for a sealed one. */
-function memberDigest(value: unknown): Buffer {
+function memberDigest(value: unknown, cache: VersionCache): Buffer {
   if (value === null || typeof value !== 'object') return digest(canonicalJson(value));
-  const cached = sealedDigest.get(value);
+  const cached = cache.sealed.get(value);
   if (cached) return cached; // neither undefined (not sealed) nor NOT_YET
-  const w = jsonScratch();
+  const w = cache.scratch();
   writeMember(w, value);
   const leaf = digest(w.view());
-  if (cached === NOT_YET) sealedDigest.set(value, leaf);
+  if (cached === NOT_YET) cache.sealed.set(value, leaf);
   return leaf;
 }
 
 /** The leaf digests of the target list: one per run, from the given runs when they are the version's runs. */
-function targetRunDigests(targets: readonly unknown[], runs: ReadonlyArray<EncodedRun<unknown>> | undefined): Buffer[] {
+function targetRunDigests(targets: readonly unknown[], runs: ReadonlyArray<EncodedRun<unknown>> | undefined, cache: VersionCache): Buffer[] {
   const digests: Buffer[] = [];
   if (runs && areTargetRuns(runs)) {
     for (const run of runs) if (run.items.length > 0) digests.push(EncodedRun.digest(run));
@@ -348,15 +319,15 @@ function targetRunDigests(targets: readonly unknown[], runs: ReadonlyArray<Encod
     const key = runKey(targets[start]);
     let end = start + 1;
     if (key !== undefined) while (end < targets.length && runKey(targets[end]) === key) end++;
-    digests.push(digest(listBytes(targets, start, end)));
+    digests.push(digest(listBytes(targets, start, end, cache)));
     start = end;
   }
   return digests;
 }
 
 /** canonicalJson(list.slice(start, end)) in UTF-8, in the scratch writer (valid until it is used again). */
-function listBytes(list: readonly unknown[], start: number, end: number): Buffer {
-  const w = jsonScratch();
+function listBytes(list: readonly unknown[], start: number, end: number, cache: VersionCache): Buffer {
+  const w = cache.scratch();
   w.byte(0x5b);
   for (let i = start; i < end; i++) {
     if (i > start) w.byte(0x2c);
@@ -379,11 +350,11 @@ function areTargetRuns(runs: ReadonlyArray<EncodedRun<unknown>>): boolean {
 }
 
 /** sha256 (hex) of canonicalJson(list): its run's cached digest when it is one run, else from its runs' or members' bytes. */
-function listHash(list: readonly unknown[], runs: ReadonlyArray<EncodedRun<unknown>> | undefined): string {
+function listHash(list: readonly unknown[], runs: ReadonlyArray<EncodedRun<unknown>> | undefined, cache: VersionCache): string {
   const nonEmpty = runs?.filter((run) => run.items.length > 0);
-  if (!nonEmpty) return hexHash(listBytes(list, 0, list.length));
+  if (!nonEmpty) return hexHash(listBytes(list, 0, list.length, cache));
   if (nonEmpty.length === 1) return EncodedRun.hex(nonEmpty[0]!);
-  const w = jsonScratch();
+  const w = cache.scratch();
   w.byte(0x5b);
   nonEmpty.forEach((run, i) => {
     if (i > 0) w.byte(0x2c);

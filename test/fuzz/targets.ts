@@ -13,7 +13,7 @@ import { serviceDefinition } from '../../shared/proto/load.ts';
 import { parseManifests } from '../../control-plane/sources/yaml.ts';
 import type { KubeObject } from '../../control-plane/sources/source.ts';
 import { emptyState, reduceAll } from '../../control-plane/state/reducer.ts';
-import { translate } from '../../control-plane/translate/translate.ts';
+import { translate, TranslateCache } from '../../control-plane/translate/translate.ts';
 import { compileRoutingTable } from '../../proxy/routing/table.ts';
 import { ProxyServer } from '../../proxy/server.ts';
 import { createEchoUpstream } from '../bench/fixtures/echo-upstream.ts';
@@ -169,12 +169,14 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 /** Random objects, and the tutorial's objects broken in random places, into reducer + translator + the proxy's compiler. */
 export function translatorTarget(run: FuzzRun): Promise<TargetResult> {
+  // One cache across cases, as a control plane keeps one across states: its reuse is fuzzed too.
+  const translateCache = new TranslateCache();
   return timed('objects → translator → routing table', run.cases, () => {
     fc.assert(
       fc.property(fc.oneof(fc.array(kubeObject, { maxLength: 12 }), mutatedFrom(TUTORIAL), mutatedFrom(httpsTutorial())), (objects) => {
         const state = reduceAll(emptyState(), objects.map((object) => ({ type: 'upsert' as const, object })));
         for (const classes of [['mcpmux', 'agentgateway'], ['mcpmux']]) {
-          const { snapshots } = translate(state, { gatewayClasses: classes, allowStdio: classes.length === 2 });
+          const { snapshots } = translate(state, { gatewayClasses: classes, allowStdio: classes.length === 2 }, translateCache);
           for (const snapshot of snapshots) compileOrNack(snapshot);
         }
       }),

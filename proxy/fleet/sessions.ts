@@ -8,7 +8,7 @@
 import type { JSONRPCNotification, JSONRPCResponse } from '@modelcontextprotocol/sdk/types.js';
 import { errorMessage } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
-import { eventId } from '../downstream/event-store.ts';
+import { fleetRequestStreamKey, formatEventId, legacyStreamKey, parseRequestStreamKey, STANDALONE_KEY } from '../downstream/event-id.ts';
 import type { DownstreamFleet, TransportKind } from '../downstream/options.ts';
 import type { ClientChannel } from '../mux/channel.ts';
 import { replicaOfServerRequest } from '../mux/server-requests.ts';
@@ -17,7 +17,7 @@ import type { CompiledRoute } from '../routing/table.ts';
 import type { SessionRegistry } from '../sessions/registry.ts';
 import { StoreConflict, type SessionRecord } from '../sessions/store.ts';
 import type { Fleet, FleetMessage, RecordChange } from './fleet.ts';
-import { parseRequestStreamKey, requestStreamKey, SharedStream, type FleetStreamLink } from './shared-stream.ts';
+import { SharedStream, type FleetStreamLink } from './shared-stream.ts';
 
 export interface FleetSessionsOptions {
   fleet: Fleet;
@@ -82,13 +82,14 @@ export class FleetSessions implements DownstreamFleet {
   }
 
   link(sessionId: string, transport: TransportKind): FleetStreamLink {
-    const key = transport === 'sse' ? 'l' : 'g';
+    // The stream's token in the buffer's subjects (and the record's lastEventIds), and in its event ids.
+    const key = transport === 'sse' ? 'l' : STANDALONE_KEY;
+    const streamKey = transport === 'sse' ? legacyStreamKey(sessionId) : STANDALONE_KEY;
     const stream = new SharedStream({
       events: this.#fleet.events,
       sessionId,
       key,
-      // Legacy ids carry the session (the client has no other way to name it on resume).
-      idOf: (seq) => (transport === 'sse' ? eventId(sessionId, seq) : eventId(key, seq)),
+      idOf: (seq) => formatEventId(streamKey, seq),
       logger: this.#logger,
       // Where a stream opened later without Last-Event-ID starts, on whatever replica.
       onDetached: (seq) => {
@@ -103,7 +104,7 @@ export class FleetSessions implements DownstreamFleet {
       claim: () => this.#claim(sessionId),
       lastDelivered: () => Number(this.#fleet.cached(sessionId)?.value.lastEventIds?.[key] ?? 0),
       unreachable: () => !this.#fleet.connected && !stream.attached,
-      requestStreamKey: (n, requestId) => requestStreamKey(n, requestId, this.#fleet.replicaId),
+      requestStreamKey: (n, requestId) => fleetRequestStreamKey(n, requestId, this.#fleet.replicaId),
       foreignRequest: (streamKey) => {
         const parsed = parseRequestStreamKey(streamKey);
         if (!parsed || parsed.replica === this.#fleet.replicaId) return undefined;

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
@@ -172,6 +173,15 @@ test('the diagram has one arrow per move, unknown drawn as [*]', () => {
   assert.is(lines.length, TRANSITIONS.length + 1);
   assert.ok(lines.includes('    [*] --> unpublished : create (this replica)'));
   assert.ok(lines.includes('    owned --> [*] : end (this replica, peer)'));
+});
+
+test('docs/architecture.md shows the diagram the table draws', () => {
+  const doc = readFileSync(new URL('../../docs/architecture.md', import.meta.url), 'utf8');
+  const section = doc.slice(doc.indexOf('## Session ownership in a fleet'));
+  assert.ok(doc.includes('## Session ownership in a fleet'), 'the section is there');
+  assert.ok(section.indexOf('## Choices worth knowing') > 0, 'right before "Choices worth knowing"');
+  const drawn = /```mermaid\n([\s\S]*?)\n```/.exec(section)?.[1];
+  assert.is(drawn, ownershipDiagram(), 'regenerate the block with ownershipDiagram()');
 });
 
 test.run();

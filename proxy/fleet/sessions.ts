@@ -2,10 +2,10 @@
 // record before the client hears of it; a request for a session it does not hold is served from
 // the record (the same upstream sessions, no handshake); the replica holding a session's stream
 // owns it (listens to its upstreams, tells the client of list changes) and a stream opened here
-// claims it; sessions of a replica that stopped beating are adopted (who owns what, and who may
-// change it, is ownership.ts: every read and move of ownership here goes through it); client messages that belong
+// claims it; sessions of a replica that stopped beating are adopted; client messages that belong
 // to another replica (answers to its server→client requests, progress on them, cancels of requests
-// running there) are sent to it; a session ended anywhere is let go of everywhere.
+// running there) are sent to it; a session ended anywhere is let go of everywhere. Who owns what,
+// and who may change it, is ownership.ts: every read and move of ownership here goes through it.
 import type { JSONRPCNotification, JSONRPCResponse } from '@modelcontextprotocol/sdk/types.js';
 import { errorMessage } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
@@ -53,8 +53,7 @@ export class FleetSessions implements DownstreamFleet {
     this.#options = options;
     this.#fleet = options.fleet;
     this.#logger = options.logger.child({ replica: options.fleet.replicaId });
-    const fleet = options.fleet;
-    this.#ownership = new SessionOwnership({ me: fleet.owner, ownerOf: (id) => fleet.cached(id)?.value.owner, alive: () => fleet.aliveOwners });
+    this.#ownership = new SessionOwnership({ me: this.#fleet.owner, ownerOf: (id) => this.#fleet.cached(id)?.value.owner, alive: () => this.#fleet.aliveOwners });
     this.#fleet.onChange((change) => this.#changed(change));
     this.#fleet.onMessage((message) => this.#deliver(message));
     this.#fleet.onHeartbeat((alive) => this.#adoptOrphans(alive));

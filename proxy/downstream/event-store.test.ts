@@ -1,6 +1,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { eventId, MemoryEventStore, parseEventId } from './event-store.ts';
+import { MemoryEventStore } from './event-store.ts';
+import { EventIdError, formatEventId as eventId, parseEventId as parseOrError } from './event-id.ts';
+
+/** An event id's parts, or undefined when it is not one (the parser's EventIdError). */
+const parseEventId = (id: string) => {
+  const parsed = parseOrError(id);
+  return parsed instanceof EventIdError ? undefined : parsed;
+};
 
 const ids: Array<[string, { streamKey: string; seq: number } | undefined]> = [
   ['r3.17', { streamKey: 'r3', seq: 17 }],

@@ -4,7 +4,7 @@
 // shared by replicas can replace it behind the same interface, hence the asynchronous replay.
 
 export interface StoredEvent {
-  /** The SSE event id the client saw: `<stream key>.<seq>` (see eventId()). */
+  /** The SSE event id the client saw: `<stream key>.<seq>` (event-id.ts). */
   id: string;
   /** Position in its stream, from 1. */
   seq: number;
@@ -21,20 +21,6 @@ export interface EventStore {
   dropStream(sessionId: string, streamKey: string): void;
   /** Forgets a session (ended, expired). */
   dropSession(sessionId: string): void;
-}
-
-/** Event ids carry their stream, so a resume finds it: `<stream key>.<seq>`. */
-export function eventId(streamKey: string, seq: number): string {
-  return `${streamKey}.${seq}`;
-}
-
-/** `r3.17` → {streamKey: 'r3', seq: 17}; undefined if it is not one of ours. */
-export function parseEventId(id: string): { streamKey: string; seq: number } | undefined {
-  const dot = id.lastIndexOf('.');
-  if (dot <= 0) return undefined;
-  const seq = Number(id.slice(dot + 1));
-  if (!Number.isSafeInteger(seq) || seq < 0) return undefined;
-  return { streamKey: id.slice(0, dot), seq };
 }
 
 export interface MemoryEventStoreOptions {

@@ -5,7 +5,8 @@
 import type { ServerResponse } from 'node:http';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { ClientChannel } from '../mux/channel.ts';
-import { eventId, type EventStore } from './event-store.ts';
+import type { EventStore } from './event-store.ts';
+import { formatEventId, legacyStreamKey } from './event-id.ts';
 import { SseStream } from './sse-stream.ts';
 import type { FleetStreamLink } from '../fleet/shared-stream.ts';
 import { encodeMessage } from '../../shared/pre-encoded-json.ts';
@@ -50,7 +51,7 @@ export class LegacyChannel implements ClientChannel {
     previous?.end();
     const conn = new SseStream(res, { keepAliveMs: this.#options.keepAliveMs, maxBufferedBytes: this.#options.maxBufferedBytes, onSlowClient: this.#options.onSlowClient });
     // The endpoint event has an id too: a client that reconnects before any message still has a cursor.
-    conn.send(this.#options.endpoint, eventId(this.#options.sessionId, 0), 'endpoint');
+    conn.send(this.#options.endpoint, formatEventId(legacyStreamKey(this.#options.sessionId), 0), 'endpoint');
     const fleet = this.#options.fleet;
     if (fleet) {
       await fleet.claim();
@@ -66,7 +67,7 @@ export class LegacyChannel implements ClientChannel {
     }
     let last = afterSeq;
     while (last < this.#seq && conn.open) {
-      const events = (await this.#options.store.replay(this.#options.sessionId, this.#options.sessionId, last)).filter((e) => e.seq > last);
+      const events = (await this.#options.store.replay(this.#options.sessionId, legacyStreamKey(this.#options.sessionId), last)).filter((e) => e.seq > last);
       if (events.length === 0) break;
       for (const event of events) {
         conn.send(event.data, event.id);
@@ -93,9 +94,10 @@ export class LegacyChannel implements ClientChannel {
       return true;
     }
     const seq = ++this.#seq;
-    const id = eventId(this.#options.sessionId, seq);
+    const key = legacyStreamKey(this.#options.sessionId);
+    const id = formatEventId(key, seq);
     const data = encodeMessage(message); // a pre-encoded list result is spliced in
-    this.#options.store.append(this.#options.sessionId, this.#options.sessionId, { id, seq, data });
+    this.#options.store.append(this.#options.sessionId, key, { id, seq, data });
     this.#conn?.send(data, id);
     return true;
   }

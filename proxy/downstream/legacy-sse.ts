@@ -9,7 +9,7 @@ import type { JSONRPCRequest, JSONRPCResponse } from '@modelcontextprotocol/sdk/
 import { McpmuxError } from '../../shared/errors.ts';
 import type { MuxSession } from '../mux/session.ts';
 import type { CompiledRoute } from '../routing/table.ts';
-import { parseEventId } from './event-store.ts';
+import { EventIdError, parseEventId } from './event-id.ts';
 import { LegacyChannel } from './legacy-channel.ts';
 import { admitSession, findSession, newSessionId, overInFlightLimit, sessionServes, type DownstreamOptions } from './options.ts';
 import { header, readMessage, traceContext } from './read-message.ts';
@@ -176,7 +176,7 @@ export class LegacySseEndpoint {
     lastEventId: string | undefined,
   ): Promise<{ session: MuxSession; channel: LegacyChannel; afterSeq: number } | 'refused' | undefined> {
     const parsed = lastEventId ? parseEventId(lastEventId) : undefined;
-    if (!parsed) return undefined;
+    if (parsed === undefined || parsed instanceof EventIdError) return undefined;
     let session: MuxSession | undefined;
     try {
       session = await findSession(this.#options, parsed.streamKey, 'sse', principal);

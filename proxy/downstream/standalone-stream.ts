@@ -5,11 +5,9 @@
 // (streamable-channel.ts) talks to the interface only.
 import { McpmuxError } from '../../shared/errors.ts';
 import type { FleetStreamLink } from '../fleet/shared-stream.ts';
-import { eventId, type EventStore } from './event-store.ts';
+import type { EventStore } from './event-store.ts';
+import { formatEventId, STANDALONE_KEY } from './event-id.ts';
 import type { SseStream } from './sse-stream.ts';
-
-/** The standalone stream's key in event ids (`g.<seq>`); request streams are `r1`, `r2`, ... */
-export const STANDALONE = 'g';
 
 export interface StandaloneStream {
   /** A client connection is attached now. */
@@ -70,8 +68,8 @@ export class LocalStandalone implements StandaloneStream {
 
   write(data: string): void {
     const seq = ++this.#seq;
-    const id = eventId(STANDALONE, seq);
-    this.#store.append(this.#sessionId, STANDALONE, { id, seq, data });
+    const id = formatEventId(STANDALONE_KEY, seq);
+    this.#store.append(this.#sessionId, STANDALONE_KEY, { id, seq, data });
     if (this.#conn?.open && this.#conn.send(data, id)) this.#delivered = seq;
   }
 
@@ -96,7 +94,7 @@ export class LocalStandalone implements StandaloneStream {
   }
 
   async #attach(conn: SseStream, afterSeq: number): Promise<void> {
-    this.#delivered = await catchUp(this.#store, this.#sessionId, conn, STANDALONE, afterSeq, () => this.#seq);
+    this.#delivered = await catchUp(this.#store, this.#sessionId, conn, STANDALONE_KEY, afterSeq, () => this.#seq);
     if (this.#closed || !conn.open) return;
     this.#conn = conn;
     conn.onClose(() => {

@@ -12,11 +12,12 @@ import type { ServerResponse } from 'node:http';
 import type { JSONRPCMessage, JSONRPCResponse, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { McpmuxError } from '../../shared/errors.ts';
 import type { ClientChannel } from '../mux/channel.ts';
-import { eventId, parseEventId, type EventStore } from './event-store.ts';
+import type { EventStore } from './event-store.ts';
+import { EventIdError, formatEventId, parseEventId, requestStreamKey, STANDALONE_KEY } from './event-id.ts';
 import { SseStream } from './sse-stream.ts';
 import { errorResponse } from '../mux/jsonrpc-error.ts';
 import type { FleetStreamLink } from '../fleet/shared-stream.ts';
-import { catchUp, FleetStandalone, LocalStandalone, STANDALONE, type StandaloneStream } from './standalone-stream.ts';
+import { catchUp, FleetStandalone, LocalStandalone, type StandaloneStream } from './standalone-stream.ts';
 import { timer as delayed, type DelayQueues, type Delayed } from '../delay-queue.ts';
 import { encodeMessage } from '../../shared/pre-encoded-json.ts';
 
@@ -94,7 +95,7 @@ export class StreamableChannel implements ClientChannel {
    */
   openRequestStream(id: RequestId, res: ServerResponse, options: { prime: boolean; onAbandoned: () => void; sseAfterMs?: number }): void {
     const n = this.#nextKey++;
-    const key = this.#options.fleet ? this.#options.fleet.requestStreamKey(n, id) : `r${n}`;
+    const key = this.#options.fleet ? this.#options.fleet.requestStreamKey(n, id) : requestStreamKey(n);
     const stream: RequestStream = { key, seq: 0, conn: undefined, resumable: false, primed: options.prime, held: undefined };
     const after = options.sseAfterMs ?? this.#options.sseAfterMs ?? DEFAULT_SSE_AFTER_MS;
     const open = (): void => this.#open(stream);
@@ -193,8 +194,8 @@ export class StreamableChannel implements ClientChannel {
    */
   async resume(res: ServerResponse, lastEventId: string): Promise<void> {
     const parsed = parseEventId(lastEventId);
-    if (!parsed) throw new McpmuxError('MCPMUX_INVALID_REQUEST', `Last-Event-ID ${JSON.stringify(lastEventId)} is not an event id of this server`);
-    if (parsed.streamKey === STANDALONE) {
+    if (parsed instanceof EventIdError) throw parsed;
+    if (parsed.streamKey === STANDALONE_KEY) {
       await this.#standalone.resume(() => this.#connect(res), parsed.seq);
       return;
     }
@@ -267,7 +268,7 @@ export class StreamableChannel implements ClientChannel {
       if (stream.conn === conn && this.#streams.has(stream.key) && !stream.resumable) held.onAbandoned();
     });
     if (held.prime) {
-      conn.prime(eventId(stream.key, ++stream.seq), this.#options.retryMs ?? DEFAULT_RETRY_MS);
+      conn.prime(formatEventId(stream.key, ++stream.seq), this.#options.retryMs ?? DEFAULT_RETRY_MS);
       stream.resumable = true;
     }
   }
@@ -275,7 +276,7 @@ export class StreamableChannel implements ClientChannel {
   #write(stream: RequestStream, data: string): void {
     if (stream.held) this.#open(stream);
     const seq = ++stream.seq;
-    const id = eventId(stream.key, seq);
+    const id = formatEventId(stream.key, seq);
     this.#options.store.append(this.#options.sessionId, stream.key, { id, seq, data });
     if (stream.conn?.open && stream.conn.send(data, id)) stream.resumable = true;
   }

@@ -12,6 +12,7 @@ import type { Logger } from '../../shared/log.ts';
 import { NatsSessionStore } from '../sessions/nats-store.ts';
 import { StoreConflict, type ReplicaInfo, type SessionRecord, type Versioned } from '../sessions/store.ts';
 import { JetStreamEventLog } from './event-log.ts';
+import { formatOwnerToken, replicaIdsOf, type OwnerToken } from './ownership.ts';
 import { natsConnectionOptions, type NatsAccess } from '../../shared/net/nats-connect.ts';
 
 export interface FleetOptions extends NatsAccess {
@@ -65,10 +66,10 @@ interface Cached {
 export class Fleet {
   readonly replicaId: string;
   /**
-   * What session records name as their owner: this replica's id and start time, so a replica
-   * restarted under the same id (a StatefulSet pod) does not pass for the one that held the streams.
+   * What session records name as their owner (ownership.ts): this replica's id and start time, so a
+   * replica restarted under the same id (a StatefulSet pod) does not pass for the one that held the streams.
    */
-  readonly owner: string;
+  readonly owner: OwnerToken;
   readonly #startedAt = Date.now();
   readonly events: JetStreamEventLog;
   readonly #nc: NatsConnection;
@@ -80,14 +81,13 @@ export class Fleet {
   /** Records written while NATS was away: written when it is back. */
   readonly #pending = new Map<string, SessionRecord>();
   readonly #changeListeners = new Set<(change: RecordChange) => void>();
-  readonly #roundListeners = new Set<(alive: ReadonlySet<string>) => void>();
+  readonly #roundListeners = new Set<(alive: ReadonlySet<OwnerToken>) => void>();
   #messageHandler: ((message: FleetMessage) => boolean) | undefined;
   #subscriptions: Subscription[] = [];
   #stopWatch: (() => void) | undefined;
   #beat: NodeJS.Timeout | undefined;
-  /** Owner tokens (`id@startedAt`) and ids of the replicas alive at the last heartbeat round. */
-  #alive = new Set<string>();
-  #aliveIds = new Set<string>();
+  /** Owner tokens of the replicas alive at the last heartbeat round (this one included). */
+  #alive = new Set<OwnerToken>();
   #connected = true;
   #closing = false;
   /** When this replica joined or NATS last came back: heartbeat rounds before then + 2 TTLs adopt nothing. */
@@ -99,7 +99,7 @@ export class Fleet {
     this.events = events;
     this.#options = options;
     this.replicaId = options.replicaId;
-    this.owner = `${options.replicaId}@${this.#startedAt}`;
+    this.owner = formatOwnerToken(options.replicaId, this.#startedAt);
     this.#logger = options.logger.child({ replica: options.replicaId });
   }
 
@@ -156,7 +156,7 @@ export class Fleet {
   }
 
   /** After each heartbeat round, with the owner tokens alive now: sessions owned by others are orphans. */
-  onHeartbeat(listener: (alive: ReadonlySet<string>) => void): void {
+  onHeartbeat(listener: (alive: ReadonlySet<OwnerToken>) => void): void {
     this.#roundListeners.add(listener);
   }
 
@@ -311,7 +311,12 @@ export class Fleet {
 
   /** The ids of the replicas alive at the last heartbeat round (this one included). */
   get replicas(): ReadonlySet<string> {
-    return this.#aliveIds;
+    return replicaIdsOf(this.#alive);
+  }
+
+  /** The owner tokens of the replicas alive at the last heartbeat round (this one included). */
+  get aliveOwners(): ReadonlySet<OwnerToken> {
+    return this.#alive;
   }
 
   /**
@@ -387,8 +392,7 @@ export class Fleet {
       const info: ReplicaInfo = { id: this.replicaId, address: this.#subject(this.replicaId), startedAt: this.#startedAt };
       await this.#op('heartbeat', () => this.#store.heartbeat(info));
       const alive = await this.#op('list replicas', () => this.#store.replicas());
-      this.#alive = new Set([...alive.map((r) => `${r.id}@${r.startedAt}`), this.owner]);
-      this.#aliveIds = new Set([...alive.map((r) => r.id), this.replicaId]);
+      this.#alive = new Set([...alive.map((r) => formatOwnerToken(r.id, r.startedAt)), this.owner]);
       // Right after joining or after an outage, the others' heartbeats may not be back yet: a
       // replica missing then is not dead, so nobody is adopted until a full TTL has passed.
       if (Date.now() - this.#settledFrom < this.#options.heartbeatIntervalMs * HEARTBEATS_PER_TTL * 2) return;

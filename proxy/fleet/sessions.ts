@@ -4,11 +4,12 @@
 // owns it (listens to its upstreams, tells the client of list changes) and a stream opened here
 // claims it; sessions of a replica that stopped beating are adopted; client messages that belong
 // to another replica (answers to its server→client requests, progress on them, cancels of requests
-// running there) are sent to it; a session ended anywhere is let go of everywhere.
+// running there) are sent to it; a session ended anywhere is let go of everywhere. Who owns what,
+// and who may change it, is ownership.ts: every read and move of ownership here goes through it.
 import type { JSONRPCNotification, JSONRPCResponse } from '@modelcontextprotocol/sdk/types.js';
 import { errorMessage } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
-import { eventId } from '../downstream/event-store.ts';
+import { fleetRequestStreamKey, formatEventId, legacyStreamKey, parseRequestStreamKey, STANDALONE_KEY } from '../downstream/event-id.ts';
 import type { DownstreamFleet, TransportKind } from '../downstream/options.ts';
 import type { ClientChannel } from '../mux/channel.ts';
 import { replicaOfServerRequest } from '../mux/correlation.ts';
@@ -17,7 +18,8 @@ import type { CompiledRoute } from '../routing/table.ts';
 import type { SessionRegistry } from '../sessions/registry.ts';
 import { StoreConflict, type SessionRecord } from '../sessions/store.ts';
 import type { Fleet, FleetMessage, RecordChange } from './fleet.ts';
-import { parseRequestStreamKey, requestStreamKey, SharedStream, type FleetStreamLink } from './shared-stream.ts';
+import { SessionOwnership, type OwnerToken } from './ownership.ts';
+import { SharedStream, type FleetStreamLink } from './shared-stream.ts';
 
 export interface FleetSessionsOptions {
   fleet: Fleet;
@@ -38,13 +40,12 @@ export class FleetSessions implements DownstreamFleet {
   readonly #fleet: Fleet;
   readonly #logger: Logger;
   readonly #channels = new Map<TransportKind, (id: string, route: CompiledRoute) => Channel>();
+  /** Who owns each session, as this replica sees it (ownership.ts): read and moved only there. */
+  readonly #ownership: SessionOwnership;
   /** Sessions being made from their records: concurrent requests share one. */
   readonly #resolving = new Map<string, Promise<MuxSession | undefined>>();
-  /** Sessions whose record this replica wrote first (create); later writes update. */
-  readonly #published = new Set<string>();
   /** Pending record writes of upstream changes, one per session per turn. */
   readonly #upstreamWrites = new Set<string>();
-  readonly #adopting = new Set<string>();
   /** The transport of each session held here (a streamable id is no legacy session, and back). */
   readonly #transports = new Map<string, TransportKind>();
 
@@ -52,6 +53,7 @@ export class FleetSessions implements DownstreamFleet {
     this.#options = options;
     this.#fleet = options.fleet;
     this.#logger = options.logger.child({ replica: options.fleet.replicaId });
+    this.#ownership = new SessionOwnership({ me: this.#fleet.owner, ownerOf: (id) => this.#fleet.cached(id)?.value.owner, alive: () => this.#fleet.aliveOwners });
     this.#fleet.onChange((change) => this.#changed(change));
     this.#fleet.onMessage((message) => this.#deliver(message));
     this.#fleet.onHeartbeat((alive) => this.#adoptOrphans(alive));
@@ -76,19 +78,18 @@ export class FleetSessions implements DownstreamFleet {
   }
 
   owns(id: string): boolean {
-    const record = this.#fleet.cached(id)?.value;
-    // No record seen (NATS away since it was made here): the replica that made it owns it.
-    return record === undefined ? this.#published.has(id) : record.owner === this.#fleet.owner;
+    return this.#ownership.owns(id);
   }
 
   link(sessionId: string, transport: TransportKind): FleetStreamLink {
-    const key = transport === 'sse' ? 'l' : 'g';
+    // The stream's token in the buffer's subjects (and the record's lastEventIds), and in its event ids.
+    const key = transport === 'sse' ? 'l' : STANDALONE_KEY;
+    const streamKey = transport === 'sse' ? legacyStreamKey(sessionId) : STANDALONE_KEY;
     const stream = new SharedStream({
       events: this.#fleet.events,
       sessionId,
       key,
-      // Legacy ids carry the session (the client has no other way to name it on resume).
-      idOf: (seq) => (transport === 'sse' ? eventId(sessionId, seq) : eventId(key, seq)),
+      idOf: (seq) => formatEventId(streamKey, seq),
       logger: this.#logger,
       // Where a stream opened later without Last-Event-ID starts, on whatever replica.
       onDetached: (seq) => {
@@ -103,7 +104,7 @@ export class FleetSessions implements DownstreamFleet {
       claim: () => this.#claim(sessionId),
       lastDelivered: () => Number(this.#fleet.cached(sessionId)?.value.lastEventIds?.[key] ?? 0),
       unreachable: () => !this.#fleet.connected && !stream.attached,
-      requestStreamKey: (n, requestId) => requestStreamKey(n, requestId, this.#fleet.replicaId),
+      requestStreamKey: (n, requestId) => fleetRequestStreamKey(n, requestId, this.#fleet.replicaId),
       foreignRequest: (streamKey) => {
         const parsed = parseRequestStreamKey(streamKey);
         if (!parsed || parsed.replica === this.#fleet.replicaId) return undefined;
@@ -126,8 +127,7 @@ export class FleetSessions implements DownstreamFleet {
     };
     this.#transports.set(session.id, transport);
     // A legacy session is initialized by a POST, which may reach any replica: its record exists.
-    if (this.#fleet.cached(session.id) === undefined && !this.#published.has(session.id)) {
-      this.#published.add(session.id);
+    if (this.#ownership.move(session.id, 'create', 'this replica').ok) {
       try {
         await this.#fleet.create(record);
         return;
@@ -182,14 +182,14 @@ export class FleetSessions implements DownstreamFleet {
 
   /** The registry ended a session (client DELETE, a legacy stream that never came back): for every replica. */
   ended(id: string): void {
-    this.#published.delete(id);
+    this.#ownership.forget(id);
     this.#transports.delete(id);
     this.#fleet.remove(id).catch((error: unknown) => this.#logger.warn({ session: id, err: errorMessage(error) }, 'session record not deleted (it will expire)'));
   }
 
   /** A session left this replica's registry: nothing of it is kept here. */
   removed(id: string): void {
-    this.#published.delete(id);
+    this.#ownership.forget(id);
     this.#transports.delete(id);
   }
 
@@ -199,10 +199,9 @@ export class FleetSessions implements DownstreamFleet {
   }
 
   async #claim(id: string): Promise<void> {
-    const me = this.#fleet.owner;
-    if (this.#fleet.cached(id)?.value.owner !== me) {
+    if (this.#ownership.state(id) !== 'owned') {
       try {
-        await this.#fleet.update(id, (record) => (record.owner === me ? undefined : { ...record, owner: me }));
+        await this.#fleet.update(id, (record) => this.#ownership.takeOver(record, 'claim'));
       } catch (error) {
         // The client is here whatever the record says: serve it, and say why others may not know.
         this.#logger.warn({ session: id, err: errorMessage(error) }, 'could not record this replica as the session owner');
@@ -214,17 +213,17 @@ export class FleetSessions implements DownstreamFleet {
   #changed({ id, record, previous }: RecordChange): void {
     const session = this.#options.registry.get(id);
     if (!record) {
-      this.#published.delete(id);
+      this.#ownership.forget(id);
       this.#transports.delete(id);
       // Ended on another replica (which closed the upstream sessions): let go of it here.
       if (session) this.#options.registry.detach(id);
       return;
     }
     if (!session) return;
-    const me = this.#fleet.owner;
-    if (previous?.owner !== record.owner) {
-      session.ownerChanged(record.owner === me);
-      if (record.owner !== me) (session.channel as Channel).released?.();
+    const moved = this.#ownership.ownerMoved(previous?.owner, record.owner);
+    if (moved) {
+      session.ownerChanged(moved.mine);
+      if (!moved.mine) (session.channel as Channel).released?.();
     }
     // Every change arrives as a new object: refreshUpstreams itself adopts only session ids that differ.
     session.refreshUpstreams(record.upstreams);
@@ -279,13 +278,12 @@ export class FleetSessions implements DownstreamFleet {
   }
 
   /** Sessions whose owner stopped beating: this replica takes them (compare-and-set: one survivor wins each). */
-  #adoptOrphans(alive: ReadonlySet<string>): void {
-    const me = this.#fleet.owner;
+  #adoptOrphans(alive: ReadonlySet<OwnerToken>): void {
     for (const orphan of this.#fleet.orphans(alive)) {
-      if (this.#adopting.has(orphan.id)) continue;
-      this.#adopting.add(orphan.id);
+      // Refused while an adoption of it is in flight already.
+      if (!this.#ownership.move(orphan.id, 'adopt', 'heartbeat').ok) continue;
       this.#fleet
-        .update(orphan.id, (record) => (alive.has(record.owner) ? undefined : { ...record, owner: me }))
+        .update(orphan.id, (record) => this.#ownership.takeOver(record, 'adopt', alive))
         .then(async (adopted) => {
           if (!adopted) return;
           this.#logger.info({ session: orphan.id, from: orphan.owner }, 'adopted the session of a replica that is gone');
@@ -294,7 +292,7 @@ export class FleetSessions implements DownstreamFleet {
           session?.ownerChanged(true);
         })
         .catch((error: unknown) => this.#logger.debug({ session: orphan.id, err: errorMessage(error) }, 'adoption failed (another replica may have won)'))
-        .finally(() => this.#adopting.delete(orphan.id));
+        .finally(() => this.#ownership.adoptionSettled(orphan.id));
     }
   }
 }

@@ -1,8 +1,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { replicaOfServerRequest } from '../mux/correlation.ts';
-import { parseEventId } from '../downstream/event-store.ts';
-import { parseRequestStreamKey, requestStreamKey } from './shared-stream.ts';
+import { EventIdError, fleetRequestStreamKey as requestStreamKey, parseEventId as parseOrError, parseRequestStreamKey } from '../downstream/event-id.ts';
+
+/** An event id's parts, or undefined when it is not one (the parser's EventIdError). */
+const parseEventId = (id: string) => {
+  const parsed = parseOrError(id);
+  return parsed instanceof EventIdError ? undefined : parsed;
+};
 
 test('a request stream key names its request and replica, survives event ids, and rejects what is not one', () => {
   for (const id of [7, 'abc', 'with~tilde.and.dots', 0]) {

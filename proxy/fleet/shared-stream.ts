@@ -1,7 +1,7 @@
 // One resumable stream of a fleet session (the streamable GET stream, or a legacy SSE session's
 // only stream), kept in the fleet's JetStream buffer instead of this replica's memory: any replica
 // appends to it, the replica holding the client's connection follows the buffer and writes each
-// event once JetStream has stored it, under the id `<key>.<buffer seq>`. So a client that
+// event once JetStream has stored it, under the id `<stream key>.<buffer seq>` (event-id.ts). So a client that
 // reconnects anywhere, with Last-Event-ID, gets what it missed, even after the replica that held
 // its stream died. While NATS is away, what this replica produces for a connection it holds is
 // written directly, without an id (a later resume neither repeats nor misses it).
@@ -107,25 +107,4 @@ export interface FleetStreamLink {
   requestStreamKey(n: number, requestId: RequestId): string;
   /** A request stream held by another replica: which request, and whether that replica is alive. */
   foreignRequest(key: string): { requestId: RequestId; replica: string; alive: boolean } | undefined;
-}
-
-/**
- * The key of a request's SSE stream in a fleet: `r<n>~<request id>~<replica>` (the id as base64url
- * JSON). A replica asked to resume a stream it does not hold learns from it who holds it and, if
- * that replica is gone, which request to fail.
- */
-export function requestStreamKey(n: number, requestId: RequestId, replica: string): string {
-  return `r${n}~${Buffer.from(JSON.stringify(requestId)).toString('base64url')}~${replica}`;
-}
-
-export function parseRequestStreamKey(key: string): { requestId: RequestId; replica: string } | undefined {
-  const parts = key.split('~');
-  if (parts.length !== 3 || !/^r\d+$/.test(parts[0] ?? '')) return undefined;
-  try {
-    const requestId: unknown = JSON.parse(Buffer.from(parts[1] ?? '', 'base64url').toString());
-    if (typeof requestId !== 'string' && typeof requestId !== 'number') return undefined;
-    return { requestId, replica: parts[2] ?? '' };
-  } catch {
-    return undefined;
-  }
 }

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { IncomingMessage } from 'node:http';
 import { newSessionId } from '../downstream/options.ts';
-import { eventId } from '../downstream/event-store.ts';
+import { formatEventId as eventId } from '../downstream/event-id.ts';
 import { namedSession, workerReplicaId } from './session-routing.ts';
 import { sessionOwner, tagSessionIds, workerTag } from './session-owner.ts';
 

@@ -18,7 +18,9 @@ import { DiscoveryServer } from './server.ts';
 
 const method = serviceDefinition('DiscoveryService').StreamSnapshots!;
 const plainSerialize = method.responseSerialize as (value: DiscoveryResponse) => Buffer;
-const deserialize = method.responseDeserialize as (bytes: Buffer) => DiscoveryResponse;
+/** The responses decoded here carry a snapshot (a keys-only one's null is asserted where it is made). */
+type WithSnapshot = DiscoveryResponse & { snapshot: Snapshot };
+const deserialize = method.responseDeserialize as (bytes: Buffer) => WithSnapshot;
 
 function target(name: string, port: number): Target {
   return {
@@ -261,16 +263,16 @@ test('over gRPC: the service definition streams the shared encoding; every strea
   const v2 = snapshot(8001);
   cache.setAll([v1], 1);
   const clients: grpc.Client[] = [];
-  const received: DiscoveryResponse[][] = [];
+  const received: WithSnapshot[][] = [];
   try {
     for (let i = 0; i < 3; i++) {
       const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
       clients.push(client);
-      const stream = client.makeBidiStreamRequest<DiscoveryRequest, DiscoveryResponse>(method.path, method.requestSerialize as (v: DiscoveryRequest) => Buffer, deserialize);
-      const mine: DiscoveryResponse[] = [];
+      const stream = client.makeBidiStreamRequest<DiscoveryRequest, WithSnapshot>(method.path, method.requestSerialize as (v: DiscoveryRequest) => Buffer, deserialize);
+      const mine: WithSnapshot[] = [];
       received.push(mine);
       const id = `p${i}`;
-      stream.on('data', (r: DiscoveryResponse) => {
+      stream.on('data', (r: WithSnapshot) => {
         mine.push(r);
         stream.write({ node: { id, metadata: {} }, group: '', versionInfo: r.versionInfo, responseNonce: r.nonce, errorDetail: null });
       });

@@ -4,14 +4,30 @@
 // exactly so; encode.ts, which assembles snapshots from these entries, then rewinds and lets
 // proto-loader serialize that member.
 //
-// Kept, rather than letting proto-loader encode everything: measured about 5× faster than
-// proto-loader's serializer for a 10k-target snapshot (the translation bench prints both times,
-// test/bench/scenarios/translation.ts), and held to its bytes exactly: encode.test.ts compares the
-// two byte for byte, and the bench checks it at full size.
+// Kept by hand although the types are generated (shared/proto/generated/: shapes only, they encode
+// nothing): a whole 10k-target snapshot encodes about 5× faster than with proto-loader's serializer
+// (16 ms against 87 ms in `node test/bench/scenarios/translation.ts --quick`), and kept entries
+// make the version after one event ~1 ms. encode.test.ts holds the bytes to proto-loader's, byte
+// for byte; the checks below (and the Target field list, shared/config/target-fields.ts) make tsc
+// fail when the .proto gains a field or an enum value (after `npm run proto:types`) that these
+// writers would otherwise leave out without a word.
 import { TARGET_FIELDS } from '../../shared/config/target-fields.ts';
+import type { Backend, Endpoint, FailureMode, Listener, PrefixMode, Route, ServerInfo, Timeouts } from '../../shared/config/types.ts';
 
-const PREFIX_MODES: Readonly<Record<string, number>> = { PREFIX_MODE_UNSPECIFIED: 0, PREFIX_MODE_ALWAYS: 1, PREFIX_MODE_CONDITIONAL: 2, PREFIX_MODE_NEVER: 3 };
-const FAILURE_MODES: Readonly<Record<string, number>> = { FAILURE_MODE_UNSPECIFIED: 0, FAILURE_MODE_OPEN: 1, FAILURE_MODE_CLOSED: 2 };
+const PREFIX_MODES: Readonly<Record<PrefixMode, number>> = { PREFIX_MODE_UNSPECIFIED: 0, PREFIX_MODE_ALWAYS: 1, PREFIX_MODE_CONDITIONAL: 2, PREFIX_MODE_NEVER: 3 };
+const FAILURE_MODES: Readonly<Record<FailureMode, number>> = { FAILURE_MODE_UNSPECIFIED: 0, FAILURE_MODE_OPEN: 1, FAILURE_MODE_CLOSED: 2 };
+
+/** Compiles only when `Missing` is empty: tsc names the field a writer does not write. */
+type NoneMissing<Missing extends never> = Missing;
+/** The fields of each message the writers below handle (a Target's are TARGET_FIELDS, which holds itself to Target). */
+type WrittenFields = [
+  NoneMissing<Exclude<keyof Listener, 'name' | 'port' | 'protocol' | 'hostnames' | 'certificateSecrets'>>,
+  NoneMissing<Exclude<keyof Route, 'name' | 'listeners' | 'pathPrefix' | 'backend' | 'hostnames'>>,
+  NoneMissing<Exclude<keyof Backend, 'name' | 'prefixMode' | 'failureMode' | 'targets' | 'toolInclude' | 'toolExclude' | 'serverInfo' | 'instructions'>>,
+  NoneMissing<Exclude<keyof ServerInfo, 'name' | 'version'>>,
+  NoneMissing<Exclude<keyof Endpoint, 'address' | 'port' | 'ready'>>,
+  NoneMissing<Exclude<keyof Timeouts, 'requestMs' | 'initializeMs'>>,
+];
 
 type Fields = Record<string, unknown>;
 

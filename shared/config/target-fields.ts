@@ -5,11 +5,11 @@
 // needs: config.proto, the Target type (types.ts), the translator's targetOf() (targets.ts) and a
 // row here; the compiler refuses a Target key without a row. A new kind (another message inside a
 // Target) also needs its case in the two writers.
-import type { Target } from './types.ts';
+import type { Protocol, ProtocolEra, Target } from './types.ts';
 
-/** config.proto enum values by name. */
-export const PROTOCOLS: Readonly<Record<string, number>> = { PROTOCOL_UNSPECIFIED: 0, PROTOCOL_STREAMABLE_HTTP: 1, PROTOCOL_SSE: 2, PROTOCOL_STDIO: 3 };
-export const PROTOCOL_ERAS: Readonly<Record<string, number>> = { PROTOCOL_ERA_UNSPECIFIED: 0, PROTOCOL_ERA_AUTO: 1, PROTOCOL_ERA_LEGACY: 2, PROTOCOL_ERA_MODERN: 3 };
+/** config.proto enum values by name (typed by the generated enums: a value the .proto gains fails tsc here). */
+export const PROTOCOLS: Readonly<Record<Protocol, number>> = { PROTOCOL_UNSPECIFIED: 0, PROTOCOL_STREAMABLE_HTTP: 1, PROTOCOL_SSE: 2, PROTOCOL_STDIO: 3 };
+export const PROTOCOL_ERAS: Readonly<Record<ProtocolEra, number>> = { PROTOCOL_ERA_UNSPECIFIED: 0, PROTOCOL_ERA_AUTO: 1, PROTOCOL_ERA_LEGACY: 2, PROTOCOL_ERA_MODERN: 3 };
 
 /**
  * string, enum (by name: a string in JSON, its number on the wire), and the three messages:

@@ -7,7 +7,11 @@ export const PROTO_ROOT = fileURLToPath(new URL('../../proto/', import.meta.url)
 
 export const PROTO_FILES = ['mcpmux/v1/config.proto', 'mcpmux/v1/discovery.proto', 'mcpmux/v1/admin.proto', 'mcpmux/v1/certificates.proto'];
 
-/** Options shared by both sides so the TypeScript types in shared/ hold on each. */
+/**
+ * Options shared by both sides, so a message decodes to the same shape on each. The generated types
+ * (shared/proto/generated/) follow them: generate-types.ts turns them into the generator's flags, so
+ * after a change here run `npm run proto:types` (generated.test.ts fails until then).
+ */
 export const LOADER_OPTIONS: protoLoader.Options = {
   keepCase: false,
   longs: String,

@@ -1,47 +1,64 @@
-// Discovery and admin messages as proto-loader presents them (see shared/config/types.ts for the
-// conventions). uint64 fields arrive as strings.
-import type { Snapshot } from '../config/types.ts';
-
-export interface Node {
-  id: string;
-  metadata: Record<string, string>;
-}
-
-export interface ErrorDetail {
-  code: string;
-  message: string;
-}
-
-export interface DiscoveryRequest {
-  node: Node | null;
-  group: string;
-  versionInfo: string;
-  responseNonce: string;
-  errorDetail: ErrorDetail | null;
-}
+// Discovery and admin messages as proto-loader presents them: each name is the generated
+// `X__Output` (shared/proto/generated/, kept fresh as shared/config/types.ts says), so uint64
+// fields are strings and an unset message field (a Timestamp, a Struct, the snapshot) is null.
+// The few shapes written here are ones the generator cannot say, each checked by tsc (`Narrowing`
+// below): RequestStateKeys and DiscoveryResponse, one shape for the writing and the reading side,
+// take every value the loader decodes and give only values it encodes; StructValue and ProtoValue
+// (Struct as the admin server writes it, one member of Value's oneof) give only values it encodes.
+import type { ListValue as ListValueInput } from './generated/google/protobuf/ListValue.ts';
+import type { Struct as StructInput } from './generated/google/protobuf/Struct.ts';
+import type { Timestamp__Output } from './generated/google/protobuf/Timestamp.ts';
+import type { Value as ValueInput } from './generated/google/protobuf/Value.ts';
+import type { DiffVersionsRequest__Output } from './generated/mcpmux/v1/DiffVersionsRequest.ts';
+import type { DiffVersionsResponse__Output } from './generated/mcpmux/v1/DiffVersionsResponse.ts';
+import type { DiscoveryRequest__Output } from './generated/mcpmux/v1/DiscoveryRequest.ts';
+import type { DiscoveryResponse as DiscoveryResponseInput, DiscoveryResponse__Output } from './generated/mcpmux/v1/DiscoveryResponse.ts';
+import type { ErrorDetail__Output } from './generated/mcpmux/v1/ErrorDetail.ts';
+import type { Event__Output } from './generated/mcpmux/v1/Event.ts';
+import type { FieldChange__Output } from './generated/mcpmux/v1/FieldChange.ts';
+import type { GetSnapshotRequest__Output } from './generated/mcpmux/v1/GetSnapshotRequest.ts';
+import type { ListEventsRequest__Output } from './generated/mcpmux/v1/ListEventsRequest.ts';
+import type { ListEventsResponse__Output } from './generated/mcpmux/v1/ListEventsResponse.ts';
+import type { ListProxiesRequest__Output } from './generated/mcpmux/v1/ListProxiesRequest.ts';
+import type { ListProxiesResponse__Output } from './generated/mcpmux/v1/ListProxiesResponse.ts';
+import type { ListVersionsRequest__Output } from './generated/mcpmux/v1/ListVersionsRequest.ts';
+import type { ListVersionsResponse__Output } from './generated/mcpmux/v1/ListVersionsResponse.ts';
+import type { Node__Output } from './generated/mcpmux/v1/Node.ts';
+import type { ProxyStatus__Output } from './generated/mcpmux/v1/ProxyStatus.ts';
+import type { RequestStateKeys as RequestStateKeysInput, RequestStateKeys__Output } from './generated/mcpmux/v1/RequestStateKeys.ts';
+import type { ResourceChange__Output } from './generated/mcpmux/v1/ResourceChange.ts';
+import type { VersionInfo__Output } from './generated/mcpmux/v1/VersionInfo.ts';
+import type { WatchEventsRequest__Output } from './generated/mcpmux/v1/WatchEventsRequest.ts';
 
 /**
- * A Gateway's requestState keys (discovery.proto RequestStateKeys): 32 bytes each. As decoded,
- * `previous` is an empty Buffer when absent; as written, leave it out.
+ * `T`, a hand-written shape, provided every `Decoded` value fits it and every `T` fits `Input` (what
+ * the loader encodes); otherwise tsc reports the constraint that does not hold.
  */
-export interface RequestStateKeys {
-  current: Uint8Array;
-  previous?: Uint8Array | undefined;
-}
+type Narrowing<Decoded extends T, T extends Input, Input> = T;
 
-export interface DiscoveryResponse {
-  versionInfo: string;
-  nonce: string;
-  /** Null (as decoded) in a response that only carries requestStateKeys. */
-  snapshot: Snapshot;
-  /** Only on the first response of a stream and when the keys change, and only over mTLS or loopback; never part of the snapshot. */
-  requestStateKeys?: RequestStateKeys | null;
-}
+export type Node = Node__Output;
+export type ErrorDetail = ErrorDetail__Output;
+export type DiscoveryRequest = DiscoveryRequest__Output;
 
-export interface Timestamp {
-  seconds: string;
-  nanos: number;
-}
+/**
+ * A Gateway's requestState keys: 32 bytes each. Decoded, both are Buffers and `previous` is empty
+ * when absent; written (control plane), any Uint8Array, and `previous` is left out when there is
+ * none: one shape for both sides.
+ */
+export type RequestStateKeys = Narrowing<RequestStateKeys__Output, { current: Uint8Array; previous?: Uint8Array | undefined }, RequestStateKeysInput>;
+
+/**
+ * `snapshot` is null in a response that only carries requestStateKeys. `requestStateKeys` (only on
+ * the first response of a stream and when the keys change, only over mTLS or loopback; never part
+ * of the snapshot) is null as decoded and left out when written without keys.
+ */
+export type DiscoveryResponse = Narrowing<
+  DiscoveryResponse__Output,
+  Omit<DiscoveryResponse__Output, 'requestStateKeys'> & { requestStateKeys?: RequestStateKeys | null },
+  DiscoveryResponseInput
+>;
+
+export type Timestamp = Timestamp__Output;
 
 export function toTimestamp(ms: number): Timestamp {
   return { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1e6 };
@@ -51,68 +68,35 @@ export function fromTimestamp(ts: Timestamp | null | undefined): number {
   return ts ? Number(ts.seconds) * 1000 + Math.floor(ts.nanos / 1e6) : 0;
 }
 
-export interface GetSnapshotRequest {
-  group: string;
-  version: string;
-}
+export type GetSnapshotRequest = GetSnapshotRequest__Output;
 
-/** The paging fields of ListProxies, ListVersions and ListEvents (admin.proto says how they work). */
-export interface PageRequest {
-  /** 0: the call's default. */
-  pageSize: number;
-  /** '' for the first page. */
-  pageToken: string;
-}
+/** The paging fields of ListProxies, ListVersions and ListEvents (admin.proto says how they work): pageSize 0 is the call's default, pageToken '' the first page. */
+export type PageRequest = Pick<ListProxiesRequest__Output, 'pageSize' | 'pageToken'>;
+export type ListVersionsRequest = ListVersionsRequest__Output;
+export type ListVersionsResponse = ListVersionsResponse__Output;
+export type VersionInfo = VersionInfo__Output;
+export type DiffVersionsRequest = DiffVersionsRequest__Output;
+/** `limit` is the former name of pageSize, read when pageSize is 0. */
+export type ListEventsRequest = ListEventsRequest__Output;
+export type ListEventsResponse = ListEventsResponse__Output;
+export type WatchEventsRequest = WatchEventsRequest__Output;
 
-export interface ListVersionsRequest extends PageRequest {
-  group: string;
-}
-
-export interface ListVersionsResponse {
-  versions: VersionInfo[];
-  /** '' on the last page. */
-  nextPageToken: string;
-}
-
-export interface VersionInfo {
-  group: string;
-  version: string;
-  builtAt: Timestamp;
-  eventSeq: string;
-}
-
-export interface DiffVersionsRequest {
-  group: string;
-  fromVersion: string;
-  toVersion: string;
-}
-
-export interface ListEventsRequest extends PageRequest {
-  fromSeq: string;
-  /** The former name of pageSize, read when pageSize is 0. */
-  limit: number;
-}
-
-export interface ListEventsResponse {
-  events: AdminEvent[];
-  nextPageToken: string;
-}
-
-export interface WatchEventsRequest {
-  fromSeq: string;
-}
-
-/** google.protobuf.Struct / Value as proto-loader (objects: true, oneofs: true) shapes them. */
-export interface StructValue {
-  fields: Record<string, ProtoValue>;
-}
-export type ProtoValue =
+/**
+ * google.protobuf.Struct / Value as the admin server writes them (toStruct): exactly one member of
+ * Value's `kind` oneof, named by `kind`, as proto-loader (oneofs: true) also decodes it. The
+ * generated Value lists every member as optional; this union says one is there.
+ */
+export type StructValue = Narrowing<never, { fields: Record<string, ProtoValue> }, StructInput>;
+export type ProtoValue = Narrowing<
+  never,
   | { kind: 'nullValue'; nullValue: 'NULL_VALUE' }
   | { kind: 'numberValue'; numberValue: number }
   | { kind: 'stringValue'; stringValue: string }
   | { kind: 'boolValue'; boolValue: boolean }
   | { kind: 'structValue'; structValue: StructValue }
-  | { kind: 'listValue'; listValue: { values: ProtoValue[] } };
+  | { kind: 'listValue'; listValue: Narrowing<never, { values: ProtoValue[] }, ListValueInput> },
+  ValueInput
+>;
 
 export function toProtoValue(value: unknown): ProtoValue {
   if (value === null || value === undefined) return { kind: 'nullValue', nullValue: 'NULL_VALUE' };
@@ -130,62 +114,14 @@ export function toStruct(object: Record<string, unknown>): StructValue {
   return { fields };
 }
 
-export interface AdminEvent {
-  seq: string;
-  time: Timestamp;
-  source: string;
-  kind: string;
-  namespace: string;
-  name: string;
-  type: string;
-  object: StructValue | null;
-}
-
-export interface ProxyStatus {
-  nodeId: string;
-  group: string;
-  connected: boolean;
-  ackedVersion: string;
-  sentVersion: string;
-  lastNackVersion: string;
-  lastNackError: string;
-  lastSeen: Timestamp;
-  metadata: Record<string, string>;
-}
-
-export type ListProxiesRequest = PageRequest;
-
-export interface ListProxiesResponse {
-  proxies: ProxyStatus[];
-  nextPageToken: string;
-  /** Where the control plane's event history lives ("memory (this replica only)", "file PATH", ...). */
-  history: string;
-}
-
+/** admin.proto's Event (named so beside the control plane's own events); `object` has Secret data redacted. */
+export type AdminEvent = Event__Output;
+export type ProxyStatus = ProxyStatus__Output;
+export type ListProxiesRequest = ListProxiesRequest__Output;
+/** `history`: where the control plane's event history lives ("memory (this replica only)", "file PATH", ...). */
+export type ListProxiesResponse = ListProxiesResponse__Output;
 /** One field that differs between two versions of a resource: values as JSON text, '' for absent. */
-export interface FieldChange {
-  path: string;
-  before: string;
-  after: string;
-}
-
-export interface ResourceChange {
-  /** "listener", "route", "backend", "target", "policy" or "secret". */
-  kind: string;
-  name: string;
-  /** "added", "removed" or "changed". */
-  change: string;
-  before: StructValue | null;
-  after: StructValue | null;
-  fields: FieldChange[];
-}
-
-export interface DiffVersionsResponse {
-  group: string;
-  fromVersion: string;
-  toVersion: string;
-  fromEventSeq: string;
-  toEventSeq: string;
-  changes: ResourceChange[];
-  events: AdminEvent[];
-}
+export type FieldChange = FieldChange__Output;
+/** `kind`: "listener", "route", "backend", "target", "policy" or "secret"; `change`: "added", "removed" or "changed". */
+export type ResourceChange = ResourceChange__Output;
+export type DiffVersionsResponse = DiffVersionsResponse__Output;

@@ -89,12 +89,10 @@ export class SnapshotEncoder {
  * serves already (it ACKs with it), so nothing else changes on its side.
  */
 export function keysResponse(versionInfo: string, nonce: string, keys: RequestStateKeys): OutgoingResponse {
-  return { versionInfo, nonce, snapshot: NO_SNAPSHOT, requestStateKeys: keys, [ENCODED_SNAPSHOT]: EMPTY };
+  return { versionInfo, nonce, snapshot: null, requestStateKeys: keys, [ENCODED_SNAPSHOT]: EMPTY };
 }
 
 const EMPTY = Buffer.alloc(0);
-/** No snapshot field at all (decoded as null; see DiscoveryResponse.snapshot). */
-const NO_SNAPSHOT = null as unknown as Snapshot;
 
 /**
  * `{snapshot}` as a DiscoveryResponse (field 3 only), assembled from the kept entries of its

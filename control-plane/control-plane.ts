@@ -387,8 +387,7 @@ class ControlPlane {
   }
 
   #acked(group: string, version: string): void {
-    const registry = this.#fleet ?? this.#proxies;
-    this.#metrics.acked(group, version, (g, v) => registry.converged(g, v));
+    this.#metrics.acked(group, version, this.#fleet ?? this.#proxies);
   }
 
   /** Where the history lives, as `mcpmux proxies` and the ready log line say. */

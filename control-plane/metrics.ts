@@ -49,10 +49,10 @@ export class ControlPlaneMetrics {
     else this.#pending.set(group, { version, started });
   }
 
-  /** An ACK of `version`: observed once `allAcked` says it was the group's last proxy to ACK. */
-  acked(group: string, version: string, allAcked: (group: string, version: string) => boolean): void {
+  /** An ACK of `version`: observed once the registry (this replica's, or the fleet's) says it was the group's last proxy to ACK. */
+  acked(group: string, version: string, registry: { converged(group: string, version: string): boolean }): void {
     const pending = this.#pending.get(group);
-    if (pending?.version !== version || !allAcked(group, version)) return;
+    if (pending?.version !== version || !registry.converged(group, version)) return;
     this.#pending.delete(group);
     this.#convergence.observe({ group }, (performance.now() - pending.started) / 1000);
   }

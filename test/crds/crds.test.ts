@@ -16,12 +16,12 @@ import {
   loadCrd,
   schemaOf,
   structuralProblems,
-  SchemaValidator,
   translatorTestdataBackends,
   type Crd,
   type KubeDoc,
   type Schema,
 } from './schema-check.ts';
+import { SchemaValidator } from './schema-validate.ts';
 import { ANNOTATION_ONLY_REJECTIONS, INVALID_SAMPLES, VALID_SAMPLES } from './samples.ts';
 
 const crds: Record<string, Crd> = {

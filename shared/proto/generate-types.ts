@@ -12,7 +12,8 @@ import type * as protoLoader from '@grpc/proto-loader';
 import { LOADER_OPTIONS, PROTO_FILES } from './load.ts';
 
 export const GENERATED_DIR = fileURLToPath(new URL('./generated/', import.meta.url));
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The repository root: the generator runs there, so the paths it writes are relative to it. */
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const GENERATOR = createRequire(import.meta.url).resolve('@grpc/proto-loader/build/bin/proto-loader-gen-types.js');
 
 /** The folder's README, written with the generated files (and compared with them). */

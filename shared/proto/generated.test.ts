@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { GENERATED_DIR, generateProtoTypes, generatorFlags, readTree, staleFiles, UnmappedLoaderOptionError } from './generate-types.ts';
+import { GENERATED_DIR, generateProtoTypes, generatorFlags, readTree, REPO_ROOT, staleFiles, UnmappedLoaderOptionError } from './generate-types.ts';
 import { LOADER_OPTIONS, PROTO_ROOT } from './load.ts';
 
 test('the committed generated types are fresh (else: run npm run proto:types and commit shared/proto/generated/)', () => {
@@ -28,7 +28,7 @@ test('a changed, missing or leftover generated file is reported', () => {
 });
 
 test("the generator's flags are the loader's options; an option with no flag is refused", () => {
-  assert.equal(generatorFlags(LOADER_OPTIONS, join(PROTO_ROOT, '..')), ['--longs=String', '--enums=String', '--defaults', '--arrays', '--objects', '--oneofs', '-I', 'proto']);
+  assert.equal(generatorFlags(LOADER_OPTIONS, REPO_ROOT), ['--longs=String', '--enums=String', '--defaults', '--arrays', '--objects', '--oneofs', '-I', 'proto']);
   assert.throws(() => generatorFlags({ ...LOADER_OPTIONS, alternateCommentMode: true }, PROTO_ROOT), (error: unknown) => error instanceof UnmappedLoaderOptionError && error.option === 'alternateCommentMode');
 });
 

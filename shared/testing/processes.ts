@@ -137,11 +137,19 @@ export async function spawnNode(
   }
 }
 
-/** Polls an HTTP URL until it answers 200. */
-export async function waitForHttpOk(url: string, timeoutMs = 15_000): Promise<void> {
+/**
+ * Polls an HTTP URL until it answers 200. With the process that serves it: a process that exits
+ * first ends the wait at once, and either failure carries what the process printed (a test's
+ * processes are quiet, and "fetch failed" alone does not say why a server never came up).
+ */
+export async function waitForHttpOk(url: string, timeoutMs = 15_000, server?: Managed): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
+  const printed = (): string => (server ? `; ${server.name} printed:\n${server.output().slice(-4000)}` : '');
   while (Date.now() < deadline) {
+    if (server && (server.child.exitCode !== null || server.child.signalCode !== null)) {
+      throw new Error(`${server.name} exited (${server.child.exitCode ?? server.child.signalCode}) before ${url} was OK${printed()}`);
+    }
     try {
       const response = await fetch(url);
       if (response.ok) return;
@@ -151,7 +159,7 @@ export async function waitForHttpOk(url: string, timeoutMs = 15_000): Promise<vo
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`${url} not OK within ${timeoutMs} ms (${last})`);
+  throw new Error(`${url} not OK within ${timeoutMs} ms (${last})${printed()}`);
 }
 
 /** Polls until `condition` holds. */

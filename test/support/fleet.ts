@@ -123,7 +123,7 @@ export async function startFleet(options: FleetHarnessOptions = {}): Promise<Fle
       const replica = replicas[i] as Replica;
       replica.process = spawnReplica(replica);
       // Generous: CI runs two test files at once on two cores.
-      await waitForHttpOk(`http://127.0.0.1:${replica.httpPort}/readyz`, 45_000);
+      await waitForHttpOk(`http://127.0.0.1:${replica.httpPort}/readyz`, 45_000, replica.process);
     },
     async kill(i) {
       const replica = replicas[i] as Replica;
@@ -154,7 +154,7 @@ export async function startFleet(options: FleetHarnessOptions = {}): Promise<Fle
     await everything.waitFor(/listening on port/, 45_000);
     await fetcher?.waitFor(/listening on/, 30_000);
     await modern?.waitFor(/listening on/, 30_000);
-    await waitForHttpOk(`http://127.0.0.1:${cpHttp}/readyz`, 45_000);
+    await waitForHttpOk(`http://127.0.0.1:${cpHttp}/readyz`, 45_000, controlPlane);
     await Promise.all(replicas.map((_, i) => harness.start(i)));
     balancer = await startBalancer({ backends: replicas.map((r) => ({ url: `http://127.0.0.1:${r.port}`, readyUrl: `http://127.0.0.1:${r.httpPort}/readyz` })) });
   } catch (error) {
